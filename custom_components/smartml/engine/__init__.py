@@ -1,0 +1,1 @@
+"""The SmartML learning engine: plain Python and numpy, no Home Assistant imports."""

@@ -1,0 +1,432 @@
+"""Observations: turning entity states into numbers and keeping them in bounded buffers.
+
+This module is plain Python (no numpy) because the collector calls it from the event
+loop for every state change; it must stay O(1) per event and never raise on odd input.
+The same conversion serves live states, recorder history, CSV imports and replays.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+import math
+from typing import Any, Final
+
+# Roles an entity plays in the home spec / config entry options.
+ROLE_OCCUPANCY: Final = "occupancy"
+ROLE_PRESENCE: Final = "presence"
+ROLE_ENVIRONMENT: Final = "environment"
+ROLE_POWER: Final = "power"
+ROLE_ENERGY: Final = "energy"
+ROLE_CLIMATE: Final = "climate"
+ROLE_SECURITY: Final = "security"
+ROLE_OUTDOOR: Final = "outdoor_temperature"
+
+# How a channel is buffered: state channels keep each change, mean/last channels keep
+# one aggregated point per bucket so that chatty sensors stay bounded in memory.
+KIND_STATE: Final = "state"
+KIND_MEAN: Final = "mean"
+KIND_LAST: Final = "last"
+
+NUMERIC_BUCKET_SECONDS: Final = 300
+DEFAULT_MAX_POINTS: Final = 20_000
+
+# Climate attributes become channels named "<entity_id>|<attribute>".
+CHANNEL_SEP: Final = "|"
+ATTR_SETPOINT: Final = "temperature"
+ATTR_CURRENT_TEMPERATURE: Final = "current_temperature"
+ATTR_HVAC_ACTION: Final = "hvac_action"
+ATTR_HVAC_MODE: Final = "hvac_mode"
+
+SKIP_UNKNOWN: Final = "unknown"
+SKIP_UNAVAILABLE: Final = "unavailable"
+SKIP_NOT_NUMERIC: Final = "not_numeric"
+SKIP_OUT_OF_RANGE: Final = "out_of_range"
+SKIP_UNSUPPORTED: Final = "unsupported"
+SKIP_OUT_OF_ORDER: Final = "out_of_order"
+
+_ACTIVE_STATES: Final = {
+    # binary_sensor / input_boolean / switch / light: "on" is activity, open, motion.
+    "on": 1.0,
+    "off": 0.0,
+    # person / device_tracker: home or not; any named zone counts as away.
+    "home": 1.0,
+    "not_home": 0.0,
+    "away": 0.0,
+    # lock: anything but locked leaves the home open.
+    "unlocked": 1.0,
+    "unlocking": 1.0,
+    "open": 1.0,
+    "opening": 1.0,
+    "jammed": 1.0,
+    "locked": 0.0,
+    "locking": 0.0,
+    "closed": 0.0,
+    "closing": 0.0,
+    # alarm_control_panel: disarmed means people are in, triggered is activity.
+    "disarmed": 1.0,
+    "triggered": 1.0,
+    "pending": 1.0,
+    "armed_away": 0.0,
+    "armed_home": 0.0,
+    "armed_night": 0.0,
+    "armed_vacation": 0.0,
+    "armed_custom_bypass": 0.0,
+    "arming": 0.0,
+}
+_AWAY_DOMAINS: Final = {"person", "device_tracker"}
+
+_HVAC_ACTIONS: Final = {"heating": 1.0, "preheating": 1.0, "cooling": -1.0}
+_HVAC_MODES: Final = {"off": 0.0, "heat": 1.0, "cool": 2.0, "heat_cool": 3.0, "auto": 3.0}
+HVAC_MODE_OFF: Final = 0.0
+
+_POWER_TO_W: Final = {"W": 1.0, "kW": 1000.0, "MW": 1e6, "mW": 1e-3}
+_ENERGY_TO_KWH: Final = {"kWh": 1.0, "Wh": 1e-3, "MWh": 1000.0}
+_TEMP_LIMITS: Final = (-60.0, 90.0)
+_LIMITS: Final = {
+    ROLE_POWER: (-1e6, 1e6),
+    ROLE_ENERGY: (0.0, 1e9),
+    ROLE_ENVIRONMENT: (-1e5, 2e5),
+    ROLE_OUTDOOR: _TEMP_LIMITS,
+}
+
+
+BINARY_ROLES: Final = frozenset({ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY})
+
+
+class Skip(Exception):  # noqa: N818 - a reason, not an error
+    """A state that carries no observation; the argument names why."""
+
+
+def _to_celsius(value: float, unit: str | None) -> float:
+    if unit in ("°F", "F"):
+        return (value - 32.0) * 5.0 / 9.0
+    return value
+
+
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise Skip(SKIP_NOT_NUMERIC)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise Skip(SKIP_NOT_NUMERIC) from None
+    if not math.isfinite(value):
+        raise Skip(SKIP_NOT_NUMERIC)
+    return value
+
+
+def _check_range(value: float, low: float, high: float) -> float:
+    if not low <= value <= high:
+        raise Skip(SKIP_OUT_OF_RANGE)
+    return value
+
+
+def _binary(entity_id: str, state: str) -> float:
+    value = _ACTIVE_STATES.get(state)
+    if value is None:
+        if entity_id.partition(".")[0] in _AWAY_DOMAINS:
+            return 0.0  # a named zone other than home
+        raise Skip(SKIP_UNSUPPORTED)
+    return value
+
+
+def _climate(
+    entity_id: str, state: str, attributes: Mapping[str, Any], unit: str | None
+) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    mode = _HVAC_MODES.get(state)
+    if mode is not None:
+        out.append((entity_id + CHANNEL_SEP + ATTR_HVAC_MODE, mode))
+    setpoint: Any = attributes.get(ATTR_SETPOINT)
+    if setpoint is None:
+        low, high = attributes.get("target_temp_low"), attributes.get("target_temp_high")
+        if low is not None and high is not None:
+            try:
+                setpoint = (_number(low) + _number(high)) / 2.0
+            except Skip:
+                setpoint = None
+    for attr, raw in ((ATTR_SETPOINT, setpoint), (ATTR_CURRENT_TEMPERATURE, attributes.get(ATTR_CURRENT_TEMPERATURE))):
+        if raw is None:
+            continue
+        try:
+            value = _check_range(_to_celsius(_number(raw), unit), *_TEMP_LIMITS)
+        except Skip:
+            continue
+        out.append((entity_id + CHANNEL_SEP + attr, value))
+    action = attributes.get(ATTR_HVAC_ACTION)
+    if isinstance(action, str):
+        out.append((entity_id + CHANNEL_SEP + ATTR_HVAC_ACTION, _HVAC_ACTIONS.get(action, 0.0)))
+    if not out:
+        raise Skip(SKIP_NOT_NUMERIC)
+    return out
+
+
+def convert_state(
+    entity_id: str,
+    role: str,
+    state: str,
+    attributes: Mapping[str, Any] | None = None,
+    unit: str | None = None,
+) -> list[tuple[str, float]]:
+    """Return the (channel, value) observations a state carries, or raise Skip.
+
+    Units are normalised (W, kWh, °C); `unit` defaults to the state's
+    `unit_of_measurement` attribute.
+    """
+    if state == "unknown" or state == "":
+        raise Skip(SKIP_UNKNOWN)
+    if state == "unavailable":
+        raise Skip(SKIP_UNAVAILABLE)
+    attributes = attributes or {}
+    if unit is None:
+        raw_unit = attributes.get("unit_of_measurement")
+        unit = raw_unit if isinstance(raw_unit, str) else None
+    if role in BINARY_ROLES:
+        return [(entity_id, _binary(entity_id, state))]
+    if role == ROLE_CLIMATE:
+        return _climate(entity_id, state, attributes, unit)
+    value = _number(state)
+    if role == ROLE_POWER:
+        value *= _POWER_TO_W.get(unit or "W", math.nan)
+    elif role == ROLE_ENERGY:
+        value *= _ENERGY_TO_KWH.get(unit or "kWh", math.nan)
+    elif role in (ROLE_OUTDOOR, ROLE_ENVIRONMENT):
+        value = _to_celsius(value, unit)
+    if math.isnan(value):
+        raise Skip(SKIP_UNSUPPORTED)  # a unit we cannot convert
+    low, high = _LIMITS.get(role, (-math.inf, math.inf))
+    return [(entity_id, _check_range(value, low, high))]
+
+
+def channel_kind(channel: str, role: str) -> str:
+    """How a channel is buffered (see KIND_*)."""
+    attr = channel.partition(CHANNEL_SEP)[2]
+    if role in BINARY_ROLES or attr in (ATTR_HVAC_ACTION, ATTR_HVAC_MODE, ATTR_SETPOINT):
+        return KIND_STATE
+    if role == ROLE_ENERGY:
+        return KIND_LAST
+    return KIND_MEAN
+
+
+@dataclass(slots=True)
+class ChannelBuffer:
+    """Times (epoch seconds) and values of one channel, oldest first, bounded."""
+
+    kind: str
+    max_points: int = DEFAULT_MAX_POINTS
+    times: array[float] = field(default_factory=lambda: array("d"))
+    values: array[float] = field(default_factory=lambda: array("d"))
+    # The open aggregation bucket of mean/last channels: start, sum or last, count.
+    bucket_start: float = math.nan
+    bucket_value: float = 0.0
+    bucket_count: int = 0
+
+    def append(self, ts: float, value: float) -> bool:
+        """Add one observation; False if it is older than what is already kept."""
+        if self.kind == KIND_STATE:
+            if self.times and ts < self.times[-1]:
+                return False
+            if self.values and self.values[-1] == value:
+                return True  # unchanged state: nothing new to keep
+            self._push(ts, value)
+            return True
+        start = ts - ts % NUMERIC_BUCKET_SECONDS
+        if start == self.bucket_start:
+            if self.kind == KIND_MEAN:
+                self.bucket_value += value
+                self.bucket_count += 1
+            else:
+                self.bucket_value = value
+            return True
+        if start < self.bucket_start or (self.times and start <= self.times[-1]):
+            return False
+        self.flush()
+        self.bucket_start, self.bucket_value, self.bucket_count = start, value, 1
+        return True
+
+    def flush(self) -> None:
+        """Close the open bucket into the arrays."""
+        if self.bucket_count:
+            value = self.bucket_value / self.bucket_count if self.kind == KIND_MEAN else self.bucket_value
+            self._push(self.bucket_start, value)
+        self.bucket_start, self.bucket_value, self.bucket_count = math.nan, 0.0, 0
+
+    def _push(self, ts: float, value: float) -> None:
+        self.times.append(ts)
+        self.values.append(value)
+        # Trim in chunks so that appends stay amortised O(1).
+        if len(self.times) > self.max_points + self.max_points // 4:
+            del self.times[: len(self.times) - self.max_points]
+            del self.values[: len(self.values) - self.max_points]
+
+    def merge(self, points: Iterable[tuple[float, float]]) -> int:
+        """Merge older or overlapping points (history) without duplicates; return how many were new."""
+        self.flush()
+        existing = set(zip(self.times, self.values, strict=True))
+        incoming = sorted(p for p in points if p not in existing)
+        if not incoming:
+            return 0
+        combined = sorted([*zip(self.times, self.values, strict=True), *incoming])
+        fresh = ChannelBuffer(self.kind, self.max_points)
+        for ts, value in combined:
+            fresh.append(ts, value)
+        fresh.flush()
+        self.times, self.values = fresh.times[-self.max_points :], fresh.values[-self.max_points :]
+        return len(incoming)
+
+    def prune_before(self, cutoff: float) -> None:
+        """Forget points older than cutoff, keeping the last one before it as the starting state."""
+        keep_from = 0
+        while keep_from < len(self.times) and self.times[keep_from] < cutoff:
+            keep_from += 1
+        if self.kind == KIND_STATE and keep_from:
+            keep_from -= 1
+        del self.times[:keep_from]
+        del self.values[:keep_from]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Compact JSON form: parallel arrays, times in whole seconds."""
+        self.flush()
+        return {
+            "kind": self.kind,
+            "t": [round(t) for t in self.times],
+            "v": [round(v, 4) for v in self.values],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], max_points: int = DEFAULT_MAX_POINTS) -> ChannelBuffer:
+        """Rebuild from as_dict output; raises ValueError/TypeError/KeyError on a malformed one."""
+        kind = str(data["kind"])
+        if kind not in (KIND_STATE, KIND_MEAN, KIND_LAST):
+            raise ValueError(f"unknown channel kind {kind!r}")
+        times, values = array("d", data["t"]), array("d", data["v"])
+        if len(times) != len(values):
+            raise ValueError("times and values differ in length")
+        buf = cls(kind, max_points)
+        buf.times, buf.values = times[-max_points:], values[-max_points:]
+        return buf
+
+
+@dataclass(slots=True)
+class ObservationStore:
+    """All channels of a home, with the count of states that were skipped and why."""
+
+    channels: dict[str, ChannelBuffer] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    max_points: int = DEFAULT_MAX_POINTS
+
+    def add_state(
+        self,
+        entity_id: str,
+        role: str,
+        state: str,
+        ts: float,
+        attributes: Mapping[str, Any] | None = None,
+        unit: str | None = None,
+    ) -> int:
+        """Convert and append one state; return how many channel points it produced."""
+        try:
+            observations = convert_state(entity_id, role, state, attributes, unit)
+        except Skip as skip:
+            reason = str(skip.args[0]) if skip.args else SKIP_UNSUPPORTED
+            self.skipped[reason] = self.skipped.get(reason, 0) + 1
+            return 0
+        added = 0
+        for channel, value in observations:
+            if self.buffer(channel, role).append(ts, value):
+                added += 1
+            else:
+                self.skipped[SKIP_OUT_OF_ORDER] = self.skipped.get(SKIP_OUT_OF_ORDER, 0) + 1
+        return added
+
+    def buffer(self, channel: str, role: str) -> ChannelBuffer:
+        """The buffer of a channel, created on first use."""
+        buf = self.channels.get(channel)
+        if buf is None:
+            buf = self.channels[channel] = ChannelBuffer(channel_kind(channel, role), self.max_points)
+            self.roles[channel] = role
+        return buf
+
+    def merge_states(
+        self,
+        rows: Iterable[tuple[str, str, float, Mapping[str, Any] | None]],
+        roles: Mapping[str, str],
+    ) -> int:
+        """Merge (entity_id, state, ts, attributes) history rows through a scratch store."""
+        scratch = ObservationStore(max_points=self.max_points)
+        for entity_id, state, ts, attributes in sorted(rows, key=lambda row: row[2]):
+            role = roles.get(entity_id)
+            if role is not None:
+                scratch.add_state(entity_id, role, state, ts, attributes)
+        for reason, count in scratch.skipped.items():
+            if reason != SKIP_OUT_OF_ORDER:
+                self.skipped[reason] = self.skipped.get(reason, 0) + count
+        added = 0
+        for channel, buf in scratch.channels.items():
+            buf.flush()
+            added += self.buffer(channel, scratch.roles[channel]).merge(
+                zip(buf.times, buf.values, strict=True)
+            )
+        return added
+
+    def prune_before(self, cutoff: float) -> None:
+        """Forget everything older than cutoff."""
+        for buf in self.channels.values():
+            buf.prune_before(cutoff)
+
+    def drop_entities(self, keep: Iterable[str]) -> None:
+        """Forget channels of entities no longer configured."""
+        wanted = set(keep)
+        for channel in [c for c in self.channels if c.partition(CHANNEL_SEP)[0] not in wanted]:
+            del self.channels[channel]
+            del self.roles[channel]
+
+    @property
+    def total_points(self) -> int:
+        """Number of points kept over all channels."""
+        return sum(len(buf.times) for buf in self.channels.values())
+
+    def time_span(self) -> tuple[float, float] | None:
+        """First and last observation time over all channels."""
+        firsts = [buf.times[0] for buf in self.channels.values() if buf.times]
+        lasts = [buf.times[-1] for buf in self.channels.values() if buf.times]
+        return (min(firsts), max(lasts)) if firsts else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the store."""
+        return {
+            "channels": {c: buf.as_dict() for c, buf in self.channels.items()},
+            "roles": dict(self.roles),
+            "skipped": dict(self.skipped),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], max_points: int = DEFAULT_MAX_POINTS) -> ObservationStore:
+        """Rebuild from as_dict output; raises ValueError/TypeError/KeyError on a malformed one."""
+        store = cls(max_points=max_points)
+        roles = data["roles"]
+        for channel, raw in data["channels"].items():
+            store.channels[str(channel)] = ChannelBuffer.from_dict(raw, max_points)
+            store.roles[str(channel)] = str(roles[channel])
+        store.skipped = {str(k): int(v) for k, v in data.get("skipped", {}).items()}
+        return store
+
+
+def entity_roles(spec: Mapping[str, Any]) -> dict[str, str]:
+    """Map each entity of a home spec (or config entry options) to its role."""
+    roles: dict[str, str] = {}
+    for area in (spec.get("areas") or {}).values():
+        for entity_id in area.get(ROLE_OCCUPANCY, []):
+            roles[entity_id] = ROLE_OCCUPANCY
+        for entity_id in area.get(ROLE_ENVIRONMENT, []):
+            roles[entity_id] = ROLE_ENVIRONMENT
+    for role in (ROLE_PRESENCE, ROLE_POWER, ROLE_ENERGY, ROLE_CLIMATE, ROLE_SECURITY):
+        for entity_id in spec.get(role) or []:
+            roles.setdefault(entity_id, role)
+    outdoor = spec.get(ROLE_OUTDOOR)
+    if outdoor:
+        roles.setdefault(outdoor, ROLE_OUTDOOR)
+    return roles

@@ -1,0 +1,109 @@
+"""Time-slot binning in the home's time zone (numpy; executor only).
+
+Slots are aligned in UTC; every real time-zone offset is a multiple of 15 minutes, so a
+15-minute (or coarser divisor of an hour) slot grid is aligned in local time too. Local
+time of week is computed per slot start, so DST transitions are exact: the repeated
+autumn hour maps twice to the same local slots and the skipped spring hour never occurs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .observations import ChannelBuffer
+
+DEFAULT_SLOT_MINUTES = 15
+
+
+def slots_per_week(slot_minutes: int) -> int:
+    """Number of time-of-week slots."""
+    return 7 * 24 * 60 // slot_minutes
+
+
+def slot_grid(start_ts: float, end_ts: float, slot_minutes: int) -> NDArray[np.float64]:
+    """Slot start times (epoch seconds) covering [start_ts, end_ts)."""
+    step = slot_minutes * 60
+    first = start_ts - start_ts % step
+    return np.arange(first, end_ts, step, dtype=np.float64)
+
+
+def time_of_week(starts: NDArray[np.float64], tz_name: str, slot_minutes: int) -> NDArray[np.int64]:
+    """Local time-of-week slot index (Monday 00:00 = 0) of each slot start."""
+    tz = ZoneInfo(tz_name)
+    per_day = 24 * 60 // slot_minutes
+    out = np.empty(len(starts), dtype=np.int64)
+    for i, ts in enumerate(starts.tolist()):
+        local = datetime.fromtimestamp(ts, UTC).astimezone(tz)
+        out[i] = local.weekday() * per_day + (local.hour * 60 + local.minute) // slot_minutes
+    return out
+
+
+def local_hours(starts: NDArray[np.float64], tz_name: str) -> NDArray[np.float64]:
+    """Local hour of day (fractional) of each time."""
+    tz = ZoneInfo(tz_name)
+    return np.array(
+        [
+            (lambda d: d.hour + d.minute / 60.0)(datetime.fromtimestamp(ts, UTC).astimezone(tz))
+            for ts in starts.tolist()
+        ],
+        dtype=np.float64,
+    )
+
+
+def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.bool_]:
+    """Whether the channel was on at any moment of each slot (an on-interval overlaps it).
+
+    A state channel holds transitions: value v from times[i] until times[i+1].
+    """
+    occupied = np.zeros(len(starts), dtype=bool)
+    if not len(buf.times) or not len(starts):
+        return occupied
+    times = np.frombuffer(buf.times, dtype=np.float64)
+    values = np.frombuffer(buf.values, dtype=np.float64)
+    on = values > 0.5
+    ends = np.append(times[1:], np.inf)
+    grid_start, n = starts[0], len(starts)
+    # Each on-interval [t_i, end_i) marks slots first..last inclusive; a difference
+    # array makes this O(intervals + slots).
+    first = np.floor((times[on] - grid_start) / slot_seconds).astype(np.int64)
+    last_edge = ends[on]
+    last = np.ceil((np.minimum(last_edge, starts[-1] + slot_seconds) - grid_start) / slot_seconds).astype(np.int64) - 1
+    # An instantaneous on (start == end) still occupies its own slot.
+    last = np.maximum(last, first)
+    keep = (last >= 0) & (first < n)
+    first, last = np.clip(first[keep], 0, n - 1), np.clip(last[keep], 0, n - 1)
+    diff = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(diff, first, 1)
+    np.add.at(diff, last + 1, -1)
+    occupied = np.cumsum(diff[:-1]) > 0
+    return occupied
+
+
+def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np.nan) -> NDArray[np.float64]:
+    """The channel's value in force at each time (last change at or before it)."""
+    if not len(buf.times):
+        return np.full(len(times), default)
+    t = np.frombuffer(buf.times, dtype=np.float64)
+    v = np.frombuffer(buf.values, dtype=np.float64)
+    idx = np.searchsorted(t, times, side="right") - 1
+    out = np.where(idx >= 0, v[np.clip(idx, 0, None)], default)
+    return out.astype(np.float64)
+
+
+def slot_mean(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.float64]:
+    """Mean of a numeric channel's points in each slot; NaN where there are none."""
+    n = len(starts)
+    if not len(buf.times) or not n:
+        return np.full(n, np.nan)
+    t = np.frombuffer(buf.times, dtype=np.float64)
+    v = np.frombuffer(buf.values, dtype=np.float64)
+    idx = np.floor((t - starts[0]) / slot_seconds).astype(np.int64)
+    keep = (idx >= 0) & (idx < n)
+    sums = np.bincount(idx[keep], weights=v[keep], minlength=n)
+    counts = np.bincount(idx[keep], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

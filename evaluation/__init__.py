@@ -1,0 +1,1 @@
+"""Evaluation tasks behind scripts/evaluate (not shipped with the integration)."""
