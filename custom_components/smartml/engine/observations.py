@@ -8,6 +8,7 @@ The same conversion serves live states, recorder history, CSV imports and replay
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 import math
@@ -287,13 +288,20 @@ class ChannelBuffer:
         del self.values[:keep_from]
 
     def as_dict(self) -> dict[str, Any]:
-        """Compact JSON form: parallel arrays, times in whole seconds."""
-        self.flush()
-        return {
-            "kind": self.kind,
-            "t": [round(t) for t in self.times],
-            "v": [round(v, 4) for v in self.values],
-        }
+        """Compact JSON form: parallel arrays, times in whole seconds.
+
+        Safe to call from a worker thread while the event loop appends: it copies the
+        arrays in single calls and does not close the open bucket, it only includes it.
+        """
+        times, values = self.times[:], self.values[:]
+        count = min(len(times), len(values))
+        out_t = [round(t) for t in times[:count]]
+        out_v = [round(v, 4) for v in values[:count]]
+        start, value, n = self.bucket_start, self.bucket_value, self.bucket_count
+        if n and (not out_t or start > out_t[-1]):
+            out_t.append(round(start))
+            out_v.append(round(value / n if self.kind == KIND_MEAN else value, 4))
+        return {"kind": self.kind, "t": out_t, "v": out_v}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], max_points: int = DEFAULT_MAX_POINTS) -> ChannelBuffer:
@@ -307,6 +315,16 @@ class ChannelBuffer:
         buf = cls(kind, max_points)
         buf.times, buf.values = times[-max_points:], values[-max_points:]
         return buf
+
+
+@dataclass(slots=True)
+class PendingMerge:
+    """Merged buffers computed off the event loop, waiting for ObservationStore.commit_merge."""
+
+    buffers: dict[str, ChannelBuffer] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    added: int = 0
 
 
 @dataclass(slots=True)
@@ -350,27 +368,87 @@ class ObservationStore:
             self.roles[channel] = role
         return buf
 
-    def merge_states(
+    def prepare_merge(
         self,
         rows: Iterable[tuple[str, str, float, Mapping[str, Any] | None]],
         roles: Mapping[str, str],
-    ) -> int:
-        """Merge (entity_id, state, ts, attributes) history rows through a scratch store."""
+    ) -> PendingMerge:
+        """Convert (entity_id, state, ts, attributes) history rows and merge them with copies
+        of the current buffers; safe in a worker thread. commit_merge applies the result."""
         scratch = ObservationStore(max_points=self.max_points)
         for entity_id, state, ts, attributes in sorted(rows, key=lambda row: row[2]):
             role = roles.get(entity_id)
             if role is not None:
                 scratch.add_state(entity_id, role, state, ts, attributes)
-        for reason, count in scratch.skipped.items():
-            if reason != SKIP_OUT_OF_ORDER:
-                self.skipped[reason] = self.skipped.get(reason, 0) + count
-        added = 0
-        for channel, buf in scratch.channels.items():
-            buf.flush()
-            added += self.buffer(channel, scratch.roles[channel]).merge(
-                zip(buf.times, buf.values, strict=True)
-            )
-        return added
+        pending = PendingMerge(skipped={k: v for k, v in scratch.skipped.items() if k != SKIP_OUT_OF_ORDER})
+        for channel, incoming in scratch.channels.items():
+            incoming.flush()
+            merged = ChannelBuffer(incoming.kind, self.max_points)
+            current = self.channels.get(channel)
+            if current is not None:
+                times, values = current.times[:], current.values[:]
+                count = min(len(times), len(values))
+                merged.times, merged.values = times[:count], values[:count]
+            pending.added += merged.merge(zip(incoming.times, incoming.values, strict=True))
+            pending.buffers[channel] = merged
+            pending.roles[channel] = scratch.roles[channel]
+        return pending
+
+    def commit_merge(self, pending: PendingMerge) -> int:
+        """Swap in merged buffers, keeping live points that arrived meanwhile (event loop)."""
+        for channel, merged in pending.buffers.items():
+            current = self.channels.get(channel)
+            if current is not None:
+                last = merged.times[-1] if merged.times else -math.inf
+                start = bisect_right(current.times, last)
+                for ts, value in zip(current.times[start:], current.values[start:], strict=False):
+                    merged.append(ts, value)
+                if current.bucket_count and current.bucket_start > last:
+                    merged.bucket_start = current.bucket_start
+                    merged.bucket_value = current.bucket_value
+                    merged.bucket_count = current.bucket_count
+            self.channels[channel] = merged
+            self.roles[channel] = pending.roles[channel]
+        for reason, count in pending.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+        return pending.added
+
+    def merge_states(
+        self,
+        rows: Iterable[tuple[str, str, float, Mapping[str, Any] | None]],
+        roles: Mapping[str, str],
+    ) -> int:
+        """Merge history rows in one go (single-threaded use: replays, tests)."""
+        return self.commit_merge(self.prepare_merge(rows, roles))
+
+    def snapshot(self, since: float | None = None) -> ObservationStore:
+        """A private copy (optionally only points from `since` on, plus the state in force
+        then) that models may view with numpy while the event loop keeps appending here.
+
+        Safe in a worker thread: each array is copied in one call under the GIL.
+        """
+        copy = ObservationStore(max_points=self.max_points)
+        for channel, buf in list(self.channels.items()):
+            times, values = buf.times[:], buf.values[:]
+            count = min(len(times), len(values))
+            start = 0
+            if since is not None:
+                start = bisect_right(times, since, 0, count)
+                if buf.kind == KIND_STATE and start:
+                    start -= 1
+            fresh = ChannelBuffer(buf.kind, self.max_points)
+            fresh.times, fresh.values = times[start:count], values[start:count]
+            if buf.bucket_count and (not count or buf.bucket_start > times[count - 1]):
+                fresh.bucket_start, fresh.bucket_value, fresh.bucket_count = (
+                    buf.bucket_start,
+                    buf.bucket_value,
+                    buf.bucket_count,
+                )
+                fresh.flush()
+            copy.channels[channel] = fresh
+            copy.roles[channel] = self.roles.get(channel, "")
+        copy.skipped = dict(self.skipped)
+        return copy
 
     def prune_before(self, cutoff: float) -> None:
         """Forget everything older than cutoff."""
@@ -398,7 +476,7 @@ class ObservationStore:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the store."""
         return {
-            "channels": {c: buf.as_dict() for c, buf in self.channels.items()},
+            "channels": {c: buf.as_dict() for c, buf in list(self.channels.items())},
             "roles": dict(self.roles),
             "skipped": dict(self.skipped),
         }
@@ -418,6 +496,11 @@ class ObservationStore:
 def entity_roles(spec: Mapping[str, Any]) -> dict[str, str]:
     """Map each entity of a home spec (or config entry options) to its role."""
     roles: dict[str, str] = {}
+    # Sensors outside any area count for the whole home only.
+    for entity_id in spec.get(ROLE_OCCUPANCY) or []:
+        roles[entity_id] = ROLE_OCCUPANCY
+    for entity_id in spec.get(ROLE_ENVIRONMENT) or []:
+        roles[entity_id] = ROLE_ENVIRONMENT
     for area in (spec.get("areas") or {}).values():
         for entity_id in area.get(ROLE_OCCUPANCY, []):
             roles[entity_id] = ROLE_OCCUPANCY

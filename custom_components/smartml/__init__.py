@@ -1,0 +1,51 @@
+"""SmartML: learns the household's routines from the state bus and predicts them locally."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, PLATFORMS
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
+from .services import async_setup_services
+from .store import LearnedState, SmartMLStorage
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services once for all entries."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
+    """Load what was learned, fill gaps from the recorder, start collecting and predicting."""
+    storage = SmartMLStorage(hass, entry.entry_id)
+    state = await storage.async_load() or LearnedState()
+    coordinator = SmartMLCoordinator(hass, entry, storage, state)
+    await coordinator.async_bootstrap()
+    entry.async_on_unload(coordinator.collector.async_start())
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = SmartMLRuntime(coordinator)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
+    """Stop collecting, save what was learned and unload the platforms."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.coordinator.storage.async_save_now()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
+    """Delete the learned state with the entry."""
+    await SmartMLStorage(hass, entry.entry_id).async_remove()

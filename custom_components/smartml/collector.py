@@ -1,0 +1,73 @@
+"""Collector: the state bus subscription that turns state changes into observations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
+
+from .engine.observations import ObservationStore
+
+type ObservationListener = Callable[[str, str, float], None]
+
+
+class Collector:
+    """Appends each state change of the chosen entities to the observation store.
+
+    The callback runs in the event loop for every state change of every chosen entity,
+    so it does O(1) work and never raises: odd states are counted by the store.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        observations: ObservationStore,
+        roles: Mapping[str, str],
+        on_change: Callable[[], None],
+    ) -> None:
+        """Collect for the entities of roles; on_change is called after each stored observation."""
+        self.hass = hass
+        self.observations = observations
+        self.roles = dict(roles)
+        self.enabled = True
+        self.events_seen = 0
+        self._on_change = on_change
+        self._listeners: list[ObservationListener] = []
+        self._unsub: Callable[[], None] | None = None
+
+    def add_listener(self, listener: ObservationListener) -> Callable[[], None]:
+        """Call listener(entity_id, role, ts) after an observation was stored."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Subscribe to the entities' state changes; returns the unsubscribe function."""
+        self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
+        return self.async_stop
+
+    @callback
+    def async_stop(self) -> None:
+        """Unsubscribe."""
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+
+    @callback
+    def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.events_seen += 1
+        if not self.enabled:
+            return
+        new_state = event.data["new_state"]
+        if new_state is None:  # entity removed
+            return
+        entity_id = event.data["entity_id"]
+        role = self.roles[entity_id]
+        ts = new_state.last_updated_timestamp
+        if self.observations.add_state(entity_id, role, new_state.state, ts, new_state.attributes):
+            self._on_change()
+            for listener in self._listeners:
+                listener(entity_id, role, ts)
+
+

@@ -1,0 +1,79 @@
+"""Constants of the SmartML integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "smartml"
+LOGGER = logging.getLogger(__package__)
+
+PLATFORMS: Final = [Platform.SENSOR, Platform.SWITCH]
+
+# Config entry options: the same keys as the home spec of DESIGN.md.
+CONF_AREAS: Final = "areas"
+CONF_OCCUPANCY: Final = "occupancy"
+CONF_ENVIRONMENT: Final = "environment"
+CONF_PRESENCE: Final = "presence"
+CONF_POWER: Final = "power"
+CONF_ENERGY: Final = "energy"
+CONF_CLIMATE: Final = "climate"
+CONF_SECURITY: Final = "security"
+CONF_OUTDOOR_TEMPERATURE: Final = "outdoor_temperature"
+CONF_NOTIFY: Final = "notify"
+CONF_HISTORY_DAYS: Final = "history_days"
+CONF_SENSITIVITY: Final = "sensitivity"
+CONF_ENERGY_ANOMALIES: Final = "energy_anomalies"
+
+DEFAULT_HISTORY_DAYS: Final = 28
+MIN_HISTORY_DAYS: Final = 1
+MAX_HISTORY_DAYS: Final = 365
+SENSITIVITIES: Final = ["low", "medium", "high"]
+DEFAULT_SENSITIVITY: Final = "medium"
+
+# Entity domains each role accepts.
+OCCUPANCY_DOMAINS: Final = ["binary_sensor"]
+OCCUPANCY_DEVICE_CLASSES: Final = ["motion", "occupancy", "presence"]
+PRESENCE_DOMAINS: Final = ["person", "device_tracker"]
+ENVIRONMENT_DEVICE_CLASSES: Final = ["carbon_dioxide", "illuminance", "humidity", "temperature", "sound_pressure"]
+SECURITY_DOMAINS: Final = ["binary_sensor", "lock", "alarm_control_panel", "cover"]
+SECURITY_DEVICE_CLASSES: Final = ["door", "window", "garage_door", "opening", "lock", "motion", "tamper"]
+POWER_UNITS: Final = ["W", "kW"]
+ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
+
+STORAGE_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 1
+SAVE_DELAY: Final = 300
+# Days kept beyond what the models learn from, so a longer history_days later still has data.
+RETENTION_DAYS_MIN: Final = 56
+
+PREDICT_INTERVAL: Final = timedelta(minutes=1)
+REFIT_INTERVAL: Final = timedelta(hours=6)
+
+STATUS_COLLECTING: Final = "collecting"
+STATUS_TRAINING: Final = "training"
+STATUS_READY: Final = "ready"
+STATUS_PAUSED: Final = "paused"
+
+EVENT_ANOMALY: Final = "smartml_anomaly"
+
+SERVICE_RETRAIN: Final = "retrain"
+SERVICE_IMPORT_HISTORY: Final = "import_history"
+SERVICE_GET_FORECAST: Final = "get_forecast"
+SERVICE_RESET: Final = "reset"
+SERVICE_REPORT_FALSE_ALARM: Final = "report_false_alarm"
+SERVICE_APPLY_SETPOINT: Final = "apply_setpoint"
+
+ATTR_PATH: Final = "path"
+ATTR_HOURS: Final = "hours"
+ATTR_AREAS: Final = "areas"
+ATTR_EVENT_ID: Final = "event_id"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+
+ISSUE_STORE_CORRUPT: Final = "store_corrupt"
+ISSUE_RECORDER_EXCLUDES: Final = "recorder_excludes_entities"
+ISSUE_RECORDER_KEEP_DAYS: Final = "recorder_keeps_fewer_days"
+ISSUE_ENTITY_MISSING: Final = "entity_missing"

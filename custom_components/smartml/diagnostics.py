@@ -1,0 +1,36 @@
+"""Config entry diagnostics: what SmartML learned, without the home's private details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_NOTIFY
+from .coordinator import SmartMLConfigEntry
+
+TO_REDACT = {CONF_NOTIFY}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartMLConfigEntry) -> dict[str, Any]:
+    """Options, learning status and per-channel counts (no raw observations)."""
+    coordinator = entry.runtime_data.coordinator
+    observations = coordinator.state.observations
+    data = coordinator.data
+    return {
+        "options": async_redact_data(dict(entry.options), TO_REDACT),
+        "status": data.status,
+        "status_reason": data.status_reason,
+        "days_covered": data.days_covered,
+        "learning": coordinator.learning,
+        "observations": {
+            channel: {"role": observations.roles.get(channel), "kind": buf.kind, "points": len(buf.times)}
+            for channel, buf in observations.channels.items()
+        },
+        "skipped_states": dict(observations.skipped),
+        "bootstrapped_entities": sorted(coordinator.state.bootstrapped),
+        "feedback_count": len(coordinator.state.feedback),
+        "fit_seconds": data.fit_seconds,
+        "predictions": data.predictions,
+    }

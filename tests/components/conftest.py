@@ -1,0 +1,90 @@
+"""Fixtures for tests that run a real Home Assistant."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from custom_components.smartml.const import (
+    CONF_AREAS,
+    CONF_CLIMATE,
+    CONF_ENERGY,
+    CONF_ENERGY_ANOMALIES,
+    CONF_ENVIRONMENT,
+    CONF_HISTORY_DAYS,
+    CONF_NOTIFY,
+    CONF_OCCUPANCY,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_POWER,
+    CONF_PRESENCE,
+    CONF_SECURITY,
+    CONF_SENSITIVITY,
+    DOMAIN,
+)
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+KITCHEN_MOTION = "binary_sensor.kitchen_motion"
+HALL_MOTION = "binary_sensor.hall_motion"
+FRONT_DOOR = "binary_sensor.front_door"
+PERSON = "person.alex"
+POWER = "sensor.house_power"
+ENERGY = "sensor.house_energy"
+THERMOSTAT = "climate.living_room"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
+    """Load this repository's integration in every test."""
+    yield
+
+
+def home_options(**overrides: Any) -> dict[str, Any]:
+    """Entry options of a small home: kitchen area, a hall sensor without area, a person."""
+    options: dict[str, Any] = {
+        CONF_AREAS: {"kitchen": {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: []}},
+        CONF_OCCUPANCY: [HALL_MOTION],
+        CONF_ENVIRONMENT: [],
+        CONF_PRESENCE: [PERSON],
+        CONF_POWER: [POWER],
+        CONF_ENERGY: [ENERGY],
+        CONF_CLIMATE: [THERMOSTAT],
+        CONF_SECURITY: [FRONT_DOOR],
+        CONF_OUTDOOR_TEMPERATURE: None,
+        CONF_NOTIFY: None,
+        CONF_HISTORY_DAYS: 28,
+        CONF_SENSITIVITY: "medium",
+        CONF_ENERGY_ANOMALIES: True,
+    }
+    options.update(overrides)
+    return options
+
+
+@pytest.fixture
+def mock_entry() -> MockConfigEntry:
+    """A SmartML entry for the small home (not yet added to hass)."""
+    return MockConfigEntry(domain=DOMAIN, title="SmartML", unique_id=DOMAIN, data={}, options=home_options())
+
+
+def set_home_states(hass: HomeAssistant) -> None:
+    """Give the small home's entities a plausible current state."""
+    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+    hass.states.async_set(HALL_MOTION, "off", {"device_class": "motion"})
+    hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
+    hass.states.async_set(PERSON, "home")
+    hass.states.async_set(POWER, "350", {"unit_of_measurement": "W", "device_class": "power"})
+    hass.states.async_set(
+        ENERGY, "1200.5", {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
+    )
+    hass.states.async_set(
+        THERMOSTAT, "heat", {"temperature": 20.5, "current_temperature": 19.8, "hvac_action": "heating"}
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up an entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()

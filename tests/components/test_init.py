@@ -1,0 +1,42 @@
+"""Setup, unload and reload of an entry."""
+
+from __future__ import annotations
+
+import sys
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import KITCHEN_MOTION, set_home_states, setup_entry
+
+
+async def test_setup_creates_status_entities(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert mock_entry.state is ConfigEntryState.LOADED
+    status = hass.states.get("sensor.smartml_learning_status")
+    assert status is not None
+    assert status.state == "collecting"
+    assert hass.states.get("switch.smartml_learning").state == "on"
+
+
+async def test_unload_stops_collecting(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_entry.state is ConfigEntryState.NOT_LOADED
+    seen = coordinator.collector.events_seen
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    assert coordinator.collector.events_seen == seen
+
+
+async def test_setup_does_not_import_scikit_learn(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        del sys.modules[name]
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert "sklearn" not in sys.modules
