@@ -43,7 +43,14 @@ class Collector:
 
     @callback
     def async_start(self) -> Callable[[], None]:
-        """Subscribe to the entities' state changes; returns the unsubscribe function."""
+        """Record the current states, subscribe to changes; returns the unsubscribe function."""
+        for entity_id, role in self.roles.items():
+            state = self.hass.states.get(entity_id)
+            if state is None:
+                continue
+            last = self.observations.last_time(entity_id)
+            if self.enabled and (last is None or state.last_updated_timestamp > last):
+                self.observations.add_state(entity_id, role, state.state, state.last_updated_timestamp, state.attributes)
         self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
         return self.async_stop
 

@@ -36,8 +36,14 @@ THERMOSTAT = "climate.living_room"
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> Generator[None]:
-    """Load this repository's integration in every test."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> Generator[None]:
+    """Load this repository's integration in every test.
+
+    The recorder must start before hass, so a test that asks for it gets it first.
+    """
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
     yield
 
 

@@ -40,6 +40,8 @@ ATTR_CURRENT_TEMPERATURE: Final = "current_temperature"
 ATTR_HVAC_ACTION: Final = "hvac_action"
 ATTR_HVAC_MODE: Final = "hvac_mode"
 
+CLIMATE_ATTRIBUTES: Final = (ATTR_SETPOINT, ATTR_CURRENT_TEMPERATURE, ATTR_HVAC_ACTION, ATTR_HVAC_MODE)
+
 SKIP_UNKNOWN: Final = "unknown"
 SKIP_UNAVAILABLE: Final = "unavailable"
 SKIP_NOT_NUMERIC: Final = "not_numeric"
@@ -295,11 +297,12 @@ class ChannelBuffer:
         """
         times, values = self.times[:], self.values[:]
         count = min(len(times), len(values))
-        out_t = [round(t) for t in times[:count]]
+        # Floor, not round: a saved time must never lie after the live events that follow it.
+        out_t = [math.floor(t) for t in times[:count]]
         out_v = [round(v, 4) for v in values[:count]]
         start, value, n = self.bucket_start, self.bucket_value, self.bucket_count
         if n and (not out_t or start > out_t[-1]):
-            out_t.append(round(start))
+            out_t.append(math.floor(start))
             out_v.append(round(value / n if self.kind == KIND_MEAN else value, 4))
         return {"kind": self.kind, "t": out_t, "v": out_v}
 
@@ -461,6 +464,15 @@ class ObservationStore:
         for channel in [c for c in self.channels if c.partition(CHANNEL_SEP)[0] not in wanted]:
             del self.channels[channel]
             del self.roles[channel]
+
+    def last_time(self, entity_id: str) -> float | None:
+        """Time of the entity's latest observation over its channels."""
+        latest: float | None = None
+        for channel in (entity_id, *(entity_id + CHANNEL_SEP + attr for attr in CLIMATE_ATTRIBUTES)):
+            buf = self.channels.get(channel)
+            if buf is not None and buf.times and (latest is None or buf.times[-1] > latest):
+                latest = buf.times[-1]
+        return latest
 
     @property
     def total_points(self) -> int:

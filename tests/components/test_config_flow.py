@@ -1,0 +1,186 @@
+"""Config, options and reconfigure flows, every error included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from custom_components.smartml.const import (
+    CONF_AREAS,
+    CONF_ENERGY,
+    CONF_ENVIRONMENT,
+    CONF_HISTORY_DAYS,
+    CONF_NOTIFY,
+    CONF_OCCUPANCY,
+    CONF_OUTDOOR_TEMPERATURE,
+    CONF_POWER,
+    CONF_PRESENCE,
+    CONF_SECURITY,
+    DOMAIN,
+)
+from homeassistant import config_entries
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import ENERGY, FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, POWER, set_home_states, setup_entry
+
+
+@pytest.fixture
+def kitchen_area(hass: HomeAssistant) -> str:
+    """A kitchen area with the kitchen motion sensor on a device in it, and a CO2 sensor."""
+    area = ar.async_get(hass).async_create("Kitchen")
+    entry = MockConfigEntry(domain="test")
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, identifiers={("test", "k")})
+    dr.async_get(hass).async_update_device(device.id, area_id=area.id)
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion", device_id=device.id)
+    co2 = registry.async_get_or_create("sensor", "test", "co2", suggested_object_id="kitchen_co2")
+    registry.async_update_entity(co2.entity_id, area_id=area.id)
+    set_home_states(hass)
+    hass.states.async_set("sensor.kitchen_co2", "600", {"device_class": "carbon_dioxide", "unit_of_measurement": "ppm"})
+    return area.id
+
+
+def _user_input(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        CONF_OCCUPANCY: [KITCHEN_MOTION, HALL_MOTION],
+        CONF_PRESENCE: [PERSON],
+        CONF_ENVIRONMENT: ["sensor.kitchen_co2"],
+        CONF_POWER: [POWER],
+        CONF_ENERGY: [ENERGY],
+        CONF_SECURITY: [FRONT_DOOR],
+        CONF_HISTORY_DAYS: 14,
+        "sensitivity": "high",
+        "energy_anomalies": False,
+    }
+    data.update(overrides)
+    return data
+
+
+async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssistant, kitchen_area: str) -> None:
+    hass.states.async_set("person.sam", "home")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    schema = result["data_schema"].schema
+    defaults = {str(key): key.default() for key in schema if callable(getattr(key, "default", None))}
+    # Sensors in an area are proposed; the hall sensor has no area and is not.
+    assert defaults[CONF_OCCUPANCY] == [KITCHEN_MOTION]
+    assert defaults[CONF_PRESENCE] == [PERSON, "person.sam"]
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = result["options"]
+    assert options[CONF_AREAS] == {kitchen_area: {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: ["sensor.kitchen_co2"]}}
+    assert options[CONF_OCCUPANCY] == [HALL_MOTION]
+    assert options[CONF_HISTORY_DAYS] == 14
+    assert options["sensitivity"] == "high"
+    assert options[CONF_NOTIFY] is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "error"),
+    [
+        ({CONF_OCCUPANCY: [], CONF_PRESENCE: [], CONF_POWER: [], CONF_ENERGY: [], CONF_SECURITY: []}, "base", "no_entities"),
+        ({CONF_OCCUPANCY: ["light.kitchen"]}, CONF_OCCUPANCY, "wrong_domain"),
+        ({CONF_SECURITY: ["binary_sensor.ghost"]}, CONF_SECURITY, "entity_not_found"),
+        ({CONF_POWER: ["sensor.kitchen_co2"]}, CONF_POWER, "wrong_unit_power"),
+        ({CONF_ENERGY: [POWER]}, CONF_ENERGY, "wrong_unit_energy"),
+        ({CONF_ENERGY: ["sensor.energy_today"]}, CONF_ENERGY, "energy_not_cumulative"),
+        ({CONF_OUTDOOR_TEMPERATURE: "climate.living_room"}, CONF_OUTDOOR_TEMPERATURE, "wrong_domain"),
+        ({CONF_NOTIFY: "notify.nobody"}, CONF_NOTIFY, "notify_not_found"),
+    ],
+)
+async def test_user_step_errors(
+    hass: HomeAssistant, kitchen_area: str, overrides: dict[str, Any], field: str, error: str
+) -> None:
+    hass.states.async_set("sensor.energy_today", "3", {"unit_of_measurement": "kWh", "state_class": "measurement"})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(**overrides))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+    # The form comes back with what the user typed, and can then be completed.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_registry_entity_without_state_is_accepted(hass: HomeAssistant, kitchen_area: str) -> None:
+    er.async_get(hass).async_get_or_create("binary_sensor", "test", "garage", suggested_object_id="garage_door")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_SECURITY: ["binary_sensor.garage_door"]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_notify_target_is_stored_without_prefix(hass: HomeAssistant, kitchen_area: str) -> None:
+    hass.services.async_register("notify", "mobile_app_phone", lambda call: None)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_NOTIFY: "notify.mobile_app_phone"})
+    )
+    assert result["options"][CONF_NOTIFY] == "mobile_app_phone"
+
+
+async def test_second_entry_is_refused(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    mock_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] in ("single_instance_allowed", "already_configured")
+
+
+async def test_options_flow_changes_entities_and_keeps_learned_data(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    old = mock_entry.runtime_data.coordinator.state.observations
+    assert KITCHEN_MOTION in old.channels
+
+    result = await hass.config_entries.options.async_init(mock_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    defaults = {str(key): key.default() for key in result["data_schema"].schema if callable(getattr(key, "default", None))}
+    assert defaults[CONF_OCCUPANCY] == [HALL_MOTION, KITCHEN_MOTION]
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_OCCUPANCY: ["light.x"]})
+    )
+    assert result["errors"] == {CONF_OCCUPANCY: "wrong_domain"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_SECURITY: []})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert mock_entry.options[CONF_SECURITY] == []
+    kept = mock_entry.runtime_data.coordinator.state.observations
+    assert list(kept.channels[KITCHEN_MOTION].values) == [0.0, 1.0]
+    assert FRONT_DOOR not in kept.channels
+
+
+async def test_reconfigure_updates_entry_and_keeps_learned_data(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    result = await mock_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_POWER: [ENERGY]})
+    )
+    assert result["errors"] == {CONF_POWER: "wrong_unit_power"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_HISTORY_DAYS: 7})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert mock_entry.options[CONF_HISTORY_DAYS] == 7
+    observations = mock_entry.runtime_data.coordinator.state.observations
+    assert list(observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0]

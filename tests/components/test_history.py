@@ -1,0 +1,161 @@
+"""History bootstrap from the real recorder, and history CSV import."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+import shutil
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+
+from .conftest import KITCHEN_MOTION, PERSON, POWER, THERMOSTAT, set_home_states, setup_entry
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+async def _record_past_week(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Write a week of kitchen use into the recorder, one visit each morning."""
+    now = dt_util.utcnow()
+    freezer.move_to(now - timedelta(days=7))
+    set_home_states(hass)
+    for day in range(7):
+        freezer.move_to(now - timedelta(days=7 - day, hours=-1))
+        hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+        freezer.tick(timedelta(minutes=10))
+        hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+        hass.states.async_set(POWER, str(300 + day), {"unit_of_measurement": "W"})
+        hass.states.async_set(POWER, "unavailable")
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+
+
+async def test_bootstrap_reads_recorder_history(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    await _record_past_week(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    kitchen = coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert list(kitchen.values) == [0.0, 1.0] * 7 + [0.0]
+    assert coordinator.state.observations.skipped["unavailable"] >= 7
+    assert coordinator.data.days_covered >= 6.9
+    assert set(coordinator.state.bootstrapped) == set(coordinator.roles)
+
+
+async def test_bootstrap_is_not_repeated_on_restart(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    await _record_past_week(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert len(kitchen.times) == 15
+
+
+async def test_recorder_limits_raise_repair_issues(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    recorder_mock.entity_filter = lambda entity_id: entity_id != KITCHEN_MOTION
+    recorder_mock.keep_days = 10
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    issues = ir.async_get(hass)
+    excluded = issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_EXCLUDES}_{mock_entry.entry_id}")
+    assert excluded is not None
+    assert excluded.translation_placeholders == {"entities": KITCHEN_MOTION}
+    assert issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_KEEP_DAYS}_{mock_entry.entry_id}") is not None
+
+    recorder_mock.entity_filter = None
+    recorder_mock.keep_days = 30
+    await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_EXCLUDES}_{mock_entry.entry_id}") is None
+    assert issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_KEEP_DAYS}_{mock_entry.entry_id}") is None
+
+
+@pytest.fixture
+def allowed_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    for name in ("history_good.csv", "history_partly_bad.csv", "history_bad_header.csv"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    return tmp_path
+
+
+async def _import(hass: HomeAssistant, path: Path | str) -> dict:
+    return await hass.services.async_call(
+        DOMAIN, "import_history", {"path": str(path)}, blocking=True, return_response=True
+    )
+
+
+async def test_import_good_csv(hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path) -> None:
+    await setup_entry(hass, mock_entry)
+    response = await _import(hass, allowed_dir / "history_good.csv")
+    assert response == {"added": 12, "rows": 9, "bad_rows": 0, "ignored_rows": 1, "entities": 4}
+    observations = mock_entry.runtime_data.coordinator.state.observations
+    assert list(observations.channels[KITCHEN_MOTION].values) == [1.0, 0.0, 1.0, 0.0]
+    assert list(observations.channels[PERSON].values) == [0.0, 1.0]
+    assert list(observations.channels[POWER].values) == [450.0, 380.0]
+    assert list(observations.channels[f"{THERMOSTAT}|temperature"].values) == [21.0]
+    # A second import of the same file adds nothing.
+    again = await _import(hass, allowed_dir / "history_good.csv")
+    assert again["added"] == 0
+    assert len(observations.channels[KITCHEN_MOTION].times) == 4
+
+
+async def test_import_partly_bad_csv_counts_bad_rows(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path
+) -> None:
+    await setup_entry(hass, mock_entry)
+    response = await _import(hass, allowed_dir / "history_partly_bad.csv")
+    assert response["bad_rows"] == 3
+    assert response["rows"] == 5
+    observations = mock_entry.runtime_data.coordinator.state.observations
+    assert list(observations.channels[KITCHEN_MOTION].values) == [1.0, 0.0]
+    assert POWER not in observations.channels
+    assert observations.skipped["not_numeric"] == 2
+    assert observations.skipped["unavailable"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("missing.csv", "csv_file_not_found"),
+        ("history_bad_header.csv", "csv_bad_header"),
+    ],
+)
+async def test_import_bad_file_raises_translated_error(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path, name: str, key: str
+) -> None:
+    await setup_entry(hass, mock_entry)
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass, allowed_dir / name)
+    assert err.value.translation_key == key
+    assert err.value.translation_domain == DOMAIN
+
+
+async def test_import_disallowed_path_is_refused(hass: HomeAssistant, mock_entry: MockConfigEntry, tmp_path: Path) -> None:
+    await setup_entry(hass, mock_entry)
+    shutil.copy(FIXTURES / "history_good.csv", tmp_path / "history.csv")
+    with pytest.raises(ServiceValidationError) as err:
+        await _import(hass, tmp_path / "history.csv")
+    assert err.value.translation_key == "path_not_allowed"
+    assert KITCHEN_MOTION not in mock_entry.runtime_data.coordinator.state.observations.channels
+
+
+async def test_service_without_loaded_entry_raises(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, mock_entry)
+    await hass.config_entries.async_unload(mock_entry.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
+    assert err.value.translation_key == "entry_not_loaded"
