@@ -50,7 +50,9 @@ class Collector:
                 continue
             last = self.observations.last_time(entity_id)
             if self.enabled and (last is None or state.last_updated_timestamp > last):
-                self.observations.add_state(entity_id, role, state.state, state.last_updated_timestamp, state.attributes)
+                self.observations.add_state(
+                    entity_id, role, state.state, state.last_updated_timestamp, state.attributes
+                )
         self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
         return self.async_stop
 
@@ -76,5 +78,3 @@ class Collector:
             self._on_change()
             for listener in self._listeners:
                 listener(entity_id, role, ts)
-
-

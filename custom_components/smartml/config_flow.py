@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
@@ -28,6 +26,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
 )
+import voluptuous as vol
 
 from .const import (
     CONF_AREAS,
@@ -190,9 +189,7 @@ def build_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema
     fields[vol.Required(CONF_SENSITIVITY, default=defaults.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY))] = (
         SelectSelector(SelectSelectorConfig(options=SENSITIVITIES, translation_key=CONF_SENSITIVITY))
     )
-    fields[vol.Required(CONF_ENERGY_ANOMALIES, default=defaults.get(CONF_ENERGY_ANOMALIES, True))] = (
-        BooleanSelector()
-    )
+    fields[vol.Required(CONF_ENERGY_ANOMALIES, default=defaults.get(CONF_ENERGY_ANOMALIES, True))] = BooleanSelector()
     return vol.Schema(fields)
 
 

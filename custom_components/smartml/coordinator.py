@@ -65,9 +65,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
 
     config_entry: ConfigEntry
 
-    def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, storage: SmartMLStorage, state: LearnedState
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, storage: SmartMLStorage, state: LearnedState) -> None:
         """Set up from the loaded (or fresh) learned state."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=PREDICT_INTERVAL)
         self.storage = storage
@@ -153,7 +151,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
 
     def _fit(self, now: float) -> tuple[HomeModels, FitReport]:
         """Executor: build and fit the models on a snapshot of the observations."""
-        from .engine.home import HomeModels  # noqa: PLC0415
+        from .engine.home import HomeModels
 
         retention = max(self.history_days, RETENTION_DAYS_MIN) * DAY_SECONDS
         snapshot = self.state.observations.snapshot(since=now - retention)

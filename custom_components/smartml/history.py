@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.components.recorder import get_instance, history
+from homeassistant.components.recorder import history
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
@@ -142,7 +143,9 @@ def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterabl
         ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
-def _read_csv(path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str) -> tuple[PendingMerge, ImportResult]:
+def _read_csv(
+    path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str
+) -> tuple[PendingMerge, ImportResult]:
     """Runs in the executor: parse the file and merge it off the event loop."""
     parsed = read_history_csv(path, roles, default_tz=dt_util.get_time_zone(tz_name))
     pending = observations.prepare_merge(parsed.rows, roles)

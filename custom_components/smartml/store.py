@@ -101,7 +101,7 @@ class SmartMLStorage:
     @property
     def path(self) -> str:
         """Where the file lives."""
-        return self._store.path
+        return str(self._store.path)
 
     async def async_load(self) -> LearnedState | None:
         """The saved state, or None when there is none or it could not be used."""
@@ -155,4 +155,3 @@ class SmartMLStorage:
     async def async_remove(self) -> None:
         """Delete the file (entry removed)."""
         await self._store.async_remove()
-

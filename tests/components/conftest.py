@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml.const import (
     CONF_AREAS,
@@ -23,8 +25,6 @@ from custom_components.smartml.const import (
     CONF_SENSITIVITY,
     DOMAIN,
 )
-from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 KITCHEN_MOTION = "binary_sensor.kitchen_motion"
 HALL_MOTION = "binary_sensor.hall_motion"

@@ -41,7 +41,13 @@ async def test_collector_converts_states_and_skips_garbage(hass: HomeAssistant, 
     assert observations.channels[ENERGY].bucket_value == 1250.5
     assert list(observations.channels[f"{THERMOSTAT}|hvac_mode"].values) == [1.0, 0.0]
     assert list(observations.channels[f"{THERMOSTAT}|hvac_action"].values) == [1.0, 0.0]
-    assert observations.skipped == {"unknown": 1, "unavailable": 1, "not_numeric": 2, "out_of_range": 1, "unsupported": 1}
+    assert observations.skipped == {
+        "unknown": 1,
+        "unavailable": 1,
+        "not_numeric": 2,
+        "out_of_range": 1,
+        "unsupported": 1,
+    }
 
 
 async def test_learning_switch_pauses_collection_and_is_persisted(

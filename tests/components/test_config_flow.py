@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant import config_entries
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml.const import (
     CONF_AREAS,
@@ -19,11 +24,6 @@ from custom_components.smartml.const import (
     CONF_SECURITY,
     DOMAIN,
 )
-from homeassistant import config_entries
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import ENERGY, FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, POWER, set_home_states, setup_entry
 
@@ -37,7 +37,9 @@ def kitchen_area(hass: HomeAssistant) -> str:
     device = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, identifiers={("test", "k")})
     dr.async_get(hass).async_update_device(device.id, area_id=area.id)
     registry = er.async_get(hass)
-    registry.async_get_or_create("binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion", device_id=device.id)
+    registry.async_get_or_create(
+        "binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion", device_id=device.id
+    )
     co2 = registry.async_get_or_create("sensor", "test", "co2", suggested_object_id="kitchen_co2")
     registry.async_update_entity(co2.entity_id, area_id=area.id)
     set_home_states(hass)
@@ -74,7 +76,9 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
     options = result["options"]
-    assert options[CONF_AREAS] == {kitchen_area: {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: ["sensor.kitchen_co2"]}}
+    assert options[CONF_AREAS] == {
+        kitchen_area: {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: ["sensor.kitchen_co2"]}
+    }
     assert options[CONF_OCCUPANCY] == [HALL_MOTION]
     assert options[CONF_HISTORY_DAYS] == 14
     assert options["sensitivity"] == "high"
@@ -84,7 +88,11 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
 @pytest.mark.parametrize(
     ("overrides", "field", "error"),
     [
-        ({CONF_OCCUPANCY: [], CONF_PRESENCE: [], CONF_POWER: [], CONF_ENERGY: [], CONF_SECURITY: []}, "base", "no_entities"),
+        (
+            {CONF_OCCUPANCY: [], CONF_PRESENCE: [], CONF_POWER: [], CONF_ENERGY: [], CONF_SECURITY: []},
+            "base",
+            "no_entities",
+        ),
         ({CONF_OCCUPANCY: ["light.kitchen"]}, CONF_OCCUPANCY, "wrong_domain"),
         ({CONF_SECURITY: ["binary_sensor.ghost"]}, CONF_SECURITY, "entity_not_found"),
         ({CONF_POWER: ["sensor.kitchen_co2"]}, CONF_POWER, "wrong_unit_power"),
@@ -144,7 +152,9 @@ async def test_options_flow_changes_entities_and_keeps_learned_data(
 
     result = await hass.config_entries.options.async_init(mock_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    defaults = {str(key): key.default() for key in result["data_schema"].schema if callable(getattr(key, "default", None))}
+    defaults = {
+        str(key): key.default() for key in result["data_schema"].schema if callable(getattr(key, "default", None))
+    }
     assert defaults[CONF_OCCUPANCY] == [HALL_MOTION, KITCHEN_MOTION]
 
     result = await hass.config_entries.options.async_configure(
@@ -162,7 +172,9 @@ async def test_options_flow_changes_entities_and_keeps_learned_data(
     assert FRONT_DOOR not in kept.channels
 
 
-async def test_reconfigure_updates_entry_and_keeps_learned_data(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+async def test_reconfigure_updates_entry_and_keeps_learned_data(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
     hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})

@@ -12,9 +12,7 @@ from custom_components.smartml.const import CONF_NOTIFY, DOMAIN
 from .conftest import KITCHEN_MOTION, home_options, set_home_states, setup_entry
 
 
-async def test_diagnostics_are_redacted_and_complete(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator
-) -> None:
+async def test_diagnostics_are_redacted_and_complete(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
     hass.services.async_register("notify", "mobile_app_phone", lambda call: None)
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
     set_home_states(hass)

@@ -7,16 +7,16 @@ from pathlib import Path
 import shutil
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-
-from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+
+from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS
 
 from .conftest import KITCHEN_MOTION, PERSON, POWER, THERMOSTAT, set_home_states, setup_entry
 
@@ -144,7 +144,9 @@ async def test_import_bad_file_raises_translated_error(
     assert err.value.translation_domain == DOMAIN
 
 
-async def test_import_disallowed_path_is_refused(hass: HomeAssistant, mock_entry: MockConfigEntry, tmp_path: Path) -> None:
+async def test_import_disallowed_path_is_refused(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, tmp_path: Path
+) -> None:
     await setup_entry(hass, mock_entry)
     shutil.copy(FIXTURES / "history_good.csv", tmp_path / "history.csv")
     with pytest.raises(ServiceValidationError) as err:

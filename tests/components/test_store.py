@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT
 
 from .conftest import FRONT_DOOR, KITCHEN_MOTION, set_home_states, setup_entry
 
@@ -45,7 +45,12 @@ async def test_learned_state_survives_restart(
     [
         {"observations": "garbage"},
         {"observations": {"channels": {KITCHEN_MOTION: {"kind": "state", "t": [1, 2], "v": [1]}}, "roles": {}}},
-        {"observations": {"channels": {KITCHEN_MOTION: {"kind": "weird", "t": [], "v": []}}, "roles": {KITCHEN_MOTION: "occupancy"}}},
+        {
+            "observations": {
+                "channels": {KITCHEN_MOTION: {"kind": "weird", "t": [], "v": []}},
+                "roles": {KITCHEN_MOTION: "occupancy"},
+            }
+        },
         ["not", "an", "object"],
     ],
 )

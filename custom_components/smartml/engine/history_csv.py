@@ -7,8 +7,8 @@ the reader bounds what it takes (bytes, rows, field size), never raises on a bad
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Container, Iterator, Mapping
+import csv
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 import json
@@ -117,9 +117,7 @@ def read_history_csv(
             try:
                 ts = parse_timestamp(row[2], default_tz)
                 attributes = (
-                    _parse_attributes(row[attr_index])
-                    if attr_index is not None and attr_index < len(row)
-                    else None
+                    _parse_attributes(row[attr_index]) if attr_index is not None and attr_index < len(row) else None
                 )
             except (ValueError, OverflowError):
                 result.bad_rows += 1

@@ -44,14 +44,14 @@ class HomeModels:
     """Fits and queries the home's models from an observation snapshot."""
 
     def __init__(self, spec: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> None:
-        """spec is the home spec (timezone, areas, presence, power, energy, climate, security)."""
+        """Spec is the home spec (timezone, areas, presence, power, energy, climate, security)."""
         self.spec = dict(spec)
         self.options = dict(options or {})
         self.report = FitReport()
 
     def fit(self, store: ObservationStore, now: float) -> FitReport:
         """Fit every model that has the data it needs."""
-        import time  # noqa: PLC0415
+        import time
 
         started = time.perf_counter()
         report = FitReport(days_covered=days_covered(store, now), points=store.total_points)

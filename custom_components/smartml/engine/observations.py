@@ -135,9 +135,7 @@ def _binary(entity_id: str, state: str) -> float:
     return value
 
 
-def _climate(
-    entity_id: str, state: str, attributes: Mapping[str, Any], unit: str | None
-) -> list[tuple[str, float]]:
+def _climate(entity_id: str, state: str, attributes: Mapping[str, Any], unit: str | None) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     mode = _HVAC_MODES.get(state)
     if mode is not None:
@@ -178,7 +176,7 @@ def convert_state(
     Units are normalised (W, kWh, °C); `unit` defaults to the state's
     `unit_of_measurement` attribute.
     """
-    if state == "unknown" or state == "":
+    if state in {"unknown", ""}:
         raise Skip(SKIP_UNKNOWN)
     if state == "unavailable":
         raise Skip(SKIP_UNAVAILABLE)
@@ -376,8 +374,11 @@ class ObservationStore:
         rows: Iterable[tuple[str, str, float, Mapping[str, Any] | None]],
         roles: Mapping[str, str],
     ) -> PendingMerge:
-        """Convert (entity_id, state, ts, attributes) history rows and merge them with copies
-        of the current buffers; safe in a worker thread. commit_merge applies the result."""
+        """Convert history rows and merge them with copies of the current buffers.
+
+        Rows are (entity_id, state, ts, attributes). Safe in a worker thread;
+        commit_merge applies the result in the event loop.
+        """
         scratch = ObservationStore(max_points=self.max_points)
         for entity_id, state, ts, attributes in sorted(rows, key=lambda row: row[2]):
             role = roles.get(entity_id)
@@ -425,10 +426,11 @@ class ObservationStore:
         return self.commit_merge(self.prepare_merge(rows, roles))
 
     def snapshot(self, since: float | None = None) -> ObservationStore:
-        """A private copy (optionally only points from `since` on, plus the state in force
-        then) that models may view with numpy while the event loop keeps appending here.
+        """Return a private copy that models may view with numpy.
 
-        Safe in a worker thread: each array is copied in one call under the GIL.
+        The copy holds the points from `since` on (plus the state in force then), so the
+        event loop can keep appending here. Safe in a worker thread: each array is copied
+        in one call under the GIL.
         """
         copy = ObservationStore(max_points=self.max_points)
         for channel, buf in list(self.channels.items()):

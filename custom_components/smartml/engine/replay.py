@@ -42,7 +42,7 @@ class Replay:
         The cutoff is when a daily refit happens: fit on data before it, predict up to
         the next one.
         """
-        from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+        from datetime import UTC, datetime, timedelta
 
         tz = ZoneInfo(self.timezone)
         day = datetime.fromtimestamp(self.start, UTC).astimezone(tz).replace(

@@ -45,13 +45,8 @@ def time_of_week(starts: NDArray[np.float64], tz_name: str, slot_minutes: int) -
 def local_hours(starts: NDArray[np.float64], tz_name: str) -> NDArray[np.float64]:
     """Local hour of day (fractional) of each time."""
     tz = ZoneInfo(tz_name)
-    return np.array(
-        [
-            (lambda d: d.hour + d.minute / 60.0)(datetime.fromtimestamp(ts, UTC).astimezone(tz))
-            for ts in starts.tolist()
-        ],
-        dtype=np.float64,
-    )
+    locals_ = [datetime.fromtimestamp(ts, UTC).astimezone(tz) for ts in starts.tolist()]
+    return np.array([d.hour + d.minute / 60.0 for d in locals_], dtype=np.float64)
 
 
 def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.bool_]:
@@ -79,8 +74,7 @@ def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_second
     diff = np.zeros(n + 1, dtype=np.int64)
     np.add.at(diff, first, 1)
     np.add.at(diff, last + 1, -1)
-    occupied = np.cumsum(diff[:-1]) > 0
-    return occupied
+    return np.asarray(np.cumsum(diff[:-1]) > 0)
 
 
 def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np.nan) -> NDArray[np.float64]:
