@@ -26,7 +26,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     state = await storage.async_load() or LearnedState()
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
     await coordinator.async_bootstrap()
-    entry.async_on_unload(coordinator.collector.async_start())
+    entry.async_on_unload(coordinator.async_start())
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartMLRuntime(coordinator)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))

@@ -11,7 +11,7 @@ from homeassistant.const import Platform
 DOMAIN: Final = "smartml"
 LOGGER = logging.getLogger(__package__)
 
-PLATFORMS: Final = [Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.SWITCH]
 
 # Config entry options: the same keys as the home spec of DESIGN.md.
 CONF_AREAS: Final = "areas"
@@ -53,12 +53,43 @@ RETENTION_DAYS_MIN: Final = 56
 PREDICT_INTERVAL: Final = timedelta(minutes=1)
 REFIT_INTERVAL: Final = timedelta(hours=6)
 
+# Sections of the coordinator's data that entities read.
+SECTION_STATUS: Final = "status"
+SECTION_OCCUPANCY: Final = "occupancy"
+SECTION_HOME: Final = "home"
+SECTION_ENERGY: Final = "energy"
+SECTION_CLIMATE: Final = "climate"
+SECTION_SECURITY: Final = "security"
+
 STATUS_COLLECTING: Final = "collecting"
 STATUS_TRAINING: Final = "training"
 STATUS_READY: Final = "ready"
 STATUS_PAUSED: Final = "paused"
 
 EVENT_ANOMALY: Final = "smartml_anomaly"
+KIND_SECURITY: Final = "security"
+KIND_ENERGY: Final = "energy"
+# An anomaly keeps its binary sensor on this long unless it is marked normal.
+ANOMALY_ACTIVE_SECONDS: Final = 30 * 60
+MOBILE_ACTION_EVENT: Final = "mobile_app_notification_action"
+MOBILE_ACTION_NORMAL: Final = "SMARTML_NORMAL_"
+MAX_FEEDBACK: Final = 500
+ANOMALY_TYPES: Final = (
+    KIND_SECURITY,
+    KIND_ENERGY,
+    "activity_when_empty",
+    "unusual_time",
+    "open_too_long",
+    "entry_without_arrival",
+    "above_forecast",
+    "drawing_when_empty",
+    "long_run",
+)
+# Setpoints closer than this count as the same (thermostats round to 0.5 °C or 1 °F).
+SETPOINT_TOLERANCE: Final = 0.3
+DEFAULT_MANUAL_HOLD_MINUTES: Final = 120.0
+DEFAULT_MIN_SETPOINT: Final = 7.0
+DEFAULT_MAX_SETPOINT: Final = 35.0
 
 SERVICE_RETRAIN: Final = "retrain"
 SERVICE_IMPORT_HISTORY: Final = "import_history"
@@ -72,6 +103,9 @@ ATTR_HOURS: Final = "hours"
 ATTR_AREAS: Final = "areas"
 ATTR_EVENT_ID: Final = "event_id"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_MANUAL_HOLD_MINUTES: Final = "manual_hold_minutes"
+DEFAULT_FORECAST_HOURS: Final = 24
+MAX_FORECAST_HOURS: Final = 48
 
 ISSUE_STORE_CORRUPT: Final = "store_corrupt"
 ISSUE_RECORDER_EXCLUDES: Final = "recorder_excludes_entities"

@@ -6,31 +6,53 @@ in the executor on a snapshot of the observations, so the event loop only ever a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .anomalies import AnomalyManager
 from .collector import Collector
 from .const import (
+    CONF_AREAS,
+    CONF_CLIMATE,
+    CONF_ENERGY,
+    CONF_ENERGY_ANOMALIES,
     CONF_HISTORY_DAYS,
+    CONF_NOTIFY,
+    CONF_OCCUPANCY,
+    CONF_POWER,
+    CONF_PRESENCE,
+    CONF_SECURITY,
     DEFAULT_HISTORY_DAYS,
+    DEFAULT_MANUAL_HOLD_MINUTES,
+    DEFAULT_MAX_SETPOINT,
+    DEFAULT_MIN_SETPOINT,
     DOMAIN,
+    KIND_ENERGY,
     LOGGER,
+    MAX_FEEDBACK,
     PREDICT_INTERVAL,
     REFIT_INTERVAL,
     RETENTION_DAYS_MIN,
+    SECTION_CLIMATE,
+    SECTION_ENERGY,
+    SECTION_HOME,
+    SECTION_OCCUPANCY,
+    SETPOINT_TOLERANCE,
     STATUS_COLLECTING,
     STATUS_PAUSED,
     STATUS_READY,
     STATUS_TRAINING,
 )
 from .engine.home import DAY_SECONDS, FitReport, days_covered
-from .engine.observations import entity_roles
+from .engine.observations import ATTR_SETPOINT, BINARY_ROLES, CHANNEL_SEP, ROLE_CLIMATE, entity_roles
 from .history import ImportResult, async_bootstrap, async_check_recorder, async_import_csv
 from .store import LearnedState, SmartMLStorage
 
@@ -60,6 +82,23 @@ def build_spec(options: Mapping[str, Any], time_zone: str) -> dict[str, Any]:
     return {**options, "timezone": time_zone}
 
 
+def forecast_response(predictions: Mapping[str, Any], areas: list[str], hours: int) -> dict[str, Any]:
+    """The smartml.get_forecast response: hourly occupancy per area (and home), and energy."""
+    occupancy = predictions.get(SECTION_OCCUPANCY) or {}
+    by_area = occupancy.get("areas") or {}
+    response: dict[str, Any] = {
+        "occupancy": {
+            area: list(
+                (occupancy.get(SECTION_HOME) if area == SECTION_HOME else by_area.get(area) or {}).get("forecast", [])
+            )[:hours]
+            for area in areas
+        }
+    }
+    if energy := predictions.get(SECTION_ENERGY):
+        response["energy"] = list(energy.get("forecast", []))[:hours]
+    return response
+
+
 class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
     """Schedules prediction and refits and owns the learned state of one entry."""
 
@@ -77,6 +116,24 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.collector.enabled = state.learning
         self.models: HomeModels | None = None
         self.report = FitReport()
+        options = entry.options
+        areas = options.get(CONF_AREAS) or {}
+        registry = ar.async_get(hass)
+        self.area_names = {
+            area_id: (area.name if (area := registry.async_get_area(area_id)) else area_id) for area_id in areas
+        }
+        self.climate_names = {
+            entity_id: (current.name if (current := hass.states.get(entity_id)) else entity_id.partition(".")[2])
+            for entity_id in options.get(CONF_CLIMATE) or []
+        }
+        self.has_occupancy = bool(areas or options.get(CONF_PRESENCE) or options.get(CONF_OCCUPANCY))
+        self.has_security = bool(options.get(CONF_SECURITY)) or self.has_occupancy
+        self.has_energy = bool(options.get(CONF_POWER) or options.get(CONF_ENERGY))
+        self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
+        self.anomalies = AnomalyManager(hass, options.get(CONF_NOTIFY), self._async_feedback)
+        # When SmartML last set each thermostat, and when someone else last changed it.
+        self.applied_setpoints: dict[str, tuple[float, float]] = {}
+        self.manual_changes: dict[str, float] = {}
         self._fit_requested = True
         self._fitting = False
         self._last_fit: float | None = None
@@ -88,6 +145,63 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
 
     @callback
     def _async_observed(self) -> None:
+        self.storage.schedule_save()
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Start collecting and listening; returns what stops it all."""
+        stops = [
+            self.collector.async_start(),
+            self.collector.add_listener(self._async_new_observation),
+            self.anomalies.async_start(),
+        ]
+
+        @callback
+        def async_stop() -> None:
+            for stop in stops:
+                stop()
+
+        return async_stop
+
+    @callback
+    def _async_new_observation(self, entity_id: str, role: str, ts: float) -> None:
+        """Check each new observation for anomalies and notice manual thermostat changes."""
+        if role == ROLE_CLIMATE:
+            self._note_setpoint_change(entity_id, ts)
+            return
+        models = self.models
+        if models is None or not self.learning or role not in BINARY_ROLES:
+            return
+        value = self.state.observations.channels[entity_id].values[-1]
+        anomaly = models.check_event(entity_id, value, ts, self._home_occupied_now())
+        if anomaly is not None:
+            self.anomalies.async_report(anomaly)
+
+    def _note_setpoint_change(self, entity_id: str, ts: float) -> None:
+        channel = self.state.observations.channels.get(f"{entity_id}{CHANNEL_SEP}{ATTR_SETPOINT}")
+        if channel is None or not channel.values or channel.times[-1] != ts:
+            return
+        applied = self.applied_setpoints.get(entity_id)
+        if applied is None or abs(applied[0] - channel.values[-1]) > SETPOINT_TOLERANCE:
+            self.manual_changes[entity_id] = ts
+
+    def _home_occupied_now(self) -> bool | None:
+        """Anyone home now by the presence entities, else by the occupancy prediction."""
+        presence = self.spec.get(CONF_PRESENCE) or []
+        states = [s.state for e in presence if (s := self.hass.states.get(e)) is not None]
+        known = [state for state in states if state not in ("unknown", "unavailable")]
+        if known:
+            return any(state == "home" for state in known)
+        home = (self.data.predictions.get(SECTION_OCCUPANCY) or {}).get(SECTION_HOME) if self.data else None
+        return None if not home else bool(home.get("occupied_now", home["probability"] >= 0.5))
+
+    @callback
+    def _async_feedback(self, anomaly: dict[str, Any]) -> None:
+        """The user says an anomaly was normal: remember it and teach the models."""
+        self.state.feedback.append(anomaly)
+        del self.state.feedback[:-MAX_FEEDBACK]
+        if self.models is not None:
+            self.models.add_feedback(anomaly)
         self.storage.schedule_save()
 
     @property
@@ -142,6 +256,77 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         await self.storage.async_save_now()
         await self.async_retrain()
 
+    async def async_apply_setpoint(
+        self,
+        climate_id: str,
+        manual_hold_minutes: float = DEFAULT_MANUAL_HOLD_MINUTES,
+        *,
+        raise_on_refusal: bool = True,
+    ) -> float | None:
+        """Set a thermostat to its predicted setpoint within the guard rails; returns what was set."""
+        zone = (self.data.predictions.get(SECTION_CLIMATE) or {}).get(climate_id)
+        state = self.hass.states.get(climate_id)
+        reason: str | None = None
+        setpoint: float | None = None
+        if zone is None:
+            reason = "no_prediction"
+        elif state is None or state.state in ("unknown", "unavailable"):
+            reason = "climate_unavailable"
+        else:
+            from .engine.guard import guarded_setpoint
+
+            setpoint, reason = guarded_setpoint(
+                float(zone["setpoint"]),
+                min_temp=float(state.attributes.get("min_temp", DEFAULT_MIN_SETPOINT)),
+                max_temp=float(state.attributes.get("max_temp", DEFAULT_MAX_SETPOINT)),
+                hvac_mode=state.state,
+                last_manual_change=self.manual_changes.get(climate_id),
+                now=time.time(),
+                manual_hold_minutes=manual_hold_minutes,
+            )
+        if setpoint is None:
+            if raise_on_refusal:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key=f"setpoint_{reason}",
+                    translation_placeholders={"entity_id": climate_id},
+                )
+            return None
+        self.applied_setpoints[climate_id] = (setpoint, time.time())
+        await self.hass.services.async_call(
+            "climate", "set_temperature", {"entity_id": climate_id, "temperature": setpoint}, blocking=True
+        )
+        return setpoint
+
+    async def _async_auto_apply(self, zones: Mapping[str, Any]) -> None:
+        """Apply predicted setpoints to the thermostats whose auto-apply switch is on."""
+        for climate_id in self.auto_apply:
+            zone = zones.get(climate_id)
+            state = self.hass.states.get(climate_id)
+            if zone is None or state is None:
+                continue
+            current = state.attributes.get(ATTR_SETPOINT)
+            if isinstance(current, (int, float)) and abs(current - zone["setpoint"]) < SETPOINT_TOLERANCE:
+                continue
+            await self.async_apply_setpoint(climate_id, raise_on_refusal=False)
+
+    @property
+    def auto_apply(self) -> list[str]:
+        """Thermostats SmartML keeps at the predicted setpoint (persisted)."""
+        zones: list[str] = self.state.settings.setdefault("auto_apply", [])
+        return zones
+
+    @callback
+    def async_set_auto_apply(self, climate_id: str, enabled: bool) -> None:
+        """Turn auto-apply on or off for a thermostat."""
+        zones = self.auto_apply
+        if enabled and climate_id not in zones:
+            zones.append(climate_id)
+        elif not enabled and climate_id in zones:
+            zones.remove(climate_id)
+        self.storage.schedule_save()
+        self.async_update_listeners()
+
     def _status(self) -> str:
         if self._fitting:
             return STATUS_TRAINING
@@ -158,10 +343,10 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         models = HomeModels(self.spec, self.config_entry.options)
         return models, models.fit(snapshot, now)
 
-    def _predict(self, models: HomeModels, now: float) -> dict[str, Any]:
+    def _predict(self, models: HomeModels, now: float, home_occupied: bool | None) -> dict[str, Any]:
         """Executor: predictions from the recent part of the observations."""
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
-        return models.predict(snapshot, now)
+        return models.predict(snapshot, now, home_occupied)
 
     async def _async_update_data(self) -> SmartMLData:
         now = time.time()
@@ -180,7 +365,17 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
                 self._fitting = False
         predictions: dict[str, Any] = {}
         if self.models is not None and self.report.any_ready:
-            predictions = await self.hass.async_add_executor_job(self._predict, self.models, now)
+            predictions = await self.hass.async_add_executor_job(
+                self._predict, self.models, now, self._home_occupied_now()
+            )
+            if self.learning:
+                known = {a["id"] for a in self.anomalies.recent}
+                for anomaly in predictions.pop("anomalies", []):
+                    if anomaly["id"] not in known and (anomaly["kind"] != KIND_ENERGY or self.has_energy_anomalies):
+                        self.anomalies.async_report(anomaly)
+            self.state.models.update(self.models.live_state())
+            self.storage.schedule_save()
+            await self._async_auto_apply(predictions.get(SECTION_CLIMATE, {}))
         observations = self.state.observations
         return SmartMLData(
             status=self._status(),

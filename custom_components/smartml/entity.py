@@ -2,18 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
+from .const import DOMAIN, SECTION_CLIMATE, SECTION_ENERGY, SECTION_HOME, SECTION_OCCUPANCY, SECTION_STATUS
 from .coordinator import SmartMLCoordinator
+
+HOME_SCOPE = "home"
+
+
+def scope_object_id(scope: str) -> str:
+    """The entity id part of a scope: an area id as is, a climate entity by its object id."""
+    return scope.partition(".")[2] or scope
+
+
+def scoped_prediction(coordinator: SmartMLCoordinator, section: str, scope: str) -> Mapping[str, Any] | None:
+    """The part of the coordinator's data an entity shows, or None when there is none yet."""
+    data = coordinator.data
+    if section == SECTION_STATUS:
+        return {
+            "status": data.status,
+            "status_reason": data.status_reason,
+            "observations": data.observations,
+            "days_covered": data.days_covered,
+            "skipped": data.skipped,
+            "fit_seconds": data.fit_seconds,
+        }
+    predictions = data.predictions
+    if section == SECTION_OCCUPANCY:
+        result = predictions.get(SECTION_OCCUPANCY, {}).get("areas", {}).get(scope)
+    elif section == SECTION_HOME:
+        result = predictions.get(SECTION_OCCUPANCY, {}).get(SECTION_HOME)
+    elif section == SECTION_CLIMATE:
+        result = predictions.get(SECTION_CLIMATE, {}).get(scope)
+    elif section == SECTION_ENERGY:
+        result = predictions.get(SECTION_ENERGY)
+    else:
+        result = None
+    return result if isinstance(result, Mapping) else None
 
 
 class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
     """An entity of a SmartML entry: translated name, stable unique id, one device per scope.
 
     `scope` groups entities on devices: "home" for the whole home, an area id for an
-    area's predictions, an entity id for a climate zone.
+    area's predictions, a climate entity id for a thermostat's.
     """
 
     _attr_has_entity_name = True
@@ -26,7 +62,7 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
         key: str,
         *,
         object_id: str,
-        scope: str = "home",
+        scope: str = HOME_SCOPE,
         scope_name: str | None = None,
     ) -> None:
         """Entity `key` within `scope` (its device), suggested as `<domain>.<object_id>`."""
@@ -34,11 +70,23 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
         self.entity_id = f"{self.entity_domain}.{object_id}"
         entry_id = coordinator.config_entry.entry_id
         self._attr_translation_key = key
-        self._attr_unique_id = f"{entry_id}_{key}" if scope == "home" else f"{entry_id}_{scope}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, entry_id if scope == "home" else f"{entry_id}_{scope}")},
-            name=scope_name or coordinator.config_entry.title,
-            manufacturer="SmartML",
-            model="Home routines" if scope == "home" else "Area routines",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+        if scope == HOME_SCOPE:
+            self._attr_unique_id = f"{entry_id}_{key}"
+            self._attr_device_info = DeviceInfo(
+                identifiers={(DOMAIN, entry_id)},
+                name=coordinator.config_entry.title,
+                manufacturer="SmartML",
+                model="Home routines",
+                entry_type=DeviceEntryType.SERVICE,
+            )
+        else:
+            self._attr_unique_id = f"{entry_id}_{scope}_{key}"
+            self._attr_device_info = DeviceInfo(
+                identifiers={(DOMAIN, f"{entry_id}_{scope}")},
+                name=scope_name or scope,
+                manufacturer="SmartML",
+                model="Thermostat routines" if "." in scope else "Area routines",
+                entry_type=DeviceEntryType.SERVICE,
+                suggested_area=None if "." in scope else scope_name,
+                via_device=(DOMAIN, entry_id),
+            )

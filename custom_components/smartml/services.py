@@ -7,21 +7,41 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, service
+from homeassistant.helpers.typing import VolDictType
 import voluptuous as vol
 
 from .const import (
+    ATTR_AREAS,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_EVENT_ID,
+    ATTR_HOURS,
+    ATTR_MANUAL_HOLD_MINUTES,
     ATTR_PATH,
+    DEFAULT_FORECAST_HOURS,
+    DEFAULT_MANUAL_HOLD_MINUTES,
     DOMAIN,
+    MAX_FORECAST_HOURS,
+    SECTION_HOME,
+    SERVICE_APPLY_SETPOINT,
+    SERVICE_GET_FORECAST,
     SERVICE_IMPORT_HISTORY,
+    SERVICE_REPORT_FALSE_ALARM,
     SERVICE_RESET,
     SERVICE_RETRAIN,
 )
-from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, forecast_response
 
 ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 IMPORT_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_PATH): vol.All(cv.string, vol.Length(min=1, max=4096))})
+# Types only; ranges and names are checked in the handlers so errors are translated.
+FORECAST_SCHEMA = ENTRY_SCHEMA.extend(
+    {vol.Optional(ATTR_HOURS, default=DEFAULT_FORECAST_HOURS): vol.Coerce(int), vol.Optional(ATTR_AREAS): [cv.string]}
+)
+FEEDBACK_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_EVENT_ID): cv.string})
+APPLY_SETPOINT_SCHEMA: VolDictType = {
+    vol.Optional(ATTR_MANUAL_HOLD_MINUTES, default=DEFAULT_MANUAL_HOLD_MINUTES): vol.Coerce(float)
+}
 
 
 def coordinator_for(hass: HomeAssistant, call: ServiceCall) -> SmartMLCoordinator:
@@ -56,6 +76,34 @@ async def _async_import_history(call: ServiceCall) -> ServiceResponse:
     return response
 
 
+def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders or None
+    )
+
+
+async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
+    coordinator = coordinator_for(call.hass, call)
+    hours: int = call.data[ATTR_HOURS]
+    if not 1 <= hours <= MAX_FORECAST_HOURS:
+        raise _validation_error("invalid_hours", hours=str(hours), max=str(MAX_FORECAST_HOURS))
+    areas: list[str] = call.data.get(ATTR_AREAS) or list(coordinator.area_names)
+    if unknown := [area for area in areas if area not in coordinator.area_names and area != SECTION_HOME]:
+        raise _validation_error("unknown_area", areas=", ".join(unknown), known=", ".join(coordinator.area_names))
+    if coordinator.data is None or not coordinator.data.predictions:
+        raise _validation_error("not_ready", reason=coordinator.data.status_reason if coordinator.data else "")
+    return forecast_response(coordinator.data.predictions, areas, hours)
+
+
+async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
+    coordinator = coordinator_for(call.hass, call)
+    anomaly_id: str | None = call.data.get(ATTR_EVENT_ID)
+    anomaly = coordinator.anomalies.async_mark_normal(anomaly_id)
+    if anomaly is None:
+        raise _validation_error("unknown_anomaly", event_id=anomaly_id or "latest")
+    return {"event_id": anomaly["id"], "type": anomaly["type"], "entity_ids": list(anomaly["entity_ids"])}
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the domain services."""
@@ -67,4 +115,26 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_import_history,
         schema=IMPORT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_FORECAST,
+        _async_get_forecast,
+        schema=FORECAST_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_REPORT_FALSE_ALARM,
+        _async_report_false_alarm,
+        schema=FEEDBACK_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    service.async_register_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_APPLY_SETPOINT,
+        entity_domain="sensor",
+        schema=APPLY_SETPOINT_SCHEMA,
+        func="async_apply_setpoint",
     )

@@ -41,6 +41,8 @@ class LearnedState:
     bootstrapped: dict[str, float] = field(default_factory=dict)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict)
+    # User choices made on entities (e.g. thermostats on auto-apply).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (thread-safe against concurrent appends, see ObservationStore)."""
@@ -50,6 +52,7 @@ class LearnedState:
             "bootstrapped": dict(self.bootstrapped),
             "feedback": list(self.feedback),
             "models": dict(self.models),
+            "settings": dict(self.settings),
         }
 
     @classmethod
@@ -59,7 +62,8 @@ class LearnedState:
             raise TypeError("stored data is not an object")
         feedback = data.get("feedback", [])
         models = data.get("models", {})
-        if not isinstance(feedback, list) or not isinstance(models, dict):
+        settings = data.get("settings", {})
+        if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
         return cls(
             observations=ObservationStore.from_dict(data["observations"]),
@@ -67,6 +71,7 @@ class LearnedState:
             bootstrapped={str(k): float(v) for k, v in data.get("bootstrapped", {}).items()},
             feedback=feedback,
             models=models,
+            settings=settings,
         )
 
 

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity
+from .entity import SmartMLEntity, scope_object_id
 
 PARALLEL_UPDATES = 0
 
@@ -18,8 +18,13 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant, entry: SmartMLConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    """Add the learning switch."""
-    async_add_entities([LearningSwitch(entry.runtime_data.coordinator)])
+    """Add the learning switch and an auto-apply switch per thermostat."""
+    coordinator = entry.runtime_data.coordinator
+    entities: list[SwitchEntity] = [LearningSwitch(coordinator)]
+    entities.extend(
+        AutoApplySwitch(coordinator, climate_id, name) for climate_id, name in coordinator.climate_names.items()
+    )
+    async_add_entities(entities)
 
 
 class LearningSwitch(SmartMLEntity, SwitchEntity):
@@ -44,3 +49,34 @@ class LearningSwitch(SmartMLEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Pause collecting."""
         self.coordinator.async_set_learning(False)
+
+
+class AutoApplySwitch(SmartMLEntity, SwitchEntity):
+    """On while SmartML keeps a thermostat at the predicted setpoint (off by default)."""
+
+    entity_domain = "switch"
+    _attr_entity_category = EntityCategory.CONFIG
+
+    def __init__(self, coordinator: SmartMLCoordinator, climate_id: str, zone_name: str) -> None:
+        """Create for one thermostat."""
+        super().__init__(
+            coordinator,
+            "auto_apply",
+            object_id=f"{scope_object_id(climate_id)}_auto_apply",
+            scope=climate_id,
+            scope_name=zone_name,
+        )
+        self._climate_id = climate_id
+
+    @property
+    def is_on(self) -> bool:
+        """Whether auto-apply is on."""
+        return self._climate_id in self.coordinator.auto_apply
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Keep the thermostat at the prediction."""
+        self.coordinator.async_set_auto_apply(self._climate_id, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Leave the thermostat alone."""
+        self.coordinator.async_set_auto_apply(self._climate_id, False)

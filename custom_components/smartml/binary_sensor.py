@@ -1,0 +1,116 @@
+"""Binary sensors: predicted occupancy per area and for the home, and active anomalies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import KIND_ENERGY, KIND_SECURITY, SECTION_HOME, SECTION_OCCUPANCY
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
+from .entity import HOME_SCOPE, SmartMLEntity, scoped_prediction
+
+PARALLEL_UPDATES = 0
+OCCUPIED_THRESHOLD = 0.5
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SmartMLConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add occupancy predictions and anomaly sensors."""
+    coordinator = entry.runtime_data.coordinator
+    entities: list[BinarySensorEntity] = [
+        OccupancyPredictedSensor(coordinator, SECTION_OCCUPANCY, area_id, area_name)
+        for area_id, area_name in coordinator.area_names.items()
+    ]
+    if coordinator.has_occupancy:
+        entities.append(OccupancyPredictedSensor(coordinator, SECTION_HOME, HOME_SCOPE, None))
+    if coordinator.has_security:
+        entities.append(AnomalySensor(coordinator, KIND_SECURITY))
+    if coordinator.has_energy_anomalies:
+        entities.append(AnomalySensor(coordinator, KIND_ENERGY))
+    async_add_entities(entities)
+
+
+class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
+    """On when the area (or home) is predicted occupied in the next slot."""
+
+    entity_domain = "binary_sensor"
+    _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
+
+    def __init__(self, coordinator: SmartMLCoordinator, section: str, scope: str, scope_name: str | None) -> None:
+        """Create for an area, or for the home."""
+        object_id = "home_occupancy_predicted" if section == SECTION_HOME else f"{scope}_occupancy_predicted"
+        key = "home_occupancy_predicted" if section == SECTION_HOME else "occupancy_predicted"
+        super().__init__(coordinator, key, object_id=object_id, scope=scope, scope_name=scope_name)
+        self._section = section
+        self._scope = scope
+
+    @property
+    def _prediction(self) -> Mapping[str, Any] | None:
+        return scoped_prediction(self.coordinator, self._section, self._scope)
+
+    @property
+    def available(self) -> bool:
+        """Unavailable until the occupancy model is ready."""
+        return super().available and self._prediction is not None
+
+    @property
+    def is_on(self) -> bool | None:
+        """Predicted occupied in the next slot."""
+        prediction = self._prediction
+        return None if prediction is None else prediction["probability"] >= OCCUPIED_THRESHOLD
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The probability behind the prediction."""
+        prediction = self._prediction
+        return None if prediction is None else {"probability": round(prediction["probability"], 3)}
+
+
+class AnomalySensor(SmartMLEntity, BinarySensorEntity):
+    """On while a security (or energy) anomaly is active, with its explanation."""
+
+    entity_domain = "binary_sensor"
+
+    def __init__(self, coordinator: SmartMLCoordinator, kind: str) -> None:
+        """Create for one kind of anomaly."""
+        super().__init__(coordinator, f"{kind}_anomaly", object_id=f"{kind}_anomaly")
+        self._kind = kind
+        self._attr_device_class = (
+            BinarySensorDeviceClass.SAFETY if kind == KIND_SECURITY else BinarySensorDeviceClass.PROBLEM
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Update as soon as an anomaly is reported or marked normal."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
+
+    @callback
+    def _async_anomaly(self, anomaly: Mapping[str, Any]) -> None:
+        if anomaly["kind"] == self._kind:
+            self.async_write_ha_state()
+
+    @property
+    def is_on(self) -> bool:
+        """Whether an anomaly of this kind is active."""
+        return bool(self.coordinator.anomalies.active(self._kind))
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """The latest active anomaly, explained."""
+        active = self.coordinator.anomalies.active(self._kind)
+        if not active:
+            return {}
+        latest = active[-1]
+        return {
+            "anomaly_id": latest["id"],
+            "anomaly_type": latest["type"],
+            "score": latest["score"],
+            "entities": latest["entity_ids"],
+            "explanation": latest["explanation"],
+            "active_count": len(active),
+        }

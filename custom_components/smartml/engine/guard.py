@@ -1,0 +1,34 @@
+"""Guard rails for applying a predicted setpoint (pure Python: runs in the event loop)."""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+REASON_OK: Final = "ok"
+REASON_HVAC_OFF: Final = "hvac_off"
+REASON_MANUAL_OVERRIDE: Final = "manual_override"
+REASON_INVALID: Final = "invalid_prediction"
+
+
+def guarded_setpoint(
+    predicted: float,
+    *,
+    min_temp: float,
+    max_temp: float,
+    hvac_mode: str,
+    last_manual_change: float | None,
+    now: float,
+    manual_hold_minutes: float,
+) -> tuple[float | None, str]:
+    """The setpoint to apply (clamped to the thermostat's range, to 0.5 °C) or None and why not.
+
+    Never touches a thermostat that is off, nor one changed by hand within the hold time.
+    """
+    if hvac_mode == "off":
+        return None, REASON_HVAC_OFF
+    if last_manual_change is not None and now - last_manual_change < manual_hold_minutes * 60:
+        return None, REASON_MANUAL_OVERRIDE
+    if not math.isfinite(predicted) or min_temp > max_temp:
+        return None, REASON_INVALID
+    return min(max(round(predicted * 2) / 2, min_temp), max_temp), REASON_OK

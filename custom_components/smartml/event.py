@@ -1,0 +1,48 @@
+"""event.smartml_anomaly: one event per anomaly, security or energy, with its explanation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import ANOMALY_TYPES
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
+from .entity import SmartMLEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SmartMLConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add the anomaly event entity."""
+    async_add_entities([AnomalyEvent(entry.runtime_data.coordinator)])
+
+
+class AnomalyEvent(SmartMLEntity, EventEntity):
+    """Fires with the anomaly's type; attributes carry the explanation and the entities involved."""
+
+    entity_domain = "event"
+
+    def __init__(self, coordinator: SmartMLCoordinator) -> None:
+        """Create the event entity."""
+        super().__init__(coordinator, "anomaly", object_id="smartml_anomaly")
+        self._attr_event_types = list(ANOMALY_TYPES)
+
+    async def async_added_to_hass(self) -> None:
+        """Fire on each new anomaly."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
+
+    @callback
+    def _async_anomaly(self, anomaly: Mapping[str, Any]) -> None:
+        if anomaly.get("dismissed"):
+            return
+        event_type = anomaly["type"] if anomaly["type"] in ANOMALY_TYPES else anomaly["kind"]
+        attributes = {k: anomaly[k] for k in ("id", "kind", "entity_ids", "score", "explanation") if k in anomaly}
+        self._trigger_event(event_type, attributes)
+        self.async_write_ha_state()
