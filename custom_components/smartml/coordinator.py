@@ -86,13 +86,11 @@ def forecast_response(predictions: Mapping[str, Any], areas: list[str], hours: i
     """The smartml.get_forecast response: hourly occupancy per area (and home), and energy."""
     occupancy = predictions.get(SECTION_OCCUPANCY) or {}
     by_area = occupancy.get("areas") or {}
+    scopes = {
+        area: (occupancy.get(SECTION_HOME) if area == SECTION_HOME else by_area.get(area)) or {} for area in areas
+    }
     response: dict[str, Any] = {
-        "occupancy": {
-            area: list(
-                (occupancy.get(SECTION_HOME) if area == SECTION_HOME else by_area.get(area) or {}).get("forecast", [])
-            )[:hours]
-            for area in areas
-        }
+        "occupancy": {area: list(scope.get("forecast", []))[:hours] for area, scope in scopes.items()}
     }
     if energy := predictions.get(SECTION_ENERGY):
         response["energy"] = list(energy.get("forecast", []))[:hours]

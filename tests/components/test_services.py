@@ -1,0 +1,66 @@
+"""Service calls with wrong input: translated errors, nothing changed."""
+
+from __future__ import annotations
+
+import pytest
+import voluptuous as vol
+
+from custom_components.smartml.const import DOMAIN
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .conftest import THERMOSTAT, set_home_states, setup_entry
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"hours": 0}, "invalid_hours"),
+        ({"hours": 49}, "invalid_hours"),
+        ({"areas": ["attic"]}, "unknown_area"),
+        ({"hours": 6}, "not_ready"),
+    ],
+)
+async def test_get_forecast_rejects_bad_input(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, data: dict, key: str
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "get_forecast", data, blocking=True, return_response=True)
+    assert err.value.translation_key == key
+    assert err.value.translation_domain == DOMAIN
+
+
+async def test_get_forecast_schema_rejects_wrong_types(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, mock_entry)
+    with pytest.raises(vol.Invalid):
+        await hass.services.async_call(DOMAIN, "get_forecast", {"hours": "many"}, blocking=True, return_response=True)
+
+
+async def test_report_false_alarm_without_anomaly_is_refused(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    await setup_entry(hass, mock_entry)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True)
+    assert err.value.translation_key == "unknown_anomaly"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "nope"}, blocking=True)
+    assert err.value.translation_key == "unknown_anomaly"
+    assert mock_entry.runtime_data.coordinator.state.feedback == []
+
+
+async def test_apply_setpoint_without_prediction_changes_nothing(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    calls = []
+    hass.services.async_register("climate", "set_temperature", calls.append)
+    # Without a prediction the sensor is unavailable, and entity services skip it.
+    assert hass.states.get("sensor.living_room_predicted_setpoint").state == "unavailable"
+    await hass.services.async_call(
+        DOMAIN, "apply_setpoint", {"entity_id": "sensor.living_room_predicted_setpoint"}, blocking=True
+    )
+    assert calls == []
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == 20.5
