@@ -49,6 +49,8 @@ STORAGE_MINOR_VERSION: Final = 1
 SAVE_DELAY: Final = 300
 # Days kept beyond what the models learn from, so a longer history_days later still has data.
 RETENTION_DAYS_MIN: Final = 56
+# Hourly long-term statistics are kept for years; the energy model learns from this many days.
+ENERGY_STATISTICS_DAYS: Final = 120
 
 PREDICT_INTERVAL: Final = timedelta(minutes=1)
 REFIT_INTERVAL: Final = timedelta(hours=6)

@@ -35,6 +35,7 @@ from .const import (
     DEFAULT_MAX_SETPOINT,
     DEFAULT_MIN_SETPOINT,
     DOMAIN,
+    ENERGY_STATISTICS_DAYS,
     KIND_ENERGY,
     LOGGER,
     MAX_FEEDBACK,
@@ -53,7 +54,7 @@ from .const import (
 )
 from .engine.home import DAY_SECONDS, FitReport, days_covered
 from .engine.observations import ATTR_SETPOINT, BINARY_ROLES, CHANNEL_SEP, ROLE_CLIMATE, entity_roles
-from .history import ImportResult, async_bootstrap, async_check_recorder, async_import_csv
+from .history import ImportResult, async_bootstrap, async_check_recorder, async_hourly_energy, async_import_csv
 from .store import LearnedState, SmartMLStorage
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.collector = Collector(hass, state.observations, self.roles, self._async_observed)
         self.collector.enabled = state.learning
         self.models: HomeModels | None = None
+        self.hourly_energy: tuple[list[float], list[float]] | None = None
         self.report = FitReport()
         options = entry.options
         areas = options.get(CONF_AREAS) or {}
@@ -332,6 +334,16 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             return STATUS_PAUSED
         return STATUS_READY if self.report.any_ready else STATUS_COLLECTING
 
+    async def _async_read_statistics(self) -> None:
+        """Hourly consumption from long-term statistics, which outlive the recorder's states."""
+        options = self.config_entry.options
+        self.hourly_energy = await async_hourly_energy(
+            self.hass,
+            list(options.get(CONF_ENERGY) or []),
+            list(options.get(CONF_POWER) or []),
+            max(self.history_days, ENERGY_STATISTICS_DAYS),
+        )
+
     def _fit(self, now: float) -> tuple[HomeModels, FitReport]:
         """Executor: build and fit the models on a snapshot of the observations."""
         from .engine.home import HomeModels
@@ -354,6 +366,8 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             self._last_fit = now
             self.state.observations.prune_before(now - max(self.history_days, RETENTION_DAYS_MIN) * DAY_SECONDS)
             self._fitting = True
+            if self.has_energy:
+                await self._async_read_statistics()
             if self.data is not None:
                 self.data.status = STATUS_TRAINING
                 self.async_update_listeners()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from homeassistant.components.recorder import history
+from homeassistant.components.recorder import history, statistics
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
@@ -141,6 +141,43 @@ def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterabl
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+
+def _read_hourly_energy(
+    hass: HomeAssistant, energy_ids: list[str], power_ids: list[str], start: datetime, end: datetime
+) -> tuple[list[float], list[float]]:
+    """Runs in the recorder's executor: hourly kWh of the home from long-term statistics.
+
+    Energy meters give their hourly change (resets handled by the recorder); without
+    meters, power sensors' hourly means (W) count as kWh / 1000.
+    """
+    ids = energy_ids or power_ids
+    stat_type: Literal["change", "mean"] = "change" if energy_ids else "mean"
+    rows = statistics.statistics_during_period(
+        hass, start, end, set(ids), "hour", {"energy": "kWh", "power": "W"}, {stat_type}
+    )
+    scale = 1.0 if energy_ids else 1e-3
+    totals: dict[float, float] = {}
+    for series in rows.values():
+        for row in series:
+            value = row.get(stat_type)
+            if isinstance(value, (int, float)):
+                totals[row["start"]] = totals.get(row["start"], 0.0) + value * scale
+    hours = sorted(totals)
+    return hours, [totals[hour] for hour in hours]
+
+
+async def async_hourly_energy(
+    hass: HomeAssistant, energy_ids: list[str], power_ids: list[str], days: int
+) -> tuple[list[float], list[float]] | None:
+    """Hourly consumption from the recorder's long-term statistics, or None if there are none."""
+    if not (energy_ids or power_ids) or not recorder_available(hass):
+        return None
+    end = dt_util.utcnow()
+    hours, kwh = await get_instance(hass).async_add_executor_job(
+        _read_hourly_energy, hass, energy_ids, power_ids, end - timedelta(days=days), end
+    )
+    return (hours, kwh) if hours else None
 
 
 def _read_csv(

@@ -61,12 +61,18 @@ class HomeModels:
         options: Mapping[str, Any] | None = None,
         feedback: list[dict[str, Any]] | None = None,
         saved: Mapping[str, Any] | None = None,
+        hourly_energy: tuple[list[float], list[float]] | None = None,
     ) -> None:
-        """Spec is the home spec; feedback the anomalies marked normal; saved the live state."""
+        """Create for a home spec.
+
+        feedback: anomalies marked normal; saved: the models' live state from the last run;
+        hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
+        """
         self.spec = dict(spec)
         self.options = dict(options or {})
         self.feedback = list(feedback or [])
         self.saved = dict(saved or {})
+        self.hourly_energy = hourly_energy
         self.report = FitReport()
         self.occupancy: Any = None
         self.security: Any = None
