@@ -1,0 +1,1 @@
+"""The demo home that scripts/develop starts: data, preparation and a live feeder."""

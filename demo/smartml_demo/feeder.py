@@ -1,0 +1,130 @@
+"""Plays the demo data: the history into the recorder once, then the next days live.
+
+The first time the demo starts, the days before now are written as state changes with
+their own timestamps (the recorder stores them like any other state), so SmartML finds
+real history when it is set up. From then on a one-second tick applies the data's changes
+as their time comes; SMARTML_DEMO_SPEED=60 plays an hour a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.components.climate import HVACAction, HVACMode
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .const import SIGNAL_UPDATE
+from .home import ENTITIES, HISTORY_DAYS, PERSON, Calendar, Timeline
+
+_LOGGER = logging.getLogger(__name__)
+TICK = timedelta(seconds=1)
+HYSTERESIS = 0.3
+
+
+class DemoHome:
+    """Current values of the demo's data keys and the clock that advances them."""
+
+    def __init__(self, hass: HomeAssistant, timeline: Timeline, calendar: Calendar, speed: float) -> None:
+        self.hass = hass
+        self.timeline = timeline
+        self.calendar = calendar
+        self.speed = max(speed, 0.01)
+        self.hvac_mode = HVACMode.HEAT
+        self._started = dt_util.utcnow()
+        self._position = self._started
+        cycle, offset = calendar.to_position(self._started)
+        self.values: dict[str, str] = timeline.state_at(offset, cycle)
+
+    def data_time(self, now: datetime) -> datetime:
+        """Where the data's clock is at a real time (ahead of it when sped up)."""
+        return self._started + (now - self._started) * self.speed
+
+    def hvac_action(self, values: dict[str, str] | None = None) -> HVACAction:
+        """Heating while the room is below the setpoint."""
+        values = values if values is not None else self.values
+        if self.hvac_mode == HVACMode.OFF:
+            return HVACAction.OFF
+        try:
+            below = float(values["indoor"]) < float(values["setpoint"]) - HYSTERESIS
+        except (KeyError, ValueError):
+            return HVACAction.IDLE
+        return HVACAction.HEATING if below else HVACAction.IDLE
+
+    @callback
+    def set_value(self, key: str, value: str) -> None:
+        """Change one key now (a change by hand)."""
+        self.values[key] = value
+        async_dispatcher_send(self.hass, SIGNAL_UPDATE, frozenset({key}))
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Start the live tick; returns its cancel function."""
+        return async_track_time_interval(self.hass, self._tick, TICK, name="smartml_demo feeder")
+
+    @callback
+    def _tick(self, now: datetime) -> None:
+        position = self.data_time(now)
+        changed: set[str] = set()
+        for _, key, value in self.calendar.changes(self.timeline, self._position, position):
+            if self.values.get(key) != value:
+                self.values[key] = value
+                changed.add(key)
+        self._position = position
+        if changed:
+            async_dispatcher_send(self.hass, SIGNAL_UPDATE, frozenset(changed))
+
+    @callback
+    def async_write_history(self, now: datetime) -> int:
+        """Write the days before now as past state changes; returns how many."""
+        start = dt_util.start_of_local_day(now - timedelta(days=HISTORY_DAYS))
+        cycle, offset = self.calendar.to_position(start)
+        values = self.timeline.state_at(offset, cycle)
+        by_key: dict[str, list[str]] = {}
+        for spec in ENTITIES:
+            by_key.setdefault(spec.key, []).append(spec.entity_id)
+        by_key.setdefault("resident", []).append(PERSON)
+        by_key.setdefault("indoor", []).extend(by_key["setpoint"])
+        attributes = {
+            entity_id: dict(state.attributes)
+            for ids in by_key.values()
+            for entity_id in ids
+            if (state := self.hass.states.get(entity_id)) is not None
+        }
+        written = 0
+
+        def write(moment: datetime, key: str, *, first: bool = False) -> None:
+            nonlocal written
+            for entity_id in by_key.get(key, []):
+                if entity_id not in attributes:
+                    continue
+                attrs: dict[str, Any] = attributes[entity_id]
+                state = values[key]
+                if entity_id.startswith("binary_sensor."):
+                    state = "on" if state == "on" else "off"
+                elif entity_id.startswith("climate."):
+                    attrs = {
+                        **attrs,
+                        "temperature": float(values["setpoint"]),
+                        "current_temperature": float(values["indoor"]),
+                        "hvac_action": self.hvac_action(values),
+                    }
+                    state = HVACMode.HEAT
+                # The first state may equal the live one; it must still become a row.
+                self.hass.states.async_set(entity_id, state, attrs, force_update=first, timestamp=moment.timestamp())
+                written += 1
+
+        for key in list(values):
+            write(start, key, first=True)
+        for moment, key, value in self.calendar.changes(self.timeline, start, now):
+            if values.get(key) == value and key != "indoor":
+                continue
+            values[key] = value
+            write(moment, key)
+        _LOGGER.info("Wrote %s state changes of the demo home's history since %s", written, start)
+        return written
