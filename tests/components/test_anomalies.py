@@ -1,0 +1,109 @@
+"""The anomaly path: bus event, event entity, binary sensor, notification, feedback."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from homeassistant.components.persistent_notification import _async_get_or_create_notifications
+from homeassistant.core import Event, HomeAssistant, ServiceCall
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from .conftest import FRONT_DOOR, home_options, set_home_states, setup_entry
+
+
+def _anomaly(anomaly_id: str = "a1", kind: str = "security") -> dict[str, Any]:
+    return {
+        "id": anomaly_id,
+        "kind": kind,
+        "type": "activity_when_empty",
+        "entity_ids": [FRONT_DOOR],
+        "ts": time.time(),
+        "score": 0.97,
+        "explanation": "Front door opened at 03:10; in 28 days it has never opened between 01:00 and 05:00 while the home was empty",
+        "facts": {"hour": 3},
+    }
+
+
+async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> None:
+    calls: list[ServiceCall] = []
+    hass.services.async_register("notify", "mobile_app_phone", calls.append)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+    entry.runtime_data.coordinator.anomalies.async_report(_anomaly())
+    await hass.async_block_till_done()
+
+    sensor = hass.states.get("binary_sensor.security_anomaly")
+    assert sensor.state == "on"
+    assert sensor.attributes["explanation"].startswith("Front door opened at 03:10")
+    assert sensor.attributes["entities"] == [FRONT_DOOR]
+    event_entity = hass.states.get("event.smartml_anomaly")
+    assert event_entity.attributes["event_type"] == "activity_when_empty"
+    assert event_entity.attributes["id"] == "a1"
+    assert len(events) == 1
+    assert events[0].data["explanation"] == sensor.attributes["explanation"]
+    assert len(calls) == 1
+    assert calls[0].data["message"] == sensor.attributes["explanation"]
+    assert calls[0].data["data"]["actions"][0] == {"action": "SMARTML_NORMAL_a1", "title": "It was me"}
+
+
+async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistant) -> None:
+    hass.services.async_register("notify", "mobile_app_phone", lambda call: None)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+    coordinator.anomalies.async_report(_anomaly())
+    await hass.async_block_till_done()
+
+    hass.bus.async_fire("mobile_app_notification_action", {"action": "SMARTML_NORMAL_a1"})
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    assert [a["id"] for a in coordinator.state.feedback] == ["a1"]
+
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [a["id"] for a in entry.runtime_data.coordinator.state.feedback] == ["a1"]
+
+
+async def test_without_notify_target_a_persistent_notification_appears(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    mock_entry.runtime_data.coordinator.anomalies.async_report(_anomaly("b2"))
+    await hass.async_block_till_done()
+    assert f"{DOMAIN}_b2" in _async_get_or_create_notifications(hass)
+
+    response = await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True, return_response=True)
+    assert response == {"event_id": "b2", "type": "activity_when_empty", "entity_ids": [FRONT_DOOR]}
+    assert f"{DOMAIN}_b2" not in _async_get_or_create_notifications(hass)
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+
+async def test_failing_notifier_falls_back_to_persistent_notification(hass: HomeAssistant) -> None:
+    def broken(call: ServiceCall) -> None:
+        raise RuntimeError("phone unreachable")
+
+    hass.services.async_register("notify", "mobile_app_phone", broken)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    entry.runtime_data.coordinator.anomalies.async_report(_anomaly("c3"))
+    await hass.async_block_till_done()
+    assert f"{DOMAIN}_c3" in _async_get_or_create_notifications(hass)
+
+
+async def test_energy_anomaly_turns_on_energy_sensor_only(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    mock_entry.runtime_data.coordinator.anomalies.async_report({**_anomaly("e1", "energy"), "type": "long_run"})
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.energy_anomaly").state == "on"
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    assert hass.states.get("event.smartml_anomaly").attributes["event_type"] == "long_run"
