@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 
 from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS
 
-from .conftest import KITCHEN_MOTION, PERSON, POWER, THERMOSTAT, set_home_states, setup_entry
+from .conftest import ENERGY, KITCHEN_MOTION, PERSON, POWER, THERMOSTAT, set_home_states, setup_entry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -161,3 +161,37 @@ async def test_service_without_loaded_entry_raises(hass: HomeAssistant, mock_ent
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
     assert err.value.translation_key == "entry_not_loaded"
+
+
+async def test_energy_history_comes_from_long_term_statistics(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    from homeassistant.components.recorder.models import StatisticMeanType
+    from homeassistant.components.recorder.statistics import async_import_statistics
+
+    start = dt_util.start_of_local_day(dt_util.utcnow() - timedelta(days=3)).astimezone(dt_util.UTC)
+    # A meter in Wh: SmartML takes the recorder's hourly change of its sum, in kWh.
+    hourly_wh = [400.0 + 100 * (hour % 3) for hour in range(48)]
+    total, rows = 0.0, []
+    for hour, wh in enumerate(hourly_wh):
+        total += wh
+        rows.append({"start": start + timedelta(hours=hour), "state": total, "sum": total})
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.NONE,
+            "has_sum": True,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": ENERGY,
+            "unit_class": "energy",
+            "unit_of_measurement": "Wh",
+        },
+        rows,
+    )
+    await async_wait_recording_done(hass)
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hours, kwh = mock_entry.runtime_data.coordinator.hourly_energy
+    assert hours[0] == start.timestamp()
+    assert kwh == pytest.approx([wh / 1000 for wh in hourly_wh])
