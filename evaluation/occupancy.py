@@ -1,0 +1,201 @@
+"""Task `occupancy`: walk-forward replay of the occupancy model against naive baselines.
+
+    scripts/evaluate --task occupancy --history build/ordonez_a/history.csv --home build/ordonez_a/home.json
+
+Each day from --first-test-day on, the model is fitted on everything before local
+midnight, then predicts every slot of that day from each slot start (origin) at the
+horizons 15min, 1h, 4h and 24h (the slot ending that far ahead). The routine learns from
+the slots observed since midnight, as it does live. Baselines answer for the very same
+(origin, target) pairs from the same past: persistence (the last observed slot),
+time-of-week frequency and overall rate. Headline scopes pool all areas and the home;
+per-scope figures are in info. Arrival/departure: at each origin with the home empty
+(occupied), the predicted time of the next arrival (departure) against the truth, with the
+time-of-week baseline's first crossing of 0.5 beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from custom_components.smartml.engine.baselines import (
+    first_crossing,
+    occupancy_overall_rate,
+    occupancy_persistence,
+    occupancy_time_of_week,
+)
+from custom_components.smartml.engine.occupancy import (
+    DEFAULT_HALF_LIFE_DAYS,
+    HOME,
+    OccupancyModel,
+    occupancy_targets,
+    run_lengths,
+)
+from custom_components.smartml.engine.replay import load_replay
+from custom_components.smartml.engine.slots import DEFAULT_SLOT_MINUTES, slot_grid, slots_per_week, time_of_week
+
+from .metrics import mae, probability_metrics
+
+HORIZON_MINUTES = {"15min": 15, "1h": 60, "4h": 240, "24h": 1440}
+METHODS = ("smartml", "persistence", "time_of_week", "overall_rate")
+# Arrivals/departures further ahead than this are not scored (and the baseline looks no further).
+SPELL_LIMIT_DAYS = 7
+
+
+def _metrics(collected: dict[str, list[NDArray[np.float64]]]) -> dict[str, dict[str, float]]:
+    truth = np.concatenate(collected["truth"])
+    return {method: probability_metrics(truth, np.concatenate(collected[method])) for method in METHODS}
+
+
+def _clean(value: Any) -> Any:
+    """NaN to None so the JSON stays valid."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    """Replay a history walk-forward and score SmartML and the baselines."""
+    parser = argparse.ArgumentParser(prog="scripts/evaluate --task occupancy")
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--slot-minutes", type=int, default=DEFAULT_SLOT_MINUTES)
+    parser.add_argument("--first-test-day", type=int, default=7)
+    parser.add_argument("--half-life-days", type=float, default=DEFAULT_HALF_LIFE_DAYS)
+    parser.add_argument("--classifier", default="logistic", choices=("logistic", "routine"))
+    args = parser.parse_args(argv)
+
+    replay = load_replay(args.history, args.home)
+    step = args.slot_minutes * 60.0
+    week = slots_per_week(args.slot_minutes)
+    starts = slot_grid(replay.start, replay.end, args.slot_minutes)
+    known = int(np.searchsorted(starts, replay.end - step, side="right"))
+    truth_all = occupancy_targets(replay.store, replay.spec, starts[:known], step)
+    tow_all = time_of_week(starts, replay.timezone, args.slot_minutes)
+    steps = np.array([m // args.slot_minutes for m in HORIZON_MINUTES.values()], dtype=np.int64)
+    horizon_of = dict(zip(HORIZON_MINUTES, steps.tolist(), strict=True))
+
+    pooled: dict[str, dict[str, list[NDArray[np.float64]]]] = {
+        h: {name: [] for name in ("truth", *METHODS)} for h in HORIZON_MINUTES
+    }
+    per_scope: dict[str, dict[str, dict[str, list[NDArray[np.float64]]]]] = {}
+    spells: dict[str, dict[str, list[float]]] = {
+        kind: {"truth": [], "smartml": [], "time_of_week": []} for kind in ("arrival", "departure")
+    }
+    fit_seconds: list[float] = []
+    days = 0
+    model = OccupancyModel(args.slot_minutes, args.half_life_days, classifier=args.classifier)
+    for cutoff, following in replay.days(args.first_test_day):
+        started = time.perf_counter()
+        model.fit(replay.store, replay.spec, cutoff)
+        fit_seconds.append(time.perf_counter() - started)
+        ready, reason = model.enough_data()
+        if not ready:
+            print(f"skip day at {cutoff:.0f}: {reason}", file=sys.stderr)
+            continue
+        first = int(np.searchsorted(starts, cutoff))
+        last = int(np.searchsorted(starts, following))
+        origins = np.arange(first, min(last, known), dtype=np.int64)
+        if not len(origins):
+            continue
+        days += 1
+        probs = model.probabilities(replay.store, starts[origins], steps)
+        for scope, y in truth_all.items():
+            if scope not in probs:
+                continue
+            rate = occupancy_overall_rate(y, first)
+            persistence = occupancy_persistence(y, origins)
+            for h, (name, k) in enumerate(horizon_of.items()):
+                target = origins + k - 1
+                keep = target < known
+                t = target[keep]
+                values = {
+                    "truth": y[t].astype(np.float64),
+                    "smartml": probs[scope][keep, h],
+                    "persistence": persistence[keep],
+                    "time_of_week": occupancy_time_of_week(y, tow_all, first, tow_all[t], week),
+                    "overall_rate": np.full(len(t), rate),
+                }
+                scope_store = per_scope.setdefault(scope, {}).setdefault(
+                    name, {key: [] for key in ("truth", *METHODS)}
+                )
+                for key, value in values.items():
+                    pooled[name][key].append(value)
+                    scope_store[key].append(value)
+        if HOME in truth_all and HOME in probs:
+            _score_spells(model, truth_all[HOME], starts, tow_all, first, origins, known, week, step, spells)
+        print(f"day {days}: fitted in {fit_seconds[-1]:.3f} s", file=sys.stderr)
+
+    results: dict[str, Any] = {h: _metrics(pooled[h]) for h in HORIZON_MINUTES if pooled[h]["truth"]}
+    for kind, collected in spells.items():
+        if collected["truth"]:
+            truth = np.array(collected["truth"])
+            results[kind] = {
+                "smartml": {"mae": round(mae(truth, np.array(collected["smartml"])), 2), "count": len(truth)},
+                "time_of_week": {"mae": round(mae(truth, np.array(collected["time_of_week"])), 2), "count": len(truth)},
+            }
+    scopes = {
+        scope: {h: _metrics(c) for h, c in by_horizon.items() if c["truth"]} for scope, by_horizon in per_scope.items()
+    }
+    return _clean(
+        {
+            "task": "occupancy",
+            "results": results,
+            "info": {
+                "test_days": days,
+                "slot_minutes": args.slot_minutes,
+                "half_life_days": args.half_life_days,
+                "classifier": args.classifier,
+                "scopes": scopes,
+                "occupied_share": {scope: round(float(np.mean(y)), 4) for scope, y in truth_all.items()},
+                "fit_seconds_max": round(max(fit_seconds, default=0.0), 4),
+                "fit_seconds_mean": round(float(np.mean(fit_seconds)) if fit_seconds else 0.0, 4),
+                "spell_mae_unit": "minutes",
+            },
+        }
+    )
+
+
+def _score_spells(
+    model: OccupancyModel,
+    y: NDArray[np.bool_],
+    starts: NDArray[np.float64],
+    tow: NDArray[np.int64],
+    cutoff: int,
+    origins: NDArray[np.int64],
+    known: int,
+    week: int,
+    step: float,
+    out: dict[str, dict[str, list[float]]],
+) -> None:
+    """Next arrival (home empty) or departure (home occupied) from each origin, in minutes."""
+    runs = run_lengths(y[:known])
+    changes = np.flatnonzero(np.r_[False, y[1:] != y[:-1]])
+    limit = int(SPELL_LIMIT_DAYS * 86_400 / step)
+    for c in origins.tolist():
+        if c < 1:
+            continue
+        occupied = bool(y[c - 1])
+        pos = int(np.searchsorted(changes, c))
+        if pos >= len(changes) or changes[pos] - c > limit:
+            continue  # the change is not observed: nothing to score
+        truth_minutes = (changes[pos] - c) * step / 60.0
+        band = model.spell_band(occupied, float(starts[c]), float(runs[c - 1]))
+        targets = np.arange(c, min(c + limit, len(tow)))
+        profile = occupancy_time_of_week(y, tow, cutoff, tow[targets], week)
+        crossing = first_crossing(profile, want_occupied=not occupied)
+        if band is None:
+            continue
+        kind = "departure" if occupied else "arrival"
+        out[kind]["truth"].append(truth_minutes)
+        out[kind]["smartml"].append((band.ts - starts[c]) / 60.0)
+        baseline_slots = crossing if crossing is not None else len(targets)
+        out[kind]["time_of_week"].append(baseline_slots * step / 60.0)
