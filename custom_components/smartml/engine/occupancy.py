@@ -28,6 +28,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from .baselines import occupancy_time_of_week
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
@@ -436,7 +437,9 @@ class OccupancyModel:
         if len(labels) < 50 or labels.min() == labels.max():
             return
         clf = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
-        clf.fit(features, labels)
+        # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
+        with threadpool_limits(limits=1):
+            clf.fit(features, labels)
         self.coef_ = np.asarray(clf.coef_[0], dtype=np.float64)
         self.intercept_ = float(clf.intercept_[0])
 

@@ -1,0 +1,178 @@
+"""Virtual occupancy: whether an area is occupied now, inferred from its environmental sensors.
+
+An area may list CO2, illuminance, humidity, temperature or sound sensors (role
+"environment"). People change them: lights go on, CO2 and humidity rise, a room warms. For
+each channel the features are its level, its change over the last 10 and 30 minutes and
+its rise above its own 24-hour floor, all taken from data at or before the moment scored.
+A gradient-boosted tree classifier (scikit-learn), trained on the area's own occupancy
+entities, maps them to a probability; missing readings are allowed (NaN). Every feature is
+constrained to raise the odds of occupancy monotonically: people add light, CO2, humidity,
+heat and sound to a room, never take them away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import minimum_filter1d
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from .observations import ROLE_ENVIRONMENT, ROLE_OCCUPANCY, ObservationStore
+from .slots import binary_occupied, slot_grid
+
+SHORT_LAG_S: Final = 600.0
+LONG_LAG_S: Final = 1800.0
+FLOOR_WINDOW_S: Final = 86_400.0
+FLOOR_GRID_S: Final = 300.0
+# A reading older than this no longer describes the room.
+STALE_AFTER_S: Final = 3_600.0
+FEATURES_PER_CHANNEL: Final = ("level", "change_10min", "change_30min", "above_floor")
+TRAIN_STEP_S: Final = 300.0
+MIN_TRAIN_ROWS: Final = 200
+
+
+def value_at(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Last reading at or before each time; NaN before the first or when stale."""
+    if not len(times):
+        return np.full(len(at), np.nan)
+    idx = np.searchsorted(times, at, side="right") - 1
+    safe = np.clip(idx, 0, None)
+    fresh = (idx >= 0) & (at - times[safe] <= STALE_AFTER_S)
+    return np.where(fresh, values[safe], np.nan)
+
+
+def channel_features(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Level, 10/30-minute change and rise above the trailing 24-hour floor, at each time."""
+    level = value_at(times, values, at)
+    short = level - value_at(times, values, at - SHORT_LAG_S)
+    long = level - value_at(times, values, at - LONG_LAG_S)
+    floor = np.full(len(at), np.nan)
+    if len(times) and len(at):
+        # Trailing minimum on a regular grid (a reading holds until the next one).
+        grid = np.arange(min(at.min(), times[0]) - FLOOR_WINDOW_S, at.max() + FLOOR_GRID_S, FLOOR_GRID_S)
+        sampled = value_at(times, values, grid)
+        filled = np.where(np.isnan(sampled), np.inf, sampled)
+        size = int(FLOOR_WINDOW_S // FLOOR_GRID_S)
+        # origin shifts the window so that it ends at (and includes) each grid point.
+        trailing = minimum_filter1d(filled, size=size, origin=(size - 1) // 2, mode="nearest")
+        idx = np.clip(np.searchsorted(grid, at, side="right") - 1, 0, len(grid) - 1)
+        floor = np.where(np.isfinite(trailing[idx]), trailing[idx], np.nan)
+        # The point itself counts too, between grid points.
+        floor = np.fmin(floor, level)
+    return np.column_stack([level, short, long, level - floor])
+
+
+def feature_matrix(
+    channels: Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
+    names: Sequence[str],
+    at: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Features of the named channels (times, values) at each time, in a fixed column order."""
+    blocks = []
+    for name in names:
+        times, values = channels.get(name, (np.zeros(0), np.zeros(0)))
+        blocks.append(channel_features(times, values, at))
+    return np.hstack(blocks) if blocks else np.zeros((len(at), 0))
+
+
+def area_environment(spec: Mapping[str, Any], area: str) -> list[str]:
+    """Environment entities an area lists in the home spec."""
+    conf = (spec.get("areas") or {}).get(area) or {}
+    return [str(e) for e in conf.get(ROLE_ENVIRONMENT) or []]
+
+
+def store_channels(
+    store: ObservationStore, names: Sequence[str]
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """(times, values) arrays of the named environment channels kept in the store."""
+    out: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    for name in names:
+        buf = store.channels.get(name)
+        if buf is not None and buf.times:
+            out[name] = (np.array(buf.times, dtype=np.float64), np.array(buf.values, dtype=np.float64))
+    return out
+
+
+def store_features(store: ObservationStore, spec: Mapping[str, Any], area: str, at: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Feature rows of an area's environment channels at the given times."""
+    names = area_environment(spec, area)
+    return feature_matrix(store_channels(store, names), names, at)
+
+
+def store_training_set(
+    store: ObservationStore, spec: Mapping[str, Any], area: str, now: float, step_s: float = TRAIN_STEP_S
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(times, features, labels) for an area: labels from its own occupancy entities.
+
+    Each row is the end of a `step_s` slot; it is occupied when any occupancy entity was on
+    in that slot. Empty arrays when the area has no environment or occupancy history.
+    """
+    conf = (spec.get("areas") or {}).get(area) or {}
+    occupancy = [store.channels[e] for e in conf.get(ROLE_OCCUPANCY) or [] if e in store.channels and store.channels[e].times]
+    names = area_environment(spec, area)
+    channels = store_channels(store, names)
+    if not occupancy or not channels:
+        return np.zeros(0), np.zeros((0, len(names) * len(FEATURES_PER_CHANNEL))), np.zeros(0)
+    start = max(min(buf.times[0] for buf in occupancy), min(t[0] for t, _ in channels.values()))
+    starts = slot_grid(start, now - step_s, int(step_s // 60))
+    labels = np.zeros(len(starts), dtype=bool)
+    for buf in occupancy:
+        labels |= binary_occupied(buf, starts, step_s)
+    at = starts + step_s
+    return at, feature_matrix(channels, names, at), labels.astype(np.float64)
+
+
+@dataclass(slots=True)
+class VirtualOccupancyModel:
+    """Probability that an area is occupied now, from features of its environment channels."""
+
+    # Small, monotone trees: a week or a month of noisy labels, and sensor levels that
+    # drift with the seasons, reward a model that cannot memorise the training weeks.
+    max_iter: int = 100
+    learning_rate: float = 0.1
+    max_leaf_nodes: int = 4
+    min_samples_leaf: int = 100
+    monotone: bool = True
+    classifier_: HistGradientBoostingClassifier | None = None
+    constant_: float | None = None
+
+    def fit(self, features: NDArray[np.float64], labels: NDArray[np.float64]) -> VirtualOccupancyModel:
+        """Learn from feature rows and 0/1 occupancy labels (executor)."""
+        labels = np.asarray(labels, dtype=np.float64)
+        self.classifier_, self.constant_ = None, None
+        if len(labels) < MIN_TRAIN_ROWS or labels.min() == labels.max():
+            # Nothing to tell apart: predict the observed rate.
+            self.constant_ = float(labels.mean()) if len(labels) else 0.0
+            return self
+        clf = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=1.0,
+            early_stopping=False,
+            random_state=0,
+            # People only ever add light, CO2, humidity, heat and sound to a room.
+            monotonic_cst=[1] * features.shape[1] if self.monotone else None,
+        )
+        with threadpool_limits(limits=1):
+            clf.fit(features, labels.astype(np.int64))
+        self.classifier_ = clf
+        return self
+
+    def predict_proba(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """P(occupied) per row."""
+        if self.classifier_ is None:
+            return np.full(len(features), self.constant_ if self.constant_ is not None else 0.0)
+        with threadpool_limits(limits=1):
+            return np.asarray(self.classifier_.predict_proba(features)[:, 1], dtype=np.float64)
+
+    @property
+    def fitted(self) -> bool:
+        """Whether fit has been called."""
+        return self.classifier_ is not None or self.constant_ is not None
