@@ -1,0 +1,1 @@
+"""Browser tests against the running demo home (scripts/e2e)."""
