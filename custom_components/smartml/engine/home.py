@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import logging
 import time
 from typing import Any
@@ -44,6 +45,11 @@ class FitReport:
     def any_ready(self) -> bool:
         """Whether at least one model can predict."""
         return any(self.ready.values())
+
+
+def iso_utc(ts: float) -> str:
+    """ISO 8601 in UTC, as Home Assistant's forecasts carry times."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 def days_covered(store: ObservationStore, now: float) -> float:
@@ -118,7 +124,7 @@ class HomeModels:
     def _fit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .occupancy import OccupancyModel
 
-        model = OccupancyModel()
+        model = OccupancyModel.from_dict(self.saved.get(MODEL_OCCUPANCY) or {})
         model.fit(store, self.spec, now)
         self.occupancy = model
         ready, reason = model.enough_data()
@@ -172,6 +178,20 @@ class HomeModels:
         if anomalies:
             out["anomalies"] = anomalies
         return out
+
+    def _predict_occupancy(
+        self,
+        store: ObservationStore,
+        now: float,
+        home_occupied: bool | None,
+        out: dict[str, Any],
+        anomalies: list[dict[str, Any]],
+    ) -> None:
+        result = self.occupancy.predict(store, now).as_dict()
+        for scope in [*result["areas"].values(), result["home"]]:
+            if scope is not None:
+                scope["forecast"] = [{"datetime": iso_utc(ts), "probability": p} for ts, p in scope["forecast"]]
+        out[MODEL_OCCUPANCY] = {"areas": result["areas"], "home": result["home"]}
 
     def check_event(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> dict[str, Any] | None:
         """Score one new binary observation for security anomalies (cheap, event loop)."""
