@@ -84,7 +84,89 @@ def _write(out: Path, events: list[tuple[str, str, str]], spec: dict[str, Any]) 
     (out / "home.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
 
 
-CONVERTERS = {"ordonez": convert_ordonez}
+# CASAS (WSU) homes are in Washington State.
+CASAS_TIMEZONE = "America/Los_Angeles"
+_CASAS_BINARY = {"ON": "on", "OFF": "off", "OPEN": "on", "CLOSE": "off", "PRESENT": "on", "ABSENT": "off"}
+
+
+def _casas_log(source: Path) -> Path:
+    """The event log of a CASAS release: the file itself, or data/data.txt/<name>.txt in a folder."""
+    if source.is_file():
+        return source
+    for name in ("data", "data.txt", "rawdata.txt", "ann.txt"):
+        if (source / name).is_file():
+            return source / name
+    raise FileNotFoundError(f"no CASAS event log (data, data.txt) in {source}")
+
+
+def convert_casas(source: Path, out: Path) -> dict[str, Any]:
+    """CASAS event log (`date time sensor value [activity begin|end]`) to a history and a spec.
+
+    Motion (M*) and other ON/OFF sensors are occupancy entities; door sensors (D*,
+    OPEN/CLOSE) are security entities. Areas come from an optional `areas.json` next to the
+    log ({"M003": "bedroom", ...}); without one every motion sensor is its own area.
+    Activity labels with "leave" / "enter" in their name (Aruba's Leave_Home/Enter_Home)
+    become the state of `person.resident`. Numeric sensors are left out.
+    """
+    log = _casas_log(source)
+    mapping_file = (source if source.is_dir() else source.parent) / "areas.json"
+    mapping: dict[str, str] = {}
+    if mapping_file.is_file():
+        mapping = {str(k): _slug(str(v)) for k, v in json.loads(mapping_file.read_text(encoding="utf-8")).items()}
+    tz = ZoneInfo(CASAS_TIMEZONE)
+    events: list[tuple[str, str, str]] = []
+    areas: dict[str, dict[str, list[str]]] = {}
+    security: list[str] = []
+    presence: list[tuple[str, str]] = []
+    with log.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            sensor, value = parts[2], parts[3].upper()
+            state = _CASAS_BINARY.get(value)
+            try:
+                stamp = _iso(f"{parts[0]} {parts[1]}", tz)
+            except ValueError:
+                continue
+            if state is not None:
+                is_door = sensor.upper().startswith("D") or value in ("OPEN", "CLOSE")
+                entity_id = f"binary_sensor.{_slug(sensor)}_{'door' if is_door else 'motion'}"
+                if is_door:
+                    if entity_id not in security:
+                        security.append(entity_id)
+                else:
+                    area = areas.setdefault(mapping.get(sensor, _slug(sensor)), {"occupancy": []})
+                    if entity_id not in area["occupancy"]:
+                        area["occupancy"].append(entity_id)
+                events.append((stamp, entity_id, state))
+            label = " ".join(parts[4:]).lower()
+            if "leave" in label and ("end" in label or "begin" not in label):
+                presence.append((stamp, "not_home"))
+            elif "enter" in label and ("begin" in label or "end" not in label):
+                presence.append((stamp, "home"))
+    if not events:
+        raise ValueError(f"no ON/OFF or OPEN/CLOSE events in {log}")
+    spec_presence: list[str] = []
+    if any(s == "not_home" for _, s in presence) and any(s == "home" for _, s in presence):
+        spec_presence = [PERSON]
+        first = min(events, key=lambda e: datetime.fromisoformat(e[0]).timestamp())[0]
+        events.append((first, PERSON, "home"))
+        events.extend((ts, PERSON, state) for ts, state in presence)
+    spec = {
+        "timezone": CASAS_TIMEZONE,
+        "areas": areas,
+        "presence": spec_presence,
+        "security": security,
+        "power": [],
+        "energy": [],
+        "climate": [],
+    }
+    _write(out, sorted(events, key=lambda e: (datetime.fromisoformat(e[0]).timestamp(), e[1])), spec)
+    return spec
+
+
+CONVERTERS = {"ordonez": convert_ordonez, "casas": convert_casas}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,9 +124,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                     "time_of_week": occupancy_time_of_week(y, tow_all, first, tow_all[t], week),
                     "overall_rate": np.full(len(t), rate),
                 }
-                scope_store = per_scope.setdefault(scope, {}).setdefault(
-                    name, {key: [] for key in ("truth", *METHODS)}
-                )
+                scope_store = per_scope.setdefault(scope, {}).setdefault(name, {key: [] for key in ("truth", *METHODS)})
                 for key, value in values.items():
                     pooled[name][key].append(value)
                     scope_store[key].append(value)

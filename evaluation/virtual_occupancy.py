@@ -56,7 +56,9 @@ def read_uci(path: str | Path) -> tuple[NDArray[np.float64], dict[str, NDArray[n
     return t, {k: np.asarray(v)[order] for k, v in columns.items()}, np.asarray(labels)[order]
 
 
-def hour_majority(train_t: NDArray[np.float64], train_y: NDArray[np.float64], test_t: NDArray[np.float64]) -> NDArray[np.float64]:
+def hour_majority(
+    train_t: NDArray[np.float64], train_y: NDArray[np.float64], test_t: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Majority class of the training rows per hour of day, for each test row."""
     hours = ((train_t % 86_400) // 3_600).astype(np.int64)
     rate = np.bincount(hours, weights=train_y, minlength=24) / np.maximum(np.bincount(hours, minlength=24), 1)
@@ -73,7 +75,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="scripts/evaluate --task virtual_occupancy")
     parser.add_argument("--train", required=True)
     parser.add_argument("--test", required=True)
-    parser.add_argument("--channels", default=",".join(CHANNELS), help="comma-separated subset of " + ",".join(CHANNELS))
+    parser.add_argument(
+        "--channels", default=",".join(CHANNELS), help="comma-separated subset of " + ",".join(CHANNELS)
+    )
     args = parser.parse_args(argv)
     names = [c for c in args.channels.split(",") if c]
     train_t, train_c, train_y = read_uci(args.train)

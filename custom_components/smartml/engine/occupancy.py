@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from .baselines import occupancy_time_of_week
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
-from .slots import binary_occupied, slot_grid, slots_per_week, time_of_week
+from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 
 HOME: Final = "home"
 DAY_SECONDS: Final = 86_400.0
@@ -409,7 +409,11 @@ class OccupancyModel:
         return _Timeline(starts, time_of_week(starts, self.timezone_, self.slot_minutes), known, targets)
 
     def _first_time(self, store: ObservationStore) -> float | None:
-        firsts = [buf.times[0] for ch, buf in store.channels.items() if buf.times and store.roles.get(ch) in (ROLE_OCCUPANCY, ROLE_PRESENCE)]
+        firsts = [
+            buf.times[0]
+            for ch, buf in store.channels.items()
+            if buf.times and store.roles.get(ch) in (ROLE_OCCUPANCY, ROLE_PRESENCE)
+        ]
         return min(firsts) if firsts else None
 
     # -- fitting -------------------------------------------------------------------------
@@ -565,7 +569,12 @@ class OccupancyModel:
         )
 
     def _combine(
-        self, timeline: _Timeline, routines: Mapping[str, _Routine], scope: str, origins: NDArray[np.int64], steps: NDArray[np.int64]
+        self,
+        timeline: _Timeline,
+        routines: Mapping[str, _Routine],
+        scope: str,
+        origins: NDArray[np.int64],
+        steps: NDArray[np.int64],
     ) -> NDArray[np.float64]:
         if self.coef_ is not None:
             x = self._features(timeline, routines, scope, origins, steps)
@@ -619,7 +628,9 @@ class OccupancyModel:
         Returns {scope: array (len(origins), len(steps))}. Origins must not precede the
         fit's end; slots observed between the fit and an origin update the routine.
         """
-        timeline = self._extended(store, float(origins.max()), float(origins.max()) + (int(steps.max()) + 1) * self.step)
+        timeline = self._extended(
+            store, float(origins.max()), float(origins.max()) + (int(steps.max()) + 1) * self.step
+        )
         routines = self._routines(timeline)
         base = timeline.starts[0]
         idx = np.rint((origins - base) / self.step).astype(np.int64)
@@ -644,7 +655,9 @@ class OccupancyModel:
         for scope, p in probs.items():
             row = p[0]
             slot_starts = origin + (steps - 1) * self.step
-            hourly = [(float(slot_starts[i]), float(row[i : i + per_hour].mean())) for i in range(0, len(row), per_hour)]
+            hourly = [
+                (float(slot_starts[i]), float(row[i : i + per_hour].mean())) for i in range(0, len(row), per_hour)
+            ]
             likely = np.flatnonzero(row >= 0.5)
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
@@ -679,11 +692,12 @@ class OccupancyModel:
     def _home_now(self, store: ObservationStore, now: float, p_next: float) -> bool:
         """Anyone home now: presence entities when there are any, else the model's odds."""
         states = [
-            store.channels[e].values[-1] > 0.5
+            state_at(store.channels[e], np.array([now]))[0]
             for e in self.presence_
-            if e in store.channels and store.channels[e].times and store.channels[e].times[0] <= now
+            if e in store.channels and store.channels[e].times
         ]
-        return any(states) if states else p_next >= 0.5
+        known = [state > 0.5 for state in states if not math.isnan(state)]
+        return any(known) if known else p_next >= 0.5
 
     def _arrival_departure(
         self,

@@ -46,7 +46,9 @@ def value_at(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArra
     return np.where(fresh, values[safe], np.nan)
 
 
-def channel_features(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]) -> NDArray[np.float64]:
+def channel_features(
+    times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Level, 10/30-minute change and rise above the trailing 24-hour floor, at each time."""
     level = value_at(times, values, at)
     short = level - value_at(times, values, at - SHORT_LAG_S)
@@ -98,7 +100,9 @@ def store_channels(
     return out
 
 
-def store_features(store: ObservationStore, spec: Mapping[str, Any], area: str, at: NDArray[np.float64]) -> NDArray[np.float64]:
+def store_features(
+    store: ObservationStore, spec: Mapping[str, Any], area: str, at: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Feature rows of an area's environment channels at the given times."""
     names = area_environment(spec, area)
     return feature_matrix(store_channels(store, names), names, at)
@@ -113,7 +117,9 @@ def store_training_set(
     in that slot. Empty arrays when the area has no environment or occupancy history.
     """
     conf = (spec.get("areas") or {}).get(area) or {}
-    occupancy = [store.channels[e] for e in conf.get(ROLE_OCCUPANCY) or [] if e in store.channels and store.channels[e].times]
+    occupancy = [
+        store.channels[e] for e in conf.get(ROLE_OCCUPANCY) or [] if e in store.channels and store.channels[e].times
+    ]
     names = area_environment(spec, area)
     channels = store_channels(store, names)
     if not occupancy or not channels:

@@ -1,0 +1,282 @@
+"""Occupancy routines: targets, routine changes, calibration, arrival/departure, live score."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+from custom_components.smartml.engine.occupancy import (
+    HOME,
+    EwIndex,
+    LiveScore,
+    OccupancyForecast,
+    OccupancyModel,
+    occupancy_targets,
+    run_lengths,
+)
+from custom_components.smartml.engine.slots import slot_grid
+from evaluation.convert import convert_casas
+from evaluation.metrics import brier
+
+TZ = "Europe/Berlin"
+SLOT = 900.0
+SPEC = {
+    "timezone": TZ,
+    "areas": {
+        "office": {"occupancy": ["binary_sensor.office_motion"]},
+        "kitchen": {"occupancy": ["binary_sensor.kitchen_motion"]},
+    },
+    "presence": ["person.alex"],
+}
+# A Monday.
+START = datetime(2024, 1, 1, tzinfo=ZoneInfo(TZ))
+
+
+def _ts(day: int, hour: float) -> float:
+    """Epoch seconds of local `hour` on day `day` after START (DST-free January/February)."""
+    return (START + timedelta(days=day, hours=hour)).timestamp()
+
+
+def _add_interval(
+    rows: list[tuple[str, str, float, None]], entity: str, on: str, off: str, start: float, end: float
+) -> None:
+    rows.append((entity, on, start, None))
+    rows.append((entity, off, end, None))
+
+
+def _office_worker(days: int, wfh_from_day: int | None = None, seed: int = 0) -> ObservationStore:
+    """Away 08:30-17:30 on weekdays; kitchen at breakfast and dinner; office on home days.
+
+    From `wfh_from_day` on, Wednesdays are spent at home working in the office.
+    """
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(days):
+        weekday = (START + timedelta(days=day)).weekday()
+        jitter = lambda: float(rng.normal(0.0, 0.15))  # noqa: E731 - hours
+        _add_interval(
+            rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.2 + jitter()), _ts(day, 7.7 + jitter())
+        )
+        _add_interval(
+            rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 18.5 + jitter()), _ts(day, 19.3 + jitter())
+        )
+        working_from_home = wfh_from_day is not None and day >= wfh_from_day and weekday == 2
+        if weekday < 5 and not working_from_home:
+            _add_interval(rows, "person.alex", "not_home", "home", _ts(day, 8.5 + jitter()), _ts(day, 17.5 + jitter()))
+        else:
+            _add_interval(
+                rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0 + jitter()), _ts(day, 12.0 + jitter())
+            )
+            _add_interval(
+                rows, "binary_sensor.office_motion", "on", "off", _ts(day, 13.0 + jitter()), _ts(day, 17.0 + jitter())
+            )
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    return store
+
+
+def _p_at(model: OccupancyModel, store: ObservationStore, origin: float, target: float, scope: str) -> float:
+    steps = np.array([round((target - origin) / SLOT) + 1])
+    return float(model.probabilities(store, np.array([origin]), steps)[scope][0, 0])
+
+
+def test_area_slot_is_occupied_when_a_sensor_was_on_in_it() -> None:
+    store = ObservationStore()
+    rows = [
+        ("binary_sensor.office_motion", "on", 1000.0, None),
+        ("binary_sensor.office_motion", "off", 1010.0, None),
+        ("binary_sensor.office_motion", "on", 3 * SLOT + 10, None),
+        ("binary_sensor.office_motion", "off", 6 * SLOT - 1, None),
+    ]
+    store.merge_states(rows, entity_roles(SPEC))
+    starts = slot_grid(0.0, 8 * SLOT, 15)
+    targets = occupancy_targets(store, SPEC, starts, SLOT)
+    # A 10-second blip marks its slot; an on held from slot 3 into slot 5 marks 3, 4 and 5.
+    assert targets["office"].tolist() == [False, True, False, True, True, True, False, False]
+    assert "kitchen" not in targets  # no history, no target
+
+
+def test_home_is_occupied_by_presence_or_any_area() -> None:
+    store = ObservationStore()
+    rows = [
+        ("person.alex", "not_home", 0.0, None),
+        ("person.alex", "home", 4 * SLOT + 1, None),
+        ("binary_sensor.kitchen_motion", "on", SLOT + 5, None),
+        ("binary_sensor.kitchen_motion", "off", SLOT + 50, None),
+    ]
+    store.merge_states(rows, entity_roles(SPEC))
+    targets = occupancy_targets(store, SPEC, slot_grid(0.0, 6 * SLOT, 15), SLOT)
+    assert targets[HOME].tolist() == [False, True, False, False, True, True]
+
+
+def test_run_lengths_count_slots_since_the_last_change() -> None:
+    y = np.array([0, 0, 1, 1, 1, 0], dtype=bool)
+    assert run_lengths(y).tolist() == [1, 2, 1, 2, 3, 1]
+
+
+def test_exponential_index_forgets_with_the_half_life() -> None:
+    index = EwIndex.build(
+        np.array([0, 0, 1]), np.array([0.0, 10.0, 0.0]), np.array([1.0, 0.0, 1.0]), n_index=2, half_life_s=10.0
+    )
+    weight, weighted = index.query(np.array([0, 0, 1]), np.array([10.0, 5.0, 10.0]), np.array([10.0, 10.0, 20.0]))
+    # Index 0 at t=10: the old 1 weighs 0.5, the new 0 weighs 1; with a cut at 5 only the old one.
+    np.testing.assert_allclose(weight, [1.5, 0.5, 0.25])
+    np.testing.assert_allclose(weighted, [0.5, 0.5, 0.25])
+
+
+def test_new_work_from_home_day_shows_within_a_week() -> None:
+    # Four weeks of the old routine, then Wednesdays at home (day 28 is a Monday).
+    store = _office_worker(days=42, wfh_from_day=30)
+    model = OccupancyModel()
+    # Before the change: Wednesday 11:00 office predicted empty from Tuesday 11:00.
+    model.fit(store, SPEC, _ts(29, 0))
+    before = _p_at(model, store, _ts(29, 11), _ts(30, 11), "office")
+    assert before < 0.1
+    # Six days after the first home Wednesday, the next Wednesday looks different.
+    model.fit(store, SPEC, _ts(36, 0))
+    assert model.enough_data() == (True, "")
+    wednesday = _p_at(model, store, _ts(36, 11), _ts(37, 11), "office")
+    thursday = _p_at(model, store, _ts(37, 11), _ts(38, 11), "office")
+    home_wednesday = _p_at(model, store, _ts(36, 11), _ts(37, 11), HOME)
+    home_thursday = _p_at(model, store, _ts(37, 11), _ts(38, 11), HOME)
+    # One new Wednesday against four old ones: the office is more likely used than not,
+    # and the home is several times likelier occupied than on the unchanged Thursday.
+    assert wednesday > 0.5
+    assert wednesday > 5 * thursday
+    assert home_wednesday > 3 * home_thursday
+
+
+def test_probabilities_are_calibrated_on_a_random_routine() -> None:
+    # Kitchen used in a slot with a known probability that depends on the hour only.
+    rng = np.random.default_rng(1)
+    spec = {"timezone": TZ, "areas": {"kitchen": {"occupancy": ["binary_sensor.kitchen_motion"]}}}
+    hours_profile = np.clip(np.sin(np.linspace(0, np.pi, 24)) * 0.7, 0.02, None)
+    starts = slot_grid(_ts(0, 0), _ts(35, 0), 15)
+    local_hour = ((starts - _ts(0, 0)) % 86_400 // 3600).astype(int)
+    occupied = rng.random(len(starts)) < hours_profile[local_hour]
+    rows = [("binary_sensor.kitchen_motion", "off", float(starts[0]), None)]
+    for start in starts[occupied]:
+        rows += [
+            ("binary_sensor.kitchen_motion", "on", float(start + 1), None),
+            ("binary_sensor.kitchen_motion", "off", float(start + SLOT - 1), None),
+        ]
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(spec))
+    model = OccupancyModel()
+    model.fit(store, spec, _ts(28, 0))
+    origins = starts[(starts >= _ts(28, 0)) & (starts < _ts(34, 0))]
+    p = model.probabilities(store, origins, np.array([16]))["kitchen"][:, 0]
+    truth_p = hours_profile[((origins + 15 * SLOT - _ts(0, 0)) % 86_400 // 3600).astype(int)]
+    # Each prediction is near the true probability, and reliability holds per band.
+    assert float(np.mean(np.abs(p - truth_p))) < 0.08
+    target_idx = np.searchsorted(starts, origins) + 15
+    outcome = occupied[target_idx].astype(float)
+    for low, high in ((0.0, 0.2), (0.2, 0.5), (0.5, 1.0)):
+        band = (p >= low) & (p < high)
+        if band.sum() > 50:
+            assert abs(float(p[band].mean()) - float(outcome[band].mean())) < 0.1
+    assert brier(outcome, p) < brier(outcome, np.full(len(p), occupied[: target_idx[0]].mean()))
+
+
+def test_expected_arrival_and_departure_follow_the_routine() -> None:
+    store = _office_worker(days=35)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(28, 0))
+    # Tuesday 10:00, away: back around 17:30.
+    away = model.predict(store, _ts(29, 10))
+    assert away.home_occupied is False
+    assert away.expected_arrival is not None and away.expected_departure is None
+    band = away.expected_arrival
+    assert band.low <= band.ts <= band.high
+    assert abs(band.ts - _ts(29, 17.5)) < 3600
+    # Tuesday 07:00, home: leaving around 08:30.
+    home = model.predict(store, _ts(29, 7))
+    assert home.home_occupied is True and home.expected_departure is not None
+    assert abs(home.expected_departure.ts - _ts(29, 8.5)) < 3600
+
+
+def test_forecast_has_hourly_outlook_and_plain_dict() -> None:
+    store = _office_worker(days=28)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(28, 0))
+    forecast = model.predict(store, _ts(28, 6), hours=24)
+    assert isinstance(forecast, OccupancyForecast)
+    assert set(forecast.areas) == {"office", "kitchen"}
+    kitchen = forecast.areas["kitchen"]
+    assert len(kitchen.forecast) == 24 and 0.0 <= kitchen.probability <= 1.0
+    # Breakfast at about 07:15 on a Monday morning.
+    assert kitchen.next_occupied is not None and abs(kitchen.next_occupied - _ts(28, 7.25)) <= 1800
+    data = forecast.as_dict()
+    json.dumps(data)
+    assert data["home"]["expected_departure"]["ts"] == forecast.expected_departure.ts  # type: ignore[union-attr]
+    assert data["areas"]["kitchen"]["forecast"][0][0] == _ts(28, 6)
+
+
+def test_not_enough_history_says_how_much_is_needed() -> None:
+    store = _office_worker(days=2)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(1, 6))
+    ready, reason = model.enough_data()
+    assert not ready and reason == "needs 3 days of history, has 1.2"
+
+
+def test_live_score_compares_with_baseline_and_round_trips() -> None:
+    score = LiveScore()
+    for i in range(30):
+        outcome = np.array([i % 2 == 0])
+        score.record("office", i * SLOT, 0.9 if i % 2 == 0 else 0.1, 0.5)
+        score.resolve("office", np.array([i * SLOT]), outcome)
+    skill, scored = score.skill("office")
+    assert scored == 30 and skill == pytest.approx(1 - 0.01 / 0.25)
+    restored = LiveScore.from_dict(json.loads(json.dumps(score.as_dict())))
+    assert restored.skill("office") == (skill, 30)
+    restored.prune(30 * SLOT + 8 * 86_400)
+    assert restored.skill("office") == (None, 0)
+
+
+def test_model_keeps_live_score_across_refits() -> None:
+    store = _office_worker(days=28)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(27, 0))
+    for hour in np.arange(0, 24, 0.25):
+        model.predict(store, _ts(27, float(hour)))
+    saved = json.loads(json.dumps(model.as_dict()))
+    again = OccupancyModel.from_dict(saved)
+    again.fit(store, SPEC, _ts(28, 0))
+    forecast = again.predict(store, _ts(28, 0.1))
+    assert forecast.areas["kitchen"].scored_slots >= 90
+    assert forecast.areas["kitchen"].skill is not None
+
+
+def test_casas_log_converts_to_history_and_spec(tmp_path: Path) -> None:
+    log = tmp_path / "data"
+    log.write_text(
+        "2010-11-04 00:03:50.209589 M003 ON Sleeping begin\n"
+        "2010-11-04 00:03:57.399391 M003 OFF\n"
+        "2010-11-04 00:15:08.984841 T002 21.5\n"
+        "2010-11-04 08:00:00.000000 D001 OPEN Leave_Home begin\n"
+        "2010-11-04 08:00:10.000000 D001 CLOSE Leave_Home end\n"
+        "2010-11-04 17:00:00.000000 M021 ON Enter_Home begin\n"
+        "2010-11-04 17:00:05.000000 M021 OFF Enter_Home end\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "areas.json").write_text(json.dumps({"M003": "Bedroom"}), encoding="utf-8")
+    spec = convert_casas(tmp_path, tmp_path / "out")
+    assert spec["areas"] == {
+        "bedroom": {"occupancy": ["binary_sensor.m003_motion"]},
+        "m021": {"occupancy": ["binary_sensor.m021_motion"]},
+    }
+    assert spec["security"] == ["binary_sensor.d001_door"]
+    assert spec["presence"] == ["person.resident"]
+    lines = (tmp_path / "out" / "history.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "entity_id,state,last_changed"
+    assert "person.resident,not_home,2010-11-04T08:00:10-07:00" in lines
+    assert "person.resident,home,2010-11-04T17:00:00-07:00" in lines
+    assert not any("t002" in line for line in lines)
+    assert datetime.fromisoformat(lines[1].split(",")[2]).astimezone(UTC).hour == 7

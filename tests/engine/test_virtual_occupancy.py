@@ -1,0 +1,93 @@
+"""Virtual occupancy from environmental sensors: features, training from the store, UCI slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+from custom_components.smartml.engine.virtual_occupancy import (
+    VirtualOccupancyModel,
+    channel_features,
+    feature_matrix,
+    store_features,
+    store_training_set,
+    value_at,
+)
+from evaluation.metrics import accuracy
+from evaluation.virtual_occupancy import CHANNELS, hour_majority, read_uci
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+HOUR = 3600.0
+
+
+def test_reading_goes_stale_after_an_hour() -> None:
+    times, values = np.array([0.0, 600.0]), np.array([1.0, 2.0])
+    out = value_at(times, values, np.array([-1.0, 0.0, 900.0, 600.0 + HOUR + 1]))
+    np.testing.assert_array_equal(np.isnan(out), [True, False, False, True])
+    assert out[1] == 1.0 and out[2] == 2.0
+
+
+def test_features_are_level_changes_and_rise_above_the_daily_floor() -> None:
+    # CO2 every 5 minutes: 420 ppm all night, then +10 ppm per 5 minutes from t=30 h.
+    times = np.arange(0.0, 32 * HOUR, 300.0)
+    values = np.where(times < 30 * HOUR, 420.0, 420.0 + 10.0 * (times - 30 * HOUR) / 300.0)
+    at = np.array([31 * HOUR])
+    level, short, long, above = channel_features(times, values, at)[0]
+    assert level == 540.0
+    assert short == 20.0 and long == 60.0
+    assert above == 120.0
+
+
+def test_floor_looks_back_only() -> None:
+    # A low reading in the future must not lower the floor of an earlier time.
+    times = np.array([0.0, 10 * HOUR, 20 * HOUR])
+    values = np.array([500.0, 500.0, 100.0])
+    above = channel_features(times, values, np.array([10 * HOUR + 60]))[0, 3]
+    assert above == 0.0
+
+
+def test_uci_slice_is_classified_well() -> None:
+    train_t, train_c, train_y = read_uci(FIXTURES / "uci_occupancy_train_slice.csv")
+    test_t, test_c, test_y = read_uci(FIXTURES / "uci_occupancy_test_slice.csv")
+    names = list(CHANNELS)
+    model = VirtualOccupancyModel().fit(
+        feature_matrix({k: (train_t, v) for k, v in train_c.items()}, names, train_t), train_y
+    )
+    p = model.predict_proba(feature_matrix({k: (test_t, v) for k, v in test_c.items()}, names, test_t))
+    assert ((p >= 0.0) & (p <= 1.0)).all()
+    assert accuracy(test_y, p) > 0.95
+    assert accuracy(test_y, p) > accuracy(test_y, hour_majority(train_t, train_y, test_t))
+
+
+def test_area_learns_from_its_own_motion_sensor_in_the_store() -> None:
+    spec = {
+        "timezone": "UTC",
+        "areas": {"study": {"occupancy": ["binary_sensor.study_motion"], "environment": ["sensor.study_lux"]}},
+    }
+    rng = np.random.default_rng(0)
+    rows: list[tuple[str, str, float, None]] = []
+    for day in range(6):
+        start = day * 24 * HOUR + (9 + rng.integers(0, 3)) * HOUR
+        end = start + (3 + rng.integers(0, 4)) * HOUR
+        rows += [("binary_sensor.study_motion", "on", start, None), ("binary_sensor.study_motion", "off", end, None)]
+        for t in np.arange(day * 24 * HOUR, (day + 1) * 24 * HOUR, 120.0):
+            lux = (300.0 if start <= t < end else 5.0) + rng.normal(0, 3)
+            rows.append(("sensor.study_lux", f"{lux:.1f}", float(t), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(spec))
+    at, features, labels = store_training_set(store, spec, "study", now=5 * 24 * HOUR)
+    assert features.shape == (len(at), 4) and 0.05 < labels.mean() < 0.5
+    model = VirtualOccupancyModel().fit(features, labels)
+    last_visit_start = [r[2] for r in rows if r[0] == "binary_sensor.study_motion"][-2]
+    inside = np.array([last_visit_start + HOUR])
+    outside = np.array([5 * 24 * HOUR + 2 * HOUR])  # 02:00 on the last day
+    assert model.predict_proba(store_features(store, spec, "study", inside))[0] > 0.9
+    assert model.predict_proba(store_features(store, spec, "study", outside))[0] < 0.1
+
+
+def test_one_class_history_predicts_its_rate() -> None:
+    model = VirtualOccupancyModel().fit(np.zeros((300, 4)), np.zeros(300))
+    assert model.fitted
+    assert model.predict_proba(np.ones((2, 4))).tolist() == [0.0, 0.0]
