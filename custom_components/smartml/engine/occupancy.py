@@ -52,6 +52,8 @@ SMOOTH_WEIGHTS: Final = (0.5, 1.0, 0.5)
 # Fading of the context with the horizon, in slots.
 DECAY_SLOTS: Final = (1.0, 4.0, 16.0, 64.0)
 LOGIT_LIMIT: Final = 6.0
+# Horizon (slots) up to which a scope's own persistence is tabulated; beyond, the last entry.
+MAX_TRANSITION_STEPS: Final = 192
 PROBABILITY_FLOOR: Final = 1e-4
 # Arrival/departure kernel widths and band.
 SPELL_HOURS_WIDTH: Final = 1.0
@@ -107,6 +109,19 @@ def occupancy_targets(
     if have_home:
         targets[HOME] = home
     return targets
+
+
+def transition_table(y: NDArray[np.bool_], max_steps: int) -> NDArray[np.float64]:
+    """P(occupied k slots after a slot in state s) for s in (0, 1), k = 0..max_steps (smoothed)."""
+    table = np.full((2, max_steps + 1), 0.5)
+    table[1, 0], table[0, 0] = 1.0, 0.0
+    values = y.astype(np.float64)
+    for k in range(1, min(max_steps, len(y) - 1) + 1):
+        source, target = y[:-k], values[k:]
+        occupied = float(source.sum())
+        table[1, k] = (float(target[source].sum()) + RATE_PRIOR * 0.5) / (occupied + RATE_PRIOR)
+        table[0, k] = (float(target[~source].sum()) + RATE_PRIOR * 0.5) / (len(source) - occupied + RATE_PRIOR)
+    return table
 
 
 def run_lengths(y: NDArray[np.bool_]) -> NDArray[np.int64]:
@@ -174,11 +189,13 @@ class EwIndex:
 
 @dataclass(slots=True)
 class _Routine:
-    """Rate, time-of-day and time-of-week indexes of one scope."""
+    """Rate, time-of-day and time-of-week indexes of one scope, and its own persistence."""
 
     rate: EwIndex
     day: EwIndex
     week: EwIndex
+    # transition[s, k]: P(occupied k slots after a slot in state s), k = 0..MAX_STEPS.
+    transition: NDArray[np.float64]
 
 
 @dataclass(slots=True)
@@ -375,6 +392,7 @@ class OccupancyModel:
         self.presence_: list[str] = []
         self.live = LiveScore()
         self._spell_cache: dict[bool, _Spells | None] = {}
+        self.transitions_: dict[str, NDArray[np.float64]] = {}
 
     # -- persistence -------------------------------------------------------------------
 
@@ -425,6 +443,7 @@ class OccupancyModel:
         self.presence_ = [str(e) for e in spec.get(ROLE_PRESENCE) or []]
         self.timeline_, self.coef_, self.days_, self.train_rows_ = None, None, 0.0, 0
         self._spell_cache = {}
+        self.transitions_ = {}
         first = self._first_time(store)
         if first is None or first >= now - self.step:
             return
@@ -481,8 +500,16 @@ class OccupancyModel:
                 rate=EwIndex.build(zeros, times, values, 1, half_life),
                 day=EwIndex.build(tod, times, values, self.per_day, half_life),
                 week=EwIndex.build(tow, times, values, self.per_week, half_life),
+                transition=self._transition(scope, y[: timeline.known]),
             )
         return out
+
+    def _transition(self, scope: str, y: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """A scope's persistence table, learned at fit time (kept until the next fit)."""
+        table = self.transitions_.get(scope)
+        if table is None:
+            table = self.transitions_[scope] = transition_table(y, MAX_TRANSITION_STEPS)
+        return table
 
     # -- features ------------------------------------------------------------------------
 
@@ -537,12 +564,17 @@ class OccupancyModel:
         away = np.zeros(len(origins)) if home is None else 1.0 - home[last_index].astype(np.float64)
         is_home = 1.0 if scope == HOME else 0.0
         rate, p_day, p_week = self._routine_probabilities(timeline, routines[scope], origins, steps)
+        transition = routines[scope].transition
+        p_stay = transition[last.astype(np.int64), np.minimum(steps, transition.shape[1] - 1)]
         k = steps.astype(np.float64)
         d1, d4, d16, d64 = (np.exp(-k / tau) for tau in DECAY_SLOTS)
         sign = 2.0 * last - 1.0
         f_day, f_week, f_rate = _logit(p_day), _logit(p_week), _logit(rate)
+        f_stay = _logit(p_stay)
         return np.column_stack(
             [
+                f_stay * d4,
+                f_stay * d16,
                 f_day,
                 f_week,
                 f_rate,
