@@ -154,6 +154,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 "classifier": args.classifier,
                 "scopes": scopes,
                 "occupied_share": {scope: round(float(np.mean(y)), 4) for scope, y in truth_all.items()},
+                "scored_pairs": {h: int(sum(len(a) for a in pooled[h]["truth"])) for h in HORIZON_MINUTES},
                 "fit_seconds_max": round(max(fit_seconds, default=0.0), 4),
                 "fit_seconds_mean": round(float(np.mean(fit_seconds)) if fit_seconds else 0.0, 4),
                 "spell_mae_unit": "minutes",
