@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+from custom_components.smartml.engine.occupancy import OccupancyModel
 from custom_components.smartml.engine.virtual_occupancy import (
     VirtualOccupancyModel,
     channel_features,
@@ -61,14 +62,17 @@ def test_uci_slice_is_classified_well() -> None:
     assert accuracy(test_y, p) > accuracy(test_y, hour_majority(train_t, train_y, test_t))
 
 
-def test_area_learns_from_its_own_motion_sensor_in_the_store() -> None:
-    spec = {
-        "timezone": "UTC",
-        "areas": {"study": {"occupancy": ["binary_sensor.study_motion"], "environment": ["sensor.study_lux"]}},
-    }
+STUDY_SPEC = {
+    "timezone": "UTC",
+    "areas": {"study": {"occupancy": ["binary_sensor.study_motion"], "environment": ["sensor.study_lux"]}},
+}
+
+
+def _study(days: int) -> tuple[ObservationStore, list[tuple[str, str, float, None]]]:
+    """A study used once a day for a few hours, lit while used."""
     rng = np.random.default_rng(0)
     rows: list[tuple[str, str, float, None]] = []
-    for day in range(6):
+    for day in range(days):
         start = day * 24 * HOUR + (9 + rng.integers(0, 3)) * HOUR
         end = start + (3 + rng.integers(0, 4)) * HOUR
         rows += [("binary_sensor.study_motion", "on", start, None), ("binary_sensor.study_motion", "off", end, None)]
@@ -76,7 +80,13 @@ def test_area_learns_from_its_own_motion_sensor_in_the_store() -> None:
             lux = (300.0 if start <= t < end else 5.0) + rng.normal(0, 3)
             rows.append(("sensor.study_lux", f"{lux:.1f}", float(t), None))
     store = ObservationStore(max_points=10**6)
-    store.merge_states(rows, entity_roles(spec))
+    store.merge_states(rows, entity_roles(STUDY_SPEC))
+    return store, rows
+
+
+def test_area_learns_from_its_own_motion_sensor_in_the_store() -> None:
+    spec = STUDY_SPEC
+    store, rows = _study(6)
     at, features, labels = store_training_set(store, spec, "study", now=5 * 24 * HOUR)
     assert features.shape == (len(at), 4) and 0.05 < labels.mean() < 0.5
     model = VirtualOccupancyModel().fit(features, labels)
@@ -91,3 +101,15 @@ def test_one_class_history_predicts_its_rate() -> None:
     model = VirtualOccupancyModel().fit(np.zeros((300, 4)), np.zeros(300))
     assert model.fitted
     assert model.predict_proba(np.ones((2, 4))).tolist() == [0.0, 0.0]
+
+
+def test_occupancy_forecast_carries_the_virtual_probability() -> None:
+    store, rows = _study(6)
+    model = OccupancyModel()
+    model.fit(store, STUDY_SPEC, 5 * 24 * HOUR)
+    last_visit_start = [r[2] for r in rows if r[0] == "binary_sensor.study_motion"][-2]
+    lit = model.predict(store, last_visit_start + HOUR).areas["study"]
+    dark = model.predict(store, 5 * 24 * HOUR + 2 * HOUR).areas["study"]
+    assert lit.virtual_probability is not None and lit.virtual_probability > 0.9
+    assert dark.virtual_probability is not None and dark.virtual_probability < 0.1
+    assert dark.as_dict()["virtual_probability"] == round(dark.virtual_probability, 4)

@@ -33,6 +33,13 @@ from threadpoolctl import threadpool_limits
 from .baselines import occupancy_time_of_week
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
+from .virtual_occupancy import (
+    MIN_TRAIN_ROWS,
+    VirtualOccupancyModel,
+    area_environment,
+    store_features,
+    store_training_set,
+)
 
 HOME: Final = "home"
 DAY_SECONDS: Final = 86_400.0
@@ -231,6 +238,8 @@ class ScopeForecast:
     next_occupied: float | None
     skill: float | None = None
     scored_slots: int = 0
+    # P(occupied now) read from the area's environmental sensors, when it has any.
+    virtual_probability: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict; forecast as [[hour start, probability], ...]."""
@@ -240,6 +249,7 @@ class ScopeForecast:
             "next_occupied": self.next_occupied,
             "skill": None if self.skill is None else round(self.skill, 4),
             "scored_slots": self.scored_slots,
+            "virtual_probability": None if self.virtual_probability is None else round(self.virtual_probability, 4),
         }
 
 
@@ -393,6 +403,7 @@ class OccupancyModel:
         self.live = LiveScore()
         self._spell_cache: dict[bool, _Spells | None] = {}
         self.transitions_: dict[str, NDArray[np.float64]] = {}
+        self.virtual_: dict[str, VirtualOccupancyModel] = {}
 
     # -- persistence -------------------------------------------------------------------
 
@@ -444,6 +455,7 @@ class OccupancyModel:
         self.timeline_, self.coef_, self.days_, self.train_rows_ = None, None, 0.0, 0
         self._spell_cache = {}
         self.transitions_ = {}
+        self.virtual_ = self._fit_virtual(store, now)
         first = self._first_time(store)
         if first is None or first >= now - self.step:
             return
@@ -465,6 +477,17 @@ class OccupancyModel:
             clf.fit(features, labels)
         self.coef_ = np.asarray(clf.coef_[0], dtype=np.float64)
         self.intercept_ = float(clf.intercept_[0])
+
+    def _fit_virtual(self, store: ObservationStore, now: float) -> dict[str, VirtualOccupancyModel]:
+        """Environment-to-occupancy models of the areas that have both kinds of sensor."""
+        models: dict[str, VirtualOccupancyModel] = {}
+        for area in self.spec_.get("areas") or {}:
+            if not area_environment(self.spec_, str(area)):
+                continue
+            _, features, labels = store_training_set(store, self.spec_, str(area), now)
+            if len(labels) >= MIN_TRAIN_ROWS and labels.min() != labels.max():
+                models[str(area)] = VirtualOccupancyModel().fit(features, labels)
+        return models
 
     def _training_rows(self, timeline: _Timeline) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         steps = np.unique([max(1, m // self.slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
@@ -703,6 +726,9 @@ class OccupancyModel:
                 skill=skill,
                 scored_slots=scored,
             )
+            if scope in self.virtual_:
+                features = store_features(store, self.spec_, scope, np.array([now]))
+                outlook.virtual_probability = float(self.virtual_[scope].predict_proba(features)[0])
             if scope == HOME:
                 forecast.home = outlook
             else:

@@ -32,7 +32,7 @@ FLOOR_GRID_S: Final = 300.0
 # A reading older than this no longer describes the room.
 STALE_AFTER_S: Final = 3_600.0
 FEATURES_PER_CHANNEL: Final = ("level", "change_10min", "change_30min", "above_floor")
-TRAIN_STEP_S: Final = 300.0
+TRAIN_STEP_S: Final = 600.0
 MIN_TRAIN_ROWS: Final = 200
 
 
