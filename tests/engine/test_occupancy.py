@@ -280,3 +280,14 @@ def test_casas_log_converts_to_history_and_spec(tmp_path: Path) -> None:
     assert "person.resident,home,2010-11-04T17:00:00-07:00" in lines
     assert not any("t002" in line for line in lines)
     assert datetime.fromisoformat(lines[1].split(",")[2]).astimezone(UTC).hour == 7
+
+
+def test_leaving_at_an_unusual_hour_still_gets_an_arrival_estimate() -> None:
+    store = _office_worker(days=28)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(28, 0))
+    # Monday 06:50: the slots still say home, but the person has just left, hours early.
+    store.merge_states([("person.alex", "not_home", _ts(28, 6.8), None)], entity_roles(SPEC))
+    forecast = model.predict(store, _ts(28, 6.85))
+    assert forecast.home_occupied is False and forecast.expected_departure is None
+    assert forecast.expected_arrival is not None and forecast.expected_arrival.ts > _ts(28, 6.85)

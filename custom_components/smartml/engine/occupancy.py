@@ -63,9 +63,10 @@ LOGIT_LIMIT: Final = 6.0
 MAX_TRANSITION_STEPS: Final = 192
 PROBABILITY_FLOOR: Final = 1e-4
 # Arrival/departure kernel widths and band.
-SPELL_HOURS_WIDTH: Final = 1.0
-SPELL_LENGTH_WIDTH: Final = 0.75
-SPELL_MIN_WEIGHT: Final = 1.0
+# Kernel widths (hours of day, log spell length), widened in turn until enough past spells
+# count: a state at an unusual hour still gets an estimate from the less similar ones.
+SPELL_KERNELS: Final = ((1.0, 0.75), (3.0, 1.5), (math.inf, math.inf))
+SPELL_MIN_SAMPLES: Final = 3.0
 BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
 CLASSIFIERS: Final = ("logistic", "routine")
 # Key spread that keeps (index, time) pairs apart in one sorted array (~31 years).
@@ -770,7 +771,9 @@ class OccupancyModel:
         forecast.home_occupied = occupied
         known = timeline.known
         y = timeline.targets[HOME]
-        run = float(run_lengths(y)[known - 1]) if known else 1.0
+        # The presence entities may already tell of a change the slots do not show yet.
+        same_state = known and bool(y[known - 1]) == occupied
+        run = float(run_lengths(y)[known - 1]) if same_state else 1.0
         band = self.spell_band(occupied, origin, run)
         if band is None:
             return
@@ -831,11 +834,16 @@ def spell_quantiles(
     hours, weekend = _local_parts(np.array([origin]), tz_name)
     gap = np.abs(spells.hours - hours[0])
     gap = np.minimum(gap, 24.0 - gap)
-    weight = np.exp(-0.5 * (gap / SPELL_HOURS_WIDTH) ** 2)
-    weight *= np.where(spells.weekend == weekend[0], 1.0, 0.5)
-    weight *= np.exp2(-(origin - spells.times) / (half_life_days * DAY_SECONDS))
-    weight *= np.exp(-0.5 * (np.log((spells.runs + 1.0) / (run_slots + 1.0)) / SPELL_LENGTH_WIDTH) ** 2)
-    if weight.sum() < SPELL_MIN_WEIGHT * 1e-3 or np.count_nonzero(weight > 1e-3) < 3:
+    length_gap = np.log((spells.runs + 1.0) / (run_slots + 1.0))
+    base = np.where(spells.weekend == weekend[0], 1.0, 0.5)
+    base *= np.exp2(-(origin - spells.times) / (half_life_days * DAY_SECONDS))
+    for hours_width, length_width in SPELL_KERNELS:
+        weight = base * np.exp(-0.5 * (gap / hours_width) ** 2 - 0.5 * (length_gap / length_width) ** 2)
+        total = float(weight.sum())
+        # Effective number of spells behind the estimate.
+        if total > 0.0 and total**2 / float(np.sum(weight**2)) >= SPELL_MIN_SAMPLES:
+            break
+    else:
         return None
     low, mid, high = weighted_quantiles(spells.delays, weight, BAND_QUANTILES)
     return Band(ts=origin + mid * step, low=origin + low * step, high=origin + high * step)
