@@ -1,0 +1,161 @@
+"""Occupancy predictions on a real Home Assistant, learned from recorder history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import sys
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+
+from custom_components.smartml.const import DOMAIN
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+
+from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, set_home_states, setup_entry
+
+DAYS = 6
+
+
+async def record_routine(hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = DAYS) -> None:
+    """A household that cooks at 07:00 and 18:00 and is out from 08:30 to 17:30 on most days."""
+    now = dt_util.utcnow()
+    midnight = dt_util.start_of_local_day(now)
+    freezer.move_to(midnight - timedelta(days=days, hours=1))
+    set_home_states(hass)
+    steps = [
+        (7, 0, KITCHEN_MOTION, "on"),
+        (7, 40, KITCHEN_MOTION, "off"),
+        (8, 20, HALL_MOTION, "on"),
+        (8, 25, HALL_MOTION, "off"),
+        (8, 30, PERSON, "not_home"),
+        (17, 30, PERSON, "home"),
+        (17, 31, HALL_MOTION, "on"),
+        (17, 35, HALL_MOTION, "off"),
+        (18, 0, KITCHEN_MOTION, "on"),
+        (19, 0, KITCHEN_MOTION, "off"),
+    ]
+    for day in range(days, 0, -1):
+        # Plus one visit to the kitchen at an odd hour each day, as real homes have.
+        odd_hour = (day * 5 + 1) % 24
+        extra = [(odd_hour, 5, KITCHEN_MOTION, "on"), (odd_hour, 50, KITCHEN_MOTION, "off")]
+        for hour, minute, entity_id, state in sorted(steps + extra, key=lambda step: (step[0], step[1])):
+            moment = midnight - timedelta(days=day) + timedelta(hours=hour, minutes=minute)
+            if moment >= now:
+                break
+            freezer.move_to(moment)
+            hass.states.async_set(entity_id, state, {"device_class": "motion"} if "motion" in entity_id else {})
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+
+
+@pytest.fixture
+def morning(freezer: FrozenDateTimeFactory) -> None:
+    """Run the test at 06:50 local time, just before the kitchen routine."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=6, minutes=50))
+
+
+async def test_entities_predict_routine_from_recorder_history(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    status = hass.states.get("sensor.smartml_learning_status")
+    assert status.state == "ready", status.attributes
+
+    probability = hass.states.get("sensor.kitchen_occupancy_probability")
+    forecast = probability.attributes["forecast"]
+    assert len(forecast) == 24
+    # The kitchen is used from 07:00 and from 18:00 every day, and never at 03:00.
+    def at(hour: int) -> float:
+        moment = dt_util.start_of_local_day(dt_util.now() + timedelta(hours=1)) + timedelta(hours=hour, minutes=10)
+        if moment < dt_util.now():
+            moment += timedelta(days=1)
+        for item in forecast:
+            start = dt_util.parse_datetime(item["datetime"])
+            if start <= moment < start + timedelta(hours=1):
+                return item["probability"]
+        raise AssertionError(f"no forecast for {moment}")
+
+    assert at(7) > 0.5
+    assert at(18) > 0.5
+    assert at(3) < 0.2
+    next_occupied = dt_util.parse_datetime(hass.states.get("sensor.kitchen_next_occupied").state)
+    assert timedelta(0) <= next_occupied - dt_util.utcnow() <= timedelta(minutes=30)
+    assert hass.states.get("binary_sensor.kitchen_occupancy_predicted").attributes["probability"] >= 0
+    # Someone is home at 06:50 and usually leaves at 08:30.
+    departure = dt_util.parse_datetime(hass.states.get("sensor.home_expected_departure").state)
+    assert timedelta(hours=1) <= departure - dt_util.utcnow() <= timedelta(hours=2, minutes=30)
+    assert hass.states.get("sensor.home_expected_arrival").state == "unknown"
+
+
+async def test_predictions_follow_new_states_and_survive_restart(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    assert hass.states.get("sensor.home_expected_departure").state not in ("unknown", "unavailable")
+    # Everyone leaves early: SmartML now expects an arrival instead of a departure.
+    hass.states.async_set(PERSON, "not_home")
+    freezer.tick(timedelta(minutes=1))
+    await mock_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    arrival = dt_util.parse_datetime(hass.states.get("sensor.home_expected_arrival").state)
+    assert arrival > dt_util.utcnow()
+    assert hass.states.get("sensor.home_expected_departure").state == "unknown"
+
+    await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.kitchen_occupancy_probability").state not in ("unknown", "unavailable")
+
+
+async def test_get_forecast_returns_hourly_probabilities(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    response = await hass.services.async_call(
+        DOMAIN, "get_forecast", {"hours": 3, "areas": ["kitchen", "home"]}, blocking=True, return_response=True
+    )
+    assert set(response["occupancy"]) == {"kitchen", "home"}
+    assert len(response["occupancy"]["kitchen"]) == 3
+    assert 0.0 <= response["occupancy"]["home"][0]["probability"] <= 1.0
+
+
+async def test_too_little_history_leaves_entities_unavailable_with_a_reason(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert hass.states.get("binary_sensor.kitchen_occupancy_predicted").state == "unavailable"
+    assert hass.states.get("sensor.home_expected_arrival").state == "unavailable"
+    assert hass.states.get("sensor.smartml_learning_status").attributes["reason"]
+
+
+async def test_fit_runs_in_executor_and_imports_scikit_learn_only_there(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+) -> None:
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        del sys.modules[name]
+    await record_routine(hass, freezer)
+    threads: list[str] = []
+    coordinator_cls = __import__("custom_components.smartml.coordinator", fromlist=["SmartMLCoordinator"]).SmartMLCoordinator
+    original = coordinator_cls._fit
+
+    def spy(self, now):  # noqa: ANN001, ANN202
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return original(self, now)
+
+    coordinator_cls._fit = spy
+    try:
+        await setup_entry(hass, mock_entry)
+    finally:
+        coordinator_cls._fit = original
+    assert threads
+    assert all(name != "MainThread" for name in threads)
+    assert "sklearn" in sys.modules  # imported by the fit, in that worker thread
