@@ -154,7 +154,10 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
     if not options:
         return {
             CONF_OCCUPANCY: proposed_occupancy(hass),
-            CONF_PRESENCE: sorted(hass.states.async_entity_ids("person")),
+            # People with a tracker: a person without one never changes state.
+            CONF_PRESENCE: sorted(
+                state.entity_id for state in hass.states.async_all("person") if state.attributes.get("device_trackers")
+            ),
             CONF_HISTORY_DAYS: DEFAULT_HISTORY_DAYS,
             CONF_SENSITIVITY: DEFAULT_SENSITIVITY,
             CONF_ENERGY_ANOMALIES: True,

@@ -64,14 +64,15 @@ def _user_input(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssistant, kitchen_area: str) -> None:
-    hass.states.async_set("person.sam", "home")
+    hass.states.async_set("person.sam", "home", {"device_trackers": ["device_tracker.sam_phone"]})
+    hass.states.async_set("person.guest", "unknown", {"device_trackers": []})
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     schema = result["data_schema"].schema
     defaults = {str(key): key.default() for key in schema if callable(getattr(key, "default", None))}
     # Sensors in an area are proposed; the hall sensor has no area and is not.
     assert defaults[CONF_OCCUPANCY] == [KITCHEN_MOTION]
-    assert defaults[CONF_PRESENCE] == [PERSON, "person.sam"]
+    assert defaults[CONF_PRESENCE] == ["person.sam"]
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
