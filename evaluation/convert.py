@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 import json
 from pathlib import Path
 import sys
@@ -166,7 +166,87 @@ def convert_casas(source: Path, out: Path) -> dict[str, Any]:
     return spec
 
 
-CONVERTERS = {"ordonez": convert_ordonez, "casas": convert_casas}
+# Energy homes. Their clocks do not follow daylight saving time (see each SOURCE.md), so
+# the specs use a fixed offset zone: time of week then means what it meant in the home.
+ENERGY_POWER = "sensor.home_power"
+ENERGY_METER = "sensor.home_energy"
+OUTDOOR = "sensor.outdoor_temperature"
+
+
+def _energy_spec(tz_name: str, outdoor: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "timezone": tz_name,
+        "areas": {},
+        "presence": [],
+        "security": [],
+        "power": [ENERGY_POWER],
+        "energy": [ENERGY_METER],
+        "climate": [],
+    }
+    if outdoor:
+        spec["outdoor_temperature"] = OUTDOOR
+    return spec
+
+
+def convert_appliances(source: Path, out: Path) -> dict[str, Any]:
+    """Appliances energy house (Candanedo et al. 2017): 10-min Wh to a power and an energy sensor.
+
+    The home's consumption is `Appliances + lights` (Wh in each 10 minutes). A row stamped t
+    covers the 10 minutes before t: the meter (cumulative kWh) reads the running total at t,
+    the power sensor (W) the mean power of those 10 minutes from their start. `T_out` is the
+    outdoor temperature sensor.
+    """
+    path = source if source.is_file() else next(source.glob("energydata_complete*.csv"))
+    tz = timezone(timedelta(hours=1))
+    events: list[tuple[str, str, str]] = []
+    total_kwh = 0.0
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            stamp = datetime.fromisoformat(row["date"]).replace(tzinfo=tz)
+            wh = float(row["Appliances"]) + float(row["lights"])
+            total_kwh += wh / 1000.0
+            events.append(((stamp - timedelta(minutes=10)).isoformat(), ENERGY_POWER, f"{wh * 6.0:.1f}"))
+            events.append((stamp.isoformat(), ENERGY_METER, f"{total_kwh:.4f}"))
+            events.append((stamp.isoformat(), OUTDOOR, f"{float(row['T_out']):.2f}"))
+    spec = _energy_spec("Etc/GMT-1", outdoor=True)
+    _write(out, sorted(events, key=lambda e: (datetime.fromisoformat(e[0]).timestamp(), e[1])), spec)
+    return spec
+
+
+UCI_HOUSEHOLD_DEFAULT = Path(__file__).resolve().parent.parent / "data" / "uci_household_power"
+
+
+def convert_uci_household(source: Path, out: Path) -> dict[str, Any]:
+    """UCI household power (hourly copy in data/uci_household_power) to a power and an energy sensor.
+
+    Each hour's kWh is the meter's increase over that hour (reading at its end) and its mean
+    power (W) the power sensor's state from its start; hours without data make the power
+    sensor `unavailable` and leave the meter unread.
+    """
+    path = source if source.is_file() else source / "hourly_kwh.csv"
+    events: list[tuple[str, str, str]] = []
+    total_kwh = 0.0
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            start = datetime.fromisoformat(row["hour_start"])
+            if not row["kwh"]:
+                events.append((start.isoformat(), ENERGY_POWER, "unavailable"))
+                continue
+            kwh = float(row["kwh"])
+            total_kwh += kwh
+            events.append((start.isoformat(), ENERGY_POWER, f"{kwh * 1000.0:.1f}"))
+            events.append(((start + timedelta(hours=1)).isoformat(), ENERGY_METER, f"{total_kwh:.4f}"))
+    spec = _energy_spec("Etc/GMT-1", outdoor=False)
+    _write(out, sorted(events, key=lambda e: (datetime.fromisoformat(e[0]).timestamp(), e[1])), spec)
+    return spec
+
+
+CONVERTERS = {
+    "ordonez": convert_ordonez,
+    "casas": convert_casas,
+    "appliances": convert_appliances,
+    "uci_household": convert_uci_household,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
