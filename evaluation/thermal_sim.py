@@ -18,7 +18,7 @@ no DST step appears):
   while home and awake, eco while away (set on leaving, back on return); the comfort
   level varies by day (±0.5 °C with probability 0.2 each); on a day the resident gets up
   more than 30 min before the program's rise they switch to comfort by hand; on 15 % of
-  days a +1 °C manual override for 1–3 h at a random awake hour.
+  days a +1 °C manual override for 1 to 3 h at a random awake hour.
 - Zone: first order, dT/dt = (T_out - T)/tau + heating_rate*u, integrated exactly per
   minute; the thermostat heats (u=1) below target - 0.2 °C and stops above target + 0.2 °C.
   The sensor reports T + N(0, 0.05) rounded to 0.1 °C every 5 minutes.

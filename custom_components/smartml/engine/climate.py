@@ -76,8 +76,9 @@ MIN_SETPOINT_DAYS: Final = 2.0
 SETPOINT_BIN: Final = 0.1
 # Pooling: neighbouring slots and days count less than the slot itself.
 NEIGHBOUR_SLOT_WEIGHT: Final = 0.25
-SAME_DAY_TYPE_WEIGHT: Final = 0.25  # another weekday for a weekday, the other weekend day
-OTHER_DAY_TYPE_WEIGHT: Final = 0.05
+# What other days lend to a slot of a day, in sample weights (see _pooled).
+SAME_TYPE_PRIOR: Final = 1.0
+OTHER_TYPE_PRIOR: Final = 0.2
 # A state-specific cell borrows this much (in sample weights) from the state-blind cell,
 # so that a state seen rarely at that time falls back on the routine.
 STATE_PRIOR_WEIGHT: Final = 0.5
@@ -113,6 +114,12 @@ SLEEP_MIN_SETBACK: Final = 0.75
 
 HVAC_MODE_COOL: Final = 2.0
 _ZERO: Final = timedelta(0)
+
+
+def slot_middles(start: float, end: float) -> NDArray[np.float64]:
+    """Middles of the 15-minute slots from the one holding `start` up to `end`."""
+    first = start - start % SLOT_SECONDS
+    return np.asarray(np.arange(first, end, SLOT_SECONDS) + SLOT_SECONDS / 2.0, dtype=np.float64)
 
 
 def _array(buf: ChannelBuffer | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -167,7 +174,9 @@ def classify_changes(
     if not n:
         return kinds
     tz = ZoneInfo(tz_name)
-    offsets = np.array([(datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset() or _ZERO).total_seconds() for t in times])
+    offsets = np.array(
+        [(datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset() or _ZERO).total_seconds() for t in times]
+    )
     local = times + offsets
     minute = (local % DAY_SECONDS) / 60.0
     day = np.floor(local / DAY_SECONDS).astype(np.int64)
@@ -234,7 +243,9 @@ class ThermalFit:
         }
 
 
-def _duty(times: NDArray[np.float64], values: NDArray[np.float64], grid: NDArray[np.float64], level: float) -> NDArray[np.float64]:
+def _duty(
+    times: NDArray[np.float64], values: NDArray[np.float64], grid: NDArray[np.float64], level: float
+) -> NDArray[np.float64]:
     """Share of each grid interval [grid[k], grid[k+1]) a state channel spent at `level`."""
     if not len(times):
         return np.zeros(len(grid) - 1)
@@ -251,7 +262,7 @@ def _duty(times: NDArray[np.float64], values: NDArray[np.float64], grid: NDArray
         return np.where(valid, partial, 0.0)
 
     total = integral(grid)
-    return np.diff(total) / np.diff(grid)
+    return np.asarray(np.diff(total) / np.diff(grid), dtype=np.float64)
 
 
 def _sample(
@@ -302,8 +313,7 @@ def fit_thermal(
     y = np.diff(t_in)
     mid = (t_in[1:] + t_in[:-1]) / 2.0
     has_outdoor = outdoor_times is not None and outdoor is not None and len(outdoor_times) > 1
-    if has_outdoor:
-        assert outdoor_times is not None and outdoor is not None
+    if outdoor_times is not None and outdoor is not None and has_outdoor:
         t_out = np.interp(grid, outdoor_times, outdoor, left=np.nan, right=np.nan)
         t_out_mid = (t_out[1:] + t_out[:-1]) / 2.0
         columns = [d_hours * (t_out_mid - mid)]
@@ -455,11 +465,18 @@ def _value_at(buf: ChannelBuffer | None, now: float) -> float | None:
     return float(buf.values[i - 1]) if i else None
 
 
-def _weighted_median_rows(hist: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Bin index of the weighted median of each row (rows of non-negative weights)."""
+def _weighted_median_rows(hist: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Bin position of the weighted median of each row (rows of non-negative weights).
+
+    An exact tie between two values (half the weight on each side) gives their midpoint,
+    as the ordinary median does, rather than favouring the lower one.
+    """
     cum = np.cumsum(hist, axis=-1)
     half = cum[..., -1:] / 2.0
-    return np.asarray(np.argmax(cum >= half, axis=-1), dtype=np.int64)
+    tol = 1e-9 * np.maximum(cum[..., -1:], 1e-300)
+    lower = np.argmax(cum >= half - tol, axis=-1)
+    upper = np.argmax(cum > half + tol, axis=-1)
+    return np.asarray((lower + upper) / 2.0, dtype=np.float64)
 
 
 @dataclass(slots=True)
@@ -477,7 +494,7 @@ class SetpointRoutine:
     @property
     def bins(self) -> NDArray[np.float64]:
         """Setpoint value of each bin."""
-        return self.low + SETPOINT_BIN * np.arange(self.hist.shape[-1])
+        return np.asarray(self.low + SETPOINT_BIN * np.arange(self.hist.shape[-1]), dtype=np.float64)
 
     @classmethod
     def fit(
@@ -488,7 +505,7 @@ class SetpointRoutine:
         home: NDArray[np.float64] | None,
         weights: NDArray[np.float64],
     ) -> SetpointRoutine | None:
-        """Build from one sample per slot (home: 1/0/NaN unknown; weights: forgetting × kind)."""
+        """Build from one sample per slot (home: 1/0/NaN unknown; weights: forgetting times kind)."""
         keep = np.isfinite(setpoint) & (weights > 0)
         if not keep.any():
             return None
@@ -499,42 +516,40 @@ class SetpointRoutine:
         state = np.full(len(setpoint), -1, dtype=np.int64)
         if home is not None:
             state = np.where(np.isfinite(home), (np.nan_to_num(home) > 0.5).astype(np.int64), -1)
+
         raw = np.zeros((3, 7, SLOTS_PER_DAY, n_bins))
-        k = keep
-        np.add.at(raw, (np.full(int(k.sum()), 2), weekday[k], slot[k], b[k]), weights[k])
-        ks = k & (state >= 0)
+        np.add.at(raw, (np.full(int(keep.sum()), 2), weekday[keep], slot[keep], b[keep]), weights[keep])
+        ks = keep & (state >= 0)
         np.add.at(raw, (state[ks], weekday[ks], slot[ks], b[ks]), weights[ks])
-        # Pool neighbouring slots (wrapping over midnight within the same weekday is close enough).
-        pooled = raw + NEIGHBOUR_SLOT_WEIGHT * (np.roll(raw, 1, axis=2) + np.roll(raw, -1, axis=2))
-        # Pool days: the same day fully, same day type partly, the other type a little.
-        weekend = np.arange(7) >= 5
-        day_kernel = np.where(weekend[:, None] == weekend[None, :], SAME_DAY_TYPE_WEIGHT, OTHER_DAY_TYPE_WEIGHT)
-        np.fill_diagonal(day_kernel, 1.0)
-        pooled = np.einsum("de,sebk->sdbk", day_kernel, pooled)
-        overall = pooled[2].sum(axis=(0, 1))
-        either = pooled[2] + GLOBAL_PRIOR_WEIGHT * overall / max(float(overall.sum()), 1e-12)
-        either_norm = either / np.maximum(either.sum(axis=-1, keepdims=True), 1e-12)
-        hist = np.empty_like(pooled)
-        hist[2] = either
-        for s in (0, 1):
-            hist[s] = pooled[s] + STATE_PRIOR_WEIGHT * either_norm
-        routine = cls(low=float(low), hist=hist)
+        routine = cls(low=float(low), hist=_pooled(raw))
         routine.levels = _levels(setpoint, state, weights)
         return routine
 
     def predict(
-        self, weekday: NDArray[np.int64], slot: NDArray[np.int64], p_home: NDArray[np.float64] | None
+        self,
+        weekday: NDArray[np.int64],
+        slot: NDArray[np.int64],
+        p_home: NDArray[np.float64] | None,
+        weight: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
-        """Weighted median setpoint at each (weekday, slot); p_home mixes the states (None: either)."""
+        """Weighted median setpoint at each (weekday, slot).
+
+        p_home mixes the home and away histograms; `weight` (0..1, default 1) says how much
+        that mixture counts against the state-blind routine, which already holds how often
+        the home is empty at that time. Unknown (NaN or None) p_home: the state-blind routine.
+        """
+        either = self.hist[2, weekday, slot]
+        either = either / either.sum(axis=-1, keepdims=True)
         if p_home is None:
-            rows = self.hist[2, weekday, slot]
-        else:
-            home = self.hist[1, weekday, slot]
-            away = self.hist[0, weekday, slot]
-            p = np.clip(np.nan_to_num(p_home, nan=-1.0), -1.0, 1.0)[:, None]
-            mixed = p * home / home.sum(axis=-1, keepdims=True) + (1 - p) * away / away.sum(axis=-1, keepdims=True)
-            either = self.hist[2, weekday, slot]
-            rows = np.where(p < 0, either, mixed)  # unknown occupancy: the state-blind routine
+            return np.asarray(self.low + SETPOINT_BIN * _weighted_median_rows(either), dtype=np.float64)
+        home = self.hist[1, weekday, slot]
+        away = self.hist[0, weekday, slot]
+        known = np.isfinite(p_home)
+        p = np.clip(np.nan_to_num(p_home), 0.0, 1.0)[:, None]
+        w = np.ones(len(p)) if weight is None else np.clip(np.nan_to_num(weight), 0.0, 1.0)
+        w = np.where(known, w, 0.0)[:, None]
+        mixed = p * home / home.sum(axis=-1, keepdims=True) + (1 - p) * away / away.sum(axis=-1, keepdims=True)
+        rows = w * mixed + (1 - w) * either
         return np.asarray(self.low + SETPOINT_BIN * _weighted_median_rows(rows), dtype=np.float64)
 
     def mode_of(self, setpoint: float, p_home: float | None) -> str | None:
@@ -545,6 +560,32 @@ class SetpointRoutine:
         if not candidates:
             return None
         return min(candidates, key=lambda k: abs(candidates[k] - setpoint))
+
+
+def _pooled(raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Raw histograms [state, weekday, slot, bin] pooled over neighbouring slots and days.
+
+    Other days enter as a prior of fixed size (pseudo-counts, in sample weights): the
+    other days of the same type (weekday/weekend) with SAME_TYPE_PRIOR, the other type with
+    OTHER_TYPE_PRIOR, so a day with little history of its own leans on similar days and
+    one with plenty keeps its own rhythm. States home/away borrow STATE_PRIOR_WEIGHT from either.
+    """
+    # Neighbouring slots (wrapping over midnight within the same weekday is close enough).
+    own = raw + NEIGHBOUR_SLOT_WEIGHT * (np.roll(raw, 1, axis=2) + np.roll(raw, -1, axis=2))
+    weekend = np.arange(7) >= 5
+    same_type = (weekend[:, None] == weekend[None, :]) & ~np.eye(7, dtype=bool)
+    pooled = own.copy()
+    for kernel, prior in ((same_type, SAME_TYPE_PRIOR), (weekend[:, None] != weekend[None, :], OTHER_TYPE_PRIOR)):
+        others = np.einsum("de,sebk->sdbk", kernel.astype(np.float64), own)
+        pooled += prior * others / np.maximum(others.sum(axis=-1, keepdims=True), 1e-12)
+    overall = pooled[2].sum(axis=(0, 1))
+    either = pooled[2] + GLOBAL_PRIOR_WEIGHT * overall / max(float(overall.sum()), 1e-12)
+    either_norm = either / np.maximum(either.sum(axis=-1, keepdims=True), 1e-12)
+    hist = np.empty_like(pooled)
+    hist[2] = either
+    for s in (0, 1):
+        hist[s] = pooled[s] + STATE_PRIOR_WEIGHT * either_norm
+    return hist
 
 
 def _weighted_median(values: NDArray[np.float64], weights: NDArray[np.float64], quantile: float = 0.5) -> float | None:
@@ -721,7 +762,7 @@ class ClimateModel:
             return None
         first = min(store.channels[c].times[0] for c in self._presence_channels if len(store.channels[c].times))
         begin = max(start, first)
-        grid = np.arange(begin - begin % SLOT_SECONDS, now, SLOT_SECONDS) + SLOT_SECONDS / 2.0
+        grid = slot_middles(begin, now)
         home = self._presence_series(store, grid)
         assert home is not None
         keep = np.isfinite(home)
@@ -762,7 +803,7 @@ class ClimateModel:
         if len(sp_t):
             begin = max(start, sp_t[0])
             zone.days = float(now - begin) / DAY_SECONDS
-            grid = np.arange(begin - begin % SLOT_SECONDS + SLOT_SECONDS, now, SLOT_SECONDS) + SLOT_SECONDS / 2.0
+            grid = slot_middles(begin + SLOT_SECONDS, now)
             setpoint = _sample(sp_t, sp_v, grid, math.inf)
             weights = self._forgetting(grid, now)
             if len(mode_t):
@@ -782,7 +823,9 @@ class ClimateModel:
                 zone.last_manual_change = float(sp_t[change_idx][manual][-1])
             # Each slot inherits the kind of the change in force.
             slot_kind = np.searchsorted(sp_t[change_idx], grid, side="right") - 1
-            in_manual = (slot_kind >= 0) & manual[np.clip(slot_kind, 0, None)] if len(kinds) else np.zeros(len(grid), bool)
+            in_manual = (
+                (slot_kind >= 0) & manual[np.clip(slot_kind, 0, None)] if len(kinds) else np.zeros(len(grid), bool)
+            )
             weights = np.where(in_manual, weights * MANUAL_WEIGHT, weights)
             home = None
             if home_series is not None:
@@ -820,34 +863,61 @@ class ClimateModel:
             return False, f"{entity_id}: needs {MIN_SETPOINT_DAYS:g} days of setpoint history, has {zone.days:.1f}"
         return True, ""
 
-    def home_probability(self, times: NDArray[np.float64], now: float, home_now: float | None) -> NDArray[np.float64] | None:
-        """Probability that someone is home at each time (None without any occupancy knowledge).
+    def occupancy_forecast(
+        self, times: NDArray[np.float64], now: float, home_now: float | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None:
+        """(probability home, weight of the state mixture, probability home for preheat) at each time.
 
-        The occupancy forecast given to fit wins; otherwise the learned share of time home at
-        that slot of the week, pulled towards the current state over the mean spell length.
+        With an occupancy forecast given to fit, its probabilities count fully. Otherwise
+        the current state is carried forward, fading (as a two-state Markov chain with the
+        learned mean spell lengths does) into the state-blind routine, which already holds
+        how often the home is empty at each time of week; the preheat check uses the learned share of time at home at
+        that slot pulled the same way towards the current state. None without any
+        occupancy knowledge.
         """
+        seen = times <= now + SLOT_SECONDS / 2.0  # what is seen now is known
         if self.occupancy_hourly_ is not None:
             p = np.array([self.occupancy_hourly_(float(t)) for t in times], dtype=np.float64)
-        elif self.presence_ is not None:
-            weekday, slot = _local_day_slot(times, ZoneInfo(self.timezone))
-            p = self.presence_.rate[weekday, slot].copy()
             if home_now is not None:
-                spell = self.presence_.mean_home_hours if home_now >= 0.5 else self.presence_.mean_away_hours
-                decay = np.exp(-np.maximum(times - now, 0.0) / (3600.0 * max(spell, 0.25)))
-                p = p + (home_now - p) * decay
-        else:
+                p = np.where(seen, home_now, p)
+            return p, np.ones(len(times)), p
+        if self.presence_ is None:
             return None
-        if home_now is not None:
-            p = np.where(times <= now + SLOT_SECONDS / 2.0, home_now, p)  # what is seen now is known
-        return p
+        weekday, slot = _local_day_slot(times, ZoneInfo(self.timezone))
+        rate = self.presence_.rate[weekday, slot]
+        if home_now is None:
+            return np.full(len(times), np.nan), np.zeros(len(times)), rate
+        # A two-state Markov chain forgets its state at rate 1/mean_home + 1/mean_away.
+        relax_hours = 1.0 / (
+            1.0 / max(self.presence_.mean_home_hours, 0.25) + 1.0 / max(self.presence_.mean_away_hours, 0.25)
+        )
+        decay = np.exp(-np.maximum(times - now, 0.0) / (3600.0 * relax_hours))
+        decay = np.where(seen, 1.0, decay)
+        return np.full(len(times), float(home_now)), decay, rate + (home_now - rate) * decay
 
-    def setpoints(self, entity_id: str, times: NDArray[np.float64], p_home: NDArray[np.float64] | None) -> NDArray[np.float64]:
-        """Predicted setpoint at each time for the given probabilities of being home."""
+    def setpoints(
+        self,
+        entity_id: str,
+        times: NDArray[np.float64],
+        p_home: NDArray[np.float64] | None,
+        weight: NDArray[np.float64] | None = None,
+    ) -> NDArray[np.float64]:
+        """Predicted setpoint at each time for the given probabilities of being home (see SetpointRoutine.predict)."""
         zone = self.zones_[entity_id]
         if zone.routine is None:
             return np.full(len(times), np.nan)
         weekday, slot = _local_day_slot(np.asarray(times, dtype=np.float64), ZoneInfo(self.timezone))
-        return zone.routine.predict(weekday, slot, p_home)
+        return zone.routine.predict(weekday, slot, p_home, weight)
+
+    def forecast_setpoints(
+        self, entity_id: str, times: NDArray[np.float64], now: float, home_now: float | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """Setpoints predicted at `now` for each time, and the probability of being home then."""
+        forecast = self.occupancy_forecast(times, now, home_now)
+        if forecast is None:
+            return self.setpoints(entity_id, times, None), None
+        p_state, weight, p_home = forecast
+        return self.setpoints(entity_id, times, p_state, weight), p_home
 
     def predict(
         self,
@@ -871,12 +941,10 @@ class ClimateModel:
         outdoor = zone.outdoor if outdoor is None else outdoor
         current_setpoint = zone.setpoint if current_setpoint is None else current_setpoint
         times = now + SLOT_SECONDS * np.arange(hours * 60 // SLOT_MINUTES + 1, dtype=np.float64)
-        p = self.home_probability(times, now, home_now)
-        sp = self.setpoints(entity_id, times, p)
+        sp, p = self.forecast_setpoints(entity_id, times, now, home_now)
         first_hour = math.floor(now / 3600.0) * 3600.0 + 3600.0
         hourly = first_hour + 3600.0 * np.arange(hours, dtype=np.float64)
-        p_hourly = self.home_probability(hourly, now, home_now)
-        sp_hourly = self.setpoints(entity_id, hourly, p_hourly)
+        sp_hourly, _ = self.forecast_setpoints(entity_id, hourly, now, home_now)
         forecast = [(float(t), round(float(v), 2)) for t, v in zip(hourly, sp_hourly, strict=True)]
         setpoint_now = round(float(sp[0]), 2)
         p_now = None if p is None else float(p[0])
@@ -884,7 +952,9 @@ class ClimateModel:
         thermal = zone.thermal
         start = target_time = target_sp = None
         if thermal is not None and indoor is not None:
-            start, target_time, target_sp = self._preheat(zone, thermal, times, sp, p, now, indoor, outdoor, current_setpoint)
+            start, target_time, target_sp = self._preheat(
+                zone, thermal, times, sp, p, now, indoor, outdoor, current_setpoint
+            )
         rate = thermal.heating_rate if thermal else None
         return ClimatePrediction(
             entity_id=entity_id,
