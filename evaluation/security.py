@@ -1,0 +1,299 @@
+"""Task `security`: a real home replayed walk-forward, with injected intrusions.
+
+    scripts/evaluate --task security --history build/ordonez_a/history.csv \
+        --home build/ordonez_a/home.json --inject 40 --seed 0
+
+Each test day (from --first-test-day on) the security model is fitted on the history before
+local midnight and then fed that day's events one by one, as the integration does live
+(check() per event, check_open_durations() every minute). Every anomaly raised on the real,
+uninjected stream is a false alarm (the data set has no known intrusions). Then each
+injected intrusion (evaluation/inject.py) is replayed on its day, merged into the real
+events, with a fresh copy of that day's model; it counts as detected when an anomaly that
+the real stream did not raise appears between its start and its end (an hour for entries,
+the open time for a door held open). Time to detect is from the intrusion's first event.
+
+Baselines on the same streams: `rule_away` (any door or motion while everyone is away,
+door open over 10 minutes) and `rule_night` (any door or motion 00:00-06:00, door open over
+10 minutes) -- the fixed rules a homeowner would otherwise write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import statistics
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from custom_components.smartml.engine.anomaly import SecurityModel
+from custom_components.smartml.engine.observations import (
+    ROLE_OCCUPANCY,
+    ROLE_PRESENCE,
+    ROLE_SECURITY,
+    ObservationStore,
+    Skip,
+    convert_state,
+    entity_roles,
+)
+from custom_components.smartml.engine.replay import load_replay
+
+from .inject import KINDS, HomeTimeline, Injection, away_spells, plan_injections
+
+CHECK_EVERY_SECONDS = 60.0
+RULE_OPEN_LIMIT_SECONDS = 600.0
+RULE_NIGHT_HOURS = (0, 6)
+WEEK_DAYS = 7.0
+
+Event = tuple[str, float, float]  # entity_id, value, ts
+Detector = Callable[[list[Event], float, float], list[tuple[float, str]]]
+
+
+def _events(rows: Sequence[tuple[str, str, float, Any]], roles: dict[str, str], start: float, end: float) -> list[Event]:
+    out: list[Event] = []
+    for entity_id, state, ts, attributes in rows:
+        if not start <= ts < end or entity_id not in roles:
+            continue
+        try:
+            for channel, value in convert_state(entity_id, roles[entity_id], state, attributes):
+                out.append((channel, value, ts))
+        except Skip:
+            continue
+    return out
+
+
+def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
+    return sorted([*real, *injected], key=lambda e: e[2])
+
+
+def _run_model(
+    model: SecurityModel, events: list[Event], start: float, end: float, explanations: list[str] | None = None
+) -> list[tuple[float, str]]:
+    """Feed events as the integration does; (time raised, anomaly id) of each anomaly."""
+    raised: list[tuple[float, str]] = []
+    notes = explanations if explanations is not None else []
+    tick = start + CHECK_EVERY_SECONDS
+    last_value: dict[str, float] = {}
+    for entity_id, value, ts in events:
+        while tick <= ts:
+            for found in model.check_open_durations(tick):
+                raised.append((tick, found.id))
+                notes.append(found.explanation)
+            tick += CHECK_EVERY_SECONDS
+        if last_value.get(entity_id) == value:
+            continue  # Home Assistant reports changes only
+        last_value[entity_id] = value
+        anomaly = model.check(entity_id, value, ts, None)
+        if anomaly is not None:
+            raised.append((ts, anomaly.id))
+            notes.append(anomaly.explanation)
+    while tick <= end + 3600.0:
+        for found in model.check_open_durations(tick):
+            raised.append((tick, found.id))
+            notes.append(found.explanation)
+        tick += CHECK_EVERY_SECONDS
+    return raised
+
+
+class _Rule:
+    """A fixed-rule baseline: alert on door/motion in a condition, and on a door open too long."""
+
+    def __init__(self, spec: dict[str, Any], condition: str) -> None:
+        roles = entity_roles(spec)
+        self.presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
+        self.watched = {e for e, r in roles.items() if r in (ROLE_SECURITY, ROLE_OCCUPANCY)}
+        self.doors = set(spec.get(ROLE_SECURITY) or [])
+        self.condition = condition
+        self.tz = ZoneInfo(str(spec.get("timezone", "UTC")))
+
+    def run(self, events: list[Event], start: float, end: float, presence0: dict[str, float]) -> list[tuple[float, str]]:
+        presence = dict(presence0)
+        raised: list[tuple[float, str]] = []
+        open_since: dict[str, float] = {}
+        flagged: set[str] = set()
+
+        def check_open(now: float) -> None:
+            for door, since in open_since.items():
+                if door not in flagged and now - since >= RULE_OPEN_LIMIT_SECONDS:
+                    flagged.add(door)
+                    raised.append((now, f"open|{door}|{since}"))
+
+        tick = start + CHECK_EVERY_SECONDS
+        for entity_id, value, ts in events:
+            while tick <= ts:
+                check_open(tick)
+                tick += CHECK_EVERY_SECONDS
+            if entity_id in self.presence:
+                presence[entity_id] = value
+                continue
+            if entity_id in self.doors:
+                if value > 0.5:
+                    open_since.setdefault(entity_id, ts)
+                else:
+                    open_since.pop(entity_id, None)
+                    flagged.discard(entity_id)
+            if entity_id not in self.watched or value <= 0.5:
+                continue
+            if self.condition == "away":
+                alert = bool(presence) and not any(v > 0.5 for v in presence.values())
+            else:
+                hour = datetime.fromtimestamp(ts, UTC).astimezone(self.tz).hour
+                alert = RULE_NIGHT_HOURS[0] <= hour < RULE_NIGHT_HOURS[1]
+            if alert:
+                raised.append((ts, f"{entity_id}|{ts}"))
+        while tick <= end + 3600.0:
+            check_open(tick)
+            tick += CHECK_EVERY_SECONDS
+        return raised
+
+
+def _presence_changes(events: list[Event], presence: Sequence[str], state0: dict[str, float]) -> list[tuple[float, bool]]:
+    state = dict(state0)
+    out: list[tuple[float, bool]] = []
+    for entity_id, value, ts in events:
+        if entity_id in presence:
+            state[entity_id] = value
+            out.append((ts, any(v > 0.5 for v in state.values())))
+    return out
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    """Replay the home walk-forward; score detection of injected intrusions and false alarms."""
+    parser = argparse.ArgumentParser(prog="scripts/evaluate --task security")
+    parser.add_argument("--history", required=True)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--inject", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--first-test-day", type=int, default=7)
+    parser.add_argument("--sensitivity", default="medium", choices=("low", "medium", "high"))
+    args = parser.parse_args(argv)
+
+    replay = load_replay(args.history, args.home)
+    spec = replay.spec
+    roles = entity_roles(spec)
+    rows = sorted(replay.history.rows, key=lambda r: r[2])
+    presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
+    doors = list(spec.get(ROLE_SECURITY) or [])
+    areas = {
+        name: [e for e in (body.get(ROLE_OCCUPANCY) or []) if e not in doors]
+        for name, body in (spec.get("areas") or {}).items()
+    }
+    days = list(replay.days(args.first_test_day))
+    if not days:
+        raise SystemExit("history too short for the first test day")
+
+    models: list[SecurityModel] = []
+    real_streams: list[list[Event]] = []
+    presence_at_cutoff: list[dict[str, float]] = []
+    timelines: dict[float, HomeTimeline] = {}
+    real_raised: dict[str, list[list[tuple[float, str]]]] = {"smartml": [], "rule_away": [], "rule_night": []}
+    rules = {"rule_away": _Rule(spec, "away"), "rule_night": _Rule(spec, "night")}
+    not_ready: list[str] = []
+    false_alarm_notes: list[str] = []
+    for cutoff, next_cutoff in days:
+        store = ObservationStore(max_points=10**9)
+        store.merge_states([r for r in rows if r[2] < cutoff], roles)
+        model = SecurityModel(sensitivity=args.sensitivity)
+        model.fit(store, spec, cutoff)
+        ready, reason = model.ready()
+        if not ready:
+            not_ready.append(reason)
+        models.append(model)
+        events = _events(rows, roles, cutoff, next_cutoff)
+        real_streams.append(events)
+        state0 = {e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values}
+        presence_at_cutoff.append(state0)
+        changes = _presence_changes(events, presence, state0)
+        start_home = any(v > 0.5 for v in state0.values()) if state0 else True
+        spells = away_spells([(cutoff, start_home), *changes], cutoff, next_cutoff)
+        timelines[cutoff] = HomeTimeline(replay.timezone, doors, areas, spells)
+        real_raised["smartml"].append(_run_model(copy.deepcopy(model), events, cutoff, next_cutoff, false_alarm_notes))
+        for name, rule in rules.items():
+            real_raised[name].append(rule.run(events, cutoff, next_cutoff, state0))
+        print(
+            f"day {datetime.fromtimestamp(cutoff, UTC).date()}: {len(events)} events, "
+            f"{len(real_raised['smartml'][-1])} alerts on the real stream",
+            file=sys.stderr,
+        )
+
+    plan = plan_injections(args.inject, args.seed, days, timelines)
+    outcomes: dict[str, list[tuple[str, float | None]]] = {name: [] for name in real_raised}
+    missed: list[dict[str, Any]] = []
+    tz = ZoneInfo(replay.timezone)
+    for day, injection in plan:
+        cutoff, next_cutoff = days[day]
+        stream = _merge(real_streams[day], injection.events)
+        runs = {
+            "smartml": _run_model(copy.deepcopy(models[day]), stream, cutoff, next_cutoff),
+            **{name: rule.run(stream, cutoff, next_cutoff, presence_at_cutoff[day]) for name, rule in rules.items()},
+        }
+        for name, raised in runs.items():
+            outcomes[name].append((injection.kind, _detection_delay(raised, real_raised[name][day], injection)))
+        if outcomes["smartml"][-1][1] is None:
+            missed.append(
+                {
+                    "kind": injection.kind,
+                    "local_time": datetime.fromtimestamp(injection.start, UTC).astimezone(tz).isoformat(timespec="minutes"),
+                    "entities": injection.entity_ids,
+                }
+            )
+
+    test_days = sum(end - start for start, end in days) / 86_400.0
+    results: dict[str, dict[str, dict[str, float | None]]] = {}
+    scopes = {"all": list(KINDS), **{kind: [kind] for kind in KINDS}}
+    for scope, kinds in scopes.items():
+        results[scope] = {}
+        for name in real_raised:
+            picked = [delay for kind, delay in outcomes[name] if kind in kinds]
+            if not picked:
+                continue
+            found = [d for d in picked if d is not None]
+            false_alarms = sum(len(r) for r in real_raised[name])
+            results[scope][name] = {
+                "detection_rate": len(found) / len(picked),
+                "median_minutes_to_detect": statistics.median(found) / 60.0 if found else None,
+                "false_alarms_per_week": false_alarms / test_days * WEEK_DAYS,
+                "injections": float(len(picked)),
+            }
+    return {
+        "task": "security",
+        "results": results,
+        "info": {
+            "history": args.history,
+            "test_days": round(test_days, 2),
+            "history_days": round((replay.end - replay.start) / 86_400.0, 2),
+            "first_test_day": args.first_test_day,
+            "injections": len(plan),
+            "seed": args.seed,
+            "sensitivity": args.sensitivity,
+            "false_alarms": {name: sum(len(r) for r in raised) for name, raised in real_raised.items()},
+            "not_ready_days": not_ready,
+            "missed": missed,
+            "false_alarms_explained": false_alarm_notes,
+            "last_model": _model_info(models[-1]),
+        },
+    }
+
+
+def _detection_delay(
+    raised: list[tuple[float, str]], real: list[tuple[float, str]], injection: Injection
+) -> float | None:
+    """Seconds from the intrusion's start to the first new anomaly within its span."""
+    known = {anomaly_id for _, anomaly_id in real}
+    times = [t for t, anomaly_id in raised if anomaly_id not in known and injection.start <= t <= injection.end]
+    return min(times) - injection.start if times else None
+
+
+def _model_info(model: SecurityModel) -> dict[str, Any]:
+    night = [h for h, quiet in enumerate(model.night_hours_) if quiet]
+    return {
+        "threshold": round(model.threshold_, 3) if math.isfinite(model.threshold_) else None,
+        "night_hours": night,
+        "arrival_grace_minutes": round(model.arrival_grace_s_ / 60.0, 1),
+        "departure_grace_minutes": round(model.departure_grace_s_ / 60.0, 1),
+        "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in model.open_limit_s_.items()},
+        "sources": sorted(model.sources_),
+    }
