@@ -43,9 +43,13 @@ from numpy.typing import NDArray
 
 from custom_components.smartml.engine.climate import (
     DEFAULT_HALF_LIFE_DAYS,
+    KIND_MANUAL,
+    KIND_OCCUPANCY,
+    KIND_SCHEDULE,
     SLOT_SECONDS,
     ClimateModel,
     ThermalFit,
+    classify_changes,
     slot_middles,
 )
 from custom_components.smartml.engine.history_csv import HistoryRows
@@ -287,6 +291,42 @@ def _comfort_metrics(
     }
 
 
+def _classification_check(household: sim.Household, tz_name: str) -> dict[str, Any]:
+    """How the simulated setpoint changes are classified against what caused them.
+
+    Causes: `occupancy` when presence changed that minute, `override` when a one-off
+    override began or ended, `early_rise` for the switch to comfort by hand on getting up
+    early (manual, but the same real morning recurs in the tiled days, so it may well look
+    like a habit), `schedule` otherwise (the program's steps).
+    """
+    chosen, home, manual, override = household.chosen, household.home, household.manual, household.override
+    idx = np.flatnonzero(np.diff(chosen) != 0) + 1
+    truth = np.where(
+        home[idx] != home[idx - 1],
+        KIND_OCCUPANCY,
+        np.where(
+            override[idx] != override[idx - 1],
+            "override",
+            np.where(manual[idx] != manual[idx - 1], "early_rise", KIND_SCHEDULE),
+        ),
+    )
+    times = household.times
+    flips = np.flatnonzero(np.diff(home.astype(np.int8)) != 0) + 1
+    kinds = classify_changes(times[idx], chosen[idx], tz_name, times[flips], old_values=chosen[idx - 1])
+    confusion = {
+        f"{t}->{k}": int(np.sum((truth == t) & (kinds == k)))
+        for t in (KIND_SCHEDULE, KIND_OCCUPANCY, "override", "early_rise")
+        for k in (KIND_SCHEDULE, KIND_OCCUPANCY, KIND_MANUAL)
+    }
+    expected = np.where(truth == "override", KIND_MANUAL, truth)
+    one_offs = truth != "early_rise"
+    return {
+        "accuracy_without_early_rises": float(np.mean(expected[one_offs] == kinds[one_offs])),
+        "confusion": confusion,
+        "changes": len(idx),
+    }
+
+
 def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
     household = sim.build_household(Path(args.ordonez_history), Path(args.ordonez_home), Path(args.weather), args.seed)
     print(
@@ -372,6 +412,7 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
         for name in controls
     }
     info = scored["info"]
+    info["change_kinds"] = _classification_check(household, spec["timezone"])
     thermal = info.get("thermal_last_fit") or {}
     info["simulation"] = {
         "seed": args.seed,

@@ -70,7 +70,8 @@ class Household:
     home: NDArray[np.bool_]
     t_out: NDArray[np.float64]
     chosen: NDArray[np.float64]
-    manual: NDArray[np.bool_]  # minutes under a manual change
+    manual: NDArray[np.bool_]  # minutes under a manual change (early rise or override)
+    override: NDArray[np.bool_]  # minutes under a one-off override
     bedtime_minute: int
     rise_minute: int
     days_source: list[str]
@@ -155,6 +156,7 @@ def build_household(ordonez_history: Path, ordonez_home: Path, weather_csv: Path
     comfort = comfort_by_day[np.clip(wake_day, 0, n_days)]
     chosen = np.where(sleeping_program, SLEEP, comfort)
     manual = np.zeros(minutes, dtype=bool)
+    override = np.zeros(minutes, dtype=bool)
     for d in range(n_days):
         base = d * DAY_MINUTES
         # Up early: once out of bed (5 min later) before the program's rise, comfort by hand.
@@ -176,9 +178,11 @@ def build_household(ordonez_history: Path, ordonez_home: Path, weather_csv: Path
             span = slice(begin, min(begin + length, minutes))
             chosen[span] = chosen[span] + OVERRIDE_RISE
             manual[span] = True
+            override[span] = True
     chosen = np.where(home, chosen, ECO)
     manual &= home
-    return Household(start, minutes, home, t_out, chosen, manual, bedtime, rise, chosen_days)
+    override &= home
+    return Household(start, minutes, home, t_out, chosen, manual, override, bedtime, rise, chosen_days)
 
 
 class Zone:

@@ -382,3 +382,21 @@ def test_guard_rails_clamp_and_refuse() -> None:
     assert guarded_setpoint(20.0, **{**base, "hvac_mode": "off"}) == (None, "hvac_off")  # type: ignore[arg-type]
     recent = {**base, "last_manual_change": 10_000.0 - 600.0}
     assert guarded_setpoint(20.0, **recent) == (None, "manual_override")  # type: ignore[arg-type]
+
+
+def test_returning_from_an_override_is_not_mistaken_for_the_usual_step() -> None:
+    times = np.array([_local(d, 19.0) for d in range(4)])
+    new = np.array([21.0, 21.0, 21.0, 21.0])
+    old = np.array([17.0, 17.0, 17.0, 24.0])  # the last one ends a manual boost
+    assert classify_changes(times, new, TZ, old_values=old).tolist() == [KIND_SCHEDULE] * 3 + [KIND_MANUAL]
+
+
+def test_a_presence_entity_without_history_is_ignored() -> None:
+    minutes = 3 * 1440
+    store = _store(minutes, _schedule(minutes))
+    store.buffer(PERSON, "presence")  # configured, nothing recorded yet
+    model = ClimateModel()
+    model.fit(store, SPEC, START + 3 * DAY)
+    prediction = model.predict(CLIMATE, START + 3 * DAY + 12 * 3600.0)
+    assert prediction.setpoint_now == pytest.approx(21.0)
+    assert prediction.occupied_probability is None

@@ -157,17 +157,19 @@ def classify_changes(
     tz_name: str,
     occupancy_transitions: NDArray[np.float64] | None = None,
     *,
+    old_values: NDArray[np.float64] | None = None,
     window_minutes: float = SCHEDULE_WINDOW_MINUTES,
     min_days: int = SCHEDULE_MIN_DAYS,
     tolerance: float = SCHEDULE_TOLERANCE,
     occupancy_window_minutes: float = OCCUPANCY_WINDOW_MINUTES,
 ) -> NDArray[np.str_]:
-    """Kind of each setpoint change: schedule, occupancy or manual.
+    """Kind of each setpoint change: occupancy, schedule or manual.
 
-    A schedule step recurs: a change to about the same value (within `tolerance`) at about
-    the same local time of day (within `window_minutes`) on at least `min_days` distinct
-    days, counting its own. An occupancy step happens within `occupancy_window_minutes` of
-    an arrival or departure. Anything else is a manual, one-off change.
+    An occupancy step happens within `occupancy_window_minutes` of an arrival or departure
+    (its cause is in sight, even when it recurs). A schedule step recurs: the same step
+    (to about the same value, from about the same value when `old_values` are given, within
+    `tolerance`) at about the same local time of day (within `window_minutes`) on at least
+    `min_days` distinct days, counting its own. Anything else is a manual, one-off change.
     """
     n = len(times)
     kinds = np.full(n, KIND_MANUAL, dtype="<U9")
@@ -183,18 +185,19 @@ def classify_changes(
     gap = np.abs(minute[:, None] - minute[None, :])
     gap = np.minimum(gap, 1440.0 - gap)
     similar = (gap <= window_minutes) & (np.abs(new_values[:, None] - new_values[None, :]) <= tolerance)
-    # Count distinct days among the similar changes (a repeated change on one day is one day).
-    distinct = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        distinct[i] = len(np.unique(day[similar[i]]))
-    kinds[distinct >= min_days] = KIND_SCHEDULE
+    if old_values is not None:
+        similar &= np.abs(old_values[:, None] - old_values[None, :]) <= tolerance
+    # Distinct days among the similar changes (a step repeated within a day counts once).
+    order = np.argsort(day, kind="stable")
+    group_starts = np.flatnonzero(np.r_[True, np.diff(day[order]) != 0])
+    per_day = np.logical_or.reduceat(similar[:, order], group_starts, axis=1)
+    kinds[per_day.sum(axis=1) >= min_days] = KIND_SCHEDULE
     if occupancy_transitions is not None and len(occupancy_transitions):
         pos = np.searchsorted(occupancy_transitions, times)
         before = occupancy_transitions[np.clip(pos - 1, 0, None)]
         after = occupancy_transitions[np.clip(pos, None, len(occupancy_transitions) - 1)]
         nearest = np.minimum(np.abs(times - before), np.abs(after - times))
-        near = (nearest <= occupancy_window_minutes * 60.0) & (kinds == KIND_MANUAL)
-        kinds[near] = KIND_OCCUPANCY
+        kinds[nearest <= occupancy_window_minutes * 60.0] = KIND_OCCUPANCY
     return kinds
 
 
@@ -757,10 +760,11 @@ class ClimateModel:
     def _fit_presence(
         self, store: ObservationStore, start: float, now: float
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-        if not self._presence_channels:
+        firsts = [store.channels[c].times[0] for c in self._presence_channels if len(store.channels[c].times)]
+        if not firsts:
             self.presence_ = None
             return None
-        first = min(store.channels[c].times[0] for c in self._presence_channels if len(store.channels[c].times))
+        first = min(firsts)
         begin = max(start, first)
         grid = slot_middles(begin, now)
         home = self._presence_series(store, grid)
@@ -816,7 +820,9 @@ class ClimateModel:
                 h_grid, h = home_series
                 flips = np.flatnonzero(np.diff(np.nan_to_num(h, nan=-1.0)) != 0) + 1
                 transitions = h_grid[flips] - SLOT_SECONDS / 2.0
-            kinds = classify_changes(sp_t[change_idx], sp_v[change_idx], self.timezone, transitions)
+            kinds = classify_changes(
+                sp_t[change_idx], sp_v[change_idx], self.timezone, transitions, old_values=sp_v[change_idx - 1]
+            )
             zone.change_counts = {k: int(np.sum(kinds == k)) for k in (KIND_SCHEDULE, KIND_OCCUPANCY, KIND_MANUAL)}
             manual = kinds == KIND_MANUAL
             if manual.any():
