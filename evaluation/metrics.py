@@ -100,3 +100,28 @@ def skill(score: float, reference: float) -> float:
     if not math.isfinite(score) or not math.isfinite(reference) or reference <= 0.0:
         return math.nan
     return 1.0 - score / reference
+
+
+def pinball(y_true: ArrayLike, quantiles: ArrayLike, levels: tuple[float, ...] = (0.1, 0.5, 0.9)) -> float:
+    """Mean pinball (quantile) loss over the levels; `quantiles` has one column per level.
+
+    A point forecast may be passed as one column: it then stands for every level.
+    """
+    truth = np.asarray(y_true, dtype=np.float64).ravel()
+    q = np.asarray(quantiles, dtype=np.float64).reshape(len(truth), -1)
+    if q.shape[1] == 1:
+        q = np.repeat(q, len(levels), axis=1)
+    keep = np.isfinite(truth) & np.all(np.isfinite(q), axis=1)
+    if not keep.any():
+        return math.nan
+    diff = truth[keep, None] - q[keep]
+    tau = np.asarray(levels, dtype=np.float64)[None, :]
+    return float(np.mean(np.maximum(tau * diff, (tau - 1.0) * diff)))
+
+
+def coverage(y_true: ArrayLike, low: ArrayLike, high: ArrayLike) -> float:
+    """Share of outcomes inside [low, high]."""
+    truth, lo = _arrays(y_true, low)
+    _, hi = _arrays(y_true, high)
+    keep = np.isfinite(truth) & np.isfinite(lo) & np.isfinite(hi)
+    return float(np.mean((truth[keep] >= lo[keep]) & (truth[keep] <= hi[keep]))) if keep.any() else math.nan

@@ -1,0 +1,232 @@
+"""Energy engine: consumption series, forecast quantiles, baseline power and anomalies."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_components.smartml.engine.energy import (
+    TYPE_BASE_LOAD,
+    TYPE_EMPTY_HOME,
+    TYPE_STUCK_ON,
+    EnergyModel,
+    LiveScore,
+    hourly_from_store,
+    meter_consumption,
+)
+from custom_components.smartml.engine.observations import ObservationStore
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+POWER = "sensor.home_power"
+METER = "sensor.home_energy"
+SPEC_POWER = {"timezone": "UTC", "power": [POWER], "energy": []}
+SPEC_METER = {"timezone": "UTC", "power": [], "energy": [METER]}
+# Monday 2024-01-01 00:00 UTC.
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+HOUR = 3600.0
+DAY = 86_400.0
+
+
+def routine_watts(ts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A home with a known routine: 120 W base, breakfast, an evening peak, late weekend mornings."""
+    hour = (ts % DAY) / HOUR
+    weekend = ((ts - T0) // DAY % 7) >= 5
+    watts = np.full(len(ts), 120.0)
+    watts += np.where(~weekend & (hour >= 7) & (hour < 8), 1500.0, 0.0)
+    watts += np.where(weekend & (hour >= 9) & (hour < 11), 1200.0, 0.0)
+    watts += np.where((hour >= 18) & (hour < 21), 900.0, 0.0)
+    # Short random appliance runs, a fridge cycle and noise.
+    watts += np.where(rng.random(len(ts)) < 0.03, 800.0, 0.0)
+    watts += np.where((ts // 1200) % 3 == 0, 80.0, 0.0)
+    return watts + rng.normal(0.0, 15.0, len(ts))
+
+
+def power_store(days: int, seed: int = 0, extra: tuple[float, float, float] | None = None) -> ObservationStore:
+    """10-minute power states; extra = (start, end, watts) adds a constant load."""
+    rng = np.random.default_rng(seed)
+    ts = T0 + np.arange(0, days * DAY, 600.0)
+    watts = routine_watts(ts, rng)
+    if extra is not None:
+        watts += np.where((ts >= extra[0]) & (ts < extra[1]), extra[2], 0.0)
+    store = ObservationStore(max_points=10**7)
+    for t, w in zip(ts.tolist(), watts.tolist(), strict=True):
+        store.add_state(POWER, "power", f"{w:.1f}", t)
+    return store
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[EnergyModel, ObservationStore]:
+    store = power_store(28)
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 21 * DAY)
+    return model, store
+
+
+def test_meter_reset_counts_new_value_from_zero() -> None:
+    used = meter_consumption(np.array([10.0, 10.5, 11.0, 0.2, 0.7]))
+    assert used.tolist() == pytest.approx([0.0, 0.5, 1.0, 1.2, 1.7])
+
+
+def test_hourly_from_meter_with_reset_and_units() -> None:
+    store = ObservationStore()
+    # 1 kWh per hour read in Wh; the meter is reset during the hour before 03:00.
+    readings = [(0, 5000), (1, 6000), (2, 7000), (3, 1000), (4, 2000), (5, 3000)]
+    for hour, wh in readings:
+        store.add_state(METER, "energy", str(wh), T0 + hour * HOUR, {"unit_of_measurement": "Wh"})
+    starts, kwh = hourly_from_store(store, SPEC_METER, "UTC", end=T0 + 5 * HOUR)
+    assert starts.tolist() == [T0 + h * HOUR for h in range(5)]
+    assert kwh.tolist() == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0], abs=0.01)
+
+
+def test_power_in_kilowatts_becomes_hourly_kwh() -> None:
+    store = ObservationStore()
+    for minute in range(0, 180, 5):
+        store.add_state(POWER, "power", "1.5" if minute < 60 else "0.5", T0 + minute * 60, {"unit_of_measurement": "kW"})
+    _, kwh = hourly_from_store(store, SPEC_POWER, "UTC", end=T0 + 3 * HOUR)
+    assert kwh.tolist() == pytest.approx([1.5, 0.5, 0.5])
+
+
+def test_meter_gap_leaves_hours_unknown() -> None:
+    store = ObservationStore()
+    for hour, kwh in [(0, 1.0), (1, 2.0), (6, 3.0), (7, 4.0)]:
+        store.add_state(METER, "energy", str(kwh), T0 + hour * HOUR)
+    _, kwh_h = hourly_from_store(store, SPEC_METER, end=T0 + 7 * HOUR)
+    assert kwh_h[0] == pytest.approx(1.0)
+    assert np.isnan(kwh_h[1:6]).all()
+    assert kwh_h[6] == pytest.approx(1.0)
+
+
+def test_quantiles_are_ordered(fitted: tuple[EnergyModel, ObservationStore]) -> None:
+    model, store = fitted
+    assert model.enough_data() == (True, "")
+    result = model.forecast(store, T0 + 21 * DAY + 30 * 60, hours=48)
+    assert len(result.ts) == 48
+    p10, p50, p90 = map(np.array, (result.p10, result.p50, result.p90))
+    assert (p10 <= p50).all() and (p50 <= p90).all() and (p10 >= 0).all()
+    assert result.tomorrow > 0 and result.today >= result.used_today
+
+
+def test_forecast_beats_seasonal_naive_on_known_routine() -> None:
+    store = power_store(35, seed=3)
+    starts, y = hourly_from_store(store, SPEC_POWER, end=T0 + 35 * DAY)
+    model = EnergyModel()
+    errors, naive = [], []
+    for day in range(28, 35):
+        cutoff = T0 + day * DAY
+        model.fit(store, SPEC_POWER, cutoff)
+        series = model.series(store, T0 + 35 * DAY, None, None, since=T0)
+        origin = int((cutoff - series.starts[0]) // HOUR)
+        horizons = np.arange(1, 25)
+        q = model.quantiles(series, np.full(24, origin), horizons)
+        truth = series.y[origin : origin + 24]
+        errors.append(np.abs(q[:, 1] - truth))
+        naive.append(np.abs(series.y[origin - 168 : origin - 144] - truth))
+    assert np.mean(errors) < 0.9 * np.mean(naive)
+
+
+def test_baseline_and_standby_power(fitted: tuple[EnergyModel, ObservationStore]) -> None:
+    model, _ = fitted
+    evening = model.baseline_power(T0 + 22 * DAY + 19.5 * HOUR)
+    night = model.baseline_power(T0 + 22 * DAY + 3.5 * HOUR)
+    assert evening > 800 > night
+    assert 100 < model.standby_power() < 250
+
+
+def test_external_hourly_series_is_enough_to_forecast() -> None:
+    rng = np.random.default_rng(1)
+    hours = T0 + np.arange(0, 21 * DAY, HOUR)
+    kwh = routine_watts(hours + 1800, rng) / 1000.0
+    model = EnergyModel()
+    model.fit(ObservationStore(), SPEC_METER, T0 + 21 * DAY, hourly=(hours.tolist(), kwh.tolist()))
+    assert model.enough_data()[0]
+    result = model.forecast(ObservationStore(), T0 + 21 * DAY + 60, hours=24)
+    assert len(result.p50) == 24
+
+
+def _alarms(store: ObservationStore, start_day: int, days: int, home_occupied: bool | None = None) -> list[dict]:
+    model = EnergyModel()
+    found: list[dict] = []
+    for day in range(start_day, start_day + days):
+        cutoff = T0 + day * DAY
+        model.fit(store, SPEC_POWER, cutoff)
+        for now in np.arange(cutoff + 900, cutoff + DAY + 1, 900).tolist():
+            found += [a.as_dict() for a in model.check(store, now, home_occupied)]
+    return found
+
+
+def test_stuck_on_appliance_raises_anomaly() -> None:
+    start = T0 + 22 * DAY + 1 * HOUR  # a 1.5 kW heater left on from 01:00 to 07:00
+    store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
+    found = _alarms(store, 22, 1)
+    assert any(a["type"] == TYPE_STUCK_ON and start <= a["ts"] <= start + 6 * HOUR for a in found)
+    alarm = next(a for a in found if a["type"] == TYPE_STUCK_ON)
+    assert alarm["kind"] == "energy" and alarm["entity_ids"] == [POWER]
+    assert "left on" in alarm["explanation"] and alarm["facts"]["floor_w"] > alarm["facts"]["threshold_w"]
+
+
+def test_raised_base_load_raises_anomaly() -> None:
+    start = T0 + 21 * DAY
+    store = power_store(24, extra=(start, start + 3 * DAY, 250.0))
+    found = _alarms(store, 21, 3)
+    assert any(a["type"] == TYPE_BASE_LOAD for a in found)
+
+
+def test_normal_stream_raises_nothing() -> None:
+    store = power_store(28, seed=5)
+    assert _alarms(store, 21, 7) == []
+
+
+def test_draw_in_empty_home_raises_anomaly() -> None:
+    start = T0 + 22 * DAY + 12 * HOUR  # midday, nobody home, 600 W keeps running
+    store = power_store(23, extra=(start, start + 3 * HOUR, 600.0))
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    found = [a.as_dict() for a in model.check(store, start + 2 * HOUR, home_occupied=False)]
+    assert [a["type"] for a in found if a["type"] == TYPE_EMPTY_HOME] == [TYPE_EMPTY_HOME]
+    assert "Nobody is home" in found[0]["explanation"] or any("Nobody" in a["explanation"] for a in found)
+
+
+def test_persisted_state_round_trips() -> None:
+    score = LiveScore()
+    for h in range(30):
+        score.record(T0 + h * HOUR, 1.0, 1.5)
+    score.resolve(T0 + np.arange(30) * HOUR, np.full(30, 1.2))
+    skill, scored = score.skill()
+    assert scored == 30 and skill == pytest.approx(1 - 0.2 / 0.3)
+    model = EnergyModel()
+    model.live = score
+    model.alerts = {TYPE_STUCK_ON: T0}
+    again = EnergyModel.from_dict(model.as_dict())
+    assert again.live.rows == score.rows and again.alerts == model.alerts
+    assert EnergyModel.from_dict({"live": "broken"}).live.rows == []
+
+
+def test_real_appliances_slice_forecasts_and_stays_quiet() -> None:
+    """Ten days of the appliances house (fixture): usable forecast, no alarm on the real stream."""
+    tz = timezone(timedelta(hours=1))
+    store = ObservationStore(max_points=10**6)
+    total = 0.0
+    with (FIXTURES / "appliances_energy_slice.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            ts = datetime.fromisoformat(row["date"]).replace(tzinfo=tz).timestamp()
+            wh = float(row["Appliances"]) + float(row["lights"])
+            total += wh / 1000.0
+            store.add_state(METER, "energy", f"{total:.4f}", ts)
+    spec = {**SPEC_METER, "timezone": "Etc/GMT-1"}
+    span = store.time_span()
+    assert span is not None
+    cutoff = span[0] + 8 * DAY
+    model = EnergyModel()
+    model.fit(store, spec, cutoff)
+    assert model.enough_data()[0]
+    result = model.forecast(store, cutoff, hours=24)
+    assert 0.5 < sum(result.p50) < 40.0
+    assert all(a <= b <= c for a, b, c in zip(result.p10, result.p50, result.p90, strict=True))
+    found = []
+    for now in np.arange(cutoff + 900, span[1], 900).tolist():
+        found += model.check(store, now, None)
+    assert found == []
