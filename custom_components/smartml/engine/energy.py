@@ -501,7 +501,7 @@ class _BoostedQuantiles:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         # Covariates the home does not have (all NaN) are left out.
-        self.columns_ = np.isfinite(x).any(axis=0)
+        self.columns_ = np.asarray(np.isfinite(x).any(axis=0), dtype=bool)
         xs = _log_features(x)[:, self.columns_]
         target = np.log(np.clip(y, 0.0, None) + LOG_FLOOR)
         self.model_ = HistGradientBoostingRegressor(
@@ -602,7 +602,7 @@ def _anomaly(kind_type: str, entity_ids: list[str], ts: float, score: float, tex
         "facts": facts,
     }
     try:
-        from .anomaly import Anomaly  # type: ignore[attr-defined]
+        from .anomaly import Anomaly
 
         return Anomaly(**values)
     except (ImportError, TypeError):
