@@ -11,7 +11,7 @@ The baselines answer for the very same hours from the same past: seasonal naive 
 last week), previous day (same hour the day before; at day-ahead the last known day) and
 time-of-week mean (mean of all past hours at that hour of week); persistence (the last
 known hour) is reported beside them. Hours where any method has no value are left out
-for all. SmartML's P50 is its point forecast; `coverage` is the share of hours inside P10–P90.
+for all. SmartML's P50 is its point forecast; `coverage` is the share of hours inside P10-P90.
 
 With --inject N, a copy of the history gets N faults in the test part (an appliance stuck
 on for hours, a raised base load for days) and the model checks the stream every 15
@@ -68,7 +68,11 @@ def _clean(value: Any) -> Any:
 
 def _metrics(truth: NDArray[np.float64], pred: NDArray[np.float64]) -> dict[str, float]:
     point = pred[:, 1] if pred.ndim == 2 else pred
-    out = {"mae": mae(truth, point), "rmse": rmse(truth, point), "pinball": pinball(truth, pred if pred.ndim == 2 else point)}
+    out = {
+        "mae": mae(truth, point),
+        "rmse": rmse(truth, point),
+        "pinball": pinball(truth, pred if pred.ndim == 2 else point),
+    }
     if pred.ndim == 2:
         out["coverage"] = coverage(truth, pred[:, 0], pred[:, 2])
     return out
@@ -101,7 +105,11 @@ def _plan_faults(replay: Replay, first_cutoff: float, count: int, seed: int) -> 
     faults: list[dict[str, float]] = []
     for i in range(count):
         kind = "stuck_on" if i % 2 == 0 else "base_load"
-        hours = int(rng.integers(*STUCK_HOURS, endpoint=True)) if kind == "stuck_on" else int(rng.integers(*BASE_HOURS, endpoint=True))
+        hours = (
+            int(rng.integers(*STUCK_HOURS, endpoint=True))
+            if kind == "stuck_on"
+            else int(rng.integers(*BASE_HOURS, endpoint=True))
+        )
         watts = float(rng.uniform(*(STUCK_W if kind == "stuck_on" else BASE_W)))
         room = max(span - hours * HOUR - 12 * HOUR, HOUR)
         a = math.floor((start + i * span + rng.uniform(0.0, room)) / HOUR) * HOUR
@@ -134,7 +142,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     model = EnergyModel(forecast_model=args.model, seed=args.seed)
     days = list(replay.days(args.first_test_day))
     how_all, _ = hour_of_week(starts, replay.timezone)
-    collected: dict[str, dict[str, list[NDArray[np.float64]]]] = {s: {m: [] for m in ("truth", "smartml", *BASELINES)} for s in SCOPES}
+    collected: dict[str, dict[str, list[NDArray[np.float64]]]] = {
+        s: {m: [] for m in ("truth", "smartml", *BASELINES)} for s in SCOPES
+    }
     fit_seconds: list[float] = []
     false_clean: list[dict[str, Any]] = []
     check_anomalies = args.inject > 0
@@ -146,9 +156,9 @@ def run(argv: list[str]) -> dict[str, Any]:
         if model.model_ is None:
             continue
         series = model.series(store, replay.end + GRID_SECONDS, None, None, since=starts[0])
-        first = int(round((series.starts[0] - starts[0]) / HOUR))
-        o_cut = int(round((cutoff - series.starts[0]) / HOUR))
-        targets = np.arange(o_cut, min(int(round((nxt - series.starts[0]) / HOUR)), len(series.y)), dtype=np.int64)
+        first = round((series.starts[0] - starts[0]) / HOUR)
+        o_cut = round((cutoff - series.starts[0]) / HOUR)
+        targets = np.arange(o_cut, min(round((nxt - series.starts[0]) / HOUR), len(series.y)), dtype=np.int64)
         if not len(targets):
             continue
         sy = series.y
@@ -172,7 +182,9 @@ def run(argv: list[str]) -> dict[str, Any]:
                 persistence = np.full(len(targets), sy[o_cut - 1])
             q = model.quantiles(series, origins, horizons)
             preds = {
-                "seasonal_naive": sy[targets - WEEK_HOURS] if targets[0] >= WEEK_HOURS else np.full(len(targets), np.nan),
+                "seasonal_naive": sy[targets - WEEK_HOURS]
+                if targets[0] >= WEEK_HOURS
+                else np.full(len(targets), np.nan),
                 "previous_day": previous_day,
                 "time_of_week_mean": tow_mean[how[targets]],
                 "persistence": persistence,
@@ -206,10 +218,14 @@ def run(argv: list[str]) -> dict[str, Any]:
         for name in BASELINES:
             results[scope][name] = _metrics(truth, np.concatenate(got[name]))
         best = min(NAIVE_FOR_TARGET, key=lambda n: results[scope][n]["mae"])
-        info[f"{scope}_hours"] = int(len(truth))
+        info[f"{scope}_hours"] = len(truth)
         info[f"{scope}_best_naive"] = best
-        info[f"{scope}_mae_reduction_vs_best_naive"] = 1.0 - results[scope]["smartml"]["mae"] / results[scope][best]["mae"]
-        info[f"{scope}_mae_reduction_vs_persistence"] = 1.0 - results[scope]["smartml"]["mae"] / results[scope]["persistence"]["mae"]
+        info[f"{scope}_mae_reduction_vs_best_naive"] = (
+            1.0 - results[scope]["smartml"]["mae"] / results[scope][best]["mae"]
+        )
+        info[f"{scope}_mae_reduction_vs_persistence"] = (
+            1.0 - results[scope]["smartml"]["mae"] / results[scope]["persistence"]["mae"]
+        )
 
     if check_anomalies and days:
         results["anomaly"], info["anomaly"] = _anomaly_scope(replay, days, args, false_clean)
@@ -252,8 +268,15 @@ def _anomaly_scope(
     }
     info = {
         "faults": details,
-        "false_alarms_real_stream": [{"ts": a["ts"], "type": a["type"], "explanation": a["explanation"]} for a in false_clean],
+        "false_alarms_real_stream": [
+            {"ts": a["ts"], "type": a["type"], "explanation": a["explanation"]} for a in false_clean
+        ],
         "test_days": test_days,
-        "fault_sizes": {"stuck_on_w": STUCK_W, "stuck_on_hours": STUCK_HOURS, "base_load_w": BASE_W, "base_load_hours": BASE_HOURS},
+        "fault_sizes": {
+            "stuck_on_w": STUCK_W,
+            "stuck_on_hours": STUCK_HOURS,
+            "base_load_w": BASE_W,
+            "base_load_hours": BASE_HOURS,
+        },
     }
     return scope, info

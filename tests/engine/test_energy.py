@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ METER = "sensor.home_energy"
 SPEC_POWER = {"timezone": "UTC", "power": [POWER], "energy": []}
 SPEC_METER = {"timezone": "UTC", "power": [], "energy": [METER]}
 # Monday 2024-01-01 00:00 UTC.
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 HOUR = 3600.0
 DAY = 86_400.0
 
@@ -85,7 +85,9 @@ def test_hourly_from_meter_with_reset_and_units() -> None:
 def test_power_in_kilowatts_becomes_hourly_kwh() -> None:
     store = ObservationStore()
     for minute in range(0, 180, 5):
-        store.add_state(POWER, "power", "1.5" if minute < 60 else "0.5", T0 + minute * 60, {"unit_of_measurement": "kW"})
+        store.add_state(
+            POWER, "power", "1.5" if minute < 60 else "0.5", T0 + minute * 60, {"unit_of_measurement": "kW"}
+        )
     _, kwh = hourly_from_store(store, SPEC_POWER, "UTC", end=T0 + 3 * HOUR)
     assert kwh.tolist() == pytest.approx([1.5, 0.5, 0.5])
 
@@ -112,7 +114,6 @@ def test_quantiles_are_ordered(fitted: tuple[EnergyModel, ObservationStore]) -> 
 
 def test_forecast_beats_seasonal_naive_on_known_routine() -> None:
     store = power_store(35, seed=3)
-    starts, y = hourly_from_store(store, SPEC_POWER, end=T0 + 35 * DAY)
     model = EnergyModel()
     errors, naive = [], []
     for day in range(28, 35):

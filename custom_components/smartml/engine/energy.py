@@ -87,7 +87,7 @@ def meter_consumption(values: FloatArray) -> FloatArray:
 
 
 def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> FloatArray:
-    """kWh used between consecutive edges (len(edges) - 1), NaN where readings are too sparse."""
+    """Energy (kWh) used between consecutive edges (len(edges) - 1), NaN where readings are too sparse."""
     out = np.full(len(edges) - 1, np.nan)
     if len(times) < 2:
         return out
@@ -174,7 +174,7 @@ def hourly_from_grid(starts: FloatArray, watts: FloatArray) -> tuple[FloatArray,
     """Hourly kWh from the 15-min power grid; an hour needs 3 of its 4 slots."""
     if not len(starts):
         return starts, watts
-    head = int(round(((-starts[0]) % HOUR) / GRID_SECONDS)) % GRID_PER_HOUR
+    head = round(((-starts[0]) % HOUR) / GRID_SECONDS) % GRID_PER_HOUR
     s, w = starts[head:], watts[head:]
     n = len(s) // GRID_PER_HOUR
     s, w = s[: n * GRID_PER_HOUR], w[: n * GRID_PER_HOUR].reshape(n, GRID_PER_HOUR)
@@ -252,6 +252,11 @@ def _hourly_channel_mean(buf: ChannelBuffer | None, grid: FloatArray, end: float
     return np.where(np.arange(len(mean)) - last <= 3, held, np.nan)
 
 
+def _utc_offset(ts: float, tz: ZoneInfo) -> float:
+    offset = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
 def hour_of_week(starts: FloatArray, tz_name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(local hour of week 0..167 with Monday 00:00 = 0, local hour of day) of hour starts.
 
@@ -263,15 +268,13 @@ def hour_of_week(starts: FloatArray, tz_name: str) -> tuple[NDArray[np.int64], N
     tz = ZoneInfo(tz_name)
     # Offsets change rarely: evaluate the offset once per day and at changes in between.
     days = np.arange(starts[0], starts[-1] + DAY, DAY)
-    offsets = np.array(
-        [datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset().total_seconds() for t in days.tolist()]  # type: ignore[union-attr]
-    )
+    offsets = np.array([_utc_offset(t, tz) for t in days.tolist()])
     off = offsets[np.clip(np.floor((starts - starts[0]) / DAY).astype(np.int64), 0, len(offsets) - 1)]
     change = np.flatnonzero(np.diff(offsets))
     for i in change.tolist():
         lo, hi = days[i], days[i + 1]
         sel = np.flatnonzero((starts >= lo) & (starts < hi))
-        off[sel] = [datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset().total_seconds() for t in starts[sel].tolist()]  # type: ignore[union-attr]
+        off[sel] = [_utc_offset(t, tz) for t in starts[sel].tolist()]
     local = starts + off
     # 1970-01-01 was a Thursday (weekday 3).
     local_days = np.floor(local / DAY).astype(np.int64)
@@ -590,7 +593,7 @@ class EnergyAnomaly:
 
 def _anomaly(kind_type: str, entity_ids: list[str], ts: float, score: float, text: str, facts: dict[str, Any]) -> Any:
     """An Anomaly of engine/anomaly.py when it exists, else the local equivalent."""
-    digest = hashlib.sha1(f"{KIND_ENERGY}:{kind_type}:{ts:.0f}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{KIND_ENERGY}:{kind_type}:{ts:.0f}".encode()).hexdigest()[:12]
     values: dict[str, Any] = {
         "id": digest,
         "kind": KIND_ENERGY,
@@ -659,7 +662,9 @@ class LiveScore:
         score = cls(window_days=float(data.get("window_days", 7.0)))
         for row in data.get("rows") or []:
             if isinstance(row, list) and len(row) == 4:
-                score.rows.append([float(row[0]), float(row[1]), float(row[2]), None if row[3] is None else float(row[3])])
+                score.rows.append(
+                    [float(row[0]), float(row[1]), float(row[2]), None if row[3] is None else float(row[3])]
+                )
         return score
 
 
@@ -667,7 +672,7 @@ class LiveScore:
 
 
 def _rolling_min(x: FloatArray, window: int) -> FloatArray:
-    """min over x[i-window+1..i] ignoring NaN; NaN unless 3/4 of the window is known."""
+    """Minimum of x[i-window+1..i] ignoring NaN; NaN unless 3/4 of the window is known."""
     n = len(x)
     if n < window:
         return np.full(n, np.nan)
@@ -838,7 +843,11 @@ class EnergyModel:
             rng = np.random.default_rng(self.seed)
             recent = target >= n - 14 * 24
             older = np.flatnonzero(~recent)
-            keep_older = rng.choice(older, size=max(0, MAX_TRAIN_ROWS - int(recent.sum())), replace=False) if len(older) else older
+            keep_older = (
+                rng.choice(older, size=max(0, MAX_TRAIN_ROWS - int(recent.sum())), replace=False)
+                if len(older)
+                else older
+            )
             keep = np.sort(np.concatenate((np.flatnonzero(recent), keep_older)))
             o, k, target = o[keep], k[keep], target[keep]
         if len(o) < 50:
@@ -856,7 +865,9 @@ class EnergyModel:
         starts, watts = power_grid(store, self.spec_, now - 28 * DAY, now)
         if not np.isfinite(watts).any() and len(series.y):
             # Only hourly statistics: each hour's mean power stands for its four slots.
-            starts = np.repeat(series.starts, GRID_PER_HOUR) + np.tile(np.arange(GRID_PER_HOUR) * GRID_SECONDS, len(series.starts))
+            starts = np.repeat(series.starts, GRID_PER_HOUR) + np.tile(
+                np.arange(GRID_PER_HOUR) * GRID_SECONDS, len(series.starts)
+            )
             watts = np.repeat(series.y * 1000.0, GRID_PER_HOUR)
         _, hod = hour_of_week(starts, self.timezone_)
         ok = np.isfinite(watts)
@@ -878,7 +889,11 @@ class EnergyModel:
             float(np.max(known24)) + max(50.0, 0.5 * self.standby_w_) if len(known24) >= 96 else math.nan
         )
         floor1 = _rolling_min(watts, EMPTY_WINDOW_SLOTS)
-        self.empty_threshold_ = float(np.nanquantile(floor1[night], 0.95)) + max(100.0, 0.5 * self.standby_w_) if np.isfinite(floor1[night]).sum() >= 8 else math.nan
+        self.empty_threshold_ = (
+            float(np.nanquantile(floor1[night], 0.95)) + max(100.0, 0.5 * self.standby_w_)
+            if np.isfinite(floor1[night]).sum() >= 8
+            else math.nan
+        )
         if series.occ is not None and np.isfinite(series.occ).any():
             for state in (True, False):
                 sel = np.isfinite(series.y) & np.isfinite(series.occ) & ((series.occ >= 0.5) == state)
@@ -899,7 +914,9 @@ class EnergyModel:
 
     # -- forecast -------------------------------------------------------------------
 
-    def _recent_series(self, store: ObservationStore, now: float, occupancy: Sequence[float] | None, hours: int) -> tuple[HourlySeries, int]:
+    def _recent_series(
+        self, store: ObservationStore, now: float, occupancy: Sequence[float] | None, hours: int
+    ) -> tuple[HourlySeries, int]:
         """Series ending at the current hour (origin) with `hours` future slots after it."""
         series = self.series(store, now, self.external_, None, since=now - 9 * DAY)
         origin = len(series.y)
@@ -928,7 +945,9 @@ class EnergyModel:
         q = np.sort(self.model_.predict(x), axis=1)
         return np.clip(q, 0.0, None)
 
-    def forecast(self, store: ObservationStore, now: float, hours: int = 48, occupancy: Sequence[float] | None = None) -> EnergyForecast:
+    def forecast(
+        self, store: ObservationStore, now: float, hours: int = 48, occupancy: Sequence[float] | None = None
+    ) -> EnergyForecast:
         """Hourly P10/P50/P90 (kWh) from the clock hour in progress on, and the day totals.
 
         occupancy: probability the home is occupied for each forecast hour (optional).
@@ -946,7 +965,9 @@ class EnergyModel:
         tz = ZoneInfo(self.timezone_)
         local_now = datetime.fromtimestamp(now, UTC).astimezone(tz)
         midnight = (local_now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        day_after = (datetime.fromtimestamp(midnight, UTC).astimezone(tz) + timedelta(days=1)).replace(hour=0).timestamp()
+        day_after = (
+            (datetime.fromtimestamp(midnight, UTC).astimezone(tz) + timedelta(days=1)).replace(hour=0).timestamp()
+        )
         today_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
         rest = (1.0 - elapsed) * float(p50[0]) + float(np.sum(p50[1:][(ts[1:] < midnight)]))
         tomorrow = float(np.sum(p50[(ts >= midnight) & (ts < day_after)]))
@@ -979,7 +1000,7 @@ class EnergyModel:
         )
 
     def _used_between(self, store: ObservationStore, start: float, end: float) -> float:
-        """kWh measured in [start, end) from the power grid; NaN when not measured."""
+        """Energy (kWh) measured in [start, end) from the power grid; NaN when not measured."""
         if end <= start:
             return 0.0
         _, watts = power_grid(store, self.spec_, start, end + GRID_SECONDS)
@@ -1033,7 +1054,12 @@ class EnergyModel:
                 floor2 / limit,
                 f"Power has not dropped below {floor2:.0f} W for the last {run:.1f} h; at this time of day "
                 f"it normally falls below {limit:.0f} W. Something may have been left on.",
-                {"floor_w": round(float(floor2), 1), "threshold_w": round(float(limit), 1), "hours": round(run, 2), "hour": hour},
+                {
+                    "floor_w": round(float(floor2), 1),
+                    "threshold_w": round(float(limit), 1),
+                    "hours": round(run, 2),
+                    "hour": hour,
+                },
             )
         else:
             self._rearm(TYPE_STUCK_ON, now)
@@ -1044,18 +1070,31 @@ class EnergyModel:
                 floor24 / self.base_threshold_,
                 f"The base load has stayed at {floor24:.0f} W or more for 24 hours; it is usually about "
                 f"{self.standby_w_:.0f} W. A device may be running constantly.",
-                {"floor_w": round(float(floor24), 1), "threshold_w": round(float(self.base_threshold_), 1), "standby_w": round(self.standby_w_, 1)},
+                {
+                    "floor_w": round(float(floor24), 1),
+                    "threshold_w": round(float(self.base_threshold_), 1),
+                    "standby_w": round(self.standby_w_, 1),
+                },
             )
         else:
             self._rearm(TYPE_BASE_LOAD, now)
-        if home_occupied is False and math.isfinite(floor1) and math.isfinite(self.empty_threshold_) and floor1 > self.empty_threshold_:
+        if (
+            home_occupied is False
+            and math.isfinite(floor1)
+            and math.isfinite(self.empty_threshold_)
+            and floor1 > self.empty_threshold_
+        ):
             found += self._fire(
                 TYPE_EMPTY_HOME,
                 now,
                 floor1 / self.empty_threshold_,
                 f"Nobody is home, yet the home has drawn at least {floor1:.0f} W for the last hour "
                 f"(standby is about {self.standby_w_:.0f} W).",
-                {"floor_w": round(float(floor1), 1), "threshold_w": round(float(self.empty_threshold_), 1), "standby_w": round(self.standby_w_, 1)},
+                {
+                    "floor_w": round(float(floor1), 1),
+                    "threshold_w": round(float(self.empty_threshold_), 1),
+                    "standby_w": round(self.standby_w_, 1),
+                },
             )
         elif home_occupied is not None:
             self._rearm(TYPE_EMPTY_HOME, now)
@@ -1087,7 +1126,11 @@ class EnergyModel:
                 float(np.mean(excess)),
                 f"The home used {float(actual.sum()):.2f} kWh in the last {ABOVE_HOURS} hours; "
                 f"at most {float(q[:, 2].sum()):.2f} kWh was expected (usually {float(q[:, 1].sum()):.2f}).",
-                {"used_kwh": round(float(actual.sum()), 3), "expected_p90_kwh": round(float(q[:, 2].sum()), 3), "expected_p50_kwh": round(float(q[:, 1].sum()), 3)},
+                {
+                    "used_kwh": round(float(actual.sum()), 3),
+                    "expected_p90_kwh": round(float(q[:, 2].sum()), 3),
+                    "expected_p50_kwh": round(float(q[:, 1].sum()), 3),
+                },
             )
         self._rearm(TYPE_ABOVE_FORECAST, now)
         return []
