@@ -1,0 +1,168 @@
+"""Streaming anomaly detection on one numeric series (power, temperature, CO2, ...).
+
+`StreamingDetector.update(ts, value)` takes one value at a time, keeps constant memory (a
+ring of the last `memory + max(scales)` values and a few running statistics) and returns an
+anomaly score in 0..1. Its whole state is plain JSON (`as_dict` / `from_dict`).
+
+How the score is made:
+
+1. Nonconformity at a few scales: the distance from the latest `k` values to their nearest
+   earlier neighbour among the last `memory` subsequences (a left "discord"), in units of
+   the series' running standard deviation, on a log scale. A value that fits a shape seen
+   before scores low whatever its level; a new shape, a spike, a jump or a missing peak
+   scores high, and a new level stops scoring once it has been seen for a while.
+2. Each scale's nonconformity is compared with its own slowly decaying record (maximum,
+   above the running mean): the ratio is >= 1 only when the series is more unusual than it
+   has been for a long time, so noisy series do not alert more than quiet ones and a long
+   series does not accumulate alarms.
+3. Only the first, strongest point of an episode is reported: a score is passed on when it
+   beats a fast-decaying memory of the scores already reported, and is 0 otherwise.
+
+No per-series tuning: one parameter set for every series; the first `learning_points`
+values only learn (score 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import math
+from typing import Any, Final
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+DEFAULT_SCALES: Final = (10, 20)
+DEFAULT_MEMORY: Final = 500
+DEFAULT_LEARNING_POINTS: Final = 500
+# Running mean/variance of the values and of each nonconformity: 1/n up to this many
+# points, then exponential forgetting at 1/this.
+STATS_WINDOW: Final = 2000
+# Per-point decay of the record's excess over the running mean, and of the report memory.
+RECORD_DECAY: Final = 0.998
+REPORT_DECAY: Final = 0.995
+# The record ratio that maps to a score of 1.
+RATIO_AT_ONE: Final = 2.0
+STATE_VERSION: Final = 1
+
+
+class _Record:
+    """Running mean of a nonconformity and its decaying record above that mean."""
+
+    __slots__ = ("count", "maximum", "mean")
+
+    def __init__(self, count: int = 0, mean: float = 0.0, maximum: float = 0.0) -> None:
+        self.count, self.mean, self.maximum = count, mean, maximum
+
+    def ratio(self, value: float) -> float:
+        """(value - mean) / (record - mean), then learn the value."""
+        self.count += 1
+        self.mean += (value - self.mean) / min(self.count, STATS_WINDOW)
+        reference = max(self.maximum, self.mean + 1e-9)
+        ratio = (value - self.mean) / (reference - self.mean + 1e-9)
+        self.maximum = max(self.mean + (self.maximum - self.mean) * RECORD_DECAY, value)
+        return ratio
+
+
+class StreamingDetector:
+    """Online, constant-memory anomaly score for one numeric series."""
+
+    def __init__(
+        self,
+        scales: Sequence[int] = DEFAULT_SCALES,
+        memory: int = DEFAULT_MEMORY,
+        learning_points: int = DEFAULT_LEARNING_POINTS,
+    ) -> None:
+        """scales: subsequence lengths compared; memory: how many past subsequences."""
+        if not scales or min(scales) < 1 or memory < 1:
+            raise ValueError("scales and memory must be positive")
+        self.scales = tuple(int(k) for k in scales)
+        self.memory = int(memory)
+        self.learning_points = int(learning_points)
+        self.count = 0
+        self.mean = 0.0
+        self.variance = 0.0
+        self.reported = 0.0
+        self.last_ts = -math.inf
+        self._records = [_Record() for _ in self.scales]
+        # Each value is written twice so the last `capacity` values are always one
+        # contiguous slice, without copying.
+        self._capacity = self.memory + max(self.scales)
+        self._ring = np.zeros(2 * self._capacity)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the learning period is over."""
+        return self.count > self.learning_points
+
+    def update(self, ts: float, value: float) -> float:
+        """Learn one value and return its anomaly score (0..1); non-finite values score 0."""
+        if not math.isfinite(value) or ts < self.last_ts:
+            return 0.0
+        self.last_ts = ts
+        slot = self.count % self._capacity
+        self._ring[slot] = self._ring[slot + self._capacity] = value
+        self.count += 1
+        scale = math.sqrt(self.variance) + 1e-6 * abs(self.mean) + 1e-9
+        step = 1.0 / min(self.count, STATS_WINDOW)
+        delta = value - self.mean
+        self.mean += step * delta
+        self.variance = (1.0 - step) * (self.variance + step * delta * delta)
+        if self.count < 2 * max(self.scales) + 2:
+            return 0.0
+        held = min(self.count, self._capacity)
+        end = slot + self._capacity + 1
+        recent = self._ring[end - held : end]
+        ratio = -math.inf
+        for k, record in zip(self.scales, self._records, strict=True):
+            current = recent[-k:]
+            past = sliding_window_view(recent[:-k], k)
+            distance = math.sqrt(float(np.min(np.mean((past - current) ** 2, axis=1))))
+            ratio = max(ratio, record.ratio(math.log1p(distance / scale)))
+        if not self.ready:
+            return 0.0
+        score = min(1.0, max(0.0, ratio / RATIO_AT_ONE))
+        out = score if score > self.reported else 0.0
+        self.reported = max(self.reported * REPORT_DECAY, score)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Whole state as plain JSON."""
+        held = min(self.count, self._capacity)
+        end = self.count % self._capacity + self._capacity
+        return {
+            "version": STATE_VERSION,
+            "scales": list(self.scales),
+            "memory": self.memory,
+            "learning_points": self.learning_points,
+            "count": self.count,
+            "mean": self.mean,
+            "variance": self.variance,
+            "reported": self.reported,
+            "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
+            "records": [[r.count, r.mean, r.maximum] for r in self._records],
+            "recent": self._ring[end - held : end].tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StreamingDetector:
+        """Rebuild from as_dict output; raises ValueError/KeyError/TypeError on a bad one."""
+        if int(data.get("version", 0)) != STATE_VERSION:
+            raise ValueError("unknown streaming detector state version")
+        detector = cls(data["scales"], int(data["memory"]), int(data["learning_points"]))
+        detector.count = int(data["count"])
+        detector.mean, detector.variance = float(data["mean"]), float(data["variance"])
+        detector.reported = float(data["reported"])
+        last_ts = data.get("last_ts")
+        detector.last_ts = -math.inf if last_ts is None else float(last_ts)
+        records = data["records"]
+        if len(records) != len(detector.scales):
+            raise ValueError("one record per scale")
+        detector._records = [_Record(int(c), float(m), float(x)) for c, m, x in records]
+        recent = [float(v) for v in data["recent"]]
+        if len(recent) != min(detector.count, detector._capacity):
+            raise ValueError("recent values do not match the count")
+        # Put the values back where update() expects them.
+        for i, value in enumerate(recent):
+            slot = (detector.count - len(recent) + i) % detector._capacity
+            detector._ring[slot] = detector._ring[slot + detector._capacity] = value
+        return detector

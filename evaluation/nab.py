@@ -1,0 +1,171 @@
+"""Task `nab`: the streaming detector on the Numenta Anomaly Benchmark, scored by NAB's rules.
+
+    scripts/evaluate --task nab --data /work/shared/data/nab/data \
+        --labels /work/shared/data/nab/labels/combined_windows.json
+
+Every series (`<category>/<file>.csv`, columns timestamp,value) that the label file names is
+run through `StreamingDetector` one value at a time, with one parameter set for all series
+and NAB's probationary period (15 % of the series, at most 750 rows) as its learning period.
+The anomaly scores are scored with evaluation/nab_scoring.py (NAB's windows, scaled sigmoid,
+per-profile threshold swept over the corpus, normalised between the null and the perfect
+detector), for the standard, reward_low_fp and reward_low_fn profiles. A windowed Gaussian
+(mean and standard deviation of the last 6400 values, score = two-sided tail) is scored
+beside it on the same scorer.
+
+--published DIR re-scores published NAB results (DIR/<detector>/<category>/<detector>_<file>.csv
+with an anomaly_score column, as in numenta/NAB's results/) with the same scorer, to check it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import deque
+import csv
+import json
+import math
+import os
+from pathlib import Path
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from custom_components.smartml.engine.streaming import StreamingDetector
+
+from .nab_scoring import PROFILES, SeriesLabels, probation_rows, profiles_from_nab, sweep, window_rows
+
+GAUSSIAN_WINDOW = 6400
+
+
+def read_series(path: Path) -> tuple[NDArray[np.datetime64], NDArray[np.float64]]:
+    """Timestamps and values of one NAB csv."""
+    stamps: list[str] = []
+    values: list[float] = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            stamps.append(row[0].strip().replace(" ", "T"))
+            values.append(float(row[1]))
+    return np.array(stamps, dtype="datetime64[s]"), np.array(values, dtype=np.float64)
+
+
+def smartml_scores(
+    times: NDArray[np.datetime64], values: NDArray[np.float64], learning: int
+) -> tuple[NDArray[np.float64], StreamingDetector]:
+    """The production streaming detector, one value at a time; the scores and its final state."""
+    detector = StreamingDetector(learning_points=learning)
+    epoch = times.astype("int64").astype(np.float64).tolist()
+    return np.array([detector.update(ts, v) for ts, v in zip(epoch, values.tolist(), strict=True)]), detector
+
+
+def windowed_gaussian_scores(values: NDArray[np.float64], learning: int) -> NDArray[np.float64]:
+    """Baseline: tail of the value under a Gaussian of the last GAUSSIAN_WINDOW values."""
+    window: deque[float] = deque(maxlen=GAUSSIAN_WINDOW)
+    total = total_sq = 0.0
+    out = np.zeros(len(values))
+    for i, value in enumerate(values.tolist()):
+        if len(window) >= 2 and i >= learning:
+            n = len(window)
+            mean = total / n
+            std = math.sqrt(max(total_sq / n - mean * mean, 0.0))
+            out[i] = math.erf(abs(value - mean) / (std * math.sqrt(2.0))) if std > 0 else float(value != mean)
+        if len(window) == GAUSSIAN_WINDOW:
+            old = window[0]
+            total -= old
+            total_sq -= old * old
+        window.append(value)
+        total += value
+        total_sq += value * value
+    return out
+
+
+def _published_scores(root: Path, detector: str, relative: str, n_rows: int) -> NDArray[np.float64] | None:
+    category, name = relative.split("/", 1)
+    path = root / detector / category / f"{detector}_{name}"
+    if not path.exists():
+        path = root / detector / category / name  # a flattened copy without the prefix
+    if not path.exists():
+        return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        scores = np.array([float(row["anomaly_score"]) for row in reader])
+    return scores if len(scores) == n_rows else None
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    """Run the detector and the baseline over the labelled series and score all profiles."""
+    parser = argparse.ArgumentParser(prog="scripts/evaluate --task nab")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--labels", required=True)
+    parser.add_argument("--profiles", default=None, help="NAB profiles.json (default: next to the data)")
+    parser.add_argument("--published", default=None, help="NAB results/ directory to re-score")
+    args = parser.parse_args(argv)
+
+    data_dir = Path(args.data)
+    with open(args.labels, encoding="utf-8") as handle:
+        label_windows: dict[str, list[list[str]]] = json.load(handle)
+    profiles_path = Path(args.profiles) if args.profiles else data_dir.parent / "profiles.json"
+    profiles = PROFILES
+    if profiles_path.exists():
+        with open(profiles_path, encoding="utf-8") as handle:
+            profiles = profiles_from_nab(json.load(handle))
+
+    names = sorted(label_windows)
+    labels: list[SeriesLabels] = []
+    scores: dict[str, list[NDArray[np.float64]]] = {"smartml": [], "windowed_gaussian": []}
+    seconds = 0.0
+    rows = 0
+    state_bytes = 0
+    for relative in names:
+        times, values = read_series(data_dir / relative)
+        learning = probation_rows(len(values))
+        labels.append(SeriesLabels(len(values), window_rows(times, label_windows[relative])))
+        started = time.perf_counter()
+        series_scores, detector = smartml_scores(times, values, learning)
+        scores["smartml"].append(series_scores)
+        state_bytes = max(state_bytes, len(json.dumps(detector.as_dict())))
+        seconds += time.perf_counter() - started
+        rows += len(values)
+        scores["windowed_gaussian"].append(windowed_gaussian_scores(values, learning))
+        print(f"{relative}: {len(values)} rows", file=sys.stderr)
+
+    total_windows = sum(len(w) for w in label_windows.values())
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    thresholds: dict[str, dict[str, float]] = {}
+    for profile, weights in profiles.items():
+        results[profile] = {}
+        thresholds[profile] = {}
+        for method, series_scores in scores.items():
+            best = sweep(series_scores, labels, weights, total_windows)
+            results[profile][method] = {"score": round(best.normalised, 2)}
+            thresholds[profile][method] = best.threshold
+
+    published: dict[str, dict[str, float]] = {}
+    if args.published:
+        root = Path(args.published)
+        for detector in sorted(os.listdir(root)):
+            if not (root / detector).is_dir():
+                continue
+            found = [_published_scores(root, detector, r, lab.n_rows) for r, lab in zip(names, labels, strict=True)]
+            if any(s is None for s in found):
+                continue
+            published[detector] = {
+                profile: round(sweep([s for s in found if s is not None], labels, w, total_windows).normalised, 2)
+                for profile, w in profiles.items()
+            }
+
+    info: dict[str, Any] = {
+        "series": len(names),
+        "rows": rows,
+        "windows": total_windows,
+        "probation_percent": 15,
+        "thresholds": thresholds,
+        "smartml_microseconds_per_update": round(1e6 * seconds / max(rows, 1), 1),
+        "largest_state_json_bytes": state_bytes,
+    }
+    if published:
+        info["published_rescored"] = published
+    return {"task": "nab", "results": results, "info": info}
