@@ -100,6 +100,7 @@ async def test_predictions_follow_new_states_and_survive_restart(
     assert hass.states.get("sensor.home_expected_departure").state not in ("unknown", "unavailable")
     # Everyone leaves early: SmartML now expects an arrival instead of a departure.
     hass.states.async_set(PERSON, "not_home")
+    await hass.async_block_till_done()
     freezer.tick(timedelta(minutes=1))
     await mock_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
