@@ -143,8 +143,8 @@ class HomeModels:
     def _fit_energy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .energy import EnergyModel
 
-        model = EnergyModel()
-        model.fit(store, self.spec, now)
+        model = EnergyModel.from_dict(self.saved.get(MODEL_ENERGY) or {})
+        model.fit(store, self.spec, now, hourly=self.hourly_energy)
         self.energy = model
         ready, reason = model.enough_data()
         return bool(ready), str(reason)
@@ -192,6 +192,32 @@ class HomeModels:
             if scope is not None:
                 scope["forecast"] = [{"datetime": iso_utc(ts), "probability": p} for ts, p in scope["forecast"]]
         out[MODEL_OCCUPANCY] = {"areas": result["areas"], "home": result["home"]}
+
+    def _predict_energy(
+        self,
+        store: ObservationStore,
+        now: float,
+        home_occupied: bool | None,
+        out: dict[str, Any],
+        anomalies: list[dict[str, Any]],
+    ) -> None:
+        model = self.energy
+        forecast = model.forecast(store, now)
+        skill, scored = model.skill()
+        out[MODEL_ENERGY] = {
+            "next_hour": round(forecast.next_hour, 3),
+            "next_hour_p10": round(forecast.next_hour_p10, 3),
+            "next_hour_p90": round(forecast.next_hour_p90, 3),
+            "today": round(forecast.rest_of_today, 3),
+            "used_today": round(forecast.used_today, 3),
+            "tomorrow": round(forecast.tomorrow, 3),
+            "forecast": forecast.as_dict()["forecast"],
+            "baseline_w": round(model.baseline_power(now, home_occupied), 1),
+            "standby_w": round(model.standby_power(), 1),
+            "skill": skill,
+            "scored_hours": scored,
+        }
+        anomalies.extend(anomaly.as_dict() for anomaly in model.check(store, now, home_occupied))
 
     def check_event(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> dict[str, Any] | None:
         """Score one new binary observation for security anomalies (cheap, event loop)."""
