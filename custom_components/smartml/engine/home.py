@@ -219,6 +219,43 @@ class HomeModels:
         }
         anomalies.extend(anomaly.as_dict() for anomaly in model.check(store, now, home_occupied))
 
+    def _predict_climate(
+        self,
+        store: ObservationStore,
+        now: float,
+        home_occupied: bool | None,
+        out: dict[str, Any],
+        anomalies: list[dict[str, Any]],
+    ) -> None:
+        from .climate import hourly_occupancy  # noqa: PLC0415
+
+        model = self.climate
+        model.refresh(store, now)
+        home = (out.get(MODEL_OCCUPANCY) or {}).get("home")
+        if home and home.get("forecast"):
+            # Preheat aims at when the occupancy model expects people home.
+            starts = [datetime.fromisoformat(item["datetime"]).timestamp() for item in home["forecast"]]
+            model.occupancy_hourly_ = hourly_occupancy(starts, [item["probability"] for item in home["forecast"]])
+        zones: dict[str, Any] = {}
+        for entity_id in self.spec.get("climate") or []:
+            if not model.enough_data(entity_id)[0]:
+                continue
+            home_now = None if home_occupied is None else float(home_occupied)
+            prediction = model.predict(entity_id, now, home_now=home_now).as_dict()
+            prediction["forecast"] = [{"datetime": iso_utc(ts), "setpoint": sp} for ts, sp in prediction["forecast"]]
+            zones[entity_id] = prediction
+        out[MODEL_CLIMATE] = zones
+
+    def _predict_security(
+        self,
+        store: ObservationStore,
+        now: float,
+        home_occupied: bool | None,
+        out: dict[str, Any],
+        anomalies: list[dict[str, Any]],
+    ) -> None:
+        anomalies.extend(anomaly.as_dict() for anomaly in self.security.check_open_durations(now))
+
     def check_event(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> dict[str, Any] | None:
         """Score one new binary observation for security anomalies (cheap, event loop)."""
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
