@@ -1,0 +1,277 @@
+"""Security anomalies and the streaming detector: synthetic homes and series, plus real fixtures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import json
+import math
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from custom_components.smartml.engine.anomaly import (
+    KIND_SECURITY,
+    TYPE_ENTRY_WITHOUT_ARRIVAL,
+    TYPE_OPEN_TOO_LONG,
+    TYPE_UNUSUAL_TIME,
+    Anomaly,
+    SecurityModel,
+)
+from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+from custom_components.smartml.engine.replay import load_replay
+from custom_components.smartml.engine.streaming import StreamingDetector
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TZ = ZoneInfo("Europe/Paris")
+DOOR = "binary_sensor.front_door"
+PERSON = "person.alex"
+KITCHEN = "binary_sensor.kitchen_motion"
+LIVING = "binary_sensor.living_motion"
+SPEC = {
+    "timezone": "Europe/Paris",
+    "areas": {"kitchen": {"occupancy": [KITCHEN]}, "living": {"occupancy": [LIVING]}},
+    "presence": [PERSON],
+    "security": [DOOR],
+}
+FIRST_DAY = datetime(2024, 3, 4, tzinfo=TZ)  # a Monday
+
+
+def _at(day: int, hour: float) -> float:
+    return (FIRST_DAY + timedelta(days=day, hours=hour)).timestamp()
+
+
+def _home(days: int = 21) -> ObservationStore:
+    """A routine: away 09:00-17:00 on weekdays (door on leaving and arriving), kitchen busy in
+    the morning, the evening and weekend days, and a cat in the living room every night at a
+    random hour between 01:00 and 05:00."""
+    rng = np.random.default_rng(1)
+    roles = entity_roles(SPEC)
+    rows: list[tuple[str, str, float]] = [(PERSON, "home", _at(0, 0)), (DOOR, "off", _at(0, 0))]
+    for day in range(days):
+        weekday = (FIRST_DAY + timedelta(days=day)).weekday() < 5
+        busy = [*np.arange(7.0, 8.5, 0.25), *np.arange(18.0, 23.0, 0.25)]
+        if not weekday:
+            busy += list(np.arange(10.0, 17.0, 0.5))
+        for hour in busy:
+            rows += [(KITCHEN, "on", _at(day, hour)), (KITCHEN, "off", _at(day, hour + 0.1))]
+        cat = float(rng.uniform(1.0, 5.0))
+        rows += [(LIVING, "on", _at(day, cat)), (LIVING, "off", _at(day, cat + 0.02))]
+        if weekday:
+            leave, back = 9.0 + rng.uniform(-0.3, 0.3), 17.0 + rng.uniform(-0.5, 0.5)
+            rows += [(DOOR, "on", _at(day, leave)), (PERSON, "not_home", _at(day, leave) + 5)]
+            rows += [(DOOR, "off", _at(day, leave) + 20)]
+            rows += [(DOOR, "on", _at(day, back)), (PERSON, "home", _at(day, back) + 10)]
+            rows += [(DOOR, "off", _at(day, back) + 30)]
+        else:
+            rows += [(DOOR, "on", _at(day, 11.0)), (DOOR, "off", _at(day, 11.0) + 15)]
+    store = ObservationStore(max_points=10**6)
+    for entity_id, state, ts in sorted(rows, key=lambda r: r[2]):
+        store.add_state(entity_id, roles[entity_id], state, ts)
+    return store
+
+
+@pytest.fixture(scope="module")
+def fitted() -> SecurityModel:
+    model = SecurityModel()
+    model.fit(_home(), SPEC, _at(21, 0))
+    return model
+
+
+def _fresh(days: int = 21, sensitivity: str = "medium") -> SecurityModel:
+    model = SecurityModel(sensitivity=sensitivity)
+    model.fit(_home(days), SPEC, _at(days, 0))
+    return model
+
+
+def _reported(model: SecurityModel, ts: float) -> list[Anomaly]:
+    """What check_open_durations reports over the next hour after ts."""
+    out: list[Anomaly] = []
+    for minute in range(1, 61):
+        out += model.check_open_durations(ts + 60.0 * minute)
+    return out
+
+
+def test_model_learns_night_graces_and_threshold(fitted: SecurityModel) -> None:
+    assert fitted.ready() == (True, "")
+    assert fitted.night_hours_[3] and not fitted.night_hours_[12]
+    assert fitted.arrival_grace_s_ <= 300 and fitted.departure_grace_s_ <= 300
+    assert math.isfinite(fitted.threshold_)
+
+
+def test_door_at_night_in_empty_home_raises_anomaly() -> None:
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 23.0), None)  # everyone left late in the evening
+    assert model.check(DOOR, 1.0, _at(22, 3 + 10 / 60), None) is None  # waits for an arrival
+    model.check(DOOR, 0.0, _at(22, 3 + 10 / 60) + 20, None)
+    found = _reported(model, _at(22, 3 + 10 / 60))
+    assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+    anomaly = found[0]
+    assert anomaly.kind == KIND_SECURITY and anomaly.entity_ids == [DOOR]
+    assert "03:10" in anomaly.explanation and "away" in anomaly.explanation
+    assert anomaly.facts["state"] == "empty" and anomaly.facts["local_time"] == "03:10"
+
+
+def test_routine_arrival_is_not_flagged() -> None:
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(DOOR, 1.0, _at(21, 17.0), None)
+    model.check(PERSON, 1.0, _at(21, 17.0) + 10, None)
+    model.check(DOOR, 0.0, _at(21, 17.0) + 30, None)
+    assert _reported(model, _at(21, 17.0)) == []
+
+
+def test_cat_at_night_is_rare_but_normal() -> None:
+    model = _fresh()
+    assert model.check(LIVING, 1.0, _at(21, 2.5), None) is None
+    assert _reported(model, _at(21, 2.5)) == []
+
+
+def test_door_at_night_while_asleep_is_an_unusual_time() -> None:
+    model = _fresh()
+    model.check(DOOR, 1.0, _at(21, 3.2), None)
+    model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
+    found = _reported(model, _at(21, 3.2))
+    assert [a.type for a in found] == [TYPE_UNUSUAL_TIME]
+    assert "at night" in found[0].explanation
+
+
+def test_feedback_suppresses_the_same_situation() -> None:
+    model = _fresh()
+    model.check(DOOR, 1.0, _at(21, 3.2), None)
+    model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
+    first = _reported(model, _at(21, 3.2))
+    assert len(first) == 1
+    model.add_feedback(first[0].as_dict())
+    model.check(DOOR, 1.0, _at(22, 3.4), None)
+    model.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    assert _reported(model, _at(22, 3.4)) == []
+    # Feedback is plain JSON and survives a refit.
+    saved = json.loads(json.dumps(model.feedback_as_dict()))
+    again = _fresh()
+    again.load_feedback(saved)
+    again.check(DOOR, 1.0, _at(22, 3.4), None)
+    again.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    assert _reported(again, _at(22, 3.4)) == []
+
+
+def test_door_held_open_is_reported_once_and_feedback_raises_the_limit() -> None:
+    model = _fresh()
+    model.check(DOOR, 1.0, _at(21, 11.0), None)  # a routine Saturday opening that stays open
+    limit = model.open_limit_s_[DOOR]
+    assert model.check_open_durations(_at(21, 11.0) + limit - 60) == []
+    found = model.check_open_durations(_at(21, 11.0) + limit + 1)
+    assert [a.type for a in found] == [TYPE_OPEN_TOO_LONG]
+    assert model.check_open_durations(_at(21, 11.0) + limit + 120) == []
+    model.add_feedback(found[0])
+    assert model.open_limit_s_[DOOR] > limit
+
+
+def test_nothing_is_flagged_during_the_learning_period() -> None:
+    model = _fresh(days=3)
+    ready, reason = model.ready()
+    assert not ready and "learning" in reason
+    model.check(PERSON, 0.0, _at(3, 1.0), None)
+    assert model.check(DOOR, 1.0, _at(3, 3.0), None) is None
+    assert _reported(model, _at(3, 3.0)) == []
+
+
+def test_higher_sensitivity_lowers_the_threshold() -> None:
+    thresholds = [_fresh(sensitivity=s).threshold_ for s in ("low", "medium", "high")]
+    assert thresholds[0] >= thresholds[1] >= thresholds[2]
+
+
+def test_anomaly_round_trips_through_json() -> None:
+    anomaly = Anomaly("a1", KIND_SECURITY, TYPE_UNUSUAL_TIME, [DOOR], 1.0, 7.5, "text", {"hour": 3})
+    assert Anomaly.from_dict(json.loads(json.dumps(anomaly.as_dict()))) == anomaly
+
+
+def test_real_home_day_is_quiet_and_an_injected_night_entry_is_caught() -> None:
+    """Ordóñez home A: fit on the first week, replay the next day with and without an intrusion."""
+    replay = load_replay(FIXTURES / "ordonez_a_history.csv", FIXTURES / "ordonez_a_home.json")
+    roles = entity_roles(replay.spec)
+    cutoff, next_cutoff = next(iter(replay.days(7)))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states([r for r in replay.history.rows if r[2] < cutoff], roles)
+    model = SecurityModel()
+    model.fit(store, replay.spec, cutoff)
+    assert model.ready()[0]
+    door = replay.spec["security"][0]
+    events = sorted(
+        (r[2], r[0], 1.0 if r[1] in ("on", "home") else 0.0)
+        for r in replay.history.rows
+        if cutoff <= r[2] < next_cutoff
+    )
+    raised = []
+    for ts, entity_id, value in events:
+        raised += model.check_open_durations(ts)
+        if (anomaly := model.check(entity_id, value, ts, None)) is not None:
+            raised.append(anomaly)
+    raised += model.check_open_durations(next_cutoff)
+    assert raised == []
+    intrusion = next_cutoff + 3 * 3600.0 + 600.0  # 03:10 the next night
+    model.check(door, 1.0, intrusion, None)
+    model.check(door, 0.0, intrusion + 20, None)
+    found = _reported(model, intrusion)
+    assert found and found[0].entity_ids == [door]
+
+
+# ---------------------------------------------------------------- streaming detector
+
+
+def _wave(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 10.0 + 3.0 * np.sin(2 * np.pi * t / 96) + rng.normal(0, 0.3, n)
+
+
+def test_streaming_detector_catches_a_spike() -> None:
+    values = _wave(2000)
+    values[1700] += 6.0
+    detector = StreamingDetector(learning_points=500)
+    scores = np.array([detector.update(60.0 * i, v) for i, v in enumerate(values.tolist())])
+    assert scores[1700] == scores.max() and scores[1700] > 0.5
+    assert np.all(scores[:500] == 0.0)  # learning period
+    assert np.sort(scores[500:])[-2] < scores[1700]
+
+
+def test_streaming_detector_memory_is_constant() -> None:
+    detector = StreamingDetector(learning_points=100)
+    sizes = []
+    for i, value in enumerate(_wave(3000).tolist()):
+        detector.update(60.0 * i, value)
+        if i in (999, 2999):
+            sizes.append(len(json.dumps(detector.as_dict())))
+    ring_before = detector._ring.shape
+    assert abs(sizes[1] - sizes[0]) < 0.05 * sizes[0]
+    assert len(detector.as_dict()["recent"]) == detector.memory + max(detector.scales)
+    assert detector._ring.shape == ring_before
+
+
+def test_streaming_state_round_trips_through_json() -> None:
+    values = _wave(1500, seed=3).tolist()
+    detector = StreamingDetector(learning_points=200)
+    for i, value in enumerate(values[:1000]):
+        detector.update(60.0 * i, value)
+    restored = StreamingDetector.from_dict(json.loads(json.dumps(detector.as_dict())))
+    for i, value in enumerate(values[1000:], start=1000):
+        assert restored.update(60.0 * i, value) == pytest.approx(detector.update(60.0 * i, value))
+
+
+def test_streaming_detector_ignores_non_finite_values() -> None:
+    detector = StreamingDetector(learning_points=10)
+    assert detector.update(0.0, math.nan) == 0.0
+    assert detector.count == 0
+
+
+def test_streaming_detector_flags_the_nab_jump_inside_its_window() -> None:
+    """NAB art_daily_jumpsup (MIT): the highest score after the probation lies in the labelled window."""
+    raw = np.genfromtxt(FIXTURES / "nab_art_daily_jumpsup.csv", delimiter=",", skip_header=1, dtype=str)
+    times = np.array([s.replace(" ", "T") for s in raw[:, 0]], dtype="datetime64[s]")
+    values = raw[:, 1].astype(float)
+    detector = StreamingDetector(learning_points=604)
+    epoch = times.astype("int64").astype(float)
+    scores = np.array([detector.update(t, v) for t, v in zip(epoch.tolist(), values.tolist(), strict=True)])
+    window = (times >= np.datetime64("2014-04-10T16:15")) & (times <= np.datetime64("2014-04-12T01:45"))
+    assert scores[window].max() > scores[~window].max()
