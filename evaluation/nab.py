@@ -138,21 +138,21 @@ def run(argv: list[str]) -> dict[str, Any]:
     for profile, weights in profiles.items():
         results[profile] = {}
         thresholds[profile] = {}
-        for method, series_scores in scores.items():
-            best = sweep(series_scores, labels, weights, total_windows)
+        for method, method_scores in scores.items():
+            best = sweep(method_scores, labels, weights, total_windows)
             results[profile][method] = {"score": round(best.normalised, 2)}
             thresholds[profile][method] = best.threshold
 
     published: dict[str, dict[str, float]] = {}
     if args.published:
         root = Path(args.published)
-        for detector in sorted(os.listdir(root)):
-            if not (root / detector).is_dir():
+        for name in sorted(os.listdir(root)):
+            if not (root / name).is_dir():
                 continue
-            found = [_published_scores(root, detector, r, lab.n_rows) for r, lab in zip(names, labels, strict=True)]
+            found = [_published_scores(root, name, r, lab.n_rows) for r, lab in zip(names, labels, strict=True)]
             if any(s is None for s in found):
                 continue
-            published[detector] = {
+            published[name] = {
                 profile: round(sweep([s for s in found if s is not None], labels, w, total_windows).normalised, 2)
                 for profile, w in profiles.items()
             }

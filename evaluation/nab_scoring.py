@@ -41,7 +41,11 @@ PROFILES: dict[str, dict[str, float]] = {
     "reward_low_fp": {"tp": 1.0, "fp": 0.22, "fn": 1.0},
     "reward_low_fn": {"tp": 1.0, "fp": 0.11, "fn": 2.0},
 }
-_NAB_PROFILE_NAMES = {"standard": "standard", "reward_low_FP_rate": "reward_low_fp", "reward_low_FN_rate": "reward_low_fn"}
+_NAB_PROFILE_NAMES = {
+    "standard": "standard",
+    "reward_low_FP_rate": "reward_low_fp",
+    "reward_low_FN_rate": "reward_low_fn",
+}
 
 
 def profiles_from_nab(raw: Mapping[str, object]) -> dict[str, dict[str, float]]:

@@ -20,12 +20,12 @@ door open over 10 minutes) and `rule_night` (any door or motion 00:00-06:00, doo
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 import copy
+from datetime import UTC, datetime
 import math
 import statistics
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,9 @@ Event = tuple[str, float, float]  # entity_id, value, ts
 Detector = Callable[[list[Event], float, float], list[tuple[float, str]]]
 
 
-def _events(rows: Sequence[tuple[str, str, float, Any]], roles: dict[str, str], start: float, end: float) -> list[Event]:
+def _events(
+    rows: Sequence[tuple[str, str, float, Any]], roles: dict[str, str], start: float, end: float
+) -> list[Event]:
     out: list[Event] = []
     for entity_id, state, ts, attributes in rows:
         if not start <= ts < end or entity_id not in roles:
@@ -109,7 +111,9 @@ class _Rule:
         self.condition = condition
         self.tz = ZoneInfo(str(spec.get("timezone", "UTC")))
 
-    def run(self, events: list[Event], start: float, end: float, presence0: dict[str, float]) -> list[tuple[float, str]]:
+    def run(
+        self, events: list[Event], start: float, end: float, presence0: dict[str, float]
+    ) -> list[tuple[float, str]]:
         presence = dict(presence0)
         raised: list[tuple[float, str]] = []
         open_since: dict[str, float] = {}
@@ -150,7 +154,9 @@ class _Rule:
         return raised
 
 
-def _presence_changes(events: list[Event], presence: Sequence[str], state0: dict[str, float]) -> list[tuple[float, bool]]:
+def _presence_changes(
+    events: list[Event], presence: Sequence[str], state0: dict[str, float]
+) -> list[tuple[float, bool]]:
     state = dict(state0)
     out: list[tuple[float, bool]] = []
     for entity_id, value, ts in events:
@@ -204,7 +210,9 @@ def run(argv: list[str]) -> dict[str, Any]:
         models.append(model)
         events = _events(rows, roles, cutoff, next_cutoff)
         real_streams.append(events)
-        state0 = {e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values}
+        state0 = {
+            e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values
+        }
         presence_at_cutoff.append(state0)
         changes = _presence_changes(events, presence, state0)
         start_home = any(v > 0.5 for v in state0.values()) if state0 else True
@@ -236,7 +244,9 @@ def run(argv: list[str]) -> dict[str, Any]:
             missed.append(
                 {
                     "kind": injection.kind,
-                    "local_time": datetime.fromtimestamp(injection.start, UTC).astimezone(tz).isoformat(timespec="minutes"),
+                    "local_time": datetime.fromtimestamp(injection.start, UTC)
+                    .astimezone(tz)
+                    .isoformat(timespec="minutes"),
                     "entities": injection.entity_ids,
                 }
             )
@@ -246,12 +256,12 @@ def run(argv: list[str]) -> dict[str, Any]:
     scopes = {"all": list(KINDS), **{kind: [kind] for kind in KINDS}}
     for scope, kinds in scopes.items():
         results[scope] = {}
-        for name in real_raised:
+        for name, raised_per_day in real_raised.items():
             picked = [delay for kind, delay in outcomes[name] if kind in kinds]
             if not picked:
                 continue
             found = [d for d in picked if d is not None]
-            false_alarms = sum(len(r) for r in real_raised[name])
+            false_alarms = sum(len(r) for r in raised_per_day)
             results[scope][name] = {
                 "detection_rate": len(found) / len(picked),
                 "median_minutes_to_detect": statistics.median(found) / 60.0 if found else None,

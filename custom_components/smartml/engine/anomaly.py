@@ -131,7 +131,7 @@ class Anomaly:
 
 
 def _anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:
-    return hashlib.sha1(f"{kind}|{type_}|{key}|{ts:.0f}".encode()).hexdigest()[:12]
+    return hashlib.blake2s(f"{kind}|{type_}|{key}|{ts:.0f}".encode(), digest_size=6).hexdigest()
 
 
 def friendly_name(entity_id: str) -> str:
@@ -248,7 +248,7 @@ class SecurityModel:
         span = store.time_span()
         start = span[0] if span else now
         self.days_ = max(0.0, (now - start) / DAY_SECONDS)
-        grid = np.arange(start - start % SLOT_SECONDS, now, SLOT_SECONDS)
+        grid: NDArray[np.float64] = np.arange(start - start % SLOT_SECONDS, now, SLOT_SECONDS, dtype=np.float64)
         if len(grid) < 2:
             self.fitted_ = False
             return
@@ -291,7 +291,9 @@ class SecurityModel:
             if len(ctx[0]):
                 np.add.at(counts, ctx, 1.0)
             rates = self._rates(counts, exposure)
-            self.sources_[key] = _Source(key, labels[key][0], labels[key][1], rates.tolist(), counts.tolist(), int(counts.sum()))
+            self.sources_[key] = _Source(
+                key, labels[key][0], labels[key][1], rates.tolist(), counts.tolist(), int(counts.sum())
+            )
 
         self._fit_open_limits(store, security, now)
         self.threshold_ = self._calibrate(exposure)
@@ -416,7 +418,7 @@ class SecurityModel:
         counts = np.bincount(hours[slot], minlength=24).astype(np.float64)
         if exposure.sum() <= 0 or counts.sum() <= 0:
             return [False] * 24
-        rate = _smooth_hours(counts) / np.maximum(_smooth_hours(exposure), 1e-9)
+        rate = _smooth_hours(counts) / np.maximum(_smooth_hours(exposure.astype(np.float64)), 1e-9)
         quiet = rate < NIGHT_FRACTION * (counts.sum() / exposure.sum())
         if quiet.all():
             return [False] * 24
@@ -449,8 +451,10 @@ class SecurityModel:
         departures: NDArray[np.float64],
         arrivals: NDArray[np.float64],
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """(state, day type, hour) of each start at its own moment, leaving out starts in
-        an empty home that belong to an arrival or a departure (within the learned graces)."""
+        """(state, day type, hour) of each start at its own moment.
+
+        Starts that belong to an arrival or a departure (within the learned graces) are left out.
+        """
         if not len(times):
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
@@ -473,11 +477,11 @@ class SecurityModel:
         state_n, state_e = counts.sum(axis=(1, 2)), exposure.sum(axis=(1, 2))
         prior = overall * np.asarray(STATE_PRIOR_SHARE)
         state = (state_n + PRIOR_HOURS_STATE * prior) / (state_e + PRIOR_HOURS_STATE)
-        hour_n = _smooth_hours(counts.sum(axis=1))
+        hour_n = _smooth_hours(np.asarray(counts.sum(axis=1), dtype=np.float64))
         hour_e = _smooth_hours(exposure.sum(axis=1))
         hour = (hour_n + PRIOR_HOURS_HOUR * state[:, None]) / (hour_e + PRIOR_HOURS_HOUR)
         day_n, day_e = _smooth_hours(counts), _smooth_hours(exposure)
-        return (day_n + PRIOR_HOURS_DAY_TYPE * hour[:, None, :]) / (day_e + PRIOR_HOURS_DAY_TYPE)
+        return np.asarray((day_n + PRIOR_HOURS_DAY_TYPE * hour[:, None, :]) / (day_e + PRIOR_HOURS_DAY_TYPE))
 
     def _fit_open_limits(self, store: ObservationStore, security: Sequence[str], now: float) -> None:
         self.open_limit_s_, self.longest_open_s_ = {}, {}
@@ -523,9 +527,9 @@ class SecurityModel:
         self._last_arrival = float(arrivals[-1]) if len(arrivals) else -math.inf
         self._open_since, self._open_flagged, self._pending = {}, set(), []
         for entity_id in self.open_limit_s_:
-            buf = store.channels.get(entity_id)
-            if buf is not None and buf.values and buf.values[-1] > 0.5:
-                self._open_since[entity_id] = buf.times[-1]
+            door = store.channels.get(entity_id)
+            if door is not None and door.values and door.values[-1] > 0.5:
+                self._open_since[entity_id] = door.times[-1]
         self._last_start = {}
 
     # ------------------------------------------------------------------ status
@@ -542,7 +546,7 @@ class SecurityModel:
         return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
 
     def _home_state(self, ts: float, home_occupied: bool | None) -> str | None:
-        """occupied / empty / night, or None right after a departure (activity belongs to it)."""
+        """Occupied / empty / night, or None right after a departure (activity belongs to it)."""
         if self._presence:
             home: bool | None = any(v > 0.5 for v in self._presence.values())
         else:
@@ -635,12 +639,12 @@ class SecurityModel:
             "local_time": local.strftime("%H:%M"),
             "span_start": _hour_span(first),
             "span_end": _hour_span(last + 1),
-            "times_seen_in_span": int(round(seen)),
+            "times_seen_in_span": round(seen),
             "days_of_history": round(self.days_, 1),
             "expected_per_hour": round(rate, 5),
             "threshold": round(self.threshold_, 3),
         }
-        if type_ == TYPE_ENTRY_WITHOUT_ARRIVAL or type_ == TYPE_ACTIVITY_WHEN_EMPTY:
+        if type_ in (TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_ACTIVITY_WHEN_EMPTY):
             facts["arrival_grace_minutes"] = round(self.arrival_grace_s_ / 60.0, 1)
         return Anomaly(
             id=_anomaly_id(KIND_SECURITY, type_, source.key, ts),
@@ -795,7 +799,9 @@ def _explain(type_: str, is_door: bool, facts: Mapping[str, Any]) -> str:
         if facts["span_start"] == facts["span_end"]
         else f"between {facts['span_start']} and {facts['span_end']}"
     )
-    text = f"{what} at {facts['local_time']}; in {days} days it has {_times(seen)} {verb} {when} {_STATE_PHRASES[state]}."
+    text = (
+        f"{what} at {facts['local_time']}; in {days} days it has {_times(seen)} {verb} {when} {_STATE_PHRASES[state]}."
+    )
     if type_ in (TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_ACTIVITY_WHEN_EMPTY):
         text += f" Nobody arrived within {facts['arrival_grace_minutes']:g} minutes."
     return text
