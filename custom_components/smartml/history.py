@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+import math
 from typing import Any, Literal
 
 from homeassistant.components.recorder import history, statistics
+from homeassistant.const import COMPRESSED_STATE_ATTRIBUTES, COMPRESSED_STATE_LAST_UPDATED, COMPRESSED_STATE_STATE
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
@@ -23,7 +25,9 @@ from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LO
 from .engine.history_csv import HistoryCsvError, read_history_csv
 from .engine.observations import ObservationStore, PendingMerge
 
-type HistoryRow = tuple[str, str, float, Mapping[str, Any] | None]
+# Recorder reads are split so that one read holds a bounded number of rows in memory.
+RECORDER_ENTITIES_PER_READ = 50
+RECORDER_READ_WINDOW = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -47,15 +51,6 @@ class ImportResult:
         }
 
 
-def _state_rows(states_by_entity: Mapping[str, Iterable[State | dict[str, Any]]]) -> list[HistoryRow]:
-    rows: list[HistoryRow] = []
-    for entity_id, states in states_by_entity.items():
-        for state in states:
-            if isinstance(state, State):
-                rows.append((entity_id, state.state, state.last_updated_timestamp, state.attributes))
-    return rows
-
-
 def _read_recorder(
     hass: HomeAssistant,
     observations: ObservationStore,
@@ -64,19 +59,50 @@ def _read_recorder(
     start: datetime,
     end: datetime,
 ) -> tuple[PendingMerge, int]:
-    """Runs in the recorder's executor: read states and merge them off the event loop."""
-    states = history.get_significant_states(
-        hass,
-        start,
-        end,
-        entity_ids,
-        include_start_time_state=True,
-        significant_changes_only=False,
-        minimal_response=False,
-        no_attributes=False,
-    )
-    rows = _state_rows(states)
-    return observations.prepare_merge(rows, roles), len(rows)
+    """Runs in the recorder's executor: read states and merge them off the event loop.
+
+    History is read a day and a group of entities at a time, in the recorder's compact
+    row format (attributes decoded once per distinct set), and converted as it comes:
+    weeks of a large home never sit in memory as State objects at once.
+    """
+    scratch = ObservationStore(max_points=observations.max_points)
+    rows = 0
+    for first in range(0, len(entity_ids), RECORDER_ENTITIES_PER_READ):
+        group = entity_ids[first : first + RECORDER_ENTITIES_PER_READ]
+        window_start = start
+        while window_start < end:
+            window_end = min(window_start + RECORDER_READ_WINDOW, end)
+            last_window = window_end >= end
+            # The recorder's bounds are exclusive on both sides: read a second past the
+            # window's end and keep (start, end] so that no row on a boundary is lost.
+            states = history.get_significant_states(
+                hass,
+                window_start,
+                window_end if last_window else window_end + timedelta(seconds=1),
+                group,
+                include_start_time_state=window_start == start,
+                significant_changes_only=False,
+                minimal_response=False,
+                no_attributes=False,
+                compressed_state_format=True,
+            )
+            limit = math.inf if last_window else window_end.timestamp()
+            for entity_id, entity_states in states.items():
+                role = roles.get(entity_id)
+                if role is None:
+                    continue
+                for row in entity_states:
+                    attributes: Mapping[str, Any] | None
+                    if isinstance(row, State):  # not asked for; kept for safety
+                        ts, state, attributes = row.last_updated_timestamp, row.state, row.attributes
+                    else:
+                        ts, state = row[COMPRESSED_STATE_LAST_UPDATED], row[COMPRESSED_STATE_STATE]
+                        attributes = row.get(COMPRESSED_STATE_ATTRIBUTES)
+                    if ts <= limit:
+                        scratch.add_state(entity_id, role, state, ts, attributes)
+                        rows += 1
+            window_start = window_end
+    return observations.prepare_merge_store(scratch), rows
 
 
 def recorder_available(hass: HomeAssistant) -> bool:
@@ -198,7 +224,8 @@ async def async_import_csv(
     hass: HomeAssistant, observations: ObservationStore, roles: Mapping[str, str], path: str
 ) -> ImportResult:
     """Import a history CSV export; raises ServiceValidationError on a bad file or path."""
-    if not hass.config.is_allowed_path(path):
+    # The check touches the disk (it resolves symlinks), so it runs in the executor.
+    if not await hass.async_add_executor_job(hass.config.is_allowed_path, path):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="path_not_allowed", translation_placeholders={"path": path}
         )

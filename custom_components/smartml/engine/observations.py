@@ -11,6 +11,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+import itertools
 import math
 from typing import Any, Final
 
@@ -265,17 +266,31 @@ class ChannelBuffer:
     def merge(self, points: Iterable[tuple[float, float]]) -> int:
         """Merge older or overlapping points (history) without duplicates; return how many were new."""
         self.flush()
+        points = list(points)
+        if not points:
+            return 0
+        fresh = ChannelBuffer(self.kind, self.max_points)
+        if not self.times or (points[0][0] > self.times[-1] and _ordered(points)):
+            # History after everything kept (a first bootstrap): append in order. This
+            # also spares the worker thread long C-level sorts that hold the GIL, and
+            # so stall the event loop, for tens of milliseconds on big histories.
+            fresh.times, fresh.values = self.times[:], self.values[:]
+            for ts, value in points:
+                fresh.append(ts, value)
+            fresh.flush()
+            added = min(len(fresh.times) - len(self.times), self.max_points)
+            self.times, self.values = fresh.times[-self.max_points :], fresh.values[-self.max_points :]
+            return added
         existing = set(zip(self.times, self.values, strict=True))
         incoming = sorted(p for p in points if p not in existing)
         if not incoming:
             return 0
-        combined = sorted([*zip(self.times, self.values, strict=True), *incoming])
-        fresh = ChannelBuffer(self.kind, self.max_points)
-        for ts, value in combined:
+        for ts, value in sorted([*zip(self.times, self.values, strict=True), *incoming]):
             fresh.append(ts, value)
         fresh.flush()
         self.times, self.values = fresh.times[-self.max_points :], fresh.values[-self.max_points :]
-        return len(incoming)
+        # Count what is really new: an unchanged state that history repeats is not.
+        return len(set(zip(self.times, self.values, strict=True)) - existing)
 
     def prune_before(self, cutoff: float) -> None:
         """Forget points older than cutoff, keeping the last one before it as the starting state."""
@@ -316,6 +331,10 @@ class ChannelBuffer:
         buf = cls(kind, max_points)
         buf.times, buf.values = times[-max_points:], values[-max_points:]
         return buf
+
+
+def _ordered(points: list[tuple[float, float]]) -> bool:
+    return all(a[0] < b[0] for a, b in itertools.pairwise(points))
 
 
 @dataclass(slots=True)
@@ -379,11 +398,25 @@ class ObservationStore:
         Rows are (entity_id, state, ts, attributes). Safe in a worker thread;
         commit_merge applies the result in the event loop.
         """
+        by_entity: dict[str, list[tuple[float, str, Mapping[str, Any] | None]]] = {}
+        for entity_id, state, ts, attributes in rows:
+            if entity_id in roles:
+                by_entity.setdefault(entity_id, []).append((ts, state, attributes))
         scratch = ObservationStore(max_points=self.max_points)
-        for entity_id, state, ts, attributes in sorted(rows, key=lambda row: row[2]):
-            role = roles.get(entity_id)
-            if role is not None:
+        for entity_id, entity_rows in by_entity.items():
+            if not all(a[0] <= b[0] for a, b in itertools.pairwise(entity_rows)):
+                # Sorting per entity keeps each GIL-holding sort short.
+                entity_rows.sort(key=lambda row: row[0])
+            role = roles[entity_id]
+            for ts, state, attributes in entity_rows:
                 scratch.add_state(entity_id, role, state, ts, attributes)
+        return self.prepare_merge_store(scratch)
+
+    def prepare_merge_store(self, scratch: ObservationStore) -> PendingMerge:
+        """Merge a store built from history (in time order per channel) with copies of the current buffers.
+
+        Safe in a worker thread; commit_merge applies the result in the event loop.
+        """
         pending = PendingMerge(skipped={k: v for k, v in scratch.skipped.items() if k != SKIP_OUT_OF_ORDER})
         for channel, incoming in scratch.channels.items():
             incoming.flush()

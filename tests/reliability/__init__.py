@@ -1,0 +1,1 @@
+"""Reliability tests: hostile input, restarts, failing dependencies."""
