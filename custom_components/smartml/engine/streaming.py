@@ -14,7 +14,7 @@ How the score is made:
 2. Each scale's nonconformity is compared with its own slowly decaying record (maximum,
    above the running mean): the ratio is >= 1 only when the series is more unusual than it
    has been for a long time, so noisy series do not alert more than quiet ones and a long
-   series does not accumulate alarms.
+   series does not accumulate alarms. The scales' ratios are averaged.
 3. Only the first, strongest point of an episode is reported: a score is passed on when it
    beats a fast-decaying memory of the scores already reported, and is 0 otherwise.
 
@@ -112,12 +112,14 @@ class StreamingDetector:
         held = min(self.count, self._capacity)
         end = slot + self._capacity + 1
         recent = self._ring[end - held : end]
-        ratio = -math.inf
+        ratio = 0.0
         for k, record in zip(self.scales, self._records, strict=True):
             current = recent[-k:]
             past = sliding_window_view(recent[:-k], k)
             distance = math.sqrt(float(np.min(np.mean((past - current) ** 2, axis=1))))
-            ratio = max(ratio, record.ratio(math.log1p(distance / scale)))
+            ratio += record.ratio(math.log1p(distance / scale))
+        # The scales vote: a short blip or a slow drift alone counts half.
+        ratio /= len(self.scales)
         if not self.ready:
             return 0.0
         score = min(1.0, max(0.0, ratio / RATIO_AT_ONE))
