@@ -1,0 +1,1 @@
+"""Performance benchmark of SmartML on a real Home Assistant (scripts/bench)."""
