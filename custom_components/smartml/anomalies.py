@@ -63,7 +63,9 @@ class AnomalyManager:
         return [
             anomaly
             for anomaly in self.recent
-            if anomaly["kind"] == kind and not anomaly.get("dismissed") and now - anomaly["ts"] < ANOMALY_ACTIVE_SECONDS
+            if anomaly["kind"] == kind
+            and not anomaly.get("dismissed")
+            and now - anomaly.get("reported_at", anomaly["ts"]) < ANOMALY_ACTIVE_SECONDS
         ]
 
     def find(self, anomaly_id: str | None) -> dict[str, Any] | None:
@@ -75,7 +77,8 @@ class AnomalyManager:
     @callback
     def async_report(self, anomaly: Mapping[str, Any]) -> None:
         """Announce a new anomaly everywhere."""
-        record = dict(anomaly)
+        # Active from when it is reported: an entry may be held back until no arrival explains it.
+        record = {**anomaly, "reported_at": time.time()}
         self.recent.append(record)
         self.hass.bus.async_fire(EVENT_ANOMALY, record)
         for listener in list(self._listeners):

@@ -380,9 +380,10 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             predictions = await self.hass.async_add_executor_job(
                 self._predict, self.models, now, self._home_occupied_now()
             )
+            due = predictions.pop("anomalies", []) + self.models.due_anomalies(now)
             if self.learning:
                 known = {a["id"] for a in self.anomalies.recent}
-                for anomaly in predictions.pop("anomalies", []):
+                for anomaly in due:
                     if anomaly["id"] not in known and (anomaly["kind"] != KIND_ENERGY or self.has_energy_anomalies):
                         self.anomalies.async_report(anomaly)
             self.state.models.update(self.models.live_state())

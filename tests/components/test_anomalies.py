@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
 
 from .conftest import FRONT_DOOR, home_options, set_home_states, setup_entry
 

@@ -6,14 +6,14 @@ from datetime import timedelta
 import sys
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-
-from custom_components.smartml.const import DOMAIN
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+
+from custom_components.smartml.const import DOMAIN
 
 from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, set_home_states, setup_entry
 
@@ -59,7 +59,11 @@ def morning(freezer: FrozenDateTimeFactory) -> None:
 
 
 async def test_entities_predict_routine_from_recorder_history(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
 ) -> None:
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
@@ -69,6 +73,7 @@ async def test_entities_predict_routine_from_recorder_history(
     probability = hass.states.get("sensor.kitchen_occupancy_probability")
     forecast = probability.attributes["forecast"]
     assert len(forecast) == 24
+
     # The kitchen is used from 07:00 and from 18:00 every day, and never at 03:00.
     def at(hour: int) -> float:
         moment = dt_util.start_of_local_day(dt_util.now() + timedelta(hours=1)) + timedelta(hours=hour, minutes=10)
@@ -93,7 +98,11 @@ async def test_entities_predict_routine_from_recorder_history(
 
 
 async def test_predictions_follow_new_states_and_survive_restart(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
 ) -> None:
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
@@ -114,7 +123,11 @@ async def test_predictions_follow_new_states_and_survive_restart(
 
 
 async def test_get_forecast_returns_hourly_probabilities(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
 ) -> None:
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
@@ -137,16 +150,22 @@ async def test_too_little_history_leaves_entities_unavailable_with_a_reason(
 
 
 async def test_fit_runs_in_executor_and_imports_scikit_learn_only_there(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory, morning: None
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
 ) -> None:
     for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
         del sys.modules[name]
     await record_routine(hass, freezer)
     threads: list[str] = []
-    coordinator_cls = __import__("custom_components.smartml.coordinator", fromlist=["SmartMLCoordinator"]).SmartMLCoordinator
+    coordinator_cls = __import__(
+        "custom_components.smartml.coordinator", fromlist=["SmartMLCoordinator"]
+    ).SmartMLCoordinator
     original = coordinator_cls._fit
 
-    def spy(self, now):  # noqa: ANN001, ANN202
+    def spy(self, now):
         import threading
 
         threads.append(threading.current_thread().name)

@@ -168,7 +168,7 @@ class HomeModels:
         out: dict[str, Any] = {}
         anomalies: list[dict[str, Any]] = []
         ready = self.report.ready
-        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_CLIMATE, MODEL_SECURITY):
+        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_CLIMATE):
             if not ready.get(name):
                 continue
             try:
@@ -227,7 +227,7 @@ class HomeModels:
         out: dict[str, Any],
         anomalies: list[dict[str, Any]],
     ) -> None:
-        from .climate import hourly_occupancy  # noqa: PLC0415
+        from .climate import hourly_occupancy
 
         model = self.climate
         model.refresh(store, now)
@@ -246,22 +246,22 @@ class HomeModels:
             zones[entity_id] = prediction
         out[MODEL_CLIMATE] = zones
 
-    def _predict_security(
-        self,
-        store: ObservationStore,
-        now: float,
-        home_occupied: bool | None,
-        out: dict[str, Any],
-        anomalies: list[dict[str, Any]],
-    ) -> None:
-        anomalies.extend(anomaly.as_dict() for anomaly in self.security.check_open_durations(now))
-
     def check_event(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> dict[str, Any] | None:
         """Score one new binary observation for security anomalies (cheap, event loop)."""
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return None
         anomaly = self.security.check(entity_id, value, ts, home_occupied)
         return None if anomaly is None else dict(anomaly.as_dict())
+
+    def due_anomalies(self, now: float) -> list[dict[str, Any]]:
+        """Security anomalies that are due: doors held open, entries no arrival explained.
+
+        Pure Python, called from the event loop every refresh, so that it never races
+        check_event over the detector's live state.
+        """
+        if self.security is None or not self.report.ready.get(MODEL_SECURITY):
+            return []
+        return [anomaly.as_dict() for anomaly in self.security.check_open_durations(now)]
 
     def add_feedback(self, anomaly: Mapping[str, Any]) -> None:
         """An anomaly was normal: teach the model that raised it."""

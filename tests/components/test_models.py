@@ -1,0 +1,249 @@
+"""Security, energy and climate predictions on a real Home Assistant with recorded history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.smartml.const import DOMAIN, EVENT_ANOMALY
+
+from .conftest import FRONT_DOOR, PERSON, THERMOSTAT, setup_entry
+from .home_history import record_home
+
+
+@pytest.fixture
+def at_night(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 03:05 local time."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=5))
+
+
+async def _open_front_door(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory) -> None:
+    """Open and close the front door, then let the time an arrival would take pass."""
+    freezer.tick(timedelta(hours=1))
+    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=30))
+    hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(minutes=40))
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_door_at_night_when_away_raises_anomaly(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    at_night: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    hass.states.async_set(PERSON, "not_home")
+    await hass.async_block_till_done()
+    await _open_front_door(hass, mock_entry, freezer)
+
+    assert len(events) == 1
+    anomaly = events[0].data
+    assert anomaly["kind"] == "security"
+    assert FRONT_DOOR in anomaly["entity_ids"]
+    assert anomaly["explanation"]
+    sensor = hass.states.get("binary_sensor.security_anomaly")
+    assert sensor.state == "on"
+    assert sensor.attributes["explanation"] == anomaly["explanation"]
+    assert hass.states.get("event.smartml_anomaly").attributes["id"] == anomaly["id"]
+
+    # "It was me": the same situation does not alert again.
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": anomaly["id"]}, blocking=True)
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    await _open_front_door(hass, mock_entry, freezer)
+    assert len(events) == 1
+
+
+async def test_nothing_fires_during_the_learning_period(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    at_night: None,
+) -> None:
+    await record_home(hass, freezer, days=2)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    hass.states.async_set(PERSON, "not_home")
+    await _open_front_door(hass, mock_entry, freezer)
+    assert events == []
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    assert "security" in hass.states.get("sensor.smartml_learning_status").attributes["reason"]
+
+
+async def test_energy_forecast_and_baselines_from_history(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    at_night: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    next_hour = float(hass.states.get("sensor.energy_forecast_next_hour").state)
+    # Nights draw about 350 W here.
+    assert 0.2 < next_hour < 0.6
+    today = hass.states.get("sensor.energy_forecast_today")
+    assert len(today.attributes["forecast"]) == 48
+    assert float(hass.states.get("sensor.energy_forecast_tomorrow").state) > 5
+    assert 150 <= float(hass.states.get("sensor.standby_power").state) <= 400
+    assert float(hass.states.get("sensor.power_baseline").state) > 0
+
+    response = await hass.services.async_call(DOMAIN, "get_forecast", {"hours": 6}, blocking=True, return_response=True)
+    assert len(response["energy"]) == 6
+    assert response["energy"][0]["p10"] <= response["energy"][0]["p50"] <= response["energy"][0]["p90"]
+
+
+async def test_energy_entities_unavailable_without_history(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    from .conftest import set_home_states
+
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert hass.states.get("sensor.energy_forecast_next_hour").state == "unavailable"
+    assert hass.states.get("sensor.power_baseline").state == "unavailable"
+
+
+@pytest.fixture
+def evening(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 16:40 local time, before people come home."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))
+
+
+async def test_thermostat_predictions_from_history(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    setpoint = hass.states.get("sensor.living_room_predicted_setpoint")
+    assert setpoint.state not in ("unknown", "unavailable")
+    forecast = setpoint.attributes["forecast"]
+    assert max(item["setpoint"] for item in forecast) == pytest.approx(21.0, abs=0.6)
+    assert min(item["setpoint"] for item in forecast) == pytest.approx(17.0, abs=0.6)
+    # Simulated at 1.8 °C/h of heating (0.9 °C per half hour).
+    rate = float(hass.states.get("sensor.living_room_heating_rate").state)
+    assert rate == pytest.approx(1.8, rel=0.25)
+    preheat = hass.states.get("sensor.living_room_preheat_start")
+    assert preheat.state not in ("unavailable",)
+
+
+async def _real_thermostat(hass: HomeAssistant, min_temp: float = 7, max_temp: float = 30) -> None:
+    """Replace the recorded thermostat state by a real generic_thermostat entity."""
+    from homeassistant.setup import async_setup_component
+
+    hass.states.async_remove(THERMOSTAT)
+    hass.states.async_set("sensor.living_temp", "19.5", {"unit_of_measurement": "°C"})
+    # generic_thermostat switches its heater through homeassistant.turn_on/turn_off.
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"heater": {}}})
+    assert await async_setup_component(
+        hass,
+        "climate",
+        {
+            "climate": {
+                "platform": "generic_thermostat",
+                "name": "Living room",
+                "heater": "input_boolean.heater",
+                "target_sensor": "sensor.living_temp",
+                "initial_hvac_mode": "heat",
+                "target_temp": 20,
+                "min_temp": min_temp,
+                "max_temp": max_temp,
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == 20
+
+
+async def test_apply_setpoint_sets_the_thermostat(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await _real_thermostat(hass)
+    await setup_entry(hass, mock_entry)
+    predicted = float(hass.states.get("sensor.living_room_predicted_setpoint").state)
+    await hass.services.async_call(
+        DOMAIN, "apply_setpoint", {"entity_id": "sensor.living_room_predicted_setpoint"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == predicted
+
+
+async def test_apply_setpoint_respects_the_thermostat_range(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await _real_thermostat(hass, min_temp=18.5)
+    await setup_entry(hass, mock_entry)
+    assert float(hass.states.get("sensor.living_room_predicted_setpoint").state) < 18.5
+    await hass.services.async_call(
+        DOMAIN, "apply_setpoint", {"entity_id": "sensor.living_room_predicted_setpoint"}, blocking=True
+    )
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == 18.5
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (("set_temperature", {"temperature": 23}), "setpoint_manual_override"),
+        (("set_hvac_mode", {"hvac_mode": "off"}), "setpoint_hvac_off"),
+    ],
+)
+async def test_apply_setpoint_guard_rails(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    change: tuple[str, dict],
+    key: str,
+) -> None:
+    await record_home(hass, freezer)
+    await _real_thermostat(hass)
+    await setup_entry(hass, mock_entry)
+    service, data = change
+    await hass.services.async_call("climate", service, {"entity_id": THERMOSTAT, **data}, blocking=True)
+    await hass.async_block_till_done()
+    before = dict(hass.states.get(THERMOSTAT).attributes)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "apply_setpoint", {"entity_id": "sensor.living_room_predicted_setpoint"}, blocking=True
+        )
+    assert err.value.translation_key == key
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == before["temperature"]
+
+    # A manual change is respected only for the hold time the caller allows.
+    if key == "setpoint_manual_override":
+        await hass.services.async_call(
+            DOMAIN,
+            "apply_setpoint",
+            {"entity_id": "sensor.living_room_predicted_setpoint", "manual_hold_minutes": 0},
+            blocking=True,
+        )
+        assert hass.states.get(THERMOSTAT).attributes["temperature"] != 23
