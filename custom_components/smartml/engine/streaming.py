@@ -1,16 +1,17 @@
 """Streaming anomaly detection on one numeric series (power, temperature, CO2, ...).
 
 `StreamingDetector.update(ts, value)` takes one value at a time, keeps constant memory (a
-ring of the last `memory + max(scales)` values and a few running statistics) and returns an
-anomaly score in 0..1. Its whole state is plain JSON (`as_dict` / `from_dict`).
+ring of the last few thousand values and a few running statistics) and returns an anomaly
+score in 0..1. Its whole state is plain JSON (`as_dict` / `from_dict`).
 
 How the score is made:
 
-1. Nonconformity at a few scales: the distance from the latest `k` values to their nearest
-   earlier neighbour among the last `memory` subsequences (a left "discord"), in units of
-   the series' running standard deviation, on a log scale. A value that fits a shape seen
-   before scores low whatever its level; a new shape, a spike, a jump or a missing peak
-   scores high, and a new level stops scoring once it has been seen for a while.
+1. Nonconformity at a few scales (k, memory): the distance from the latest `k` values to
+   their nearest earlier neighbour among the last `memory` subsequences (a left "discord"),
+   in units of the series' running standard deviation, on a log scale. With k = 1 and a
+   long memory this is how far the value lies outside the values seen lately (a new low or
+   high); with k = 10 it is a shape not seen lately (a spike, a jump, a missing peak). A new
+   level stops scoring once it has been seen for a while.
 2. Each scale's nonconformity is compared with its own slowly decaying record (maximum,
    above the running mean): the ratio is >= 1 only when the series is more unusual than it
    has been for a long time, so noisy series do not alert more than quiet ones and a long
@@ -31,8 +32,8 @@ from typing import Any, Final
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-DEFAULT_SCALES: Final = (10, 20)
-DEFAULT_MEMORY: Final = 500
+# (subsequence length, how many past subsequences it is compared with).
+DEFAULT_SCALES: Final = ((1, 2000), (10, 500))
 DEFAULT_LEARNING_POINTS: Final = 500
 # Running mean/variance of the values and of each nonconformity: 1/n up to this many
 # points, then exponential forgetting at 1/this.
@@ -68,15 +69,13 @@ class StreamingDetector:
 
     def __init__(
         self,
-        scales: Sequence[int] = DEFAULT_SCALES,
-        memory: int = DEFAULT_MEMORY,
+        scales: Sequence[Sequence[int]] = DEFAULT_SCALES,
         learning_points: int = DEFAULT_LEARNING_POINTS,
     ) -> None:
-        """scales: subsequence lengths compared; memory: how many past subsequences."""
-        if not scales or min(scales) < 1 or memory < 1:
-            raise ValueError("scales and memory must be positive")
-        self.scales = tuple(int(k) for k in scales)
-        self.memory = int(memory)
+        """scales: (subsequence length, memory) pairs; learning_points: values that only learn."""
+        self.scales = tuple((int(k), int(memory)) for k, memory in scales)
+        if not self.scales or min(min(pair) for pair in self.scales) < 1:
+            raise ValueError("scales must be positive (length, memory) pairs")
         self.learning_points = int(learning_points)
         self.count = 0
         self.mean = 0.0
@@ -86,7 +85,8 @@ class StreamingDetector:
         self._records = [_Record() for _ in self.scales]
         # Each value is written twice so the last `capacity` values are always one
         # contiguous slice, without copying.
-        self._capacity = self.memory + max(self.scales)
+        self._capacity = max(k + memory for k, memory in self.scales)
+        self._longest = max(k for k, _ in self.scales)
         self._ring = np.zeros(2 * self._capacity)
 
     @property
@@ -107,16 +107,18 @@ class StreamingDetector:
         delta = value - self.mean
         self.mean += step * delta
         self.variance = (1.0 - step) * (self.variance + step * delta * delta)
-        if self.count < 2 * max(self.scales) + 2:
+        if self.count < 2 * self._longest + 2:
             return 0.0
-        held = min(self.count, self._capacity)
         end = slot + self._capacity + 1
-        recent = self._ring[end - held : end]
         ratio = 0.0
-        for k, record in zip(self.scales, self._records, strict=True):
+        for (k, memory), record in zip(self.scales, self._records, strict=True):
+            recent = self._ring[end - min(self.count, k + memory) : end]
             current = recent[-k:]
-            past = sliding_window_view(recent[:-k], k)
-            distance = math.sqrt(float(np.min(np.mean((past - current) ** 2, axis=1))))
+            if k == 1:
+                distance = float(np.min(np.abs(recent[:-1] - current[0])))
+            else:
+                past = sliding_window_view(recent[:-k], k)
+                distance = math.sqrt(float(np.min(np.mean((past - current) ** 2, axis=1))))
             ratio += record.ratio(math.log1p(distance / scale))
         # The scales vote: a short blip or a slow drift alone counts half.
         ratio /= len(self.scales)
@@ -133,8 +135,7 @@ class StreamingDetector:
         end = self.count % self._capacity + self._capacity
         return {
             "version": STATE_VERSION,
-            "scales": list(self.scales),
-            "memory": self.memory,
+            "scales": [list(pair) for pair in self.scales],
             "learning_points": self.learning_points,
             "count": self.count,
             "mean": self.mean,
@@ -150,7 +151,7 @@ class StreamingDetector:
         """Rebuild from as_dict output; raises ValueError/KeyError/TypeError on a bad one."""
         if int(data.get("version", 0)) != STATE_VERSION:
             raise ValueError("unknown streaming detector state version")
-        detector = cls(data["scales"], int(data["memory"]), int(data["learning_points"]))
+        detector = cls(data["scales"], int(data["learning_points"]))
         detector.count = int(data["count"])
         detector.mean, detector.variance = float(data["mean"]), float(data["variance"])
         detector.reported = float(data["reported"])
