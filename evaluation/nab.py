@@ -95,6 +95,22 @@ def _published_scores(root: Path, detector: str, relative: str, n_rows: int) -> 
     return scores if len(scores) == n_rows else None
 
 
+def _windows_detected(
+    series_scores: list[NDArray[np.float64]], labels: list[SeriesLabels], threshold: float
+) -> tuple[int, int]:
+    """(windows with a detection, detections outside windows) at a threshold, after probation."""
+    windows = false_positives = 0
+    for scores, series in zip(series_scores, labels, strict=True):
+        hits = np.flatnonzero(scores >= threshold)
+        hits = hits[hits >= probation_rows(series.n_rows)]
+        inside = np.zeros(series.n_rows, dtype=bool)
+        for left, right in series.windows:
+            inside[left : right + 1] = True
+            windows += bool(np.any((hits >= left) & (hits <= right)))
+        false_positives += int(np.sum(~inside[hits]))
+    return windows, false_positives
+
+
 def run(argv: list[str]) -> dict[str, Any]:
     """Run the detector and the baseline over the labelled series and score all profiles."""
     parser = argparse.ArgumentParser(prog="scripts/evaluate --task nab")
@@ -143,6 +159,11 @@ def run(argv: list[str]) -> dict[str, Any]:
             results[profile][method] = {"score": round(best.normalised, 2)}
             thresholds[profile][method] = best.threshold
 
+    detected = {
+        method: _windows_detected(method_scores, labels, thresholds["standard"][method])
+        for method, method_scores in scores.items()
+    }
+
     published: dict[str, dict[str, float]] = {}
     if args.published:
         root = Path(args.published)
@@ -163,6 +184,8 @@ def run(argv: list[str]) -> dict[str, Any]:
         "windows": total_windows,
         "probation_percent": 15,
         "thresholds": thresholds,
+        "standard_windows_detected": {m: d[0] for m, d in detected.items()},
+        "standard_false_positive_rows": {m: d[1] for m, d in detected.items()},
         "smartml_microseconds_per_update": round(1e6 * seconds / max(rows, 1), 1),
         "largest_state_json_bytes": state_bytes,
     }
