@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, PLATFORMS
@@ -39,6 +39,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         entry_type=dr.DeviceEntryType.SERVICE,
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+
+    @callback
+    def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        data = event.data
+        if data["action"] != "update" or (old := data.get("old_entity_id")) not in coordinator.roles:
+            return
+        options = coordinator.async_rename_entity(old, data["entity_id"])
+        # Saving the options reloads the entry, which then collects under the new id.
+        hass.config_entries.async_update_entry(entry, options=options)
+
+    entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from sqlalchemy.exc import SQLAlchemyError
 
 from .anomalies import AnomalyManager
 from .collector import Collector
@@ -54,7 +55,14 @@ from .const import (
 )
 from .engine.home import DAY_SECONDS, FitReport, days_covered
 from .engine.observations import ATTR_SETPOINT, BINARY_ROLES, CHANNEL_SEP, ROLE_CLIMATE, entity_roles
-from .history import ImportResult, async_bootstrap, async_check_recorder, async_hourly_energy, async_import_csv
+from .history import (
+    ImportResult,
+    async_bootstrap,
+    async_check_recorder,
+    async_hourly_energy,
+    async_import_csv,
+    recorder_available,
+)
 from .store import LearnedState, SmartMLStorage
 
 if TYPE_CHECKING:
@@ -96,6 +104,22 @@ def forecast_response(predictions: Mapping[str, Any], areas: list[str], hours: i
     if energy := predictions.get(SECTION_ENERGY):
         response["energy"] = list(energy.get("forecast", []))[:hours]
     return response
+
+
+def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
+    """Entry options with one entity id replaced everywhere it is listed."""
+
+    def swap(value: Any) -> Any:
+        if value == old:
+            return new
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        return value
+
+    renamed: dict[str, Any] = swap(dict(options))
+    return renamed
 
 
 class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
@@ -223,13 +247,28 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         """Merge recorder history of entities not bootstrapped yet."""
         async_check_recorder(self.hass, self.config_entry.entry_id, self.roles, self.history_days)
         missing = sorted(e for e in self.roles if e not in self.state.bootstrapped)
-        result = await async_bootstrap(self.hass, self.state.observations, self.roles, missing, self.history_days)
+        if not missing or not recorder_available(self.hass):
+            return ImportResult()  # read once the recorder is there
+        try:
+            result = await async_bootstrap(self.hass, self.state.observations, self.roles, missing, self.history_days)
+        except (SQLAlchemyError, HomeAssistantError, OSError) as err:
+            # Start without history rather than not at all; the next start tries again.
+            LOGGER.warning("SmartML could not read the recorder history, learning from live states: %s", err)
+            return ImportResult()
         now = time.time()
         for entity_id in missing:
             self.state.bootstrapped[entity_id] = now
-        if missing:
-            self.storage.schedule_save()
+        self.storage.schedule_save()
         return result
+
+    @callback
+    def async_rename_entity(self, old: str, new: str) -> dict[str, Any]:
+        """Follow an entity id change: keep what was learned, return the updated options."""
+        self.state.observations.rename_entity(old, new)
+        if old in self.state.bootstrapped:
+            self.state.bootstrapped[new] = self.state.bootstrapped.pop(old)
+        self.storage.schedule_save()
+        return rename_in_options(self.config_entry.options, old, new)
 
     async def async_import_history(self, path: str) -> ImportResult:
         """Import a history CSV export and refit."""

@@ -59,11 +59,6 @@ async def test_without_recorder_setup_collects_live_states(hass: HomeAssistant, 
     assert list(mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coordinator.async_bootstrap marks entities bootstrapped even when the recorder was not there, "
-    "so their history is never read once it is",
-)
 async def test_history_is_read_once_the_recorder_is_back(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
@@ -116,11 +111,6 @@ async def test_slow_recorder_delays_setup_but_loses_no_history(
     assert list(kitchen.values).count(1.0) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a database error in the recorder bootstrap propagates out of async_setup_entry: "
-    "the entry fails instead of starting without history or retrying",
-)
 async def test_recorder_database_error_does_not_fail_setup(
     recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry
 ) -> None:
@@ -204,14 +194,13 @@ async def test_renamed_entity_does_not_break_the_entry(hass: HomeAssistant, mock
     hass.states.async_set("binary_sensor.kitchen_presence", "on", {"device_class": "motion"})
     await hass.async_block_till_done()
     assert mock_entry.state is ConfigEntryState.LOADED
-    assert KITCHEN_MOTION in mock_entry.runtime_data.coordinator.state.observations.channels
+    # What was learned follows the entity to its new id.
+    observations = mock_entry.runtime_data.coordinator.state.observations
+    assert KITCHEN_MOTION not in observations.channels
+    assert "binary_sensor.kitchen_presence" in observations.channels
+    assert "binary_sensor.kitchen_presence" in mock_entry.options["areas"]["kitchen"]["occupancy"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nothing follows an entity registry rename: the options keep the old entity id, "
-    "so the renamed sensor is silently no longer learned from (no repair issue either)",
-)
 async def test_renamed_entity_keeps_being_learned_from(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     registry = er.async_get(hass)
     registry.async_get_or_create("binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion")

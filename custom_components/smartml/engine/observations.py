@@ -493,6 +493,13 @@ class ObservationStore:
         for buf in self.channels.values():
             buf.prune_before(cutoff)
 
+    def rename_entity(self, old: str, new: str) -> None:
+        """Move an entity's channels to its new entity id."""
+        for channel in [c for c in self.channels if c.partition(CHANNEL_SEP)[0] == old]:
+            renamed = new + channel[len(old) :]
+            self.channels[renamed] = self.channels.pop(channel)
+            self.roles[renamed] = self.roles.pop(channel)
+
     def drop_entities(self, keep: Iterable[str]) -> None:
         """Forget channels of entities no longer configured."""
         wanted = set(keep)
