@@ -173,10 +173,15 @@ def run(argv: list[str]) -> dict[str, Any]:
             found = [_published_scores(root, name, r, lab.n_rows) for r, lab in zip(names, labels, strict=True)]
             if any(s is None for s in found):
                 continue
+            kept = [s for s in found if s is not None]
             published[name] = {
-                profile: round(sweep([s for s in found if s is not None], labels, w, total_windows).normalised, 2)
-                for profile, w in profiles.items()
+                profile: round(sweep(kept, labels, w, total_windows).normalised, 2) for profile, w in profiles.items()
             }
+            windows_hit, false_rows = _windows_detected(
+                kept, labels, sweep(kept, labels, profiles["standard"], total_windows).threshold
+            )
+            published[name]["standard_windows_detected"] = float(windows_hit)
+            published[name]["standard_false_positive_rows"] = float(false_rows)
 
     info: dict[str, Any] = {
         "series": len(names),
