@@ -84,7 +84,8 @@ ANOMALY_TYPES: Final = (
     "open_too_long",
     "entry_without_arrival",
     "above_forecast",
-    "drawing_when_empty",
+    "empty_home_draw",
+    "base_load",
     "long_run",
 )
 # Setpoints closer than this count as the same (thermostats round to 0.5 °C or 1 °F).
