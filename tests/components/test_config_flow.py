@@ -40,6 +40,8 @@ def kitchen_area(hass: HomeAssistant) -> str:
     registry.async_get_or_create(
         "binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion", device_id=device.id
     )
+    # The hall sensor is registered but has no area, nor has a device.
+    registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
     co2 = registry.async_get_or_create("sensor", "test", "co2", suggested_object_id="kitchen_co2")
     registry.async_update_entity(co2.entity_id, area_id=area.id)
     set_home_states(hass)
