@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -106,6 +106,15 @@ def forecast_response(predictions: Mapping[str, Any], areas: list[str], hours: i
     return response
 
 
+def _entity_name(hass: HomeAssistant, entity_id: str) -> str:
+    """A friendly name, also before the entity has a state (SmartML may start first)."""
+    if state := hass.states.get(entity_id):
+        return state.name
+    if (entry := er.async_get(hass).async_get(entity_id)) and (entry.name or entry.original_name):
+        return str(entry.name or entry.original_name)
+    return entity_id.partition(".")[2].replace("_", " ").capitalize()
+
+
 def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
     """Entry options with one entity id replaced everywhere it is listed."""
 
@@ -146,10 +155,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.area_names = {
             area_id: (area.name if (area := registry.async_get_area(area_id)) else area_id) for area_id in areas
         }
-        self.climate_names = {
-            entity_id: (current.name if (current := hass.states.get(entity_id)) else entity_id.partition(".")[2])
-            for entity_id in options.get(CONF_CLIMATE) or []
-        }
+        self.climate_names = {entity_id: _entity_name(hass, entity_id) for entity_id in options.get(CONF_CLIMATE) or []}
         self.has_occupancy = bool(areas or options.get(CONF_PRESENCE) or options.get(CONF_OCCUPANCY))
         self.has_security = bool(options.get(CONF_SECURITY)) or self.has_occupancy
         self.has_energy = bool(options.get(CONF_POWER) or options.get(CONF_ENERGY))
