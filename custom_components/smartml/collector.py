@@ -72,7 +72,9 @@ class Collector:
         if new_state is None:  # entity removed
             return
         entity_id = event.data["entity_id"]
-        role = self.roles[entity_id]
+        role = self.roles.get(entity_id)
+        if role is None:  # an entity this entry does not learn from
+            return
         ts = new_state.last_updated_timestamp
         if self.observations.add_state(entity_id, role, new_state.state, ts, new_state.attributes):
             self._on_change()
