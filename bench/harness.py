@@ -87,3 +87,17 @@ class LagProbe:
     def worst(self, start: float, end: float) -> float:
         """Largest lateness (seconds) of a wake-up that fell in [start, end]."""
         return max((late for ts, late in self.samples if ts >= start and ts - late <= end), default=0.0)
+
+    def worst_beyond(self, start: float, end: float, pauses: list[tuple[float, float]]) -> float:
+        """Largest lateness in [start, end] left after taking out the given pauses' overlap.
+
+        Garbage-collector pauses stop every thread whoever triggers them; what remains of
+        a late wake-up is time the loop spent on other work.
+        """
+        worst = 0.0
+        for ts, late in self.samples:
+            if ts < start or ts - late > end:
+                continue
+            overlap = sum(max(0.0, min(ts, b) - max(ts - late, a)) for a, b in pauses)
+            worst = max(worst, late - overlap)
+        return worst

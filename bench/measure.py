@@ -222,6 +222,14 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
     def stall(name: str) -> float:
         return max((probe.worst(a, b) for a, b in windows[name]), default=0.0) * 1000
 
+    pause_spans = [(a, b) for a, b, _gen in gc_pauses]
+
+    def stall_beyond_gc(name: str) -> float:
+        return max((probe.worst_beyond(a, b, pause_spans) for a, b in windows[name]), default=0.0) * 1000
+
+    def full_collections(spans: list[tuple[float, float]]) -> int:
+        return sum(1 for start, end, gen in gc_pauses if gen == 2 and any(start <= b and end >= a for a, b in spans))
+
     fits = [b - a for a, b in windows["fit"]]
     predicts = [b - a for a, b in windows["predict"]]
     model_seconds: dict[str, list[float]] = {}
@@ -247,6 +255,18 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         "stall_ms_refit": round(stall("fit"), 2),
         "stall_ms_predict": round(stall("predict"), 2),
         "stall_ms_setup": round(probe.worst(setup_start, setup_end) * 1000, 2),
+        "stall_ms_beyond_gc_idle_without_smartml": round(
+            probe.worst_beyond(idle_start, idle_end, pause_spans) * 1000, 2
+        ),
+        "stall_ms_beyond_gc_bootstrap": round(stall_beyond_gc("bootstrap"), 2),
+        "stall_ms_beyond_gc_refit": round(stall_beyond_gc("fit"), 2),
+        "stall_ms_beyond_gc_predict": round(stall_beyond_gc("predict"), 2),
+        "full_collections_idle_3s_without_smartml": full_collections([(idle_start, idle_end)]),
+        "full_collections_bootstrap": full_collections(windows["bootstrap"]),
+        "full_collections_refit": full_collections(windows["fit"]),
+        "gc_pause_ms_idle_without_smartml": round(
+            max((e - s for s, e, _g in gc_pauses if s <= idle_end and e >= idle_start), default=0.0) * 1000, 2
+        ),
         "gc_pause_ms_bootstrap": round(gc_pause("bootstrap"), 2),
         "gc_pause_ms_refit": round(gc_pause("fit"), 2),
         "gc_pause_ms_predict": round(gc_pause("predict"), 2),

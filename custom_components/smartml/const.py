@@ -45,7 +45,7 @@ POWER_UNITS: Final = ["W", "kW"]
 ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 2
 SAVE_DELAY: Final = 300
 # Days kept beyond what the models learn from, so a longer history_days later still has data.
 RETENTION_DAYS_MIN: Final = 56

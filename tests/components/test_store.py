@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import struct
+import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -29,8 +32,10 @@ async def test_learned_state_survives_restart(
     saved = hass_storage[f"{DOMAIN}.{mock_entry.entry_id}"]
     assert saved["version"] == 1
     channel = saved["data"]["observations"]["channels"][KITCHEN_MOTION]
-    assert channel["v"] == [0.0, 1.0]
-    assert all(isinstance(t, int) for t in channel["t"])
+    # Two base64 strings of little-endian float64 per channel, not a number per point.
+    assert struct.unpack("<2d", base64.b64decode(channel["v"])) == (0.0, 1.0)
+    times = struct.unpack("<2d", base64.b64decode(channel["t"]))
+    assert times[0] < times[1]
 
     await hass.config_entries.async_unload(mock_entry.entry_id)
     hass.states.async_remove(KITCHEN_MOTION)
@@ -45,6 +50,8 @@ async def test_learned_state_survives_restart(
     [
         {"observations": "garbage"},
         {"observations": {"channels": {KITCHEN_MOTION: {"kind": "state", "t": [1, 2], "v": [1]}}, "roles": {}}},
+        {"observations": {"channels": {KITCHEN_MOTION: {"kind": "state", "t": "AAA=", "v": "AAA="}}, "roles": {}}},
+        {"observations": {"channels": {KITCHEN_MOTION: {"kind": "state", "t": [2, 1], "v": [1, 0]}}, "roles": {}}},
         {
             "observations": {
                 "channels": {KITCHEN_MOTION: {"kind": "weird", "t": [], "v": []}},
@@ -66,6 +73,29 @@ async def test_corrupt_store_is_set_aside_and_setup_continues(
     observations = mock_entry.runtime_data.coordinator.state.observations
     # Collection starts again from the current states.
     assert list(observations.channels[FRONT_DOOR].values) == [0.0]
+
+
+async def test_store_of_version_1_1_with_number_lists_loads(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    now = time.time()
+    hass_storage[f"{DOMAIN}.{mock_entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "x",
+        "data": {
+            "observations": {
+                "channels": {KITCHEN_MOTION: {"kind": "state", "t": [now - 120, now - 60], "v": [1.0, 0.0]}},
+                "roles": {KITCHEN_MOTION: "occupancy"},
+            }
+        },
+    }
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert not [i for (domain, i) in ir.async_get(hass).issues if domain == DOMAIN]
+    restored = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert list(restored.times[:2]) == [now - 120, now - 60]
+    assert list(restored.values[:2]) == [1.0, 0.0]
 
 
 async def test_store_from_a_newer_version_is_set_aside(

@@ -468,18 +468,18 @@ def _value_at(buf: ChannelBuffer | None, now: float) -> float | None:
     return float(buf.values[i - 1]) if i else None
 
 
-def _weighted_median_rows(hist: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Bin position of the weighted median of each row (rows of non-negative weights).
+def _weighted_median_rows(hist: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Bins of the weighted median of each row (rows of non-negative weights): (lower, upper).
 
-    An exact tie between two values (half the weight on each side) gives their midpoint,
-    as the ordinary median does, rather than favouring the lower one.
+    They differ only on an exact tie between two values (half the weight on each side),
+    whose midpoint is the median, as for the ordinary median, rather than the lower one.
     """
     cum = np.cumsum(hist, axis=-1)
     half = cum[..., -1:] / 2.0
     tol = 1e-9 * np.maximum(cum[..., -1:], 1e-300)
     lower = np.argmax(cum >= half - tol, axis=-1)
     upper = np.argmax(cum > half + tol, axis=-1)
-    return np.asarray((lower + upper) / 2.0, dtype=np.float64)
+    return lower, upper
 
 
 @dataclass(slots=True)
@@ -488,16 +488,17 @@ class SetpointRoutine:
 
     hist[state, weekday, slot, bin] with state 0 away, 1 home, 2 either. Already pooled
     over neighbouring slots, similar days and (for states 0, 1) backed off on state 2.
+    The bins are the setpoints ever chosen (to SETPOINT_BIN): a household uses a handful,
+    and pooling never moves weight between setpoints, so no other bin could hold any.
     """
 
-    low: float
+    values: NDArray[np.float64]  # setpoint of each bin, ascending
     hist: NDArray[np.float64]
     levels: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def bins(self) -> NDArray[np.float64]:
-        """Setpoint value of each bin."""
-        return np.asarray(self.low + SETPOINT_BIN * np.arange(self.hist.shape[-1]), dtype=np.float64)
+    def _median(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        lower, upper = _weighted_median_rows(rows)
+        return np.asarray((self.values[lower] + self.values[upper]) / 2.0, dtype=np.float64)
 
     @classmethod
     def fit(
@@ -512,10 +513,11 @@ class SetpointRoutine:
         keep = np.isfinite(setpoint) & (weights > 0)
         if not keep.any():
             return None
-        low = math.floor(float(np.min(setpoint[keep]))) - 1.0
-        high = math.ceil(float(np.max(setpoint[keep]))) + 1.0
-        n_bins = round((high - low) / SETPOINT_BIN) + 1
-        b = np.clip(np.rint((setpoint - low) / SETPOINT_BIN).astype(np.int64), 0, n_bins - 1)
+        steps = np.rint(np.where(keep, setpoint, 0.0) / SETPOINT_BIN).astype(np.int64)
+        used, inverse = np.unique(steps[keep], return_inverse=True)
+        n_bins = len(used)
+        b = np.zeros(len(setpoint), dtype=np.int64)
+        b[keep] = inverse
         state = np.full(len(setpoint), -1, dtype=np.int64)
         if home is not None:
             state = np.where(np.isfinite(home), (np.nan_to_num(home) > 0.5).astype(np.int64), -1)
@@ -524,7 +526,7 @@ class SetpointRoutine:
         np.add.at(raw, (np.full(int(keep.sum()), 2), weekday[keep], slot[keep], b[keep]), weights[keep])
         ks = keep & (state >= 0)
         np.add.at(raw, (state[ks], weekday[ks], slot[ks], b[ks]), weights[ks])
-        routine = cls(low=float(low), hist=_pooled(raw))
+        routine = cls(values=used * SETPOINT_BIN, hist=_pooled(raw))
         routine.levels = _levels(setpoint, state, weights)
         return routine
 
@@ -544,7 +546,7 @@ class SetpointRoutine:
         either = self.hist[2, weekday, slot]
         either = either / either.sum(axis=-1, keepdims=True)
         if p_home is None:
-            return np.asarray(self.low + SETPOINT_BIN * _weighted_median_rows(either), dtype=np.float64)
+            return self._median(either)
         home = self.hist[1, weekday, slot]
         away = self.hist[0, weekday, slot]
         known = np.isfinite(p_home)
@@ -553,7 +555,7 @@ class SetpointRoutine:
         w = np.where(known, w, 0.0)[:, None]
         mixed = p * home / home.sum(axis=-1, keepdims=True) + (1 - p) * away / away.sum(axis=-1, keepdims=True)
         rows = w * mixed + (1 - w) * either
-        return np.asarray(self.low + SETPOINT_BIN * _weighted_median_rows(rows), dtype=np.float64)
+        return self._median(rows)
 
     def mode_of(self, setpoint: float, p_home: float | None) -> str | None:
         """Name of the learned level nearest a setpoint (eco when predicted away)."""

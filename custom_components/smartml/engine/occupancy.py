@@ -12,7 +12,7 @@ The model joins two things:
 * the current context: the last slot's state and how long it has lasted, recent activity,
   other areas' activity and whether anyone is home, each fading with the horizon.
 
-A logistic regression (scikit-learn) pooled over all scopes and horizons turns these into
+A logistic regression (engine/logistic.py) pooled over all scopes and horizons turns these into
 calibrated probabilities. The routine keeps learning from every completed slot between
 full refits. Expected arrival (when the home is empty) and departure (when occupied) come
 from a kernel estimate over past spells at a similar time of day and spell length.
@@ -27,10 +27,10 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from .baselines import occupancy_time_of_week
+from .logistic import fit_logistic, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 from .virtual_occupancy import (
@@ -76,10 +76,6 @@ _INDEX_SPAN: Final = 1e9
 def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
     p = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
     return np.clip(np.log(p / (1.0 - p)), -LOGIT_LIMIT, LOGIT_LIMIT)
-
-
-def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=np.float64)
 
 
 def occupancy_targets(
@@ -472,12 +468,10 @@ class OccupancyModel:
         self.train_rows_ = len(labels)
         if len(labels) < 50 or labels.min() == labels.max():
             return
-        clf = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with threadpool_limits(limits=1):
-            clf.fit(features, labels)
-        self.coef_ = np.asarray(clf.coef_[0], dtype=np.float64)
-        self.intercept_ = float(clf.intercept_[0])
+            fitted = fit_logistic(features, labels, c=1.0)
+        self.coef_, self.intercept_ = fitted.coef, fitted.intercept
 
     def _fit_virtual(self, store: ObservationStore, now: float) -> dict[str, VirtualOccupancyModel]:
         """Environment-to-occupancy models of the areas that have both kinds of sensor."""
@@ -634,7 +628,7 @@ class OccupancyModel:
     ) -> NDArray[np.float64]:
         if self.coef_ is not None:
             x = self._features(timeline, routines, scope, origins, steps)
-            return _sigmoid(x @ self.coef_ + self.intercept_)
+            return sigmoid(x @ self.coef_ + self.intercept_)
         # Simple model: the last state fading into the routine (mean of day and week).
         _, p_day, p_week = self._routine_probabilities(timeline, routines[scope], origins, steps)
         last = timeline.targets[scope][origins - 1].astype(np.float64)

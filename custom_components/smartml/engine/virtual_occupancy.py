@@ -4,10 +4,12 @@ An area may list CO2, illuminance, humidity, temperature or sound sensors (role
 "environment"). People change them: lights go on, CO2 and humidity rise, a room warms. For
 each channel the features are its level, its change over the last 10 and 30 minutes and
 its rise above its own 24-hour floor, all taken from data at or before the moment scored.
-A gradient-boosted tree classifier (scikit-learn), trained on the area's own occupancy
-entities, maps them to a probability; missing readings are allowed (NaN). Every feature is
-constrained to raise the odds of occupancy monotonically: people add light, CO2, humidity,
-heat and sound to a room, never take them away.
+A logistic regression, trained on the area's own occupancy entities, maps them to a
+probability; missing readings are allowed (NaN). Features enter on a signed log scale, as
+sensor levels span orders of magnitude (a few lux to thousands, 400 to 2000 ppm), and every
+weight is held non-negative: people add light, CO2, humidity, heat and sound to a room,
+never take them away. Small and monotone, the model cannot memorise the training weeks,
+and sensor levels that drift with the seasons move it little.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy.ndimage import minimum_filter1d
-from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
+from .logistic import LogisticFit, fit_logistic
 from .observations import ROLE_ENVIRONMENT, ROLE_OCCUPANCY, ObservationStore
 from .slots import binary_occupied, slot_grid
 
@@ -60,8 +62,9 @@ def channel_features(
         sampled = value_at(times, values, grid)
         filled = np.where(np.isnan(sampled), np.inf, sampled)
         size = int(FLOOR_WINDOW_S // FLOOR_GRID_S)
-        # origin shifts the window so that it ends at (and includes) each grid point.
-        trailing = minimum_filter1d(filled, size=size, origin=(size - 1) // 2, mode="nearest")
+        # Each grid point's window ends at (and includes) it; the first ones repeat the edge.
+        padded = np.concatenate([np.full(size - 1, filled[0]), filled])
+        trailing = sliding_window_view(padded, size).min(axis=1)
         idx = np.clip(np.searchsorted(grid, at, side="right") - 1, 0, len(grid) - 1)
         floor = np.where(np.isfinite(trailing[idx]), trailing[idx], np.nan)
         # The point itself counts too, between grid points.
@@ -133,52 +136,40 @@ def store_training_set(
     return at, feature_matrix(channels, names, at), labels.astype(np.float64)
 
 
+def signed_log(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """sign(x) * log(1 + |x|): orders of magnitude, sign and NaN kept."""
+    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=np.float64)
+
+
 @dataclass(slots=True)
 class VirtualOccupancyModel:
     """Probability that an area is occupied now, from features of its environment channels."""
 
-    # Small, monotone trees: a week or a month of noisy labels, and sensor levels that
-    # drift with the seasons, reward a model that cannot memorise the training weeks.
-    max_iter: int = 100
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 4
-    min_samples_leaf: int = 100
-    monotone: bool = True
-    classifier_: HistGradientBoostingClassifier | None = None
+    # The inverse penalty of scikit-learn's LogisticRegression(C=1.0), on standardised features.
+    c: float = 1.0
+    fit_: LogisticFit | None = None
     constant_: float | None = None
 
     def fit(self, features: NDArray[np.float64], labels: NDArray[np.float64]) -> VirtualOccupancyModel:
         """Learn from feature rows and 0/1 occupancy labels (executor)."""
         labels = np.asarray(labels, dtype=np.float64)
-        self.classifier_, self.constant_ = None, None
+        self.fit_, self.constant_ = None, None
         if len(labels) < MIN_TRAIN_ROWS or labels.min() == labels.max():
             # Nothing to tell apart: predict the observed rate.
             self.constant_ = float(labels.mean()) if len(labels) else 0.0
             return self
-        clf = HistGradientBoostingClassifier(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=0,
-            # People only ever add light, CO2, humidity, heat and sound to a room.
-            monotonic_cst=[1] * features.shape[1] if self.monotone else None,
-        )
+        # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with threadpool_limits(limits=1):
-            clf.fit(features, labels.astype(np.int64))
-        self.classifier_ = clf
+            self.fit_ = fit_logistic(signed_log(features), labels, self.c, nonnegative=True)
         return self
 
     def predict_proba(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         """P(occupied) per row."""
-        if self.classifier_ is None:
+        if self.fit_ is None:
             return np.full(len(features), self.constant_ if self.constant_ is not None else 0.0)
-        with threadpool_limits(limits=1):
-            return np.asarray(self.classifier_.predict_proba(features)[:, 1], dtype=np.float64)
+        return self.fit_.predict_proba(signed_log(np.asarray(features, dtype=np.float64)))
 
     @property
     def fitted(self) -> bool:
         """Whether fit has been called."""
-        return self.classifier_ is not None or self.constant_ is not None
+        return self.fit_ is not None or self.constant_ is not None

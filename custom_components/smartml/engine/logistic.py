@@ -1,0 +1,97 @@
+"""L2-regularised logistic regression in numpy (Newton's method), for the occupancy models.
+
+Small dense problems (tens of features, up to some 10^5 rows) converge in a handful of
+Newton steps; solving them here keeps scikit-learn and scipy (some 100 MB resident) out of
+Home Assistant's process for the default models. The objective is the one of
+scikit-learn's LogisticRegression(C=...): 0.5 * |w|^2 + C * sum(log loss), intercept not
+penalised. Optionally the weights are held non-negative (a feature may only raise the odds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAX_NEWTON_STEPS = 50
+# Converged when no weight moves more than this in a step.
+STEP_TOLERANCE = 1e-7
+
+
+@dataclass(slots=True)
+class LogisticFit:
+    """Weights on the raw features (NaN read as the training mean) and the intercept."""
+
+    coef: NDArray[np.float64]
+    intercept: float
+    mean: NDArray[np.float64]
+
+    def decision(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Log-odds per row."""
+        filled = np.where(np.isnan(x), self.mean, x)
+        return np.asarray(filled @ self.coef + self.intercept, dtype=np.float64)
+
+    def predict_proba(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """P(1) per row."""
+        return sigmoid(self.decision(x))
+
+
+def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Logistic function, without overflow warnings."""
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
+
+
+def _newton(
+    x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Weights (last one the intercept) minimising the objective with non-free weights at 0."""
+    n_features = x.shape[1]
+    penalty = np.full(n_features, 1.0 / c)
+    penalty[-1] = 1e-10  # the intercept is not penalised; a whisper keeps H positive definite
+    w = np.zeros(n_features)
+    cols = np.flatnonzero(free)
+    xf = x[:, cols]
+    for _ in range(MAX_NEWTON_STEPS):
+        p = sigmoid(xf @ w[cols])
+        gradient = xf.T @ (p - y) + penalty[cols] * w[cols]
+        curvature = p * (1.0 - p)
+        hessian = (xf * curvature[:, None]).T @ xf + np.diag(penalty[cols])
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        w[cols] -= step
+        if np.max(np.abs(step)) < STEP_TOLERANCE:
+            break
+    return w
+
+
+def fit_logistic(
+    x: NDArray[np.float64], y: NDArray[np.float64], c: float = 1.0, *, nonnegative: bool = False
+) -> LogisticFit:
+    """Fit on rows x (NaN allowed: read as the column mean) and 0/1 labels y.
+
+    Features are standardised for the solve, so that the penalty treats them alike, and
+    the weights mapped back to the raw scale. With `nonnegative`, weights that come out
+    negative are fixed at zero and the rest refitted until none is (an active set).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    filled = np.where(np.isnan(x), mean, x)
+    scale = filled.std(axis=0)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    design = np.column_stack([(filled - mean) / scale, np.ones(len(x))])
+    free = np.ones(design.shape[1], dtype=bool)
+    free[:-1] &= filled.std(axis=0) > 1e-12  # constant columns carry nothing
+    while True:
+        w = _newton(design, y, c, free)
+        negative = free[:-1] & (w[:-1] < 0)
+        if not nonnegative or not negative.any():
+            break
+        free[:-1] &= ~negative
+    coef = w[:-1] / scale
+    intercept = float(w[-1] - coef @ mean)
+    return LogisticFit(coef=coef, intercept=intercept, mean=mean)
