@@ -42,9 +42,7 @@ def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
 
 
-def _newton(
-    x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDArray[np.bool_]
-) -> NDArray[np.float64]:
+def _newton(x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Weights (last one the intercept) minimising the objective with non-free weights at 0."""
     n_features = x.shape[1]
     penalty = np.full(n_features, 1.0 / c)
