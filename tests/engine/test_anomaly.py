@@ -231,17 +231,21 @@ def test_streaming_detector_catches_a_spike() -> None:
     values[1700] += 6.0
     detector = StreamingDetector(learning_points=500)
     scores = np.array([detector.update(60.0 * i, v) for i, v in enumerate(values.tolist())])
-    assert scores[1700] == scores.max() and scores[1700] > 0.5
+    assert scores[1700] > 0.5
+    # The 10-value shape scale still holds the spike for the next values.
+    episode = np.arange(1700, 1710)
+    assert scores.argmax() in episode
     assert np.all(scores[:500] == 0.0)  # learning period
-    assert np.sort(scores[500:])[-2] < scores[1700]
+    assert np.delete(scores, episode).max() < 0.2 * scores[1700]
 
 
 def test_streaming_detector_memory_is_constant() -> None:
     detector = StreamingDetector(learning_points=100)
     sizes = []
-    for i, value in enumerate(_wave(6000).tolist()):
+    # Both sizes are taken once the ring of recent values is full.
+    for i, value in enumerate(_wave(12000).tolist()):
         detector.update(60.0 * i, value)
-        if i in (2999, 5999):
+        if i in (5999, 11999):
             sizes.append(len(json.dumps(detector.as_dict())))
     ring_before = detector._ring.shape
     assert abs(sizes[1] - sizes[0]) < 0.05 * sizes[0]
@@ -257,6 +261,13 @@ def test_streaming_state_round_trips_through_json() -> None:
     restored = StreamingDetector.from_dict(json.loads(json.dumps(detector.as_dict())))
     for i, value in enumerate(values[1000:], start=1000):
         assert restored.update(60.0 * i, value) == pytest.approx(detector.update(60.0 * i, value))
+
+
+def test_streaming_state_of_an_older_version_starts_fresh() -> None:
+    old = {"version": 1, "scales": [[1, 2000], [10, 500]], "learning_points": 300, "count": 5}
+    detector = StreamingDetector.from_dict(old)
+    assert detector.count == 0 and detector.learning_points == 300
+    assert detector.scales == StreamingDetector().scales
 
 
 def test_streaming_detector_ignores_non_finite_values() -> None:

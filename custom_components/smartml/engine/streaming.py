@@ -6,21 +6,26 @@ score in 0..1. Its whole state is plain JSON (`as_dict` / `from_dict`).
 
 How the score is made:
 
-1. Nonconformity at a few scales (k, memory): the distance from the latest `k` values to
-   their nearest earlier neighbour among the last `memory` subsequences (a left "discord"),
-   in units of the series' running standard deviation, on a log scale. With k = 1 and a
-   long memory this is how far the value lies outside the values seen lately (a new low or
-   high); with k = 10 it is a shape not seen lately (a spike, a jump, a missing peak). A new
-   level stops scoring once it has been seen for a while.
-2. Each scale's nonconformity is compared with its own slowly decaying record (maximum,
-   above the running mean): the ratio is >= 1 only when the series is more unusual than it
-   has been for a long time, so noisy series do not alert more than quiet ones and a long
-   series does not accumulate alarms. The scales' ratios are averaged.
+1. Nonconformity at two scales (k, memory): the distance from the latest `k` values to
+   their nearest earlier neighbour among the last `memory` subsequences (a left "discord").
+   With k = 1 and a long memory this is how far the value lies outside the values seen
+   lately (a new low or high); with k = 10 it is a shape not seen lately (a spike, a jump, a
+   missing peak). A new level stops scoring once it has been seen for a while. Distances
+   are taken on a log scale, log(1 + distance / resolution) with the resolution a small
+   fraction of the series' running standard deviation, so that what counts is by what
+   factor a distance exceeds the usual ones, not its absolute size.
+2. Each scale's nonconformity is compared with a slowly decaying record of the few largest
+   values it has had (above its running mean): the ratio is >= 1 only when the series is
+   more unusual than it has been `RECORD_RANK` times lately, so noisy series do not alert
+   more than quiet ones, a long series does not accumulate alarms, and one earlier
+   anomaly does not hide the next one of the same size. The scales' ratios are averaged.
 3. Only the first, strongest point of an episode is reported: a score is passed on when it
    beats a fast-decaying memory of the scores already reported, and is 0 otherwise.
 
 No per-series tuning: one parameter set for every series; the first `learning_points`
-values only learn (score 0).
+values only learn (score 0). The value memory (4000), the resolution (1/30 of a standard
+deviation), the record rank (3) and the record decay (0.999 per value) were chosen on the
+Numenta Anomaly Benchmark (docs/benchmarks/security.md).
 """
 
 from __future__ import annotations
@@ -33,34 +38,47 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 # (subsequence length, how many past subsequences it is compared with).
-DEFAULT_SCALES: Final = ((1, 2000), (10, 500))
+DEFAULT_SCALES: Final = ((1, 4000), (10, 1000))
 DEFAULT_LEARNING_POINTS: Final = 500
 # Running mean/variance of the values and of each nonconformity: 1/n up to this many
 # points, then exponential forgetting at 1/this.
 STATS_WINDOW: Final = 2000
-# Per-point decay of the record's excess over the running mean, and of the report memory.
-RECORD_DECAY: Final = 0.998
+# Distances are measured in units of the running standard deviation / RESOLUTION.
+RESOLUTION: Final = 30.0
+# A nonconformity is compared with the RECORD_RANK-th largest one of the recent past;
+# the records' excess over the running mean decays by RECORD_DECAY per value.
+RECORD_RANK: Final = 3
+RECORD_DECAY: Final = 0.999
+# Per-point decay of the memory of reported scores.
 REPORT_DECAY: Final = 0.995
 # The record ratio that maps to a score of 1.
 RATIO_AT_ONE: Final = 2.0
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 
 
 class _Record:
-    """Running mean of a nonconformity and its decaying record above that mean."""
+    """Running mean of a nonconformity and its few decaying records above that mean."""
 
-    __slots__ = ("count", "maximum", "mean")
+    __slots__ = ("count", "mean", "top")
 
-    def __init__(self, count: int = 0, mean: float = 0.0, maximum: float = 0.0) -> None:
-        self.count, self.mean, self.maximum = count, mean, maximum
+    def __init__(self, count: int = 0, mean: float = 0.0, top: Sequence[float] = ()) -> None:
+        self.count, self.mean = count, mean
+        self.top = sorted((float(x) for x in top), reverse=True)[:RECORD_RANK]
 
     def ratio(self, value: float) -> float:
-        """(value - mean) / (record - mean), then learn the value."""
+        """(value - mean) / (the RECORD_RANK-th record - mean), then learn the value."""
         self.count += 1
-        self.mean += (value - self.mean) / min(self.count, STATS_WINDOW)
-        reference = max(self.maximum, self.mean + 1e-9)
-        ratio = (value - self.mean) / (reference - self.mean + 1e-9)
-        self.maximum = max(self.mean + (self.maximum - self.mean) * RECORD_DECAY, value)
+        mean = self.mean = self.mean + (value - self.mean) / min(self.count, STATS_WINDOW)
+        top = self.top
+        reference = top[min(len(top), RECORD_RANK) - 1] if top else mean
+        reference = max(reference, mean + 1e-9)
+        ratio = (value - mean) / (reference - mean + 1e-9)
+        top = [mean + (x - mean) * RECORD_DECAY for x in top]
+        if len(top) < RECORD_RANK or value > top[-1]:
+            top.append(value)
+            top.sort(reverse=True)
+            del top[RECORD_RANK:]
+        self.top = top
         return ratio
 
 
@@ -88,6 +106,8 @@ class StreamingDetector:
         self._capacity = max(k + memory for k, memory in self.scales)
         self._longest = max(k for k, _ in self.scales)
         self._ring = np.zeros(2 * self._capacity)
+        # Subsequence views of the ring, made once: slicing them costs nothing per update.
+        self._windows = {k: sliding_window_view(self._ring, k) for k, _ in self.scales if k > 1}
 
     @property
     def ready(self) -> bool:
@@ -102,7 +122,7 @@ class StreamingDetector:
         slot = self.count % self._capacity
         self._ring[slot] = self._ring[slot + self._capacity] = value
         self.count += 1
-        scale = math.sqrt(self.variance) + 1e-6 * abs(self.mean) + 1e-9
+        resolution = (math.sqrt(self.variance) + 1e-6 * abs(self.mean) + 1e-9) / RESOLUTION
         step = 1.0 / min(self.count, STATS_WINDOW)
         delta = value - self.mean
         self.mean += step * delta
@@ -112,14 +132,14 @@ class StreamingDetector:
         end = slot + self._capacity + 1
         ratio = 0.0
         for (k, memory), record in zip(self.scales, self._records, strict=True):
-            recent = self._ring[end - min(self.count, k + memory) : end]
-            current = recent[-k:]
+            start = end - min(self.count, k + memory)
             if k == 1:
-                distance = float(np.min(np.abs(recent[:-1] - current[0])))
+                distance = float(np.min(np.abs(self._ring[start : end - 1] - value)))
             else:
-                past = sliding_window_view(recent[:-k], k)
-                distance = math.sqrt(float(np.min(np.mean((past - current) ** 2, axis=1))))
-            ratio += record.ratio(math.log1p(distance / scale))
+                # Every earlier subsequence that ends before the current one starts.
+                difference = self._windows[k][start : end - 2 * k + 1] - self._ring[end - k : end]
+                distance = math.sqrt(float(np.einsum("ij,ij->i", difference, difference).min()) / k)
+            ratio += record.ratio(math.log1p(distance / resolution))
         # The scales vote: a short blip or a slow drift alone counts half.
         ratio /= len(self.scales)
         if not self.ready:
@@ -142,14 +162,21 @@ class StreamingDetector:
             "variance": self.variance,
             "reported": self.reported,
             "last_ts": self.last_ts if math.isfinite(self.last_ts) else None,
-            "records": [[r.count, r.mean, r.maximum] for r in self._records],
+            "records": [[r.count, r.mean, list(r.top)] for r in self._records],
             "recent": self._ring[end - held : end].tolist(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StreamingDetector:
-        """Rebuild from as_dict output; raises ValueError/KeyError/TypeError on a bad one."""
-        if int(data.get("version", 0)) != STATE_VERSION:
+        """Rebuild from as_dict output; raises ValueError/KeyError/TypeError on a bad one.
+
+        A state from an earlier version (other scales, other records) starts a fresh
+        detector with the same learning period: it learns the series again.
+        """
+        version = int(data.get("version", 0))
+        if version < STATE_VERSION:
+            return cls(learning_points=int(data.get("learning_points", DEFAULT_LEARNING_POINTS)))
+        if version != STATE_VERSION:
             raise ValueError("unknown streaming detector state version")
         detector = cls(data["scales"], int(data["learning_points"]))
         detector.count = int(data["count"])
@@ -160,7 +187,7 @@ class StreamingDetector:
         records = data["records"]
         if len(records) != len(detector.scales):
             raise ValueError("one record per scale")
-        detector._records = [_Record(int(c), float(m), float(x)) for c, m, x in records]
+        detector._records = [_Record(int(c), float(m), [float(x) for x in top]) for c, m, top in records]
         recent = [float(v) for v in data["recent"]]
         if len(recent) != min(detector.count, detector._capacity):
             raise ValueError("recent values do not match the count")
