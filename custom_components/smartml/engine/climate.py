@@ -526,7 +526,7 @@ class SetpointRoutine:
         np.add.at(raw, (np.full(int(keep.sum()), 2), weekday[keep], slot[keep], b[keep]), weights[keep])
         ks = keep & (state >= 0)
         np.add.at(raw, (state[ks], weekday[ks], slot[ks], b[ks]), weights[ks])
-        routine = cls(values=used * SETPOINT_BIN, hist=_pooled(raw))
+        routine = cls(values=np.asarray(used * SETPOINT_BIN, dtype=np.float64), hist=_pooled(raw))
         routine.levels = _levels(setpoint, state, weights)
         return routine
 

@@ -17,6 +17,8 @@ from numpy.typing import NDArray
 MAX_NEWTON_STEPS = 50
 # Converged when no weight moves more than this in a step.
 STEP_TOLERANCE = 1e-7
+# Rows per block of the curvature sum: bounds the temporary copy of the design matrix.
+HESSIAN_BLOCK_ROWS = 8192
 
 
 @dataclass(slots=True)
@@ -49,12 +51,15 @@ def _newton(x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDAr
     penalty[-1] = 1e-10  # the intercept is not penalised; a whisper keeps H positive definite
     w = np.zeros(n_features)
     cols = np.flatnonzero(free)
-    xf = x[:, cols]
+    xf = x if free.all() else x[:, cols]
     for _ in range(MAX_NEWTON_STEPS):
         p = sigmoid(xf @ w[cols])
         gradient = xf.T @ (p - y) + penalty[cols] * w[cols]
         curvature = p * (1.0 - p)
-        hessian = (xf * curvature[:, None]).T @ xf + np.diag(penalty[cols])
+        hessian = np.diag(penalty[cols])
+        for start in range(0, len(xf), HESSIAN_BLOCK_ROWS):
+            block = xf[start : start + HESSIAN_BLOCK_ROWS]
+            hessian += block.T @ (block * curvature[start : start + HESSIAN_BLOCK_ROWS, None])
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
@@ -76,14 +81,24 @@ def fit_logistic(
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    mean = np.nanmean(x, axis=0) if len(x) else np.zeros(x.shape[1])
-    mean = np.where(np.isfinite(mean), mean, 0.0)
-    filled = np.where(np.isnan(x), mean, x)
-    scale = filled.std(axis=0)
-    scale = np.where(scale > 1e-12, scale, 1.0)
-    design = np.column_stack([(filled - mean) / scale, np.ones(len(x))])
+    missing = np.isnan(x)
+    if missing.any():
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(x, axis=0)
+        mean = np.where(np.isfinite(mean), mean, 0.0)
+        x = np.where(missing, mean, x)
+    else:
+        mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
+    # Built in place: the training matrix may be tens of megabytes.
+    design = np.empty((x.shape[0], x.shape[1] + 1))
+    features = design[:, :-1]
+    np.subtract(x, mean, out=features)
+    spread = features.std(axis=0)
+    scale = np.where(spread > 1e-12, spread, 1.0)
+    features /= scale
+    design[:, -1] = 1.0
     free = np.ones(design.shape[1], dtype=bool)
-    free[:-1] &= filled.std(axis=0) > 1e-12  # constant columns carry nothing
+    free[:-1] &= spread > 1e-12  # constant columns carry nothing
     while True:
         w = _newton(design, y, c, free)
         negative = free[:-1] & (w[:-1] < 0)

@@ -49,6 +49,8 @@ MIN_DAYS: Final = 3.0
 # from the same smooth horizon features.
 TRAIN_HORIZON_MINUTES: Final = (15, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 960, 1440)
 MAX_TRAIN_ROWS: Final = 60_000
+# Columns of OccupancyModel._features.
+N_FEATURES: Final = 24
 # Pseudo-counts of the routine's shrinkage: towards 0.5 for the overall rate, towards the
 # overall rate for the time-of-day and time-of-week frequencies.
 RATE_PRIOR: Final = 1.0
@@ -491,8 +493,7 @@ class OccupancyModel:
         origins = np.arange(self.per_day, timeline.known, dtype=np.int64)
         rng = np.random.default_rng(0)
         per_scope = MAX_TRAIN_ROWS // max(len(timeline.targets), 1)
-        blocks: list[NDArray[np.float64]] = []
-        labels: list[NDArray[np.float64]] = []
+        picks: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         for scope in timeline.targets:
             o, k = np.meshgrid(origins, steps, indexing="ij")
             o, k = o.ravel(), k.ravel()
@@ -501,9 +502,16 @@ class OccupancyModel:
             if len(o) > per_scope:
                 pick = np.sort(rng.choice(len(o), per_scope, replace=False))
                 o, k = o[pick], k[pick]
-            blocks.append(self._features(timeline, routines, scope, o, k))
-            labels.append(timeline.targets[scope][o + k - 1].astype(np.float64))
-        return np.vstack(blocks), np.concatenate(labels)
+            picks[scope] = (o, k)
+        # Filled in place: the matrix is the largest thing a fit holds.
+        rows = np.empty((sum(len(o) for o, _ in picks.values()), N_FEATURES))
+        labels = np.empty(len(rows))
+        start = 0
+        for scope, (o, k) in picks.items():
+            rows[start : start + len(o)] = self._features(timeline, routines, scope, o, k)
+            labels[start : start + len(o)] = timeline.targets[scope][o + k - 1]
+            start += len(o)
+        return rows, labels
 
     def _routines(self, timeline: _Timeline) -> dict[str, _Routine]:
         half_life = self.half_life_days * DAY_SECONDS
