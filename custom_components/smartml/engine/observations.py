@@ -444,12 +444,22 @@ class ObservationStore:
         pending = PendingMerge(skipped={k: v for k, v in scratch.skipped.items() if k != SKIP_OUT_OF_ORDER})
         for channel, incoming in scratch.channels.items():
             incoming.flush()
-            merged = ChannelBuffer(incoming.kind, self.max_points)
             current = self.channels.get(channel)
-            if current is not None:
-                times, values = current.times[:], current.values[:]
-                count = min(len(times), len(values))
-                merged.times, merged.values = times[:count], values[:count]
+            if current is None or not current.times:
+                # Nothing kept yet (a first bootstrap): the history buffer is the result,
+                # without a second copy of weeks of points.
+                excess = len(incoming.times) - self.max_points
+                if excess > 0:
+                    del incoming.times[:excess], incoming.values[:excess]
+                incoming.max_points = self.max_points
+                pending.added += len(incoming.times)
+                pending.buffers[channel] = incoming
+                pending.roles[channel] = scratch.roles[channel]
+                continue
+            merged = ChannelBuffer(incoming.kind, self.max_points)
+            times, values = current.times[:], current.values[:]
+            count = min(len(times), len(values))
+            merged.times, merged.values = times[:count], values[:count]
             pending.added += merged.merge(zip(incoming.times, incoming.values, strict=True))
             pending.buffers[channel] = merged
             pending.roles[channel] = scratch.roles[channel]
