@@ -171,7 +171,8 @@ on the machine inflates times and stalls; compare with the idle stall below).
   collector pauses and the rest. The budget is checked on the rest, the time the loop lost to
   SmartML's own work or to waiting for the GIL: bootstrap {home["stall_ms_beyond_gc_bootstrap"]} ms,
   refit {home["stall_ms_beyond_gc_refit"]} ms, predict {home["stall_ms_beyond_gc_predict"]} ms,
-  the whole entry setup (entities created, first fit) {home["stall_ms_beyond_gc_setup"]} ms (an idle Home Assistant without SmartML: {home["stall_ms_beyond_gc_idle_without_smartml"]} ms).
+  the whole entry setup (entities created, first fit) {home["stall_ms_beyond_gc_setup"]} ms
+  (an idle Home Assistant without SmartML: {home["stall_ms_beyond_gc_idle_without_smartml"]} ms).
   Including collector pauses the worst stalls were {home["stall_ms_bootstrap"]} /
   {home["stall_ms_refit"]} / {home["stall_ms_predict"]} ms; the longest pauses
   {home["gc_pause_ms_bootstrap"]} / {home["gc_pause_ms_refit"]} / {home["gc_pause_ms_predict"]} ms.

@@ -70,7 +70,7 @@ def _direct_callback_us(collector: Any, stream: list[tuple[str, str, dict[str, A
     gc.collect()
     started = time.perf_counter()
     for event in events:
-        collector._async_state_changed(event)  # noqa: SLF001
+        collector._async_state_changed(event)
     return (time.perf_counter() - started) / len(events) * 1e6
 
 

@@ -1,4 +1,4 @@
-"""A recorder database with N entities × D days of history, made once and cached in build/.
+"""A recorder database with N entities x D days of history, made once and cached in build/.
 
 Home Assistant's recorder creates the schema and records each entity's current state
 (so states_meta and state_attributes are the recorder's own rows); the history before
