@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from custom_components.smartml.engine.sensor_watch import ALARM_COOLDOWN_SECONDS, SENSITIVITY_THRESHOLDS
 from custom_components.smartml.engine.streaming import StreamingDetector
 
 from .nab_scoring import PROFILES, SeriesLabels, probation_rows, profiles_from_nab, sweep, window_rows
@@ -111,6 +112,41 @@ def _windows_detected(
     return windows, false_positives
 
 
+def _alarm_rule(
+    series_scores: list[NDArray[np.float64]],
+    labels: list[SeriesLabels],
+    epochs: list[NDArray[np.float64]],
+    threshold: float,
+) -> dict[str, float]:
+    """The integration's alarm rule for watched sensors at one threshold: scores at or above
+    it, at most one alarm per series per ALARM_COOLDOWN_SECONDS, after probation.
+
+    Returns the windows detected and the false alarms (alarms outside windows) per series-day.
+    """
+    windows = false_alarms = 0
+    days = 0.0
+    for scores, series, epoch in zip(series_scores, labels, epochs, strict=True):
+        start = probation_rows(series.n_rows)
+        days += float(epoch[-1] - epoch[start]) / 86_400.0
+        hit_windows: set[int] = set()
+        last = -math.inf
+        for row in np.flatnonzero(scores >= threshold).tolist():
+            if row < start or epoch[row] - last < ALARM_COOLDOWN_SECONDS:
+                continue
+            last = float(epoch[row])
+            window = next((i for i, (left, right) in enumerate(series.windows) if left <= row <= right), None)
+            if window is None:
+                false_alarms += 1
+            else:
+                hit_windows.add(window)
+        windows += len(hit_windows)
+    return {
+        "windows_detected": float(windows),
+        "false_alarms_per_day": round(false_alarms / max(days, 1e-9), 4),
+        "days": round(days, 1),
+    }
+
+
 def run(argv: list[str]) -> dict[str, Any]:
     """Run the detector and the baseline over the labelled series and score all profiles."""
     parser = argparse.ArgumentParser(prog="scripts/evaluate --task nab")
@@ -135,8 +171,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     seconds = 0.0
     rows = 0
     state_bytes = 0
+    epochs: list[NDArray[np.float64]] = []
     for relative in names:
         times, values = read_series(data_dir / relative)
+        epochs.append(times.astype("int64").astype(np.float64))
         learning = probation_rows(len(values))
         labels.append(SeriesLabels(len(values), window_rows(times, label_windows[relative])))
         started = time.perf_counter()
@@ -191,6 +229,11 @@ def run(argv: list[str]) -> dict[str, Any]:
         "thresholds": thresholds,
         "standard_windows_detected": {m: d[0] for m, d in detected.items()},
         "standard_false_positive_rows": {m: d[1] for m, d in detected.items()},
+        # Watched sensors in the integration: each sensitivity's threshold with its alarm rule.
+        "sensitivities": {
+            name: {"threshold": threshold, **_alarm_rule(scores["smartml"], labels, epochs, threshold)}
+            for name, threshold in SENSITIVITY_THRESHOLDS.items()
+        },
         "smartml_microseconds_per_update": round(1e6 * seconds / max(rows, 1), 1),
         "largest_state_json_bytes": state_bytes,
     }

@@ -8,12 +8,13 @@ follow the home's own area registry; sensors without an area count for the whole
 from __future__ import annotations
 
 from collections.abc import Mapping
+import math
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -41,6 +42,7 @@ from .const import (
     CONF_POWER,
     CONF_PRESENCE,
     CONF_SECURITY,
+    CONF_SECURITY_SENSORS,
     CONF_SENSITIVITY,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_SENSITIVITY,
@@ -66,9 +68,10 @@ ENTITY_LISTS = (
     CONF_ENERGY,
     CONF_CLIMATE,
     CONF_SECURITY,
+    CONF_SECURITY_SENSORS,
 )
 # Lists that give SmartML something to learn on their own (environment needs occupancy).
-LEARNABLE = (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY)
+LEARNABLE = (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
 ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_OCCUPANCY: OCCUPANCY_DOMAINS,
     CONF_PRESENCE: PRESENCE_DOMAINS,
@@ -77,6 +80,7 @@ ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_ENERGY: ["sensor"],
     CONF_CLIMATE: ["climate"],
     CONF_SECURITY: SECURITY_DOMAINS,
+    CONF_SECURITY_SENSORS: ["sensor"],
     CONF_OUTDOOR_TEMPERATURE: ["sensor"],
 }
 
@@ -110,6 +114,8 @@ SELECTORS: dict[str, EntitySelector] = {
             ],
         }
     ),
+    # Any numeric sensor (temperature, power, CO2, water flow ...); validation checks it is numeric.
+    CONF_SECURITY_SENSORS: _entity_selector({"multiple": True, "filter": {"domain": "sensor"}}),
     CONF_OUTDOOR_TEMPERATURE: _entity_selector(
         {"filter": {"domain": "sensor", "device_class": SensorDeviceClass.TEMPERATURE}}
     ),
@@ -211,7 +217,25 @@ def _entity_error(hass: HomeAssistant, key: str, entity_id: str) -> str | None:
             return "wrong_unit_energy"
         if state.attributes.get("state_class") not in (SensorStateClass.TOTAL_INCREASING, SensorStateClass.TOTAL):
             return "energy_not_cumulative"
+    if key == CONF_SECURITY_SENSORS and not _is_numeric(state):
+        return "not_numeric"
     return None
+
+
+def _is_numeric(state: State) -> bool:
+    """Whether a sensor reports numbers: a unit, a measurement state class or a number now.
+
+    A sensor that is unavailable or unknown right now gets the benefit of the doubt.
+    """
+    attributes = state.attributes
+    if attributes.get(ATTR_UNIT_OF_MEASUREMENT) or attributes.get("state_class"):
+        return True
+    if state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return True
+    try:
+        return math.isfinite(float(state.state))
+    except ValueError:
+        return False
 
 
 def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -245,7 +269,10 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_AREAS: areas,
         CONF_OCCUPANCY: unassigned[CONF_OCCUPANCY],
         CONF_ENVIRONMENT: unassigned[CONF_ENVIRONMENT],
-        **{key: lists[key] for key in (CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY)},
+        **{
+            key: lists[key]
+            for key in (CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
+        },
         CONF_OUTDOOR_TEMPERATURE: outdoor,
         CONF_NOTIFY: notify,
         CONF_HISTORY_DAYS: int(user_input.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),

@@ -27,6 +27,8 @@ CONF_NOTIFY: Final = "notify"
 CONF_HISTORY_DAYS: Final = "history_days"
 CONF_SENSITIVITY: Final = "sensitivity"
 CONF_ENERGY_ANOMALIES: Final = "energy_anomalies"
+# Numeric sensors watched for unusual values (security), each with a streaming detector.
+CONF_SECURITY_SENSORS: Final = "security_sensors"
 
 DEFAULT_HISTORY_DAYS: Final = 28
 MIN_HISTORY_DAYS: Final = 1
@@ -41,6 +43,8 @@ PRESENCE_DOMAINS: Final = ["person", "device_tracker"]
 ENVIRONMENT_DEVICE_CLASSES: Final = ["carbon_dioxide", "illuminance", "humidity", "temperature", "sound_pressure"]
 SECURITY_DOMAINS: Final = ["binary_sensor", "lock", "alarm_control_panel", "cover"]
 SECURITY_DEVICE_CLASSES: Final = ["door", "window", "garage_door", "opening", "lock", "motion", "tamper"]
+# The role of a watched sensor that no other list uses: its numbers are kept as they are.
+ROLE_WATCHED_SENSOR: Final = "security_sensor"
 POWER_UNITS: Final = ["W", "kW"]
 ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 
@@ -71,6 +75,9 @@ STATUS_PAUSED: Final = "paused"
 EVENT_ANOMALY: Final = "smartml_anomaly"
 KIND_SECURITY: Final = "security"
 KIND_ENERGY: Final = "energy"
+TYPE_UNUSUAL_VALUE: Final = "unusual_value"
+# Key of the watched sensors' detectors in the learned state's models.
+MODEL_SENSOR_WATCH: Final = "sensor_watch"
 # An anomaly keeps its binary sensor on this long unless it is marked normal.
 ANOMALY_ACTIVE_SECONDS: Final = 30 * 60
 MOBILE_ACTION_EVENT: Final = "mobile_app_notification_action"
@@ -83,6 +90,7 @@ ANOMALY_TYPES: Final = (
     "unusual_time",
     "open_too_long",
     "entry_without_arrival",
+    TYPE_UNUSUAL_VALUE,
     "above_forecast",
     "empty_home_draw",
     "base_load",

@@ -31,6 +31,7 @@ from .const import (
     CONF_POWER,
     CONF_PRESENCE,
     CONF_SECURITY,
+    CONF_SECURITY_SENSORS,
     DEFAULT_HISTORY_DAYS,
     DEFAULT_MANUAL_HOLD_MINUTES,
     DEFAULT_MAX_SETPOINT,
@@ -64,6 +65,7 @@ from .history import (
     recorder_available,
 )
 from .store import LearnedState, SmartMLStorage
+from .watch import WatchedSensors, watched_roles
 
 if TYPE_CHECKING:
     from .engine.home import HomeModels
@@ -142,7 +144,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.storage = storage
         self.state = state
         self.spec = build_spec(entry.options, hass.config.time_zone)
-        self.roles = entity_roles(self.spec)
+        self.roles = watched_roles(entry.options, entity_roles(self.spec))
         self.history_days = int(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
         self.collector = Collector(hass, state.observations, self.roles, self._async_observed)
         self.collector.enabled = state.learning
@@ -157,10 +159,11 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         }
         self.climate_names = {entity_id: _entity_name(hass, entity_id) for entity_id in options.get(CONF_CLIMATE) or []}
         self.has_occupancy = bool(areas or options.get(CONF_PRESENCE) or options.get(CONF_OCCUPANCY))
-        self.has_security = bool(options.get(CONF_SECURITY)) or self.has_occupancy
+        self.has_security = bool(options.get(CONF_SECURITY) or options.get(CONF_SECURITY_SENSORS)) or self.has_occupancy
         self.has_energy = bool(options.get(CONF_POWER) or options.get(CONF_ENERGY))
         self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
         self.anomalies = AnomalyManager(hass, options.get(CONF_NOTIFY), self._async_feedback)
+        self.watched = WatchedSensors(hass, state, options, lambda e: _entity_name(hass, e), storage.schedule_save)
         # When SmartML last set each thermostat, and when someone else last changed it.
         self.applied_setpoints: dict[str, tuple[float, float]] = {}
         self.manual_changes: dict[str, float] = {}
@@ -232,6 +235,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         del self.state.feedback[:-MAX_FEEDBACK]
         if self.models is not None:
             self.models.add_feedback(anomaly)
+        self.watched.add_feedback(anomaly)
         self.storage.schedule_save()
 
     @property
@@ -273,6 +277,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.state.observations.rename_entity(old, new)
         if old in self.state.bootstrapped:
             self.state.bootstrapped[new] = self.state.bootstrapped.pop(old)
+        self.watched.rename(old, new)
         self.storage.schedule_save()
         return rename_in_options(self.config_entry.options, old, new)
 
@@ -296,6 +301,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self.state.bootstrapped.clear()
         self.state.feedback.clear()
         self.state.models.clear()
+        self.watched.reset()
         self.models = None
         await self.async_bootstrap()
         await self.storage.async_save_now()
@@ -434,6 +440,9 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             self.state.models.update(self.models.live_state())
             self.storage.schedule_save()
             await self._async_auto_apply(predictions.get(SECTION_CLIMATE, {}))
+        for anomaly in await self.watched.async_update(now):
+            if self.learning:
+                self.anomalies.async_report(anomaly)
         observations = self.state.observations
         return SmartMLData(
             status=self._status(),

@@ -31,6 +31,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "skipped_states": dict(observations.skipped),
         "bootstrapped_entities": sorted(coordinator.state.bootstrapped),
         "feedback_count": len(coordinator.state.feedback),
+        "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
         "predictions": data.predictions,
     }

@@ -22,10 +22,21 @@ from custom_components.smartml.const import (
     CONF_POWER,
     CONF_PRESENCE,
     CONF_SECURITY,
+    CONF_SECURITY_SENSORS,
     DOMAIN,
 )
 
-from .conftest import ENERGY, FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, POWER, set_home_states, setup_entry
+from .conftest import (
+    ENERGY,
+    FRONT_DOOR,
+    HALL_MOTION,
+    KITCHEN_MOTION,
+    PERSON,
+    POWER,
+    home_options,
+    set_home_states,
+    setup_entry,
+)
 
 
 @pytest.fixture
@@ -57,6 +68,7 @@ def _user_input(**overrides: Any) -> dict[str, Any]:
         CONF_POWER: [POWER],
         CONF_ENERGY: [ENERGY],
         CONF_SECURITY: [FRONT_DOOR],
+        CONF_SECURITY_SENSORS: [],
         CONF_HISTORY_DAYS: 14,
         "sensitivity": "high",
         "energy_anomalies": False,
@@ -103,12 +115,16 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         ({CONF_ENERGY: ["sensor.energy_today"]}, CONF_ENERGY, "energy_not_cumulative"),
         ({CONF_OUTDOOR_TEMPERATURE: "climate.living_room"}, CONF_OUTDOOR_TEMPERATURE, "wrong_domain"),
         ({CONF_NOTIFY: "notify.nobody"}, CONF_NOTIFY, "notify_not_found"),
+        ({CONF_SECURITY_SENSORS: ["sensor.weather"]}, CONF_SECURITY_SENSORS, "not_numeric"),
+        ({CONF_SECURITY_SENSORS: [FRONT_DOOR]}, CONF_SECURITY_SENSORS, "wrong_domain"),
+        ({CONF_SECURITY_SENSORS: ["sensor.ghost"]}, CONF_SECURITY_SENSORS, "entity_not_found"),
     ],
 )
 async def test_user_step_errors(
     hass: HomeAssistant, kitchen_area: str, overrides: dict[str, Any], field: str, error: str
 ) -> None:
     hass.states.async_set("sensor.energy_today", "3", {"unit_of_measurement": "kWh", "state_class": "measurement"})
+    hass.states.async_set("sensor.weather", "sunny")
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(**overrides))
     assert result["type"] is FlowResultType.FORM
@@ -125,6 +141,23 @@ async def test_registry_entity_without_state_is_accepted(hass: HomeAssistant, ki
         result["flow_id"], _user_input(**{CONF_SECURITY: ["binary_sensor.garage_door"]})
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_numeric_sensors_to_watch_are_stored_and_enough_on_their_own(
+    hass: HomeAssistant, kitchen_area: str
+) -> None:
+    hass.states.async_set("sensor.garage_temperature", "12.5", {"unit_of_measurement": "°C"})
+    # No unit, but a number now: accepted; unavailable now: given the benefit of the doubt.
+    hass.states.async_set("sensor.water_meter_pulses", "42")
+    hass.states.async_set("sensor.freezer", "unavailable")
+    watched = ["sensor.garage_temperature", "sensor.water_meter_pulses", "sensor.freezer"]
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    nothing_else = {key: [] for key in (CONF_OCCUPANCY, CONF_PRESENCE, CONF_ENVIRONMENT, CONF_POWER, CONF_ENERGY)}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**nothing_else, **{CONF_SECURITY: [], CONF_SECURITY_SENSORS: watched})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_SECURITY_SENSORS] == watched
 
 
 async def test_notify_target_is_stored_without_prefix(hass: HomeAssistant, kitchen_area: str) -> None:
@@ -199,3 +232,26 @@ async def test_reconfigure_updates_entry_and_keeps_learned_data(
     assert mock_entry.options[CONF_HISTORY_DAYS] == 7
     observations = mock_entry.runtime_data.coordinator.state.observations
     assert list(observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0]
+
+
+async def test_options_flow_shows_and_keeps_watched_sensors(hass: HomeAssistant) -> None:
+    garage = "sensor.garage_temperature"
+    hass.states.async_set(garage, "12.5", {"unit_of_measurement": "°C"})
+    set_home_states(hass)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_SECURITY_SENSORS: [garage]}))
+    await setup_entry(hass, entry)
+    assert entry.runtime_data.coordinator.roles[garage] == "security_sensor"
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    defaults = {
+        str(key): key.default() for key in result["data_schema"].schema if callable(getattr(key, "default", None))
+    }
+    assert defaults[CONF_SECURITY_SENSORS] == [garage]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_SECURITY_SENSORS: [garage, POWER]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_SECURITY_SENSORS] == [garage, POWER]
+    # A sensor already learned in another role keeps it (power in W).
+    assert entry.runtime_data.coordinator.roles[POWER] == "power"

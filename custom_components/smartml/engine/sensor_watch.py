@@ -1,0 +1,346 @@
+"""Numeric sensors watched for unusual values (security): one streaming detector each.
+
+`SensorWatch` feeds each watched sensor's values (the observation store's 5-minute means)
+to its own `StreamingDetector` and turns a score at or above the sensitivity's threshold
+into a security anomaly of type `unusual_value`, explained in plain language ("Garage
+temperature read 41.2 °C around 03:10, higher than anything it showed in the last 14 days
+(at most 24.3 °C)").
+
+Rules on top of the detector, so that a watched sensor stays quiet unless it matters:
+- nothing while the detector learns (its first `learning_points` values);
+- only values recent when they are scored alarm: a catch-up on recorder history learns
+  but does not announce what happened days ago;
+- at most one alarm per sensor per ALARM_COOLDOWN_SECONDS, and only the first point of an
+  episode (the detector already reports an episode's first, strongest point only);
+- feedback ("it was me") raises that sensor's threshold halfway to 1 above the score of
+  the false alarm, so the same size of deviation does not alert again.
+
+Plain Python around the detector (numpy); `feed` belongs in the executor. The whole state is
+plain JSON (`as_dict` / `from_dict`); detectors are rebuilt from it lazily, in `feed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import hashlib
+import math
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
+
+KIND_SECURITY: Final = "security"
+TYPE_UNUSUAL_VALUE: Final = "unusual_value"
+
+# Score threshold per sensitivity, from the Numenta Anomaly Benchmark (41 series, 1354 days,
+# docs/benchmarks/security.md) with one alarm per series per 6 hours at most: 0.61, where
+# the detector scores best, finds 57 of 69 anomaly windows with 0.075 false alarms per
+# series per day (one in 13 days); 0.8 finds 41 with 0.046 (one in 22 days); 1.0 (a value
+# at least twice as unusual as the third most unusual of the recent past) finds 32 with
+# 0.021 (one in 48 days).
+SENSITIVITY_THRESHOLDS: Final = {"low": 1.0, "medium": 0.8, "high": 0.61}
+DEFAULT_SENSITIVITY: Final = "medium"
+# Feedback never raises a threshold beyond this: the strongest deviations (score 1) still alert.
+MAX_THRESHOLD: Final = 0.99
+ALARM_COOLDOWN_SECONDS: Final = 6 * 3600.0
+# A value scored later than this after it was measured (history catch-up) does not alarm.
+MAX_ALARM_AGE_SECONDS: Final = 2 * 3600.0
+DAY_SECONDS: Final = 86_400.0
+# The explanation compares with the range of the last this many days (about the detector's
+# value memory at one point per 5 minutes).
+RANGE_DAYS: Final = 14
+STATE_VERSION: Final = 1
+
+
+@dataclass(slots=True)
+class _Watched:
+    """One watched sensor: its detector and what the alarm rules and explanations need."""
+
+    detector: StreamingDetector
+    # Raised by feedback; the sensitivity's threshold applies when it is lower.
+    threshold: float = 0.0
+    last_alarm: float | None = None
+    since: float | None = None
+    last_value: float | None = None
+    # UTC day number -> (lowest, highest) of that day, the last RANGE_DAYS days.
+    days: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector.as_dict(),
+            "threshold": self.threshold,
+            "last_alarm": self.last_alarm,
+            "since": self.since,
+            "last_value": self.last_value,
+            "days": [[day, low, high] for day, (low, high) in sorted(self.days.items())],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], learning_points: int) -> _Watched:
+        detector = StreamingDetector.from_dict(data["detector"])
+        if detector.count == 0:
+            # A fresh detector (an older state version): learn again with today's period.
+            detector = StreamingDetector(learning_points=learning_points)
+        last_alarm, since, last_value = data.get("last_alarm"), data.get("since"), data.get("last_value")
+        return cls(
+            detector=detector,
+            threshold=float(data.get("threshold", 0.0)),
+            last_alarm=None if last_alarm is None else float(last_alarm),
+            since=None if since is None else float(since),
+            last_value=None if last_value is None else float(last_value),
+            days={int(day): (float(low), float(high)) for day, low, high in data.get("days", [])},
+        )
+
+    def value_range(self, day: int) -> tuple[float, float] | None:
+        """Lowest and highest value of the last RANGE_DAYS days up to `day`."""
+        ranges = [span for d, span in self.days.items() if day - RANGE_DAYS < d <= day]
+        if not ranges:
+            return None
+        return min(low for low, _ in ranges), max(high for _, high in ranges)
+
+    def remember(self, ts: float, value: float) -> None:
+        """Keep the value in the daily ranges and as the last value."""
+        day = int(ts // DAY_SECONDS)
+        low, high = self.days.get(day, (value, value))
+        self.days[day] = (min(low, value), max(high, value))
+        for old in [d for d in self.days if d <= day - RANGE_DAYS]:
+            del self.days[old]
+        if self.since is None:
+            self.since = ts
+        self.last_value = value
+
+
+def _anomaly_id(entity_id: str, ts: float) -> str:
+    key = f"{KIND_SECURITY}|{TYPE_UNUSUAL_VALUE}|{entity_id}|{ts:.0f}"
+    return hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
+
+
+def format_value(value: float, unit: str | None) -> str:
+    """A reading as people write it: 41.2 °C, 1850 ppm, 0.53 kW."""
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {unit}" if unit else text
+
+
+def _days_phrase(days: int) -> str:
+    return "the last day" if days <= 1 else f"the last {days} days"
+
+
+def explain(facts: Mapping[str, Any]) -> str:
+    """Plain English from an unusual_value anomaly's facts (which stay beside it)."""
+    unit = facts.get("unit")
+    name, when = facts["name"], facts["local_time"]
+    reading = f"{name} read {format_value(facts['value'], unit)} around {when}"
+    days = _days_phrase(int(facts["days_of_history"]))
+    lowest, highest = facts.get("lowest"), facts.get("highest")
+    if highest is not None and facts["value"] > highest:
+        return f"{reading}, higher than anything it showed in {days} (at most {format_value(highest, unit)})."
+    if lowest is not None and facts["value"] < lowest:
+        return f"{reading}, lower than anything it showed in {days} (at least {format_value(lowest, unit)})."
+    previous = facts.get("previous")
+    after = "" if previous is None else f" just after {format_value(previous, unit)}"
+    return f"{reading}{after}; it has not changed like this in {days}."
+
+
+class SensorWatch:
+    """A streaming detector per watched numeric sensor, with alarm rules and explanations."""
+
+    def __init__(
+        self,
+        sensitivity: str = DEFAULT_SENSITIVITY,
+        timezone: str = "UTC",
+        learning_points: int = DEFAULT_LEARNING_POINTS,
+        saved: Mapping[str, Any] | None = None,
+    ) -> None:
+        """sensitivity: low / medium / high; saved: as_dict output of an earlier run."""
+        if sensitivity not in SENSITIVITY_THRESHOLDS:
+            raise ValueError(f"unknown sensitivity {sensitivity!r}")
+        self.sensitivity = sensitivity
+        self.learning_points = int(learning_points)
+        try:
+            self.tz: ZoneInfo | None = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.tz = None
+        self._sensors: dict[str, _Watched] = {}
+        # Saved states not rebuilt yet (rebuilding costs a few ms: done in feed, off the loop).
+        self._saved: dict[str, Mapping[str, Any]] = {}
+        if saved and int(saved.get("version", 0)) == STATE_VERSION:
+            sensors = saved.get("sensors")
+            if isinstance(sensors, Mapping):
+                self._saved = {str(e): s for e, s in sensors.items() if isinstance(s, Mapping)}
+
+    @property
+    def base_threshold(self) -> float:
+        """The score an alarm needs at the chosen sensitivity."""
+        return SENSITIVITY_THRESHOLDS[self.sensitivity]
+
+    def keep_only(self, entity_ids: Iterable[str]) -> None:
+        """Forget the sensors no longer watched."""
+        wanted = set(entity_ids)
+        self._sensors = {e: sensor for e, sensor in self._sensors.items() if e in wanted}
+        self._saved = {e: saved for e, saved in self._saved.items() if e in wanted}
+
+    def rename(self, old: str, new: str) -> None:
+        """Follow an entity id change."""
+        if old in self._sensors:
+            self._sensors[new] = self._sensors.pop(old)
+        if old in self._saved:
+            self._saved[new] = self._saved.pop(old)
+
+    def last_time(self, entity_id: str) -> float:
+        """Time of the latest value fed for a sensor (-inf when none)."""
+        if (sensor := self._sensors.get(entity_id)) is not None:
+            return sensor.detector.last_ts
+        saved = self._saved.get(entity_id)
+        detector = saved.get("detector") if saved else None
+        # A detector state of another version starts afresh, from the first value on.
+        if not isinstance(detector, Mapping) or detector.get("version") != DETECTOR_VERSION:
+            return -math.inf
+        try:
+            return float(detector["last_ts"])
+        except (KeyError, TypeError, ValueError):
+            return -math.inf
+
+    def _sensor(self, entity_id: str) -> _Watched:
+        sensor = self._sensors.get(entity_id)
+        if sensor is not None:
+            return sensor
+        saved = self._saved.pop(entity_id, None)
+        if saved is not None:
+            try:
+                sensor = _Watched.from_dict(saved, self.learning_points)
+            except (KeyError, TypeError, ValueError):
+                sensor = None  # a damaged state: learn the sensor again
+        if sensor is None:
+            sensor = _Watched(StreamingDetector(learning_points=self.learning_points))
+        self._sensors[entity_id] = sensor
+        return sensor
+
+    def threshold(self, entity_id: str) -> float:
+        """The score a sensor's value needs to alarm (sensitivity, raised by feedback)."""
+        sensor = self._sensors.get(entity_id)
+        if sensor is not None:
+            return max(self.base_threshold, sensor.threshold)
+        try:
+            raised = float((self._saved.get(entity_id) or {}).get("threshold", 0.0))
+        except (TypeError, ValueError):
+            raised = 0.0
+        return max(self.base_threshold, raised)
+
+    def feed(
+        self,
+        entity_id: str,
+        times: Sequence[float],
+        values: Sequence[float],
+        now: float,
+        name: str | None = None,
+        unit: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Learn a sensor's new values (in time order); return the anomalies they raise.
+
+        Values not after the last one fed, and non-finite values, are ignored.
+        """
+        sensor = self._sensor(entity_id)
+        detector = sensor.detector
+        out: list[dict[str, Any]] = []
+        for ts, value in zip(times, values, strict=False):
+            if not math.isfinite(value) or ts <= detector.last_ts:
+                continue
+            score = detector.update(ts, value)
+            if (
+                score > 0.0
+                and score >= self.threshold(entity_id)
+                and now - ts <= MAX_ALARM_AGE_SECONDS
+                and (sensor.last_alarm is None or ts - sensor.last_alarm >= ALARM_COOLDOWN_SECONDS)
+            ):
+                sensor.last_alarm = ts
+                out.append(self._anomaly(entity_id, sensor, ts, value, score, name, unit))
+            sensor.remember(ts, value)
+        return out
+
+    def _local_time(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self.tz or UTC).strftime("%H:%M")
+
+    def _anomaly(
+        self,
+        entity_id: str,
+        sensor: _Watched,
+        ts: float,
+        value: float,
+        score: float,
+        name: str | None,
+        unit: str | None,
+    ) -> dict[str, Any]:
+        span = sensor.value_range(int(ts // DAY_SECONDS))
+        seen_days = 0.0 if sensor.since is None else (ts - sensor.since) / DAY_SECONDS
+        facts: dict[str, Any] = {
+            "entity_id": entity_id,
+            "name": name or entity_id.partition(".")[2].replace("_", " ").capitalize(),
+            "value": round(value, 3),
+            "unit": unit,
+            "local_time": self._local_time(ts),
+            "lowest": None if span is None else round(span[0], 3),
+            "highest": None if span is None else round(span[1], 3),
+            "previous": None if sensor.last_value is None else round(sensor.last_value, 3),
+            "days_of_history": max(1, min(RANGE_DAYS, round(seen_days))),
+            "threshold": round(self.threshold(entity_id), 3),
+        }
+        return {
+            "id": _anomaly_id(entity_id, ts),
+            "kind": KIND_SECURITY,
+            "type": TYPE_UNUSUAL_VALUE,
+            "entity_ids": [entity_id],
+            "ts": ts,
+            "score": round(score, 3),
+            "explanation": explain(facts),
+            "facts": facts,
+        }
+
+    def add_feedback(self, anomaly: Mapping[str, Any]) -> bool:
+        """An unusual_value anomaly was normal: raise that sensor's threshold. True if used."""
+        if anomaly.get("type") != TYPE_UNUSUAL_VALUE:
+            return False
+        entity_ids = anomaly.get("entity_ids") or []
+        entity_id = str(entity_ids[0]) if entity_ids else ""
+        if entity_id not in self._sensors and entity_id not in self._saved:
+            return False
+        try:
+            score = float(anomaly.get("score", 0.0))
+        except (TypeError, ValueError):
+            score = 0.0
+        reference = max(self.threshold(entity_id), min(score, 1.0))
+        raised = min(MAX_THRESHOLD, reference + (1.0 - reference) / 2.0)
+        if entity_id in self._sensors:
+            self._sensors[entity_id].threshold = raised
+        else:
+            self._saved[entity_id] = {**self._saved[entity_id], "threshold": raised}
+        return True
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per sensor: values learned, whether it can alarm, its threshold (diagnostics)."""
+        out: dict[str, dict[str, Any]] = {}
+        for entity_id, sensor in self._sensors.items():
+            detector = sensor.detector
+            out[entity_id] = {
+                "values": detector.count,
+                "ready": detector.ready,
+                "threshold": round(self.threshold(entity_id), 3),
+            }
+        for entity_id, saved in self._saved.items():
+            raw = saved.get("detector")
+            current = isinstance(raw, Mapping) and raw.get("version") == DETECTOR_VERSION
+            count = int(raw.get("count", 0)) if current and isinstance(raw, Mapping) else 0
+            out[entity_id] = {
+                "values": count,
+                "ready": count > self.learning_points,
+                "threshold": round(self.threshold(entity_id), 3),
+            }
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Whole state as plain JSON."""
+        sensors: dict[str, Any] = {entity_id: dict(saved) for entity_id, saved in self._saved.items()}
+        for entity_id, sensor in list(self._sensors.items()):
+            sensors[entity_id] = sensor.as_dict()
+        return {"version": STATE_VERSION, "sensors": sensors}

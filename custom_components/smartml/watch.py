@@ -1,0 +1,200 @@
+"""Watched sensors: numeric sensors the user marks as security-relevant.
+
+The collector already keeps their values as 5-minute means (the observation store's
+buckets). On each coordinator refresh the means closed since the last refresh go to the
+sensors' streaming detectors in the executor -- an update costs about 100 µs, so it never
+runs in the state callback -- and what the detectors learned is kept with the learned
+state, so a restart does not forget it. Scores become security anomalies (`unusual_value`)
+through engine/sensor_watch.py, which holds the alarm rules and the explanations.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.core import HomeAssistant, callback
+
+from .const import (
+    CONF_SECURITY_SENSORS,
+    CONF_SENSITIVITY,
+    DEFAULT_SENSITIVITY,
+    MODEL_SENSOR_WATCH,
+    ROLE_WATCHED_SENSOR,
+)
+from .engine.observations import ROLE_ENERGY, ROLE_ENVIRONMENT, ROLE_OUTDOOR, ROLE_POWER
+
+if TYPE_CHECKING:
+    from .engine.sensor_watch import SensorWatch
+    from .store import LearnedState
+
+# A long history (first start, a detector state of an older version) is learned over
+# several refreshes, so one executor job stays short.
+MAX_VALUES_PER_REFRESH = 2000
+
+type Batches = dict[str, tuple[list[float], list[float]]]
+
+
+def watched_roles(options: Mapping[str, Any], roles: Mapping[str, str]) -> dict[str, str]:
+    """Roles with the watched sensors added; a sensor already learned in a role keeps it."""
+    out = dict(roles)
+    for entity_id in options.get(CONF_SECURITY_SENSORS) or []:
+        out.setdefault(entity_id, ROLE_WATCHED_SENSOR)
+    return out
+
+
+class WatchedSensors:
+    """Feeds the watched sensors' new values to their detectors, off the event loop."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        state: LearnedState,
+        options: Mapping[str, Any],
+        name_of: Callable[[str], str],
+        on_saved: Callable[[], None],
+    ) -> None:
+        """Watch the sensors of options.
+
+        name_of gives an entity's friendly name; on_saved is called when the detectors'
+        state in `state.models` changed (to schedule a save).
+        """
+        self.hass = hass
+        self.state = state
+        self.entity_ids: list[str] = list(dict.fromkeys(options.get(CONF_SECURITY_SENSORS) or []))
+        self.sensitivity = str(options.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY))
+        self._name_of = name_of
+        self._on_saved = on_saved
+        self.watch: SensorWatch | None = None
+        self._busy = False
+        # Bumped by reset, so that a job on the forgotten detectors is discarded.
+        self._generation = 0
+        if not self.entity_ids:
+            state.models.pop(MODEL_SENSOR_WATCH, None)
+
+    def _build(self, saved: Mapping[str, Any] | None) -> SensorWatch:
+        """Executor: the detectors from their saved state (numpy is imported here)."""
+        from .engine.sensor_watch import SENSITIVITY_THRESHOLDS, SensorWatch
+
+        sensitivity = self.sensitivity if self.sensitivity in SENSITIVITY_THRESHOLDS else DEFAULT_SENSITIVITY
+        watch = SensorWatch(sensitivity, self.hass.config.time_zone, saved=saved)
+        watch.keep_only(self.entity_ids)
+        return watch
+
+    def _pending(self, watch: SensorWatch) -> Batches:
+        """Closed 5-minute means not fed yet (event loop: a bisect and short slices)."""
+        batches: Batches = {}
+        budget = MAX_VALUES_PER_REFRESH
+        channels = self.state.observations.channels
+        for entity_id in self.entity_ids:
+            buf = channels.get(entity_id)
+            if buf is None or budget <= 0:
+                continue
+            count = min(len(buf.times), len(buf.values))
+            start = bisect_right(buf.times, watch.last_time(entity_id), 0, count)
+            stop = min(count, start + budget)
+            if start < stop:
+                batches[entity_id] = (buf.times[start:stop].tolist(), buf.values[start:stop].tolist())
+                budget -= stop - start
+        return batches
+
+    def _unit(self, entity_id: str) -> str | None:
+        """The unit of the values the store keeps (power in W, temperatures in °C)."""
+        role = self.state.observations.roles.get(entity_id)
+        if role == ROLE_POWER:
+            return "W"
+        if role == ROLE_ENERGY:
+            return "kWh"
+        state = self.hass.states.get(entity_id)
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
+        if role in (ROLE_ENVIRONMENT, ROLE_OUTDOOR) and unit in ("°F", "F"):
+            return "°C"
+        return unit if isinstance(unit, str) else None
+
+    @staticmethod
+    def _feed(
+        watch: SensorWatch, batches: Batches, labels: Mapping[str, tuple[str, str | None]], now: float
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Executor: learn the new values; the anomalies they raise and the state to save."""
+        anomalies: list[dict[str, Any]] = []
+        for entity_id, (times, values) in batches.items():
+            name, unit = labels[entity_id]
+            anomalies.extend(watch.feed(entity_id, times, values, now, name, unit))
+        return anomalies, watch.as_dict()
+
+    async def async_update(self, now: float) -> list[dict[str, Any]]:
+        """Learn what arrived since the last refresh; return the anomalies it raises."""
+        if not self.entity_ids or self._busy:
+            return []
+        self._busy = True
+        generation = self._generation
+        try:
+            if self.watch is None:
+                watch = await self.hass.async_add_executor_job(self._build, self.state.models.get(MODEL_SENSOR_WATCH))
+                if generation != self._generation:
+                    return []
+                self.watch = watch
+            watch = self.watch
+            batches = self._pending(watch)
+            if not batches:
+                return []
+            labels = {entity_id: (self._name_of(entity_id), self._unit(entity_id)) for entity_id in batches}
+            anomalies, saved = await self.hass.async_add_executor_job(self._feed, watch, batches, labels, now)
+            if generation != self._generation:
+                return []
+            self.state.models[MODEL_SENSOR_WATCH] = saved
+            self._on_saved()
+            return anomalies
+        finally:
+            self._busy = False
+
+    def _patch_saved(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply a change to the saved sensors at once (a copy: a save may be reading it)."""
+        saved = self.state.models.get(MODEL_SENSOR_WATCH)
+        if not isinstance(saved, Mapping) or not isinstance(saved.get("sensors"), Mapping):
+            return
+        sensors = dict(saved["sensors"])
+        change(sensors)
+        self.state.models[MODEL_SENSOR_WATCH] = {**saved, "sensors": sensors}
+        self._on_saved()
+
+    @callback
+    def add_feedback(self, anomaly: Mapping[str, Any]) -> None:
+        """An anomaly was normal: if it was an unusual value, raise that sensor's threshold."""
+        watch = self.watch
+        if watch is None or not watch.add_feedback(anomaly):
+            return
+        entity_id = str(anomaly["entity_ids"][0])
+        threshold = watch.threshold(entity_id)
+
+        def raise_threshold(sensors: dict[str, Any]) -> None:
+            if isinstance(sensors.get(entity_id), Mapping):
+                sensors[entity_id] = {**sensors[entity_id], "threshold": threshold}
+
+        self._patch_saved(raise_threshold)
+
+    @callback
+    def rename(self, old: str, new: str) -> None:
+        """Follow an entity id change."""
+        if self.watch is not None:
+            self.watch.rename(old, new)
+        self.entity_ids = [new if entity_id == old else entity_id for entity_id in self.entity_ids]
+
+        def move(sensors: dict[str, Any]) -> None:
+            if old in sensors:
+                sensors[new] = sensors.pop(old)
+
+        self._patch_saved(move)
+
+    @callback
+    def reset(self) -> None:
+        """Forget every detector (smartml.reset)."""
+        self._generation += 1
+        self.watch = None
+        self.state.models.pop(MODEL_SENSOR_WATCH, None)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per watched sensor: values learned, whether it can alarm, its threshold."""
+        return self.watch.status() if self.watch is not None else {}

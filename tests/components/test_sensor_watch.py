@@ -1,0 +1,177 @@
+"""Numeric sensors marked security-relevant: a streaming detector each, through the anomaly path."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import Event, HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.smartml.const import (
+    CONF_SECURITY_SENSORS,
+    DOMAIN,
+    EVENT_ANOMALY,
+    MODEL_SENSOR_WATCH,
+)
+from custom_components.smartml.engine.sensor_watch import SensorWatch
+
+from .conftest import home_options, set_home_states, setup_entry
+
+GARAGE = "sensor.garage_temperature"
+ATTRIBUTES = {"unit_of_measurement": "°C", "device_class": "temperature", "friendly_name": "Garage temperature"}
+STEP = 300.0  # one value per 5-minute bucket
+
+
+def _steady(count: int, seed: int = 3) -> list[float]:
+    """A noisy steady temperature; no value repeats the one before (that would be no state change)."""
+    rng = random.Random(seed)
+    values: list[float] = []
+    while len(values) < count:
+        value = round(20.0 + rng.gauss(0.0, 0.3), 2)
+        if not values or value != values[-1]:
+            values.append(value)
+    return values
+
+
+async def _setup(hass: HomeAssistant) -> MockConfigEntry:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_SECURITY_SENSORS: [GARAGE]}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    return entry
+
+
+async def _feed(hass: HomeAssistant, start: float, states: list[Any]) -> None:
+    """One state per 5-minute bucket from start on."""
+    for i, state in enumerate(states):
+        hass.states.async_set(GARAGE, str(state), ATTRIBUTES, timestamp=start + i * STEP)
+    await hass.async_block_till_done()
+
+
+async def _refresh(entry: MockConfigEntry, hass: HomeAssistant) -> None:
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_jump_after_steady_series_raises_security_anomaly(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values = [*_steady(600), 41.2, 41.0]  # the last value closes the bucket of the jump
+    start = time.time() - len(values) * STEP
+    await _feed(hass, start, values)
+
+    await _refresh(entry, hass)
+
+    assert len(events) == 1
+    data = events[0].data
+    assert data["kind"] == "security"
+    assert data["type"] == "unusual_value"
+    assert data["entity_ids"] == [GARAGE]
+    assert data["explanation"].startswith("Garage temperature read 41.2 °C around ")
+    assert "higher than anything it showed in the last 2 days" in data["explanation"]
+    sensor = hass.states.get("binary_sensor.security_anomaly")
+    assert sensor.state == "on"
+    assert sensor.attributes["explanation"] == data["explanation"]
+    assert hass.states.get("event.smartml_anomaly").attributes["event_type"] == "unusual_value"
+
+    # The sensor staying high is the same episode: no second alarm.
+    await _feed(hass, start + len(values) * STEP, [41.1, 40.9])
+    await _refresh(entry, hass)
+    assert len(events) == 1
+
+
+async def test_nothing_fires_while_the_detector_learns(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values = [*_steady(300), 41.2, 41.0]
+    await _feed(hass, time.time() - len(values) * STEP, values)
+
+    await _refresh(entry, hass)
+
+    assert events == []
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    status = entry.runtime_data.coordinator.watched.status()[GARAGE]
+    assert status["values"] == 301
+    assert status["ready"] is False
+
+
+async def test_unavailable_and_garbage_states_are_ignored(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values: list[Any] = _steady(600)
+    for i in range(550, 600, 5):
+        values[i] = ("unavailable", "unknown", "garbage", "nan", "")[(i // 5) % 5]
+    values.extend(["unavailable", 20.1])
+    await _feed(hass, time.time() - len(values) * STEP, values)
+
+    await _refresh(entry, hass)
+
+    assert events == []
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    numeric = sum(isinstance(v, float) for v in values)
+    # Every numeric bucket but the open last one was learned, nothing else.
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == numeric - 1
+
+
+async def test_detector_state_survives_a_reload(
+    hass: HomeAssistant, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = await _setup(hass)
+    values = _steady(600)
+    await _feed(hass, time.time() - len(values) * STEP, values)
+    await _refresh(entry, hass)
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 599
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["models"][MODEL_SENSOR_WATCH]
+    assert saved["sensors"][GARAGE]["detector"]["count"] == 599
+    fed: list[int] = []
+    feed = SensorWatch.feed
+
+    def counting_feed(self: SensorWatch, entity_id: str, times: list[float], *args: Any) -> list[dict[str, Any]]:
+        fed.append(len(times))
+        return feed(self, entity_id, times, *args)
+
+    monkeypatch.setattr(SensorWatch, "feed", counting_feed)
+
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    # The reload saved the open bucket as a point: the restored detector learns just that one.
+    assert fed == [1]
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE] == {"values": 600, "ready": True, "threshold": 0.8}
+
+
+async def test_it_was_me_raises_the_sensors_threshold(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    values = [*_steady(600), 41.2, 41.0]
+    await _feed(hass, time.time() - len(values) * STEP, values)
+    await _refresh(entry, hass)
+    coordinator = entry.runtime_data.coordinator
+    before = coordinator.watched.status()[GARAGE]["threshold"]
+
+    response = await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True, return_response=True)
+
+    assert response["type"] == "unusual_value"
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+    assert coordinator.watched.status()[GARAGE]["threshold"] > before
+    saved = coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"][GARAGE]
+    assert saved["threshold"] == coordinator.watched.status()[GARAGE]["threshold"]
+
+
+async def test_sensors_no_longer_watched_are_forgotten(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    await _feed(hass, time.time() - 20 * STEP, _steady(20))
+    await _refresh(entry, hass)
+    assert GARAGE in entry.runtime_data.coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"]
+
+    hass.config_entries.async_update_entry(entry, options=home_options())
+    await hass.async_block_till_done()
+
+    coordinator = entry.runtime_data.coordinator
+    assert MODEL_SENSOR_WATCH not in coordinator.state.models
+    assert GARAGE not in coordinator.state.observations.channels
+    assert coordinator.watched.status() == {}
