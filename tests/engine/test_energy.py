@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from custom_components.smartml.engine.energy import (
+    STUCK_MIN_EXCESS_W,
     TYPE_BASE_LOAD,
     TYPE_EMPTY_HOME,
     TYPE_STUCK_ON,
@@ -45,13 +46,18 @@ def routine_watts(ts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return watts + rng.normal(0.0, 15.0, len(ts))
 
 
-def power_store(days: int, seed: int = 0, extra: tuple[float, float, float] | None = None) -> ObservationStore:
-    """10-minute power states; extra = (start, end, watts) adds a constant load."""
+def power_store(
+    days: int,
+    seed: int = 0,
+    extra: tuple[float, float, float] | None = None,
+    extras: list[tuple[float, float, float]] | None = None,
+) -> ObservationStore:
+    """10-minute power states; extra/extras = (start, end, watts) add constant loads."""
     rng = np.random.default_rng(seed)
     ts = T0 + np.arange(0, days * DAY, 600.0)
     watts = routine_watts(ts, rng)
-    if extra is not None:
-        watts += np.where((ts >= extra[0]) & (ts < extra[1]), extra[2], 0.0)
+    for start, end, load in ([extra] if extra is not None else []) + (extras or []):
+        watts += np.where((ts >= start) & (ts < end), load, 0.0)
     store = ObservationStore(max_points=10**7)
     for t, w in zip(ts.tolist(), watts.tolist(), strict=True):
         store.add_state(POWER, "power", f"{w:.1f}", t)
@@ -148,8 +154,14 @@ def test_external_hourly_series_is_enough_to_forecast() -> None:
     assert len(result.p50) == 24
 
 
-def _alarms(store: ObservationStore, start_day: int, days: int, home_occupied: bool | None = None) -> list[dict]:
-    model = EnergyModel()
+def _alarms(
+    store: ObservationStore,
+    start_day: int,
+    days: int,
+    home_occupied: bool | None = None,
+    model: EnergyModel | None = None,
+) -> list[dict]:
+    model = model or EnergyModel()
     found: list[dict] = []
     for day in range(start_day, start_day + days):
         cutoff = T0 + day * DAY
@@ -174,6 +186,91 @@ def test_raised_base_load_raises_anomaly() -> None:
     store = power_store(24, extra=(start, start + 3 * DAY, 250.0))
     found = _alarms(store, 21, 3)
     assert any(a["type"] == TYPE_BASE_LOAD for a in found)
+
+
+def test_one_off_long_run_does_not_hide_a_later_appliance_left_on() -> None:
+    """A single night with a 2.5 kW run in the past weeks does not lift the bar at night."""
+    genuine = T0 + 10 * DAY + 1 * HOUR
+    start = T0 + 22 * DAY + 1 * HOUR  # 1.5 kW from 01:00 to 04:00
+    store = power_store(23, extras=[(genuine, genuine + 4 * HOUR, 2500.0), (start, start + 3 * HOUR, 1500.0)])
+    found = _alarms(store, 22, 1)
+    assert any(a["type"] == TYPE_STUCK_ON and start <= a["ts"] <= start + 4 * HOUR for a in found)
+
+
+def test_home_with_daily_long_runs_gets_a_higher_stuck_on_bar() -> None:
+    """The excess that counts as stuck on is calibrated on the home's own days."""
+    rng = np.random.default_rng(3)
+    runs = []
+    for day in range(22):
+        begin = T0 + day * DAY + float(rng.integers(0, 20)) * HOUR
+        runs.append((begin, begin + float(rng.integers(3, 6)) * HOUR, 2000.0))
+    busy = EnergyModel()
+    busy.fit(power_store(22, extras=runs), SPEC_POWER, T0 + 22 * DAY)
+    quiet = EnergyModel()
+    quiet.fit(power_store(22), SPEC_POWER, T0 + 22 * DAY)
+    assert quiet.stuck_excess_ == STUCK_MIN_EXCESS_W
+    assert busy.stuck_excess_ > 1500.0
+    assert np.nanmin(busy.stuck_threshold_) > np.nanmin(quiet.stuck_threshold_) + 500.0
+
+
+def test_reported_stuck_on_days_are_left_out_of_calibration() -> None:
+    """A fault already reported (here on 8 nights) does not make the detector blind to the next."""
+    nights = [(T0 + d * DAY + 1 * HOUR, T0 + d * DAY + 6 * HOUR, 1500.0) for d in range(8, 22, 2)]
+    nights += [(T0 + 21 * DAY + 1 * HOUR, T0 + 21 * DAY + 6 * HOUR, 1500.0)]
+    store = power_store(22, extras=nights)
+    blind = EnergyModel()
+    blind.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    model = EnergyModel()
+    model.flagged_ = [[TYPE_STUCK_ON, a - 3 * HOUR, b] for a, b, _ in nights]
+    model.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    assert blind.stuck_threshold_[3] > 1700.0
+    assert model.stuck_threshold_[3] < 1500.0
+
+
+def test_stuck_on_alarm_is_remembered_as_flagged() -> None:
+    start = T0 + 22 * DAY + 1 * HOUR
+    store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
+    model = EnergyModel()
+    _alarms(store, 22, 1, model=model)
+    kinds = [f for f in model.flagged_ if f[0] == TYPE_STUCK_ON]
+    assert len(kinds) == 1 and kinds[0][1] <= start + HOUR and kinds[0][2] >= start + 5 * HOUR
+
+
+def test_window_ends_at_the_last_reported_slot() -> None:
+    """A meter read every 10 minutes leaves the newest 15-min slot unknown at :15 and :45.
+
+    A nightly run of 2 h 50 min must not look like a 3-hour floor because of that slot.
+    """
+    rng = np.random.default_rng(0)
+    ts = T0 + np.arange(0, 23 * DAY, 600.0)
+    watts = routine_watts(ts, rng)
+    clock = ts % DAY
+    watts += np.where((clock >= 100 * 60) & (clock < 4.5 * HOUR), 2000.0, 0.0)
+    kwh = np.concatenate(([0.0], np.cumsum(watts * 600.0 / 3.6e6)[:-1]))  # a reading covers what came before
+    store = ObservationStore(max_points=10**7)
+    for t, v in zip(ts.tolist(), kwh.tolist(), strict=True):
+        store.add_state(METER, "energy", f"{v:.5f}", t)
+    model = EnergyModel()
+    model.fit(store, SPEC_METER, T0 + 22 * DAY)
+    found = []
+    for now in np.arange(T0 + 22 * DAY + 900, T0 + 23 * DAY - 3600, 900).tolist():
+        found += [a.as_dict() for a in model.check(store, now, None)]
+    assert not [a for a in found if a["type"] == TYPE_STUCK_ON]
+
+
+def test_one_day_of_raised_floor_is_not_a_base_load() -> None:
+    start = T0 + 21 * DAY
+    store = power_store(24, extra=(start, start + 30 * HOUR, 250.0))
+    assert not any(a["type"] == TYPE_BASE_LOAD for a in _alarms(store, 21, 3))
+
+
+def test_small_base_load_rise_is_found_after_two_days() -> None:
+    start = T0 + 21 * DAY + 6 * HOUR
+    store = power_store(25, extra=(start, start + 3 * DAY, 150.0))
+    found = [a for a in _alarms(store, 21, 4) if a["type"] == TYPE_BASE_LOAD]
+    assert len(found) == 1
+    assert start + 2 * DAY <= found[0]["ts"] <= start + 2 * DAY + HOUR
+    assert "two days" in found[0]["explanation"] and found[0]["facts"]["floor_w"] > found[0]["facts"]["threshold_w"]
 
 
 def test_normal_stream_raises_nothing() -> None:
@@ -201,8 +298,13 @@ def test_persisted_state_round_trips() -> None:
     model = EnergyModel()
     model.live = score
     model.alerts = {TYPE_STUCK_ON: T0}
+    model.flagged_ = [[TYPE_BASE_LOAD, T0 - DAY, T0]]
     again = EnergyModel.from_dict(model.as_dict())
     assert again.live.rows == score.rows and again.alerts == model.alerts
+    assert again.flagged_ == model.flagged_
+    assert EnergyModel.from_dict({"flagged": [["x"], "broken", [TYPE_STUCK_ON, 1, 2]]}).flagged_ == [
+        [TYPE_STUCK_ON, 1.0, 2.0]
+    ]
     assert EnergyModel.from_dict({"live": "broken"}).live.rows == []
 
 

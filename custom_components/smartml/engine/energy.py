@@ -10,8 +10,11 @@ pairs, with time of week, the home's usual profile, recent lags and, when known,
 temperature and occupancy as features. `forecast_model="hgb"` uses scikit-learn's
 HistGradientBoostingRegressor with quantile loss; `"profile"` is the numpy-only model
 (usual profile plus a decaying correction from the last hours), kept as fallback and
-reference. Anomalies compare the power floor (the lowest draw over a window: what stays on)
-with what the home showed at that hour before, and recent hours with the forecast's P90.
+reference. Anomalies look at the power floor (the lowest draw over a window: what stays on):
+the 3-hour floor against its usual level at that hour of day, with the allowed excess
+calibrated on the home's own last 4 weeks (long_run); the 48-hour floor against the usual
+daily floor (base_load); and recent hours against the forecast's P90. Periods already
+reported are left out of the calibration, so one fault does not hide the next.
 
 numpy (and scikit-learn) are imported at module top: this module is only imported inside
 executor jobs.
@@ -61,11 +64,34 @@ TYPE_BASE_LOAD: Final = "base_load"
 TYPE_EMPTY_HOME: Final = "empty_home_draw"
 
 # Anomaly windows (grid slots) and how sure the thresholds are.
-STUCK_WINDOW_SLOTS: Final = 8  # 2 h of power floor
-BASE_WINDOW_SLOTS: Final = 96  # 24 h
+CALIBRATION_DAYS: Final = 28  # the past the anomaly thresholds are learned from
+# Stuck-on: the 3-h power floor against its usual level at that hour of day (the upper
+# quartile of the same floor at that hour and its neighbours); the excess allowed is an
+# outer fence (Q3 + 2 IQR) of the daily largest excesses in the calibration days, so a
+# few unusual days (or faults) do not move it, and at least STUCK_MIN_EXCESS_W: a smaller
+# rise for a few hours is ordinary use, a sustained one is the base-load detector's.
+STUCK_WINDOW_SLOTS: Final = 12  # 3 h
+STUCK_REFERENCE_QUANTILE: Final = 0.75
+STUCK_FENCE: Final = 2.0
+STUCK_MIN_EXCESS_W: Final = 900.0
+# Base load: the floor over two whole days against the usual daily (24-h) floor; one day
+# with a high floor (a heater left on overnight and all day) happens in many homes, two
+# days in a row rarely.
+BASE_WINDOW_SLOTS: Final = 192  # 48 h
+DAY_FLOOR_SLOTS: Final = 96  # 24 h
+BASE_LEVEL_DAYS: Final = 14  # the usual daily floor follows the seasons
+BASE_MIN_RISE_W: Final = 100.0
+BASE_MIN_RISE_FRACTION: Final = 0.4
 EMPTY_WINDOW_SLOTS: Final = 4  # 1 h
 ABOVE_HOURS: Final = 3
+# Above forecast: all ABOVE_HOURS hours above P90 and, together, above it by at least this
+# share of what they usually use (ordinary busy evenings stay below it).
+ABOVE_EXCESS_FRACTION: Final = 1.0
 REARM_SECONDS: Final = 6 * HOUR
+# Reported anomalies are remembered this long and left out of the calibration, so a
+# fault that was reported does not make the detector blind to the next one.
+FLAG_KEEP_SECONDS: Final = (CALIBRATION_DAYS + 3) * DAY
+MAX_FLAGGED: Final = 200
 
 FloatArray = NDArray[np.float64]
 
@@ -686,6 +712,13 @@ def _rolling_min(x: FloatArray, window: int) -> FloatArray:
     return out
 
 
+def _local_days(hod: NDArray[np.int64]) -> NDArray[np.int64]:
+    """A running local-day number for consecutive grid slots: a new day where the hour wraps."""
+    if not len(hod):
+        return np.zeros(0, dtype=np.int64)
+    return np.cumsum(np.diff(hod, prepend=hod[:1]) < 0).astype(np.int64)
+
+
 class EnergyModel:
     """Hourly consumption forecast with quantiles, usual and standby power, energy anomalies."""
 
@@ -709,13 +742,19 @@ class EnergyModel:
         self.occupancy_given_ = False
         self.state_profiles_: dict[bool, FloatArray] = {}
         self.standby_w_ = math.nan
-        # Anomaly thresholds (W): power floor over 2 h per local hour of day, 24 h floor.
+        # Anomaly thresholds (W): the 3-h power floor per local hour of day (its usual
+        # level and the limit), the 48-h floor against the usual daily floor.
+        self.stuck_reference_ = np.full(24, np.nan)
+        self.stuck_excess_ = math.nan
         self.stuck_threshold_ = np.full(24, np.nan)
+        self.base_level_ = math.nan
         self.base_threshold_ = math.nan
         self.empty_threshold_ = math.nan
         self.typical_w_ = math.nan
         self.live = LiveScore()
         self.alerts: dict[str, float] = {}  # anomaly type -> when it last fired (re-arm)
+        # [type, start, end] of the periods reported as anomalies (left out of calibration).
+        self.flagged_: list[list[Any]] = []
         self.feedback_: list[dict[str, Any]] = []
 
     # -- persistence ----------------------------------------------------------------
@@ -726,7 +765,12 @@ class EnergyModel:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON (models themselves are re-fitted from the observations)."""
-        return {"live": self.live.as_dict(), "alerts": dict(self.alerts), "feedback": list(self.feedback_)}
+        return {
+            "live": self.live.as_dict(),
+            "alerts": dict(self.alerts),
+            "feedback": list(self.feedback_),
+            "flagged": [list(f) for f in self.flagged_],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], **kwargs: Any) -> EnergyModel:
@@ -738,6 +782,12 @@ class EnergyModel:
             model.feedback_ = [dict(f) for f in data.get("feedback") or [] if isinstance(f, Mapping)]
         except (TypeError, ValueError, AttributeError):
             model.live, model.alerts, model.feedback_ = LiveScore(), {}, []
+        flagged = data.get("flagged")
+        for item in flagged if isinstance(flagged, list) else []:
+            try:
+                model.flagged_.append([str(item[0]), float(item[1]), float(item[2])])
+            except (TypeError, ValueError, IndexError, KeyError):
+                continue
         return model
 
     def add_feedback(self, anomaly: Mapping[str, Any]) -> None:
@@ -862,7 +912,7 @@ class EnergyModel:
 
     def _fit_power(self, store: ObservationStore, now: float, series: HourlySeries) -> None:
         """Standby, state profiles and the anomaly thresholds from the last 4 weeks of power."""
-        starts, watts = power_grid(store, self.spec_, now - 28 * DAY, now)
+        starts, watts = power_grid(store, self.spec_, now - CALIBRATION_DAYS * DAY, now)
         if not np.isfinite(watts).any() and len(series.y):
             # Only hourly statistics: each hour's mean power stands for its four slots.
             starts = np.repeat(series.starts, GRID_PER_HOUR) + np.tile(
@@ -876,18 +926,8 @@ class EnergyModel:
         self.typical_w_ = float(np.median(watts[ok]))
         night = ok & (hod < 5)
         self.standby_w_ = float(np.quantile(watts[night] if night.sum() >= 8 else watts[ok], 0.1))
-        # Stuck-on: the 2-h power floor ending in each local hour, against the highest such
-        # floor of that hour (and its neighbours) in the past weeks, plus a margin.
-        floor2 = _rolling_min(watts, STUCK_WINDOW_SLOTS)
-        margin = max(100.0, 0.25 * self.typical_w_)
-        for h in range(24):
-            near = np.isin(hod, [(h - 1) % 24, h, (h + 1) % 24]) & np.isfinite(floor2)
-            self.stuck_threshold_[h] = float(np.max(floor2[near])) + margin if near.sum() >= 8 else math.nan
-        floor24 = _rolling_min(watts, BASE_WINDOW_SLOTS)
-        known24 = floor24[np.isfinite(floor24)]
-        self.base_threshold_ = (
-            float(np.max(known24)) + max(50.0, 0.5 * self.standby_w_) if len(known24) >= 96 else math.nan
-        )
+        self._fit_stuck(starts, watts, hod)
+        self._fit_base(starts, watts)
         floor1 = _rolling_min(watts, EMPTY_WINDOW_SLOTS)
         self.empty_threshold_ = (
             float(np.nanquantile(floor1[night], 0.95)) + max(100.0, 0.5 * self.standby_w_)
@@ -903,6 +943,61 @@ class EnergyModel:
                     if len(vals) >= 3:
                         prof[h] = float(np.median(vals)) * 1000.0
                 self.state_profiles_[state] = prof
+
+    def _flagged_mask(self, starts: FloatArray, kind_type: str, after: float = 0.0) -> NDArray[np.bool_]:
+        """Grid slots inside the reported periods of one anomaly type (extended by `after`)."""
+        mask = np.zeros(len(starts), dtype=bool)
+        for kind, begin, end in self.flagged_:
+            if kind == kind_type:
+                mask |= (starts >= begin) & (starts < end + after)
+        return mask
+
+    def _fit_stuck(self, starts: FloatArray, watts: FloatArray, hod: NDArray[np.int64]) -> None:
+        """Usual 3-h floor per hour of day and the excess over it that counts as stuck on.
+
+        Days with a reported stuck-on period are left out, so an appliance left on last
+        week does not raise the bar for the next one.
+        """
+        floor = _rolling_min(watts, STUCK_WINDOW_SLOTS)
+        days = _local_days(hod)
+        flagged = self._flagged_mask(starts, TYPE_STUCK_ON)
+        if flagged.any():
+            floor[np.isin(days, np.unique(days[flagged]))] = np.nan
+        reference = np.full(24, np.nan)
+        for h in range(24):
+            near = np.isin(hod, [(h - 1) % 24, h, (h + 1) % 24]) & np.isfinite(floor)
+            if near.sum() >= 8:
+                reference[h] = float(np.quantile(floor[near], STUCK_REFERENCE_QUANTILE))
+        excess = floor - reference[hod]
+        ok = np.isfinite(excess)
+        self.stuck_reference_ = reference
+        self.stuck_excess_ = math.nan
+        self.stuck_threshold_ = np.full(24, np.nan)
+        if not ok.any():
+            return
+        # The largest excess of each day: how far above usual this home's floor goes.
+        day_ids, inverse = np.unique(days[ok], return_inverse=True)
+        daily = np.full(len(day_ids), -np.inf)
+        np.maximum.at(daily, inverse, excess[ok])
+        if len(daily) < 7:
+            return
+        q1, q3 = np.quantile(daily, [0.25, 0.75])
+        self.stuck_excess_ = max(STUCK_MIN_EXCESS_W, float(q3 + STUCK_FENCE * (q3 - q1)))
+        self.stuck_threshold_ = reference + self.stuck_excess_
+
+    def _fit_base(self, starts: FloatArray, watts: FloatArray) -> None:
+        """The usual daily floor (median of the last 2 weeks' 24-h floors), the 48-h floor's limit."""
+        floor = _rolling_min(watts, DAY_FLOOR_SLOTS)
+        # A reported base-load period raised the floors of the day that followed it too.
+        floor[self._flagged_mask(starts, TYPE_BASE_LOAD, after=DAY)] = np.nan
+        floor[starts < starts[-1] - BASE_LEVEL_DAYS * DAY] = np.nan
+        known = floor[np.isfinite(floor)]
+        if len(known) < DAY_FLOOR_SLOTS:
+            self.base_level_ = self.base_threshold_ = math.nan
+            return
+        self.base_level_ = float(np.median(known))
+        rise = max(BASE_MIN_RISE_W, BASE_MIN_RISE_FRACTION * self.base_level_)
+        self.base_threshold_ = self.base_level_ + rise
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether the forecast is usable, and why not."""
@@ -1036,43 +1131,51 @@ class EnergyModel:
         """New energy anomalies at `now` (executor, every few minutes); only data before now."""
         if self.model_ is None:
             return []
-        starts, watts = power_grid(store, self.spec_, now - (BASE_WINDOW_SLOTS + 4) * GRID_SECONDS, now)
-        if len(watts) < BASE_WINDOW_SLOTS:
-            return []
+        starts, watts = power_grid(store, self.spec_, now - (BASE_WINDOW_SLOTS + 8) * GRID_SECONDS, now)
+        # Slots a meter has not reported yet (one that reads hourly leaves up to four) would
+        # shorten the windows and so raise their floors: the windows end at the last known slot.
+        known = np.flatnonzero(np.isfinite(watts))
+        if len(known) and len(watts) - int(known[-1]) - 1 <= GRID_PER_HOUR:
+            starts, watts = starts[: int(known[-1]) + 1], watts[: int(known[-1]) + 1]
         found: list[Any] = []
         _, hod = hour_of_week(starts[-1:], self.timezone_)
         hour = int(hod[0])
-        floor2 = _rolling_min(watts[-STUCK_WINDOW_SLOTS:], STUCK_WINDOW_SLOTS)[-1]
-        floor24 = _rolling_min(watts, BASE_WINDOW_SLOTS)[-1]
+        floor3 = _rolling_min(watts[-STUCK_WINDOW_SLOTS:], STUCK_WINDOW_SLOTS)[-1]
+        floor48 = _rolling_min(watts[-BASE_WINDOW_SLOTS:], BASE_WINDOW_SLOTS)[-1]
         floor1 = _rolling_min(watts[-EMPTY_WINDOW_SLOTS:], EMPTY_WINDOW_SLOTS)[-1]
         limit = self.stuck_threshold_[hour]
-        if math.isfinite(floor2) and math.isfinite(limit) and floor2 > limit:
-            run = self._run_hours(watts, limit - max(100.0, 0.25 * self.typical_w_))
+        if math.isfinite(floor3) and math.isfinite(limit) and floor3 > limit:
+            self._flag(TYPE_STUCK_ON, now - STUCK_WINDOW_SLOTS * GRID_SECONDS, now)
+            run = self._run_hours(watts, limit)
+            usual = float(self.stuck_reference_[hour])
             found += self._fire(
                 TYPE_STUCK_ON,
                 now,
-                floor2 / limit,
-                f"Power has not dropped below {floor2:.0f} W for the last {run:.1f} h; at this time of day "
-                f"it normally falls below {limit:.0f} W. Something may have been left on.",
+                floor3 / limit,
+                f"Power has not dropped below {floor3:.0f} W for the last {run:.1f} h; at this time of day "
+                f"the lowest draw over 3 hours is usually about {usual:.0f} W. Something may have been left on.",
                 {
-                    "floor_w": round(float(floor2), 1),
+                    "floor_w": round(float(floor3), 1),
                     "threshold_w": round(float(limit), 1),
+                    "usual_w": round(usual, 1),
                     "hours": round(run, 2),
                     "hour": hour,
                 },
             )
         else:
             self._rearm(TYPE_STUCK_ON, now)
-        if math.isfinite(floor24) and math.isfinite(self.base_threshold_) and floor24 > self.base_threshold_:
+        if math.isfinite(floor48) and math.isfinite(self.base_threshold_) and floor48 > self.base_threshold_:
+            self._flag(TYPE_BASE_LOAD, now - BASE_WINDOW_SLOTS * GRID_SECONDS, now)
             found += self._fire(
                 TYPE_BASE_LOAD,
                 now,
-                floor24 / self.base_threshold_,
-                f"The base load has stayed at {floor24:.0f} W or more for 24 hours; it is usually about "
-                f"{self.standby_w_:.0f} W. A device may be running constantly.",
+                floor48 / self.base_threshold_,
+                f"Power has not dropped below {floor48:.0f} W for two days; on a usual day it falls to about "
+                f"{self.base_level_:.0f} W. A device may be running constantly.",
                 {
-                    "floor_w": round(float(floor24), 1),
+                    "floor_w": round(float(floor48), 1),
                     "threshold_w": round(float(self.base_threshold_), 1),
+                    "usual_floor_w": round(self.base_level_, 1),
                     "standby_w": round(self.standby_w_, 1),
                 },
             )
@@ -1102,10 +1205,28 @@ class EnergyModel:
         return found
 
     def _run_hours(self, watts: FloatArray, level: float) -> float:
-        """How long (h) power has stayed above `level`, back from the newest slot."""
-        below = np.flatnonzero(~(watts > level))
-        slots = len(watts) - (int(below[-1]) + 1 if len(below) else 0)
-        return slots * GRID_SECONDS / HOUR
+        """How long (h) power has stayed above `level`, back from the newest slot.
+
+        Slots not measured yet (a meter that reports hourly) neither end nor extend the run.
+        """
+        known = np.flatnonzero(np.isfinite(watts))
+        if not len(known):
+            return 0.0
+        below = np.flatnonzero(np.isfinite(watts) & (watts <= level))
+        first = int(below[-1]) + 1 if len(below) else 0
+        return (int(known[-1]) + 1 - first) * GRID_SECONDS / HOUR
+
+    def _flag(self, kind_type: str, start: float, now: float) -> None:
+        """Remember that [start, now] looked anomalous (extends the period still open)."""
+        for item in reversed(self.flagged_):
+            if item[0] == kind_type:
+                if float(item[2]) >= start:
+                    item[1], item[2] = min(float(item[1]), start), max(float(item[2]), now)
+                    return
+                break
+        self.flagged_.append([kind_type, start, now])
+        oldest = now - FLAG_KEEP_SECONDS
+        self.flagged_ = [f for f in self.flagged_ if float(f[2]) >= oldest][-MAX_FLAGGED:]
 
     def _check_above_forecast(self, store: ObservationStore, now: float) -> list[Any]:
         """The last ABOVE_HOURS complete hours all above their 1-hour-ahead P90, by far in sum."""
@@ -1119,7 +1240,7 @@ class EnergyModel:
             return []
         spread = np.maximum(q[:, 2] - q[:, 1], 1e-3)
         excess = (actual - q[:, 2]) / spread
-        if np.all(excess > 1.0) and float(np.sum(actual - q[:, 2])) > 0.5 * float(np.sum(q[:, 1])):
+        if np.all(excess > 1.0) and float(np.sum(actual - q[:, 2])) > ABOVE_EXCESS_FRACTION * float(np.sum(q[:, 1])):
             return self._fire(
                 TYPE_ABOVE_FORECAST,
                 now,
