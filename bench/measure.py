@@ -143,10 +143,10 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         finally:
             windows["bootstrap"].append((started, time.perf_counter()))
 
-    def timed_fit(self: Any, now: float) -> Any:
+    def timed_fit(self: Any, *args: Any) -> Any:
         started = time.perf_counter()
         try:
-            models, report = original_fit(self, now)
+            models, report = original_fit(self, *args)
             fit_reports.append(report)
             return models, report
         finally:

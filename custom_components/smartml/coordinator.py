@@ -7,12 +7,14 @@ in the executor on a snapshot of the observations, so the event loop only ever a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -133,6 +135,15 @@ def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[st
     return renamed
 
 
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """What a refit takes over from before it, copied in the event loop."""
+
+    feedback: list[dict[str, Any]]
+    saved: dict[str, Any]
+    hourly_energy: tuple[list[float], list[float]] | None
+
+
 class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
     """Schedules prediction and refits and owns the learned state of one entry."""
 
@@ -170,6 +181,11 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         self._fit_requested = True
         self._fitting = False
         self._last_fit: float | None = None
+        # One worker thread of our own for fits and predictions: a fit never competes with
+        # another on a small machine, and the memory numpy hands back after a fit stays with
+        # one thread's allocator arena for the next fit, instead of one arena per executor
+        # thread growing with each refit.
+        self._worker: ThreadPoolExecutor | None = None
         storage.attach(state.as_dict)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
         state.observations.drop_entities(self.roles)
@@ -180,6 +196,22 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
     def _async_observed(self) -> None:
         self.storage.schedule_save()
 
+    async def _async_in_worker[T](self, func: Callable[..., T], *args: Any) -> T:
+        """Run model work in SmartML's worker thread."""
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_models")
+        return await self.hass.loop.run_in_executor(self._worker, func, *args)
+
+    async def async_shutdown(self) -> None:
+        """Stop refreshing and let the worker thread finish (entry unloaded)."""
+        await super().async_shutdown()
+        await self._async_stop_worker()
+
+    async def _async_stop_worker(self, _event: Event | None = None) -> None:
+        if (worker := self._worker) is not None:
+            self._worker = None
+            await self.hass.async_add_executor_job(worker.shutdown)
+
     @callback
     def async_start(self) -> Callable[[], None]:
         """Start collecting and listening; returns what stops it all."""
@@ -187,6 +219,8 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             self.collector.async_start(),
             self.collector.add_listener(self._async_new_observation),
             self.anomalies.async_start(),
+            # Entries are not unloaded when Home Assistant stops; the worker must end anyway.
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_stop_worker),
         ]
 
         @callback
@@ -395,13 +429,19 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             max(self.history_days, ENERGY_STATISTICS_DAYS),
         )
 
-    def _fit(self, now: float) -> tuple[HomeModels, FitReport]:
+    def _fit(self, now: float, carried: _Carried) -> tuple[HomeModels, FitReport]:
         """Executor: build and fit the models on a snapshot of the observations."""
         from .engine.home import HomeModels
 
         retention = max(self.history_days, RETENTION_DAYS_MIN) * DAY_SECONDS
         snapshot = self.state.observations.snapshot(since=now - retention)
-        models = HomeModels(self.spec, self.config_entry.options)
+        models = HomeModels(
+            self.spec,
+            self.config_entry.options,
+            feedback=carried.feedback,
+            saved=carried.saved,
+            hourly_energy=carried.hourly_energy,
+        )
         return models, models.fit(snapshot, now)
 
     def _predict(self, models: HomeModels, now: float, home_occupied: bool | None) -> dict[str, Any]:
@@ -423,14 +463,14 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
                 self.data.status = STATUS_TRAINING
                 self.async_update_listeners()
             try:
-                self.models, self.report = await self.hass.async_add_executor_job(self._fit, now)
+                # What the models learned live (scores, reported periods, feedback) carries over.
+                carried = _Carried(list(self.state.feedback), dict(self.state.models), self.hourly_energy)
+                self.models, self.report = await self._async_in_worker(self._fit, now, carried)
             finally:
                 self._fitting = False
         predictions: dict[str, Any] = {}
         if self.models is not None and self.report.any_ready:
-            predictions = await self.hass.async_add_executor_job(
-                self._predict, self.models, now, self._home_occupied_now()
-            )
+            predictions = await self._async_in_worker(self._predict, self.models, now, self._home_occupied_now())
             due = predictions.pop("anomalies", []) + self.models.due_anomalies(now)
             if self.learning:
                 known = {a["id"] for a in self.anomalies.recent}

@@ -61,11 +61,21 @@ async def test_door_at_night_when_away_raises_anomaly(
     assert sensor.attributes["explanation"] == anomaly["explanation"]
     assert hass.states.get("event.smartml_anomaly").attributes["id"] == anomaly["id"]
 
-    # "It was me": the same situation does not alert again.
+    # "It was me": no repeat for the same door (the feedback's own effect is tested in
+    # tests/engine/test_anomaly.py).
     await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": anomaly["id"]}, blocking=True)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
     await _open_front_door(hass, mock_entry, freezer)
     assert len(events) == 1
+
+    # A refit from scratch keeps the feedback and what the models learned live.
+    coordinator = mock_entry.runtime_data.coordinator
+    live_before = coordinator.models.live_state()
+    await coordinator.async_retrain()
+    assert [item["id"] for item in coordinator.models.feedback] == [anomaly["id"]]
+    assert coordinator.models.security.feedback_
+    assert any(live_before["occupancy"]["live"].values())
+    assert coordinator.models.live_state()["occupancy"] == live_before["occupancy"]
 
 
 async def test_nothing_fires_during_the_learning_period(
