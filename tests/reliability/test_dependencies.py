@@ -85,6 +85,9 @@ async def test_recorder_boundary_rows_and_entity_groups_are_all_read(
     freezer.move_to(now)
     await async_wait_recording_done(hass)
     monkeypatch.setattr(history, "RECORDER_ENTITIES_PER_READ", 2)
+    # Windows of exactly a day, so that rows fall on the reads' boundaries.
+    for name in ("RECORDER_FIRST_WINDOW", "RECORDER_MIN_WINDOW", "RECORDER_MAX_WINDOW"):
+        monkeypatch.setattr(history, name, timedelta(days=1))
     await setup_entry(hass, mock_entry)
     kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
     on_times = [t for t, v in zip(kitchen.times, kitchen.values, strict=True) if v == 1.0]
