@@ -3,8 +3,9 @@
 Small dense problems (tens of features, up to some 10^5 rows) converge in a handful of
 Newton steps; solving them here keeps scikit-learn and scipy (some 100 MB resident) out of
 Home Assistant's process for the default models. The objective is the one of
-scikit-learn's LogisticRegression(C=...): 0.5 * |w|^2 + C * sum(log loss), intercept not
-penalised. Optionally the weights are held non-negative (a feature may only raise the odds).
+scikit-learn's LogisticRegression(C=...), 0.5 * |w|^2 + C * sum(log loss) with the intercept
+not penalised, taken on standardised features. Optionally the weights are held
+non-negative (a feature may only raise the odds).
 """
 
 from __future__ import annotations
