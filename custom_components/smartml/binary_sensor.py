@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import KIND_ENERGY, KIND_SECURITY, SECTION_HOME, SECTION_OCCUPANCY
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import HOME_SCOPE, SmartMLEntity, scoped_prediction
+from .entity import HOME_SCOPE, SmartMLEntity, async_add_in_batches, scoped_prediction
 
 PARALLEL_UPDATES = 0
 OCCUPIED_THRESHOLD = 0.5
@@ -32,7 +32,7 @@ async def async_setup_entry(
         entities.append(AnomalySensor(coordinator, KIND_SECURITY))
     if coordinator.has_energy_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ENERGY))
-    async_add_entities(entities)
+    await async_add_in_batches(async_add_entities, entities)
 
 
 class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN, SECTION_CLIMATE, SECTION_ENERGY, SECTION_HOME, SECTION_OCCUPANCY, SECTION_STATUS
 from .coordinator import SmartMLCoordinator
 
 HOME_SCOPE = "home"
+# Home Assistant adds one call's entities in a single step of the event loop; a large home
+# has well over a hundred SmartML sensors, so they are handed over a few at a time.
+ADD_ENTITIES_BATCH = 8
+
+
+async def async_add_in_batches(async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]) -> None:
+    """Add entities in batches, letting the event loop run between them."""
+    for start in range(0, len(entities), ADD_ENTITIES_BATCH):
+        async_add_entities(entities[start : start + ADD_ENTITIES_BATCH])
+        await asyncio.sleep(0)
 
 
 def scope_object_id(scope: str) -> str:

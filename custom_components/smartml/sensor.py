@@ -30,7 +30,7 @@ from .const import (
     STATUS_TRAINING,
 )
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity, scope_object_id, scoped_prediction
+from .entity import SmartMLEntity, async_add_in_batches, scope_object_id, scoped_prediction
 
 PARALLEL_UPDATES = 0
 
@@ -271,7 +271,7 @@ async def async_setup_entry(
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
     for climate_id, zone_name in coordinator.climate_names.items():
         entities.extend(ClimateSensor(coordinator, d, climate_id, zone_name) for d in CLIMATE_SENSORS)
-    async_add_entities(entities)
+    await async_add_in_batches(async_add_entities, entities)
 
 
 class SmartMLSensor(SmartMLEntity, SensorEntity):
