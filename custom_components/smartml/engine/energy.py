@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
+from .anomaly import Anomaly
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
 
 HOUR: Final = 3600.0
@@ -599,26 +600,10 @@ class EnergyForecast:
         return out
 
 
-@dataclass(slots=True)
-class EnergyAnomaly:
-    """Same fields as the security anomaly (engine/anomaly.py's Anomaly)."""
-
-    id: str
-    kind: str
-    type: str
-    entity_ids: list[str]
-    ts: float
-    score: float
-    explanation: str
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for events and notifications."""
-        return asdict(self)
-
-
-def _anomaly(kind_type: str, entity_ids: list[str], ts: float, score: float, text: str, facts: dict[str, Any]) -> Any:
-    """An Anomaly of engine/anomaly.py when it exists, else the local equivalent."""
+def _anomaly(
+    kind_type: str, entity_ids: list[str], ts: float, score: float, text: str, facts: dict[str, Any]
+) -> Anomaly:
+    """An energy anomaly, in the same form as the security ones."""
     digest = hashlib.sha256(f"{KIND_ENERGY}:{kind_type}:{ts:.0f}".encode()).hexdigest()[:12]
     values: dict[str, Any] = {
         "id": digest,
@@ -630,12 +615,7 @@ def _anomaly(kind_type: str, entity_ids: list[str], ts: float, score: float, tex
         "explanation": text,
         "facts": facts,
     }
-    try:
-        from .anomaly import Anomaly
-
-        return Anomaly(**values)
-    except (ImportError, TypeError):
-        return EnergyAnomaly(**values)
+    return Anomaly(**values)
 
 
 @dataclass(slots=True)
