@@ -1,6 +1,7 @@
 """Persistence of what SmartML learned: versioned JSON through helpers.storage.Store.
 
-Observations are saved as parallel number arrays (compact), together with the learning
+Observations are saved per channel as two base64 strings of float64 arrays (times and
+values; version 1.1 number lists still load), together with the learning
 switch, the entities already bootstrapped from the recorder and user feedback. Models
 are not saved; they are re-fitted from these observations at startup. A file that cannot
 be used is moved aside and a repair issue is raised; setup then starts from the
