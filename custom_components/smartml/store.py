@@ -2,8 +2,9 @@
 
 Observations are saved per channel as two base64 strings of float64 arrays (times and
 values; version 1.1 number lists still load), together with the learning
-switch, the entities already bootstrapped from the recorder and user feedback. Models
-are not saved; they are re-fitted from these observations at startup. A file that cannot
+switch, the entities already bootstrapped from the recorder, user feedback and what the
+models learn live (accuracy scores, reported periods, detector states). Fitted models are
+not saved; they are re-fitted from these observations at startup. A file that cannot
 be used is moved aside and a repair issue is raised; setup then starts from the
 recorder history instead of failing.
 """
