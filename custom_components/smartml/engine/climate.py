@@ -49,7 +49,7 @@ from .observations import (
     ChannelBuffer,
     ObservationStore,
 )
-from .slots import state_at
+from .slots import last_reading, state_at
 
 __all__ = [
     "ClimateModel",
@@ -268,18 +268,6 @@ def _duty(
     return np.asarray(np.diff(total) / np.diff(grid), dtype=np.float64)
 
 
-def _sample(
-    times: NDArray[np.float64], values: NDArray[np.float64], grid: NDArray[np.float64], max_age: float
-) -> NDArray[np.float64]:
-    """Last reading at or before each grid time, NaN when none is recent enough."""
-    if not len(times):
-        return np.full(len(grid), np.nan)
-    idx = np.searchsorted(times, grid, side="right") - 1
-    i = np.clip(idx, 0, None)
-    fresh = (idx >= 0) & (grid - times[i] <= max_age)
-    return np.where(fresh, values[i], np.nan)
-
-
 def fit_thermal(
     times: NDArray[np.float64],
     indoor: NDArray[np.float64],
@@ -309,7 +297,7 @@ def fit_thermal(
     grid = np.arange(first - first % step + step, last, step)
     if len(grid) < MIN_THERMAL_STEPS + 1:
         return None
-    t_in = _sample(times, indoor, grid, MAX_READING_AGE_SECONDS)
+    t_in = last_reading(times, indoor, grid, MAX_READING_AGE_SECONDS)
     heat = _duty(action_times, actions, grid, 1.0)
     cool = _duty(action_times, actions, grid, -1.0)
     d_hours = step / 3600.0
@@ -810,10 +798,10 @@ class ClimateModel:
             begin = max(start, sp_t[0])
             zone.days = float(now - begin) / DAY_SECONDS
             grid = slot_middles(begin + SLOT_SECONDS, now)
-            setpoint = _sample(sp_t, sp_v, grid, math.inf)
+            setpoint = last_reading(sp_t, sp_v, grid)
             weights = self._forgetting(grid, now)
             if len(mode_t):
-                mode = _sample(mode_t, mode_v, grid, math.inf)
+                mode = last_reading(mode_t, mode_v, grid)
                 weights = np.where(mode == HVAC_MODE_OFF, 0.0, weights)
             # Classify the changes (the first point is the state in force, not a change).
             change_idx = np.flatnonzero(np.diff(sp_v)) + 1 if len(sp_v) > 1 else np.empty(0, dtype=np.int64)

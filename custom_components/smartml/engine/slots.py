@@ -9,6 +9,7 @@ autumn hour maps twice to the same local slots and the skipped spring hour never
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import math
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -75,6 +76,18 @@ def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_second
     np.add.at(diff, first, 1)
     np.add.at(diff, last + 1, -1)
     return np.asarray(np.cumsum(diff[:-1]) > 0)
+
+
+def last_reading(
+    times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64], max_age: float = math.inf
+) -> NDArray[np.float64]:
+    """Last reading at or before each time; NaN before the first or when older than max_age."""
+    if not len(times):
+        return np.full(len(at), np.nan)
+    idx = np.searchsorted(times, at, side="right") - 1
+    safe = np.clip(idx, 0, None)
+    fresh = (idx >= 0) & (at - times[safe] <= max_age)
+    return np.where(fresh, values[safe], np.nan)
 
 
 def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np.nan) -> NDArray[np.float64]:

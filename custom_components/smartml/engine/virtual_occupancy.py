@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from .logistic import LogisticFit, fit_logistic
 from .observations import ROLE_ENVIRONMENT, ROLE_OCCUPANCY, ObservationStore
-from .slots import binary_occupied, slot_grid
+from .slots import binary_occupied, last_reading, slot_grid
 
 SHORT_LAG_S: Final = 600.0
 LONG_LAG_S: Final = 1800.0
@@ -40,12 +40,7 @@ MIN_TRAIN_ROWS: Final = 200
 
 def value_at(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]) -> NDArray[np.float64]:
     """Last reading at or before each time; NaN before the first or when stale."""
-    if not len(times):
-        return np.full(len(at), np.nan)
-    idx = np.searchsorted(times, at, side="right") - 1
-    safe = np.clip(idx, 0, None)
-    fresh = (idx >= 0) & (at - times[safe] <= STALE_AFTER_S)
-    return np.where(fresh, values[safe], np.nan)
+    return last_reading(times, values, at, STALE_AFTER_S)
 
 
 def channel_features(
