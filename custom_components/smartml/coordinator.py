@@ -6,6 +6,7 @@ in the executor on a snapshot of the observations, so the event loop only ever a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from .const import (
 )
 from .engine.home import DAY_SECONDS, FitReport, days_covered
 from .engine.observations import ATTR_SETPOINT, BINARY_ROLES, CHANNEL_SEP, ROLE_CLIMATE, entity_roles
+from .engine.pacing import paced
 from .history import (
     ImportResult,
     async_bootstrap,
@@ -74,6 +76,9 @@ if TYPE_CHECKING:
 
 # Predictions look back this far (state in force, recent activity); the rest is not copied.
 PREDICT_LOOKBACK_SECONDS = 8 * DAY_SECONDS
+# Entities told of new data per step of the event loop: a large home has well over a
+# hundred SmartML entities, and writing all their states in one step stalls the loop.
+LISTENERS_PER_STEP = 16
 
 
 @dataclass(slots=True)
@@ -186,11 +191,39 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         # one thread's allocator arena for the next fit, instead of one arena per executor
         # thread growing with each refit.
         self._worker: ThreadPoolExecutor | None = None
+        self._listener_sweep: asyncio.Task[None] | None = None
         storage.attach(state.as_dict)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
         state.observations.drop_entities(self.roles)
         for entity_id in [e for e in state.bootstrapped if e not in self.roles]:
             del state.bootstrapped[entity_id]
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities of new data, a few per step of the event loop.
+
+        The first few are told at once; a sweep still running restarts with the newest data.
+        """
+        if self._listener_sweep is not None and not self._listener_sweep.done():
+            self._listener_sweep.cancel()
+        self._listener_sweep = self.config_entry.async_create_task(
+            self.hass, self._async_sweep_listeners(), f"{DOMAIN} entity updates", eager_start=True
+        )
+
+    async def _async_tell_listeners(self) -> None:
+        """Update the entities and wait until all of them are (for user actions)."""
+        self.async_update_listeners()
+        while (sweep := self._listener_sweep) is not None and not sweep.done():
+            await asyncio.wait([sweep])
+
+    async def _async_sweep_listeners(self) -> None:
+        listeners = list(self._listeners.items())
+        for first in range(0, len(listeners), LISTENERS_PER_STEP):
+            if first:
+                await asyncio.sleep(0)
+            for listener_id, (update, _context) in listeners[first : first + LISTENERS_PER_STEP]:
+                if listener_id in self._listeners:  # its entity may have gone meanwhile
+                    update()
 
     @callback
     def _async_observed(self) -> None:
@@ -277,15 +310,14 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         """Whether new states are being collected."""
         return self.state.learning
 
-    @callback
-    def async_set_learning(self, enabled: bool) -> None:
-        """Pause or resume collection (persisted)."""
+    async def async_set_learning(self, enabled: bool) -> None:
+        """Pause or resume collection (persisted); returns once every entity shows it."""
         self.state.learning = enabled
         self.collector.enabled = enabled
         self.storage.schedule_save()
         if self.data is not None:
             self.data.status = self._status()
-        self.async_update_listeners()
+        await self._async_tell_listeners()
 
     async def async_bootstrap(self) -> ImportResult:
         """Merge recorder history of entities not bootstrapped yet."""
@@ -401,16 +433,15 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         zones: list[str] = self.state.settings.setdefault("auto_apply", [])
         return zones
 
-    @callback
-    def async_set_auto_apply(self, climate_id: str, enabled: bool) -> None:
-        """Turn auto-apply on or off for a thermostat."""
+    async def async_set_auto_apply(self, climate_id: str, enabled: bool) -> None:
+        """Turn auto-apply on or off for a thermostat; returns once every entity shows it."""
         zones = self.auto_apply
         if enabled and climate_id not in zones:
             zones.append(climate_id)
         elif not enabled and climate_id in zones:
             zones.remove(climate_id)
         self.storage.schedule_save()
-        self.async_update_listeners()
+        await self._async_tell_listeners()
 
     def _status(self) -> str:
         if self._fitting:
@@ -429,6 +460,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             max(self.history_days, ENERGY_STATISTICS_DAYS),
         )
 
+    @paced()
     def _fit(self, now: float, carried: _Carried) -> tuple[HomeModels, FitReport]:
         """Executor: build and fit the models on a snapshot of the observations."""
         from .engine.home import HomeModels
@@ -444,6 +476,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         )
         return models, models.fit(snapshot, now)
 
+    @paced()
     def _predict(self, models: HomeModels, now: float, home_occupied: bool | None) -> dict[str, Any]:
         """Executor: predictions from the recent part of the observations."""
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)

@@ -17,7 +17,7 @@ from .coordinator import SmartMLCoordinator
 HOME_SCOPE = "home"
 # Home Assistant adds one call's entities in a single step of the event loop; a large home
 # has well over a hundred SmartML sensors, so they are handed over a few at a time.
-ADD_ENTITIES_BATCH = 8
+ADD_ENTITIES_BATCH = 4
 
 
 async def async_add_in_batches(async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]) -> None:

@@ -24,6 +24,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
 from .engine.history_csv import HistoryCsvError, read_history_csv
 from .engine.observations import ObservationStore, PendingMerge
+from .engine.pacing import pace, paced
 
 # Recorder reads are split so that one read holds a few hundred rows: rows that die young
 # never reach the garbage collector's oldest generation, whose full collections pause every
@@ -58,6 +59,7 @@ class ImportResult:
         }
 
 
+@paced()
 def _read_recorder(
     hass: HomeAssistant,
     observations: ObservationStore,
@@ -99,6 +101,7 @@ def _read_recorder(
             growth = min(max(RECORDER_ROWS_PER_READ / max(read, 1), 0.25), 4.0)
             window = min(max(window * growth, RECORDER_MIN_WINDOW), RECORDER_MAX_WINDOW)
             for entity_id, entity_states in states.items():
+                pace()
                 role = roles.get(entity_id)
                 if role is None:
                     continue
@@ -217,6 +220,7 @@ async def async_hourly_energy(
     return (hours, kwh) if hours else None
 
 
+@paced()
 def _read_csv(
     path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str
 ) -> tuple[PendingMerge, ImportResult]:

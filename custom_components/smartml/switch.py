@@ -44,11 +44,11 @@ class LearningSwitch(SmartMLEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Resume collecting."""
-        self.coordinator.async_set_learning(True)
+        await self.coordinator.async_set_learning(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Pause collecting."""
-        self.coordinator.async_set_learning(False)
+        await self.coordinator.async_set_learning(False)
 
 
 class AutoApplySwitch(SmartMLEntity, SwitchEntity):
@@ -75,8 +75,8 @@ class AutoApplySwitch(SmartMLEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Keep the thermostat at the prediction."""
-        self.coordinator.async_set_auto_apply(self._climate_id, True)
+        await self.coordinator.async_set_auto_apply(self._climate_id, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Leave the thermostat alone."""
-        self.coordinator.async_set_auto_apply(self._climate_id, False)
+        await self.coordinator.async_set_auto_apply(self._climate_id, False)

@@ -40,7 +40,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
-from .slots import state_at
+from .pacing import pace
+from .slots import local_times, state_at
 
 KIND_SECURITY: Final = "security"
 
@@ -308,6 +309,7 @@ class SecurityModel:
         occupancy: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None,
     ) -> NDArray[np.int8]:
         """1 home, 0 away, -1 unknown at each time."""
+        pace()
         if self.presence_:
             states = np.vstack([state_at(store.channels[e], times, default=np.nan) for e in self.presence_])
             known = ~np.isnan(states).all(axis=0)
@@ -334,19 +336,16 @@ class SecurityModel:
         return change_times[before & ~home], change_times[~before & home]
 
     def _local_hour_weekend(self, times: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        # Local hour/weekday per hour start, broadcast to slots: one zone lookup per hour.
-        hour_starts = np.unique(times - times % HOUR_SECONDS)
-        lookup_h = np.empty(len(hour_starts), dtype=np.int64)
-        lookup_w = np.empty(len(hour_starts), dtype=np.int64)
-        for i, ts in enumerate(hour_starts.tolist()):
-            local = datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
-            lookup_h[i], lookup_w[i] = local.hour, int(local.weekday() >= 5)
-        idx = np.searchsorted(hour_starts, times - times % HOUR_SECONDS)
-        return lookup_h[idx], lookup_w[idx]
+        local = local_times(times, self.timezone_)
+        days = np.floor(local / DAY_SECONDS)
+        hours = np.floor((local - days * DAY_SECONDS) / HOUR_SECONDS).astype(np.int64)
+        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        return hours, (weekday >= 5).astype(np.int64)
 
     @staticmethod
     def _starts(bufs: Sequence[Any], now: float, refractory: float) -> NDArray[np.float64]:
         """Times activity started: off->on transitions, merged over sensors, debounced."""
+        pace()
         parts = []
         for buf in bufs:
             t = np.frombuffer(buf.times, dtype=np.float64)

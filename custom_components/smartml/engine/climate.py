@@ -28,10 +28,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 import math
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,7 +48,8 @@ from .observations import (
     ChannelBuffer,
     ObservationStore,
 )
-from .slots import last_reading, state_at
+from .pacing import pace
+from .slots import last_reading, local_times, state_at
 
 __all__ = [
     "ClimateModel",
@@ -132,19 +132,11 @@ def _array(buf: ChannelBuffer | None) -> tuple[NDArray[np.float64], NDArray[np.f
     )
 
 
-def _local_day_slot(times: NDArray[np.float64], tz: ZoneInfo) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Local weekday (Monday 0) and 15-minute slot of day of each time.
-
-    The UTC offset is looked up once per distinct hour, so long grids stay cheap.
-    """
+def _local_day_slot(times: NDArray[np.float64], tz_name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Local weekday (Monday 0) and 15-minute slot of day of each time."""
     if not len(times):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    hours = np.floor(times / 3600.0)
-    unique, inverse = np.unique(hours, return_inverse=True)
-    offsets = np.array(
-        [(datetime.fromtimestamp(h * 3600.0, UTC).astimezone(tz).utcoffset() or _ZERO).total_seconds() for h in unique]
-    )
-    local = times + offsets[inverse]
+    local = local_times(times, tz_name)
     days = np.floor(local / DAY_SECONDS)
     weekday = ((days.astype(np.int64) + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
     slot = np.floor((local - days * DAY_SECONDS) / SLOT_SECONDS).astype(np.int64)
@@ -171,15 +163,12 @@ def classify_changes(
     `tolerance`) at about the same local time of day (within `window_minutes`) on at least
     `min_days` distinct days, counting its own. Anything else is a manual, one-off change.
     """
+    pace()
     n = len(times)
     kinds = np.full(n, KIND_MANUAL, dtype="<U9")
     if not n:
         return kinds
-    tz = ZoneInfo(tz_name)
-    offsets = np.array(
-        [(datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset() or _ZERO).total_seconds() for t in times]
-    )
-    local = times + offsets
+    local = local_times(times, tz_name)
     minute = (local % DAY_SECONDS) / 60.0
     day = np.floor(local / DAY_SECONDS).astype(np.int64)
     gap = np.abs(minute[:, None] - minute[None, :])
@@ -250,6 +239,7 @@ def _duty(
     times: NDArray[np.float64], values: NDArray[np.float64], grid: NDArray[np.float64], level: float
 ) -> NDArray[np.float64]:
     """Share of each grid interval [grid[k], grid[k+1]) a state channel spent at `level`."""
+    pace()
     if not len(times):
         return np.zeros(len(grid) - 1)
     # Integral of the indicator up to each grid time, from the step function's breakpoints.
@@ -289,6 +279,7 @@ def fit_thermal(
     (the halves cancel), so the estimate is not attenuated. Without outdoor readings the
     outdoor term is a fitted constant. Returns None when there is too little to fit.
     """
+    pace()
     if len(times) < 2:
         return None
     step = step_minutes * 60.0
@@ -353,6 +344,7 @@ def _robust_ols(
     x: NDArray[np.float64], y: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None, float, int]:
     """OLS, then once more without residuals beyond OUTLIER_MADS robust deviations."""
+    pace()
     keep = np.ones(len(y), dtype=bool)
     beta: NDArray[np.float64] | None = None
     for _ in range(2):
@@ -462,6 +454,7 @@ def _weighted_median_rows(hist: NDArray[np.float64]) -> tuple[NDArray[np.int64],
     They differ only on an exact tie between two values (half the weight on each side),
     whose midpoint is the median, as for the ordinary median, rather than the lower one.
     """
+    pace()
     cum = np.cumsum(hist, axis=-1)
     half = cum[..., -1:] / 2.0
     tol = 1e-9 * np.maximum(cum[..., -1:], 1e-300)
@@ -760,7 +753,7 @@ class ClimateModel:
         home = self._presence_series(store, grid)
         assert home is not None
         keep = np.isfinite(home)
-        weekday, slot = _local_day_slot(grid, ZoneInfo(self.timezone))
+        weekday, slot = _local_day_slot(grid, self.timezone)
         weights = self._forgetting(grid, now) * keep
         sums = np.zeros((7, SLOTS_PER_DAY))
         counts = np.zeros((7, SLOTS_PER_DAY))
@@ -828,7 +821,7 @@ class ClimateModel:
                 h_grid, h = home_series
                 home = np.interp(grid, h_grid, h, left=np.nan, right=np.nan)
                 home = np.where(np.isfinite(home), np.rint(home), np.nan)
-            weekday, slot = _local_day_slot(grid, ZoneInfo(self.timezone))
+            weekday, slot = _local_day_slot(grid, self.timezone)
             zone.routine = SetpointRoutine.fit(weekday, slot, setpoint, home, weights)
         cur_t, cur_v = _array(channels.get(entity_id + CHANNEL_SEP + ATTR_CURRENT_TEMPERATURE))
         act_t, act_v = _array(channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_ACTION))
@@ -879,7 +872,7 @@ class ClimateModel:
             return p, np.ones(len(times)), p
         if self.presence_ is None:
             return None
-        weekday, slot = _local_day_slot(times, ZoneInfo(self.timezone))
+        weekday, slot = _local_day_slot(times, self.timezone)
         rate = self.presence_.rate[weekday, slot]
         if home_now is None:
             return np.full(len(times), np.nan), np.zeros(len(times)), rate
@@ -902,7 +895,7 @@ class ClimateModel:
         zone = self.zones_[entity_id]
         if zone.routine is None:
             return np.full(len(times), np.nan)
-        weekday, slot = _local_day_slot(np.asarray(times, dtype=np.float64), ZoneInfo(self.timezone))
+        weekday, slot = _local_day_slot(np.asarray(times, dtype=np.float64), self.timezone)
         return zone.routine.predict(weekday, slot, p_home, weight)
 
     def forecast_setpoints(

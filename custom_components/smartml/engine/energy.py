@@ -36,6 +36,8 @@ from threadpoolctl import threadpool_limits
 
 from .anomaly import Anomaly
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
+from .pacing import pace
+from .slots import local_times
 
 HOUR: Final = 3600.0
 DAY: Final = 86_400.0
@@ -115,6 +117,7 @@ def meter_consumption(values: FloatArray) -> FloatArray:
 
 def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> FloatArray:
     """Energy (kWh) used between consecutive edges (len(edges) - 1), NaN where readings are too sparse."""
+    pace()
     out = np.full(len(edges) - 1, np.nan)
     if len(times) < 2:
         return out
@@ -133,6 +136,7 @@ def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> Flo
 
 def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray) -> FloatArray:
     """Mean W over each grid slot from a power channel's points (step-hold, 5-min sub-steps)."""
+    pace()
     sub = 3
     offsets = (np.arange(sub) + 0.5) * GRID_SECONDS / sub
     probe = (starts[:, None] + offsets[None, :]).ravel()
@@ -199,6 +203,7 @@ def power_grid(
 
 def hourly_from_grid(starts: FloatArray, watts: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Hourly kWh from the 15-min power grid; an hour needs 3 of its 4 slots."""
+    pace()
     if not len(starts):
         return starts, watts
     head = round(((-starts[0]) % HOUR) / GRID_SECONDS) % GRID_PER_HOUR
@@ -261,6 +266,7 @@ def merge_hourly(
 
 def _hourly_channel_mean(buf: ChannelBuffer | None, grid: FloatArray, end: float) -> FloatArray:
     """Hourly mean of a numeric channel (outdoor temperature), carried over short gaps."""
+    pace()
     if buf is None or not len(grid):
         return np.full(len(grid), np.nan)
     times, values = _arrays(buf, end)
@@ -279,34 +285,14 @@ def _hourly_channel_mean(buf: ChannelBuffer | None, grid: FloatArray, end: float
     return np.where(np.arange(len(mean)) - last <= 3, held, np.nan)
 
 
-def _utc_offset(ts: float, tz: ZoneInfo) -> float:
-    offset = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
-    return offset.total_seconds() if offset is not None else 0.0
-
-
 def hour_of_week(starts: FloatArray, tz_name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(local hour of week 0..167 with Monday 00:00 = 0, local hour of day) of hour starts.
-
-    Computed per distinct UTC offset period, so DST changes are exact and it stays fast.
-    """
-    n = len(starts)
-    if not n:
+    """(local hour of week 0..167 with Monday 00:00 = 0, local hour of day) of hour starts."""
+    if not len(starts):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    tz = ZoneInfo(tz_name)
-    # Offsets change rarely: evaluate the offset once per day and at changes in between.
-    days = np.arange(starts[0], starts[-1] + DAY, DAY)
-    offsets = np.array([_utc_offset(t, tz) for t in days.tolist()])
-    off = offsets[np.clip(np.floor((starts - starts[0]) / DAY).astype(np.int64), 0, len(offsets) - 1)]
-    change = np.flatnonzero(np.diff(offsets))
-    for i in change.tolist():
-        lo, hi = days[i], days[i + 1]
-        sel = np.flatnonzero((starts >= lo) & (starts < hi))
-        off[sel] = [_utc_offset(t, tz) for t in starts[sel].tolist()]
-    local = starts + off
-    # 1970-01-01 was a Thursday (weekday 3).
+    local = local_times(starts, tz_name)
     local_days = np.floor(local / DAY).astype(np.int64)
     hod = np.floor((local - local_days * DAY) / HOUR).astype(np.int64)
-    dow = (local_days + 3) % 7
+    dow = (local_days + 3) % 7  # 1970-01-01 was a Thursday
     return dow * 24 + hod, hod
 
 
@@ -419,6 +405,7 @@ def features(
 
     Only y[:origin] is read, so a row never sees the hour it predicts.
     """
+    pace()
     y = series.y
     target = origins + horizons - 1
     usual_all = profile[series.how]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .pacing import pace
+
 MAX_NEWTON_STEPS = 50
 # Converged when no weight moves more than this in a step.
 STEP_TOLERANCE = 1e-7
@@ -42,6 +44,7 @@ class LogisticFit:
 
 def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """Logistic function, without overflow warnings."""
+    pace()
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
 
 
@@ -54,11 +57,13 @@ def _newton(x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDAr
     cols = np.flatnonzero(free)
     xf = x if free.all() else x[:, cols]
     for _ in range(MAX_NEWTON_STEPS):
+        pace()
         p = sigmoid(xf @ w[cols])
         gradient = xf.T @ (p - y) + penalty[cols] * w[cols]
         curvature = p * (1.0 - p)
         hessian = np.diag(penalty[cols])
         for start in range(0, len(xf), HESSIAN_BLOCK_ROWS):
+            pace()
             block = xf[start : start + HESSIAN_BLOCK_ROWS]
             hessian += block.T @ (block * curvature[start : start + HESSIAN_BLOCK_ROWS, None])
         try:

@@ -17,6 +17,8 @@ import math
 import sys
 from typing import Any, Final
 
+from .pacing import pace
+
 # Roles an entity plays in the home spec / config entry options.
 ROLE_OCCUPANCY: Final = "occupancy"
 ROLE_PRESENCE: Final = "presence"
@@ -443,6 +445,7 @@ class ObservationStore:
         """
         pending = PendingMerge(skipped={k: v for k, v in scratch.skipped.items() if k != SKIP_OUT_OF_ORDER})
         for channel, incoming in scratch.channels.items():
+            pace()
             incoming.flush()
             current = self.channels.get(channel)
             if current is None or not current.times:
@@ -501,6 +504,7 @@ class ObservationStore:
         """
         copy = ObservationStore(max_points=self.max_points)
         for channel, buf in list(self.channels.items()):
+            pace()
             times, values = buf.times[:], buf.values[:]
             count = min(len(times), len(values))
             start = 0

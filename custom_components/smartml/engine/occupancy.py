@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 from .baselines import occupancy_time_of_week
 from .logistic import fit_logistic, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
+from .pacing import pace
 from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 from .virtual_occupancy import (
     MIN_TRAIN_ROWS,
@@ -123,6 +124,7 @@ def transition_table(y: NDArray[np.bool_], max_steps: int) -> NDArray[np.float64
     table[1, 0], table[0, 0] = 1.0, 0.0
     values = y.astype(np.float64)
     for k in range(1, min(max_steps, len(y) - 1) + 1):
+        pace()
         source, target = y[:-k], values[k:]
         occupied = float(source.sum())
         table[1, k] = (float(target[source].sum()) + RATE_PRIOR * 0.5) / (occupied + RATE_PRIOR)
@@ -166,6 +168,7 @@ class EwIndex:
         half_life_s: float,
     ) -> EwIndex:
         """Index entries; times need not be sorted."""
+        pace()
         t_ref = float(times.min()) if len(times) else 0.0
         order = np.lexsort((times, index))
         sorted_index = index[order]
@@ -184,6 +187,7 @@ class EwIndex:
         self, index: NDArray[np.int64], cut: NDArray[np.float64], at: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(sum of weights, sum of weighted values) per query."""
+        pace()
         end = np.searchsorted(self.keys, index * _INDEX_SPAN + (cut - self.t_ref), side="right")
         start = self.group_start[index]
         end = np.maximum(end, start)
@@ -479,6 +483,7 @@ class OccupancyModel:
         """Environment-to-occupancy models of the areas that have both kinds of sensor."""
         models: dict[str, VirtualOccupancyModel] = {}
         for area in self.spec_.get("areas") or {}:
+            pace()
             if not area_environment(self.spec_, str(area)):
                 continue
             _, features, labels = store_training_set(store, self.spec_, str(area), now)
@@ -495,6 +500,7 @@ class OccupancyModel:
         per_scope = MAX_TRAIN_ROWS // max(len(timeline.targets), 1)
         picks: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         for scope in timeline.targets:
+            pace()
             o, k = np.meshgrid(origins, steps, indexing="ij")
             o, k = o.ravel(), k.ravel()
             keep = o + k - 1 < timeline.known
@@ -508,6 +514,7 @@ class OccupancyModel:
         labels = np.empty(len(rows))
         start = 0
         for scope, (o, k) in picks.items():
+            pace()
             rows[start : start + len(o)] = self._features(timeline, routines, scope, o, k)
             labels[start : start + len(o)] = timeline.targets[scope][o + k - 1]
             start += len(o)
@@ -521,6 +528,7 @@ class OccupancyModel:
         zeros = np.zeros(len(times), dtype=np.int64)
         out: dict[str, _Routine] = {}
         for scope, y in timeline.targets.items():
+            pace()
             values = y.astype(np.float64)
             out[scope] = _Routine(
                 rate=EwIndex.build(zeros, times, values, 1, half_life),
@@ -572,6 +580,7 @@ class OccupancyModel:
         steps: NDArray[np.int64],
     ) -> NDArray[np.float64]:
         """Feature rows for predicting slot origin+step-1 of a scope, knowing slots before origin."""
+        pace()
         y = timeline.targets[scope].astype(np.float64)
         last_index = origins - 1
         last = y[last_index]
@@ -634,6 +643,7 @@ class OccupancyModel:
         origins: NDArray[np.int64],
         steps: NDArray[np.int64],
     ) -> NDArray[np.float64]:
+        pace()
         if self.coef_ is not None:
             x = self._features(timeline, routines, scope, origins, steps)
             return sigmoid(x @ self.coef_ + self.intercept_)
@@ -695,6 +705,7 @@ class OccupancyModel:
         o, k = np.meshgrid(idx, steps, indexing="ij")
         out: dict[str, NDArray[np.float64]] = {}
         for scope in timeline.targets:
+            pace()
             p = self._combine(timeline, routines, scope, o.ravel(), k.ravel())
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(o.shape)
         return out
@@ -711,6 +722,7 @@ class OccupancyModel:
         timeline = self._extended(store, origin, origin)
         baseline = self._tow_baseline(timeline, origin)
         for scope, p in probs.items():
+            pace()
             row = p[0]
             slot_starts = origin + (steps - 1) * self.step
             hourly = [
@@ -813,6 +825,7 @@ def spell_table(y: NDArray[np.bool_], starts: NDArray[np.float64], tz_name: str,
 
     Origins whose change had not been observed are left out (censored).
     """
+    pace()
     n = len(y)
     origins = np.arange(1, n, dtype=np.int64)
     origins = origins[y[origins - 1] == state]
@@ -831,6 +844,7 @@ def spell_quantiles(
     spells: _Spells, origin: float, run_slots: float, tz_name: str, step: float, half_life_days: float
 ) -> Band | None:
     """Kernel estimate of the time of the next change, from spells at a similar hour and length."""
+    pace()
     if not len(spells.delays):
         return None
     hours, weekend = _local_parts(np.array([origin]), tz_name)

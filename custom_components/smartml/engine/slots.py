@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .observations import ChannelBuffer
+from .pacing import pace
 
 DEFAULT_SLOT_MINUTES = 15
 
@@ -32,22 +33,45 @@ def slot_grid(start_ts: float, end_ts: float, slot_minutes: int) -> NDArray[np.f
     return np.arange(first, end_ts, step, dtype=np.float64)
 
 
+DAY_SECONDS = 86400.0
+
+
+def _utc_offset(ts: float, tz: ZoneInfo) -> float:
+    offset = datetime.fromtimestamp(ts, UTC).astimezone(tz).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
+
+
+def local_times(times: NDArray[np.float64], tz_name: str) -> NDArray[np.float64]:
+    """Each time (epoch seconds, any order) as local wall-clock seconds in the zone.
+
+    The zone is asked once per day spanned, and once per time only on the days its offset
+    changes: exact across DST transitions and cheap for weeks of slots.
+    """
+    pace()
+    times = np.asarray(times, dtype=np.float64)
+    if not len(times):
+        return times.copy()
+    tz = ZoneInfo(tz_name)
+    day = np.floor(times / DAY_SECONDS)
+    first = float(day.min())
+    index = (day - first).astype(np.int64)
+    # Offsets at the start of each day and of the day after the last.
+    offsets = np.array([_utc_offset((first + d) * DAY_SECONDS, tz) for d in range(int(index.max()) + 2)])
+    out = offsets[index]
+    changing = np.flatnonzero(offsets[:-1] != offsets[1:])
+    if len(changing):
+        exact = np.flatnonzero(np.isin(index, changing))
+        out[exact] = [_utc_offset(ts, tz) for ts in times[exact].tolist()]
+    return np.asarray(times + out, dtype=np.float64)
+
+
 def time_of_week(starts: NDArray[np.float64], tz_name: str, slot_minutes: int) -> NDArray[np.int64]:
     """Local time-of-week slot index (Monday 00:00 = 0) of each slot start."""
-    tz = ZoneInfo(tz_name)
-    per_day = 24 * 60 // slot_minutes
-    out = np.empty(len(starts), dtype=np.int64)
-    for i, ts in enumerate(starts.tolist()):
-        local = datetime.fromtimestamp(ts, UTC).astimezone(tz)
-        out[i] = local.weekday() * per_day + (local.hour * 60 + local.minute) // slot_minutes
-    return out
-
-
-def local_hours(starts: NDArray[np.float64], tz_name: str) -> NDArray[np.float64]:
-    """Local hour of day (fractional) of each time."""
-    tz = ZoneInfo(tz_name)
-    locals_ = [datetime.fromtimestamp(ts, UTC).astimezone(tz) for ts in starts.tolist()]
-    return np.array([d.hour + d.minute / 60.0 for d in locals_], dtype=np.float64)
+    local = local_times(starts, tz_name)
+    days = np.floor(local / DAY_SECONDS)
+    minute_of_day = np.floor((local - days * DAY_SECONDS) / 60.0).astype(np.int64)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    return np.asarray(weekday * (24 * 60 // slot_minutes) + minute_of_day // slot_minutes, dtype=np.int64)
 
 
 def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.bool_]:
@@ -55,6 +79,7 @@ def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_second
 
     A state channel holds transitions: value v from times[i] until times[i+1].
     """
+    pace()
     occupied = np.zeros(len(starts), dtype=bool)
     if not len(buf.times) or not len(starts):
         return occupied
@@ -82,6 +107,7 @@ def last_reading(
     times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64], max_age: float = math.inf
 ) -> NDArray[np.float64]:
     """Last reading at or before each time; NaN before the first or when older than max_age."""
+    pace()
     if not len(times):
         return np.full(len(at), np.nan)
     idx = np.searchsorted(times, at, side="right") - 1
@@ -92,6 +118,7 @@ def last_reading(
 
 def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np.nan) -> NDArray[np.float64]:
     """The channel's value in force at each time (last change at or before it)."""
+    pace()
     if not len(buf.times):
         return np.full(len(times), default)
     t = np.frombuffer(buf.times, dtype=np.float64)
@@ -103,6 +130,7 @@ def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np
 
 def slot_mean(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.float64]:
     """Mean of a numeric channel's points in each slot; NaN where there are none."""
+    pace()
     n = len(starts)
     if not len(buf.times) or not n:
         return np.full(n, np.nan)

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from .logistic import LogisticFit, fit_logistic
 from .observations import ROLE_ENVIRONMENT, ROLE_OCCUPANCY, ObservationStore
+from .pacing import pace
 from .slots import binary_occupied, last_reading, slot_grid
 
 SHORT_LAG_S: Final = 600.0
@@ -47,13 +48,18 @@ def channel_features(
     times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Level, 10/30-minute change and rise above the trailing 24-hour floor, at each time."""
+    pace()
     level = value_at(times, values, at)
     short = level - value_at(times, values, at - SHORT_LAG_S)
     long = level - value_at(times, values, at - LONG_LAG_S)
     floor = np.full(len(at), np.nan)
     if len(times) and len(at):
-        # Trailing minimum on a regular grid (a reading holds until the next one).
-        grid = np.arange(min(at.min(), times[0]) - FLOOR_WINDOW_S, at.max() + FLOOR_GRID_S, FLOOR_GRID_S)
+        # Trailing minimum on a regular grid (a reading holds until the next one). The grid
+        # keeps one lattice, anchored at the first reading, but starts a window before the
+        # first time asked for: a prediction at one time samples a day, not all history.
+        anchor = min(at.min(), times[0]) - FLOOR_WINDOW_S
+        first = anchor + max(0.0, np.floor((at.min() - FLOOR_WINDOW_S - anchor) / FLOOR_GRID_S)) * FLOOR_GRID_S
+        grid = np.arange(first, at.max() + FLOOR_GRID_S, FLOOR_GRID_S)
         sampled = value_at(times, values, grid)
         filled = np.where(np.isnan(sampled), np.inf, sampled)
         size = int(FLOOR_WINDOW_S // FLOOR_GRID_S)
@@ -94,7 +100,8 @@ def store_channels(
     for name in names:
         buf = store.channels.get(name)
         if buf is not None and buf.times:
-            out[name] = (np.array(buf.times, dtype=np.float64), np.array(buf.values, dtype=np.float64))
+            # Views, not copies: the store is the worker's private snapshot.
+            out[name] = (np.frombuffer(buf.times, dtype=np.float64), np.frombuffer(buf.values, dtype=np.float64))
     return out
 
 

@@ -1,0 +1,85 @@
+"""Entities learn of new data a few per step of the event loop, and all of them do."""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.core import HomeAssistant, callback
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.smartml.coordinator import LISTENERS_PER_STEP
+
+from .conftest import set_home_states, setup_entry
+
+
+async def test_listeners_are_told_in_steps_and_all_of_them(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    await hass.async_block_till_done()
+    calls: list[int] = []
+    count = 3 * LISTENERS_PER_STEP + 5
+    removers = []
+    for number in range(count):
+
+        @callback
+        def listener(number: int = number) -> None:
+            calls.append(number)
+
+        removers.append(coordinator.async_add_listener(listener))
+    calls.clear()
+    already = len(coordinator._listeners) - count  # the integration's own entities come first
+
+    coordinator.async_update_listeners()
+    told_at_once = len(calls)
+    # One listener goes away before the sweep reaches it: it must not be called.
+    removers[-1]()
+    await hass.async_block_till_done()
+
+    assert told_at_once == max(0, LISTENERS_PER_STEP - already)
+    assert sorted(calls) == list(range(count - 1))
+
+
+async def test_a_new_update_restarts_the_sweep_with_every_listener(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    await hass.async_block_till_done()
+    calls: list[int] = []
+    count = 4 * LISTENERS_PER_STEP
+    for number in range(count):
+
+        @callback
+        def listener(number: int = number) -> None:
+            calls.append(number)
+
+        coordinator.async_add_listener(listener)
+
+    coordinator.async_update_listeners()
+    await asyncio.sleep(0)
+    calls.clear()
+    coordinator.async_update_listeners()  # the first sweep is still running
+    await hass.async_block_till_done()
+
+    assert sorted(calls) == list(range(count))
+
+
+async def test_learning_switch_returns_once_every_entity_shows_it(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    await hass.async_block_till_done()
+    told: list[bool] = []
+    count = 3 * LISTENERS_PER_STEP
+    for _ in range(count):
+        coordinator.async_add_listener(lambda: told.append(coordinator.learning))
+
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+
+    assert told == [False] * count
+    assert hass.states.get("switch.smartml_learning").state == "off"
+    assert hass.states.get("sensor.smartml_learning_status").state == "paused"

@@ -1,0 +1,61 @@
+"""Pacing: worker code hands the interpreter over once a slice; nowhere else does it pause."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.smartml.engine import pacing
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(pacing.time, "perf_counter", fake.perf_counter)
+    monkeypatch.setattr(pacing.time, "sleep", fake.sleep)
+    return fake
+
+
+def test_pace_does_nothing_outside_paced_work(clock: _Clock) -> None:
+    # The event loop and the evaluation scripts call the same helpers: they must never sleep.
+    for _ in range(10):
+        clock.now += 1.0
+        pacing.pace()
+    assert clock.sleeps == []
+
+
+def test_paced_work_pauses_once_per_slice(clock: _Clock) -> None:
+    with pacing.paced():
+        pacing.pace()  # within the first slice
+        assert clock.sleeps == []
+        clock.now += pacing.SLICE_SECONDS
+        pacing.pace()
+        pacing.pace()  # the next slice has just begun
+        clock.now += 10 * pacing.SLICE_SECONDS
+        pacing.pace()
+    assert clock.sleeps == [pacing.PAUSE_SECONDS, pacing.PAUSE_SECONDS]
+    clock.now += 1.0
+    pacing.pace()
+    assert len(clock.sleeps) == 2
+
+
+def test_paced_decorates_worker_functions(clock: _Clock) -> None:
+    @pacing.paced()
+    def work() -> None:
+        clock.now += pacing.SLICE_SECONDS
+        pacing.pace()
+
+    work()
+    work()
+    assert clock.sleeps == [pacing.PAUSE_SECONDS, pacing.PAUSE_SECONDS]
