@@ -105,18 +105,20 @@ def _read_recorder(
                 role = roles.get(entity_id)
                 if role is None:
                     continue
-                for row in entity_states:
-                    attributes: Mapping[str, Any] | None
-                    if isinstance(row, State):  # not asked for; kept for safety
-                        ts, state, attributes = row.last_updated_timestamp, row.state, row.attributes
-                    else:
-                        ts, state = row[COMPRESSED_STATE_LAST_UPDATED], row[COMPRESSED_STATE_STATE]
-                        attributes = row.get(COMPRESSED_STATE_ATTRIBUTES)
-                    if ts <= limit:
-                        scratch.add_state(entity_id, role, state, ts, attributes)
-                        rows += 1
+                kept = [
+                    (state, ts, attributes) for state, ts, attributes in map(_row_parts, entity_states) if ts <= limit
+                ]
+                scratch.add_states(entity_id, role, kept)
+                rows += len(kept)
             window_start = window_end
     return observations.prepare_merge_store(scratch), rows
+
+
+def _row_parts(row: State | dict[str, Any]) -> tuple[str, float, Mapping[str, Any] | None]:
+    """(state, last updated, attributes) of a recorder row in the compact format."""
+    if isinstance(row, State):  # not asked for; kept for safety
+        return row.state, row.last_updated_timestamp, row.attributes
+    return row[COMPRESSED_STATE_STATE], row[COMPRESSED_STATE_LAST_UPDATED], row.get(COMPRESSED_STATE_ATTRIBUTES)
 
 
 def recorder_available(hass: HomeAssistant) -> bool:

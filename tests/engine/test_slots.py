@@ -33,7 +33,9 @@ def test_local_times_match_the_zone_database_across_transitions(zone: str) -> No
 
     local = local_times(times, zone)
 
-    expected = np.array([ts + d.utcoffset().total_seconds() for ts, d in zip(times.tolist(), _reference(times, zone))])
+    expected = np.array(
+        [ts + d.utcoffset().total_seconds() for ts, d in zip(times.tolist(), _reference(times, zone), strict=True)]
+    )
     np.testing.assert_array_equal(local, expected)
 
 

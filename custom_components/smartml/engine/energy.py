@@ -372,9 +372,11 @@ def usual_profile(y: FloatArray, how: NDArray[np.int64], hod: NDArray[np.int64],
     keys = np.unique(ww[order]) if len(yy) else np.zeros(0, dtype=np.int64)
     counts = np.zeros(WEEK_HOURS, dtype=np.int64)
     for key, values in zip(keys.tolist(), groups, strict=True):
+        pace()
         profile[key] = float(np.median(values))
         counts[key] = len(values)
     for h in range(24):
+        pace()
         sel = yy[dd == h]
         by_hour[h] = float(np.median(sel)) if len(sel) else overall
     fallback = by_hour[np.arange(WEEK_HOURS) % 24]

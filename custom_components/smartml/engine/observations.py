@@ -53,6 +53,8 @@ SKIP_NOT_NUMERIC: Final = "not_numeric"
 SKIP_OUT_OF_RANGE: Final = "out_of_range"
 SKIP_UNSUPPORTED: Final = "unsupported"
 SKIP_OUT_OF_ORDER: Final = "out_of_order"
+# Distinct (state, attributes) conversions remembered while adding a run of history.
+CONVERSION_CACHE_SIZE: Final = 4096
 
 _ACTIVE_STATES: Final = {
     # binary_sensor / input_boolean / switch / light: "on" is activity, open, motion.
@@ -392,15 +394,50 @@ class ObservationStore:
         unit: str | None = None,
     ) -> int:
         """Convert and append one state; return how many channel points it produced."""
+        points = self._points(entity_id, role, state, attributes, unit)
+        return self._append(points, ts)
+
+    def add_states(
+        self, entity_id: str, role: str, rows: Iterable[tuple[str, float, Mapping[str, Any] | None]]
+    ) -> None:
+        """Convert and append one entity's states (state, time, attributes) in time order.
+
+        For history: an entity's states repeat, and so do its attribute mappings (the
+        recorder decodes each distinct set once), so each distinct pair is converted once.
+        """
+        converted: dict[tuple[str, int], list[tuple[ChannelBuffer, float]] | str] = {}
+        for state, ts, attributes in rows:
+            # The rows keep their attribute mappings alive, so an id stays theirs meanwhile.
+            key = (state, id(attributes))
+            points = converted.get(key)
+            if points is None:
+                points = self._points(entity_id, role, state, attributes)
+                if len(converted) < CONVERSION_CACHE_SIZE:
+                    converted[key] = points
+            self._append(points, ts)
+
+    def _points(
+        self,
+        entity_id: str,
+        role: str,
+        state: str,
+        attributes: Mapping[str, Any] | None,
+        unit: str | None = None,
+    ) -> list[tuple[ChannelBuffer, float]] | str:
+        """The buffers and values a state adds to, or why it adds nothing."""
         try:
             observations = convert_state(entity_id, role, state, attributes, unit)
         except Skip as skip:
-            reason = str(skip.args[0]) if skip.args else SKIP_UNSUPPORTED
-            self.skipped[reason] = self.skipped.get(reason, 0) + 1
+            return str(skip.args[0]) if skip.args else SKIP_UNSUPPORTED
+        return [(self.buffer(channel, role), value) for channel, value in observations]
+
+    def _append(self, points: list[tuple[ChannelBuffer, float]] | str, ts: float) -> int:
+        if isinstance(points, str):
+            self.skipped[points] = self.skipped.get(points, 0) + 1
             return 0
         added = 0
-        for channel, value in observations:
-            if self.buffer(channel, role).append(ts, value):
+        for buf, value in points:
+            if buf.append(ts, value):
                 added += 1
             else:
                 self.skipped[SKIP_OUT_OF_ORDER] = self.skipped.get(SKIP_OUT_OF_ORDER, 0) + 1
@@ -433,9 +470,8 @@ class ObservationStore:
             if not all(a[0] <= b[0] for a, b in itertools.pairwise(entity_rows)):
                 # Sorting per entity keeps each GIL-holding sort short.
                 entity_rows.sort(key=lambda row: row[0])
-            role = roles[entity_id]
-            for ts, state, attributes in entity_rows:
-                scratch.add_state(entity_id, role, state, ts, attributes)
+            pace()
+            scratch.add_states(entity_id, roles[entity_id], ((state, ts, attrs) for ts, state, attrs in entity_rows))
         return self.prepare_merge_store(scratch)
 
     def prepare_merge_store(self, scratch: ObservationStore) -> PendingMerge:

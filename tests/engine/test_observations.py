@@ -1,0 +1,57 @@
+"""A run of history added at once converts exactly as the same states added one by one."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from custom_components.smartml.engine.observations import ObservationStore
+
+WATTS = {"unit_of_measurement": "W"}
+KILOWATTS = {"unit_of_measurement": "kW"}
+MOTION = {"device_class": "motion"}
+HEAT = {"temperature": 21.0, "current_temperature": 19.5, "hvac_action": "heating"}
+IDLE = {"temperature": 18.0, "current_temperature": 20.0, "hvac_action": "idle"}
+
+STREAMS: dict[str, tuple[str, list[tuple[str, dict[str, Any] | None]]]] = {
+    "sensor.power": (
+        "power",
+        [("350", WATTS), ("1.2", KILOWATTS), ("banana", WATTS), ("unavailable", WATTS), ("90", None)],
+    ),
+    "binary_sensor.motion": ("occupancy", [("on", MOTION), ("off", MOTION), ("unknown", MOTION), ("on", None)]),
+    "climate.hall": ("climate", [("heat", HEAT), ("heat", IDLE), ("off", IDLE), ("cool", {"temperature": "warm"})]),
+}
+
+
+def _rows(entity_id: str, seed: int) -> list[tuple[str, float, dict[str, Any] | None]]:
+    rng = random.Random(seed)
+    choices = STREAMS[entity_id][1]
+    ts = 1_700_000_000.0
+    rows = []
+    for _ in range(3000):
+        # Mostly forward in time, now and then a step back (out of order).
+        ts += rng.choice([-30.0, 7.0, 61.0, 301.0, 900.0])
+        state, attributes = rng.choice(choices)
+        rows.append((state, ts, attributes))
+    return rows
+
+
+def test_add_states_matches_add_state_one_by_one() -> None:
+    one_by_one, at_once = ObservationStore(), ObservationStore()
+    for seed, (entity_id, (role, _)) in enumerate(STREAMS.items()):
+        rows = _rows(entity_id, seed)
+        for state, ts, attributes in rows:
+            one_by_one.add_state(entity_id, role, state, ts, attributes)
+        at_once.add_states(entity_id, role, rows)
+
+    assert at_once.skipped == one_by_one.skipped
+    assert set(at_once.channels) == set(one_by_one.channels)
+    for channel, buf in one_by_one.channels.items():
+        other = at_once.channels[channel]
+        assert list(other.times) == list(buf.times), channel
+        assert list(other.values) == list(buf.values), channel
+        assert (other.bucket_start, other.bucket_value, other.bucket_count) == (
+            buf.bucket_start,
+            buf.bucket_value,
+            buf.bucket_count,
+        ) or buf.bucket_count == other.bucket_count == 0
