@@ -405,15 +405,17 @@ class ObservationStore:
         For history: an entity's states repeat, and so do its attribute mappings (the
         recorder decodes each distinct set once), so each distinct pair is converted once.
         """
-        converted: dict[tuple[str, int], list[tuple[ChannelBuffer, float]] | str] = {}
+        converted: dict[str, list[tuple[ChannelBuffer, float]] | str] = {}
+        last_attributes: Mapping[str, Any] | None = None
         for state, ts, attributes in rows:
-            # The rows keep their attribute mappings alive, so an id stays theirs meanwhile.
-            key = (state, id(attributes))
-            points = converted.get(key)
+            if attributes is not last_attributes:
+                converted.clear()
+                last_attributes = attributes
+            points = converted.get(state)
             if points is None:
                 points = self._points(entity_id, role, state, attributes)
                 if len(converted) < CONVERSION_CACHE_SIZE:
-                    converted[key] = points
+                    converted[state] = points
             self._append(points, ts)
 
     def _points(
