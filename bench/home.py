@@ -74,7 +74,7 @@ def _entity_id(kind: str, i: int) -> str:
 
 
 def _attributes(kind: str) -> dict[str, Any]:
-    return {
+    by_kind: dict[str, dict[str, Any]] = {
         "motion": {"device_class": "motion"},
         "door": {"device_class": "door"},
         "person": {},
@@ -83,7 +83,8 @@ def _attributes(kind: str) -> dict[str, Any]:
         "power": {"device_class": "power", "unit_of_measurement": "W", "state_class": "measurement"},
         "energy": {"device_class": "energy", "unit_of_measurement": "kWh", "state_class": "total_increasing"},
         "climate": {"hvac_modes": ["off", "heat"], "min_temp": 7, "max_temp": 35},
-    }[kind]
+    }
+    return by_kind[kind]
 
 
 def options(entities: list[Entity], history_days: int = 28) -> dict[str, Any]:

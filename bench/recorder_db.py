@@ -43,8 +43,8 @@ def _insert_history(db: Path, entities_count: int, days: int, end: float) -> int
     con = sqlite3.connect(db)
     meta = dict(con.execute("SELECT entity_id, metadata_id FROM states_meta").fetchall())
     attr_ids: dict[bytes, int] = {}
-    for attributes_id, shared in con.execute("SELECT attributes_id, shared_attrs FROM state_attributes"):
-        attr_ids[shared.encode()] = attributes_id
+    for known_id, shared in con.execute("SELECT attributes_id, shared_attrs FROM state_attributes"):
+        attr_ids[shared.encode()] = known_id
     first_recorded = con.execute("SELECT MIN(last_updated_ts) FROM states").fetchone()[0] or end
 
     def attributes_id(attrs: dict[str, object]) -> int:
