@@ -49,23 +49,27 @@ def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _newton(x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Weights (last one the intercept) minimising the objective with non-free weights at 0."""
+    """Weights (last one the intercept) minimising the objective with non-free weights at 0.
+
+    Fixed weights stay 0 in the full design, and only the free block of the gradient and
+    Hessian is solved: no copy of the design matrix.
+    """
     n_features = x.shape[1]
     penalty = np.full(n_features, 1.0 / c)
     penalty[-1] = 1e-10  # the intercept is not penalised; a whisper keeps H positive definite
     w = np.zeros(n_features)
     cols = np.flatnonzero(free)
-    xf = x if free.all() else x[:, cols]
     for _ in range(MAX_NEWTON_STEPS):
         pace()
-        p = sigmoid(xf @ w[cols])
-        gradient = xf.T @ (p - y) + penalty[cols] * w[cols]
+        p = sigmoid(x @ w)
+        gradient = (x.T @ (p - y) + penalty * w)[cols]
         curvature = p * (1.0 - p)
-        hessian = np.diag(penalty[cols])
-        for start in range(0, len(xf), HESSIAN_BLOCK_ROWS):
+        hessian = np.diag(penalty)
+        for start in range(0, len(x), HESSIAN_BLOCK_ROWS):
             pace()
-            block = xf[start : start + HESSIAN_BLOCK_ROWS]
+            block = x[start : start + HESSIAN_BLOCK_ROWS]
             hessian += block.T @ (block * curvature[start : start + HESSIAN_BLOCK_ROWS, None])
+        hessian = hessian[np.ix_(cols, cols)]
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
@@ -88,18 +92,24 @@ def fit_logistic(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     missing = np.isnan(x)
-    if missing.any():
+    has_missing = bool(missing.any())
+    if has_missing:
         with np.errstate(all="ignore"):
             mean = np.nanmean(x, axis=0)
         mean = np.where(np.isfinite(mean), mean, 0.0)
-        x = np.where(missing, mean, x)
     else:
         mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
-    # Built in place: the training matrix may be tens of megabytes.
+    # Built in place, without temporaries of its size: the training matrix may be tens of
+    # megabytes, and memory a fit touches stays with the process.
     design = np.empty((x.shape[0], x.shape[1] + 1))
     features = design[:, :-1]
     np.subtract(x, mean, out=features)
-    spread = features.std(axis=0)
+    if has_missing:
+        features[missing] = 0.0  # a missing value reads as the column mean
+    del missing
+    n_rows = max(len(features), 1)
+    centre = features.sum(axis=0) / n_rows
+    spread = np.sqrt(np.maximum(np.einsum("ij,ij->j", features, features) / n_rows - centre**2, 0.0))
     scale = np.where(spread > 1e-12, spread, 1.0)
     features /= scale
     design[:, -1] = 1.0
