@@ -90,20 +90,30 @@ def fit_logistic(
     negative are fixed at zero and the rest refitted until none is (an active set).
     """
     x = np.asarray(x, dtype=np.float64)
+    design = np.empty((x.shape[0], x.shape[1] + 1))
+    design[:, :-1] = x
+    return fit_logistic_design(design, y, c, nonnegative=nonnegative)
+
+
+def fit_logistic_design(
+    design: NDArray[np.float64], y: NDArray[np.float64], c: float = 1.0, *, nonnegative: bool = False
+) -> LogisticFit:
+    """`fit_logistic` on rows whose last column is left for the intercept.
+
+    The feature columns are standardised in place and the last one overwritten: a large
+    training matrix is solved without a copy (memory a fit touches stays with the process).
+    """
     y = np.asarray(y, dtype=np.float64)
-    missing = np.isnan(x)
+    features = design[:, :-1]
+    missing = np.isnan(features)
     has_missing = bool(missing.any())
     if has_missing:
         with np.errstate(all="ignore"):
-            mean = np.nanmean(x, axis=0)
+            mean = np.nanmean(features, axis=0)
         mean = np.where(np.isfinite(mean), mean, 0.0)
     else:
-        mean = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
-    # Built in place, without temporaries of its size: the training matrix may be tens of
-    # megabytes, and memory a fit touches stays with the process.
-    design = np.empty((x.shape[0], x.shape[1] + 1))
-    features = design[:, :-1]
-    np.subtract(x, mean, out=features)
+        mean = features.mean(axis=0) if len(features) else np.zeros(features.shape[1])
+    features -= mean
     if has_missing:
         features[missing] = 0.0  # a missing value reads as the column mean
     del missing

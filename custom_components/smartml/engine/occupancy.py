@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
 from .baselines import occupancy_time_of_week
-from .logistic import fit_logistic, sigmoid
+from .logistic import fit_logistic_design, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .pacing import pace
 from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
@@ -470,13 +470,13 @@ class OccupancyModel:
         self.days_ = timeline.known * self.step / DAY_SECONDS
         if self.classifier == "routine" or timeline.known < self.per_day + 2:
             return
-        features, labels = self._training_rows(timeline)
+        design, labels = self._training_rows(timeline)
         self.train_rows_ = len(labels)
         if len(labels) < 50 or labels.min() == labels.max():
             return
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with threadpool_limits(limits=1):
-            fitted = fit_logistic(features, labels, c=1.0)
+            fitted = fit_logistic_design(design, labels, c=1.0)
         self.coef_, self.intercept_ = fitted.coef, fitted.intercept
 
     def _fit_virtual(self, store: ObservationStore, now: float) -> dict[str, VirtualOccupancyModel]:
@@ -492,6 +492,7 @@ class OccupancyModel:
         return models
 
     def _training_rows(self, timeline: _Timeline) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(feature rows with a spare last column for the solver, labels) of the classifier."""
         steps = np.unique([max(1, m // self.slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
         routines = self._routines(timeline)
         # Origins after a day of warm-up whose targets are observed.
@@ -509,13 +510,14 @@ class OccupancyModel:
                 pick = np.sort(rng.choice(len(o), per_scope, replace=False))
                 o, k = o[pick], k[pick]
             picks[scope] = (o, k)
-        # Filled in place: the matrix is the largest thing a fit holds.
-        rows = np.empty((sum(len(o) for o, _ in picks.values()), N_FEATURES))
+        # Filled in place, with a last column left for the solver's intercept: the matrix
+        # is the largest thing a fit holds, and the solver works on it without a copy.
+        rows = np.empty((sum(len(o) for o, _ in picks.values()), N_FEATURES + 1))
         labels = np.empty(len(rows))
         start = 0
         for scope, (o, k) in picks.items():
             pace()
-            rows[start : start + len(o)] = self._features(timeline, routines, scope, o, k)
+            rows[start : start + len(o), :N_FEATURES] = self._features(timeline, routines, scope, o, k)
             labels[start : start + len(o)] = timeline.targets[scope][o + k - 1]
             start += len(o)
         return rows, labels
