@@ -448,7 +448,9 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
             return STATUS_TRAINING
         if not self.state.learning:
             return STATUS_PAUSED
-        return STATUS_READY if self.report.any_ready else STATUS_COLLECTING
+        # Watched sensors alarm on their own detectors, with no model fit behind them.
+        watching = any(sensor["ready"] for sensor in self.watched.status().values())
+        return STATUS_READY if self.report.any_ready or watching else STATUS_COLLECTING
 
     async def _async_read_statistics(self) -> None:
         """Hourly consumption from long-term statistics, which outlive the recorder's states."""

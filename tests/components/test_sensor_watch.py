@@ -175,3 +175,26 @@ async def test_sensors_no_longer_watched_are_forgotten(hass: HomeAssistant) -> N
     assert MODEL_SENSOR_WATCH not in coordinator.state.models
     assert GARAGE not in coordinator.state.observations.channels
     assert coordinator.watched.status() == {}
+
+
+async def test_a_home_of_watched_sensors_only_is_ready_once_they_learned(hass: HomeAssistant) -> None:
+    only_watched = {
+        key: [] for key in ("occupancy", "environment", "presence", "power", "energy", "climate", "security")
+    }
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=DOMAIN,
+        options=home_options(areas={}, **only_watched, **{CONF_SECURITY_SENSORS: [GARAGE]}),
+    )
+    await setup_entry(hass, entry)
+    values = _steady(700)
+    start = time.time() - len(values) * STEP
+    await _feed(hass, start, values[:100])
+    await _refresh(entry, hass)
+    assert hass.states.get("sensor.smartml_learning_status").state == "collecting"
+
+    await _feed(hass, start + 100 * STEP, values[100:])
+    await _refresh(entry, hass)
+
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["ready"] is True
+    assert hass.states.get("sensor.smartml_learning_status").state == "ready"
