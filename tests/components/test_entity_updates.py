@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from homeassistant.core import HomeAssistant, callback
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartml.coordinator import LISTENERS_PER_STEP
+from custom_components.smartml.coordinator import LISTENERS_PER_STEP, SmartMLCoordinator
 
 from .conftest import set_home_states, setup_entry
 
 
-async def test_listeners_are_told_in_steps_and_all_of_them(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+async def _coordinator(hass: HomeAssistant, entry: MockConfigEntry) -> SmartMLCoordinator:
     set_home_states(hass)
-    await setup_entry(hass, mock_entry)
-    coordinator = mock_entry.runtime_data.coordinator
+    await setup_entry(hass, entry)
     await hass.async_block_till_done()
-    calls: list[int] = []
-    count = 3 * LISTENERS_PER_STEP + 5
+    return entry.runtime_data.coordinator
+
+
+def _numbered_listeners(coordinator: SmartMLCoordinator, count: int, calls: list[int]) -> list[Callable[[], None]]:
+    """Add listeners that record their number when told; return their removers."""
     removers = []
     for number in range(count):
 
@@ -27,7 +30,14 @@ async def test_listeners_are_told_in_steps_and_all_of_them(hass: HomeAssistant, 
             calls.append(number)
 
         removers.append(coordinator.async_add_listener(listener))
-    calls.clear()
+    return removers
+
+
+async def test_listeners_are_told_in_steps_and_all_of_them(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    coordinator = await _coordinator(hass, mock_entry)
+    calls: list[int] = []
+    count = 3 * LISTENERS_PER_STEP + 5
+    removers = _numbered_listeners(coordinator, count, calls)
     already = len(coordinator._listeners) - count  # the integration's own entities come first
 
     coordinator.async_update_listeners()
@@ -43,19 +53,10 @@ async def test_listeners_are_told_in_steps_and_all_of_them(hass: HomeAssistant, 
 async def test_a_new_update_restarts_the_sweep_with_every_listener(
     hass: HomeAssistant, mock_entry: MockConfigEntry
 ) -> None:
-    set_home_states(hass)
-    await setup_entry(hass, mock_entry)
-    coordinator = mock_entry.runtime_data.coordinator
-    await hass.async_block_till_done()
+    coordinator = await _coordinator(hass, mock_entry)
     calls: list[int] = []
     count = 4 * LISTENERS_PER_STEP
-    for number in range(count):
-
-        @callback
-        def listener(number: int = number) -> None:
-            calls.append(number)
-
-        coordinator.async_add_listener(listener)
+    _numbered_listeners(coordinator, count, calls)
 
     coordinator.async_update_listeners()
     await asyncio.sleep(0)
@@ -69,10 +70,7 @@ async def test_a_new_update_restarts_the_sweep_with_every_listener(
 async def test_learning_switch_returns_once_every_entity_shows_it(
     hass: HomeAssistant, mock_entry: MockConfigEntry
 ) -> None:
-    set_home_states(hass)
-    await setup_entry(hass, mock_entry)
-    coordinator = mock_entry.runtime_data.coordinator
-    await hass.async_block_till_done()
+    coordinator = await _coordinator(hass, mock_entry)
     told: list[bool] = []
     count = 3 * LISTENERS_PER_STEP
     for _ in range(count):

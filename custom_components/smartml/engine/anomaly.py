@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
-from .slots import local_times, state_at
+from .slots import local_weekday_seconds, state_at
 
 KIND_SECURITY: Final = "security"
 
@@ -336,11 +336,8 @@ class SecurityModel:
         return change_times[before & ~home], change_times[~before & home]
 
     def _local_hour_weekend(self, times: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        local = local_times(times, self.timezone_)
-        days = np.floor(local / DAY_SECONDS)
-        hours = np.floor((local - days * DAY_SECONDS) / HOUR_SECONDS).astype(np.int64)
-        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-        return hours, (weekday >= 5).astype(np.int64)
+        weekday, seconds = local_weekday_seconds(times, self.timezone_)
+        return np.floor(seconds / HOUR_SECONDS).astype(np.int64), (weekday >= 5).astype(np.int64)
 
     @staticmethod
     def _starts(bufs: Sequence[Any], now: float, refractory: float) -> NDArray[np.float64]:

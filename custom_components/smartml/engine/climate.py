@@ -28,7 +28,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 import math
 from typing import Any, Final
 
@@ -49,7 +48,7 @@ from .observations import (
     ObservationStore,
 )
 from .pacing import pace
-from .slots import last_reading, local_times, state_at
+from .slots import last_reading, local_times, local_weekday_seconds, state_at
 
 __all__ = [
     "ClimateModel",
@@ -113,7 +112,6 @@ SLEEP_QUANTILE: Final = 0.1
 SLEEP_MIN_SETBACK: Final = 0.75
 
 HVAC_MODE_COOL: Final = 2.0
-_ZERO: Final = timedelta(0)
 
 
 def slot_middles(start: float, end: float) -> NDArray[np.float64]:
@@ -136,10 +134,8 @@ def _local_day_slot(times: NDArray[np.float64], tz_name: str) -> tuple[NDArray[n
     """Local weekday (Monday 0) and 15-minute slot of day of each time."""
     if not len(times):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    local = local_times(times, tz_name)
-    days = np.floor(local / DAY_SECONDS)
-    weekday = ((days.astype(np.int64) + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
-    slot = np.floor((local - days * DAY_SECONDS) / SLOT_SECONDS).astype(np.int64)
+    weekday, seconds = local_weekday_seconds(times, tz_name)
+    slot = np.floor(seconds / SLOT_SECONDS).astype(np.int64)
     return weekday, np.clip(slot, 0, SLOTS_PER_DAY - 1)
 
 

@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 from .anomaly import Anomaly
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
 from .pacing import pace
-from .slots import local_times
+from .slots import local_weekday_seconds
 
 HOUR: Final = 3600.0
 DAY: Final = 86_400.0
@@ -289,11 +289,9 @@ def hour_of_week(starts: FloatArray, tz_name: str) -> tuple[NDArray[np.int64], N
     """(local hour of week 0..167 with Monday 00:00 = 0, local hour of day) of hour starts."""
     if not len(starts):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    local = local_times(starts, tz_name)
-    local_days = np.floor(local / DAY).astype(np.int64)
-    hod = np.floor((local - local_days * DAY) / HOUR).astype(np.int64)
-    dow = (local_days + 3) % 7  # 1970-01-01 was a Thursday
-    return dow * 24 + hod, hod
+    weekday, seconds = local_weekday_seconds(starts, tz_name)
+    hod = np.floor(seconds / HOUR).astype(np.int64)
+    return weekday * 24 + hod, hod
 
 
 # ------------------------------------------------------------------------- features

@@ -65,12 +65,18 @@ def local_times(times: NDArray[np.float64], tz_name: str) -> NDArray[np.float64]
     return np.asarray(times + out, dtype=np.float64)
 
 
+def local_weekday_seconds(times: NDArray[np.float64], tz_name: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Local weekday (Monday 0) and seconds since local midnight of each time."""
+    local = local_times(times, tz_name)
+    days = np.floor(local / DAY_SECONDS)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    return weekday, local - days * DAY_SECONDS
+
+
 def time_of_week(starts: NDArray[np.float64], tz_name: str, slot_minutes: int) -> NDArray[np.int64]:
     """Local time-of-week slot index (Monday 00:00 = 0) of each slot start."""
-    local = local_times(starts, tz_name)
-    days = np.floor(local / DAY_SECONDS)
-    minute_of_day = np.floor((local - days * DAY_SECONDS) / 60.0).astype(np.int64)
-    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    weekday, seconds = local_weekday_seconds(starts, tz_name)
+    minute_of_day = np.floor(seconds / 60.0).astype(np.int64)
     return np.asarray(weekday * (24 * 60 // slot_minutes) + minute_of_day // slot_minutes, dtype=np.int64)
 
 
