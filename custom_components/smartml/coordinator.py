@@ -58,6 +58,7 @@ from .const import (
     STATUS_TRAINING,
 )
 from .engine.home import DAY_SECONDS, FitReport, days_covered
+from .engine.memory import release_freed_memory
 from .engine.observations import ATTR_SETPOINT, BINARY_ROLES, CHANNEL_SEP, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
 from .history import (
@@ -233,7 +234,7 @@ class SmartMLCoordinator(DataUpdateCoordinator[SmartMLData]):
         """Run model work in SmartML's worker thread."""
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{DOMAIN}_models")
-        return await self.hass.loop.run_in_executor(self._worker, func, *args)
+        return await self.hass.loop.run_in_executor(self._worker, _run_and_release, func, *args)
 
     async def async_shutdown(self) -> None:
         """Stop refreshing and let the worker thread finish (entry unloaded)."""
@@ -539,3 +540,11 @@ class SmartMLRuntime:
 
 
 type SmartMLConfigEntry = ConfigEntry[SmartMLRuntime]
+
+
+def _run_and_release[T](func: Callable[..., T], *args: Any) -> T:
+    """Worker: run model work, then give back the pages its temporary arrays held."""
+    try:
+        return func(*args)
+    finally:
+        release_freed_memory()

@@ -14,15 +14,18 @@ import math
 from typing import Any, Literal
 
 from homeassistant.components.recorder import history, statistics
+from homeassistant.components.recorder.const import SupportedDialect
 from homeassistant.const import COMPRESSED_STATE_ATTRIBUTES, COMPRESSED_STATE_LAST_UPDATED, COMPRESSED_STATE_STATE
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
+from sqlalchemy import text
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
 from .engine.history_csv import HistoryCsvError, read_history_csv
+from .engine.memory import release_freed_memory
 from .engine.observations import ObservationStore, PendingMerge
 from .engine.pacing import pace, paced
 
@@ -111,7 +114,21 @@ def _read_recorder(
                 scratch.add_states(entity_id, role, kept)
                 rows += len(kept)
             window_start = window_end
+    _release_read_cache(hass)
     return observations.prepare_merge_store(scratch), rows
+
+
+def _release_read_cache(hass: HomeAssistant) -> None:
+    """Free the pages the bulk read left in the cache of the recorder's read connection.
+
+    SQLite keeps up to the recorder's 16 MB of pages per connection; weeks of history read
+    once are pages no query will ask for soon, and they would stay for the life of the
+    connection.
+    """
+    if get_instance(hass).dialect_name == SupportedDialect.SQLITE:
+        with session_scope(hass=hass, read_only=True) as session:
+            session.execute(text("PRAGMA shrink_memory"))
+    release_freed_memory()
 
 
 def _row_parts(row: State | dict[str, Any]) -> tuple[str, float, Mapping[str, Any] | None]:

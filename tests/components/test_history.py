@@ -195,3 +195,27 @@ async def test_energy_history_comes_from_long_term_statistics(
     hours, kwh = mock_entry.runtime_data.coordinator.hourly_energy
     assert hours[0] == start.timestamp()
     assert kwh == pytest.approx([wh / 1000 for wh in hourly_wh])
+
+
+@pytest.mark.parametrize("persistent_database", [True])
+async def test_bootstrap_leaves_no_page_cache_behind(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The bulk read's pages are freed from the recorder's read connection afterwards."""
+    import ctypes
+
+    sqlite = ctypes.CDLL("libsqlite3.so.0")  # the library Python's sqlite3 module uses here
+    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+    now = dt_util.utcnow()
+    set_home_states(hass)
+    for reading in range(1500):
+        freezer.move_to(now - timedelta(days=6, minutes=-5 * reading))
+        # Distinct attributes make a database of a few megabytes for the read to go through.
+        hass.states.async_set(POWER, str(reading), {"unit_of_measurement": "W", "note": f"{reading:04d}" * 500})
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+    before = sqlite.sqlite3_memory_used()
+    await setup_entry(hass, mock_entry)
+    assert len(mock_entry.runtime_data.coordinator.state.observations.channels[POWER].times) == 1500
+    # Without the release the read connection keeps about 4 MB of pages here.
+    assert sqlite.sqlite3_memory_used() - before < 1_000_000
