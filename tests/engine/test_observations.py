@@ -18,6 +18,15 @@ STREAMS: dict[str, tuple[str, list[tuple[str, dict[str, Any] | None]]]] = {
         "power",
         [("350", WATTS), ("1.2", KILOWATTS), ("banana", WATTS), ("unavailable", WATTS), ("90", None)],
     ),
+    "sensor.energy": (
+        "energy",
+        [("1200.5", {"unit_of_measurement": "Wh"}), ("3.25", None), ("7", {"unit_of_measurement": "gal"}), ("-4", None)],
+    ),
+    "sensor.hall_temperature": (
+        "environment",
+        [("70.1", {"unit_of_measurement": "°F"}), ("21.5", {"unit_of_measurement": "°C"}), ("nan", None), ("", None)],
+    ),
+    "sensor.outside": ("outdoor_temperature", [("-3.5", None), ("inf", None), ("500", None), ("unknown", None)]),
     "binary_sensor.motion": ("occupancy", [("on", MOTION), ("off", MOTION), ("unknown", MOTION), ("on", None)]),
     "climate.hall": ("climate", [("heat", HEAT), ("heat", IDLE), ("off", IDLE), ("cool", {"temperature": "warm"})]),
 }

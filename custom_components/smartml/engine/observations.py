@@ -183,18 +183,35 @@ def convert_state(
     Units are normalised (W, kWh, °C); `unit` defaults to the state's
     `unit_of_measurement` attribute.
     """
-    if state in {"unknown", ""}:
-        raise Skip(SKIP_UNKNOWN)
-    if state == "unavailable":
-        raise Skip(SKIP_UNAVAILABLE)
+    _check_known(state)
     attributes = attributes or {}
     if unit is None:
-        raw_unit = attributes.get("unit_of_measurement")
-        unit = raw_unit if isinstance(raw_unit, str) else None
+        unit = _unit_attribute(attributes)
     if role in BINARY_ROLES:
         return [(entity_id, _binary(entity_id, state))]
     if role == ROLE_CLIMATE:
         return _climate(entity_id, state, attributes, unit)
+    return [(entity_id, _numeric_value(role, state, unit))]
+
+
+def _skip_reason(skip: Skip) -> str:
+    return str(skip.args[0]) if skip.args else SKIP_UNSUPPORTED
+
+
+def _check_known(state: str) -> None:
+    if state in {"unknown", ""}:
+        raise Skip(SKIP_UNKNOWN)
+    if state == "unavailable":
+        raise Skip(SKIP_UNAVAILABLE)
+
+
+def _unit_attribute(attributes: Mapping[str, Any] | None) -> str | None:
+    unit = attributes.get("unit_of_measurement") if attributes else None
+    return unit if isinstance(unit, str) else None
+
+
+def _numeric_value(role: str, state: str, unit: str | None) -> float:
+    """A numeric role's known state in its normal unit, range-checked, or raise Skip."""
     value = _number(state)
     if role == ROLE_POWER:
         value *= _POWER_TO_W.get(unit or "W", math.nan)
@@ -205,7 +222,7 @@ def convert_state(
     if math.isnan(value):
         raise Skip(SKIP_UNSUPPORTED)  # a unit we cannot convert
     low, high = _LIMITS.get(role, (-math.inf, math.inf))
-    return [(entity_id, _check_range(value, low, high))]
+    return _check_range(value, low, high)
 
 
 def channel_kind(channel: str, role: str) -> str:
@@ -402,9 +419,14 @@ class ObservationStore:
     ) -> None:
         """Convert and append one entity's states (state, time, attributes) in time order.
 
-        For history: an entity's states repeat, and so do its attribute mappings (the
-        recorder decodes each distinct set once), so each distinct pair is converted once.
+        For history, where weeks of rows pass through here: a numeric sensor's unit is
+        looked up once per distinct attributes mapping (the recorder decodes each distinct
+        set once) and its values go straight to the buffer; other entities' states
+        repeat, so each distinct (state, attributes) pair is converted once.
         """
+        if role not in BINARY_ROLES and role != ROLE_CLIMATE:
+            self._add_numeric_states(entity_id, role, rows)
+            return
         converted: dict[str, list[tuple[ChannelBuffer, float]] | str] = {}
         last_attributes: Mapping[str, Any] | None = None
         for state, ts, attributes in rows:
@@ -418,6 +440,27 @@ class ObservationStore:
                     converted[state] = points
             self._append(points, ts)
 
+    def _add_numeric_states(
+        self, entity_id: str, role: str, rows: Iterable[tuple[str, float, Mapping[str, Any] | None]]
+    ) -> None:
+        buf: ChannelBuffer | None = None
+        unit: str | None = None
+        last_attributes: Mapping[str, Any] | None = None
+        for state, ts, attributes in rows:
+            if attributes is not last_attributes:
+                last_attributes = attributes
+                unit = _unit_attribute(attributes)
+            try:
+                _check_known(state)
+                value = _numeric_value(role, state, unit)
+            except Skip as skip:
+                self._skip(_skip_reason(skip))
+                continue
+            if buf is None:
+                buf = self.buffer(entity_id, role)
+            if not buf.append(ts, value):
+                self._skip(SKIP_OUT_OF_ORDER)
+
     def _points(
         self,
         entity_id: str,
@@ -430,20 +473,23 @@ class ObservationStore:
         try:
             observations = convert_state(entity_id, role, state, attributes, unit)
         except Skip as skip:
-            return str(skip.args[0]) if skip.args else SKIP_UNSUPPORTED
+            return _skip_reason(skip)
         return [(self.buffer(channel, role), value) for channel, value in observations]
 
     def _append(self, points: list[tuple[ChannelBuffer, float]] | str, ts: float) -> int:
         if isinstance(points, str):
-            self.skipped[points] = self.skipped.get(points, 0) + 1
+            self._skip(points)
             return 0
         added = 0
         for buf, value in points:
             if buf.append(ts, value):
                 added += 1
             else:
-                self.skipped[SKIP_OUT_OF_ORDER] = self.skipped.get(SKIP_OUT_OF_ORDER, 0) + 1
+                self._skip(SKIP_OUT_OF_ORDER)
         return added
+
+    def _skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     def buffer(self, channel: str, role: str) -> ChannelBuffer:
         """The buffer of a channel, created on first use."""
