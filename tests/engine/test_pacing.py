@@ -59,3 +59,23 @@ def test_paced_decorates_worker_functions(clock: _Clock) -> None:
     work()
     work()
     assert clock.sleeps == [pacing.PAUSE_SECONDS, pacing.PAUSE_SECONDS]
+
+
+def test_one_blas_thread_limits_blas_and_finds_libraries_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np  # noqa: F401 - loads the BLAS library to limit
+    import threadpoolctl
+
+    scans = []
+    real = threadpoolctl.ThreadpoolController
+
+    def counting() -> threadpoolctl.ThreadpoolController:
+        scans.append(1)
+        return real()
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", counting)
+    pacing._controllers.clear()
+    for _ in range(3):
+        with pacing.one_blas_thread():
+            blas = [pool for pool in real().info() if pool["user_api"] == "blas"]
+            assert blas and all(pool["num_threads"] == 1 for pool in blas)
+    assert len(scans) == 1

@@ -32,11 +32,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
 from .anomaly import Anomaly
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
-from .pacing import pace
+from .pacing import one_blas_thread, pace
 from .slots import local_weekday_seconds
 
 HOUR: Final = 3600.0
@@ -532,7 +531,7 @@ class _BoostedQuantiles:
         )
         # One thread: the executor shares the CPU with the event loop, and OpenMP threads
         # on a busy 2-core host cost more than they save.
-        with threadpool_limits(1):
+        with one_blas_thread():
             self.model_.fit(xs, target)
             resid = target - self.model_.predict(xs)
         band = np.searchsorted(self.bands, x[:, 0], side="right") - 1
@@ -544,7 +543,7 @@ class _BoostedQuantiles:
 
     def predict(self, x: FloatArray) -> FloatArray:
         band = np.clip(np.searchsorted(self.bands, x[:, 0], side="right") - 1, 0, len(self.bands) - 2)
-        with threadpool_limits(1):
+        with one_blas_thread():
             centre = self.model_.predict(_log_features(x)[:, self.columns_])
         return np.asarray(np.exp(centre[:, None] + self.offsets_[band]) - LOG_FLOOR, dtype=np.float64)
 

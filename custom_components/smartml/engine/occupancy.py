@@ -27,12 +27,11 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
 from .baselines import occupancy_time_of_week
 from .logistic import fit_logistic_design, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
-from .pacing import pace
+from .pacing import one_blas_thread, pace
 from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 from .virtual_occupancy import (
     MIN_TRAIN_ROWS,
@@ -475,7 +474,7 @@ class OccupancyModel:
         if len(labels) < 50 or labels.min() == labels.max():
             return
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
-        with threadpool_limits(limits=1):
+        with one_blas_thread():
             fitted = fit_logistic_design(design, labels, c=1.0)
         self.coef_, self.intercept_ = fitted.coef, fitted.intercept
 

@@ -1,26 +1,35 @@
-"""Cooperative pacing of long computations in worker threads.
+"""How computations in worker threads share the machine with Home Assistant.
 
-CPython gives the interpreter lock to a waiting thread only after the thread holding it
-has run for the switch interval (5 ms). A fit or a history conversion running in a
-worker would make every wake-up of Home Assistant's event loop wait that long. Work run
-under `paced()` hands the lock over for a moment at least every `SLICE_SECONDS` at the
-`pace()` calls in its loops and helpers, so the event loop waits about a millisecond at
-most; the work runs a few per cent slower. Elsewhere (the event loop, evaluation
+Pacing: CPython gives the interpreter lock to a waiting thread only after the thread
+holding it has run for the switch interval (5 ms). A fit or a history conversion running
+in a worker would make every wake-up of Home Assistant's event loop wait that long. Work
+run under `paced()` hands the lock over for a moment at least every `SLICE_SECONDS` at
+the `pace()` calls in its loops and helpers, so the event loop waits about a millisecond
+at most; the work runs a few per cent slower. Elsewhere (the event loop, evaluation
 scripts) `pace()` does nothing.
+
+Threads: the fits' matrices are small, so BLAS and OpenMP pools get one thread
+(`one_blas_thread()`): more would only compete with Home Assistant for the cores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+import sys
 import threading
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 SLICE_SECONDS = 0.002
 # Long enough for the kernel to wake a thread waiting for the lock and let it take it.
 PAUSE_SECONDS = 0.00005
 
 _local = threading.local()
+_controllers: dict[int, ThreadpoolController] = {}
 
 
 def pace() -> None:
@@ -40,3 +49,21 @@ def paced() -> Iterator[None]:
         yield
     finally:
         _local.due = outer
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """Limit the BLAS and OpenMP thread pools to one thread in the block (worker threads).
+
+    Finding the pools walks every shared library of the process in Python callbacks,
+    with the interpreter lock held for milliseconds, so it is done again only when
+    modules (and with them, possibly, libraries) have been imported since.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    loaded = len(sys.modules)
+    controller = _controllers.get(loaded)
+    if controller is None:
+        _controllers.clear()
+        controller = _controllers[loaded] = ThreadpoolController()
+    limiter: AbstractContextManager[Any] = controller.limit(limits=1)
+    return limiter

@@ -21,11 +21,10 @@ from typing import Any, Final
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
 from .logistic import LogisticFit, fit_logistic
 from .observations import ROLE_ENVIRONMENT, ROLE_OCCUPANCY, ObservationStore
-from .pacing import pace
+from .pacing import one_blas_thread, pace
 from .slots import binary_occupied, last_reading, slot_grid
 
 SHORT_LAG_S: Final = 600.0
@@ -161,7 +160,7 @@ class VirtualOccupancyModel:
             self.constant_ = float(labels.mean()) if len(labels) else 0.0
             return self
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
-        with threadpool_limits(limits=1):
+        with one_blas_thread():
             self.fit_ = fit_logistic(signed_log(features), labels, self.c, nonnegative=True)
         return self
 
