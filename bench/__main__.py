@@ -181,8 +181,8 @@ on the machine inflates times and stalls; compare with the idle stall below).
   {home["stall_ms_beyond_gc_idle_without_smartml"]} ms).
   Work in a thread holds Python's interpreter lock, and CPython hands it to the waiting event
   loop only after 5 ms; fits, predictions and history reads therefore pace themselves
-  (`engine/pacing.py`: a 50 µs pause every 2 ms), and entities are told of new data 16 per
-  loop step. What is left comes from imports (a C extension's initialisation cannot be
+  (`engine/pacing.py`: a 50 µs pause every 2 ms), the BLAS thread pools are found once
+  rather than at every fit, and entities are told of new data 16 per loop step. What is left comes from imports (a C extension's initialisation cannot be
   paced), from the recorder's own query code inside each history read, and from the
   recorder thread writing the states SmartML's entities change.
   Including collector pauses the worst stalls were {home["stall_ms_bootstrap"]} /
@@ -200,7 +200,12 @@ on the machine inflates times and stalls; compare with the idle stall below).
   Prediction: {home["predict_s"]} s.
 - **Memory**: process RSS before the entry was set up and after (bootstrap, first fit and
   prediction; numpy loaded by then); the observation arrays themselves hold
-  {home["observation_arrays_mb"]} MB for {home["points_kept"]:,} points. After a simulated year
+  {home["observation_arrays_mb"]} MB for {home["points_kept"]:,} points. After the refits and
+  predictions that follow: {home["rss_mb_added_end"]} MB. The worker gives the pages of a fit's
+  and a prediction's temporary arrays back to the system once it is done (`engine/memory.py`,
+  glibc's `malloc_trim`), and the recorder's read connection drops the pages the bootstrap
+  read (SQLite's `shrink_memory`); what stays after the refits is the top of the worker
+  thread's heap, which glibc only returns from its main heap. After a simulated year
   of events (fed to the observation store as the collector does, pruned as the coordinator
   does): {results["year"]["200"]["rss_mb_added_end"]} MB added
   ({results["year"]["200"]["rss_mb_added_28d"]} MB after 28 days).
