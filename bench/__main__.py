@@ -182,9 +182,10 @@ on the machine inflates times and stalls; compare with the idle stall below).
   Work in a thread holds Python's interpreter lock, and CPython hands it to the waiting event
   loop only after 5 ms; fits, predictions and history reads therefore pace themselves
   (`engine/pacing.py`: a 50 µs pause every 2 ms), the BLAS thread pools are found once
-  rather than at every fit, and entities are told of new data 16 per loop step. What is left comes from imports (a C extension's initialisation cannot be
-  paced), from the recorder's own query code inside each history read, and from the
-  recorder thread writing the states SmartML's entities change.
+  rather than at every fit, and entities are told of new data 16 per loop step. What is
+  left comes from imports (a C extension's initialisation cannot be paced), from the
+  recorder's own query code inside each history read, and from the recorder thread writing
+  the states SmartML's entities change.
   Including collector pauses the worst stalls were {home["stall_ms_bootstrap"]} /
   {home["stall_ms_refit"]} / {home["stall_ms_predict"]} ms; the longest pauses
   {home["gc_pause_ms_bootstrap"]} / {home["gc_pause_ms_refit"]} / {home["gc_pause_ms_predict"]} ms.
