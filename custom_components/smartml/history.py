@@ -22,6 +22,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
 from .engine.history_csv import HistoryCsvError, read_history_csv
@@ -123,11 +124,14 @@ def _release_read_cache(hass: HomeAssistant) -> None:
 
     SQLite keeps up to the recorder's 16 MB of pages per connection; weeks of history read
     once are pages no query will ask for soon, and they would stay for the life of the
-    connection.
+    connection. Only memory is at stake: a failure here must not cost the history read.
     """
     if get_instance(hass).dialect_name == SupportedDialect.SQLITE:
-        with session_scope(hass=hass, read_only=True) as session:
-            session.execute(text("PRAGMA shrink_memory"))
+        try:
+            with session_scope(hass=hass, read_only=True) as session:
+                session.execute(text("PRAGMA shrink_memory"))
+        except SQLAlchemyError as err:
+            LOGGER.debug("Could not free the recorder read cache: %s", err)
     release_freed_memory()
 
 

@@ -219,3 +219,22 @@ async def test_bootstrap_leaves_no_page_cache_behind(
     assert len(mock_entry.runtime_data.coordinator.state.observations.channels[POWER].times) == 1500
     # Without the release the read connection keeps about 4 MB of pages here.
     assert sqlite.sqlite3_memory_used() - before < 1_000_000
+
+
+async def test_bootstrap_keeps_history_when_freeing_the_cache_fails(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy import text
+
+    from custom_components.smartml import history
+
+    await _record_past_week(hass, freezer)
+    monkeypatch.setattr(history, "text", lambda _sql: text("PRAGMA shrink_memory("))  # a statement SQLite rejects
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    assert list(coordinator.state.observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0] * 7 + [0.0]
+    assert set(coordinator.state.bootstrapped) == set(coordinator.roles)
