@@ -18,6 +18,7 @@ from custom_components.smartml.engine.energy import (
     LiveScore,
     hourly_from_store,
     meter_consumption,
+    usual_profile,
 )
 from custom_components.smartml.engine.observations import ObservationStore
 
@@ -333,3 +334,30 @@ def test_real_appliances_slice_forecasts_and_stays_quiet() -> None:
     for now in np.arange(cutoff + 900, span[1], 900).tolist():
         found += model.check(store, now, None)
     assert found == []
+
+
+def _weeks_of_hours(weekend_kwh: float, noise: float, weeks: int = 6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hourly kWh with a daily shape, a weekend midday bump and noise; (y, hour of week, hour of day)."""
+    rng = np.random.default_rng(3)
+    hours = np.arange(weeks * 168)
+    hod, how = hours % 24, hours % 168
+    weekend = how >= 5 * 24
+    y = 0.3 + 0.5 * ((hod >= 18) & (hod < 22)) + weekend_kwh * (weekend & (hod >= 11) & (hod < 14))
+    return y + rng.gamma(1.0, noise, len(y)), how, hod
+
+
+def test_profile_keeps_the_weekdays_apart_in_a_home_whose_weekends_differ() -> None:
+    y, how, hod = _weeks_of_hours(weekend_kwh=1.5, noise=0.05)
+    profile = usual_profile(y, how, hod, len(y))
+    saturday_noon, monday_noon = 5 * 24 + 12, 12
+    # A pure hour-of-day median would put Saturday noon at Monday's level (2 of 7 days differ).
+    assert profile[saturday_noon] - profile[monday_noon] > 1.2
+
+
+def test_profile_pools_the_days_of_a_home_whose_days_are_alike() -> None:
+    y, how, hod = _weeks_of_hours(weekend_kwh=0.0, noise=0.6)
+    profile = usual_profile(y, how, hod, len(y))
+    truth = 0.3 + 0.5 * ((hod[:168] >= 18) & (hod[:168] < 22)) + 0.6 * np.log(2)  # median of the noise
+    by_week_hour = np.array([np.median(y[how == h]) for h in range(168)])
+    # Six values per hour of week are a noisy median; the blend leans on the hour of day.
+    assert np.mean(np.abs(profile - truth)) < 0.6 * np.mean(np.abs(by_week_hour - truth))

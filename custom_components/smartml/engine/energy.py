@@ -55,6 +55,12 @@ TRAIN_HORIZONS: Final = (1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 30, 36, 42, 48)
 MAX_TRAIN_ROWS: Final = 6_000
 TRAIN_DAYS: Final = 56  # older hours tell less about the home now and cost fit time
 PROFILE_WEEKS: Final = 6
+# The share of the hour-of-week median in the usual profile, chosen per home on its most
+# recent hours (see usual_profile); the default is for homes with too little history.
+PROFILE_WEEK_SHARES: Final = (0.0, 0.25, 0.5, 0.75, 1.0)
+PROFILE_DEFAULT_WEEK_SHARE: Final = 0.5
+PROFILE_HOLDOUT_HOURS: Final = 14 * 24
+PROFILE_MIN_HOLDOUT_HOURS: Final = 3 * 24
 LOG_FLOOR: Final = 0.02  # kWh: keeps log() finite for hours with almost no use
 RESIDUAL_WIDEN: Final = 1.15
 WEEK_HOURS: Final = 168
@@ -353,9 +359,35 @@ def _take(a: FloatArray, idx: NDArray[np.int64]) -> FloatArray:
 
 
 def usual_profile(y: FloatArray, how: NDArray[np.int64], hod: NDArray[np.int64], end: int) -> FloatArray:
-    """Median kWh per hour of week over the last PROFILE_WEEKS weeks before `end`.
+    """Usual kWh per hour of week from the last PROFILE_WEEKS weeks before `end`.
 
-    Hours of week with fewer than 2 values fall back to the median of their hour of day.
+    A blend of the median per hour of week and the median per hour of day: six weeks give
+    an hour of week six values, an hour of day forty-two. How far a home's weekdays differ
+    is its own, so the share of the hour of week is the one that best forecast the last
+    hours before `end` from the weeks before them.
+    """
+    share = PROFILE_DEFAULT_WEEK_SHARE
+    holdout = min(PROFILE_HOLDOUT_HOURS, int(np.isfinite(y[:end]).sum()) // 3)
+    if holdout >= PROFILE_MIN_HOLDOUT_HOURS:
+        split = end - holdout
+        by_week, by_day = _median_profiles(y, how, hod, split)
+        target, slots = y[split:end], how[split:end]
+        ok = np.isfinite(target)
+        errors = [
+            float(np.mean(np.abs(s * by_week[slots[ok]] + (1 - s) * by_day[slots[ok]] - target[ok])))
+            for s in PROFILE_WEEK_SHARES
+        ]
+        share = PROFILE_WEEK_SHARES[int(np.argmin(errors))]
+    by_week, by_day = _median_profiles(y, how, hod, end)
+    return share * by_week + (1 - share) * by_day
+
+
+def _median_profiles(
+    y: FloatArray, how: NDArray[np.int64], hod: NDArray[np.int64], end: int
+) -> tuple[FloatArray, FloatArray]:
+    """Median kWh per hour of week and per hour of day (both indexed by hour of week).
+
+    Hours of week with fewer than 2 values take the median of their hour of day.
     """
     start = max(0, end - PROFILE_WEEKS * WEEK_HOURS)
     yy, ww, dd = y[start:end], how[start:end], hod[start:end]
@@ -376,8 +408,8 @@ def usual_profile(y: FloatArray, how: NDArray[np.int64], hod: NDArray[np.int64],
         pace()
         sel = yy[dd == h]
         by_hour[h] = float(np.median(sel)) if len(sel) else overall
-    fallback = by_hour[np.arange(WEEK_HOURS) % 24]
-    return np.where(counts >= 2, profile, fallback)
+    by_day = by_hour[np.arange(WEEK_HOURS) % 24]
+    return np.where(counts >= 2, profile, by_day), by_day
 
 
 FEATURES: Final = (
