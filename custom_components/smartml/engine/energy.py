@@ -372,12 +372,13 @@ def usual_profile(y: FloatArray, how: NDArray[np.int64], hod: NDArray[np.int64],
         split = end - holdout
         by_week, by_day = _median_profiles(y, how, hod, split)
         target, slots = y[split:end], how[split:end]
-        ok = np.isfinite(target)
-        errors = [
-            float(np.mean(np.abs(s * by_week[slots[ok]] + (1 - s) * by_day[slots[ok]] - target[ok])))
-            for s in PROFILE_WEEK_SHARES
-        ]
-        share = PROFILE_WEEK_SHARES[int(np.argmin(errors))]
+        week, day = by_week[slots], by_day[slots]
+        ok = np.isfinite(target) & np.isfinite(week) & np.isfinite(day)
+        if ok.any():
+            errors = [
+                float(np.mean(np.abs(s * week[ok] + (1 - s) * day[ok] - target[ok]))) for s in PROFILE_WEEK_SHARES
+            ]
+            share = PROFILE_WEEK_SHARES[int(np.argmin(errors))]
     by_week, by_day = _median_profiles(y, how, hod, end)
     return share * by_week + (1 - share) * by_day
 
