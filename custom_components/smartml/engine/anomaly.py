@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
-from .slots import local_weekday_seconds, state_at
+from .slots import DAY_SECONDS, local_weekday_seconds, state_at
 
 KIND_SECURITY: Final = "security"
 
@@ -63,7 +63,6 @@ DEFAULT_TARGET_PER_DAY: Final = 1.0 / 14.0
 # Share of the false-alarm budget for the rate model; door-held-open keeps the rest.
 RATE_BUDGET_SHARE: Final = 0.75
 
-DAY_SECONDS: Final = 86_400.0
 HOUR_SECONDS: Final = 3_600.0
 SLOT_SECONDS: Final = 900.0
 DEFAULT_LEARNING_DAYS: Final = 6.0

@@ -48,7 +48,7 @@ from .observations import (
     ObservationStore,
 )
 from .pacing import pace
-from .slots import last_reading, local_times, local_weekday_seconds, state_at
+from .slots import DAY_SECONDS, last_reading, local_times, local_weekday_seconds, state_at
 
 __all__ = [
     "ClimateModel",
@@ -62,7 +62,6 @@ __all__ = [
     "preheat_start_time",
 ]
 
-DAY_SECONDS: Final = 86_400.0
 SLOT_MINUTES: Final = 15
 SLOT_SECONDS: Final = SLOT_MINUTES * 60.0
 SLOTS_PER_DAY: Final = 24 * 60 // SLOT_MINUTES

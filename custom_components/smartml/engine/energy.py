@@ -36,10 +36,9 @@ from numpy.typing import NDArray
 from .anomaly import Anomaly
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
 from .pacing import one_blas_thread, pace
-from .slots import local_weekday_seconds
+from .slots import DAY_SECONDS as DAY, local_weekday_seconds
 
 HOUR: Final = 3600.0
-DAY: Final = 86_400.0
 GRID_SECONDS: Final = 900.0  # the power grid: 15 minutes
 GRID_PER_HOUR: Final = 4
 QUANTILES: Final = (0.1, 0.5, 0.9)

@@ -32,7 +32,7 @@ from .baselines import occupancy_time_of_week
 from .logistic import fit_logistic_design, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .pacing import one_blas_thread, pace
-from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
+from .slots import DAY_SECONDS, binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 from .virtual_occupancy import (
     MIN_TRAIN_ROWS,
     VirtualOccupancyModel,
@@ -42,7 +42,6 @@ from .virtual_occupancy import (
 )
 
 HOME: Final = "home"
-DAY_SECONDS: Final = 86_400.0
 DEFAULT_HALF_LIFE_DAYS: Final = 10.0
 MIN_DAYS: Final = 3.0
 # Horizons (minutes) the classifier is trained on; predictions at other horizons follow

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 import math
+from typing import Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,7 +34,7 @@ def slot_grid(start_ts: float, end_ts: float, slot_minutes: int) -> NDArray[np.f
     return np.arange(first, end_ts, step, dtype=np.float64)
 
 
-DAY_SECONDS = 86400.0
+DAY_SECONDS: Final = 86_400.0
 
 
 def _utc_offset(ts: float, tz: ZoneInfo) -> float:
