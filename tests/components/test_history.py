@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 import shutil
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -18,7 +19,17 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 
 from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS
 
-from .conftest import ENERGY, KITCHEN_MOTION, PERSON, POWER, THERMOSTAT, set_home_states, setup_entry
+from .conftest import (
+    ENERGY,
+    FRONT_DOOR,
+    KITCHEN_MOTION,
+    PERSON,
+    POWER,
+    THERMOSTAT,
+    home_options,
+    set_home_states,
+    setup_entry,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -216,7 +227,8 @@ async def test_bootstrap_leaves_no_page_cache_behind(
     await async_wait_recording_done(hass)
     before = sqlite.sqlite3_memory_used()
     await setup_entry(hass, mock_entry)
-    assert len(mock_entry.runtime_data.coordinator.state.observations.channels[POWER].times) == 1500
+    # The readings and the state set_home_states gave at `now`.
+    assert len(mock_entry.runtime_data.coordinator.state.observations.channels[POWER].times) == 1501
     # Without the release the read connection keeps about 4 MB of pages here.
     assert sqlite.sqlite3_memory_used() - before < 1_000_000
 
@@ -238,3 +250,83 @@ async def test_bootstrap_keeps_history_when_freeing_the_cache_fails(
     coordinator = mock_entry.runtime_data.coordinator
     assert list(coordinator.state.observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0] * 7 + [0.0]
     assert set(coordinator.state.bootstrapped) == set(coordinator.roles)
+
+
+async def _read_both_ways(hass: HomeAssistant, recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Read the small home's recorder history from the states table, then through the history API."""
+    from custom_components.smartml import history
+    from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+
+    roles = entity_roles(home_options())
+    end = dt_util.utcnow()
+    start = end - timedelta(days=28)
+    stores = []
+    for reader in ("states table", "history api"):
+        if reader == "history api":
+
+            def changed_schema(*_args: Any) -> int:
+                raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
+
+            monkeypatch.setattr(history, "_read_states_table", changed_schema)
+        store = ObservationStore()
+        pending, rows = await recorder.async_add_executor_job(
+            history._read_recorder, hass, store, roles, sorted(roles), start, end
+        )
+        store.commit_merge(pending)
+        stores.append(
+            {
+                "rows": rows,
+                "skipped": dict(store.skipped),
+                "channels": {name: (list(buf.times), list(buf.values)) for name, buf in sorted(store.channels.items())},
+            }
+        )
+    return stores
+
+
+async def test_states_table_read_matches_the_history_api(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct read gives exactly what Home Assistant's history API gives, bad rows included."""
+    from custom_components.smartml import history
+
+    monkeypatch.setattr(history, "RECORDER_ROWS_PER_READ", 7)  # many batches per entity
+    now = dt_util.utcnow()
+    freezer.move_to(now - timedelta(days=21))
+    set_home_states(hass)
+    for step in range(300):
+        freezer.move_to(now - timedelta(days=20, minutes=-17 * step))
+        hass.states.async_set(KITCHEN_MOTION, "on" if step % 2 else "off", {"device_class": "motion"})
+        unit = "kW" if step % 50 > 40 else "W"  # a unit change and back
+        value = {7: "unavailable", 8: "unknown", 9: "garbage", 10: "nan"}.get(step % 60, str(step * 3.5))
+        hass.states.async_set(POWER, value, {"unit_of_measurement": unit})
+        hass.states.async_set(ENERGY, str(1000 + step * 0.25), {"unit_of_measurement": "kWh"})
+        hass.states.async_set(THERMOSTAT, "heat", {"current_temperature": 18.0 + step % 5, "temperature": 20.5})
+        hass.states.async_set(FRONT_DOOR, "on" if step % 30 == 0 else "off", {"device_class": "door"})
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+    table, api = await _read_both_ways(hass, recorder_mock, monkeypatch)
+    assert table == api
+    assert table["rows"] > 1000
+    assert len(table["channels"][POWER][0]) > 200
+    assert table["skipped"]["unavailable"] >= 5
+
+
+async def test_state_before_the_window_counts_from_its_start(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A sensor that last changed before the history window is read as in that state from the window's start."""
+    now = dt_util.utcnow()
+    freezer.move_to(now - timedelta(days=40))
+    set_home_states(hass)
+    hass.states.async_set(POWER, "999", {"unit_of_measurement": "W"})
+    freezer.move_to(now - timedelta(days=35))
+    hass.states.async_set(POWER, "998", {"unit_of_measurement": "W"})
+    freezer.move_to(now - timedelta(days=10))
+    hass.states.async_set(POWER, "500", {"unit_of_measurement": "W"})
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+    await setup_entry(hass, mock_entry)
+    power = mock_entry.runtime_data.coordinator.state.observations.channels[POWER]
+    start = (now - timedelta(days=28)).timestamp()
+    assert list(power.values) == [998.0, 500.0]
+    assert power.times[0] == pytest.approx(start, abs=300)  # numeric points sit on 5-minute buckets

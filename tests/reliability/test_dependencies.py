@@ -4,6 +4,8 @@ changing unit; the entry reloaded while states keep changing."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 import time
 from typing import Any
@@ -65,14 +67,27 @@ async def test_history_is_read_once_the_recorder_is_back(hass: HomeAssistant, mo
     assert mock_entry.runtime_data.coordinator.state.bootstrapped == {}
 
 
+@pytest.fixture(params=["states table", "history api"])
+def recorder_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way history is read: the states table, and the history API when the table's schema has changed."""
+    if request.param == "history api":
+
+        def changed_schema(*_args: Any) -> int:
+            raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
+
+        monkeypatch.setattr(history, "_read_states_table", changed_schema)
+    return str(request.param)
+
+
 async def test_recorder_boundary_rows_and_entity_groups_are_all_read(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     mock_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
+    recorder_reader: str,
 ) -> None:
-    """History is read a day and a few entities at a time; nothing falls between the reads."""
+    """History is read in batches (through the API: a day and a few entities at a time); none falls between reads."""
     now = dt_util.utcnow()
     set_home_states(hass)
     start = now - timedelta(days=28)
@@ -84,6 +99,7 @@ async def test_recorder_boundary_rows_and_entity_groups_are_all_read(
         hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
     freezer.move_to(now)
     await async_wait_recording_done(hass)
+    monkeypatch.setattr(history, "RECORDER_ROWS_PER_READ", 1)
     monkeypatch.setattr(history, "RECORDER_ENTITIES_PER_READ", 2)
     # Windows of exactly a day, so that rows fall on the reads' boundaries.
     for name in ("RECORDER_FIRST_WINDOW", "RECORDER_MIN_WINDOW", "RECORDER_MAX_WINDOW"):
@@ -98,16 +114,23 @@ async def test_recorder_boundary_rows_and_entity_groups_are_all_read(
 
 
 async def test_slow_recorder_delays_setup_but_loses_no_history(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    recorder_reader: str,
 ) -> None:
     await _record_days(hass, freezer)
-    real = recorder_history.get_significant_states
+    real = history.session_scope
 
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(0.05)  # a busy database on an SD card
-        return real(*args, **kwargs)
+    @contextmanager
+    def slow(**kwargs: Any) -> Iterator[Any]:
+        time.sleep(0.02)  # a busy database on an SD card
+        with real(**kwargs) as session:
+            yield session
 
-    with patch.object(recorder_history, "get_significant_states", slow):
+    # Both readers open their sessions through this helper (the history API as well).
+    with patch.object(history, "session_scope", slow), patch.object(recorder_history, "session_scope", slow):
         await setup_entry(hass, mock_entry)
     assert mock_entry.state is ConfigEntryState.LOADED
     kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
@@ -115,16 +138,24 @@ async def test_slow_recorder_delays_setup_but_loses_no_history(
 
 
 async def test_recorder_database_error_does_not_fail_setup(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    set_home_states(hass)
+    await _record_days(hass, freezer)
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def locked(**_kwargs: Any) -> Iterator[Any]:
         raise OperationalError("SELECT", {}, Exception("database is locked"))
+        yield
 
-    with patch.object(recorder_history, "get_significant_states", broken):
+    # The states table fails, and so does the history API it falls back to.
+    with patch.object(history, "session_scope", locked), patch.object(recorder_history, "session_scope", locked):
         await setup_entry(hass, mock_entry)
-    assert mock_entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY)
+    assert mock_entry.state is ConfigEntryState.LOADED
+    coordinator = mock_entry.runtime_data.coordinator
+    assert coordinator.state.bootstrapped == {}  # read again at the next start
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    assert list(coordinator.state.observations.channels[KITCHEN_MOTION].values)[-1] == 1.0
 
 
 async def test_excluded_entity_still_learns_from_live_states(
