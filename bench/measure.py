@@ -121,6 +121,29 @@ async def measure_callback(entities_count: int, events: int, rounds: int) -> dic
 
 # --- bootstrap, refit, predict, stalls, memory ----------------------------------------
 
+# As long as a bootstrap takes here: the worst of a window grows with its length.
+REFERENCE_SECONDS = 8.0
+
+
+def _busy_paced(seconds: float) -> None:
+    """Pure Python work for `seconds`, paced exactly as SmartML's worker paces its own."""
+    from custom_components.smartml.engine.pacing import pace, paced
+
+    deadline = time.perf_counter() + seconds
+    with paced():
+        while time.perf_counter() < deadline:
+            total = 0
+            for i in range(200):
+                total += i * i
+            pace()
+
+
+async def _paced_thread_reference(seconds: float) -> tuple[float, float]:
+    """The window of a paced busy thread without SmartML: the least any worker thread costs the loop."""
+    started = time.perf_counter()
+    await asyncio.get_running_loop().run_in_executor(None, _busy_paced, seconds)
+    return started, time.perf_counter()
+
 
 async def measure_home(entities_count: int, days: int, refits: int) -> dict[str, Any]:
     """Set SmartML up on a recorder with `days` of history; time and probe each phase."""
@@ -187,6 +210,7 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
             idle_start = time.perf_counter()
             await asyncio.sleep(3.0)
             idle_end = time.perf_counter()
+            reference_start, reference_end = await _paced_thread_reference(REFERENCE_SECONDS)
             rss_before = _rss()
             setup_start = time.perf_counter()
             entry = await setup_smartml(hass, options(entities, days))
@@ -263,6 +287,19 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         "stall_ms_beyond_gc_idle_without_smartml": round(
             probe.worst_beyond(idle_start, idle_end, pause_spans) * 1000, 2
         ),
+        "stall_ms_beyond_gc_paced_thread_without_smartml": round(
+            probe.worst_beyond(reference_start, reference_end, pause_spans) * 1000, 2
+        ),
+        "late_wakeups_over_5ms_per_minute": {
+            name: _per_minute(probe, spans)
+            for name, spans in (
+                ("idle_without_smartml", [(idle_start, idle_end)]),
+                ("paced_thread_without_smartml", [(reference_start, reference_end)]),
+                ("bootstrap", windows["bootstrap"]),
+                ("refit", windows["fit"]),
+                ("predict", windows["predict"]),
+            )
+        },
         "stall_ms_beyond_gc_bootstrap": round(stall_beyond_gc("bootstrap"), 2),
         "stall_ms_beyond_gc_refit": round(stall_beyond_gc("fit"), 2),
         "stall_ms_beyond_gc_first_fit": round(stall_beyond_gc("first_fit"), 2),
@@ -283,6 +320,13 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         "rss_mb_added_end": round(rss_end - rss_before, 1),
         "observation_arrays_mb": round(store_bytes / MB, 2),
     }
+
+
+def _per_minute(probe: Any, spans: list[tuple[float, float]], above: float = 0.005) -> float:
+    """How often the loop woke more than `above` late in these windows, per minute of window."""
+    late = sum(1 for ts, lateness in probe.samples if lateness > above and any(a <= ts <= b for a, b in spans))
+    minutes = sum(b - a for a, b in spans) / 60
+    return round(late / minutes, 1) if minutes else 0.0
 
 
 # --- a year of events -----------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from custom_components.smartml.engine import pacing
@@ -74,8 +77,18 @@ def test_one_blas_thread_limits_blas_and_finds_libraries_once(monkeypatch: pytes
 
     monkeypatch.setattr(threadpoolctl, "ThreadpoolController", counting)
     pacing._controllers.clear()
-    for _ in range(3):
+    for round_ in range(3):
         with pacing.one_blas_thread():
             blas = [pool for pool in real().info() if pool["user_api"] == "blas"]
             assert blas and all(pool["num_threads"] == 1 for pool in blas)
+        # Modules imported in between (as Home Assistant keeps doing) bring no new search.
+        monkeypatch.setitem(sys.modules, f"unrelated_module_{round_}", types.ModuleType("unrelated"))
     assert len(scans) == 1
+    # A change in which packages with pools of their own are loaded brings a new search.
+    if "sklearn" in sys.modules:
+        monkeypatch.delitem(sys.modules, "sklearn")
+    else:
+        monkeypatch.setitem(sys.modules, "sklearn", types.ModuleType("sklearn"))
+    with pacing.one_blas_thread():
+        pass
+    assert len(scans) == 2

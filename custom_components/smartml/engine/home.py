@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from .observations import ObservationStore
+from .pacing import pace
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class HomeModels:
         for name, wanted in self._wants().items():
             if not wanted:
                 continue
+            pace()
             model_started = time.perf_counter()
             try:
                 ready, reason = getattr(self, f"_fit_{name}")(store, now)
@@ -171,6 +173,7 @@ class HomeModels:
         for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_CLIMATE):
             if not ready.get(name):
                 continue
+            pace()
             try:
                 getattr(self, f"_predict_{name}")(store, now, home_occupied, out, anomalies)
             except Exception:  # keep the other models' predictions

@@ -20,8 +20,9 @@ from .pacing import pace
 MAX_NEWTON_STEPS = 50
 # Converged when no weight moves more than this in a step.
 STEP_TOLERANCE = 1e-7
-# Rows per block of the curvature sum: bounds the temporary copy of the design matrix.
-HESSIAN_BLOCK_ROWS = 8192
+# Rows per block of a pass over the design matrix: bounds the temporary copies of the
+# curvature sum, and how long one numpy call holds the interpreter lock.
+BLOCK_ROWS = 8192
 
 
 @dataclass(slots=True)
@@ -65,10 +66,10 @@ def _newton(x: NDArray[np.float64], y: NDArray[np.float64], c: float, free: NDAr
         gradient = (x.T @ (p - y) + penalty * w)[cols]
         curvature = p * (1.0 - p)
         hessian = np.diag(penalty)
-        for start in range(0, len(x), HESSIAN_BLOCK_ROWS):
+        for start in range(0, len(x), BLOCK_ROWS):
             pace()
-            block = x[start : start + HESSIAN_BLOCK_ROWS]
-            hessian += block.T @ (block * curvature[start : start + HESSIAN_BLOCK_ROWS, None])
+            block = x[start : start + BLOCK_ROWS]
+            hessian += block.T @ (block * curvature[start : start + BLOCK_ROWS, None])
         hessian = hessian[np.ix_(cols, cols)]
         try:
             step = np.linalg.solve(hessian, gradient)
@@ -105,23 +106,32 @@ def fit_logistic_design(
     """
     y = np.asarray(y, dtype=np.float64)
     features = design[:, :-1]
-    missing = np.isnan(features)
-    has_missing = bool(missing.any())
-    if has_missing:
-        with np.errstate(all="ignore"):
-            mean = np.nanmean(features, axis=0)
-        mean = np.where(np.isfinite(mean), mean, 0.0)
-    else:
-        mean = features.mean(axis=0) if len(features) else np.zeros(features.shape[1])
-    features -= mean
-    if has_missing:
-        features[missing] = 0.0  # a missing value reads as the column mean
-    del missing
-    n_rows = max(len(features), 1)
-    centre = features.sum(axis=0) / n_rows
-    spread = np.sqrt(np.maximum(np.einsum("ij,ij->j", features, features) / n_rows - centre**2, 0.0))
+    n_rows, n_features = features.shape
+    # Column statistics a block of rows at a time, pacing between blocks.
+    blocks = [features[start : start + BLOCK_ROWS] for start in range(0, n_rows, BLOCK_ROWS)]
+    sums, known = np.zeros(n_features), np.zeros(n_features)
+    for block in blocks:
+        pace()
+        present = ~np.isnan(block)
+        sums += np.where(present, block, 0.0).sum(axis=0)
+        known += present.sum(axis=0)
+    with np.errstate(all="ignore"):
+        mean = sums / known
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    centre, squares = np.zeros(n_features), np.zeros(n_features)
+    for block in blocks:
+        pace()
+        block -= mean
+        block[np.isnan(block)] = 0.0  # a missing value reads as the column mean
+        centre += block.sum(axis=0)
+        squares += np.einsum("ij,ij->j", block, block)
+    rows = max(n_rows, 1)
+    centre /= rows
+    spread = np.sqrt(np.maximum(squares / rows - centre**2, 0.0))
     scale = np.where(spread > 1e-12, spread, 1.0)
-    features /= scale
+    for block in blocks:
+        pace()
+        block /= scale
     design[:, -1] = 1.0
     free = np.ones(design.shape[1], dtype=bool)
     free[:-1] &= spread > 1e-12  # constant columns carry nothing

@@ -493,6 +493,7 @@ class OccupancyModel:
         """(feature rows with a spare last column for the solver, labels) of the classifier."""
         steps = np.unique([max(1, m // self.slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
         routines = self._routines(timeline)
+        pace()
         # Origins after a day of warm-up whose targets are observed.
         origins = np.arange(self.per_day, timeline.known, dtype=np.int64)
         rng = np.random.default_rng(0)
@@ -518,6 +519,7 @@ class OccupancyModel:
             rows[start : start + len(o), :N_FEATURES] = self._features(timeline, routines, scope, o, k)
             labels[start : start + len(o)] = timeline.targets[scope][o + k - 1]
             start += len(o)
+            pace()
         return rows, labels
 
     def _routines(self, timeline: _Timeline) -> dict[str, _Routine]:

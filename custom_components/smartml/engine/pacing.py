@@ -25,11 +25,16 @@ if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
 
 SLICE_SECONDS = 0.002
-# Long enough for the kernel to wake a thread waiting for the lock and let it take it.
-PAUSE_SECONDS = 0.00005
+# Long enough for the kernel to wake the thread waiting for the lock and let it take it:
+# after 50 µs on a virtual machine the worker often took the lock back first, and the event
+# loop waited out the whole switch interval.
+PAUSE_SECONDS = 0.0002
+
+# The packages whose native libraries hold the thread pools the fits use.
+POOL_PACKAGES = ("numpy", "scipy", "sklearn")
 
 _local = threading.local()
-_controllers: dict[int, ThreadpoolController] = {}
+_controllers: dict[tuple[bool, ...], ThreadpoolController] = {}
 
 
 def pace() -> None:
@@ -54,13 +59,14 @@ def paced() -> Iterator[None]:
 def one_blas_thread() -> AbstractContextManager[Any]:
     """Limit the BLAS and OpenMP thread pools to one thread in the block (worker threads).
 
-    Finding the pools walks every shared library of the process in Python callbacks,
-    with the interpreter lock held for milliseconds, so it is done again only when
-    modules (and with them, possibly, libraries) have been imported since.
+    Finding the pools reads the process's memory map and matches every library in it,
+    holding the interpreter lock for milliseconds in a large process, so it is done again
+    only when one of POOL_PACKAGES has been imported since: the modules other integrations
+    keep importing bring no pool the fits use.
     """
     from threadpoolctl import ThreadpoolController
 
-    loaded = len(sys.modules)
+    loaded = tuple(name in sys.modules for name in POOL_PACKAGES)
     controller = _controllers.get(loaded)
     if controller is None:
         _controllers.clear()

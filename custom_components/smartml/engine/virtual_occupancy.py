@@ -65,6 +65,7 @@ def channel_features(
         # Each grid point's window ends at (and includes) it; the first ones repeat the edge.
         padded = np.concatenate([np.full(size - 1, filled[0]), filled])
         trailing = sliding_window_view(padded, size).min(axis=1)
+        pace()
         idx = np.clip(np.searchsorted(grid, at, side="right") - 1, 0, len(grid) - 1)
         floor = np.where(np.isfinite(trailing[idx]), trailing[idx], np.nan)
         # The point itself counts too, between grid points.
@@ -159,9 +160,11 @@ class VirtualOccupancyModel:
             # Nothing to tell apart: predict the observed rate.
             self.constant_ = float(labels.mean()) if len(labels) else 0.0
             return self
+        features = signed_log(features)
+        pace()
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with one_blas_thread():
-            self.fit_ = fit_logistic(signed_log(features), labels, self.c, nonnegative=True)
+            self.fit_ = fit_logistic(features, labels, self.c, nonnegative=True)
         return self
 
     def predict_proba(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
