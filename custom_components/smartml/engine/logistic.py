@@ -121,7 +121,7 @@ def fit_logistic_design(
     centre, squares = np.zeros(n_features), np.zeros(n_features)
     for block in blocks:
         pace()
-        block -= mean
+        np.subtract(block, mean, out=block)
         block[np.isnan(block)] = 0.0  # a missing value reads as the column mean
         centre += block.sum(axis=0)
         squares += np.einsum("ij,ij->j", block, block)
@@ -131,7 +131,7 @@ def fit_logistic_design(
     scale = np.where(spread > 1e-12, spread, 1.0)
     for block in blocks:
         pace()
-        block /= scale
+        np.divide(block, scale, out=block)
     design[:, -1] = 1.0
     free = np.ones(design.shape[1], dtype=bool)
     free[:-1] &= spread > 1e-12  # constant columns carry nothing
