@@ -109,6 +109,18 @@ def budgets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _late_wakeups_text(home: dict[str, Any]) -> str:
+    labels = {
+        "idle_without_smartml": "idle without SmartML",
+        "paced_thread_without_smartml": "paced thread without SmartML",
+        "bootstrap": "bootstrap",
+        "refit": "refits",
+        "predict": "predictions",
+    }
+    late = home.get("late_wakeups_over_5ms", {})
+    return ", ".join(f"{labels[name]} {n['count']} in {n['seconds']:g} s" for name, n in late.items() if name in labels)
+
+
 def _table(results: dict[str, Any], checks: dict[str, dict[str, Any]]) -> str:
     lines = ["| figure (200 entities, 28 days) | measured | budget | |", "| --- | ---: | ---: | --- |"]
     labels = {
@@ -148,6 +160,10 @@ def _scaling(results: dict[str, Any]) -> str:
 
 def write_doc(results: dict[str, Any], checks: dict[str, dict[str, Any]], command: str) -> None:
     """The performance section of docs/benchmarks.md."""
+    from custom_components.smartml.history import RECORDER_ROWS_PER_READ
+
+    from .measure import REFERENCE_SECONDS
+
     home = results["home"]["200"]
     callback = results["callback"]["200"]
     imports = results["import"]
@@ -191,13 +207,19 @@ on the machine inflates times and stalls; compare with the idle stall below).
   {home["stall_ms_beyond_gc_first_fit"]} ms, the whole entry setup (entities created, first fit)
   {home["stall_ms_beyond_gc_setup"]} ms (an idle Home Assistant without SmartML:
   {home["stall_ms_beyond_gc_idle_without_smartml"]} ms).
+  For reference, a thread doing nothing but paced pure-Python work, without SmartML, for
+  {REFERENCE_SECONDS:g} s: {home["stall_ms_beyond_gc_paced_thread_without_smartml"]} ms. Wake-ups more than 5 ms
+  late (collector pauses included): {_late_wakeups_text(home)}.
   Work in a thread holds Python's interpreter lock, and CPython hands it to the waiting event
   loop only after 5 ms; fits, predictions and history reads therefore pace themselves
-  (`engine/pacing.py`: a 50 µs pause every 2 ms), the BLAS thread pools are found once
-  rather than at every fit, and entities are told of new data 16 per loop step. What is
-  left comes from imports (a C extension's initialisation cannot be paced), from the
-  recorder's own query code inside each history read, and from the recorder thread writing
-  the states SmartML's entities change.
+  (`engine/pacing.py`: a 200 µs pause every 2 ms of work, long enough for the waiting loop to
+  take the lock), the BLAS thread pools are searched for only when numpy, SciPy or
+  scikit-learn has been loaded since the last search, and entities are told of new data 16
+  per loop step. The integration is byte-compiled before measuring, as an installed one is
+  from its second start. What is left: in the first fit, imports (numpy's C initialisation
+  holds the lock for 7-12 ms and cannot be paced) and the first search for thread pools;
+  elsewhere, wake-ups of a loop and a busy thread on this virtual machine's two CPUs: the
+  paced reference thread above stalls the loop about as often and as long as the bootstrap.
   Including collector pauses the worst stalls were {home["stall_ms_bootstrap"]} /
   {home["stall_ms_refit"]} / {home["stall_ms_predict"]} ms; the longest pauses
   {home["gc_pause_ms_bootstrap"]} / {home["gc_pause_ms_refit"]} / {home["gc_pause_ms_predict"]} ms.
@@ -207,6 +229,7 @@ on the machine inflates times and stalls; compare with the idle stall below).
   die young, and the store is saved as two strings per channel instead of a number object per
   point).
 - **Bootstrap** is `SmartMLCoordinator.async_bootstrap` (recorder read + conversion + merge);
+  the recorder's states table is read an entity at a time, {RECORDER_ROWS_PER_READ} rows per batch;
   the whole entry setup including the first fit took {home["setup_s"]} s.
 - **Refit** is the executor fit on the bootstrapped data (median of the refits after the first;
   first fit {home["refit_s_first"]} s). Per model: {json.dumps(home["refit_s_per_model"])}.
