@@ -120,7 +120,7 @@ def _read_states_table(
             continue
         entity_rows = columns.where(States.metadata_id == metadata_id)
         with session_scope(hass=hass, read_only=True) as session:
-            # The state the entity was in when the window opens, as the history API gives it.
+            # The state in force when the window opens (its last row before), timed at the start.
             before = session.execute(
                 entity_rows.where(States.last_updated_ts <= start_ts).order_by(States.last_updated_ts.desc()).limit(1)
             ).first()
