@@ -94,3 +94,13 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def force_history_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the direct read of the recorder's states table fail as after a schema change."""
+    from custom_components.smartml import history
+
+    def changed_schema(*_args: Any) -> int:
+        raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
+
+    monkeypatch.setattr(history, "_read_states_table", changed_schema)

@@ -26,6 +26,7 @@ from .conftest import (
     PERSON,
     POWER,
     THERMOSTAT,
+    force_history_api,
     home_options,
     set_home_states,
     setup_entry,
@@ -252,35 +253,23 @@ async def test_bootstrap_keeps_history_when_freeing_the_cache_fails(
     assert set(coordinator.state.bootstrapped) == set(coordinator.roles)
 
 
-async def _read_both_ways(hass: HomeAssistant, recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """Read the small home's recorder history from the states table, then through the history API."""
+async def _read_small_home(hass: HomeAssistant, recorder: Recorder) -> dict[str, Any]:
+    """The small home's last 28 days of recorder history, as the bootstrap reads it."""
     from custom_components.smartml import history
     from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 
     roles = entity_roles(home_options())
     end = dt_util.utcnow()
-    start = end - timedelta(days=28)
-    stores = []
-    for reader in ("states table", "history api"):
-        if reader == "history api":
-
-            def changed_schema(*_args: Any) -> int:
-                raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
-
-            monkeypatch.setattr(history, "_read_states_table", changed_schema)
-        store = ObservationStore()
-        pending, rows = await recorder.async_add_executor_job(
-            history._read_recorder, hass, store, roles, sorted(roles), start, end
-        )
-        store.commit_merge(pending)
-        stores.append(
-            {
-                "rows": rows,
-                "skipped": dict(store.skipped),
-                "channels": {name: (list(buf.times), list(buf.values)) for name, buf in sorted(store.channels.items())},
-            }
-        )
-    return stores
+    store = ObservationStore()
+    pending, rows = await recorder.async_add_executor_job(
+        history._read_recorder, hass, store, roles, sorted(roles), end - timedelta(days=28), end
+    )
+    store.commit_merge(pending)
+    return {
+        "rows": rows,
+        "skipped": dict(store.skipped),
+        "channels": {name: (list(buf.times), list(buf.values)) for name, buf in sorted(store.channels.items())},
+    }
 
 
 async def test_states_table_read_matches_the_history_api(
@@ -304,7 +293,9 @@ async def test_states_table_read_matches_the_history_api(
         hass.states.async_set(FRONT_DOOR, "on" if step % 30 == 0 else "off", {"device_class": "door"})
     freezer.move_to(now)
     await async_wait_recording_done(hass)
-    table, api = await _read_both_ways(hass, recorder_mock, monkeypatch)
+    table = await _read_small_home(hass, recorder_mock)
+    force_history_api(monkeypatch)
+    api = await _read_small_home(hass, recorder_mock)
     assert table == api
     assert table["rows"] > 1000
     assert len(table["channels"][POWER][0]) > 200

@@ -29,6 +29,7 @@ from tests.components.conftest import (
     KITCHEN_MOTION,
     POWER,
     THERMOSTAT,
+    force_history_api,
     set_home_states,
     setup_entry,
 )
@@ -71,11 +72,7 @@ async def test_history_is_read_once_the_recorder_is_back(hass: HomeAssistant, mo
 def recorder_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each way history is read: the states table, and the history API when the table's schema has changed."""
     if request.param == "history api":
-
-        def changed_schema(*_args: Any) -> int:
-            raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
-
-        monkeypatch.setattr(history, "_read_states_table", changed_schema)
+        force_history_api(monkeypatch)
     return str(request.param)
 
 
