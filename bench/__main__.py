@@ -218,8 +218,8 @@ on the machine inflates times and stalls; compare with the idle stall below).
   per loop step. The integration is byte-compiled before measuring, as an installed one is
   from its second start. What is left: in the first fit, imports (numpy's C initialisation
   holds the lock for 7-12 ms and cannot be paced) and the first search for thread pools;
-  elsewhere, wake-ups of a loop and a busy thread on this virtual machine's two CPUs: the
-  paced reference thread above stalls the loop about as often and as long as the bootstrap.
+  elsewhere, wake-ups of a loop and a busy thread on this virtual machine's two CPUs, which
+  the paced reference thread above measures without SmartML.
   Including collector pauses the worst stalls were {home["stall_ms_bootstrap"]} /
   {home["stall_ms_refit"]} / {home["stall_ms_predict"]} ms; the longest pauses
   {home["gc_pause_ms_bootstrap"]} / {home["gc_pause_ms_refit"]} / {home["gc_pause_ms_predict"]} ms.
