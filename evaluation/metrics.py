@@ -7,12 +7,24 @@ Every function takes plain arrays and returns a float; NaN when a metric is unde
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 # Probabilities are clipped before the log so one confident miss costs a lot but finitely.
 LOG_LOSS_EPS = 1e-6
+
+
+def clean_json(value: Any) -> Any:
+    """A result with NaN and infinities as None, so that the JSON stays valid."""
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _arrays(y_true: ArrayLike, y_pred: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

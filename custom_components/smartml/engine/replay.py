@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from .history_csv import HistoryRows, read_history_csv
 from .observations import ObservationStore, entity_roles
 
-DAY_SECONDS = 86_400
 REPLAY_MAX_POINTS = 10**9
 
 

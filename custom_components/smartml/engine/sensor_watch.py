@@ -29,6 +29,7 @@ import math
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .constants import DAY_SECONDS
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
 
 KIND_SECURITY: Final = "security"
@@ -47,7 +48,6 @@ MAX_THRESHOLD: Final = 0.99
 ALARM_COOLDOWN_SECONDS: Final = 6 * 3600.0
 # A value scored later than this after it was measured (history catch-up) does not alarm.
 MAX_ALARM_AGE_SECONDS: Final = 2 * 3600.0
-DAY_SECONDS: Final = 86_400.0
 # The explanation compares with the range of the last this many days (about the detector's
 # value memory at one point per 5 minutes).
 RANGE_DAYS: Final = 14

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 import math
-from typing import Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .constants import DAY_SECONDS
 from .observations import ChannelBuffer
 from .pacing import pace
 
@@ -34,7 +34,10 @@ def slot_grid(start_ts: float, end_ts: float, slot_minutes: int) -> NDArray[np.f
     return np.arange(first, end_ts, step, dtype=np.float64)
 
 
-DAY_SECONDS: Final = 86_400.0
+
+def buffer_arrays(buf: ChannelBuffer) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A channel's times and values as read-only arrays over its buffers (no copy)."""
+    return np.frombuffer(buf.times, dtype=np.float64), np.frombuffer(buf.values, dtype=np.float64)
 
 
 def _utc_offset(ts: float, tz: ZoneInfo) -> float:

@@ -1,0 +1,62 @@
+"""Names and units shared by the engine and the integration: one definition of each.
+
+Plain Python (no numpy), so the integration can import it in the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+MINUTE_SECONDS: Final = 60.0
+HOUR_SECONDS: Final = 3_600.0
+DAY_SECONDS: Final = 86_400.0
+WEEK_SECONDS: Final = 7 * DAY_SECONDS
+
+# The whole-home scope of occupancy (beside the areas) and of the entities' devices.
+HOME: Final = "home"
+
+# The models of a home, as named in fit reports and the learned state.
+MODEL_OCCUPANCY: Final = "occupancy"
+MODEL_SECURITY: Final = "security"
+MODEL_ENERGY: Final = "energy"
+MODEL_CLIMATE: Final = "climate"
+
+# Anomaly kinds (which binary sensor shows them) and types (what happened).
+KIND_SECURITY: Final = "security"
+KIND_ENERGY: Final = "energy"
+TYPE_ACTIVITY_WHEN_EMPTY: Final = "activity_when_empty"
+TYPE_UNUSUAL_TIME: Final = "unusual_time"
+TYPE_OPEN_TOO_LONG: Final = "open_too_long"
+TYPE_ENTRY_WITHOUT_ARRIVAL: Final = "entry_without_arrival"
+TYPE_UNUSUAL_VALUE: Final = "unusual_value"
+TYPE_ABOVE_FORECAST: Final = "above_forecast"
+TYPE_STUCK_ON: Final = "long_run"
+TYPE_BASE_LOAD: Final = "base_load"
+TYPE_EMPTY_HOME: Final = "empty_home_draw"
+SECURITY_TYPES: Final = (
+    TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_UNUSUAL_TIME,
+    TYPE_OPEN_TOO_LONG,
+    TYPE_ENTRY_WITHOUT_ARRIVAL,
+    TYPE_UNUSUAL_VALUE,
+)
+ENERGY_TYPES: Final = (TYPE_ABOVE_FORECAST, TYPE_EMPTY_HOME, TYPE_BASE_LOAD, TYPE_STUCK_ON)
+
+
+def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
+    """The models a home spec calls for (the one place that decides it).
+
+    Occupancy needs areas, presence or occupancy entities; the security model learns from
+    the same binary sensors, or from the security entities alone; energy needs a power or
+    energy sensor; climate a thermostat. Watched numeric sensors have detectors of their
+    own and need no model.
+    """
+    occupancy = bool(spec.get("areas") or spec.get("presence") or spec.get("occupancy"))
+    wanted = {
+        MODEL_OCCUPANCY: occupancy,
+        MODEL_SECURITY: occupancy or bool(spec.get("security")),
+        MODEL_ENERGY: bool(spec.get("power") or spec.get("energy")),
+        MODEL_CLIMATE: bool(spec.get("climate")),
+    }
+    return frozenset(name for name, yes in wanted.items() if yes)
