@@ -29,7 +29,7 @@ situation does not alert again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 import hashlib
 import math
@@ -39,9 +39,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from .constants import DAY_SECONDS
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
-from .slots import DAY_SECONDS, local_weekday_seconds, state_at
+from .results import Anomaly
+from .slots import local_weekday_seconds, state_at
 
 KIND_SECURITY: Final = "security"
 
@@ -96,38 +98,6 @@ FEEDBACK_OPEN_FACTOR: Final = 1.5
 FEEDBACK_RATE_FACTOR: Final = 4.0
 FEEDBACK_VERSION: Final = 1
 MIN_THRESHOLD: Final = 1.0
-
-
-@dataclass(slots=True)
-class Anomaly:
-    """One unusual situation: what, where, when, how surprising, and why (text and facts)."""
-
-    id: str
-    kind: str
-    type: str
-    entity_ids: list[str]
-    ts: float
-    score: float
-    explanation: str
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON form (the bus event's data)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Anomaly:
-        """Rebuild from as_dict output."""
-        return cls(
-            id=str(data["id"]),
-            kind=str(data.get("kind", KIND_SECURITY)),
-            type=str(data["type"]),
-            entity_ids=[str(e) for e in data.get("entity_ids", [])],
-            ts=float(data.get("ts", 0.0)),
-            score=float(data.get("score", 0.0)),
-            explanation=str(data.get("explanation", "")),
-            facts=dict(data.get("facts") or {}),
-        )
 
 
 def _anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:

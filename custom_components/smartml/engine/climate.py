@@ -34,6 +34,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .constants import DAY_SECONDS
 from .guard import guarded_setpoint
 from .observations import (
     ATTR_CURRENT_TEMPERATURE,
@@ -48,7 +49,8 @@ from .observations import (
     ObservationStore,
 )
 from .pacing import pace
-from .slots import DAY_SECONDS, last_reading, local_times, local_weekday_seconds, state_at
+from .results import ClimatePrediction
+from .slots import last_reading, local_times, local_weekday_seconds, state_at
 
 __all__ = [
     "ClimateModel",
@@ -597,44 +599,6 @@ def _levels(setpoint: NDArray[np.float64], state: NDArray[np.int64], weights: ND
     if eco is not None:
         out[MODE_ECO] = round(eco, 2)
     return out
-
-
-@dataclass(slots=True)
-class ClimatePrediction:
-    """What SmartML predicts for one thermostat at `now`."""
-
-    entity_id: str
-    now: float
-    setpoint_now: float
-    mode: str | None
-    forecast: list[tuple[float, float]]
-    preheat_start: float | None
-    preheat_target_time: float | None
-    preheat_target_setpoint: float | None
-    heating_rate: float | None
-    cooling_rate: float | None
-    tau_hours: float | None
-    confidence: float | None
-    occupied_probability: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict; `setpoint` repeats `setpoint_now` (what the entities read)."""
-        return {
-            "entity_id": self.entity_id,
-            "now": self.now,
-            "setpoint": self.setpoint_now,
-            "setpoint_now": self.setpoint_now,
-            "mode": self.mode,
-            "forecast": [[ts, sp] for ts, sp in self.forecast],
-            "preheat_start": self.preheat_start,
-            "preheat_target_time": self.preheat_target_time,
-            "preheat_target_setpoint": self.preheat_target_setpoint,
-            "heating_rate": self.heating_rate,
-            "cooling_rate": self.cooling_rate,
-            "tau_hours": self.tau_hours,
-            "confidence": self.confidence,
-            "occupied_probability": self.occupied_probability,
-        }
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ executor jobs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import hashlib
 import math
@@ -33,10 +33,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
-from .anomaly import Anomaly
+from .constants import DAY_SECONDS as DAY
 from .observations import ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
 from .pacing import one_blas_thread, pace
-from .slots import DAY_SECONDS as DAY, local_weekday_seconds
+from .results import Anomaly, EnergyForecast
+from .slots import local_weekday_seconds
 
 HOUR: Final = 3600.0
 GRID_SECONDS: Final = 900.0  # the power grid: 15 minutes
@@ -589,33 +590,6 @@ def _log_features(x: FloatArray) -> FloatArray:
 
 
 # ------------------------------------------------------------------------ outputs
-
-
-@dataclass(slots=True)
-class EnergyForecast:
-    """Hourly consumption quantiles (kWh) and the totals the entities show."""
-
-    ts: list[float]
-    p10: list[float]
-    p50: list[float]
-    p90: list[float]
-    current_hour: float  # the clock hour in progress (P50)
-    next_hour: float  # the 60 minutes after the current clock hour (P50)
-    next_hour_p10: float
-    next_hour_p90: float
-    rest_of_today: float  # from now to local midnight (P50)
-    used_today: float  # measured since local midnight
-    today: float  # used_today + rest_of_today
-    tomorrow: float  # the next local day (P50)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data; `forecast` is the list Home Assistant's attributes carry."""
-        out = asdict(self)
-        out["forecast"] = [
-            {"datetime": datetime.fromtimestamp(t, UTC).isoformat(), "p10": a, "p50": b, "p90": c}
-            for t, a, b, c in zip(self.ts, self.p10, self.p50, self.p90, strict=True)
-        ]
-        return out
 
 
 def _anomaly(

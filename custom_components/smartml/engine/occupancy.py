@@ -29,10 +29,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .baselines import occupancy_time_of_week
+from .constants import DAY_SECONDS
 from .logistic import fit_logistic_design, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .pacing import one_blas_thread, pace
-from .slots import DAY_SECONDS, binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
+from .results import BAND_QUANTILES, Band, OccupancyForecast, ScopeForecast
+from .slots import binary_occupied, slot_grid, slots_per_week, state_at, time_of_week
 from .virtual_occupancy import (
     MIN_TRAIN_ROWS,
     VirtualOccupancyModel,
@@ -68,7 +70,6 @@ PROBABILITY_FLOOR: Final = 1e-4
 # count: a state at an unusual hour still gets an estimate from the less similar ones.
 SPELL_KERNELS: Final = ((1.0, 0.75), (3.0, 1.5), (math.inf, math.inf))
 SPELL_MIN_SAMPLES: Final = 3.0
-BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
 CLASSIFIERS: Final = ("logistic", "routine")
 # Key spread that keeps (index, time) pairs apart in one sorted array (~31 years).
 _INDEX_SPAN: Final = 1e9
@@ -214,77 +215,6 @@ class _Timeline:
     tow: NDArray[np.int64]
     known: int
     targets: dict[str, NDArray[np.bool_]]
-
-
-@dataclass(slots=True)
-class Band:
-    """An expected time with a confidence band (epoch seconds)."""
-
-    ts: float
-    low: float
-    high: float
-    confidence: float = BAND_QUANTILES[2] - BAND_QUANTILES[0]
-
-    def as_dict(self) -> dict[str, float]:
-        """Plain dict."""
-        return {"ts": self.ts, "low": self.low, "high": self.high, "confidence": round(self.confidence, 2)}
-
-
-@dataclass(slots=True)
-class ScopeForecast:
-    """Occupancy outlook of one area or the home."""
-
-    probability: float
-    forecast: list[tuple[float, float]]
-    next_occupied: float | None
-    skill: float | None = None
-    scored_slots: int = 0
-    # P(occupied now) read from the area's environmental sensors, when it has any.
-    virtual_probability: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict; forecast as [[hour start, probability], ...]."""
-        return {
-            "probability": round(self.probability, 4),
-            "forecast": [[ts, round(p, 4)] for ts, p in self.forecast],
-            "next_occupied": self.next_occupied,
-            "skill": None if self.skill is None else round(self.skill, 4),
-            "scored_slots": self.scored_slots,
-            "virtual_probability": None if self.virtual_probability is None else round(self.virtual_probability, 4),
-        }
-
-
-@dataclass(slots=True)
-class OccupancyForecast:
-    """Occupancy outlook of every area and of the home.
-
-    Per scope: probability that the next slot is occupied, an hourly forecast (mean
-    probability over the hour's slots) and the start of the first slot likely occupied.
-    For the home, the expected next arrival when empty or departure when occupied.
-    """
-
-    generated_at: float
-    slot_minutes: int
-    areas: dict[str, ScopeForecast] = field(default_factory=dict)
-    home: ScopeForecast | None = None
-    home_occupied: bool | None = None
-    expected_arrival: Band | None = None
-    expected_departure: Band | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """{"areas": {area: {...}}, "home": {..., "expected_arrival": {...}|None, ...}|None}."""
-        home: dict[str, Any] | None = None
-        if self.home is not None:
-            home = self.home.as_dict()
-            home["occupied_now"] = self.home_occupied
-            home["expected_arrival"] = None if self.expected_arrival is None else self.expected_arrival.as_dict()
-            home["expected_departure"] = None if self.expected_departure is None else self.expected_departure.as_dict()
-        return {
-            "generated_at": self.generated_at,
-            "slot_minutes": self.slot_minutes,
-            "areas": {area: scope.as_dict() for area, scope in self.areas.items()},
-            "home": home,
-        }
 
 
 @dataclass(slots=True)

@@ -1,0 +1,186 @@
+"""What the engine gives back: typed, immutable results of the home's models.
+
+These are the only types that cross from `engine/` to the Home Assistant layer. They hold
+facts (epoch seconds, probabilities, kWh, °C, entity ids); formatting them (ISO times,
+rounding, words) is the Home Assistant layer's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .constants import KIND_SECURITY
+
+# The band of an expected arrival or departure: from the 10th to the 90th percentile.
+BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
+
+
+@dataclass(slots=True)
+class Band:
+    """An expected time with a confidence band (epoch seconds)."""
+
+    ts: float
+    low: float
+    high: float
+    confidence: float = BAND_QUANTILES[2] - BAND_QUANTILES[0]
+
+    def as_dict(self) -> dict[str, float]:
+        """Plain dict."""
+        return {"ts": self.ts, "low": self.low, "high": self.high, "confidence": round(self.confidence, 2)}
+
+
+@dataclass(slots=True)
+class ScopeForecast:
+    """Occupancy outlook of one area or the home."""
+
+    probability: float
+    forecast: list[tuple[float, float]]
+    next_occupied: float | None
+    skill: float | None = None
+    scored_slots: int = 0
+    # P(occupied now) read from the area's environmental sensors, when it has any.
+    virtual_probability: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict; forecast as [[hour start, probability], ...]."""
+        return {
+            "probability": round(self.probability, 4),
+            "forecast": [[ts, round(p, 4)] for ts, p in self.forecast],
+            "next_occupied": self.next_occupied,
+            "skill": None if self.skill is None else round(self.skill, 4),
+            "scored_slots": self.scored_slots,
+            "virtual_probability": None if self.virtual_probability is None else round(self.virtual_probability, 4),
+        }
+
+
+@dataclass(slots=True)
+class OccupancyForecast:
+    """Occupancy outlook of every area and of the home.
+
+    Per scope: probability that the next slot is occupied, an hourly forecast (mean
+    probability over the hour's slots) and the start of the first slot likely occupied.
+    For the home, the expected next arrival when empty or departure when occupied.
+    """
+
+    generated_at: float
+    slot_minutes: int
+    areas: dict[str, ScopeForecast] = field(default_factory=dict)
+    home: ScopeForecast | None = None
+    home_occupied: bool | None = None
+    expected_arrival: Band | None = None
+    expected_departure: Band | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """{"areas": {area: {...}}, "home": {..., "expected_arrival": {...}|None, ...}|None}."""
+        home: dict[str, Any] | None = None
+        if self.home is not None:
+            home = self.home.as_dict()
+            home["occupied_now"] = self.home_occupied
+            home["expected_arrival"] = None if self.expected_arrival is None else self.expected_arrival.as_dict()
+            home["expected_departure"] = None if self.expected_departure is None else self.expected_departure.as_dict()
+        return {
+            "generated_at": self.generated_at,
+            "slot_minutes": self.slot_minutes,
+            "areas": {area: scope.as_dict() for area, scope in self.areas.items()},
+            "home": home,
+        }
+
+
+@dataclass(slots=True)
+class EnergyForecast:
+    """Hourly consumption quantiles (kWh) and the totals the entities show."""
+
+    ts: list[float]
+    p10: list[float]
+    p50: list[float]
+    p90: list[float]
+    current_hour: float  # the clock hour in progress (P50)
+    next_hour: float  # the 60 minutes after the current clock hour (P50)
+    next_hour_p10: float
+    next_hour_p90: float
+    rest_of_today: float  # from now to local midnight (P50)
+    used_today: float  # measured since local midnight
+    today: float  # used_today + rest_of_today
+    tomorrow: float  # the next local day (P50)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data; `forecast` is the list Home Assistant's attributes carry."""
+        out = asdict(self)
+        out["forecast"] = [
+            {"datetime": datetime.fromtimestamp(t, UTC).isoformat(), "p10": a, "p50": b, "p90": c}
+            for t, a, b, c in zip(self.ts, self.p10, self.p50, self.p90, strict=True)
+        ]
+        return out
+
+
+@dataclass(slots=True)
+class ClimatePrediction:
+    """What SmartML predicts for one thermostat at `now`."""
+
+    entity_id: str
+    now: float
+    setpoint_now: float
+    mode: str | None
+    forecast: list[tuple[float, float]]
+    preheat_start: float | None
+    preheat_target_time: float | None
+    preheat_target_setpoint: float | None
+    heating_rate: float | None
+    cooling_rate: float | None
+    tau_hours: float | None
+    confidence: float | None
+    occupied_probability: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict; `setpoint` repeats `setpoint_now` (what the entities read)."""
+        return {
+            "entity_id": self.entity_id,
+            "now": self.now,
+            "setpoint": self.setpoint_now,
+            "setpoint_now": self.setpoint_now,
+            "mode": self.mode,
+            "forecast": [[ts, sp] for ts, sp in self.forecast],
+            "preheat_start": self.preheat_start,
+            "preheat_target_time": self.preheat_target_time,
+            "preheat_target_setpoint": self.preheat_target_setpoint,
+            "heating_rate": self.heating_rate,
+            "cooling_rate": self.cooling_rate,
+            "tau_hours": self.tau_hours,
+            "confidence": self.confidence,
+            "occupied_probability": self.occupied_probability,
+        }
+
+
+@dataclass(slots=True)
+class Anomaly:
+    """One unusual situation: what, where, when, how surprising, and why (text and facts)."""
+
+    id: str
+    kind: str
+    type: str
+    entity_ids: list[str]
+    ts: float
+    score: float
+    explanation: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON form (the bus event's data)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Anomaly:
+        """Rebuild from as_dict output."""
+        return cls(
+            id=str(data["id"]),
+            kind=str(data.get("kind", KIND_SECURITY)),
+            type=str(data["type"]),
+            entity_ids=[str(e) for e in data.get("entity_ids", [])],
+            ts=float(data.get("ts", 0.0)),
+            score=float(data.get("score", 0.0)),
+            explanation=str(data.get("explanation", "")),
+            facts=dict(data.get("facts") or {}),
+        )
