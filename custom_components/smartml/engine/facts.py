@@ -1,0 +1,255 @@
+"""Why an anomaly was raised: typed, immutable facts, one class per anomaly type.
+
+The engine states facts (entity ids, local times, counts, minutes); turning them into words
+is `explain.py`'s job, at the edge, where entity names are known. Each class reads and
+writes the JSON form the facts have always had on the bus and in the store (`as_json` /
+`from_json`), so stored anomalies of earlier releases still load.
+
+Plain Python (no numpy, no Home Assistant): the event loop and the evaluation use it.
+
+To add the facts of another anomaly type: a frozen dataclass with `as_json` and a
+`from_json` class method, a member in `AnomalyFacts`, and an entry in `FACTS_FROM_JSON`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import time
+from typing import Final, TypedDict
+
+from .constants import (
+    TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_ENTRY_WITHOUT_ARRIVAL,
+    TYPE_OPEN_TOO_LONG,
+    TYPE_UNUSUAL_TIME,
+)
+
+
+class _ActivityFields(TypedDict):
+    """Constructor arguments of ActivityFacts, as read from JSON."""
+
+    entity_id: str
+    area: str | None
+    state: str
+    day_type: str
+    at: time
+    start_hour: int
+    end_hour: int
+    times_seen: int
+    days_of_history: float
+    expected_per_hour: float
+    threshold: float
+
+
+# Facts in their JSON form (bus event data, stored feedback).
+JsonFacts = dict[str, object]
+
+# Source keys: a security entity (door, window, lock) or an area (its occupancy sensors).
+ENTITY_SOURCE_PREFIX: Final = "entity:"
+AREA_SOURCE_PREFIX: Final = "area:"
+
+
+def friendly_name(entity_id: str) -> str:
+    """A readable name from an entity id, when nothing better is known: binary_sensor.front_door -> Front door."""
+    name = entity_id.partition(".")[2] or entity_id
+    return name.replace("_", " ").strip().capitalize()
+
+
+def area_label(area: str) -> str:
+    """A readable name from an area id: living_room -> Living room."""
+    return area.replace("_", " ").capitalize()
+
+
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _parse_clock(value: object) -> time:
+    hour, _, minute = str(value).partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+def _number(data: Mapping[str, object], key: str, default: float = 0.0) -> float:
+    value = data.get(key, default)
+    return float(value) if isinstance(value, int | float | str) else default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityFacts:
+    """Activity that started in a context (home state, day type, hour) where it is rare.
+
+    The window [start_hour, end_hour) is the run of hours around the event that are as quiet
+    as its own hour; start_hour == end_hour means the whole day.
+    """
+
+    entity_id: str  # the sensor that reported the activity
+    area: str | None  # the area whose activity it was; None for a door, window or lock
+    state: str  # the home's state: occupied, empty or night
+    day_type: str  # weekday or weekend
+    at: time  # local time of the event
+    start_hour: int
+    end_hour: int
+    times_seen: int  # starts in the window and state over the history
+    days_of_history: float
+    expected_per_hour: float
+    threshold: float
+
+    @property
+    def is_door(self) -> bool:
+        """Whether a security entity (door, window, lock) rather than an area was active."""
+        return self.area is None
+
+    @property
+    def source(self) -> str:
+        """The model's key of the entity or area."""
+        return f"{ENTITY_SOURCE_PREFIX}{self.entity_id}" if self.area is None else f"{AREA_SOURCE_PREFIX}{self.area}"
+
+    @property
+    def hour(self) -> int:
+        """Local hour of the event."""
+        return self.at.hour
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form; `name` is the fallback name the form has always carried."""
+        return {
+            "source": self.source,
+            "name": friendly_name(self.entity_id) if self.area is None else area_label(self.area),
+            "entity_id": self.entity_id,
+            "state": self.state,
+            "hour": self.hour,
+            "day_type": self.day_type,
+            "local_time": _clock(self.at),
+            "span_start": f"{self.start_hour:02d}:00",
+            "span_end": f"{self.end_hour:02d}:00",
+            "times_seen_in_span": self.times_seen,
+            "days_of_history": self.days_of_history,
+            "expected_per_hour": self.expected_per_hour,
+            "threshold": self.threshold,
+        }
+
+    @staticmethod
+    def _fields_from_json(data: Mapping[str, object]) -> _ActivityFields:
+        source = str(data.get("source", ""))
+        entity_id = str(data.get("entity_id", ""))
+        area = source.removeprefix(AREA_SOURCE_PREFIX) if source.startswith(AREA_SOURCE_PREFIX) else None
+        return {
+            "entity_id": entity_id,
+            "area": area,
+            "state": str(data["state"]),
+            "day_type": str(data.get("day_type", "weekday")),
+            "at": _parse_clock(data.get("local_time", f"{int(_number(data, 'hour')):02d}:00")),
+            "start_hour": _parse_clock(data.get("span_start", "00:00")).hour,
+            "end_hour": _parse_clock(data.get("span_end", "00:00")).hour,
+            "times_seen": int(_number(data, "times_seen_in_span")),
+            "days_of_history": _number(data, "days_of_history"),
+            "expected_per_hour": _number(data, "expected_per_hour"),
+            "threshold": _number(data, "threshold"),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnusualTime(ActivityFacts):
+    """Activity at an hour (with someone home, by day or at night) when it (almost) never starts."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> UnusualTime:
+        """Read what as_json wrote."""
+        return cls(**ActivityFacts._fields_from_json(data))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _WhileAway(ActivityFacts):
+    """Activity while everyone is away that no arrival followed within the grace."""
+
+    arrival_grace_minutes: float
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form, with the arrival grace."""
+        return {**ActivityFacts.as_json(self), "arrival_grace_minutes": self.arrival_grace_minutes}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivityWhenEmpty(_WhileAway):
+    """Motion in an area while everyone is away, and nobody arrived."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ActivityWhenEmpty:
+        """Read what as_json wrote."""
+        fields = ActivityFacts._fields_from_json(data)
+        return cls(**fields, arrival_grace_minutes=_number(data, "arrival_grace_minutes"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryWithoutArrival(_WhileAway):
+    """A door (window, lock) opened while everyone is away, and nobody arrived."""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> EntryWithoutArrival:
+        """Read what as_json wrote."""
+        fields = ActivityFacts._fields_from_json(data)
+        return cls(**fields, arrival_grace_minutes=_number(data, "arrival_grace_minutes"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenTooLong:
+    """A door or window open far longer than the longest opening seen."""
+
+    entity_id: str
+    open_since: time  # local time it opened
+    open_minutes: float
+    longest_open_minutes: float
+    limit_minutes: float
+    days_of_history: float
+
+    @property
+    def source(self) -> str:
+        """The model's key of the entity."""
+        return f"{ENTITY_SOURCE_PREFIX}{self.entity_id}"
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form; `name` is the fallback name the form has always carried."""
+        return {
+            "source": self.source,
+            "name": friendly_name(self.entity_id),
+            "entity_id": self.entity_id,
+            "open_since": _clock(self.open_since),
+            "open_minutes": self.open_minutes,
+            "longest_open_minutes": self.longest_open_minutes,
+            "limit_minutes": self.limit_minutes,
+            "days_of_history": self.days_of_history,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> OpenTooLong:
+        """Read what as_json wrote."""
+        return cls(
+            entity_id=str(data["entity_id"]),
+            open_since=_parse_clock(data.get("open_since", "00:00")),
+            open_minutes=_number(data, "open_minutes"),
+            longest_open_minutes=_number(data, "longest_open_minutes"),
+            limit_minutes=_number(data, "limit_minutes"),
+            days_of_history=_number(data, "days_of_history"),
+        )
+
+
+SecurityFacts = UnusualTime | ActivityWhenEmpty | EntryWithoutArrival | OpenTooLong
+
+# Every anomaly's facts; extend with the facts of further anomaly types.
+AnomalyFacts = SecurityFacts
+
+# Anomaly type -> reader of its facts' JSON form.
+FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]] = {
+    TYPE_UNUSUAL_TIME: UnusualTime.from_json,
+    TYPE_ACTIVITY_WHEN_EMPTY: ActivityWhenEmpty.from_json,
+    TYPE_ENTRY_WITHOUT_ARRIVAL: EntryWithoutArrival.from_json,
+    TYPE_OPEN_TOO_LONG: OpenTooLong.from_json,
+}
+
+
+def facts_from_json(type_: str, data: Mapping[str, object]) -> AnomalyFacts:
+    """The facts of an anomaly of type_ from their JSON form (ValueError for an unknown type)."""
+    reader = FACTS_FROM_JSON.get(type_)
+    if reader is None:
+        raise ValueError(f"no facts for anomaly type {type_!r}")
+    return reader(data)
