@@ -21,7 +21,7 @@ from a kernel estimate over past spells at a similar time of day and spell lengt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 from typing import Any, Final
 
@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 
 from .baselines import occupancy_time_of_week
 from .constants import DAY_SECONDS
+from .live_score import LiveScore
 from .logistic import fit_logistic_design, sigmoid
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
 from .pacing import one_blas_thread, pace
@@ -215,71 +216,6 @@ class _Timeline:
     tow: NDArray[np.int64]
     known: int
     targets: dict[str, NDArray[np.bool_]]
-
-
-@dataclass(slots=True)
-class LiveScore:
-    """Live predictions of the next slot against what happened, per scope (JSON-persistable).
-
-    `skill` is the Brier skill against the time-of-week baseline over the last window:
-    1 - Brier(model) / Brier(baseline); positive means better than the baseline.
-    """
-
-    window_days: float = 7.0
-    # scope -> [[slot start, p model, p baseline, outcome or None], ...], oldest first.
-    entries: dict[str, list[list[float | None]]] = field(default_factory=dict)
-
-    def record(self, scope: str, slot_start: float, p: float, p_baseline: float) -> None:
-        """Keep the first prediction made for a slot."""
-        rows = self.entries.setdefault(scope, [])
-        if rows and float(rows[-1][0] or 0.0) >= slot_start:
-            return
-        rows.append([slot_start, round(p, 5), round(p_baseline, 5), None])
-
-    def resolve(self, scope: str, slot_starts: NDArray[np.float64], outcomes: NDArray[np.bool_]) -> None:
-        """Fill in outcomes of recorded slots that are now observed."""
-        rows = self.entries.get(scope)
-        if not rows or not len(slot_starts):
-            return
-        lookup = dict(zip(slot_starts.tolist(), outcomes.tolist(), strict=True))
-        for row in rows:
-            if row[3] is None and row[0] in lookup:
-                row[3] = 1.0 if lookup[row[0]] else 0.0
-
-    def prune(self, now: float) -> None:
-        """Forget slots older than the window."""
-        oldest = now - self.window_days * DAY_SECONDS
-        for scope, rows in self.entries.items():
-            self.entries[scope] = [row for row in rows if float(row[0] or 0.0) >= oldest]
-
-    def skill(self, scope: str) -> tuple[float | None, int]:
-        """(Brier skill, scored slots); skill is None until 24 slots are scored."""
-        scored = [row for row in self.entries.get(scope, []) if row[3] is not None]
-        if len(scored) < 24:
-            return None, len(scored)
-        data = np.array(scored, dtype=np.float64)
-        model = float(np.mean((data[:, 1] - data[:, 3]) ** 2))
-        baseline = float(np.mean((data[:, 2] - data[:, 3]) ** 2))
-        if baseline <= 0.0:
-            return (0.0 if model <= 0.0 else None), len(scored)
-        return 1.0 - model / baseline, len(scored)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return {"window_days": self.window_days, "entries": {k: [list(r) for r in v] for k, v in self.entries.items()}}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LiveScore:
-        """Rebuild from as_dict output; malformed rows are dropped."""
-        score = cls(window_days=float(data.get("window_days", 7.0)))
-        for scope, rows in (data.get("entries") or {}).items():
-            clean: list[list[float | None]] = []
-            for row in rows:
-                if isinstance(row, list) and len(row) == 4:
-                    outcome = None if row[3] is None else float(row[3])
-                    clean.append([float(row[0]), float(row[1]), float(row[2]), outcome])
-            score.entries[str(scope)] = clean
-        return score
 
 
 @dataclass(slots=True)
