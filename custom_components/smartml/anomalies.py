@@ -9,9 +9,9 @@ notification when none is chosen.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 import time
-from typing import Any
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import Event, HomeAssistant, callback
@@ -20,15 +20,37 @@ from .const import (
     ANOMALY_ACTIVE_SECONDS,
     DOMAIN,
     EVENT_ANOMALY,
-    KIND_ENERGY,
     LOGGER,
     MOBILE_ACTION_EVENT,
     MOBILE_ACTION_NORMAL,
 )
+from .engine.constants import KIND_ENERGY
+from .engine.results import Anomaly, AnomalyJson
 
 RECENT_ANOMALIES = 50
 
-type AnomalyListener = Callable[[dict[str, Any]], None]
+type AnomalyListener = Callable[[ReportedAnomaly], None]
+
+
+@dataclass(slots=True)
+class ReportedAnomaly:
+    """An anomaly as announced: with its words, when it was reported, and whether it was normal."""
+
+    anomaly: Anomaly
+    explanation: str
+    # Active from when it is reported: an entry may be held back until no arrival explains it.
+    reported_at: float
+    dismissed: bool = False
+
+    def event_data(self) -> AnomalyEventData:
+        """The data of the `smartml_anomaly` bus event."""
+        return {**self.anomaly.as_json(), "explanation": self.explanation, "reported_at": self.reported_at}
+
+
+class AnomalyEventData(AnomalyJson):
+    """The bus event's data: the anomaly's JSON form and when it was reported."""
+
+    reported_at: float
 
 
 class AnomalyManager:
@@ -38,17 +60,22 @@ class AnomalyManager:
         self,
         hass: HomeAssistant,
         notify_target: str | None,
-        on_feedback: Callable[[dict[str, Any]], None],
+        on_feedback: Callable[[Anomaly], None],
+        explain: Callable[[Anomaly], str],
     ) -> None:
-        """Announce to notify_target (a notify service name) or as persistent notifications."""
+        """Announce to notify_target (a notify service name) or as persistent notifications.
+
+        explain renders an anomaly in words (with the home's friendly names).
+        """
         self.hass = hass
         self.notify_target = notify_target
-        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ANOMALIES)
+        self.recent: deque[ReportedAnomaly] = deque(maxlen=RECENT_ANOMALIES)
         self._on_feedback = on_feedback
+        self._explain = explain
         self._listeners: list[AnomalyListener] = []
 
     def add_listener(self, listener: AnomalyListener) -> Callable[[], None]:
-        """Call listener(anomaly) for each new anomaly; returns the remover."""
+        """Call listener(reported) for each new anomaly and each marked normal; returns the remover."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
@@ -57,45 +84,46 @@ class AnomalyManager:
         """Listen for the mobile app's "It was me" action; returns the unsubscribe function."""
         return self.hass.bus.async_listen(MOBILE_ACTION_EVENT, self._async_mobile_action)
 
-    def active(self, kind: str, now: float | None = None) -> list[dict[str, Any]]:
+    def active(self, kind: str, now: float | None = None) -> list[ReportedAnomaly]:
         """Anomalies of a kind still active (recent and not marked normal)."""
         now = time.time() if now is None else now
         return [
-            anomaly
-            for anomaly in self.recent
-            if anomaly["kind"] == kind
-            and not anomaly.get("dismissed")
-            and now - anomaly.get("reported_at", anomaly["ts"]) < ANOMALY_ACTIVE_SECONDS
+            reported
+            for reported in self.recent
+            if reported.anomaly.kind == kind
+            and not reported.dismissed
+            and now - reported.reported_at < ANOMALY_ACTIVE_SECONDS
         ]
 
-    def find(self, anomaly_id: str | None) -> dict[str, Any] | None:
+    def find(self, anomaly_id: str | None) -> ReportedAnomaly | None:
         """An anomaly by id, or the latest one when id is None."""
         if anomaly_id is None:
             return self.recent[-1] if self.recent else None
-        return next((a for a in reversed(self.recent) if a["id"] == anomaly_id), None)
+        return next((r for r in reversed(self.recent) if r.anomaly.id == anomaly_id), None)
 
     @callback
-    def async_report(self, anomaly: Mapping[str, Any]) -> None:
+    def async_report(self, anomaly: Anomaly) -> None:
         """Announce a new anomaly everywhere."""
-        # Active from when it is reported: an entry may be held back until no arrival explains it.
-        record = {**anomaly, "reported_at": time.time()}
-        self.recent.append(record)
-        self.hass.bus.async_fire(EVENT_ANOMALY, record)
+        reported = ReportedAnomaly(anomaly, self._explain(anomaly), time.time())
+        self.recent.append(reported)
+        self.hass.bus.async_fire(EVENT_ANOMALY, reported.event_data())
         for listener in list(self._listeners):
-            listener(record)
-        self.hass.async_create_task(self._async_notify(record), eager_start=True)
+            listener(reported)
+        self.hass.async_create_task(self._async_notify(reported), eager_start=True)
 
-    async def _async_notify(self, anomaly: dict[str, Any]) -> None:
-        title = "SmartML: unusual energy use" if anomaly["kind"] == KIND_ENERGY else "SmartML: unusual activity"
-        message = anomaly["explanation"]
+    async def _async_notify(self, reported: ReportedAnomaly) -> None:
+        anomaly = reported.anomaly
+        title = "SmartML: unusual energy use" if anomaly.kind == KIND_ENERGY else "SmartML: unusual activity"
+        message = reported.explanation
+        tag = f"{DOMAIN}_{anomaly.id}"
         if not self.notify_target:
-            persistent_notification.async_create(self.hass, message, title, f"{DOMAIN}_{anomaly['id']}")
+            persistent_notification.async_create(self.hass, message, title, tag)
             return
         data = {
-            "tag": f"{DOMAIN}_{anomaly['id']}",
+            "tag": tag,
             "actions": [
-                {"action": f"{MOBILE_ACTION_NORMAL}{anomaly['id']}", "title": "It was me"},
-                {"action": "URI", "title": "Show me", "uri": f"/logbook?entity_id={','.join(anomaly['entity_ids'])}"},
+                {"action": f"{MOBILE_ACTION_NORMAL}{anomaly.id}", "title": "It was me"},
+                {"action": "URI", "title": "Show me", "uri": f"/logbook?entity_id={','.join(anomaly.entity_ids)}"},
             ],
         }
         try:
@@ -104,7 +132,7 @@ class AnomalyManager:
             )
         except Exception:
             LOGGER.warning("Could not notify %s; showing a persistent notification instead", self.notify_target)
-            persistent_notification.async_create(self.hass, message, title, f"{DOMAIN}_{anomaly['id']}")
+            persistent_notification.async_create(self.hass, message, title, tag)
 
     @callback
     def _async_mobile_action(self, event: Event) -> None:
@@ -113,14 +141,14 @@ class AnomalyManager:
             self.async_mark_normal(action.removeprefix(MOBILE_ACTION_NORMAL))
 
     @callback
-    def async_mark_normal(self, anomaly_id: str | None) -> dict[str, Any] | None:
+    def async_mark_normal(self, anomaly_id: str | None) -> ReportedAnomaly | None:
         """Feedback: the anomaly was normal. Returns it, or None if unknown."""
-        anomaly = self.find(anomaly_id)
-        if anomaly is None:
+        reported = self.find(anomaly_id)
+        if reported is None:
             return None
-        anomaly["dismissed"] = True
-        self._on_feedback(anomaly)
-        persistent_notification.async_dismiss(self.hass, f"{DOMAIN}_{anomaly['id']}")
+        reported.dismissed = True
+        self._on_feedback(reported.anomaly)
+        persistent_notification.async_dismiss(self.hass, f"{DOMAIN}_{reported.anomaly.id}")
         for listener in list(self._listeners):
-            listener(anomaly)
-        return anomaly
+            listener(reported)
+        return reported

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import KIND_ENERGY, KIND_SECURITY, SECTION_HOME, SECTION_OCCUPANCY
+from .anomalies import ReportedAnomaly
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import HOME_SCOPE, SmartMLEntity, async_add_in_batches, scoped_prediction
+from .engine.constants import HOME, KIND_ENERGY, KIND_SECURITY
+from .engine.results import ScopeForecast
+from .entity import SmartMLEntity, async_add_in_batches
 
 PARALLEL_UPDATES = 0
 OCCUPIED_THRESHOLD = 0.5
@@ -23,11 +24,11 @@ async def async_setup_entry(
     """Add occupancy predictions and anomaly sensors."""
     coordinator = entry.runtime_data.coordinator
     entities: list[BinarySensorEntity] = [
-        OccupancyPredictedSensor(coordinator, SECTION_OCCUPANCY, area_id, area_name)
+        OccupancyPredictedSensor(coordinator, area_id, area_name)
         for area_id, area_name in coordinator.area_names.items()
     ]
     if coordinator.has_occupancy:
-        entities.append(OccupancyPredictedSensor(coordinator, SECTION_HOME, HOME_SCOPE, None))
+        entities.append(OccupancyPredictedSensor(coordinator, HOME, None))
     if coordinator.has_security:
         entities.append(AnomalySensor(coordinator, KIND_SECURITY))
     if coordinator.has_energy_anomalies:
@@ -41,34 +42,38 @@ class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
     entity_domain = "binary_sensor"
     _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
 
-    def __init__(self, coordinator: SmartMLCoordinator, section: str, scope: str, scope_name: str | None) -> None:
-        """Create for an area, or for the home."""
-        object_id = "home_occupancy_predicted" if section == SECTION_HOME else f"{scope}_occupancy_predicted"
-        key = "home_occupancy_predicted" if section == SECTION_HOME else "occupancy_predicted"
+    def __init__(self, coordinator: SmartMLCoordinator, scope: str, scope_name: str | None) -> None:
+        """Create for an area, or for the home (scope HOME)."""
+        key = "home_occupancy_predicted" if scope == HOME else "occupancy_predicted"
+        object_id = key if scope == HOME else f"{scope}_{key}"
         super().__init__(coordinator, key, object_id=object_id, scope=scope, scope_name=scope_name)
-        self._section = section
         self._scope = scope
 
     @property
-    def _prediction(self) -> Mapping[str, Any] | None:
-        return scoped_prediction(self.coordinator, self._section, self._scope)
+    def _forecast(self) -> ScopeForecast | None:
+        prediction = self.coordinator.prediction
+        if prediction is None:
+            return None
+        if self._scope != HOME:
+            return prediction.area(self._scope)
+        return None if prediction.occupancy is None else prediction.occupancy.home
 
     @property
     def available(self) -> bool:
         """Unavailable until the occupancy model is ready."""
-        return super().available and self._prediction is not None
+        return super().available and self._forecast is not None
 
     @property
     def is_on(self) -> bool | None:
         """Predicted occupied in the next slot."""
-        prediction = self._prediction
-        return None if prediction is None else prediction["probability"] >= OCCUPIED_THRESHOLD
+        forecast = self._forecast
+        return None if forecast is None else forecast.probability >= OCCUPIED_THRESHOLD
 
     @property
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+    def extra_state_attributes(self) -> Mapping[str, float] | None:
         """The probability behind the prediction."""
-        prediction = self._prediction
-        return None if prediction is None else {"probability": round(prediction["probability"], 3)}
+        forecast = self._forecast
+        return None if forecast is None else {"probability": round(forecast.probability, 3)}
 
 
 class AnomalySensor(SmartMLEntity, BinarySensorEntity):
@@ -90,8 +95,8 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
         self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
 
     @callback
-    def _async_anomaly(self, anomaly: Mapping[str, Any]) -> None:
-        if anomaly["kind"] == self._kind:
+    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
+        if reported.anomaly.kind == self._kind:
             self.async_write_ha_state()
 
     @property
@@ -100,17 +105,17 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
         return bool(self.coordinator.anomalies.active(self._kind))
 
     @property
-    def extra_state_attributes(self) -> Mapping[str, Any]:
+    def extra_state_attributes(self) -> Mapping[str, object]:
         """The latest active anomaly, explained."""
         active = self.coordinator.anomalies.active(self._kind)
         if not active:
             return {}
         latest = active[-1]
         return {
-            "anomaly_id": latest["id"],
-            "anomaly_type": latest["type"],
-            "score": latest["score"],
-            "entities": latest["entity_ids"],
-            "explanation": latest["explanation"],
+            "anomaly_id": latest.anomaly.id,
+            "anomaly_type": latest.anomaly.type,
+            "score": latest.anomaly.score,
+            "entities": list(latest.anomaly.entity_ids),
+            "explanation": latest.explanation,
             "active_count": len(active),
         }

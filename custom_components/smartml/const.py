@@ -8,6 +8,8 @@ from typing import Final
 
 from homeassistant.const import Platform
 
+from .engine.constants import ENERGY_TYPES, KIND_ENERGY, KIND_SECURITY, SECURITY_TYPES
+
 DOMAIN: Final = "smartml"
 LOGGER = logging.getLogger(__package__)
 
@@ -59,13 +61,6 @@ ENERGY_STATISTICS_DAYS: Final = 120
 PREDICT_INTERVAL: Final = timedelta(minutes=1)
 REFIT_INTERVAL: Final = timedelta(hours=6)
 
-# Sections of the coordinator's data that entities read.
-SECTION_STATUS: Final = "status"
-SECTION_OCCUPANCY: Final = "occupancy"
-SECTION_HOME: Final = "home"
-SECTION_ENERGY: Final = "energy"
-SECTION_CLIMATE: Final = "climate"
-SECTION_SECURITY: Final = "security"
 
 STATUS_COLLECTING: Final = "collecting"
 STATUS_TRAINING: Final = "training"
@@ -73,9 +68,6 @@ STATUS_READY: Final = "ready"
 STATUS_PAUSED: Final = "paused"
 
 EVENT_ANOMALY: Final = "smartml_anomaly"
-KIND_SECURITY: Final = "security"
-KIND_ENERGY: Final = "energy"
-TYPE_UNUSUAL_VALUE: Final = "unusual_value"
 # Key of the watched sensors' detectors in the learned state's models.
 MODEL_SENSOR_WATCH: Final = "sensor_watch"
 # An anomaly keeps its binary sensor on this long unless it is marked normal.
@@ -83,19 +75,8 @@ ANOMALY_ACTIVE_SECONDS: Final = 30 * 60
 MOBILE_ACTION_EVENT: Final = "mobile_app_notification_action"
 MOBILE_ACTION_NORMAL: Final = "SMARTML_NORMAL_"
 MAX_FEEDBACK: Final = 500
-ANOMALY_TYPES: Final = (
-    KIND_SECURITY,
-    KIND_ENERGY,
-    "activity_when_empty",
-    "unusual_time",
-    "open_too_long",
-    "entry_without_arrival",
-    TYPE_UNUSUAL_VALUE,
-    "above_forecast",
-    "empty_home_draw",
-    "base_load",
-    "long_run",
-)
+# The event entity's types: each anomaly type, and its kind for types added later.
+ANOMALY_TYPES: Final = (KIND_SECURITY, KIND_ENERGY, *SECURITY_TYPES, *ENERGY_TYPES)
 # Setpoints closer than this count as the same (thermostats round to 0.5 °C or 1 °F).
 SETPOINT_TOLERANCE: Final = 0.3
 DEFAULT_MANUAL_HOLD_MINUTES: Final = 120.0

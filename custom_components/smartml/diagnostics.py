@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -9,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_NOTIFY
 from .coordinator import SmartMLConfigEntry
+from .engine.results import HomePrediction
 
 TO_REDACT = {CONF_NOTIFY}
 
@@ -33,5 +35,17 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "feedback_count": len(coordinator.state.feedback),
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
-        "predictions": data.predictions,
+        "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
+    }
+
+
+def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
+    """The latest prediction as plain data (its dataclasses, field by field)."""
+    return {
+        "now": prediction.now,
+        "home_occupied": prediction.home_occupied,
+        "occupancy": None if prediction.occupancy is None else asdict(prediction.occupancy),
+        "energy": None if prediction.energy is None else asdict(prediction.energy),
+        "climate": {entity_id: asdict(zone) for entity_id, zone in prediction.climate.items()},
+        "anomalies": [anomaly.as_json() for anomaly in prediction.anomalies],
     }

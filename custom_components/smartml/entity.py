@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TypedDict
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, SECTION_CLIMATE, SECTION_ENERGY, SECTION_HOME, SECTION_OCCUPANCY, SECTION_STATUS
+from .const import DOMAIN
 from .coordinator import SmartMLCoordinator
+from .engine.constants import HOME
+from .engine.results import ClimatePrediction, EnergyForecast, ScopeForecast
 
-HOME_SCOPE = "home"
 # Home Assistant adds one call's entities in a single step of the event loop; a large home
 # has well over a hundred SmartML sensors, so they are handed over a few at a time.
 ADD_ENTITIES_BATCH = 4
@@ -32,30 +34,55 @@ def scope_object_id(scope: str) -> str:
     return scope.partition(".")[2] or scope
 
 
-def scoped_prediction(coordinator: SmartMLCoordinator, section: str, scope: str) -> Mapping[str, Any] | None:
-    """The part of the coordinator's data an entity shows, or None when there is none yet."""
-    data = coordinator.data
-    if section == SECTION_STATUS:
-        return {
-            "status": data.status,
-            "status_reason": data.status_reason,
-            "observations": data.observations,
-            "days_covered": data.days_covered,
-            "skipped": data.skipped,
-            "fit_seconds": data.fit_seconds,
-        }
-    predictions = data.predictions
-    if section == SECTION_OCCUPANCY:
-        result = predictions.get(SECTION_OCCUPANCY, {}).get("areas", {}).get(scope)
-    elif section == SECTION_HOME:
-        result = predictions.get(SECTION_OCCUPANCY, {}).get(SECTION_HOME)
-    elif section == SECTION_CLIMATE:
-        result = predictions.get(SECTION_CLIMATE, {}).get(scope)
-    elif section == SECTION_ENERGY:
-        result = predictions.get(SECTION_ENERGY)
-    else:
-        result = None
-    return result if isinstance(result, Mapping) else None
+def iso_time(ts: float) -> str:
+    """An epoch time as ISO 8601 in UTC, as Home Assistant's forecasts carry times."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def timestamp(ts: float | None) -> datetime | None:
+    """An epoch time as the datetime a timestamp sensor shows."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def occupancy_forecast(scope: ScopeForecast) -> list[OccupancyHour]:
+    """An area's (or the home's) hourly occupancy forecast, as attributes and responses carry it."""
+    return [{"datetime": iso_time(ts), "probability": round(p, 4)} for ts, p in scope.forecast]
+
+
+def energy_forecast(forecast: EnergyForecast) -> list[EnergyHour]:
+    """The hourly energy forecast with its P10-P90 band."""
+    return [
+        {"datetime": iso_time(ts), "p10": p10, "p50": p50, "p90": p90}
+        for ts, p10, p50, p90 in zip(forecast.ts, forecast.p10, forecast.p50, forecast.p90, strict=True)
+    ]
+
+
+def setpoint_forecast(zone: ClimatePrediction) -> list[SetpointHour]:
+    """A thermostat's hourly setpoint forecast."""
+    return [{"datetime": iso_time(ts), "setpoint": setpoint} for ts, setpoint in zone.forecast]
+
+
+class OccupancyHour(TypedDict):
+    """One hour of an occupancy forecast."""
+
+    datetime: str
+    probability: float
+
+
+class EnergyHour(TypedDict):
+    """One hour of the energy forecast (kWh)."""
+
+    datetime: str
+    p10: float
+    p50: float
+    p90: float
+
+
+class SetpointHour(TypedDict):
+    """One hour of a setpoint forecast (°C)."""
+
+    datetime: str
+    setpoint: float
 
 
 class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
@@ -75,7 +102,7 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
         key: str,
         *,
         object_id: str,
-        scope: str = HOME_SCOPE,
+        scope: str = HOME,
         scope_name: str | None = None,
     ) -> None:
         """Entity `key` within `scope` (its device), suggested as `<domain>.<object_id>`."""
@@ -83,7 +110,7 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
         self.entity_id = f"{self.entity_domain}.{object_id}"
         entry_id = coordinator.config_entry.entry_id
         self._attr_translation_key = key
-        if scope == HOME_SCOPE:
+        if scope == HOME:
             self._attr_unique_id = f"{entry_id}_{key}"
             self._attr_device_info = DeviceInfo(
                 identifiers={(DOMAIN, entry_id)},

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .anomalies import ReportedAnomaly
 from .const import ANOMALY_TYPES
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
 from .entity import SmartMLEntity
@@ -39,10 +37,19 @@ class AnomalyEvent(SmartMLEntity, EventEntity):
         self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
 
     @callback
-    def _async_anomaly(self, anomaly: Mapping[str, Any]) -> None:
-        if anomaly.get("dismissed"):
+    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
+        if reported.dismissed:
             return
-        event_type = anomaly["type"] if anomaly["type"] in ANOMALY_TYPES else anomaly["kind"]
-        attributes = {k: anomaly[k] for k in ("id", "kind", "entity_ids", "score", "explanation") if k in anomaly}
-        self._trigger_event(event_type, attributes)
+        anomaly = reported.anomaly
+        event_type = anomaly.type if anomaly.type in ANOMALY_TYPES else anomaly.kind
+        self._trigger_event(
+            event_type,
+            {
+                "id": anomaly.id,
+                "kind": anomaly.kind,
+                "entity_ids": list(anomaly.entity_ids),
+                "score": anomaly.score,
+                "explanation": reported.explanation,
+            },
+        )
         self.async_write_ha_state()

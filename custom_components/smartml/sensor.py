@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -19,240 +19,271 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .const import (
-    SECTION_CLIMATE,
-    SECTION_ENERGY,
-    SECTION_HOME,
-    SECTION_OCCUPANCY,
-    SECTION_STATUS,
     STATUS_COLLECTING,
     STATUS_PAUSED,
     STATUS_READY,
     STATUS_TRAINING,
 )
-from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity, async_add_in_batches, scope_object_id, scoped_prediction
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLData
+from .engine.constants import HOME
+from .engine.results import Band, ClimatePrediction, EnergyOutlook, OccupancyForecast, ScopeForecast
+from .entity import (
+    SmartMLEntity,
+    async_add_in_batches,
+    energy_forecast,
+    occupancy_forecast,
+    scope_object_id,
+    setpoint_forecast,
+    timestamp,
+)
 
 PARALLEL_UPDATES = 0
 
 ATTR_TARGET_SETPOINT = "target_setpoint"
 
 
-def _timestamp(value: Any) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(float(value), UTC)
-
-
-def _band(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not value:
+def _band(band: Band | None) -> dict[str, object]:
+    if band is None:
         return {}
-    return {
-        "earliest": _timestamp(value.get("low")),
-        "latest": _timestamp(value.get("high")),
-        "confidence": value.get("confidence"),
-    }
+    return {"earliest": timestamp(band.low), "latest": timestamp(band.high), "confidence": round(band.confidence, 2)}
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(100.0 * share, 1)
+
+
+def _status(data: SmartMLData, _scope: str) -> SmartMLData:
+    return data
+
+
+def _area(data: SmartMLData, scope: str) -> ScopeForecast | None:
+    return None if data.prediction is None else data.prediction.area(scope)
+
+
+def _home(data: SmartMLData, _scope: str) -> OccupancyForecast | None:
+    occupancy = None if data.prediction is None else data.prediction.occupancy
+    return None if occupancy is None or occupancy.home is None else occupancy
+
+
+def _energy(data: SmartMLData, _scope: str) -> EnergyOutlook | None:
+    return None if data.prediction is None else data.prediction.energy
+
+
+def _zone(data: SmartMLData, scope: str) -> ClimatePrediction | None:
+    return None if data.prediction is None else data.prediction.climate.get(scope)
+
+
+def _home_scope(occupancy: OccupancyForecast) -> ScopeForecast:
+    # _home only returns forecasts that have the home's scope.
+    return occupancy.home or ScopeForecast(0.0, [], None)
 
 
 @dataclass(frozen=True, kw_only=True)
-class SmartMLSensorDescription(SensorEntityDescription):
-    """A sensor reading one value (and attributes) from a section of the predictions.
+class SmartMLSensorDescription[P](SensorEntityDescription):
+    """A sensor reading one value (and attributes) from its part of the coordinator's data.
 
-    `object_id` may hold "{scope}" (an area id or climate object id).
+    `object_id` may hold "{scope}" (an area id or climate object id); `part_fn` finds the
+    part for a scope, None while its model is not ready.
     """
 
-    section: str
     object_id: str
-    value_fn: Callable[[Mapping[str, Any]], StateType | datetime]
-    attrs_fn: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    part_fn: Callable[[SmartMLData, str], P | None]
+    value_fn: Callable[[P], StateType | datetime]
+    attrs_fn: Callable[[P], Mapping[str, object]] | None = None
 
 
-STATUS_SENSORS: tuple[SmartMLSensorDescription, ...] = (
+STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
     SmartMLSensorDescription(
         key="learning_status",
-        section=SECTION_STATUS,
+        part_fn=_status,
         object_id="smartml_learning_status",
         device_class=SensorDeviceClass.ENUM,
         options=[STATUS_COLLECTING, STATUS_TRAINING, STATUS_READY, STATUS_PAUSED],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda status: status["status"],
+        value_fn=lambda status: status.status,
         attrs_fn=lambda status: {
-            "reason": status["status_reason"],
-            "observations": status["observations"],
-            "days_covered": status["days_covered"],
-            "skipped_states": status["skipped"],
-            "last_fit_seconds": status["fit_seconds"],
+            "reason": status.status_reason,
+            "observations": status.observations,
+            "days_covered": status.days_covered,
+            "skipped_states": dict(status.skipped),
+            "last_fit_seconds": status.fit_seconds,
         },
     ),
     SmartMLSensorDescription(
         key="observations",
-        section=SECTION_STATUS,
+        part_fn=_status,
         object_id="smartml_observations",
         entity_category=EntityCategory.DIAGNOSTIC,
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn=lambda status: status["observations"],
+        value_fn=lambda status: status.observations,
     ),
     SmartMLSensorDescription(
         key="days_covered",
-        section=SECTION_STATUS,
+        part_fn=_status,
         object_id="smartml_days_covered",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement="d",
         suggested_display_precision=1,
-        value_fn=lambda status: status["days_covered"],
+        value_fn=lambda status: status.days_covered,
     ),
 )
 
-AREA_SENSORS: tuple[SmartMLSensorDescription, ...] = (
+AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
     SmartMLSensorDescription(
         key="occupancy_probability",
-        section=SECTION_OCCUPANCY,
+        part_fn=_area,
         object_id="{scope}_occupancy_probability",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda area: round(100.0 * area["probability"], 1),
-        attrs_fn=lambda area: {"forecast": area.get("forecast", [])},
+        value_fn=lambda area: _percent(area.probability),
+        attrs_fn=lambda area: {"forecast": occupancy_forecast(area)},
     ),
     SmartMLSensorDescription(
         key="next_occupied",
-        section=SECTION_OCCUPANCY,
+        part_fn=_area,
         object_id="{scope}_next_occupied",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda area: _timestamp(area.get("next_occupied")),
+        value_fn=lambda area: timestamp(area.next_occupied),
     ),
     SmartMLSensorDescription(
         key="occupancy_accuracy",
-        section=SECTION_OCCUPANCY,
+        part_fn=_area,
         object_id="{scope}_occupancy_accuracy",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        value_fn=lambda area: None if area.get("skill") is None else round(100.0 * area["skill"], 1),
-        attrs_fn=lambda area: {"scored_slots": area.get("scored_slots", 0)},
+        value_fn=lambda area: _percent(area.skill),
+        attrs_fn=lambda area: {"scored_slots": area.scored_slots},
     ),
 )
 
-HOME_SENSORS: tuple[SmartMLSensorDescription, ...] = (
+HOME_SENSORS: tuple[SmartMLSensorDescription[OccupancyForecast], ...] = (
     SmartMLSensorDescription(
         key="home_occupancy_probability",
-        section=SECTION_HOME,
+        part_fn=_home,
         object_id="home_occupancy_probability",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda home: round(100.0 * home["probability"], 1),
-        attrs_fn=lambda home: {"forecast": home.get("forecast", [])},
+        value_fn=lambda home: _percent(_home_scope(home).probability),
+        attrs_fn=lambda home: {"forecast": occupancy_forecast(_home_scope(home))},
     ),
     SmartMLSensorDescription(
         key="expected_arrival",
-        section=SECTION_HOME,
+        part_fn=_home,
         object_id="home_expected_arrival",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda home: _timestamp((home.get("expected_arrival") or {}).get("ts")),
-        attrs_fn=lambda home: _band(home.get("expected_arrival")),
+        value_fn=lambda home: None if home.expected_arrival is None else timestamp(home.expected_arrival.ts),
+        attrs_fn=lambda home: _band(home.expected_arrival),
     ),
     SmartMLSensorDescription(
         key="expected_departure",
-        section=SECTION_HOME,
+        part_fn=_home,
         object_id="home_expected_departure",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda home: _timestamp((home.get("expected_departure") or {}).get("ts")),
-        attrs_fn=lambda home: _band(home.get("expected_departure")),
+        value_fn=lambda home: None if home.expected_departure is None else timestamp(home.expected_departure.ts),
+        attrs_fn=lambda home: _band(home.expected_departure),
     ),
 )
 
-ENERGY_SENSORS: tuple[SmartMLSensorDescription, ...] = (
+ENERGY_SENSORS: tuple[SmartMLSensorDescription[EnergyOutlook], ...] = (
     SmartMLSensorDescription(
         key="energy_forecast_next_hour",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="energy_forecast_next_hour",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=lambda energy: energy["next_hour"],
-        attrs_fn=lambda energy: {"p10": energy.get("next_hour_p10"), "p90": energy.get("next_hour_p90")},
+        value_fn=lambda energy: round(energy.forecast.next_hour, 3),
+        attrs_fn=lambda energy: {
+            "p10": round(energy.forecast.next_hour_p10, 3),
+            "p90": round(energy.forecast.next_hour_p90, 3),
+        },
     ),
     SmartMLSensorDescription(
         key="energy_forecast_today",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="energy_forecast_today",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
-        value_fn=lambda energy: energy["today"],
-        attrs_fn=lambda energy: {"forecast": energy.get("forecast", [])},
+        value_fn=lambda energy: round(energy.forecast.rest_of_today, 3),
+        attrs_fn=lambda energy: {"forecast": energy_forecast(energy.forecast)},
     ),
     SmartMLSensorDescription(
         key="energy_forecast_tomorrow",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="energy_forecast_tomorrow",
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
-        value_fn=lambda energy: energy["tomorrow"],
+        value_fn=lambda energy: round(energy.forecast.tomorrow, 3),
     ),
     SmartMLSensorDescription(
         key="power_baseline",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="power_baseline",
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda energy: energy["baseline_w"],
+        value_fn=lambda energy: round(energy.baseline_w, 1),
     ),
     SmartMLSensorDescription(
         key="standby_power",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="standby_power",
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.WATT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda energy: energy["standby_w"],
+        value_fn=lambda energy: round(energy.standby_w, 1),
     ),
     SmartMLSensorDescription(
         key="energy_forecast_accuracy",
-        section=SECTION_ENERGY,
+        part_fn=_energy,
         object_id="energy_forecast_accuracy",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        value_fn=lambda energy: None if energy.get("skill") is None else round(100.0 * energy["skill"], 1),
-        attrs_fn=lambda energy: {"scored_hours": energy.get("scored_hours", 0)},
+        value_fn=lambda energy: _percent(energy.skill),
+        attrs_fn=lambda energy: {"scored_hours": energy.scored_hours},
     ),
 )
 
-CLIMATE_SENSORS: tuple[SmartMLSensorDescription, ...] = (
+CLIMATE_SENSORS: tuple[SmartMLSensorDescription[ClimatePrediction], ...] = (
     SmartMLSensorDescription(
         key="predicted_setpoint",
-        section=SECTION_CLIMATE,
+        part_fn=_zone,
         object_id="{scope}_predicted_setpoint",
         device_class=SensorDeviceClass.TEMPERATURE,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value_fn=lambda zone: zone["setpoint"],
-        attrs_fn=lambda zone: {"forecast": zone.get("forecast", []), "mode": zone.get("mode")},
+        value_fn=lambda zone: zone.setpoint_now,
+        attrs_fn=lambda zone: {"forecast": setpoint_forecast(zone), "mode": zone.mode},
     ),
     SmartMLSensorDescription(
         key="preheat_start",
-        section=SECTION_CLIMATE,
+        part_fn=_zone,
         object_id="{scope}_preheat_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda zone: _timestamp(zone.get("preheat_start")),
+        value_fn=lambda zone: timestamp(zone.preheat_start),
         attrs_fn=lambda zone: {
-            "target_time": _timestamp(zone.get("preheat_target_time")),
-            ATTR_TARGET_SETPOINT: zone.get("preheat_target_setpoint"),
+            "target_time": timestamp(zone.preheat_target_time),
+            ATTR_TARGET_SETPOINT: zone.preheat_target_setpoint,
         },
     ),
     SmartMLSensorDescription(
         key="heating_rate",
-        section=SECTION_CLIMATE,
+        part_fn=_zone,
         object_id="{scope}_heating_rate",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement="°C/h",
         suggested_display_precision=2,
-        value_fn=lambda zone: zone.get("heating_rate"),
-        attrs_fn=lambda zone: {"time_constant_hours": zone.get("tau_hours"), "confidence": zone.get("confidence")},
+        value_fn=lambda zone: zone.heating_rate,
+        attrs_fn=lambda zone: {"time_constant_hours": zone.tau_hours, "confidence": zone.confidence},
     ),
 )
 
@@ -262,7 +293,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of an entry: status, then one set per area, the home, energy and each thermostat."""
     coordinator = entry.runtime_data.coordinator
-    entities: list[SmartMLSensor] = [SmartMLSensor(coordinator, d) for d in STATUS_SENSORS]
+    entities: list[SmartMLSensor[Any]] = [SmartMLSensor(coordinator, d) for d in STATUS_SENSORS]
     for area_id, area_name in coordinator.area_names.items():
         entities.extend(SmartMLSensor(coordinator, d, area_id, area_name) for d in AREA_SENSORS)
     if coordinator.has_occupancy:
@@ -274,17 +305,17 @@ async def async_setup_entry(
     await async_add_in_batches(async_add_entities, entities)
 
 
-class SmartMLSensor(SmartMLEntity, SensorEntity):
+class SmartMLSensor[P](SmartMLEntity, SensorEntity):
     """A sensor described by a SmartMLSensorDescription."""
 
     entity_domain = "sensor"
-    entity_description: SmartMLSensorDescription
+    entity_description: SmartMLSensorDescription[P]
 
     def __init__(
         self,
         coordinator: SmartMLCoordinator,
-        description: SmartMLSensorDescription,
-        scope: str = "home",
+        description: SmartMLSensorDescription[P],
+        scope: str = HOME,
         scope_name: str | None = None,
     ) -> None:
         """Create from its description, for a scope (area id, climate entity id or home)."""
@@ -299,32 +330,33 @@ class SmartMLSensor(SmartMLEntity, SensorEntity):
         self._scope = scope
 
     @property
-    def _prediction(self) -> Mapping[str, Any] | None:
-        return scoped_prediction(self.coordinator, self.entity_description.section, self._scope)
+    def _part(self) -> P | None:
+        data = self.coordinator.data
+        return None if data is None else self.entity_description.part_fn(data, self._scope)
 
     @property
     def available(self) -> bool:
         """Unavailable until the model has what it needs (the status sensor says why)."""
-        return super().available and self._prediction is not None
+        return super().available and self._part is not None
 
     @property
     def native_value(self) -> StateType | datetime:
         """The described value."""
-        prediction = self._prediction
-        return None if prediction is None else self.entity_description.value_fn(prediction)
+        part = self._part
+        return None if part is None else self.entity_description.value_fn(part)
 
     @property
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
         """The described attributes."""
-        prediction = self._prediction
-        if prediction is None or self.entity_description.attrs_fn is None:
+        part = self._part
+        if part is None or self.entity_description.attrs_fn is None:
             return None
-        return self.entity_description.attrs_fn(prediction)
+        return self.entity_description.attrs_fn(part)
 
 
-class ClimateSensor(SmartMLSensor):
+class ClimateSensor(SmartMLSensor[ClimatePrediction]):
     """A thermostat's prediction; the predicted setpoint can be applied with smartml.apply_setpoint."""
 
     async def async_apply_setpoint(self, **kwargs: Any) -> None:
         """Set the thermostat to the prediction, within the guard rails."""
-        await self.coordinator.async_apply_setpoint(self._scope, **kwargs)
+        await self.coordinator.setpoints.async_apply(self._scope, **kwargs)

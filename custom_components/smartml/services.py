@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 from homeassistant.helpers.typing import VolDictType
+from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import (
@@ -22,7 +23,6 @@ from .const import (
     DEFAULT_MANUAL_HOLD_MINUTES,
     DOMAIN,
     MAX_FORECAST_HOURS,
-    SECTION_HOME,
     SERVICE_APPLY_SETPOINT,
     SERVICE_GET_FORECAST,
     SERVICE_IMPORT_HISTORY,
@@ -30,7 +30,10 @@ from .const import (
     SERVICE_RESET,
     SERVICE_RETRAIN,
 )
-from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, forecast_response
+from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
+from .engine.constants import HOME
+from .engine.results import HomePrediction
+from .entity import energy_forecast, occupancy_forecast
 
 ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 IMPORT_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_PATH): vol.All(cv.string, vol.Length(min=1, max=4096))})
@@ -72,8 +75,7 @@ async def _async_reset(call: ServiceCall) -> None:
 async def _async_import_history(call: ServiceCall) -> ServiceResponse:
     coordinator = coordinator_for(call.hass, call)
     result = await coordinator.async_import_history(call.data[ATTR_PATH])
-    response: dict[str, Any] = result.as_dict()
-    return response
+    return cast(ServiceResponse, result.as_dict())
 
 
 def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
@@ -88,20 +90,40 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     if not 1 <= hours <= MAX_FORECAST_HOURS:
         raise _validation_error("invalid_hours", hours=str(hours), max=str(MAX_FORECAST_HOURS))
     areas: list[str] = call.data.get(ATTR_AREAS) or list(coordinator.area_names)
-    if unknown := [area for area in areas if area not in coordinator.area_names and area != SECTION_HOME]:
+    if unknown := [area for area in areas if area not in coordinator.area_names and area != HOME]:
         raise _validation_error("unknown_area", areas=", ".join(unknown), known=", ".join(coordinator.area_names))
-    if coordinator.data is None or not coordinator.data.predictions:
+    prediction = coordinator.prediction
+    if prediction is None or (prediction.occupancy is None and prediction.energy is None):
         raise _validation_error("not_ready", reason=coordinator.data.status_reason if coordinator.data else "")
-    return forecast_response(coordinator.data.predictions, areas, hours)
+    return forecast_response(prediction, areas, hours)
 
 
 async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     coordinator = coordinator_for(call.hass, call)
     anomaly_id: str | None = call.data.get(ATTR_EVENT_ID)
-    anomaly = coordinator.anomalies.async_mark_normal(anomaly_id)
-    if anomaly is None:
+    reported = coordinator.anomalies.async_mark_normal(anomaly_id)
+    if reported is None:
         raise _validation_error("unknown_anomaly", event_id=anomaly_id or "latest")
-    return {"event_id": anomaly["id"], "type": anomaly["type"], "entity_ids": list(anomaly["entity_ids"])}
+    anomaly = reported.anomaly
+    return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list(anomaly.entity_ids)}
+
+
+def forecast_response(prediction: HomePrediction, areas: list[str], hours: int) -> ServiceResponse:
+    """The smartml.get_forecast response: hourly occupancy per area (and home), and energy."""
+    occupancy = prediction.occupancy
+    scopes = {
+        area: None if occupancy is None else (occupancy.home if area == HOME else occupancy.areas.get(area))
+        for area in areas
+    }
+    response: dict[str, JsonValueType] = {
+        "occupancy": {
+            area: [] if scope is None else cast(list[JsonValueType], occupancy_forecast(scope)[:hours])
+            for area, scope in scopes.items()
+        }
+    }
+    if prediction.energy is not None:
+        response["energy"] = cast(list[JsonValueType], energy_forecast(prediction.energy.forecast)[:hours])
+    return response
 
 
 @callback

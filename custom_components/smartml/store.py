@@ -31,6 +31,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .engine.observations import ObservationStore
+from .engine.results import AnomalyJson
 
 
 @dataclass(slots=True)
@@ -41,7 +42,7 @@ class LearnedState:
     learning: bool = True
     # entity_id -> epoch seconds up to which recorder history has been merged.
     bootstrapped: dict[str, float] = field(default_factory=dict)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[AnomalyJson] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict)
     # User choices made on entities (e.g. thermostats on auto-apply).
     settings: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +57,16 @@ class LearnedState:
             "models": dict(self.models),
             "settings": dict(self.settings),
         }
+
+    def forget(self) -> None:
+        """Forget everything learned (smartml.reset); the learning switch and settings stay."""
+        observations = self.observations
+        observations.channels.clear()
+        observations.roles.clear()
+        observations.skipped.clear()
+        self.bootstrapped.clear()
+        self.feedback.clear()
+        self.models.clear()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LearnedState:

@@ -71,7 +71,7 @@ class AutoApplySwitch(SmartMLEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Whether auto-apply is on."""
-        return self._climate_id in self.coordinator.auto_apply
+        return self._climate_id in self.coordinator.setpoints.auto_apply
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Keep the thermostat at the prediction."""

@@ -25,9 +25,10 @@ from .const import (
     ROLE_WATCHED_SENSOR,
 )
 from .engine.observations import ROLE_ENERGY, ROLE_ENVIRONMENT, ROLE_OUTDOOR, ROLE_POWER
+from .engine.results import Anomaly
 
 if TYPE_CHECKING:
-    from .engine.sensor_watch import SensorWatch
+    from .engine.sensor_watch import SavedWatch, SensorStatus, SensorWatch
     from .store import LearnedState
 
 # A long history (first start, a detector state of an older version) is learned over
@@ -116,15 +117,15 @@ class WatchedSensors:
     @staticmethod
     def _feed(
         watch: SensorWatch, batches: Batches, labels: Mapping[str, tuple[str, str | None]], now: float
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    ) -> tuple[list[Anomaly], SavedWatch]:
         """Executor: learn the new values; the anomalies they raise and the state to save."""
-        anomalies: list[dict[str, Any]] = []
+        anomalies: list[Anomaly] = []
         for entity_id, (times, values) in batches.items():
             name, unit = labels[entity_id]
             anomalies.extend(watch.feed(entity_id, times, values, now, name, unit))
         return anomalies, watch.as_dict()
 
-    async def async_update(self, now: float) -> list[dict[str, Any]]:
+    async def async_update(self, now: float) -> list[Anomaly]:
         """Learn what arrived since the last refresh; return the anomalies it raises."""
         if not self.entity_ids or self._busy:
             return []
@@ -161,12 +162,12 @@ class WatchedSensors:
         self._on_saved()
 
     @callback
-    def add_feedback(self, anomaly: Mapping[str, Any]) -> None:
+    def add_feedback(self, anomaly: Anomaly) -> None:
         """An anomaly was normal: if it was an unusual value, raise that sensor's threshold."""
         watch = self.watch
         if watch is None or not watch.add_feedback(anomaly):
             return
-        entity_id = str(anomaly["entity_ids"][0])
+        entity_id = anomaly.entity_ids[0]
         threshold = watch.threshold(entity_id)
 
         def raise_threshold(sensors: dict[str, Any]) -> None:
@@ -195,6 +196,6 @@ class WatchedSensors:
         self.watch = None
         self.state.models.pop(MODEL_SENSOR_WATCH, None)
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> dict[str, SensorStatus]:
         """Per watched sensor: values learned, whether it can alarm, its threshold."""
         return self.watch.status() if self.watch is not None else {}

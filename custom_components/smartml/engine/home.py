@@ -4,31 +4,37 @@ The integration's coordinator and the replays both go through this class, so wha
 evaluated is what runs in the home. Model modules import numpy/scikit-learn, so they are
 imported here lazily, inside the worker thread, never at integration import.
 
-Predictions are returned as plain data (see `predict`), the contract the entities read.
+Predictions come back as the typed results of `results.py`, the contract the entities read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 import logging
 import time
 from typing import Any
 
+from .constants import (
+    DAY_SECONDS,
+    KIND_SECURITY,
+    MODEL_CLIMATE,
+    MODEL_ENERGY,
+    MODEL_OCCUPANCY,
+    MODEL_SECURITY,
+    models_for,
+)
 from .observations import ObservationStore
 from .pacing import pace
+from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
 
 _LOGGER = logging.getLogger(__name__)
 
-DAY_SECONDS = 86_400.0
 # Less than this and there is nothing worth fitting yet.
 MIN_DAYS_TO_FIT = 1.0
 
-MODEL_OCCUPANCY = "occupancy"
-MODEL_SECURITY = "security"
-MODEL_ENERGY = "energy"
-MODEL_CLIMATE = "climate"
+# The order models are fitted in.
+MODELS = (MODEL_OCCUPANCY, MODEL_SECURITY, MODEL_ENERGY, MODEL_CLIMATE)
 
 
 @dataclass(slots=True)
@@ -48,11 +54,6 @@ class FitReport:
         return any(self.ready.values())
 
 
-def iso_utc(ts: float) -> str:
-    """ISO 8601 in UTC, as Home Assistant's forecasts carry times."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()
-
-
 def days_covered(store: ObservationStore, now: float) -> float:
     """Days from the first observation to now."""
     span = store.time_span()
@@ -66,7 +67,7 @@ class HomeModels:
         self,
         spec: Mapping[str, Any],
         options: Mapping[str, Any] | None = None,
-        feedback: list[dict[str, Any]] | None = None,
+        feedback: list[Anomaly] | None = None,
         saved: Mapping[str, Any] | None = None,
         hourly_energy: tuple[list[float], list[float]] | None = None,
     ) -> None:
@@ -85,17 +86,8 @@ class HomeModels:
         self.security: Any = None
         self.energy: Any = None
         self.climate: Any = None
-
-    # Which models a home spec calls for.
-    def _wants(self) -> dict[str, bool]:
-        spec = self.spec
-        occupancy = bool(spec.get("areas") or spec.get("presence") or spec.get("occupancy"))
-        return {
-            MODEL_OCCUPANCY: occupancy,
-            MODEL_SECURITY: occupancy or bool(spec.get("security")),
-            MODEL_ENERGY: bool(spec.get("power") or spec.get("energy")),
-            MODEL_CLIMATE: bool(spec.get("climate")),
-        }
+        # Whether anyone is home, as of the last prediction (presence, else the occupancy model).
+        self.home_occupied_: bool | None = None
 
     def fit(self, store: ObservationStore, now: float) -> FitReport:
         """Fit every model that has the data it needs; one failing model spares the others."""
@@ -106,8 +98,9 @@ class HomeModels:
             report.reasons["all"] = f"needs {MIN_DAYS_TO_FIT:g} day of history, has {report.days_covered:.1f}"
             report.seconds = time.perf_counter() - started
             return report
-        for name, wanted in self._wants().items():
-            if not wanted:
+        wanted = models_for(self.spec)
+        for name in MODELS:
+            if name not in wanted:
                 continue
             pace()
             model_started = time.perf_counter()
@@ -161,102 +154,100 @@ class HomeModels:
         reasons = "; ".join(str(reason) for ok, reason in ready if not ok)
         return any(ok for ok, _ in ready), reasons
 
-    def predict(self, store: ObservationStore, now: float, home_occupied: bool | None = None) -> dict[str, Any]:
-        """Current predictions of every ready model, as plain data for the entities.
+    def predict(self, store: ObservationStore, now: float, presence: bool | None = None) -> HomePrediction:
+        """What every ready model says at `now`.
 
-        {"occupancy": {"areas": {area: {...}}, "home": {...}}, "energy": {...},
-         "climate": {entity_id: {...}}, "anomalies": [anomaly dicts]}
+        presence: whether anyone is home by the presence entities, None when they do not
+        know; the occupancy model's own estimate stands in then, for energy and climate
+        alike, and for the security checks until the next prediction.
         """
-        out: dict[str, Any] = {}
-        anomalies: list[dict[str, Any]] = []
         ready = self.report.ready
-        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_CLIMATE):
-            if not ready.get(name):
-                continue
-            pace()
-            try:
-                getattr(self, f"_predict_{name}")(store, now, home_occupied, out, anomalies)
-            except Exception:  # keep the other models' predictions
-                _LOGGER.exception("SmartML %s model failed to predict", name)
-        if anomalies:
-            out["anomalies"] = anomalies
-        return out
+        occupancy = self._predict_part(MODEL_OCCUPANCY, self._predict_occupancy, store, now)
+        home_occupied = presence
+        if home_occupied is None and occupancy is not None and occupancy.home is not None:
+            home_occupied = (
+                occupancy.home_occupied if occupancy.home_occupied is not None else occupancy.home.probability >= 0.5
+            )
+        self.home_occupied_ = home_occupied
+        energy: EnergyOutlook | None = None
+        anomalies: list[Anomaly] = []
+        if ready.get(MODEL_ENERGY):
+            found = self._predict_part(MODEL_ENERGY, self._predict_energy, store, now)
+            if found is not None:
+                energy, energy_anomalies = found
+                anomalies.extend(energy_anomalies)
+        climate: dict[str, ClimatePrediction] = {}
+        if ready.get(MODEL_CLIMATE):
+            climate = self._predict_part(MODEL_CLIMATE, self._predict_climate, store, now, occupancy) or {}
+        return HomePrediction(
+            now=now,
+            occupancy=occupancy,
+            energy=energy,
+            climate=climate,
+            anomalies=tuple(anomalies),
+            home_occupied=home_occupied,
+        )
 
-    def _predict_occupancy(
-        self,
-        store: ObservationStore,
-        now: float,
-        home_occupied: bool | None,
-        out: dict[str, Any],
-        anomalies: list[dict[str, Any]],
-    ) -> None:
-        result = self.occupancy.predict(store, now).as_dict()
-        for scope in [*result["areas"].values(), result["home"]]:
-            if scope is not None:
-                scope["forecast"] = [{"datetime": iso_utc(ts), "probability": p} for ts, p in scope["forecast"]]
-        out[MODEL_OCCUPANCY] = {"areas": result["areas"], "home": result["home"]}
+    def _predict_part[**P, R](self, name: str, predict: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+        """One model's prediction; a failing model leaves the others theirs."""
+        if not self.report.ready.get(name):
+            return None
+        pace()
+        try:
+            return predict(*args, **kwargs)
+        except Exception:
+            _LOGGER.exception("SmartML %s model failed to predict", name)
+            return None
 
-    def _predict_energy(
-        self,
-        store: ObservationStore,
-        now: float,
-        home_occupied: bool | None,
-        out: dict[str, Any],
-        anomalies: list[dict[str, Any]],
-    ) -> None:
+    def _predict_occupancy(self, store: ObservationStore, now: float) -> OccupancyForecast:
+        forecast: OccupancyForecast = self.occupancy.predict(store, now)
+        return forecast
+
+    def _predict_energy(self, store: ObservationStore, now: float) -> tuple[EnergyOutlook, list[Anomaly]]:
         model = self.energy
-        forecast = model.forecast(store, now)
+        home_occupied = self.home_occupied_
         skill, scored = model.skill()
-        out[MODEL_ENERGY] = {
-            "next_hour": round(forecast.next_hour, 3),
-            "next_hour_p10": round(forecast.next_hour_p10, 3),
-            "next_hour_p90": round(forecast.next_hour_p90, 3),
-            "today": round(forecast.rest_of_today, 3),
-            "used_today": round(forecast.used_today, 3),
-            "tomorrow": round(forecast.tomorrow, 3),
-            "forecast": forecast.as_dict()["forecast"],
-            "baseline_w": round(model.baseline_power(now, home_occupied), 1),
-            "standby_w": round(model.standby_power(), 1),
-            "skill": skill,
-            "scored_hours": scored,
-        }
-        anomalies.extend(anomaly.as_dict() for anomaly in model.check(store, now, home_occupied))
+        outlook = EnergyOutlook(
+            forecast=model.forecast(store, now),
+            baseline_w=float(model.baseline_power(now, home_occupied)),
+            standby_w=float(model.standby_power()),
+            skill=skill,
+            scored_hours=int(scored),
+        )
+        return outlook, list(model.check(store, now, home_occupied))
 
     def _predict_climate(
-        self,
-        store: ObservationStore,
-        now: float,
-        home_occupied: bool | None,
-        out: dict[str, Any],
-        anomalies: list[dict[str, Any]],
-    ) -> None:
+        self, store: ObservationStore, now: float, occupancy: OccupancyForecast | None
+    ) -> dict[str, ClimatePrediction]:
         from .climate import hourly_occupancy
 
         model = self.climate
         model.refresh(store, now)
-        home = (out.get(MODEL_OCCUPANCY) or {}).get("home")
-        if home and home.get("forecast"):
+        home = None if occupancy is None else occupancy.home
+        if home is not None and home.forecast:
             # Preheat aims at when the occupancy model expects people home.
-            starts = [datetime.fromisoformat(item["datetime"]).timestamp() for item in home["forecast"]]
-            model.occupancy_hourly_ = hourly_occupancy(starts, [item["probability"] for item in home["forecast"]])
-        zones: dict[str, Any] = {}
-        for entity_id in self.spec.get("climate") or []:
-            if not model.enough_data(entity_id)[0]:
-                continue
-            home_now = None if home_occupied is None else float(home_occupied)
-            prediction = model.predict(entity_id, now, home_now=home_now).as_dict()
-            prediction["forecast"] = [{"datetime": iso_utc(ts), "setpoint": sp} for ts, sp in prediction["forecast"]]
-            zones[entity_id] = prediction
-        out[MODEL_CLIMATE] = zones
+            model.occupancy_hourly_ = hourly_occupancy([ts for ts, _ in home.forecast], [p for _, p in home.forecast])
+        home_now = None if self.home_occupied_ is None else float(self.home_occupied_)
+        return {
+            entity_id: model.predict(entity_id, now, home_now=home_now)
+            for entity_id in self.spec.get("climate") or []
+            if model.enough_data(entity_id)[0]
+        }
 
-    def check_event(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> dict[str, Any] | None:
-        """Score one new binary observation for security anomalies (cheap, event loop)."""
+    def check_event(self, entity_id: str, value: float, ts: float, presence: bool | None) -> Anomaly | None:
+        """Score one new binary observation for security anomalies (cheap, event loop).
+
+        presence: as for `predict`; when None, the last prediction's estimate stands in.
+        """
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return None
-        anomaly = self.security.check(entity_id, value, ts, home_occupied)
-        return None if anomaly is None else dict(anomaly.as_dict())
+        anomaly: Anomaly | None = self.security.check(entity_id, value, ts, self._home_occupied(presence))
+        return anomaly
 
-    def due_anomalies(self, now: float) -> list[dict[str, Any]]:
+    def _home_occupied(self, presence: bool | None) -> bool | None:
+        return self.home_occupied_ if presence is None else presence
+
+    def due_anomalies(self, now: float) -> list[Anomaly]:
         """Security anomalies that are due: doors held open, entries no arrival explained.
 
         Pure Python, called from the event loop every refresh, so that it never races
@@ -264,13 +255,13 @@ class HomeModels:
         """
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return []
-        return [anomaly.as_dict() for anomaly in self.security.check_open_durations(now)]
+        return list(self.security.check_open_durations(now))
 
-    def add_feedback(self, anomaly: Mapping[str, Any]) -> None:
+    def add_feedback(self, anomaly: Anomaly) -> None:
         """An anomaly was normal: teach the model that raised it."""
-        self.feedback.append(dict(anomaly))
-        target = self.security if anomaly.get("kind") == MODEL_SECURITY else self.energy
-        if target is not None and hasattr(target, "add_feedback"):
+        self.feedback.append(anomaly)
+        target = self.security if anomaly.kind == KIND_SECURITY else self.energy
+        if target is not None:
             target.add_feedback(anomaly)
 
     def live_state(self) -> dict[str, Any]:

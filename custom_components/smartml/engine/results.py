@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from .constants import KIND_SECURITY
+from .facts import FACTS_FROM_JSON, AnomalyFacts, UntypedFacts, facts_from_json
 
 # The band of an expected arrival or departure: from the 10th to the 90th percentile.
 BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
@@ -154,9 +155,8 @@ class ClimatePrediction:
         }
 
 
-@dataclass(slots=True)
-class Anomaly:
-    """One unusual situation: what, where, when, how surprising, and why (text and facts)."""
+class AnomalyJson(TypedDict):
+    """An anomaly's JSON form: the bus event's data and a stored feedback entry."""
 
     id: str
     kind: str
@@ -165,22 +165,95 @@ class Anomaly:
     ts: float
     score: float
     explanation: str
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, object]
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON form (the bus event's data)."""
-        return asdict(self)
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """One unusual situation: what, where, when, how surprising, and why (typed facts).
+
+    Words are rendered from the facts at the edge (`explain.py`). `explanation` holds the
+    text of anomaly types whose facts have no class yet (their facts are then a mapping).
+    """
+
+    id: str
+    kind: str
+    type: str
+    entity_ids: list[str]
+    ts: float
+    score: float
+    facts: AnomalyFacts | UntypedFacts
+    explanation: str = ""
+
+    def as_json(self) -> AnomalyJson:
+        """Plain JSON form, as it has always been written (the bus event's data, the store)."""
+        facts = self.facts
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "type": self.type,
+            "entity_ids": list(self.entity_ids),
+            "ts": self.ts,
+            "score": self.score,
+            "explanation": self.explanation,
+            "facts": dict(facts) if isinstance(facts, Mapping) else facts.as_json(),
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Anomaly:
-        """Rebuild from as_dict output."""
+    def from_json(cls, data: Mapping[str, Any]) -> Anomaly:
+        """Rebuild from as_json output, or from an anomaly dict an earlier release stored."""
+        type_ = str(data["type"])
+        raw_facts: Mapping[str, object] = data.get("facts") or {}
+        facts: AnomalyFacts | UntypedFacts
+        if type_ in FACTS_FROM_JSON:
+            facts = facts_from_json(type_, raw_facts)
+        else:
+            facts = dict(raw_facts)
         return cls(
             id=str(data["id"]),
             kind=str(data.get("kind", KIND_SECURITY)),
-            type=str(data["type"]),
+            type=type_,
             entity_ids=[str(e) for e in data.get("entity_ids", [])],
             ts=float(data.get("ts", 0.0)),
             score=float(data.get("score", 0.0)),
+            facts=facts,
             explanation=str(data.get("explanation", "")),
-            facts=dict(data.get("facts") or {}),
         )
+
+    # The names callers used before the typed facts.
+    def as_dict(self) -> AnomalyJson:
+        """Same as as_json."""
+        return self.as_json()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Anomaly:
+        """Same as from_json."""
+        return cls.from_json(data)
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyOutlook:
+    """The energy model's answer at one time: the forecast and the learned power levels."""
+
+    forecast: EnergyForecast
+    baseline_w: float  # usual draw at this hour (and occupancy)
+    standby_w: float  # what the home draws when nothing runs
+    skill: float | None  # live accuracy against the naive forecast, None until scored
+    scored_hours: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomePrediction:
+    """Everything the home's models say at one time; a part is None (or empty) until its model is ready."""
+
+    now: float
+    occupancy: OccupancyForecast | None = None
+    energy: EnergyOutlook | None = None
+    climate: Mapping[str, ClimatePrediction] = field(default_factory=dict)
+    anomalies: tuple[Anomaly, ...] = ()
+    # Whether anyone is home: by the presence entities when they know, else by the occupancy model.
+    home_occupied: bool | None = None
+
+    def area(self, area_id: str) -> ScopeForecast | None:
+        """The occupancy outlook of one area."""
+        return None if self.occupancy is None else self.occupancy.areas.get(area_id)

@@ -26,14 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import hashlib
 import math
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .constants import DAY_SECONDS
+from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE
+from .results import Anomaly
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
-
-KIND_SECURITY: Final = "security"
-TYPE_UNUSUAL_VALUE: Final = "unusual_value"
 
 # Score threshold per sensitivity, from the Numenta Anomaly Benchmark (41 series, 1354 days,
 # docs/benchmarks/security.md) with one alarm per series per 6 hours at most: 0.61, where
@@ -143,6 +141,21 @@ def explain(facts: Mapping[str, Any]) -> str:
     return f"{reading}{after}; it has not changed like this in {days}."
 
 
+class SavedWatch(TypedDict):
+    """The detectors' saved state: per sensor, its detector and raised threshold."""
+
+    version: int
+    sensors: dict[str, Mapping[str, Any]]
+
+
+class SensorStatus(TypedDict):
+    """A watched sensor's detector: values learned, whether it can alarm, its threshold."""
+
+    values: int
+    ready: bool
+    threshold: float
+
+
 class SensorWatch:
     """A streaming detector per watched numeric sensor, with alarm rules and explanations."""
 
@@ -236,14 +249,14 @@ class SensorWatch:
         now: float,
         name: str | None = None,
         unit: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Anomaly]:
         """Learn a sensor's new values (in time order); return the anomalies they raise.
 
         Values not after the last one fed, and non-finite values, are ignored.
         """
         sensor = self._sensor(entity_id)
         detector = sensor.detector
-        out: list[dict[str, Any]] = []
+        out: list[Anomaly] = []
         for ts, value in zip(times, values, strict=False):
             if not math.isfinite(value) or ts <= detector.last_ts:
                 continue
@@ -271,10 +284,10 @@ class SensorWatch:
         score: float,
         name: str | None,
         unit: str | None,
-    ) -> dict[str, Any]:
+    ) -> Anomaly:
         span = sensor.value_range(int(ts // DAY_SECONDS))
         seen_days = 0.0 if sensor.since is None else (ts - sensor.since) / DAY_SECONDS
-        facts: dict[str, Any] = {
+        facts: dict[str, object] = {
             "entity_id": entity_id,
             "name": name or entity_id.partition(".")[2].replace("_", " ").capitalize(),
             "value": round(value, 3),
@@ -286,29 +299,25 @@ class SensorWatch:
             "days_of_history": max(1, min(RANGE_DAYS, round(seen_days))),
             "threshold": round(self.threshold(entity_id), 3),
         }
-        return {
-            "id": _anomaly_id(entity_id, ts),
-            "kind": KIND_SECURITY,
-            "type": TYPE_UNUSUAL_VALUE,
-            "entity_ids": [entity_id],
-            "ts": ts,
-            "score": round(score, 3),
-            "explanation": explain(facts),
-            "facts": facts,
-        }
+        return Anomaly(
+            id=_anomaly_id(entity_id, ts),
+            kind=KIND_SECURITY,
+            type=TYPE_UNUSUAL_VALUE,
+            entity_ids=[entity_id],
+            ts=ts,
+            score=round(score, 3),
+            facts=facts,
+            explanation=explain(facts),
+        )
 
-    def add_feedback(self, anomaly: Mapping[str, Any]) -> bool:
+    def add_feedback(self, anomaly: Anomaly) -> bool:
         """An unusual_value anomaly was normal: raise that sensor's threshold. True if used."""
-        if anomaly.get("type") != TYPE_UNUSUAL_VALUE:
+        if anomaly.type != TYPE_UNUSUAL_VALUE:
             return False
-        entity_ids = anomaly.get("entity_ids") or []
-        entity_id = str(entity_ids[0]) if entity_ids else ""
+        entity_id = anomaly.entity_ids[0] if anomaly.entity_ids else ""
         if entity_id not in self._sensors and entity_id not in self._saved:
             return False
-        try:
-            score = float(anomaly.get("score", 0.0))
-        except (TypeError, ValueError):
-            score = 0.0
+        score = anomaly.score if math.isfinite(anomaly.score) else 0.0
         reference = max(self.threshold(entity_id), min(score, 1.0))
         raised = min(MAX_THRESHOLD, reference + (1.0 - reference) / 2.0)
         if entity_id in self._sensors:
@@ -317,9 +326,9 @@ class SensorWatch:
             self._saved[entity_id] = {**self._saved[entity_id], "threshold": raised}
         return True
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> dict[str, SensorStatus]:
         """Per sensor: values learned, whether it can alarm, its threshold (diagnostics)."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, SensorStatus] = {}
         for entity_id, sensor in self._sensors.items():
             detector = sensor.detector
             out[entity_id] = {
@@ -338,9 +347,9 @@ class SensorWatch:
             }
         return out
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SavedWatch:
         """Whole state as plain JSON."""
-        sensors: dict[str, Any] = {entity_id: dict(saved) for entity_id, saved in self._saved.items()}
+        sensors: dict[str, Mapping[str, Any]] = {entity_id: dict(saved) for entity_id, saved in self._saved.items()}
         for entity_id, sensor in list(self._sensors.items()):
             sensors[entity_id] = sensor.as_dict()
         return {"version": STATE_VERSION, "sensors": sensors}

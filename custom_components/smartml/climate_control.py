@@ -1,0 +1,129 @@
+"""Setting thermostats to their predicted setpoints: on request and, where chosen, automatically.
+
+Guard rails (the thermostat's own limits, its mode, a hold after someone changed it by
+hand) are in engine/guard.py; this module knows the thermostats' states and who changed
+them last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+import time
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import (
+    DEFAULT_MANUAL_HOLD_MINUTES,
+    DEFAULT_MAX_SETPOINT,
+    DEFAULT_MIN_SETPOINT,
+    DOMAIN,
+    SETPOINT_TOLERANCE,
+)
+from .engine.observations import ATTR_SETPOINT, CHANNEL_SEP, ObservationStore
+from .engine.results import ClimatePrediction
+
+SETTING_AUTO_APPLY = "auto_apply"
+
+
+class SetpointControl:
+    """Applies predicted setpoints and notices manual changes of the thermostats."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        observations: ObservationStore,
+        settings: dict[str, list[str]],
+        zones: Callable[[], Mapping[str, ClimatePrediction]],
+        on_changed: Callable[[], None],
+    ) -> None:
+        """Control the thermostats; zones gives the latest predictions, on_changed saves settings."""
+        self.hass = hass
+        self._observations = observations
+        self._settings = settings
+        self._zones = zones
+        self._on_changed = on_changed
+        # When SmartML last set each thermostat, and when someone else last changed it.
+        self.applied: dict[str, tuple[float, float]] = {}
+        self.manual_changes: dict[str, float] = {}
+
+    @property
+    def auto_apply(self) -> list[str]:
+        """Thermostats SmartML keeps at the predicted setpoint (persisted)."""
+        return self._settings.setdefault(SETTING_AUTO_APPLY, [])
+
+    def set_auto_apply(self, climate_id: str, enabled: bool) -> None:
+        """Turn auto-apply on or off for a thermostat."""
+        zones = self.auto_apply
+        if enabled and climate_id not in zones:
+            zones.append(climate_id)
+        elif not enabled and climate_id in zones:
+            zones.remove(climate_id)
+        self._on_changed()
+
+    def note_setpoint_change(self, entity_id: str, ts: float) -> None:
+        """A thermostat's setpoint changed at ts: by SmartML, or by hand (which starts a hold)."""
+        channel = self._observations.channels.get(f"{entity_id}{CHANNEL_SEP}{ATTR_SETPOINT}")
+        if channel is None or not channel.values or channel.times[-1] != ts:
+            return
+        applied = self.applied.get(entity_id)
+        if applied is None or abs(applied[0] - channel.values[-1]) > SETPOINT_TOLERANCE:
+            self.manual_changes[entity_id] = ts
+
+    async def async_apply(
+        self,
+        climate_id: str,
+        manual_hold_minutes: float = DEFAULT_MANUAL_HOLD_MINUTES,
+        *,
+        raise_on_refusal: bool = True,
+        zones: Mapping[str, ClimatePrediction] | None = None,
+    ) -> float | None:
+        """Set a thermostat to its predicted setpoint within the guard rails; returns what was set.
+
+        zones: the predictions to apply, by default the latest ones.
+        """
+        zone = (self._zones() if zones is None else zones).get(climate_id)
+        state = self.hass.states.get(climate_id)
+        reason: str | None = None
+        setpoint: float | None = None
+        if zone is None:
+            reason = "no_prediction"
+        elif state is None or state.state in ("unknown", "unavailable"):
+            reason = "climate_unavailable"
+        else:
+            from .engine.guard import guarded_setpoint
+
+            setpoint, reason = guarded_setpoint(
+                float(zone.setpoint_now),
+                min_temp=float(state.attributes.get("min_temp", DEFAULT_MIN_SETPOINT)),
+                max_temp=float(state.attributes.get("max_temp", DEFAULT_MAX_SETPOINT)),
+                hvac_mode=state.state,
+                last_manual_change=self.manual_changes.get(climate_id),
+                now=time.time(),
+                manual_hold_minutes=manual_hold_minutes,
+            )
+        if setpoint is None:
+            if raise_on_refusal:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key=f"setpoint_{reason}",
+                    translation_placeholders={"entity_id": climate_id},
+                )
+            return None
+        self.applied[climate_id] = (setpoint, time.time())
+        await self.hass.services.async_call(
+            "climate", "set_temperature", {"entity_id": climate_id, "temperature": setpoint}, blocking=True
+        )
+        return setpoint
+
+    async def async_auto_apply(self, zones: Mapping[str, ClimatePrediction]) -> None:
+        """Apply these predicted setpoints to the thermostats whose auto-apply switch is on."""
+        for climate_id in self.auto_apply:
+            zone = zones.get(climate_id)
+            state = self.hass.states.get(climate_id)
+            if zone is None or state is None:
+                continue
+            current = state.attributes.get(ATTR_SETPOINT)
+            if isinstance(current, (int, float)) and abs(current - zone.setpoint_now) < SETPOINT_TOLERANCE:
+                continue
+            await self.async_apply(climate_id, raise_on_refusal=False, zones=zones)

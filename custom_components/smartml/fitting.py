@@ -1,0 +1,145 @@
+"""The refit coordinator: every few hours (or on `smartml.retrain`) the models are fitted anew.
+
+A fit runs in SmartML's worker thread on a snapshot of the observations, so the event
+loop only ever appends. Its result, the fitted models and a report of which are ready, is
+what the prediction coordinator predicts with until the next fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+import time
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .const import (
+    CONF_ENERGY,
+    CONF_HISTORY_DAYS,
+    CONF_POWER,
+    DEFAULT_HISTORY_DAYS,
+    DOMAIN,
+    ENERGY_STATISTICS_DAYS,
+    LOGGER,
+    REFIT_INTERVAL,
+    RETENTION_DAYS_MIN,
+)
+from .engine.constants import DAY_SECONDS, MODEL_ENERGY, models_for
+from .engine.home import FitReport
+from .engine.pacing import paced
+from .engine.results import Anomaly
+from .history import async_hourly_energy
+from .store import LearnedState
+from .worker import ModelWorker
+
+if TYPE_CHECKING:
+    from .engine.home import HomeModels
+
+
+@dataclass(frozen=True, slots=True)
+class FitOutcome:
+    """The models of the last fit (None before the first) and its report."""
+
+    models: HomeModels | None
+    report: FitReport
+    fitted_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """What a refit takes over from before it, copied in the event loop."""
+
+    feedback: list[Anomaly]
+    saved: dict[str, Any]
+    hourly_energy: tuple[list[float], list[float]] | None
+
+
+class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
+    """Refits the models of one entry on its own, slower cadence."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        state: LearnedState,
+        spec: Mapping[str, Any],
+        worker: ModelWorker,
+        on_fit_started: Callable[[], None],
+    ) -> None:
+        """Fit the models of spec from state's observations in worker.
+
+        on_fit_started is called in the event loop as a fit begins (the status shows it).
+        """
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} fit", update_interval=REFIT_INTERVAL)
+        self.state = state
+        self.spec = spec
+        self.worker = worker
+        self.history_days = int(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
+        self.hourly_energy: tuple[list[float], list[float]] | None = None
+        self.fitting = False
+        self._on_fit_started = on_fit_started
+        self.data = FitOutcome(None, FitReport(), None)
+
+    @property
+    def models(self) -> HomeModels | None:
+        """The fitted models, None before the first fit."""
+        return self.data.models
+
+    @callback
+    def async_forget(self) -> None:
+        """Drop the fitted models (smartml.reset); the next fit starts from scratch."""
+        self.data = FitOutcome(None, FitReport(), None)
+
+    @property
+    def retention_seconds(self) -> float:
+        """How far back observations are kept and fitted on."""
+        return max(self.history_days, RETENTION_DAYS_MIN) * DAY_SECONDS
+
+    async def _async_update_data(self) -> FitOutcome:
+        now = time.time()
+        self.state.observations.prune_before(now - self.retention_seconds)
+        self.fitting = True
+        self._on_fit_started()
+        try:
+            if MODEL_ENERGY in models_for(self.spec):
+                await self._async_read_statistics()
+            # What the models learned live (scores, reported periods, feedback) carries over.
+            carried = _Carried(
+                [Anomaly.from_json(item) for item in self.state.feedback],
+                dict(self.state.models),
+                self.hourly_energy,
+            )
+            models, report = await self.worker.async_run(self._fit, now, carried)
+        finally:
+            self.fitting = False
+        return FitOutcome(models, report, now)
+
+    async def _async_read_statistics(self) -> None:
+        """Hourly consumption from long-term statistics, which outlive the recorder's states."""
+        options = self.config_entry.options
+        self.hourly_energy = await async_hourly_energy(
+            self.hass,
+            list(options.get(CONF_ENERGY) or []),
+            list(options.get(CONF_POWER) or []),
+            max(self.history_days, ENERGY_STATISTICS_DAYS),
+        )
+
+    @paced()
+    def _fit(self, now: float, carried: _Carried) -> tuple[HomeModels, FitReport]:
+        """Worker: build and fit the models on a snapshot of the observations."""
+        from .engine.home import HomeModels
+
+        snapshot = self.state.observations.snapshot(since=now - self.retention_seconds)
+        models = HomeModels(
+            self.spec,
+            self.config_entry.options,
+            feedback=carried.feedback,
+            saved=carried.saved,
+            hourly_energy=carried.hourly_energy,
+        )
+        return models, models.fit(snapshot, now)

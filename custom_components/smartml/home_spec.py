@@ -1,0 +1,34 @@
+"""An entry's home spec, its entities' friendly names, and renames within its options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+
+
+def build_spec(options: Mapping[str, Any], time_zone: str) -> dict[str, object]:
+    """The home spec (DESIGN.md) of an entry: its options plus the home's time zone."""
+    return {**options, "timezone": time_zone}
+
+
+def entity_name(hass: HomeAssistant, entity_id: str) -> str:
+    """A friendly name, also before the entity has a state (SmartML may start first)."""
+    if state := hass.states.get(entity_id):
+        return state.name
+    if (entry := er.async_get(hass).async_get(entity_id)) and (entry.name or entry.original_name):
+        return str(entry.name or entry.original_name)
+    return entity_id.partition(".")[2].replace("_", " ").capitalize()
+
+
+def rename_in_options[T](options: T, old: str, new: str) -> T:
+    """Entry options with one entity id replaced everywhere it is listed."""
+    if options == old:
+        return new  # type: ignore[return-value]
+    if isinstance(options, list):
+        return [rename_in_options(item, old, new) for item in options]  # type: ignore[return-value]
+    if isinstance(options, Mapping):
+        return {key: rename_in_options(item, old, new) for key, item in options.items()}  # type: ignore[return-value]
+    return options
