@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 import json
 import math
 from pathlib import Path
@@ -19,9 +19,11 @@ from custom_components.smartml.engine.anomaly import (
     Anomaly,
     SecurityModel,
 )
+from custom_components.smartml.engine.facts import EntryWithoutArrival, UnusualTime
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.streaming import StreamingDetector
+from custom_components.smartml.explain import explain
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TZ = ZoneInfo("Europe/Paris")
@@ -109,8 +111,9 @@ def test_door_at_night_in_empty_home_raises_anomaly() -> None:
     assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
     anomaly = found[0]
     assert anomaly.kind == KIND_SECURITY and anomaly.entity_ids == [DOOR]
-    assert "03:10" in anomaly.explanation and "away" in anomaly.explanation
-    assert anomaly.facts["state"] == "empty" and anomaly.facts["local_time"] == "03:10"
+    assert "03:10" in explain(anomaly) and "away" in explain(anomaly)
+    assert isinstance(anomaly.facts, EntryWithoutArrival)
+    assert anomaly.facts.state == "empty" and anomaly.facts.at == time(3, 10)
 
 
 def test_routine_arrival_is_not_flagged() -> None:
@@ -134,7 +137,7 @@ def test_door_at_night_while_asleep_is_an_unusual_time() -> None:
     model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
     found = _reported(model, _at(21, 3.2))
     assert [a.type for a in found] == [TYPE_UNUSUAL_TIME]
-    assert "at night" in found[0].explanation
+    assert "at night" in explain(found[0])
 
 
 def test_feedback_suppresses_the_same_situation() -> None:
@@ -143,7 +146,7 @@ def test_feedback_suppresses_the_same_situation() -> None:
     model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
     first = _reported(model, _at(21, 3.2))
     assert len(first) == 1
-    model.add_feedback(first[0].as_dict())
+    model.add_feedback(Anomaly.from_json(json.loads(json.dumps(first[0].as_json()))))
     model.check(DOOR, 1.0, _at(22, 3.4), None)
     model.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
     assert _reported(model, _at(22, 3.4)) == []
@@ -183,8 +186,59 @@ def test_higher_sensitivity_lowers_the_threshold() -> None:
 
 
 def test_anomaly_round_trips_through_json() -> None:
-    anomaly = Anomaly("a1", KIND_SECURITY, TYPE_UNUSUAL_TIME, [DOOR], 1.0, 7.5, "text", {"hour": 3})
-    assert Anomaly.from_dict(json.loads(json.dumps(anomaly.as_dict()))) == anomaly
+    facts = UnusualTime(
+        entity_id=DOOR,
+        area=None,
+        state="night",
+        day_type="weekday",
+        at=time(3, 10),
+        start_hour=1,
+        end_hour=5,
+        times_seen=0,
+        days_of_history=21.0,
+        expected_per_hour=0.0001,
+        threshold=6.2,
+    )
+    anomaly = Anomaly("a1", KIND_SECURITY, TYPE_UNUSUAL_TIME, [DOOR], 1.0, 7.5, facts)
+    assert Anomaly.from_json(json.loads(json.dumps(anomaly.as_json()))) == anomaly
+
+
+def test_anomaly_stored_by_an_earlier_release_still_loads_and_teaches() -> None:
+    """A feedback entry the store kept: the anomaly dict with its explanation and facts."""
+    stored = {
+        "id": "5f1c0a9e2b7d",
+        "kind": "security",
+        "type": "unusual_time",
+        "entity_ids": [DOOR],
+        "ts": _at(21, 3.2),
+        "score": 7.1,
+        "explanation": "Front door opened at 03:12; in 21 days it has never opened between 01:00 and 06:00 "
+        "at night while the home was occupied.",
+        "facts": {
+            "source": f"entity:{DOOR}",
+            "name": "Front door",
+            "entity_id": DOOR,
+            "state": "night",
+            "hour": 3,
+            "day_type": "weekday",
+            "local_time": "03:12",
+            "span_start": "01:00",
+            "span_end": "06:00",
+            "times_seen_in_span": 0,
+            "days_of_history": 21.0,
+            "expected_per_hour": 0.00012,
+            "threshold": 6.9,
+        },
+    }
+    anomaly = Anomaly.from_json(stored)
+    assert isinstance(anomaly.facts, UnusualTime) and anomaly.facts.source == f"entity:{DOOR}"
+    assert explain(anomaly) == stored["explanation"]
+    assert anomaly.as_json()["facts"] == stored["facts"]
+    model = _fresh()
+    model.load_feedback([anomaly])
+    model.check(DOOR, 1.0, _at(22, 3.4), None)
+    model.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    assert _reported(model, _at(22, 3.4)) == []
 
 
 def test_real_home_day_is_quiet_and_an_injected_night_entry_is_caught() -> None:

@@ -26,7 +26,7 @@ from .constants import (
 )
 
 
-class _ActivityFields(TypedDict):
+class ActivityFields(TypedDict):
     """Constructor arguments of ActivityFacts, as read from JSON."""
 
     entity_id: str
@@ -129,7 +129,7 @@ class ActivityFacts:
         }
 
     @staticmethod
-    def _fields_from_json(data: Mapping[str, object]) -> _ActivityFields:
+    def _fields_from_json(data: Mapping[str, object]) -> ActivityFields:
         source = str(data.get("source", ""))
         entity_id = str(data.get("entity_id", ""))
         area = source.removeprefix(AREA_SOURCE_PREFIX) if source.startswith(AREA_SOURCE_PREFIX) else None
@@ -237,6 +237,9 @@ SecurityFacts = UnusualTime | ActivityWhenEmpty | EntryWithoutArrival | OpenTooL
 
 # Every anomaly's facts; extend with the facts of further anomaly types.
 AnomalyFacts = SecurityFacts
+
+# Facts of an anomaly type that has no class here yet, as the JSON form carries them.
+UntypedFacts = Mapping[str, object]
 
 # Anomaly type -> reader of its facts' JSON form.
 FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]] = {

@@ -1,0 +1,54 @@
+"""The contexts the security model learns rates in, and what it knows of each source.
+
+A context is the home's state (occupied, empty, or night: occupied in the hours the home
+is quiet), the day type (weekday or weekend) and the local hour. A source is a security
+entity (door, window, lock) or an area (any of its occupancy sensors). An event's surprise
+is -ln P(activity starts in its hour-long context) at the source's Poisson rate there.
+
+Plain Python (no numpy): the live checks use it in the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+import math
+from typing import Final
+
+STATE_OCCUPIED: Final = "occupied"
+STATE_EMPTY: Final = "empty"
+STATE_NIGHT: Final = "night"
+STATES: Final = (STATE_OCCUPIED, STATE_EMPTY, STATE_NIGHT)
+DAY_TYPES: Final = ("weekday", "weekend")
+
+# An area's activity starts when one of its sensors turns on after this long without any.
+AREA_REFRACTORY_SECONDS: Final = 600.0
+
+
+@dataclass(slots=True)
+class SecuritySource:
+    """What the model knows about one security entity or area."""
+
+    key: str
+    label: str
+    is_door: bool
+    # rates[state][day_type][hour] (per hour) and the raw start counts behind them.
+    rates: list[list[list[float]]]
+    counts: list[list[list[float]]]
+    events: int
+
+
+def surprise_of_rate(rate_per_hour: float) -> float:
+    """-ln P(at least one start in an hour) for a Poisson rate."""
+    p = -math.expm1(-max(rate_per_hour, 1e-12))
+    return -math.log(max(p, 1e-300))
+
+
+def rate_of_surprise(surprise: float) -> float:
+    """Inverse of surprise_of_rate."""
+    return -math.log1p(-math.exp(-surprise))
+
+
+def anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:
+    """A stable id of one situation: the same source and moment give the same id."""
+    return hashlib.blake2s(f"{kind}|{type_}|{key}|{ts:.0f}".encode(), digest_size=6).hexdigest()

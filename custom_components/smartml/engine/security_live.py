@@ -1,0 +1,238 @@
+"""Live security checks: each new event scored against the fitted model, as it happens.
+
+`check` scores one event (activity in a rare context), `check_open_durations` reports
+doors held open too long and the entries while away that no arrival explained within the
+grace. Both are plain Python (no numpy) so that they may run in the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, time
+import math
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from .constants import (
+    KIND_SECURITY,
+    TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_ENTRY_WITHOUT_ARRIVAL,
+    TYPE_OPEN_TOO_LONG,
+    TYPE_UNUSUAL_TIME,
+)
+from .facts import (
+    AREA_SOURCE_PREFIX,
+    ActivityFields,
+    ActivityWhenEmpty,
+    EntryWithoutArrival,
+    OpenTooLong,
+    SecurityFacts,
+    UnusualTime,
+)
+from .results import Anomaly
+from .security_context import (
+    AREA_REFRACTORY_SECONDS,
+    DAY_TYPES,
+    STATE_EMPTY,
+    STATE_NIGHT,
+    STATE_OCCUPIED,
+    STATES,
+    SecuritySource,
+    anomaly_id,
+    surprise_of_rate,
+)
+from .security_feedback import feedback_rate
+
+if TYPE_CHECKING:
+    from .anomaly import SecurityModel
+
+
+def quiet_span(hour_counts: Sequence[float], hour: int) -> tuple[int, int]:
+    """The run of hours around `hour` as quiet as it; last == first + 23 is the whole day."""
+    level = hour_counts[hour] + 0.5
+    first = hour
+    while first > hour - 23 and hour_counts[(first - 1) % 24] < level:
+        first -= 1
+    last = hour
+    while last < first + 23 and hour_counts[(last + 1) % 24] < level:
+        last += 1
+    return first, last
+
+
+class SecurityWatch:
+    """The live side of a fitted SecurityModel: presence, open doors, pending reports."""
+
+    def __init__(
+        self,
+        model: SecurityModel,
+        presence: Mapping[str, float],
+        last_departure: float,
+        last_arrival: float,
+        open_since: Mapping[str, float],
+    ) -> None:
+        """Start from the state at the end of the fitted history."""
+        self._model = model
+        self._tz = ZoneInfo(model.timezone_)
+        self._presence = dict(presence)
+        self._last_departure = last_departure
+        self._last_arrival = last_arrival
+        self._open_since = dict(open_since)
+        self._open_flagged: set[str] = set()
+        self._last_start: dict[str, float] = {}
+        self._pending: list[tuple[float, Anomaly]] = []
+
+    def _local(self, ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
+
+    def _home_state(self, ts: float, home_occupied: bool | None) -> str | None:
+        """Occupied / empty / night, or None right after a departure (activity belongs to it)."""
+        model = self._model
+        if self._presence:
+            home: bool | None = any(v > 0.5 for v in self._presence.values())
+        else:
+            home = home_occupied
+        if ts - self._last_departure <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
+            return None  # part of a departure or an arrival
+        if home is False:
+            return STATE_EMPTY
+        return STATE_NIGHT if model.night_hours_[self._local(ts).hour] else STATE_OCCUPIED
+
+    def check(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> Anomaly | None:
+        """Score one new observation of a security, occupancy or presence entity (cheap)."""
+        model = self._model
+        if entity_id in model.presence_:
+            self._presence_changed(entity_id, value, ts)
+            return None
+        key = model.entity_source_.get(entity_id)
+        if key is None or not model.fitted_:
+            return None
+        if entity_id in model.open_limit_s_:
+            if value > 0.5:
+                self._open_since.setdefault(entity_id, ts)
+            else:
+                self._open_since.pop(entity_id, None)
+                self._open_flagged.discard(entity_id)
+        if value <= 0.5:
+            return None
+        last = self._last_start.get(key, -math.inf)
+        self._last_start[key] = ts
+        source = model.sources_[key]
+        if not source.is_door and ts - last < AREA_REFRACTORY_SECONDS:
+            return None
+        if not model.ready()[0]:
+            return None
+        state = self._home_state(ts, home_occupied)
+        if state is None:
+            return None
+        anomaly = self._rate_anomaly(source, entity_id, state, ts)
+        if anomaly is None:
+            return None
+        if self._presence:
+            # An arrival (when away) or a departure (when home) that follows within the
+            # grace explains the activity: wait for it before reporting.
+            grace = model.arrival_grace_s_ if state == STATE_EMPTY else model.departure_grace_s_
+            self._pending.append((ts + grace, anomaly))
+            return None
+        return anomaly
+
+    def _presence_changed(self, entity_id: str, value: float, ts: float) -> None:
+        was_home = any(v > 0.5 for v in self._presence.values())
+        self._presence[entity_id] = value
+        is_home = any(v > 0.5 for v in self._presence.values())
+        if was_home and not is_home:
+            self._last_departure = ts
+            # Activity just before a departure was the departure.
+            grace = self._model.departure_grace_s_
+            self._pending = [(due, a) for due, a in self._pending if a.ts < ts - grace]
+        elif is_home and not was_home:
+            self._last_arrival = ts
+            # Activity just before an arrival was the arrival.
+            grace = self._model.arrival_grace_s_
+            self._pending = [(due, a) for due, a in self._pending if a.ts < ts - grace]
+
+    def _rate_anomaly(self, source: SecuritySource, entity_id: str, state: str, ts: float) -> Anomaly | None:
+        model = self._model
+        local = self._local(ts)
+        day_type, hour = int(local.weekday() >= 5), local.hour
+        rate = source.rates[STATES.index(state)][day_type][hour]
+        rate = max(rate, feedback_rate(model.feedback_, source.key, state, hour, model.threshold_))
+        surprise = surprise_of_rate(rate)
+        if surprise < model.threshold_:
+            return None
+        counts = source.counts[STATES.index(state)]
+        hour_counts = [counts[0][h] + counts[1][h] for h in range(24)]
+        first, last = quiet_span(hour_counts, hour)
+        seen = sum(hour_counts[h % 24] for h in range(first, last + 1))
+        common: ActivityFields = {
+            "entity_id": entity_id,
+            "area": None if source.is_door else source.key.removeprefix(AREA_SOURCE_PREFIX),
+            "state": state,
+            "day_type": DAY_TYPES[day_type],
+            "at": time(local.hour, local.minute),
+            "start_hour": first % 24,
+            "end_hour": (last + 1) % 24,
+            "times_seen": round(seen),
+            "days_of_history": round(model.days_, 1),
+            "expected_per_hour": round(rate, 5),
+            "threshold": round(model.threshold_, 3),
+        }
+        facts: SecurityFacts
+        if state != STATE_EMPTY:
+            type_, facts = TYPE_UNUSUAL_TIME, UnusualTime(**common)
+        else:
+            grace = round(model.arrival_grace_s_ / 60.0, 1)
+            if source.is_door:
+                type_ = TYPE_ENTRY_WITHOUT_ARRIVAL
+                facts = EntryWithoutArrival(**common, arrival_grace_minutes=grace)
+            else:
+                type_ = TYPE_ACTIVITY_WHEN_EMPTY
+                facts = ActivityWhenEmpty(**common, arrival_grace_minutes=grace)
+        return Anomaly(
+            id=anomaly_id(KIND_SECURITY, type_, source.key, ts),
+            kind=KIND_SECURITY,
+            type=type_,
+            entity_ids=[entity_id],
+            ts=ts,
+            score=round(surprise, 3),
+            facts=facts,
+        )
+
+    def check_open_durations(self, now: float) -> list[Anomaly]:
+        """Doors held open too long, and entries while away that no arrival explained.
+
+        Call periodically (every minute or so); each situation is reported once.
+        """
+        model = self._model
+        out: list[Anomaly] = []
+        if self._pending:
+            due = [a for t, a in self._pending if t <= now]
+            self._pending = [(t, a) for t, a in self._pending if t > now]
+            out.extend(due)
+        if not model.fitted_ or not model.ready()[0]:
+            return out
+        for entity_id, since in list(self._open_since.items()):
+            limit = model.open_limit_s_.get(entity_id, math.inf)
+            if entity_id in self._open_flagged or now - since < limit:
+                continue
+            self._open_flagged.add(entity_id)
+            opened = self._local(since)
+            facts = OpenTooLong(
+                entity_id=entity_id,
+                open_since=time(opened.hour, opened.minute),
+                open_minutes=round((now - since) / 60.0, 1),
+                longest_open_minutes=round(model.longest_open_s_.get(entity_id, 0.0) / 60.0, 1),
+                limit_minutes=round(limit / 60.0, 1),
+                days_of_history=round(model.days_, 1),
+            )
+            out.append(
+                Anomaly(
+                    id=anomaly_id(KIND_SECURITY, TYPE_OPEN_TOO_LONG, entity_id, since),
+                    kind=KIND_SECURITY,
+                    type=TYPE_OPEN_TOO_LONG,
+                    entity_ids=[entity_id],
+                    ts=now,
+                    score=round((now - since) / limit, 3),
+                    facts=facts,
+                )
+            )
+        return out

@@ -1,0 +1,274 @@
+"""Fitting the security model's rates: activity starts, their contexts, and the learned rules.
+
+Rates are Poisson rates per hour with Bayesian shrinkage (a Gamma prior) from a source's
+overall rate to its rate in the home's state, the hour and the day type, so a
+rare-but-normal event (a cat at night, a late return) is not mistaken for a never-seen one.
+Besides the rates, the home's own data gives the hours the occupied home is quiet (its
+night), the graces around arrivals and departures, and how long each door is held open.
+
+numpy; runs in the executor, within the model's fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+import math
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import HOUR_SECONDS
+from .observations import ChannelBuffer, ObservationStore
+from .pacing import pace
+from .security_context import STATE_EMPTY, STATE_NIGHT, STATE_OCCUPIED, STATES
+from .slots import buffer_arrays, local_weekday_seconds, state_at
+
+# The probability that the home is occupied at each time (the occupancy model's answer).
+OccupancyOf = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+SLOT_SECONDS: Final = 900.0
+# Gamma-prior strengths (hours of exposure) of each shrinkage level.
+PRIOR_HOURS_STATE: Final = 4.0
+PRIOR_HOURS_HOUR: Final = 1.0
+PRIOR_HOURS_DAY_TYPE: Final = 1.0
+# Prior mean of each state's rate as a share of the overall rate, before the home's data
+# speaks: a home whose people are all away is expected to be quiet (a pet soon shows in
+# the counts), the night as quiet as the hours that define it.
+STATE_PRIOR_SHARE: Final = (1.0, 0.02, 0.25)
+# Half the weight of each hour's evidence goes to its neighbours: routines are not exact.
+HOUR_SMOOTHING: Final = (0.25, 0.5, 0.25)
+# A quiet hour: activity while home below this share of the mean hourly rate.
+NIGHT_FRACTION: Final = 0.25
+MIN_NIGHT_HOURS: Final = 3
+# Arrival/departure grace: learned lags x this factor + margin, within these bounds.
+GRACE_FACTOR: Final = 1.5
+GRACE_MARGIN_SECONDS: Final = 60.0
+GRACE_BOUNDS_SECONDS: Final = (120.0, 1800.0)
+# Activity this close before an arrival / after a departure belongs to it.
+TRANSITION_LOOK_SECONDS: Final = 3600.0
+# Door held open: never alert before this, nor below this multiple of the longest opening.
+MIN_OPEN_LIMIT_SECONDS: Final = 600.0
+OPEN_LIMIT_FACTOR: Final = 2.0
+
+
+def smooth_hours(counts: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Spread each hour's evidence to its neighbours (circular over the last axis)."""
+    left, centre, right = HOUR_SMOOTHING
+    return centre * counts + left * np.roll(counts, 1, axis=-1) + right * np.roll(counts, -1, axis=-1)
+
+
+def distance_to_nearest(sorted_times: NDArray[np.float64], times: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Distance from each time to the nearest of sorted_times."""
+    idx = np.searchsorted(sorted_times, times)
+    before = sorted_times[np.clip(idx - 1, 0, len(sorted_times) - 1)]
+    after = sorted_times[np.clip(idx, 0, len(sorted_times) - 1)]
+    return np.asarray(np.minimum(np.abs(times - before), np.abs(after - times)))
+
+
+def home_series(
+    store: ObservationStore, presence: Sequence[str], times: NDArray[np.float64], occupancy: OccupancyOf | None
+) -> NDArray[np.int8]:
+    """1 home, 0 away, -1 unknown at each time: by the presence entities, else the occupancy model."""
+    pace()
+    if presence:
+        states = np.vstack([state_at(store.channels[e], times, default=np.nan) for e in presence])
+        known = ~np.isnan(states).all(axis=0)
+        anyone = np.nan_to_num(states, nan=0.0).max(axis=0) > 0.5
+        return np.where(known, anyone.astype(np.int8), -1).astype(np.int8)
+    if occupancy is not None:
+        p = np.asarray(occupancy(times), dtype=np.float64)
+        return np.where(np.isnan(p), -1, p >= 0.5).astype(np.int8)
+    return np.full(len(times), -1, dtype=np.int8)
+
+
+def transitions(
+    store: ObservationStore, presence: Sequence[str], now: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Times everyone left (departures) and someone came back (arrivals)."""
+    if not presence:
+        return np.zeros(0), np.zeros(0)
+    change_times = np.unique(np.concatenate([buffer_arrays(store.channels[e])[0] for e in presence]))
+    change_times = change_times[change_times < now]
+    if not len(change_times):
+        return np.zeros(0), np.zeros(0)
+    states = np.vstack([state_at(store.channels[e], change_times, default=0.0) for e in presence])
+    home = states.max(axis=0) > 0.5
+    before = np.r_[home[0], home[:-1]]
+    return change_times[before & ~home], change_times[~before & home]
+
+
+def local_hour_weekend(times: NDArray[np.float64], timezone: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Local hour and whether it is a weekend day, at each time."""
+    weekday, seconds = local_weekday_seconds(times, timezone)
+    return np.floor(seconds / HOUR_SECONDS).astype(np.int64), (weekday >= 5).astype(np.int64)
+
+
+def activity_starts(bufs: Sequence[ChannelBuffer], now: float, refractory: float) -> NDArray[np.float64]:
+    """Times activity started: off->on transitions, merged over sensors, debounced."""
+    pace()
+    parts = []
+    for buf in bufs:
+        t, v = buffer_arrays(buf)
+        on = v > 0.5
+        prev = np.r_[False, on[:-1]]
+        parts.append(t[on & ~prev])
+    times = np.sort(np.concatenate(parts)) if parts else np.zeros(0)
+    times = times[times < now]
+    if refractory > 0 and len(times) > 1:
+        # Keep a start only after `refractory` seconds without any; the chain is
+        # sequential, so walk it (starts are few).
+        keep = np.zeros(len(times), dtype=bool)
+        last = -math.inf
+        for i, ts in enumerate(times.tolist()):
+            keep[i] = ts - last >= refractory
+            last = ts
+        times = times[keep]
+    return times
+
+
+def graces(
+    starts: Mapping[str, NDArray[np.float64]], departures: NDArray[np.float64], arrivals: NDArray[np.float64]
+) -> tuple[float, float]:
+    """How long activity precedes an arrival and follows a departure in this home."""
+    everything = np.sort(np.concatenate([*starts.values(), np.zeros(0)]))
+    low, high = GRACE_BOUNDS_SECONDS
+
+    def grace(lags: list[float]) -> float:
+        if not lags:
+            return low
+        return float(min(high, max(low, GRACE_FACTOR * max(lags) + GRACE_MARGIN_SECONDS)))
+
+    arrival_lags: list[float] = []
+    for ts in arrivals.tolist():
+        before = everything[(everything <= ts) & (everything > ts - TRANSITION_LOOK_SECONDS)]
+        previous_departure = departures[departures < ts]
+        if previous_departure.size:
+            before = before[before > previous_departure[-1]]
+        if before.size:
+            arrival_lags.append(ts - float(before[0]))
+    arrival_grace = grace(arrival_lags)
+    departure_lags: list[float] = []
+    for ts in departures.tolist():
+        after = everything[(everything >= ts) & (everything < ts + TRANSITION_LOOK_SECONDS)]
+        next_arrival = arrivals[arrivals > ts]
+        if next_arrival.size:
+            # Activity that belongs to the next arrival is not the departure's.
+            after = after[after < next_arrival[0] - arrival_grace]
+        if after.size:
+            departure_lags.append(float(after[-1]) - ts)
+    return arrival_grace, grace(departure_lags)
+
+
+def night_hours(
+    starts: Mapping[str, NDArray[np.float64]],
+    home: NDArray[np.int8],
+    hours: NDArray[np.int64],
+    grid: NDArray[np.float64],
+) -> list[bool]:
+    """Hours in which the occupied home is quiet: the longest circular run of low activity."""
+    occupied = home != 0
+    exposure = np.bincount(hours[occupied], minlength=24) * (SLOT_SECONDS / HOUR_SECONDS)
+    everything = np.concatenate([*starts.values(), np.zeros(0)])
+    slot = np.clip(np.searchsorted(grid, everything, side="right") - 1, 0, len(grid) - 1)
+    slot = slot[occupied[slot]]
+    counts = np.bincount(hours[slot], minlength=24).astype(np.float64)
+    if exposure.sum() <= 0 or counts.sum() <= 0:
+        return [False] * 24
+    rate = smooth_hours(counts) / np.maximum(smooth_hours(exposure.astype(np.float64)), 1e-9)
+    quiet = rate < NIGHT_FRACTION * (counts.sum() / exposure.sum())
+    if quiet.all():
+        return [False] * 24
+    # Longest circular run of quiet hours.
+    best_len, best_start = 0, 0
+    for first in range(24):
+        if quiet[first] and not quiet[(first - 1) % 24]:
+            length = 0
+            while quiet[(first + length) % 24] and length < 24:
+                length += 1
+            if length > best_len:
+                best_len, best_start = length, first
+    if best_len < MIN_NIGHT_HOURS:
+        return [False] * 24
+    night = [False] * 24
+    for offset in range(best_len):
+        night[(best_start + offset) % 24] = True
+    return night
+
+
+def state_index(home: NDArray[np.int8], hours: NDArray[np.int64], night: Sequence[bool]) -> NDArray[np.int64]:
+    """Index in STATES of the home's state at each time (unknown counts as occupied)."""
+    is_night = np.asarray(night, dtype=bool)[hours]
+    state = np.where(home == 0, STATES.index(STATE_EMPTY), STATES.index(STATE_OCCUPIED))
+    return np.where((home != 0) & is_night, STATES.index(STATE_NIGHT), state).astype(np.int64)
+
+
+def exposure_hours(
+    home: NDArray[np.int8], hours: NDArray[np.int64], weekend: NDArray[np.int64], night: Sequence[bool]
+) -> NDArray[np.float64]:
+    """Hours spent in each context, [state][day type][hour], from the slot grid."""
+    exposure = np.zeros((3, 2, 24))
+    np.add.at(exposure, (state_index(home, hours, night), weekend, hours), SLOT_SECONDS / HOUR_SECONDS)
+    return exposure
+
+
+def start_counts(
+    times: NDArray[np.float64],
+    home: NDArray[np.int8],
+    timezone: str,
+    night: Sequence[bool],
+    departures_graced: tuple[NDArray[np.float64], float],
+    arrivals_graced: tuple[NDArray[np.float64], float],
+) -> NDArray[np.float64]:
+    """Activity starts in each context, [state][day type][hour], each at its own moment.
+
+    home: the home's state at each start. Starts within a grace of a departure or an arrival
+    (either side) are that departure or arrival, whatever the state the presence entities
+    show at their moment, and are left out.
+    """
+    counts = np.zeros((3, 2, 24))
+    if not len(times):
+        return counts
+    hours, weekend = local_hour_weekend(times, timezone)
+    states = state_index(home, hours, night)
+    keep = np.ones(len(times), dtype=bool)
+    for moments, grace in (departures_graced, arrivals_graced):
+        if len(moments):
+            keep &= distance_to_nearest(moments, times) > grace
+    if keep.any():
+        np.add.at(counts, (states[keep], weekend[keep], hours[keep]), 1.0)
+    return counts
+
+
+def hierarchical_rates(counts: NDArray[np.float64], exposure: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Hierarchical Gamma-Poisson rates: overall -> state -> hour -> day type and hour."""
+    total_n, total_e = counts.sum(), exposure.sum()
+    overall = (total_n + 0.5) / (total_e + 1.0)
+    state_n, state_e = counts.sum(axis=(1, 2)), exposure.sum(axis=(1, 2))
+    prior = overall * np.asarray(STATE_PRIOR_SHARE)
+    state = (state_n + PRIOR_HOURS_STATE * prior) / (state_e + PRIOR_HOURS_STATE)
+    hour_n = smooth_hours(np.asarray(counts.sum(axis=1), dtype=np.float64))
+    hour_e = smooth_hours(exposure.sum(axis=1))
+    hour = (hour_n + PRIOR_HOURS_HOUR * state[:, None]) / (hour_e + PRIOR_HOURS_HOUR)
+    day_n, day_e = smooth_hours(counts), smooth_hours(exposure)
+    return np.asarray((day_n + PRIOR_HOURS_DAY_TYPE * hour[:, None, :]) / (day_e + PRIOR_HOURS_DAY_TYPE))
+
+
+def longest_openings(store: ObservationStore, security: Sequence[str], now: float) -> dict[str, float]:
+    """Each security entity's longest time open before now (seconds; 0 when never seen open)."""
+    out: dict[str, float] = {}
+    for entity_id in security:
+        buf = store.channels.get(entity_id)
+        longest = 0.0
+        if buf is not None and len(buf.times) > 1:
+            t, v = buffer_arrays(buf)
+            on = (v[:-1] > 0.5) & (t[1:] <= now)
+            if on.any():
+                longest = float(np.max(t[1:][on] - t[:-1][on]))
+        out[entity_id] = longest
+    return out
+
+
+def open_limit(longest_seconds: float) -> float:
+    """How long a door may stay open before it is reported, from its longest opening."""
+    return max(MIN_OPEN_LIMIT_SECONDS, OPEN_LIMIT_FACTOR * longest_seconds)

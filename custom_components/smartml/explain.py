@@ -1,0 +1,76 @@
+"""Anomalies in words: the text of a notification, rendered from the engine's typed facts.
+
+Plain Python with no Home Assistant import, so that the evaluation renders exactly what
+the integration shows. The caller says how an entity is named: the integration passes
+Home Assistant's friendly names, the evaluation the fallback `friendly_name`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+from .engine.facts import (
+    ActivityFacts,
+    ActivityWhenEmpty,
+    EntryWithoutArrival,
+    OpenTooLong,
+    area_label,
+    friendly_name,
+)
+from .engine.results import Anomaly
+from .engine.security_context import STATE_EMPTY, STATE_NIGHT, STATE_OCCUPIED
+
+__all__ = ["explain", "friendly_name"]
+
+# An entity id -> the name to show.
+NameOf = Callable[[str], str]
+
+_STATE_PHRASES: Final[Mapping[str, str]] = {
+    STATE_EMPTY: "while everyone was away",
+    STATE_NIGHT: "at night while the home was occupied",
+    STATE_OCCUPIED: "while someone was home",
+}
+
+
+def _times(count: int) -> str:
+    return "never" if count == 0 else ("only once" if count == 1 else f"only {count} times")
+
+
+def _activity(facts: ActivityFacts, name_of: NameOf) -> str:
+    days = f"{facts.days_of_history:g}"
+    if facts.area is None:
+        what, verb = f"{name_of(facts.entity_id)} opened", "opened"
+    else:
+        what, verb = f"Activity in {area_label(facts.area)}", "been active"
+    when = (
+        "at any time of day"
+        if facts.start_hour == facts.end_hour
+        else f"between {facts.start_hour:02d}:00 and {facts.end_hour:02d}:00"
+    )
+    text = (
+        f"{what} at {facts.at:%H:%M}; in {days} days it has {_times(facts.times_seen)} {verb} {when} "
+        f"{_STATE_PHRASES[facts.state]}."
+    )
+    if isinstance(facts, EntryWithoutArrival | ActivityWhenEmpty):
+        text += f" Nobody arrived within {facts.arrival_grace_minutes:g} minutes."
+    return text
+
+
+def _open_too_long(facts: OpenTooLong, name_of: NameOf) -> str:
+    return (
+        f"{name_of(facts.entity_id)} has been open for {facts.open_minutes:g} minutes since "
+        f"{facts.open_since:%H:%M}; in {facts.days_of_history:g} days it was never open longer than "
+        f"{facts.longest_open_minutes:g} minutes."
+    )
+
+
+def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
+    """The anomaly in plain English, naming entities with name_of."""
+    facts = anomaly.facts
+    if isinstance(facts, ActivityFacts):
+        return _activity(facts, name_of)
+    if isinstance(facts, OpenTooLong):
+        return _open_too_long(facts, name_of)
+    # Anomaly types whose facts have no class yet carry their text.
+    return anomaly.explanation
