@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from custom_components.smartml.engine.constants import DEFAULT_SLOT_MINUTES
 from custom_components.smartml.engine.observations import CHANNEL_SEP
 from custom_components.smartml.engine.replay import load_replay
-from custom_components.smartml.engine.slots import DEFAULT_SLOT_MINUTES, slot_grid
+from custom_components.smartml.engine.slots import buffer_arrays, slot_grid
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     grid = slot_grid(replay.start, replay.end + 1, args.slot_minutes)
     results: dict[str, Any] = {}
     for channel, buf in sorted(replay.store.channels.items()):
-        times = np.frombuffer(buf.times, dtype=np.float64)
+        times, _ = buffer_arrays(buf)
         slots = np.unique(np.floor((times - grid[0]) / step)) if len(times) else np.array([])
         entity = channel.partition(CHANNEL_SEP)[0]
         entry = results.setdefault(entity, {"smartml": {"observations": 0, "coverage": 0.0}})

@@ -30,13 +30,10 @@ from custom_components.smartml.engine.baselines import (
     occupancy_persistence,
     occupancy_time_of_week,
 )
-from custom_components.smartml.engine.occupancy import (
-    DEFAULT_HALF_LIFE_DAYS,
-    HOME,
-    OccupancyModel,
-    occupancy_targets,
-    run_lengths,
-)
+from custom_components.smartml.engine.constants import HOME
+from custom_components.smartml.engine.occupancy import OccupancyModel
+from custom_components.smartml.engine.occupancy_settings import DEFAULT_HALF_LIFE_DAYS
+from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.slots import DEFAULT_SLOT_MINUTES, slot_grid, slots_per_week, time_of_week
 

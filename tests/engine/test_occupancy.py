@@ -10,16 +10,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from custom_components.smartml.engine.constants import HOME
+from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
-from custom_components.smartml.engine.occupancy import (
-    HOME,
-    EwIndex,
-    LiveScore,
-    OccupancyForecast,
-    OccupancyModel,
-    occupancy_targets,
-    run_lengths,
-)
+from custom_components.smartml.engine.occupancy import OccupancyModel
+from custom_components.smartml.engine.occupancy_routine import EwIndex
+from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
+from custom_components.smartml.engine.results import OccupancyForecast
 from custom_components.smartml.engine.slots import slot_grid
 from evaluation.convert import convert_casas
 from evaluation.metrics import brier

@@ -12,6 +12,8 @@ MINUTE_SECONDS: Final = 60.0
 HOUR_SECONDS: Final = 3_600.0
 DAY_SECONDS: Final = 86_400.0
 WEEK_SECONDS: Final = 7 * DAY_SECONDS
+# Length of the time slots occupancy is learned in and coverage is counted in (minutes).
+DEFAULT_SLOT_MINUTES: Final = 15
 
 # The whole-home scope of occupancy (beside the areas) and of the entities' devices.
 HOME: Final = "home"

@@ -170,9 +170,7 @@ class LiveScore:
         return {"window_days": self.window_days, "rows": [row.as_list() for row in self.entries.get(scope, [])]}
 
     @classmethod
-    def from_dict(
-        cls, data: Mapping[str, object], error: ScoreError = "squared", series_scope: str = SERIES
-    ) -> LiveScore:
+    def from_dict(cls, data: object, error: ScoreError = "squared", series_scope: str = SERIES) -> LiveScore:
         """Rebuild from `as_dict` or `series_dict` output; rows of the wrong shape are dropped.
 
         Malformed data (not a mapping, a number that is not one) raises TypeError or

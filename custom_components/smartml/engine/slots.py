@@ -15,11 +15,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import DAY_SECONDS
+from .constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES
 from .observations import ChannelBuffer
 from .pacing import pace
-
-DEFAULT_SLOT_MINUTES = 15
 
 
 def slots_per_week(slot_minutes: int) -> int:

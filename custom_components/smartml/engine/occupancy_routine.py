@@ -1,0 +1,188 @@
+"""Occupancy routines: how often each scope is occupied at this time of day and of week.
+
+A routine is the exponentially forgotten frequency of occupied slots at the same time of
+day and the same time of week (half-life in days, so a changed routine shows within
+days), shrunk towards the scope's overall rate, itself shrunk towards one half. Each
+frequency is queryable as known at any origin, so that the routine keeps learning from
+every slot observed between fits and training rows never see their own future. A
+scope's own persistence (P(occupied k slots after a slot in each state)) is tabulated
+at fit time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import DAY_SECONDS
+from .occupancy_targets import Timeline
+from .pacing import pace
+from .slots import slots_per_week
+
+# Pseudo-counts of the routine's shrinkage: towards 0.5 for the overall rate, towards the
+# overall rate for the time-of-day and time-of-week frequencies.
+RATE_PRIOR: Final = 1.0
+ROUTINE_PRIOR: Final = 1.0
+# Neighbouring slots share a little of each slot's evidence (routines are not exact).
+SMOOTH_OFFSETS: Final = (-1, 0, 1)
+SMOOTH_WEIGHTS: Final = (0.5, 1.0, 0.5)
+# Horizon (slots) up to which a scope's own persistence is tabulated; beyond, the last entry.
+MAX_TRANSITION_STEPS: Final = 192
+# Key spread that keeps (index, time) pairs apart in one sorted array (~31 years).
+_INDEX_SPAN: Final = 1e9
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def transition_table(y: NDArray[np.bool_], max_steps: int) -> FloatArray:
+    """P(occupied k slots after a slot in state s) for s in (0, 1), k = 0..max_steps (smoothed)."""
+    table = np.full((2, max_steps + 1), 0.5)
+    table[1, 0], table[0, 0] = 1.0, 0.0
+    values = y.astype(np.float64)
+    for k in range(1, min(max_steps, len(y) - 1) + 1):
+        pace()
+        source, target = y[:-k], values[k:]
+        occupied = float(source.sum())
+        table[1, k] = (float(target[source].sum()) + RATE_PRIOR * 0.5) / (occupied + RATE_PRIOR)
+        table[0, k] = (float(target[~source].sum()) + RATE_PRIOR * 0.5) / (len(source) - occupied + RATE_PRIOR)
+    return table
+
+
+@dataclass(slots=True)
+class EwIndex:
+    """Exponentially forgotten sums of a 0/1 slot series per index, queryable as of any time.
+
+    Entries are (index, slot start, value); a query (index, cut, at) sums the entries of
+    that index that start at or before `cut`, each weighted 2^-(age at `at` / half-life).
+    """
+
+    keys: FloatArray
+    cum_w: FloatArray
+    cum_wy: FloatArray
+    group_start: IntArray
+    t_ref: float
+    half_life_s: float
+
+    @classmethod
+    def build(
+        cls,
+        index: IntArray,
+        times: FloatArray,
+        values: FloatArray,
+        n_index: int,
+        half_life_s: float,
+    ) -> EwIndex:
+        """Index entries; times need not be sorted."""
+        pace()
+        t_ref = float(times.min()) if len(times) else 0.0
+        order = np.lexsort((times, index))
+        sorted_index = index[order]
+        rel = times[order] - t_ref
+        weight = np.exp2(rel / half_life_s)
+        return cls(
+            keys=sorted_index * _INDEX_SPAN + rel,
+            cum_w=np.r_[0.0, np.cumsum(weight)],
+            cum_wy=np.r_[0.0, np.cumsum(weight * values[order])],
+            group_start=np.searchsorted(sorted_index, np.arange(n_index + 1)).astype(np.int64),
+            t_ref=t_ref,
+            half_life_s=half_life_s,
+        )
+
+    def query(self, index: IntArray, cut: FloatArray, at: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(sum of weights, sum of weighted values) per query."""
+        pace()
+        end = np.searchsorted(self.keys, index * _INDEX_SPAN + (cut - self.t_ref), side="right")
+        start = self.group_start[index]
+        end = np.maximum(end, start)
+        scale = np.exp2(-(at - self.t_ref) / self.half_life_s)
+        weight = (self.cum_w[end] - self.cum_w[start]) * scale
+        weighted = (self.cum_wy[end] - self.cum_wy[start]) * scale
+        return weight, weighted
+
+
+@dataclass(slots=True)
+class Routine:
+    """Rate, time-of-day and time-of-week indexes of one scope, and its own persistence."""
+
+    rate: EwIndex
+    day: EwIndex
+    week: EwIndex
+    # transition[s, k]: P(occupied k slots after a slot in state s), k = 0..MAX_TRANSITION_STEPS.
+    transition: FloatArray
+
+
+@dataclass(slots=True)
+class Routines:
+    """Every scope's routine over one timeline, queryable as known at any of its slots."""
+
+    timeline: Timeline
+    step: float
+    per_day: int
+    per_week: int
+    scopes: dict[str, Routine]
+
+    def probabilities(
+        self, scope: str, origins: IntArray, steps: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(rate, time-of-day, time-of-week) probabilities of slot origin+step-1, as known at each origin."""
+        routine = self.scopes[scope]
+        timeline = self.timeline
+        cut = timeline.starts[0] + (origins - 1) * self.step  # last observed slot start
+        at = cut + self.step
+        zero = np.zeros(len(origins), dtype=np.int64)
+        w, wy = routine.rate.query(zero, cut, at)
+        rate = (wy + RATE_PRIOR * 0.5) / (w + RATE_PRIOR)
+        target_tow = timeline.tow[origins + steps - 1]
+        out = []
+        for index, modulus, n_index in (
+            (target_tow % self.per_day, self.per_day, routine.day),
+            (target_tow, self.per_week, routine.week),
+        ):
+            w_sum = np.zeros(len(origins))
+            wy_sum = np.zeros(len(origins))
+            for offset, share in zip(SMOOTH_OFFSETS, SMOOTH_WEIGHTS, strict=True):
+                w, wy = n_index.query((index + offset) % modulus, cut, at)
+                w_sum += share * w
+                wy_sum += share * wy
+            out.append((wy_sum + ROUTINE_PRIOR * rate) / (w_sum + ROUTINE_PRIOR))
+        return rate, out[0], out[1]
+
+
+def build_routines(
+    timeline: Timeline,
+    slot_minutes: int,
+    half_life_days: float,
+    transitions: MutableMapping[str, FloatArray],
+) -> Routines:
+    """Index every scope's observed slots.
+
+    transitions: persistence tables per scope, learned at fit time and kept until the next
+    fit; a scope's table is learned here (and added) when it is missing.
+    """
+    step = slot_minutes * 60.0
+    per_day = 24 * 60 // slot_minutes
+    per_week = slots_per_week(slot_minutes)
+    half_life = half_life_days * DAY_SECONDS
+    times = timeline.starts[: timeline.known]
+    tow = timeline.tow[: timeline.known]
+    tod = tow % per_day
+    zeros = np.zeros(len(times), dtype=np.int64)
+    scopes: dict[str, Routine] = {}
+    for scope, y in timeline.targets.items():
+        pace()
+        values = y.astype(np.float64)
+        table = transitions.get(scope)
+        if table is None:
+            table = transitions[scope] = transition_table(y[: timeline.known], MAX_TRANSITION_STEPS)
+        scopes[scope] = Routine(
+            rate=EwIndex.build(zeros, times, values, 1, half_life),
+            day=EwIndex.build(tod, times, values, per_day, half_life),
+            week=EwIndex.build(tow, times, values, per_week, half_life),
+            transition=table,
+        )
+    return Routines(timeline, step, per_day, per_week, scopes)

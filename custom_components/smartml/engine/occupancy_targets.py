@@ -1,0 +1,138 @@
+"""Occupancy targets: which slots each area and the home were occupied in (numpy; executor only).
+
+Targets are per time slot (15 min by default): an area is occupied in a slot when any of
+its occupancy entities was on at some moment of it; the home is occupied when a presence
+entity was home or any area was occupied. A `Timeline` is a slot grid with these targets
+for its observed slots; the model extends its fit timeline with the slots observed since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import HOME
+from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
+from .slots import binary_occupied, slot_grid, time_of_week
+
+
+def occupancy_targets(
+    store: ObservationStore, spec: Mapping[str, Any], starts: NDArray[np.float64], slot_seconds: float
+) -> dict[str, NDArray[np.bool_]]:
+    """Occupied or not per slot for each configured area (with occupancy entities) and the home.
+
+    The home is occupied when any presence entity was home in the slot, any area was
+    occupied, or any home-level occupancy entity was on.
+    """
+    targets: dict[str, NDArray[np.bool_]] = {}
+    home = np.zeros(len(starts), dtype=bool)
+    have_home = False
+
+    def any_on(entities: Sequence[str]) -> NDArray[np.bool_] | None:
+        found = [store.channels[e] for e in entities if e in store.channels]
+        if not found:
+            return None
+        out = np.zeros(len(starts), dtype=bool)
+        for buf in found:
+            out |= binary_occupied(buf, starts, slot_seconds)
+        return out
+
+    for area, conf in (spec.get("areas") or {}).items():
+        occupied = any_on(list((conf or {}).get(ROLE_OCCUPANCY) or []))
+        if occupied is not None:
+            targets[str(area)] = occupied
+            home |= occupied
+            have_home = True
+    for role in (ROLE_PRESENCE, ROLE_OCCUPANCY):
+        occupied = any_on(list(spec.get(role) or []))
+        if occupied is not None:
+            home |= occupied
+            have_home = True
+    if have_home:
+        targets[HOME] = home
+    return targets
+
+
+def run_lengths(y: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Slots the current state has lasted at each slot (1 at a change)."""
+    n = len(y)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    index = np.arange(n)
+    change = np.r_[True, y[1:] != y[:-1]]
+    last_change = np.maximum.accumulate(np.where(change, index, 0))
+    return np.asarray(index - last_change + 1, dtype=np.int64)
+
+
+def first_observation(store: ObservationStore) -> float | None:
+    """Time of the first occupancy or presence observation, None when there is none."""
+    firsts = [
+        buf.times[0]
+        for ch, buf in store.channels.items()
+        if buf.times and store.roles.get(ch) in (ROLE_OCCUPANCY, ROLE_PRESENCE)
+    ]
+    return min(firsts) if firsts else None
+
+
+@dataclass(slots=True)
+class Timeline:
+    """A slot grid with the scopes' observed targets (slots before `known` are observed)."""
+
+    starts: NDArray[np.float64]
+    tow: NDArray[np.int64]
+    known: int
+    targets: dict[str, NDArray[np.bool_]]
+
+
+def slot_timeline(
+    store: ObservationStore,
+    spec: Mapping[str, Any],
+    timezone: str,
+    slot_minutes: int,
+    start: float,
+    known_until: float,
+    extend_until: float,
+) -> Timeline:
+    """Slots from `start` to `extend_until`, with targets for those that end by `known_until`."""
+    step = slot_minutes * 60.0
+    starts = slot_grid(start, max(extend_until, known_until), slot_minutes)
+    known = int(np.searchsorted(starts, known_until - step, side="right"))
+    targets = occupancy_targets(store, spec, starts[:known], step)
+    return Timeline(starts, time_of_week(starts, timezone, slot_minutes), known, targets)
+
+
+def extended_timeline(
+    fitted: Timeline,
+    store: ObservationStore,
+    spec: Mapping[str, Any],
+    timezone: str,
+    slot_minutes: int,
+    origin_ts: float,
+    horizon_ts: float,
+) -> Timeline:
+    """The fit timeline with the slots observed since the fit appended, up to `horizon_ts`.
+
+    The fit's scopes are kept (a scope that appeared since waits for the next fit).
+    """
+    step = slot_minutes * 60.0
+    fit_end = fitted.starts[0] + fitted.known * step
+    if origin_ts <= fit_end:
+        fresh_known = 0
+        fresh = slot_timeline(store, spec, timezone, slot_minutes, fit_end, fit_end, horizon_ts)
+    else:
+        fresh = slot_timeline(store, spec, timezone, slot_minutes, fit_end, origin_ts, horizon_ts)
+        fresh_known = fresh.known
+    targets = {}
+    for scope, y in fitted.targets.items():
+        tail = fresh.targets.get(scope, np.zeros(fresh_known, dtype=bool))[:fresh_known]
+        targets[scope] = np.concatenate([y[: fitted.known], tail])
+    return Timeline(
+        np.concatenate([fitted.starts[: fitted.known], fresh.starts]),
+        np.concatenate([fitted.tow[: fitted.known], fresh.tow]),
+        fitted.known + fresh_known,
+        targets,
+    )
