@@ -4,8 +4,9 @@
         --home build/ordonez_a/home.json --inject 40 --seed 0
 
 Each test day (from --first-test-day on) the security model is fitted on the history before
-local midnight and then fed that day's events one by one, as the integration does live
-(check() per event, check_open_durations() every minute). Every anomaly raised on the real,
+local midnight, through the integration's `HomeModels`, and then fed that day's events one
+by one, as the integration does live (check_event() per event, due_anomalies() every
+minute). Every anomaly raised on the real,
 uninjected stream is a false alarm (the data set has no known intrusions). Then each
 injected intrusion (evaluation/inject.py) is replayed on its day, merged into the real
 events, with a fresh copy of that day's model; it counts as detected when an anomaly that
@@ -26,10 +27,11 @@ from datetime import UTC, datetime
 import math
 import statistics
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from custom_components.smartml.engine.anomaly import SecurityModel
+from custom_components.smartml.engine.constants import DEFAULT_SENSITIVITY, SECURITY_SENSITIVITIES
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import (
     ROLE_OCCUPANCY,
     ROLE_PRESENCE,
@@ -40,8 +42,13 @@ from custom_components.smartml.engine.observations import (
     entity_roles,
 )
 from custom_components.smartml.engine.replay import load_replay
+from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.explain import explain, friendly_name
 
 from .inject import KINDS, HomeTimeline, Injection, away_spells, plan_injections
+
+if TYPE_CHECKING:
+    from custom_components.smartml.engine.security_context import SecurityLearned
 
 CHECK_EVERY_SECONDS = 60.0
 RULE_OPEN_LIMIT_SECONDS = 600.0
@@ -72,30 +79,32 @@ def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
 
 
 def _run_model(
-    model: SecurityModel, events: list[Event], start: float, end: float, explanations: list[str] | None = None
+    home: HomeModels, events: list[Event], start: float, end: float, explanations: list[str] | None = None
 ) -> list[tuple[float, str]]:
     """Feed events as the integration does; (time raised, anomaly id) of each anomaly."""
     raised: list[tuple[float, str]] = []
     notes = explanations if explanations is not None else []
+
+    def note(when: float, anomaly: Anomaly) -> None:
+        raised.append((when, anomaly.id))
+        notes.append(explain(anomaly, friendly_name))
+
     tick = start + CHECK_EVERY_SECONDS
     last_value: dict[str, float] = {}
     for entity_id, value, ts in events:
         while tick <= ts:
-            for found in model.check_open_durations(tick):
-                raised.append((tick, found.id))
-                notes.append(found.explanation)
+            for found in home.due_anomalies(tick):
+                note(tick, found)
             tick += CHECK_EVERY_SECONDS
         if last_value.get(entity_id) == value:
             continue  # Home Assistant reports changes only
         last_value[entity_id] = value
-        anomaly = model.check(entity_id, value, ts, None)
+        anomaly = home.check_event(entity_id, value, ts, None)
         if anomaly is not None:
-            raised.append((ts, anomaly.id))
-            notes.append(anomaly.explanation)
+            note(ts, anomaly)
     while tick <= end + 3600.0:
-        for found in model.check_open_durations(tick):
-            raised.append((tick, found.id))
-            notes.append(found.explanation)
+        for found in home.due_anomalies(tick):
+            note(tick, found)
         tick += CHECK_EVERY_SECONDS
     return raised
 
@@ -174,7 +183,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--inject", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-test-day", type=int, default=7)
-    parser.add_argument("--sensitivity", default="medium", choices=("low", "medium", "high"))
+    parser.add_argument("--sensitivity", default=DEFAULT_SENSITIVITY, choices=SECURITY_SENSITIVITIES)
     args = parser.parse_args(argv)
 
     replay = load_replay(args.history, args.home)
@@ -191,7 +200,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     if not days:
         raise SystemExit("history too short for the first test day")
 
-    models: list[SecurityModel] = []
+    models: list[HomeModels] = []
     real_streams: list[list[Event]] = []
     presence_at_cutoff: list[dict[str, float]] = []
     timelines: dict[float, HomeTimeline] = {}
@@ -202,9 +211,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     for cutoff, next_cutoff in days:
         store = ObservationStore(max_points=10**9)
         store.merge_states([r for r in rows if r[2] < cutoff], roles)
-        model = SecurityModel(sensitivity=args.sensitivity)
-        model.fit(store, spec, cutoff)
-        ready, reason = model.ready()
+        model = HomeModels(spec, security_sensitivity=args.sensitivity)
+        ready, reason = model.refit_security(store, cutoff)
         if not ready:
             not_ready.append(reason)
         models.append(model)
@@ -283,7 +291,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             "not_ready_days": not_ready,
             "missed": missed,
             "false_alarms_explained": false_alarm_notes,
-            "last_model": _model_info(models[-1]),
+            "last_model": _model_info(models[-1].security_learned()),
         },
     }
 
@@ -297,13 +305,12 @@ def _detection_delay(
     return min(times) - injection.start if times else None
 
 
-def _model_info(model: SecurityModel) -> dict[str, Any]:
-    night = [h for h, quiet in enumerate(model.night_hours_) if quiet]
+def _model_info(learned: SecurityLearned) -> dict[str, Any]:
     return {
-        "threshold": round(model.threshold_, 3) if math.isfinite(model.threshold_) else None,
-        "night_hours": night,
-        "arrival_grace_minutes": round(model.arrival_grace_s_ / 60.0, 1),
-        "departure_grace_minutes": round(model.departure_grace_s_ / 60.0, 1),
-        "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in model.open_limit_s_.items()},
-        "sources": sorted(model.sources_),
+        "threshold": round(learned.threshold, 3) if math.isfinite(learned.threshold) else None,
+        "night_hours": list(learned.night_hours),
+        "arrival_grace_minutes": round(learned.arrival_grace_s / 60.0, 1),
+        "departure_grace_minutes": round(learned.departure_grace_s / 60.0, 1),
+        "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in learned.open_limit_s.items()},
+        "sources": list(learned.sources),
     }

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from .constants import (
     DAY_SECONDS,
+    DEFAULT_SENSITIVITY,
     KIND_SECURITY,
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
@@ -43,7 +44,7 @@ from .constants import (
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .results import Anomaly
-from .security_context import AREA_REFRACTORY_SECONDS, SecuritySource
+from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource
 from .security_feedback import (
     FEEDBACK_VERSION,
     FeedbackItem,
@@ -69,7 +70,7 @@ from .security_rates import (
     start_counts,
     transitions,
 )
-from .security_threshold import DEFAULT_SENSITIVITY, DEFAULT_TARGET_PER_DAY, SENSITIVITY_FACTORS, calibrate_threshold
+from .security_threshold import DEFAULT_TARGET_PER_DAY, SENSITIVITY_FACTORS, calibrate_threshold
 
 __all__ = [
     "KIND_SECURITY",
@@ -78,6 +79,7 @@ __all__ = [
     "TYPE_OPEN_TOO_LONG",
     "TYPE_UNUSUAL_TIME",
     "Anomaly",
+    "SecurityLearned",
     "SecurityModel",
 ]
 
@@ -223,6 +225,17 @@ class SecurityModel:
         if self.days_ < self.learning_days:
             return False, f"learning: {self.days_:.1f} of {self.learning_days:g} days of history"
         return True, ""
+
+    def learned(self) -> SecurityLearned:
+        """The threshold, night, graces, open limits and sources learned in the last fit."""
+        return SecurityLearned(
+            threshold=self.threshold_,
+            night_hours=tuple(h for h, quiet in enumerate(self.night_hours_) if quiet),
+            arrival_grace_s=self.arrival_grace_s_,
+            departure_grace_s=self.departure_grace_s_,
+            open_limit_s=dict(self.open_limit_s_),
+            sources=tuple(sorted(self.sources_)),
+        )
 
     # ------------------------------------------------------------------ live checks (event loop)
     def check(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> Anomaly | None:

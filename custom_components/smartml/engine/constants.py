@@ -24,6 +24,10 @@ MODEL_SECURITY: Final = "security"
 MODEL_ENERGY: Final = "energy"
 MODEL_CLIMATE: Final = "climate"
 
+# How readily the security model alerts: it scales the target false-alarm rate.
+SECURITY_SENSITIVITIES: Final = ("low", "medium", "high")
+DEFAULT_SENSITIVITY: Final = "medium"
+
 # Anomaly kinds (which binary sensor shows them) and types (what happened).
 KIND_SECURITY: Final = "security"
 KIND_ENERGY: Final = "energy"

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .constants import (
     DAY_SECONDS,
+    DEFAULT_SENSITIVITY,
     KIND_SECURITY,
     MODEL_CLIMATE,
     MODEL_ENERGY,
@@ -27,6 +28,9 @@ from .constants import (
 from .observations import ObservationStore
 from .pacing import pace
 from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
+
+if TYPE_CHECKING:
+    from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,17 +74,21 @@ class HomeModels:
         feedback: list[Anomaly] | None = None,
         saved: Mapping[str, Any] | None = None,
         hourly_energy: tuple[list[float], list[float]] | None = None,
+        *,
+        security_sensitivity: str | None = None,
     ) -> None:
         """Create for a home spec.
 
         feedback: anomalies marked normal; saved: the models' live state from the last run;
         hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
+        security_sensitivity: low / medium / high; None takes the options' setting.
         """
         self.spec = dict(spec)
         self.options = dict(options or {})
         self.feedback = list(feedback or [])
         self.saved = dict(saved or {})
         self.hourly_energy = hourly_energy
+        self.security_sensitivity = security_sensitivity
         self.report = FitReport()
         self.occupancy: Any = None
         self.security: Any = None
@@ -128,7 +136,8 @@ class HomeModels:
     def _fit_security(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .anomaly import SecurityModel
 
-        model = SecurityModel(sensitivity=str(self.options.get("sensitivity", "medium")))
+        sensitivity = self.security_sensitivity or str(self.options.get("sensitivity", DEFAULT_SENSITIVITY))
+        model = SecurityModel(sensitivity=sensitivity)
         model.fit(store, self.spec, now)
         model.load_feedback(self.feedback)
         self.security = model
@@ -272,3 +281,15 @@ class HomeModels:
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()
         return state
+
+    # Replays: security
+    def refit_security(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+        """Fit the security model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
+        ready, reason = self._fit_security(store, now)
+        self.report.ready[MODEL_SECURITY] = ready
+        return ready, reason
+
+    def security_learned(self) -> SecurityLearned:
+        """What the security model learned: threshold, night hours, graces, open limits, sources."""
+        learned: SecurityLearned = self.security.learned()
+        return learned

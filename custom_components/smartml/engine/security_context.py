@@ -10,6 +10,7 @@ Plain Python (no numpy): the live checks use it in the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 import hashlib
 import math
@@ -36,6 +37,18 @@ class SecuritySource:
     rates: list[list[list[float]]]
     counts: list[list[list[float]]]
     events: int
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityLearned:
+    """What the security model learned of the home, for reports."""
+
+    threshold: float  # surprise above which activity alerts (inf before a fit)
+    night_hours: tuple[int, ...]  # local hours in which the occupied home is quiet
+    arrival_grace_s: float
+    departure_grace_s: float
+    open_limit_s: Mapping[str, float]  # per door: how long it may stay open
+    sources: tuple[str, ...]  # the entities and areas watched, by key
 
 
 def surprise_of_rate(rate_per_hour: float) -> float:

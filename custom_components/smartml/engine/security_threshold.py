@@ -17,7 +17,6 @@ from .security_context import SecuritySource
 
 # The target false-alarm rate is multiplied by this per sensitivity.
 SENSITIVITY_FACTORS: Final = {"low": 0.3, "medium": 1.0, "high": 3.0}
-DEFAULT_SENSITIVITY: Final = "medium"
 DEFAULT_TARGET_PER_DAY: Final = 1.0 / 14.0
 # Share of the false-alarm budget for the rate model; door-held-open keeps the rest.
 RATE_BUDGET_SHARE: Final = 0.75
