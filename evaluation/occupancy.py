@@ -16,7 +16,6 @@ time-of-week baseline's first crossing of 0.5 beside it.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from typing import Any
@@ -30,14 +29,14 @@ from custom_components.smartml.engine.baselines import (
     occupancy_persistence,
     occupancy_time_of_week,
 )
-from custom_components.smartml.engine.constants import HOME
-from custom_components.smartml.engine.occupancy import OccupancyModel
-from custom_components.smartml.engine.occupancy_settings import DEFAULT_HALF_LIFE_DAYS
+from custom_components.smartml.engine.constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
+from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.replay import load_replay
-from custom_components.smartml.engine.slots import DEFAULT_SLOT_MINUTES, slot_grid, slots_per_week, time_of_week
+from custom_components.smartml.engine.slots import slot_grid, slots_per_week, time_of_week
 
-from .metrics import mae, probability_metrics
+from .metrics import clean_json, mae, probability_metrics
 
 HORIZON_MINUTES = {"15min": 15, "1h": 60, "4h": 240, "24h": 1440}
 METHODS = ("smartml", "persistence", "time_of_week", "overall_rate")
@@ -50,15 +49,6 @@ def _metrics(collected: dict[str, list[NDArray[np.float64]]]) -> dict[str, dict[
     return {method: probability_metrics(truth, np.concatenate(collected[method])) for method in METHODS}
 
 
-def _clean(value: Any) -> Any:
-    """NaN to None so the JSON stays valid."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def run(argv: list[str]) -> dict[str, Any]:
     """Replay a history walk-forward and score SmartML and the baselines."""
     parser = argparse.ArgumentParser(prog="scripts/evaluate --task occupancy")
@@ -67,7 +57,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--slot-minutes", type=int, default=DEFAULT_SLOT_MINUTES)
     parser.add_argument("--first-test-day", type=int, default=7)
     parser.add_argument("--half-life-days", type=float, default=DEFAULT_HALF_LIFE_DAYS)
-    parser.add_argument("--classifier", default="logistic", choices=("logistic", "routine"))
+    parser.add_argument("--classifier", default=DEFAULT_CLASSIFIER, choices=CLASSIFIERS)
     args = parser.parse_args(argv)
 
     replay = load_replay(args.history, args.home)
@@ -89,12 +79,16 @@ def run(argv: list[str]) -> dict[str, Any]:
     }
     fit_seconds: list[float] = []
     days = 0
-    model = OccupancyModel(args.slot_minutes, args.half_life_days, classifier=args.classifier)
+    models = HomeModels(
+        replay.spec,
+        occupancy_slot_minutes=args.slot_minutes,
+        occupancy_half_life_days=args.half_life_days,
+        occupancy_classifier=args.classifier,
+    )
     for cutoff, following in replay.days(args.first_test_day):
         started = time.perf_counter()
-        model.fit(replay.store, replay.spec, cutoff)
+        ready, reason = models.refit_occupancy(replay.store, cutoff)
         fit_seconds.append(time.perf_counter() - started)
-        ready, reason = model.enough_data()
         if not ready:
             print(f"skip day at {cutoff:.0f}: {reason}", file=sys.stderr)
             continue
@@ -104,7 +98,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         if not len(origins):
             continue
         days += 1
-        probs = model.probabilities(replay.store, starts[origins], steps)
+        probs = models.occupancy_probabilities(replay.store, starts[origins], steps)
         for scope, y in truth_all.items():
             if scope not in probs:
                 continue
@@ -126,7 +120,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                     pooled[name][key].append(value)
                     scope_store[key].append(value)
         if HOME in truth_all and HOME in probs:
-            _score_spells(model, truth_all[HOME], starts, tow_all, first, origins, known, week, step, spells)
+            _score_spells(models, truth_all[HOME], starts, tow_all, first, origins, known, week, step, spells)
         print(f"day {days}: fitted in {fit_seconds[-1]:.3f} s", file=sys.stderr)
 
     results: dict[str, Any] = {h: _metrics(pooled[h]) for h in HORIZON_MINUTES if pooled[h]["truth"]}
@@ -140,7 +134,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     scopes = {
         scope: {h: _metrics(c) for h, c in by_horizon.items() if c["truth"]} for scope, by_horizon in per_scope.items()
     }
-    return _clean(
+    cleaned: dict[str, Any] = clean_json(
         {
             "task": "occupancy",
             "results": results,
@@ -158,10 +152,11 @@ def run(argv: list[str]) -> dict[str, Any]:
             },
         }
     )
+    return cleaned
 
 
 def _score_spells(
-    model: OccupancyModel,
+    models: HomeModels,
     y: NDArray[np.bool_],
     starts: NDArray[np.float64],
     tow: NDArray[np.int64],
@@ -175,7 +170,7 @@ def _score_spells(
     """Next arrival (home empty) or departure (home occupied) from each origin, in minutes."""
     runs = run_lengths(y[:known])
     changes = np.flatnonzero(np.r_[False, y[1:] != y[:-1]])
-    limit = int(SPELL_LIMIT_DAYS * 86_400 / step)
+    limit = int(SPELL_LIMIT_DAYS * DAY_SECONDS / step)
     for c in origins.tolist():
         if c < 1:
             continue
@@ -184,7 +179,7 @@ def _score_spells(
         if pos >= len(changes) or changes[pos] - c > limit:
             continue  # the change is not observed: nothing to score
         truth_minutes = (changes[pos] - c) * step / 60.0
-        band = model.spell_band(occupied, float(starts[c]), float(runs[c - 1]))
+        band = models.spell_band(occupied, float(starts[c]), float(runs[c - 1]))
         targets = np.arange(c, min(c + limit, len(tow)))
         profile = occupancy_time_of_week(y, tow, cutoff, tow[targets], week)
         crossing = first_crossing(profile, want_occupied=not occupied)

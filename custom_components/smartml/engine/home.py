@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .constants import (
     DAY_SECONDS,
     DEFAULT_SENSITIVITY,
+    DEFAULT_SLOT_MINUTES,
     KIND_SECURITY,
     MODEL_CLIMATE,
     MODEL_ENERGY,
@@ -26,10 +27,14 @@ from .constants import (
     models_for,
 )
 from .observations import ObservationStore
+from .occupancy_settings import DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, Classifier
 from .pacing import pace
-from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
+from .results import Anomaly, Band, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,12 +80,17 @@ class HomeModels:
         saved: Mapping[str, Any] | None = None,
         hourly_energy: tuple[list[float], list[float]] | None = None,
         *,
+        occupancy_slot_minutes: int = DEFAULT_SLOT_MINUTES,
+        occupancy_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        occupancy_classifier: Classifier = DEFAULT_CLASSIFIER,
         security_sensitivity: str | None = None,
     ) -> None:
         """Create for a home spec.
 
         feedback: anomalies marked normal; saved: the models' live state from the last run;
         hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
+        occupancy_slot_minutes, occupancy_half_life_days, occupancy_classifier: the occupancy
+        model's slot length, routine half-life and classifier ("logistic" or "routine").
         security_sensitivity: low / medium / high; None takes the options' setting.
         """
         self.spec = dict(spec)
@@ -88,6 +98,9 @@ class HomeModels:
         self.feedback = list(feedback or [])
         self.saved = dict(saved or {})
         self.hourly_energy = hourly_energy
+        self.occupancy_slot_minutes = occupancy_slot_minutes
+        self.occupancy_half_life_days = occupancy_half_life_days
+        self.occupancy_classifier = occupancy_classifier
         self.security_sensitivity = security_sensitivity
         self.report = FitReport()
         self.occupancy: Any = None
@@ -127,7 +140,15 @@ class HomeModels:
     def _fit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .occupancy import OccupancyModel
 
-        model = OccupancyModel.from_dict(self.saved.get(MODEL_OCCUPANCY) or {})
+        # A replay refits the same instance day after day (a fit starts afresh but for the live score).
+        model = self.occupancy
+        if model is None:
+            model = OccupancyModel.from_dict(
+                self.saved.get(MODEL_OCCUPANCY) or {},
+                slot_minutes=self.occupancy_slot_minutes,
+                half_life_days=self.occupancy_half_life_days,
+                classifier=self.occupancy_classifier,
+            )
         model.fit(store, self.spec, now)
         self.occupancy = model
         ready, reason = model.enough_data()
@@ -293,3 +314,22 @@ class HomeModels:
         """What the security model learned: threshold, night hours, graces, open limits, sources."""
         learned: SecurityLearned = self.security.learned()
         return learned
+
+    # Replays: occupancy
+    def refit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+        """Fit the occupancy model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
+        ready, reason = self._fit_occupancy(store, now)
+        self.report.ready[MODEL_OCCUPANCY] = ready
+        return ready, reason
+
+    def occupancy_probabilities(
+        self, store: ObservationStore, origins: NDArray[np.float64], steps: NDArray[np.int64]
+    ) -> dict[str, NDArray[np.float64]]:
+        """P(occupied) per scope of slot origin+(step-1)*slot as known at each origin: (origins, steps) arrays."""
+        probabilities: dict[str, NDArray[np.float64]] = self.occupancy.probabilities(store, origins, steps)
+        return probabilities
+
+    def spell_band(self, occupied: bool, origin: float, run_slots: float) -> Band | None:
+        """When the home, occupied (or empty) for run_slots slots at `origin`, is expected to change."""
+        band: Band | None = self.occupancy.spell_band(occupied, origin, run_slots)
+        return band
