@@ -31,18 +31,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from custom_components.smartml.engine.energy import (
-    GRID_SECONDS,
-    HOUR,
-    WEEK_HOURS,
-    EnergyModel,
-    hour_of_week,
-    hourly_from_store,
+from custom_components.smartml.engine.constants import (
+    DAY_SECONDS,
+    ENERGY_FORECAST_MODELS,
+    ENERGY_FORECAST_PROFILE,
+    HOUR_SECONDS as HOUR,
 )
+from custom_components.smartml.engine.energy_series import GRID_SECONDS, WEEK_HOURS, hour_of_week, hourly_from_store
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ROLE_ENERGY, ROLE_POWER, ObservationStore
 from custom_components.smartml.engine.replay import Replay, load_replay
+from custom_components.smartml.engine.slots import buffer_arrays
 
-from .metrics import coverage, mae, pinball, rmse
+from .metrics import clean_json, coverage, mae, pinball, rmse
 
 SCOPES = ("1h", "day_ahead")
 BASELINES = ("seasonal_naive", "previous_day", "time_of_week_mean", "persistence")
@@ -54,16 +55,8 @@ STUCK_W = (1000.0, 2000.0)
 STUCK_HOURS = (3, 8)
 BASE_W = (150.0, 400.0)
 BASE_HOURS = (48, 96)
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return round(value, 5) if math.isfinite(value) else None
-    return value
+# Figures are reported to this many decimals.
+DIGITS = 5
 
 
 def _metrics(truth: NDArray[np.float64], pred: NDArray[np.float64]) -> dict[str, float]:
@@ -85,8 +78,8 @@ def _inject(store: ObservationStore, faults: list[dict[str, float]]) -> Observat
         role = copy.roles.get(channel)
         if role not in (ROLE_POWER, ROLE_ENERGY):
             continue
-        t = np.frombuffer(buf.times, dtype=np.float64)
-        v = np.frombuffer(buf.values, dtype=np.float64).copy()
+        t, values = buffer_arrays(buf)
+        v = values.copy()
         for fault in faults:
             a, b, watts = fault["start"], fault["end"], fault["watts"]
             if role == ROLE_POWER:
@@ -117,12 +110,18 @@ def _plan_faults(replay: Replay, first_cutoff: float, count: int, seed: int) -> 
     return faults
 
 
-def _checks(model: EnergyModel, store: ObservationStore, cutoff: float, nxt: float) -> list[dict[str, Any]]:
+def _checks(models: HomeModels, store: ObservationStore, cutoff: float, nxt: float) -> list[dict[str, Any]]:
+    """The anomalies of a day's checks, every CHECK_SECONDS, with nobody's presence known."""
     alarms = []
     for now in np.arange(cutoff + CHECK_SECONDS, nxt + 1.0, CHECK_SECONDS).tolist():
-        for anomaly in model.check(store, now, None):
-            alarms.append(anomaly.as_dict())
+        for anomaly in models.energy_anomalies(store, now, None):
+            alarms.append(dict(anomaly.as_dict()))
     return alarms
+
+
+def _models(replay: Replay, args: argparse.Namespace) -> HomeModels:
+    """The home's models with the replay's forecast model and seed."""
+    return HomeModels(replay.spec, energy_forecast_model=args.model, energy_seed=args.seed)
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -131,7 +130,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--history", required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--first-test-day", type=int, default=14)
-    parser.add_argument("--model", default="profile", choices=("hgb", "profile"))
+    parser.add_argument("--model", default=ENERGY_FORECAST_PROFILE, choices=ENERGY_FORECAST_MODELS)
     parser.add_argument("--inject", type=int, default=0, help="faults to inject for the anomaly scope")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -139,7 +138,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     replay = load_replay(args.history, args.home)
     spec, store = replay.spec, replay.store
     starts, y = hourly_from_store(store, spec, end=replay.end + GRID_SECONDS)
-    model = EnergyModel(forecast_model=args.model, seed=args.seed)
+    models = _models(replay, args)
     days = list(replay.days(args.first_test_day))
     how_all, _ = hour_of_week(starts, replay.timezone)
     collected: dict[str, dict[str, list[NDArray[np.float64]]]] = {
@@ -151,11 +150,11 @@ def run(argv: list[str]) -> dict[str, Any]:
     print(f"energy: {len(days)} test days, {int(np.isfinite(y).sum())} hours measured", file=sys.stderr)
     for day_no, (cutoff, nxt) in enumerate(days):
         started = time.perf_counter()
-        model.fit(store, spec, cutoff)
+        fitted = models.refit_energy(store, cutoff)
         fit_seconds.append(time.perf_counter() - started)
-        if model.model_ is None:
+        if not fitted:
             continue
-        series = model.series(store, replay.end + GRID_SECONDS, None, None, since=starts[0])
+        series = models.energy_series(store, replay.end + GRID_SECONDS, since=starts[0])
         first = round((series.starts[0] - starts[0]) / HOUR)
         o_cut = round((cutoff - series.starts[0]) / HOUR)
         targets = np.arange(o_cut, min(round((nxt - series.starts[0]) / HOUR), len(series.y)), dtype=np.int64)
@@ -180,7 +179,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 horizons = targets - o_cut + 1
                 previous_day = sy[targets - 24 * np.ceil(horizons / 24).astype(np.int64)]
                 persistence = np.full(len(targets), sy[o_cut - 1])
-            q = model.quantiles(series, origins, horizons)
+            q = models.energy_quantiles(series, origins, horizons)
             preds = {
                 "seasonal_naive": sy[targets - WEEK_HOURS]
                 if targets[0] >= WEEK_HOURS
@@ -197,7 +196,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             for name, values in preds.items():
                 collected[scope][name].append(values[keep])
         if check_anomalies:
-            false_clean += _checks(model, store, cutoff, nxt)
+            false_clean += _checks(models, store, cutoff, nxt)
         if day_no % 10 == 0:
             print(f"energy: day {day_no + 1}/{len(days)} fit {fit_seconds[-1]:.2f} s", file=sys.stderr)
 
@@ -229,22 +228,21 @@ def run(argv: list[str]) -> dict[str, Any]:
 
     if check_anomalies and days:
         results["anomaly"], info["anomaly"] = _anomaly_scope(replay, days, args, false_clean)
-    return {"task": "energy", "results": _clean(results), "info": _clean(info)}
+    return {"task": "energy", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
 def _anomaly_scope(
     replay: Replay, days: list[tuple[float, float]], args: argparse.Namespace, false_clean: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    test_days = (days[-1][1] - days[0][0]) / 86_400.0
+    test_days = (days[-1][1] - days[0][0]) / DAY_SECONDS
     faults = _plan_faults(replay, days[0][0], args.inject, args.seed)
     injected = _inject(replay.store, faults)
-    model = EnergyModel(forecast_model=args.model, seed=args.seed)
+    models = _models(replay, args)
     alarms: list[dict[str, Any]] = []
     print(f"energy: anomaly run with {len(faults)} faults", file=sys.stderr)
     for cutoff, nxt in days:
-        model.fit(injected, replay.spec, cutoff)
-        if model.model_ is not None:
-            alarms += _checks(model, injected, cutoff, nxt)
+        if models.refit_energy(injected, cutoff):
+            alarms += _checks(models, injected, cutoff, nxt)
     detected, delays, outside = 0, [], 0
     details = []
     for fault in faults:

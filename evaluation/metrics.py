@@ -16,14 +16,19 @@ from numpy.typing import ArrayLike, NDArray
 LOG_LOSS_EPS = 1e-6
 
 
-def clean_json(value: Any) -> Any:
-    """A result with NaN and infinities as None, so that the JSON stays valid."""
+def clean_json(value: Any, digits: int | None = None) -> Any:
+    """A result with NaN and infinities as None, so that the JSON stays valid.
+
+    digits: round every float to this many decimals (the figures a task reports).
+    """
     if isinstance(value, dict):
-        return {k: clean_json(v) for k, v in value.items()}
+        return {k: clean_json(v, digits) for k, v in value.items()}
     if isinstance(value, list):
-        return [clean_json(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+        return [clean_json(v, digits) for v in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return value if digits is None else round(value, digits)
     return value
 
 

@@ -9,17 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custom_components.smartml.engine.energy import (
-    STUCK_MIN_EXCESS_W,
-    TYPE_BASE_LOAD,
-    TYPE_EMPTY_HOME,
-    TYPE_STUCK_ON,
-    EnergyModel,
-    LiveScore,
-    hourly_from_store,
-    meter_consumption,
-    usual_profile,
-)
+from custom_components.smartml.engine.constants import TYPE_BASE_LOAD, TYPE_EMPTY_HOME, TYPE_STUCK_ON
+from custom_components.smartml.engine.energy import EnergyModel
+from custom_components.smartml.engine.energy_alerts import FlaggedPeriod
+from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
+from custom_components.smartml.engine.energy_features import usual_profile
+from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
+from custom_components.smartml.engine.live_score import SERIES, LiveScore
 from custom_components.smartml.engine.observations import ObservationStore
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -209,9 +205,9 @@ def test_home_with_daily_long_runs_gets_a_higher_stuck_on_bar() -> None:
     busy.fit(power_store(22, extras=runs), SPEC_POWER, T0 + 22 * DAY)
     quiet = EnergyModel()
     quiet.fit(power_store(22), SPEC_POWER, T0 + 22 * DAY)
-    assert quiet.stuck_excess_ == STUCK_MIN_EXCESS_W
-    assert busy.stuck_excess_ > 1500.0
-    assert np.nanmin(busy.stuck_threshold_) > np.nanmin(quiet.stuck_threshold_) + 500.0
+    assert quiet.detectors_.stuck_excess_ == STUCK_MIN_EXCESS_W
+    assert busy.detectors_.stuck_excess_ > 1500.0
+    assert np.nanmin(busy.detectors_.stuck_threshold_) > np.nanmin(quiet.detectors_.stuck_threshold_) + 500.0
 
 
 def test_reported_stuck_on_days_are_left_out_of_calibration() -> None:
@@ -222,10 +218,10 @@ def test_reported_stuck_on_days_are_left_out_of_calibration() -> None:
     blind = EnergyModel()
     blind.fit(store, SPEC_POWER, T0 + 22 * DAY)
     model = EnergyModel()
-    model.flagged_ = [[TYPE_STUCK_ON, a - 3 * HOUR, b] for a, b, _ in nights]
+    model.alerts.flagged = [FlaggedPeriod(TYPE_STUCK_ON, a - 3 * HOUR, b) for a, b, _ in nights]
     model.fit(store, SPEC_POWER, T0 + 22 * DAY)
-    assert blind.stuck_threshold_[3] > 1700.0
-    assert model.stuck_threshold_[3] < 1500.0
+    assert blind.detectors_.stuck_threshold_[3] > 1700.0
+    assert model.detectors_.stuck_threshold_[3] < 1500.0
 
 
 def test_stuck_on_alarm_is_remembered_as_flagged() -> None:
@@ -233,8 +229,8 @@ def test_stuck_on_alarm_is_remembered_as_flagged() -> None:
     store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
     model = EnergyModel()
     _alarms(store, 22, 1, model=model)
-    kinds = [f for f in model.flagged_ if f[0] == TYPE_STUCK_ON]
-    assert len(kinds) == 1 and kinds[0][1] <= start + HOUR and kinds[0][2] >= start + 5 * HOUR
+    kinds = [f for f in model.alerts.flagged if f.type == TYPE_STUCK_ON]
+    assert len(kinds) == 1 and kinds[0].start <= start + HOUR and kinds[0].end >= start + 5 * HOUR
 
 
 def test_window_ends_at_the_last_reported_slot() -> None:
@@ -290,23 +286,28 @@ def test_draw_in_empty_home_raises_anomaly() -> None:
 
 
 def test_persisted_state_round_trips() -> None:
-    score = LiveScore()
+    score = LiveScore(error="absolute")
     for h in range(30):
-        score.record(T0 + h * HOUR, 1.0, 1.5)
-    score.resolve(T0 + np.arange(30) * HOUR, np.full(30, 1.2))
-    skill, scored = score.skill()
+        score.record(SERIES, T0 + h * HOUR, 1.0, 1.5)
+    score.resolve(SERIES, T0 + np.arange(30) * HOUR, np.full(30, 1.2))
+    skill, scored = score.skill(SERIES)
     assert scored == 30 and skill == pytest.approx(1 - 0.2 / 0.3)
     model = EnergyModel()
     model.live = score
-    model.alerts = {TYPE_STUCK_ON: T0}
-    model.flagged_ = [[TYPE_BASE_LOAD, T0 - DAY, T0]]
-    again = EnergyModel.from_dict(model.as_dict())
-    assert again.live.rows == score.rows and again.alerts == model.alerts
-    assert again.flagged_ == model.flagged_
-    assert EnergyModel.from_dict({"flagged": [["x"], "broken", [TYPE_STUCK_ON, 1, 2]]}).flagged_ == [
-        [TYPE_STUCK_ON, 1.0, 2.0]
+    model.alerts.fired = {TYPE_STUCK_ON: T0}
+    model.alerts.flagged = [FlaggedPeriod(TYPE_BASE_LOAD, T0 - DAY, T0)]
+    stored = model.as_dict()
+    # The stored form of earlier releases: the live rows as a single series, periods as lists.
+    assert stored["live"]["rows"][0] == [T0, 1.0, 1.5, 1.2]
+    assert stored["flagged"] == [[TYPE_BASE_LOAD, T0 - DAY, T0]]
+    again = EnergyModel.from_dict(stored)
+    assert again.live.entries == score.entries and again.alerts.fired == model.alerts.fired
+    assert again.alerts.flagged == model.alerts.flagged
+    assert again.skill() == (skill, scored)
+    assert EnergyModel.from_dict({"flagged": [["x"], "broken", [TYPE_STUCK_ON, 1, 2]]}).alerts.flagged == [
+        FlaggedPeriod(TYPE_STUCK_ON, 1.0, 2.0)
     ]
-    assert EnergyModel.from_dict({"live": "broken"}).live.rows == []
+    assert EnergyModel.from_dict({"live": "broken"}).live.entries == {}
 
 
 def test_real_appliances_slice_forecasts_and_stays_quiet() -> None:

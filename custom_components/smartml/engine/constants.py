@@ -24,6 +24,12 @@ MODEL_SECURITY: Final = "security"
 MODEL_ENERGY: Final = "energy"
 MODEL_CLIMATE: Final = "climate"
 
+# The energy forecast's quantile models: the numpy-only usual profile (the default) and
+# scikit-learn's gradient boosting.
+ENERGY_FORECAST_PROFILE: Final = "profile"
+ENERGY_FORECAST_BOOSTED: Final = "hgb"
+ENERGY_FORECAST_MODELS: Final = (ENERGY_FORECAST_BOOSTED, ENERGY_FORECAST_PROFILE)
+
 # How readily the security model alerts: it scales the target false-alarm rate.
 SECURITY_SENSITIVITIES: Final = ("low", "medium", "high")
 DEFAULT_SENSITIVITY: Final = "medium"

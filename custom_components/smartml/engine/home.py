@@ -19,6 +19,7 @@ from .constants import (
     DAY_SECONDS,
     DEFAULT_SENSITIVITY,
     DEFAULT_SLOT_MINUTES,
+    ENERGY_FORECAST_PROFILE,
     KIND_SECURITY,
     MODEL_CLIMATE,
     MODEL_ENERGY,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from .energy_series import HourlySeries
     from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,6 +85,8 @@ class HomeModels:
         occupancy_slot_minutes: int = DEFAULT_SLOT_MINUTES,
         occupancy_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
         occupancy_classifier: Classifier = DEFAULT_CLASSIFIER,
+        energy_forecast_model: str = ENERGY_FORECAST_PROFILE,
+        energy_seed: int = 0,
         security_sensitivity: str | None = None,
     ) -> None:
         """Create for a home spec.
@@ -91,6 +95,8 @@ class HomeModels:
         hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
         occupancy_slot_minutes, occupancy_half_life_days, occupancy_classifier: the occupancy
         model's slot length, routine half-life and classifier ("logistic" or "routine").
+        energy_forecast_model: "profile" (numpy only) or "hgb" (gradient boosting);
+        energy_seed: the seed of the energy model's row sampling and boosting.
         security_sensitivity: low / medium / high; None takes the options' setting.
         """
         self.spec = dict(spec)
@@ -101,6 +107,8 @@ class HomeModels:
         self.occupancy_slot_minutes = occupancy_slot_minutes
         self.occupancy_half_life_days = occupancy_half_life_days
         self.occupancy_classifier = occupancy_classifier
+        self.energy_forecast_model = energy_forecast_model
+        self.energy_seed = energy_seed
         self.security_sensitivity = security_sensitivity
         self.report = FitReport()
         self.occupancy: Any = None
@@ -168,7 +176,9 @@ class HomeModels:
     def _fit_energy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .energy import EnergyModel
 
-        model = EnergyModel.from_dict(self.saved.get(MODEL_ENERGY) or {})
+        model = EnergyModel.from_dict(
+            self.saved.get(MODEL_ENERGY) or {}, forecast_model=self.energy_forecast_model, seed=self.energy_seed
+        )
         model.fit(store, self.spec, now, hourly=self.hourly_energy)
         self.energy = model
         ready, reason = model.enough_data()
@@ -302,6 +312,36 @@ class HomeModels:
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()
         return state
+
+    # Replays: energy
+    def refit_energy(self, store: ObservationStore, now: float) -> bool:
+        """Fit the energy model alone at `now` (a walk-forward day); whether its forecast could be fitted.
+
+        The first call builds the model as `fit` does; later calls refit the same model, so
+        its open alerts and reported periods carry over from one day to the next.
+        """
+        if self.energy is None:
+            self._fit_energy(store, now)
+        else:
+            self.energy.fit(store, self.spec, now, hourly=self.hourly_energy)
+        return bool(self.energy.model_ is not None)
+
+    def energy_series(self, store: ObservationStore, end: float, since: float | None = None) -> HourlySeries:
+        """The fitted energy model's hourly series of the complete hours in [since, end)."""
+        series: HourlySeries = self.energy.series(store, end, self.hourly_energy, None, since=since)
+        return series
+
+    def energy_quantiles(
+        self, series: HourlySeries, origins: NDArray[np.int64], horizons: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """(rows, 3) kWh P10/P50/P90 of a series' hours, each predicted `horizon` hours after its origin."""
+        quantiles: NDArray[np.float64] = self.energy.quantiles(series, origins, horizons)
+        return quantiles
+
+    def energy_anomalies(self, store: ObservationStore, now: float, home_occupied: bool | None = None) -> list[Anomaly]:
+        """New energy anomalies at `now`, as `predict` finds them."""
+        found: list[Anomaly] = self.energy.check(store, now, home_occupied)
+        return found
 
     # Replays: security
     def refit_security(self, store: ObservationStore, now: float) -> tuple[bool, str]:

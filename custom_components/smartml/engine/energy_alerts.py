@@ -1,0 +1,132 @@
+"""Energy alerts: one anomaly per episode, and the periods already reported.
+
+A detector that finds an anomaly fires once; it fires again only after it has been quiet
+for REARM_SECONDS (re-arming), so a heater left on all night is one alert, not thirty.
+Every reported period is remembered for a while (`flagged`): the detectors' calibration
+leaves those periods out, so a fault that was reported does not make them blind to the
+next one. Both survive a restart in the energy model's stored form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+import hashlib
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ENERGY
+from .energy_series import FloatArray
+from .results import Anomaly
+
+REARM_SECONDS: Final = 6 * HOUR_SECONDS
+CALIBRATION_DAYS: Final = 28  # the past the anomaly thresholds are learned from
+# Reported anomalies are remembered this long and left out of the calibration, so a
+# fault that was reported does not make the detector blind to the next one.
+FLAG_KEEP_SECONDS: Final = (CALIBRATION_DAYS + 3) * DAY_SECONDS
+MAX_FLAGGED: Final = 200
+
+# [anomaly type, start, end], as stored.
+StoredPeriod = list[str | float]
+
+
+@dataclass(slots=True)
+class FlaggedPeriod:
+    """A period [start, end] that one detector reported as anomalous."""
+
+    type: str
+    start: float
+    end: float
+
+    def as_list(self) -> StoredPeriod:
+        """The stored form."""
+        return [self.type, self.start, self.end]
+
+
+def energy_anomaly(
+    anomaly_type: str, entity_ids: Sequence[str], ts: float, score: float, text: str, facts: Mapping[str, object]
+) -> Anomaly:
+    """An energy anomaly, in the same form as the security ones (the id is stable per type and time)."""
+    digest = hashlib.sha256(f"{KIND_ENERGY}:{anomaly_type}:{ts:.0f}".encode()).hexdigest()[:12]
+    return Anomaly(
+        id=digest,
+        kind=KIND_ENERGY,
+        type=anomaly_type,
+        entity_ids=list(entity_ids),
+        ts=ts,
+        score=round(float(score), 3),
+        explanation=text,
+        facts=dict(facts),
+    )
+
+
+@dataclass(slots=True)
+class EnergyAlerts:
+    """Which detectors have fired (and when), and the periods reported as anomalous."""
+
+    # anomaly type -> when it last fired; it stays closed until re-armed.
+    fired: dict[str, float] = field(default_factory=dict)
+    flagged: list[FlaggedPeriod] = field(default_factory=list)
+
+    def fire(self, anomaly_type: str, now: float) -> bool:
+        """Whether this is a new episode (then it is one until re-armed)."""
+        if anomaly_type in self.fired:
+            return False
+        self.fired[anomaly_type] = now
+        return True
+
+    def rearm(self, anomaly_type: str, now: float) -> None:
+        """The detector is quiet: it may fire again once REARM_SECONDS have passed since it last did."""
+        fired = self.fired.get(anomaly_type)
+        if fired is not None and now - fired >= REARM_SECONDS:
+            del self.fired[anomaly_type]
+
+    def flag(self, anomaly_type: str, start: float, now: float) -> None:
+        """Remember that [start, now] looked anomalous (extends the period still open)."""
+        for item in reversed(self.flagged):
+            if item.type == anomaly_type:
+                if item.end >= start:
+                    item.start, item.end = min(item.start, start), max(item.end, now)
+                    return
+                break
+        self.flagged.append(FlaggedPeriod(anomaly_type, start, now))
+        oldest = now - FLAG_KEEP_SECONDS
+        self.flagged = [f for f in self.flagged if f.end >= oldest][-MAX_FLAGGED:]
+
+    def flagged_mask(self, starts: FloatArray, anomaly_type: str, after: float = 0.0) -> NDArray[np.bool_]:
+        """Grid slots inside the reported periods of one anomaly type (extended by `after`)."""
+        mask = np.zeros(len(starts), dtype=bool)
+        for item in self.flagged:
+            if item.type == anomaly_type:
+                mask |= (starts >= item.start) & (starts < item.end + after)
+        return mask
+
+    def stored_fired(self) -> dict[str, float]:
+        """The stored form of `fired`."""
+        return dict(self.fired)
+
+    def stored_flagged(self) -> list[StoredPeriod]:
+        """The stored form of `flagged`."""
+        return [item.as_list() for item in self.flagged]
+
+    @staticmethod
+    def read_fired(data: object) -> dict[str, float]:
+        """`fired` from its stored form; malformed data raises TypeError, ValueError or AttributeError."""
+        if not data:
+            return {}
+        if not isinstance(data, Mapping):
+            raise AttributeError("alerts must be a mapping")
+        return {str(k): float(v) for k, v in data.items()}
+
+    @staticmethod
+    def read_flagged(data: object) -> list[FlaggedPeriod]:
+        """`flagged` from its stored form; malformed periods are dropped."""
+        out: list[FlaggedPeriod] = []
+        for item in data if isinstance(data, list) else []:
+            try:
+                out.append(FlaggedPeriod(str(item[0]), float(item[1]), float(item[2])))
+            except (TypeError, ValueError, IndexError, KeyError):
+                continue
+        return out
