@@ -26,6 +26,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     state = await storage.async_load() or LearnedState()
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
     await coordinator.async_bootstrap()
+    await coordinator.fitter.async_refresh()
     entry.async_on_unload(coordinator.async_start())
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartMLRuntime(coordinator)

@@ -99,9 +99,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.has_security = MODEL_SECURITY in models or bool(options.get(CONF_SECURITY_SENSORS))
         self.has_energy = MODEL_ENERGY in models
         self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
-        self.anomalies = AnomalyManager(
-            hass, options.get(CONF_NOTIFY), self._async_feedback, lambda a: explain(a, lambda e: entity_name(hass, e))
-        )
+        self.anomalies = AnomalyManager(hass, options.get(CONF_NOTIFY), self._async_feedback, self._explain)
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, self._zones, storage.schedule_save)
         self._retraining = False
@@ -110,6 +108,11 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         state.observations.drop_entities(self.roles)
         for entity_id in [e for e in state.bootstrapped if e not in self.roles]:
             del state.bootstrapped[entity_id]
+
+    def _explain(self, anomaly: Anomaly) -> str:
+        """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
+        text = explain(anomaly, lambda entity_id: entity_name(self.hass, entity_id))
+        return text[:1].upper() + text[1:]
 
     @property
     def models(self) -> HomeModels | None:

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import time as dt_time
 import time
-from typing import Any
 
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_STUCK_ON
+from custom_components.smartml.engine.facts import EntryWithoutArrival
+from custom_components.smartml.engine.results import Anomaly
 
 from .conftest import FRONT_DOOR, home_options, set_home_states, setup_entry
 
 
-def _anomaly(anomaly_id: str = "a1", kind: str = "security") -> dict[str, Any]:
-    return {
-        "id": anomaly_id,
-        "kind": kind,
-        "type": "activity_when_empty",
-        "entity_ids": [FRONT_DOOR],
-        "ts": time.time(),
-        "score": 0.97,
-        "explanation": "Front door opened at 03:10; in 28 days it has never opened between 01:00 and 05:00 while the home was empty",
-        "facts": {"hour": 3},
-    }
+def _anomaly(anomaly_id: str = "a1", kind: str = "security", type_: str = TYPE_ENTRY_WITHOUT_ARRIVAL) -> Anomaly:
+    facts = EntryWithoutArrival(
+        entity_id=FRONT_DOOR,
+        area=None,
+        state="empty",
+        day_type="weekday",
+        at=dt_time(3, 10),
+        start_hour=1,
+        end_hour=5,
+        times_seen=0,
+        days_of_history=28.0,
+        expected_per_hour=0.001,
+        threshold=6.0,
+        arrival_grace_minutes=30.0,
+    )
+    return Anomaly(
+        id=anomaly_id,
+        kind=kind,
+        type=type_,
+        entity_ids=[FRONT_DOOR],
+        ts=time.time(),
+        score=0.97,
+        facts=facts,
+    )
 
 
 async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> None:
@@ -44,7 +60,7 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     assert sensor.attributes["explanation"].startswith("Front door opened at 03:10")
     assert sensor.attributes["entities"] == [FRONT_DOOR]
     event_entity = hass.states.get("event.smartml_anomaly")
-    assert event_entity.attributes["event_type"] == "activity_when_empty"
+    assert event_entity.attributes["event_type"] == "entry_without_arrival"
     assert event_entity.attributes["id"] == "a1"
     assert len(events) == 1
     assert events[0].data["explanation"] == sensor.attributes["explanation"]
@@ -82,7 +98,7 @@ async def test_without_notify_target_a_persistent_notification_appears(
     assert f"{DOMAIN}_b2" in _async_get_or_create_notifications(hass)
 
     response = await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True, return_response=True)
-    assert response == {"event_id": "b2", "type": "activity_when_empty", "entity_ids": [FRONT_DOOR]}
+    assert response == {"event_id": "b2", "type": "entry_without_arrival", "entity_ids": [FRONT_DOOR]}
     assert f"{DOMAIN}_b2" not in _async_get_or_create_notifications(hass)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
@@ -103,7 +119,7 @@ async def test_failing_notifier_falls_back_to_persistent_notification(hass: Home
 async def test_energy_anomaly_turns_on_energy_sensor_only(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
-    mock_entry.runtime_data.coordinator.anomalies.async_report({**_anomaly("e1", "energy"), "type": "long_run"})
+    mock_entry.runtime_data.coordinator.anomalies.async_report(_anomaly("e1", "energy", TYPE_STUCK_ON))
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.energy_anomaly").state == "on"
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"

@@ -204,7 +204,7 @@ async def test_energy_history_comes_from_long_term_statistics(
     await async_wait_recording_done(hass)
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
-    hours, kwh = mock_entry.runtime_data.coordinator.hourly_energy
+    hours, kwh = mock_entry.runtime_data.coordinator.fitter.hourly_energy
     assert hours[0] == start.timestamp()
     assert kwh == pytest.approx([wh / 1000 for wh in hourly_wh])
 

@@ -72,7 +72,7 @@ async def test_door_at_night_when_away_raises_anomaly(
     coordinator = mock_entry.runtime_data.coordinator
     live_before = coordinator.models.live_state()
     await coordinator.async_retrain()
-    assert [item["id"] for item in coordinator.models.feedback] == [anomaly["id"]]
+    assert [item.id for item in coordinator.models.feedback] == [anomaly["id"]]
     assert coordinator.models.security.feedback_
     assert any(live_before["occupancy"]["live"].values())
     assert coordinator.models.live_state()["occupancy"] == live_before["occupancy"]

@@ -161,8 +161,8 @@ async def test_fit_runs_in_executor_without_scikit_learn(
     await record_routine(hass, freezer)
     threads: list[str] = []
     coordinator_cls = __import__(
-        "custom_components.smartml.coordinator", fromlist=["SmartMLCoordinator"]
-    ).SmartMLCoordinator
+        "custom_components.smartml.fitting", fromlist=["SmartMLFitCoordinator"]
+    ).SmartMLFitCoordinator
     original = coordinator_cls._fit
 
     def spy(self, *args):

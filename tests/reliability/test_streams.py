@@ -7,7 +7,8 @@ finite number, buffers stay ordered and bounded, and no model prediction is NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import fields, is_dataclass
 import importlib.util
 import itertools
 import json
@@ -251,7 +252,10 @@ def _walk_numbers(value: Any) -> Iterator[float]:
         return
     if isinstance(value, float | int):
         yield float(value)
-    elif isinstance(value, dict):
+    elif is_dataclass(value) and not isinstance(value, type):
+        for item in fields(value):
+            yield from _walk_numbers(getattr(value, item.name))
+    elif isinstance(value, Mapping):
         for item in value.values():
             yield from _walk_numbers(item)
     elif isinstance(value, list | tuple):
@@ -303,8 +307,10 @@ def test_every_model_fits_and_predicts_any_stream_without_nan(
     ready, reason = fitter(store.snapshot(), now)
     assert isinstance(reason, str)
     models.report.ready = {module if module != "anomaly" else "security": bool(ready)}
-    prediction = models.predict(store.snapshot(since=now - 8 * 86_400), now, home_occupied=None)
-    assert all(math.isfinite(x) for x in _walk_numbers(prediction)), prediction
+    prediction = models.predict(store.snapshot(since=now - 8 * 86_400), now, presence=None)
+    numbers = list(_walk_numbers(prediction))
+    assert numbers, prediction
+    assert all(math.isfinite(x) for x in numbers), prediction
 
 
 def test_model_failure_is_contained_and_reported(caplog: pytest.LogCaptureFixture) -> None:
