@@ -1,6 +1,7 @@
 """scripts/convert: public smart-home data sets to a history CSV and a home spec.
 
     scripts/convert ordonez --source ../shared/data/ordonez_adl --out build/ordonez_a
+    scripts/convert kasteren --source ../shared/data/kasteren2008 --out build/kasteren
 
 writes `history.csv` (entity_id,state,last_changed) and `home.json` into --out.
 """
@@ -166,6 +167,90 @@ def convert_casas(source: Path, out: Path) -> dict[str, Any]:
     return spec
 
 
+# van Kasteren 2008: contacts only. The areas follow the sensor names and the apartment's
+# floor plan in the paper (the washing machine stands in the bathroom).
+KASTEREN_TIMEZONE = "Europe/Amsterdam"
+KASTEREN_SENSORS = {
+    1: ("microwave", "kitchen"),
+    5: ("hall_toilet_door", "toilet"),
+    6: ("hall_bathroom_door", "bathroom"),
+    7: ("cups_cupboard", "kitchen"),
+    8: ("fridge", "kitchen"),
+    9: ("plates_cupboard", "kitchen"),
+    12: ("front_door", "hall"),
+    13: ("dishwasher", "kitchen"),
+    14: ("toilet_flush", "toilet"),
+    17: ("freezer", "kitchen"),
+    18: ("pans_cupboard", "kitchen"),
+    20: ("washing_machine", "bathroom"),
+    23: ("groceries_cupboard", "kitchen"),
+    24: ("hall_bedroom_door", "bedroom"),
+}
+KASTEREN_FRONT_DOOR = 12
+KASTEREN_LEAVE_HOUSE = 1
+_KASTEREN_TIME = "%d-%b-%Y %H:%M:%S"
+
+
+def _kasteren_rows(path: Path) -> list[tuple[datetime, datetime, int]]:
+    """(start, end, id) of each data line; the header block and the id lists are skipped."""
+    rows: list[tuple[datetime, datetime, int]] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = [part.strip() for part in line.split("\t")]
+        if len(parts) < 3:
+            continue
+        try:
+            start = datetime.strptime(parts[0], _KASTEREN_TIME)
+            end = datetime.strptime(parts[1], _KASTEREN_TIME)
+            rows.append((start, end, int(parts[2])))
+        except ValueError:
+            continue
+    return rows
+
+
+def convert_kasteren(source: Path, out: Path) -> dict[str, Any]:
+    """van Kasteren 2008: each contact firing is on at its start, off at its end.
+
+    Every contact is a binary sensor in the area it sits in; the front door is the home's
+    security entity. The `leave house` activity is the ground truth of nobody home and
+    becomes the state of `person.resident`, as Ordóñez's `Leaving` does.
+    """
+    tz = ZoneInfo(KASTEREN_TIMEZONE)
+    events: list[tuple[str, str, str]] = []
+    areas: dict[str, dict[str, list[str]]] = {}
+    security: list[str] = []
+    for start, end, sensor in _kasteren_rows(source / "kasterenSenseData.txt"):
+        if sensor not in KASTEREN_SENSORS:
+            continue
+        name, area_name = KASTEREN_SENSORS[sensor]
+        entity_id = f"binary_sensor.{name}"
+        area = areas.setdefault(area_name, {"occupancy": []})
+        if entity_id not in area["occupancy"]:
+            area["occupancy"].append(entity_id)
+        if sensor == KASTEREN_FRONT_DOOR and entity_id not in security:
+            security.append(entity_id)
+        events.append((start.replace(tzinfo=tz).isoformat(), entity_id, "on"))
+        events.append((end.replace(tzinfo=tz).isoformat(), entity_id, "off"))
+    if not events:
+        raise ValueError(f"no sensor firings in {source / 'kasterenSenseData.txt'}")
+    first = min(events, key=lambda e: datetime.fromisoformat(e[0]).timestamp())[0]
+    events.append((first, PERSON, "home"))
+    for start, end, activity in _kasteren_rows(source / "kasterenActData.txt"):
+        if activity == KASTEREN_LEAVE_HOUSE:
+            events.append((start.replace(tzinfo=tz).isoformat(), PERSON, "not_home"))
+            events.append((end.replace(tzinfo=tz).isoformat(), PERSON, "home"))
+    spec = {
+        "timezone": KASTEREN_TIMEZONE,
+        "areas": areas,
+        "presence": [PERSON],
+        "security": security,
+        "power": [],
+        "energy": [],
+        "climate": [],
+    }
+    _write(out, sorted(events, key=lambda e: (datetime.fromisoformat(e[0]).timestamp(), e[1])), spec)
+    return spec
+
+
 # Energy homes. Their clocks do not follow daylight saving time (see each SOURCE.md), so
 # the specs use a fixed offset zone: time of week then means what it meant in the home.
 ENERGY_POWER = "sensor.home_power"
@@ -244,6 +329,7 @@ def convert_uci_household(source: Path, out: Path) -> dict[str, Any]:
 CONVERTERS = {
     "ordonez": convert_ordonez,
     "casas": convert_casas,
+    "kasteren": convert_kasteren,
     "appliances": convert_appliances,
     "uci_household": convert_uci_household,
 }
