@@ -234,7 +234,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return result
 
     @callback
-    def async_rename_entity(self, old: str, new: str) -> dict[str, Any]:
+    def async_rename_entity(self, old: str, new: str) -> Mapping[str, Any]:
         """Follow an entity id change: keep what was learned, return the updated options."""
         self.state.observations.rename_entity(old, new)
         if old in self.state.bootstrapped:

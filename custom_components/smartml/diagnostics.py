@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
@@ -15,7 +15,7 @@ from .engine.results import HomePrediction
 TO_REDACT = {CONF_NOTIFY}
 
 
-async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartMLConfigEntry) -> dict[str, Any]:
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartMLConfigEntry) -> Mapping[str, object]:
     """Options, learning status and per-channel counts (no raw observations)."""
     coordinator = entry.runtime_data.coordinator
     observations = coordinator.state.observations

@@ -27,7 +27,7 @@ from .const import (
     REFIT_INTERVAL,
     RETENTION_DAYS_MIN,
 )
-from .engine.constants import DAY_SECONDS, MODEL_ENERGY, models_for
+from .engine.constants import DAY_SECONDS, MODEL_ENERGY, JsonObject, models_for
 from .engine.home import FitReport
 from .engine.pacing import paced
 from .engine.results import Anomaly
@@ -53,7 +53,7 @@ class _Carried:
     """What a refit takes over from before it, copied in the event loop."""
 
     feedback: list[Anomaly]
-    saved: dict[str, Any]
+    saved: dict[str, JsonObject]
     hourly_energy: tuple[list[float], list[float]] | None
 
 

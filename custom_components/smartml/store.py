@@ -11,10 +11,10 @@ recorder history instead of failing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import os
-from typing import Any
+from typing import Any, TypedDict
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -30,8 +30,20 @@ from .const import (
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
 )
+from .engine.constants import JsonObject
 from .engine.observations import ObservationStore
 from .engine.results import AnomalyJson
+
+
+class StoredState(TypedDict):
+    """The store file's data (version STORAGE_VERSION.STORAGE_MINOR_VERSION)."""
+
+    observations: JsonObject
+    learning: bool
+    bootstrapped: dict[str, float]
+    feedback: list[AnomalyJson]
+    models: dict[str, JsonObject]
+    settings: dict[str, list[str]]
 
 
 @dataclass(slots=True)
@@ -43,11 +55,12 @@ class LearnedState:
     # entity_id -> epoch seconds up to which recorder history has been merged.
     bootstrapped: dict[str, float] = field(default_factory=dict)
     feedback: list[AnomalyJson] = field(default_factory=list)
-    models: dict[str, Any] = field(default_factory=dict)
+    # Per model, what it learned live (scores, detector states), as it wrote it.
+    models: dict[str, JsonObject] = field(default_factory=dict)
     # User choices made on entities (e.g. thermostats on auto-apply).
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, list[str]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StoredState:
         """JSON-ready form (thread-safe against concurrent appends, see ObservationStore)."""
         return {
             "observations": self.observations.as_dict(),
@@ -69,7 +82,7 @@ class LearnedState:
         self.models.clear()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LearnedState:
+    def from_dict(cls, data: Mapping[str, Any]) -> LearnedState:
         """Rebuild; raises KeyError/TypeError/ValueError on malformed data."""
         if not isinstance(data, dict):
             raise TypeError("stored data is not an object")
@@ -88,12 +101,12 @@ class LearnedState:
         )
 
 
-class _VersionedStore(Store[dict[str, Any]]):
+class _VersionedStore(Store[StoredState]):
     """Store with the migration hook for future format changes."""
 
     async def _async_migrate_func(
-        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, old_major_version: int, old_minor_version: int, old_data: StoredState
+    ) -> StoredState:
         if old_major_version > STORAGE_VERSION:
             raise NotImplementedError  # a newer SmartML wrote this; Store refuses to downgrade
         # Minor versions only ever add keys with defaults, which from_dict fills in.
@@ -114,7 +127,7 @@ class SmartMLStorage:
             # Serialising months of observations must not stall the event loop.
             serialize_in_event_loop=False,
         )
-        self._data_func: Callable[[], dict[str, Any]] | None = None
+        self._data_func: Callable[[], StoredState] | None = None
 
     @property
     def path(self) -> str:
@@ -156,7 +169,7 @@ class SmartMLStorage:
             translation_placeholders={"path": self.path, "moved_to": aside or "-", "error": reason[:200]},
         )
 
-    def attach(self, data_func: Callable[[], dict[str, Any]]) -> None:
+    def attach(self, data_func: Callable[[], StoredState]) -> None:
         """Tell the store how to produce the data to save."""
         self._data_func = data_func
 

@@ -151,12 +151,13 @@ class WatchedSensors:
         finally:
             self._busy = False
 
-    def _patch_saved(self, change: Callable[[dict[str, Any]], None]) -> None:
+    def _patch_saved(self, change: Callable[[dict[str, object]], None]) -> None:
         """Apply a change to the saved sensors at once (a copy: a save may be reading it)."""
         saved = self.state.models.get(MODEL_SENSOR_WATCH)
-        if not isinstance(saved, Mapping) or not isinstance(saved.get("sensors"), Mapping):
+        saved_sensors = None if saved is None else saved.get("sensors")
+        if saved is None or not isinstance(saved_sensors, Mapping):
             return
-        sensors = dict(saved["sensors"])
+        sensors: dict[str, object] = dict(saved_sensors)
         change(sensors)
         self.state.models[MODEL_SENSOR_WATCH] = {**saved, "sensors": sensors}
         self._on_saved()
@@ -170,9 +171,9 @@ class WatchedSensors:
         entity_id = anomaly.entity_ids[0]
         threshold = watch.threshold(entity_id)
 
-        def raise_threshold(sensors: dict[str, Any]) -> None:
-            if isinstance(sensors.get(entity_id), Mapping):
-                sensors[entity_id] = {**sensors[entity_id], "threshold": threshold}
+        def raise_threshold(sensors: dict[str, object]) -> None:
+            if isinstance(sensor := sensors.get(entity_id), Mapping):
+                sensors[entity_id] = {**sensor, "threshold": threshold}
 
         self._patch_saved(raise_threshold)
 
@@ -183,7 +184,7 @@ class WatchedSensors:
             self.watch.rename(old, new)
         self.entity_ids = [new if entity_id == old else entity_id for entity_id in self.entity_ids]
 
-        def move(sensors: dict[str, Any]) -> None:
+        def move(sensors: dict[str, object]) -> None:
             if old in sensors:
                 sensors[new] = sensors.pop(old)
 

@@ -15,6 +15,11 @@ WEEK_SECONDS: Final = 7 * DAY_SECONDS
 # Length of the time slots occupancy is learned in and coverage is counted in (minutes).
 DEFAULT_SLOT_MINUTES: Final = 15
 
+# A home spec (DESIGN.md): the same keys as a config entry's options, plus "timezone".
+type HomeSpec = Mapping[str, Any]
+# What an object writes for the store: a JSON object whose values only its reader inspects.
+type JsonObject = Mapping[str, object]
+
 # The whole-home scope of occupancy (beside the areas) and of the entities' devices.
 HOME: Final = "home"
 
@@ -29,6 +34,9 @@ MODEL_CLIMATE: Final = "climate"
 ENERGY_FORECAST_PROFILE: Final = "profile"
 ENERGY_FORECAST_BOOSTED: Final = "hgb"
 ENERGY_FORECAST_MODELS: Final = (ENERGY_FORECAST_BOOSTED, ENERGY_FORECAST_PROFILE)
+
+# How fast the climate model forgets old setpoint habits (days for a weight to halve).
+CLIMATE_HALF_LIFE_DAYS: Final = 21.0
 
 # How readily the security model alerts: it scales the target false-alarm rate.
 SECURITY_SENSITIVITIES: Final = ("low", "medium", "high")

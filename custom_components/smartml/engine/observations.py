@@ -17,6 +17,7 @@ import math
 import sys
 from typing import Any, Final
 
+from .constants import JsonObject
 from .pacing import pace
 
 # Roles an entity plays in the home spec / config entry options.
@@ -325,7 +326,7 @@ class ChannelBuffer:
         del self.times[:keep_from]
         del self.values[:keep_from]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         """Compact JSON form: times and values as base64 of little-endian float64 arrays.
 
         Two strings per channel instead of a number object per point: a save of months of
@@ -649,7 +650,7 @@ class ObservationStore:
         lasts = [buf.times[-1] for buf in self.channels.values() if buf.times]
         return (min(firsts), max(lasts)) if firsts else None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         """JSON-ready form for the store."""
         return {
             "channels": {c: buf.as_dict() for c, buf in list(self.channels.items())},

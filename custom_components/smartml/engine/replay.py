@@ -14,6 +14,7 @@ import os
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .constants import HomeSpec
 from .history_csv import HistoryRows, read_history_csv
 from .observations import ObservationStore, entity_roles
 
@@ -24,7 +25,7 @@ REPLAY_MAX_POINTS = 10**9
 class Replay:
     """A home's spec, its observations and the raw rows they came from."""
 
-    spec: dict[str, Any]
+    spec: HomeSpec
     store: ObservationStore
     history: HistoryRows
     start: float
@@ -53,7 +54,7 @@ class Replay:
             day = following
 
 
-def load_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_spec(path: str | os.PathLike[str]) -> HomeSpec:
     """Read a home spec JSON file."""
     with open(path, encoding="utf-8") as handle:
         spec = json.load(handle)

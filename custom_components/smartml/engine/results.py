@@ -8,8 +8,7 @@ rounding, words) is the Home Assistant layer's job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, Final, TypedDict
 
 from .constants import KIND_SECURITY
@@ -19,7 +18,7 @@ from .facts import FACTS_FROM_JSON, AnomalyFacts, UntypedFacts, facts_from_json
 BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Band:
     """An expected time with a confidence band (epoch seconds)."""
 
@@ -28,12 +27,8 @@ class Band:
     high: float
     confidence: float = BAND_QUANTILES[2] - BAND_QUANTILES[0]
 
-    def as_dict(self) -> dict[str, float]:
-        """Plain dict."""
-        return {"ts": self.ts, "low": self.low, "high": self.high, "confidence": round(self.confidence, 2)}
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ScopeForecast:
     """Occupancy outlook of one area or the home."""
 
@@ -45,19 +40,8 @@ class ScopeForecast:
     # P(occupied now) read from the area's environmental sensors, when it has any.
     virtual_probability: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict; forecast as [[hour start, probability], ...]."""
-        return {
-            "probability": round(self.probability, 4),
-            "forecast": [[ts, round(p, 4)] for ts, p in self.forecast],
-            "next_occupied": self.next_occupied,
-            "skill": None if self.skill is None else round(self.skill, 4),
-            "scored_slots": self.scored_slots,
-            "virtual_probability": None if self.virtual_probability is None else round(self.virtual_probability, 4),
-        }
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class OccupancyForecast:
     """Occupancy outlook of every area and of the home.
 
@@ -74,23 +58,8 @@ class OccupancyForecast:
     expected_arrival: Band | None = None
     expected_departure: Band | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """{"areas": {area: {...}}, "home": {..., "expected_arrival": {...}|None, ...}|None}."""
-        home: dict[str, Any] | None = None
-        if self.home is not None:
-            home = self.home.as_dict()
-            home["occupied_now"] = self.home_occupied
-            home["expected_arrival"] = None if self.expected_arrival is None else self.expected_arrival.as_dict()
-            home["expected_departure"] = None if self.expected_departure is None else self.expected_departure.as_dict()
-        return {
-            "generated_at": self.generated_at,
-            "slot_minutes": self.slot_minutes,
-            "areas": {area: scope.as_dict() for area, scope in self.areas.items()},
-            "home": home,
-        }
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class EnergyForecast:
     """Hourly consumption quantiles (kWh) and the totals the entities show."""
 
@@ -107,17 +76,8 @@ class EnergyForecast:
     today: float  # used_today + rest_of_today
     tomorrow: float  # the next local day (P50)
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data; `forecast` is the list Home Assistant's attributes carry."""
-        out = asdict(self)
-        out["forecast"] = [
-            {"datetime": datetime.fromtimestamp(t, UTC).isoformat(), "p10": a, "p50": b, "p90": c}
-            for t, a, b, c in zip(self.ts, self.p10, self.p50, self.p90, strict=True)
-        ]
-        return out
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ClimatePrediction:
     """What SmartML predicts for one thermostat at `now`."""
 
@@ -134,25 +94,6 @@ class ClimatePrediction:
     tau_hours: float | None
     confidence: float | None
     occupied_probability: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict; `setpoint` repeats `setpoint_now` (what the entities read)."""
-        return {
-            "entity_id": self.entity_id,
-            "now": self.now,
-            "setpoint": self.setpoint_now,
-            "setpoint_now": self.setpoint_now,
-            "mode": self.mode,
-            "forecast": [[ts, sp] for ts, sp in self.forecast],
-            "preheat_start": self.preheat_start,
-            "preheat_target_time": self.preheat_target_time,
-            "preheat_target_setpoint": self.preheat_target_setpoint,
-            "heating_rate": self.heating_rate,
-            "cooling_rate": self.cooling_rate,
-            "tau_hours": self.tau_hours,
-            "confidence": self.confidence,
-            "occupied_probability": self.occupied_probability,
-        }
 
 
 class AnomalyJson(TypedDict):
@@ -204,11 +145,9 @@ class Anomaly:
         """Rebuild from as_json output, or from an anomaly dict an earlier release stored."""
         type_ = str(data["type"])
         raw_facts: Mapping[str, object] = data.get("facts") or {}
-        facts: AnomalyFacts | UntypedFacts
-        if type_ in FACTS_FROM_JSON:
-            facts = facts_from_json(type_, raw_facts)
-        else:
-            facts = dict(raw_facts)
+        facts: AnomalyFacts | UntypedFacts = (
+            facts_from_json(type_, raw_facts) if type_ in FACTS_FROM_JSON else dict(raw_facts)
+        )
         return cls(
             id=str(data["id"]),
             kind=str(data.get("kind", KIND_SECURITY)),

@@ -29,7 +29,7 @@ import math
 from typing import Any, Final, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE
+from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE, JsonObject
 from .results import Anomaly
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
 
@@ -65,7 +65,7 @@ class _Watched:
     # UTC day number -> (lowest, highest) of that day, the last RANGE_DAYS days.
     days: dict[int, tuple[float, float]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "detector": self.detector.as_dict(),
             "threshold": self.threshold,

@@ -37,6 +37,8 @@ from typing import Any, Final
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .constants import JsonObject
+
 # (subsequence length, how many past subsequences it is compared with).
 DEFAULT_SCALES: Final = ((1, 4000), (10, 1000))
 DEFAULT_LEARNING_POINTS: Final = 500
@@ -149,7 +151,7 @@ class StreamingDetector:
         self.reported = max(self.reported * REPORT_DECAY, score)
         return out
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         """Whole state as plain JSON."""
         held = min(self.count, self._capacity)
         end = self.count % self._capacity + self._capacity
