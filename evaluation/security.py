@@ -13,6 +13,10 @@ events, with a fresh copy of that day's model; it counts as detected when an ano
 the real stream did not raise appears between its start and its end (an hour for entries,
 the open time for a door held open). Time to detect is from the intrusion's first event.
 
+With --alerts-out FILE, each alert raised on the real stream is written to FILE as one JSON
+object per line (start, end, kind, entities, explanation), so that anyone can score the
+replay with their own intrusions and rules.
+
 Baselines on the same streams: `rule_away` (any door or motion while everyone is away,
 door open over 10 minutes) and `rule_night` (any door or motion 00:00-06:00, door open over
 10 minutes) -- the fixed rules a homeowner would otherwise write.
@@ -24,6 +28,7 @@ import argparse
 from collections.abc import Callable, Sequence
 import copy
 from datetime import UTC, datetime
+import json
 import math
 import statistics
 import sys
@@ -56,6 +61,7 @@ RULE_NIGHT_HOURS = (0, 6)
 WEEK_DAYS = 7.0
 
 Event = tuple[str, float, float]  # entity_id, value, ts
+Raised = tuple[float, Anomaly]  # time raised, the anomaly
 Detector = Callable[[list[Event], float, float], list[tuple[float, str]]]
 
 
@@ -78,16 +84,12 @@ def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
     return sorted([*real, *injected], key=lambda e: e[2])
 
 
-def _run_model(
-    home: HomeModels, events: list[Event], start: float, end: float, explanations: list[str] | None = None
-) -> list[tuple[float, str]]:
-    """Feed events as the integration does; (time raised, anomaly id) of each anomaly."""
-    raised: list[tuple[float, str]] = []
-    notes = explanations if explanations is not None else []
+def _run_model(home: HomeModels, events: list[Event], start: float, end: float) -> list[Raised]:
+    """Feed events as the integration does; (time raised, anomaly) of each anomaly."""
+    raised: list[Raised] = []
 
     def note(when: float, anomaly: Anomaly) -> None:
-        raised.append((when, anomaly.id))
-        notes.append(explain(anomaly, friendly_name))
+        raised.append((when, anomaly))
 
     tick = start + CHECK_EVERY_SECONDS
     last_value: dict[str, float] = {}
@@ -184,6 +186,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-test-day", type=int, default=7)
     parser.add_argument("--sensitivity", default=DEFAULT_SENSITIVITY, choices=SECURITY_SENSITIVITIES)
+    parser.add_argument("--alerts-out", help="write each alert on the real stream here, one JSON object a line")
     args = parser.parse_args(argv)
 
     replay = load_replay(args.history, args.home)
@@ -207,7 +210,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     real_raised: dict[str, list[list[tuple[float, str]]]] = {"smartml": [], "rule_away": [], "rule_night": []}
     rules = {"rule_away": _Rule(spec, "away"), "rule_night": _Rule(spec, "night")}
     not_ready: list[str] = []
-    false_alarm_notes: list[str] = []
+    real_alerts: list[Raised] = []
     for cutoff, next_cutoff in days:
         store = ObservationStore(max_points=10**9)
         store.merge_states([r for r in rows if r[2] < cutoff], roles)
@@ -226,7 +229,9 @@ def run(argv: list[str]) -> dict[str, Any]:
         start_home = any(v > 0.5 for v in state0.values()) if state0 else True
         spells = away_spells([(cutoff, start_home), *changes], cutoff, next_cutoff)
         timelines[cutoff] = HomeTimeline(replay.timezone, doors, areas, spells)
-        real_raised["smartml"].append(_run_model(copy.deepcopy(model), events, cutoff, next_cutoff, false_alarm_notes))
+        alerts = _run_model(copy.deepcopy(model), events, cutoff, next_cutoff)
+        real_alerts.extend(alerts)
+        real_raised["smartml"].append(_ids(alerts))
         for name, rule in rules.items():
             real_raised[name].append(rule.run(events, cutoff, next_cutoff, state0))
         print(
@@ -243,7 +248,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         cutoff, next_cutoff = days[day]
         stream = _merge(real_streams[day], injection.events)
         runs = {
-            "smartml": _run_model(copy.deepcopy(models[day]), stream, cutoff, next_cutoff),
+            "smartml": _ids(_run_model(copy.deepcopy(models[day]), stream, cutoff, next_cutoff)),
             **{name: rule.run(stream, cutoff, next_cutoff, presence_at_cutoff[day]) for name, rule in rules.items()},
         }
         for name, raised in runs.items():
@@ -259,6 +264,9 @@ def run(argv: list[str]) -> dict[str, Any]:
                 }
             )
 
+    tz_home = ZoneInfo(replay.timezone)
+    if args.alerts_out:
+        _write_alerts(args.alerts_out, real_alerts, tz_home)
     test_days = sum(end - start for start, end in days) / 86_400.0
     results: dict[str, dict[str, dict[str, float | None]]] = {}
     scopes = {"all": list(KINDS), **{kind: [kind] for kind in KINDS}}
@@ -290,10 +298,32 @@ def run(argv: list[str]) -> dict[str, Any]:
             "false_alarms": {name: sum(len(r) for r in raised) for name, raised in real_raised.items()},
             "not_ready_days": not_ready,
             "missed": missed,
-            "false_alarms_explained": false_alarm_notes,
+            "false_alarms_explained": [explain(anomaly, friendly_name) for _, anomaly in real_alerts],
             "last_model": _model_info(models[-1].security_learned()),
         },
     }
+
+
+def _ids(raised: list[Raised]) -> list[tuple[float, str]]:
+    return [(when, anomaly.id) for when, anomaly in raised]
+
+
+def _local_iso(ts: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).isoformat(timespec="seconds")
+
+
+def _write_alerts(path: str, alerts: list[Raised], tz: ZoneInfo) -> None:
+    """One JSON object a line: when each alert was raised, its type, entities and words."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for when, anomaly in alerts:
+            line = {
+                "start": _local_iso(when, tz),
+                "end": None,
+                "kind": anomaly.type,
+                "entities": list(anomaly.entity_ids),
+                "explanation": explain(anomaly, friendly_name),
+            }
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def _detection_delay(
