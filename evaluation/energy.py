@@ -42,6 +42,7 @@ from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ROLE_ENERGY, ROLE_POWER, ObservationStore
 from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.slots import buffer_arrays
+from custom_components.smartml.explain import explain
 
 from .metrics import clean_json, coverage, mae, pinball, rmse
 
@@ -115,7 +116,7 @@ def _checks(models: HomeModels, store: ObservationStore, cutoff: float, nxt: flo
     alarms = []
     for now in np.arange(cutoff + CHECK_SECONDS, nxt + 1.0, CHECK_SECONDS).tolist():
         for anomaly in models.energy_anomalies(store, now, None):
-            alarms.append(dict(anomaly.as_dict()))
+            alarms.append({**anomaly.as_json(), "explanation": explain(anomaly)})
     return alarms
 
 

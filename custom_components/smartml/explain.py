@@ -11,9 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from .engine.facts import (
+    AboveForecast,
     ActivityFacts,
     ActivityWhenEmpty,
+    BaseLoad,
+    EmptyHomeDraw,
+    EnergyFacts,
     EntryWithoutArrival,
+    LongRun,
     OpenTooLong,
     area_label,
     friendly_name,
@@ -65,6 +70,29 @@ def _open_too_long(facts: OpenTooLong, name_of: NameOf) -> str:
     )
 
 
+def _energy(facts: EnergyFacts) -> str:
+    if isinstance(facts, LongRun):
+        return (
+            f"Power has not dropped below {facts.floor_w:.0f} W for the last {facts.hours:.1f} h; at this time of "
+            f"day the lowest draw over 3 hours is usually about {facts.usual_w:.0f} W. Something may have been "
+            "left on."
+        )
+    if isinstance(facts, BaseLoad):
+        return (
+            f"Power has not dropped below {facts.floor_w:.0f} W for two days; on a usual day it falls to about "
+            f"{facts.usual_floor_w:.0f} W. A device may be running constantly."
+        )
+    if isinstance(facts, EmptyHomeDraw):
+        return (
+            f"Nobody is home, yet the home has drawn at least {facts.floor_w:.0f} W for the last hour "
+            f"(standby is about {facts.standby_w:.0f} W)."
+        )
+    return (
+        f"The home used {facts.used_kwh:.2f} kWh in the last {facts.hours} hours; "
+        f"at most {facts.expected_p90_kwh:.2f} kWh was expected (usually {facts.expected_p50_kwh:.2f})."
+    )
+
+
 def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
     """The anomaly in plain English, naming entities with name_of."""
     facts = anomaly.facts
@@ -72,5 +100,7 @@ def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
         return _activity(facts, name_of)
     if isinstance(facts, OpenTooLong):
         return _open_too_long(facts, name_of)
+    if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
+        return _energy(facts)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation

@@ -9,14 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from custom_components.smartml.engine.constants import TYPE_BASE_LOAD, TYPE_EMPTY_HOME, TYPE_STUCK_ON
+from custom_components.smartml.engine.constants import (
+    TYPE_ABOVE_FORECAST,
+    TYPE_BASE_LOAD,
+    TYPE_EMPTY_HOME,
+    TYPE_STUCK_ON,
+)
 from custom_components.smartml.engine.energy import EnergyModel
-from custom_components.smartml.engine.energy_alerts import FlaggedPeriod
+from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
+from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
 from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.explain import explain
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 POWER = "sensor.home_power"
@@ -151,6 +159,11 @@ def test_external_hourly_series_is_enough_to_forecast() -> None:
     assert len(result.p50) == 24
 
 
+def _as_event(anomaly: Anomaly) -> dict:
+    """The anomaly as the integration reports it: its JSON form with the rendered text."""
+    return {**anomaly.as_json(), "explanation": explain(anomaly)}
+
+
 def _alarms(
     store: ObservationStore,
     start_day: int,
@@ -164,7 +177,7 @@ def _alarms(
         cutoff = T0 + day * DAY
         model.fit(store, SPEC_POWER, cutoff)
         for now in np.arange(cutoff + 900, cutoff + DAY + 1, 900).tolist():
-            found += [a.as_dict() for a in model.check(store, now, home_occupied)]
+            found += [_as_event(a) for a in model.check(store, now, home_occupied)]
     return found
 
 
@@ -251,7 +264,7 @@ def test_window_ends_at_the_last_reported_slot() -> None:
     model.fit(store, SPEC_METER, T0 + 22 * DAY)
     found = []
     for now in np.arange(T0 + 22 * DAY + 900, T0 + 23 * DAY - 3600, 900).tolist():
-        found += [a.as_dict() for a in model.check(store, now, None)]
+        found += [_as_event(a) for a in model.check(store, now, None)]
     assert not [a for a in found if a["type"] == TYPE_STUCK_ON]
 
 
@@ -280,7 +293,7 @@ def test_draw_in_empty_home_raises_anomaly() -> None:
     store = power_store(23, extra=(start, start + 3 * HOUR, 600.0))
     model = EnergyModel()
     model.fit(store, SPEC_POWER, T0 + 22 * DAY)
-    found = [a.as_dict() for a in model.check(store, start + 2 * HOUR, home_occupied=False)]
+    found = [_as_event(a) for a in model.check(store, start + 2 * HOUR, home_occupied=False)]
     assert [a["type"] for a in found if a["type"] == TYPE_EMPTY_HOME] == [TYPE_EMPTY_HOME]
     assert "Nobody is home" in found[0]["explanation"] or any("Nobody" in a["explanation"] for a in found)
 
@@ -362,3 +375,69 @@ def test_profile_pools_the_days_of_a_home_whose_days_are_alike() -> None:
     by_week_hour = np.array([np.median(y[how == h]) for h in range(168)])
     # Six values per hour of week are a noisy median; the blend leans on the hour of day.
     assert np.mean(np.abs(profile - truth)) < 0.6 * np.mean(np.abs(by_week_hour - truth))
+
+
+def test_energy_facts_keep_their_json_form_and_words() -> None:
+    """Facts hold the measured values; the JSON form rounds them and the words read as they always have."""
+    long_run = LongRun(floor_w=1234.46, threshold_w=1100.04, usual_w=300.26, hours=3.25, hour=2)
+    assert long_run.as_json() == {"floor_w": 1234.5, "threshold_w": 1100.0, "usual_w": 300.3, "hours": 3.25, "hour": 2}
+    base = BaseLoad(floor_w=352.7, threshold_w=280.0, usual_floor_w=180.4, standby_w=150.06)
+    empty = EmptyHomeDraw(floor_w=712.5, threshold_w=400.0, standby_w=149.6)
+    above = AboveForecast(used_kwh=6.2345, expected_p90_kwh=2.0004, expected_p50_kwh=1.4996)
+    assert above.as_json() == {"used_kwh": 6.234, "expected_p90_kwh": 2.0, "expected_p50_kwh": 1.5}
+    words = {
+        TYPE_STUCK_ON: (
+            long_run,
+            "Power has not dropped below 1234 W for the last 3.2 h; at this time of day the lowest draw over 3 hours "
+            "is usually about 300 W. Something may have been left on.",
+        ),
+        TYPE_BASE_LOAD: (
+            base,
+            "Power has not dropped below 353 W for two days; on a usual day it falls to about 180 W. A device may "
+            "be running constantly.",
+        ),
+        TYPE_EMPTY_HOME: (
+            empty,
+            "Nobody is home, yet the home has drawn at least 712 W for the last hour (standby is about 150 W).",
+        ),
+        TYPE_ABOVE_FORECAST: (
+            above,
+            "The home used 6.23 kWh in the last 3 hours; at most 2.00 kWh was expected (usually 1.50).",
+        ),
+    }
+    for anomaly_type, (facts, text) in words.items():
+        anomaly = energy_anomaly(anomaly_type, [POWER], T0, 1.5, facts)
+        assert explain(anomaly) == text
+        again = Anomaly.from_json(anomaly.as_json())
+        assert type(again.facts) is type(facts) and again.as_json() == anomaly.as_json()
+
+
+def test_feedback_lifts_the_detector_and_survives_a_restart() -> None:
+    start = T0 + 22 * DAY + 1 * HOUR
+    store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
+    model = EnergyModel()
+    alarm = next(a for a in _anomalies(store, model) if a.type == TYPE_STUCK_ON)
+    assert isinstance(alarm.facts, LongRun)
+    model.add_feedback(alarm)
+    hour, floor = alarm.facts.hour, alarm.facts.floor_w
+    assert model.detectors_.stuck_threshold_[hour] >= round(floor, 1) * 1.1
+    # The stored entry is the anomaly's type and JSON facts, as before; a refit applies it again.
+    stored = model.as_dict()
+    assert stored["feedback"] == [{"type": TYPE_STUCK_ON, "facts": alarm.as_json()["facts"]}]
+    again = EnergyModel.from_dict(stored)
+    again.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    assert again.detectors_.stuck_threshold_[hour] >= round(floor, 1) * 1.1
+    # Feedback stored by earlier releases reads the same.
+    old = EnergyModel.from_dict({"feedback": [{"type": TYPE_BASE_LOAD, "facts": {"floor_w": 5000.0}}, "broken"]})
+    old.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    assert old.detectors_.base_threshold_ == pytest.approx(5500.0)
+
+
+def _anomalies(store: ObservationStore, model: EnergyModel) -> list[Anomaly]:
+    """The typed anomalies of day 22's checks, every 15 minutes."""
+    cutoff = T0 + 22 * DAY
+    model.fit(store, SPEC_POWER, cutoff)
+    found: list[Anomaly] = []
+    for now in np.arange(cutoff + 900, cutoff + DAY + 1, 900).tolist():
+        found += model.check(store, now, None)
+    return found

@@ -145,7 +145,7 @@ class EnergyModel:
 
     def add_feedback(self, anomaly: Anomaly) -> None:
         """An energy anomaly was normal: raise that detector's threshold above what it saw."""
-        self.feedback_.append(EnergyFeedback(anomaly.type, anomaly.as_dict()["facts"]))
+        self.feedback_.append(EnergyFeedback(anomaly.type, anomaly.as_json()["facts"]))
         del self.feedback_[:-MAX_FEEDBACK]
         apply_feedback(self.feedback_, self.detectors_)
 

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ENERGY
 from .energy_series import FloatArray
+from .facts import EnergyFacts
 from .results import Anomaly
 
 REARM_SECONDS: Final = 6 * HOUR_SECONDS
@@ -46,7 +47,7 @@ class FlaggedPeriod:
 
 
 def energy_anomaly(
-    anomaly_type: str, entity_ids: Sequence[str], ts: float, score: float, text: str, facts: Mapping[str, object]
+    anomaly_type: str, entity_ids: Sequence[str], ts: float, score: float, facts: EnergyFacts
 ) -> Anomaly:
     """An energy anomaly, in the same form as the security ones (the id is stable per type and time)."""
     digest = hashlib.sha256(f"{KIND_ENERGY}:{anomaly_type}:{ts:.0f}".encode()).hexdigest()[:12]
@@ -57,8 +58,7 @@ def energy_anomaly(
         entity_ids=list(entity_ids),
         ts=ts,
         score=round(float(score), 3),
-        explanation=text,
-        facts=dict(facts),
+        facts=facts,
     )
 
 

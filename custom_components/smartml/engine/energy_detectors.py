@@ -29,6 +29,7 @@ from .constants import (
 )
 from .energy_alerts import EnergyAlerts, energy_anomaly
 from .energy_series import GRID_PER_HOUR, GRID_SECONDS, FloatArray, IntArray, hour_of_week, power_grid
+from .facts import ABOVE_FORECAST_HOURS, AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from .observations import ObservationStore
 from .results import Anomaly
 
@@ -50,7 +51,7 @@ BASE_LEVEL_DAYS: Final = 14  # the usual daily floor follows the seasons
 BASE_MIN_RISE_W: Final = 100.0
 BASE_MIN_RISE_FRACTION: Final = 0.4
 EMPTY_WINDOW_SLOTS: Final = 4  # 1 h
-ABOVE_HOURS: Final = 3
+ABOVE_HOURS: Final = ABOVE_FORECAST_HOURS
 # Above forecast: all ABOVE_HOURS hours above P90 and, together, above it by at least this
 # share of what they usually use (ordinary busy evenings stay below it).
 ABOVE_EXCESS_FRACTION: Final = 1.0
@@ -197,47 +198,26 @@ class EnergyDetectors:
         if math.isfinite(floor3) and math.isfinite(limit) and floor3 > limit:
             alerts.flag(TYPE_STUCK_ON, now - STUCK_WINDOW_SLOTS * GRID_SECONDS, now)
             if alerts.fire(TYPE_STUCK_ON, now):
-                run = _run_hours(watts, limit)
-                usual = float(self.stuck_reference_[hour])
-                found.append(
-                    energy_anomaly(
-                        TYPE_STUCK_ON,
-                        entity_ids,
-                        now,
-                        floor3 / limit,
-                        f"Power has not dropped below {floor3:.0f} W for the last {run:.1f} h; at this time of "
-                        f"day the lowest draw over 3 hours is usually about {usual:.0f} W. Something may have "
-                        "been left on.",
-                        {
-                            "floor_w": round(float(floor3), 1),
-                            "threshold_w": round(float(limit), 1),
-                            "usual_w": round(usual, 1),
-                            "hours": round(run, 2),
-                            "hour": hour,
-                        },
-                    )
+                facts = LongRun(
+                    floor_w=float(floor3),
+                    threshold_w=float(limit),
+                    usual_w=float(self.stuck_reference_[hour]),
+                    hours=_run_hours(watts, limit),
+                    hour=hour,
                 )
+                found.append(energy_anomaly(TYPE_STUCK_ON, entity_ids, now, floor3 / limit, facts))
         else:
             alerts.rearm(TYPE_STUCK_ON, now)
         if math.isfinite(floor48) and math.isfinite(self.base_threshold_) and floor48 > self.base_threshold_:
             alerts.flag(TYPE_BASE_LOAD, now - BASE_WINDOW_SLOTS * GRID_SECONDS, now)
             if alerts.fire(TYPE_BASE_LOAD, now):
-                found.append(
-                    energy_anomaly(
-                        TYPE_BASE_LOAD,
-                        entity_ids,
-                        now,
-                        floor48 / self.base_threshold_,
-                        f"Power has not dropped below {floor48:.0f} W for two days; on a usual day it falls to "
-                        f"about {self.base_level_:.0f} W. A device may be running constantly.",
-                        {
-                            "floor_w": round(float(floor48), 1),
-                            "threshold_w": round(float(self.base_threshold_), 1),
-                            "usual_floor_w": round(self.base_level_, 1),
-                            "standby_w": round(standby_w, 1),
-                        },
-                    )
+                base = BaseLoad(
+                    floor_w=float(floor48),
+                    threshold_w=float(self.base_threshold_),
+                    usual_floor_w=self.base_level_,
+                    standby_w=standby_w,
                 )
+                found.append(energy_anomaly(TYPE_BASE_LOAD, entity_ids, now, floor48 / self.base_threshold_, base))
         else:
             alerts.rearm(TYPE_BASE_LOAD, now)
         if (
@@ -247,21 +227,10 @@ class EnergyDetectors:
             and floor1 > self.empty_threshold_
         ):
             if alerts.fire(TYPE_EMPTY_HOME, now):
-                found.append(
-                    energy_anomaly(
-                        TYPE_EMPTY_HOME,
-                        entity_ids,
-                        now,
-                        floor1 / self.empty_threshold_,
-                        f"Nobody is home, yet the home has drawn at least {floor1:.0f} W for the last hour "
-                        f"(standby is about {standby_w:.0f} W).",
-                        {
-                            "floor_w": round(float(floor1), 1),
-                            "threshold_w": round(float(self.empty_threshold_), 1),
-                            "standby_w": round(standby_w, 1),
-                        },
-                    )
+                empty = EmptyHomeDraw(
+                    floor_w=float(floor1), threshold_w=float(self.empty_threshold_), standby_w=standby_w
                 )
+                found.append(energy_anomaly(TYPE_EMPTY_HOME, entity_ids, now, floor1 / self.empty_threshold_, empty))
         elif home_occupied is not None:
             alerts.rearm(TYPE_EMPTY_HOME, now)
         return found
@@ -280,20 +249,12 @@ def check_above_forecast(
     if np.all(excess > 1.0) and float(np.sum(actual - q[:, 2])) > ABOVE_EXCESS_FRACTION * float(np.sum(q[:, 1])):
         if not alerts.fire(TYPE_ABOVE_FORECAST, now):
             return []
-        return [
-            energy_anomaly(
-                TYPE_ABOVE_FORECAST,
-                entity_ids,
-                now,
-                float(np.mean(excess)),
-                f"The home used {float(actual.sum()):.2f} kWh in the last {ABOVE_HOURS} hours; "
-                f"at most {float(q[:, 2].sum()):.2f} kWh was expected (usually {float(q[:, 1].sum()):.2f}).",
-                {
-                    "used_kwh": round(float(actual.sum()), 3),
-                    "expected_p90_kwh": round(float(q[:, 2].sum()), 3),
-                    "expected_p50_kwh": round(float(q[:, 1].sum()), 3),
-                },
-            )
-        ]
+        facts = AboveForecast(
+            used_kwh=float(actual.sum()),
+            expected_p90_kwh=float(q[:, 2].sum()),
+            expected_p50_kwh=float(q[:, 1].sum()),
+            hours=len(actual),
+        )
+        return [energy_anomaly(TYPE_ABOVE_FORECAST, entity_ids, now, float(np.mean(excess)), facts)]
     alerts.rearm(TYPE_ABOVE_FORECAST, now)
     return []

@@ -19,9 +19,13 @@ from datetime import time
 from typing import Final, TypedDict
 
 from .constants import (
+    TYPE_ABOVE_FORECAST,
     TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_BASE_LOAD,
+    TYPE_EMPTY_HOME,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_STUCK_ON,
     TYPE_UNUSUAL_TIME,
 )
 
@@ -235,8 +239,129 @@ class OpenTooLong:
 
 SecurityFacts = UnusualTime | ActivityWhenEmpty | EntryWithoutArrival | OpenTooLong
 
+# The hours the above-forecast check sums; the facts' JSON form does not carry them.
+ABOVE_FORECAST_HOURS: Final = 3
+
+
+# Energy facts hold the measured values; their JSON form rounds them as it always has.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AboveForecast:
+    """The last hours, each above its forecast's P90, used far more than usual in sum."""
+
+    used_kwh: float
+    expected_p90_kwh: float  # the sum of the hours' P90
+    expected_p50_kwh: float  # the sum of the hours' P50
+    hours: int = ABOVE_FORECAST_HOURS
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "used_kwh": round(self.used_kwh, 3),
+            "expected_p90_kwh": round(self.expected_p90_kwh, 3),
+            "expected_p50_kwh": round(self.expected_p50_kwh, 3),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> AboveForecast:
+        """Read what as_json wrote."""
+        return cls(
+            used_kwh=_number(data, "used_kwh"),
+            expected_p90_kwh=_number(data, "expected_p90_kwh"),
+            expected_p50_kwh=_number(data, "expected_p50_kwh"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LongRun:
+    """The 3-hour power floor far above its usual level at this hour: something stuck on."""
+
+    floor_w: float  # the lowest draw over the last 3 hours
+    threshold_w: float
+    usual_w: float  # the usual 3-hour floor at this hour of day
+    hours: float  # how long power has stayed above the threshold
+    hour: int  # local hour of day
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "floor_w": round(self.floor_w, 1),
+            "threshold_w": round(self.threshold_w, 1),
+            "usual_w": round(self.usual_w, 1),
+            "hours": round(self.hours, 2),
+            "hour": self.hour,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> LongRun:
+        """Read what as_json wrote."""
+        return cls(
+            floor_w=_number(data, "floor_w"),
+            threshold_w=_number(data, "threshold_w"),
+            usual_w=_number(data, "usual_w"),
+            hours=_number(data, "hours"),
+            hour=int(_number(data, "hour")),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseLoad:
+    """The 48-hour power floor far above the usual daily floor: a device running constantly."""
+
+    floor_w: float  # the lowest draw over the last two days
+    threshold_w: float
+    usual_floor_w: float  # the usual lowest draw of a day
+    standby_w: float
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "floor_w": round(self.floor_w, 1),
+            "threshold_w": round(self.threshold_w, 1),
+            "usual_floor_w": round(self.usual_floor_w, 1),
+            "standby_w": round(self.standby_w, 1),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> BaseLoad:
+        """Read what as_json wrote."""
+        return cls(
+            floor_w=_number(data, "floor_w"),
+            threshold_w=_number(data, "threshold_w"),
+            usual_floor_w=_number(data, "usual_floor_w"),
+            standby_w=_number(data, "standby_w"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmptyHomeDraw:
+    """Nobody is home, yet the 1-hour power floor is far above the night-time floor."""
+
+    floor_w: float  # the lowest draw over the last hour
+    threshold_w: float
+    standby_w: float
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "floor_w": round(self.floor_w, 1),
+            "threshold_w": round(self.threshold_w, 1),
+            "standby_w": round(self.standby_w, 1),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> EmptyHomeDraw:
+        """Read what as_json wrote."""
+        return cls(
+            floor_w=_number(data, "floor_w"),
+            threshold_w=_number(data, "threshold_w"),
+            standby_w=_number(data, "standby_w"),
+        )
+
+
+EnergyFacts = AboveForecast | LongRun | BaseLoad | EmptyHomeDraw
+
 # Every anomaly's facts; extend with the facts of further anomaly types.
-AnomalyFacts = SecurityFacts
+AnomalyFacts = SecurityFacts | EnergyFacts
 
 # Facts of an anomaly type that has no class here yet, as the JSON form carries them.
 UntypedFacts = Mapping[str, object]
@@ -247,6 +372,10 @@ FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]
     TYPE_ACTIVITY_WHEN_EMPTY: ActivityWhenEmpty.from_json,
     TYPE_ENTRY_WITHOUT_ARRIVAL: EntryWithoutArrival.from_json,
     TYPE_OPEN_TOO_LONG: OpenTooLong.from_json,
+    TYPE_ABOVE_FORECAST: AboveForecast.from_json,
+    TYPE_STUCK_ON: LongRun.from_json,
+    TYPE_BASE_LOAD: BaseLoad.from_json,
+    TYPE_EMPTY_HOME: EmptyHomeDraw.from_json,
 }
 
 
