@@ -3,8 +3,12 @@
     scripts/evaluate --task climate                       # seeded simulation (see thermal_sim)
     scripts/evaluate --task climate --history F.csv --home H.json   # a real history
 
-Every day from --first-test-day on, ClimateModel is fitted on everything before local
-midnight and then scored on that day only:
+The simulation draws its occupancy from the Ordóñez home A in build/ordonez_a, converted
+there first when missing (from ../shared/data/ordonez_adl or --ordonez-source).
+
+Every day from --first-test-day on, the climate model is fitted through the façade the
+integration uses (`HomeModels`) on everything before local midnight and then scored on
+that day only:
 
 - `setpoint`: on each 15-minute slot, the setpoint SmartML predicts for now (it knows
   whether anyone is home now, as it does live) against the setpoint in force at the slot's
@@ -31,6 +35,7 @@ midnight and then scored on that day only:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import json
 import math
 from pathlib import Path
@@ -41,50 +46,44 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from custom_components.smartml.engine.climate import (
-    DEFAULT_HALF_LIFE_DAYS,
-    KIND_MANUAL,
-    KIND_OCCUPANCY,
-    KIND_SCHEDULE,
-    SLOT_SECONDS,
-    ClimateModel,
-    ThermalFit,
-    classify_changes,
-    slot_middles,
-)
+from custom_components.smartml.engine.constants import CLIMATE_HALF_LIFE_DAYS, DEFAULT_SLOT_MINUTES
 from custom_components.smartml.engine.history_csv import HistoryRows
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_HVAC_ACTION,
+    ATTR_HVAC_MODE,
     ATTR_SETPOINT,
     CHANNEL_SEP,
     ObservationStore,
 )
 from custom_components.smartml.engine.replay import Replay, load_replay
-from custom_components.smartml.engine.slots import state_at, time_of_week
+from custom_components.smartml.engine.setpoint_changes import (
+    KIND_MANUAL,
+    KIND_OCCUPANCY,
+    KIND_SCHEDULE,
+    classify_changes,
+)
+from custom_components.smartml.engine.slots import buffer_arrays, slot_middles, state_at, time_of_week
+from custom_components.smartml.engine.thermal import ThermalFit
 
 from . import thermal_sim as sim
-from .metrics import mae, rmse
+from .convert import convert_ordonez
+from .metrics import clean_json, mae, rmse
 
-SHARED = Path("/work/shared/data")
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
 DEFAULT_WEATHER = SHARED / "appliances_energy" / "energydata_complete_2016-01-11_2016-03-31.csv"
+# The simulation's occupancy: the Ordóñez home A, converted once into the build folder.
+DEFAULT_ORDONEZ_SOURCE = SHARED / "ordonez_adl"
+DEFAULT_ORDONEZ_OUT = Path("build/ordonez_a")
+SLOT_SECONDS = DEFAULT_SLOT_MINUTES * 60.0
+# Figures are reported to this many decimals.
+DIGITS = 4
 COMFORT_TOLERANCE = 0.5
 FIXED_SCHEDULE_SHARE = 0.1
 CONTROL_EVERY_MINUTES = 5
 THERMAL_HORIZON_MINUTES = 60
-
-
-def _clean(value: Any) -> Any:
-    """NaN to None, numpy scalars to floats, so the JSON stays valid."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return round(value, 4) if math.isfinite(value) else None
-    return value
 
 
 def _tow_medians(
@@ -138,7 +137,7 @@ def _arrays(store: ObservationStore, channel: str) -> tuple[NDArray[np.float64],
     buf = store.channels.get(channel)
     if buf is None:
         return np.empty(0), np.empty(0)
-    return np.array(buf.times), np.array(buf.values)
+    return buffer_arrays(buf)
 
 
 def walk_forward(
@@ -146,11 +145,11 @@ def walk_forward(
     entity_id: str,
     first_test_day: int,
     half_life_days: float,
-    on_day: Any = None,
+    on_day: Callable[[HomeModels, float, float], None] | None = None,
 ) -> dict[str, Any]:
     """Setpoint and thermal scores of one climate entity over the test days of a replay.
 
-    on_day(model, cutoff, following) is called after each daily fit (the simulation runs
+    on_day(models, cutoff, following) is called after each daily fit (the simulation runs
     its controls there).
     """
     store, spec = replay.store, replay.spec
@@ -159,11 +158,11 @@ def walk_forward(
         return {}
     mids = slot_middles(replay.start, replay.end)
     truth = state_at(sp_buf, mids)
-    mode_buf = store.channels.get(entity_id + CHANNEL_SEP + "hvac_mode")
+    mode_buf = store.channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_MODE)
     if mode_buf is not None and len(mode_buf.times):
         truth = np.where(state_at(mode_buf, mids) == 0.0, np.nan, truth)  # off: no setpoint to predict
     tow = time_of_week(mids - SLOT_SECONDS / 2.0, replay.timezone, 15)
-    model = ClimateModel(half_life_days=half_life_days)
+    models = HomeModels(spec, climate_half_life_days=half_life_days)
     presence = [e for e in spec.get("presence") or [] if e in store.channels]
     home = None
     if presence:
@@ -180,9 +179,9 @@ def walk_forward(
     outdoor = _arrays(store, outdoor_id) if isinstance(outdoor_id, str) and outdoor_id in store.channels else None
     for cutoff, following in replay.days(first_test_day):
         started = time.perf_counter()
-        model.fit(store, spec, cutoff)
+        models.refit_climate(store, cutoff)
         fit_seconds.append(time.perf_counter() - started)
-        ready, reason = model.enough_data(entity_id)
+        ready, reason = models.climate_ready(entity_id)
         if not ready:
             print(f"skip day at {cutoff:.0f}: {reason}", file=sys.stderr)
             continue
@@ -192,13 +191,13 @@ def walk_forward(
             continue
         t = mids[idx]
         p_now = None if home is None else home[idx]
-        collected["now"].append(model.setpoints(entity_id, t, p_now))
+        collected["now"].append(models.climate_setpoints(entity_id, t, p_now))
         home_at_cutoff = None if home is None or idx[0] == 0 else float(home[idx[0] - 1])
-        collected["day_ahead"].append(model.forecast_setpoints(entity_id, t, cutoff, home_at_cutoff)[0])
+        collected["day_ahead"].append(models.climate_day_ahead(entity_id, t, cutoff, home_at_cutoff))
         collected["truth"].append(truth[idx])
         collected["tow"].append(_tow_medians(truth, tow, int(idx[0]), idx))
         collected["persistence"].append(np.full(len(idx), truth[idx[0] - 1] if idx[0] else np.nan))
-        zone = model.zones_[entity_id]
+        zone = models.climate_zone(entity_id)
         if zone.thermal is not None and len(indoor[0]) and len(action[0]):
             fits.append(zone.thermal)
             origins = t[t + THERMAL_HORIZON_MINUTES * 60.0 <= replay.end]
@@ -207,7 +206,7 @@ def walk_forward(
             collected["th_model"].append(th[1])
             collected["th_persist"].append(th[2])
         if on_day is not None:
-            on_day(model, cutoff, following)
+            on_day(models, cutoff, following)
     if not days:
         return {"info": {"days": 0}}
 
@@ -244,7 +243,7 @@ def walk_forward(
         rates = [f.heating_rate for f in fits if f.heating_rate is not None]
         if rates:
             info["thermal_heating_rate_range"] = [min(rates), max(rates)]
-    zone = model.zones_[entity_id]
+    zone = models.climate_zone(entity_id)
     info["levels"] = zone.routine.levels if zone.routine is not None else {}
     info["changes"] = zone.change_counts
     return {"results": results, "info": info}
@@ -262,7 +261,7 @@ def _replay_task(args: argparse.Namespace) -> dict[str, Any]:
         prefix = "" if len(replay.spec.get("climate") or []) == 1 else f"{entity_id}:"
         for scope, methods in scored.get("results", {}).items():
             results[prefix + scope] = methods
-    return {"task": "climate", "results": _clean(results), "info": _clean(info)}
+    return {"task": "climate", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
 def _fixed_schedule(household: sim.Household, train_minutes: int, comfort: float, sleep: float) -> NDArray[np.float64]:
@@ -354,11 +353,11 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
     fixed: dict[str, NDArray[np.float64]] = {}
     rng = np.random.default_rng(args.seed + 2)
 
-    def on_day(model: ClimateModel, cutoff: float, following: float) -> None:
+    def on_day(models: HomeModels, cutoff: float, following: float) -> None:
         first = round((cutoff - household.start) / 60.0)
         last = min(round((following - household.start) / 60.0), household.minutes)
         if "target" not in fixed:
-            routine = model.zones_[sim.CLIMATE].routine
+            routine = models.climate_zone(sim.CLIMATE).routine
             levels = routine.levels if routine is not None else {"comfort": sim.COMFORT}
             fixed["target"] = np.maximum(
                 _fixed_schedule(household, first_minute, levels["comfort"], levels.get("sleep", levels["comfort"])),
@@ -375,7 +374,7 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
             now = household.start + i * 60.0
             if (i - first) % CONTROL_EVERY_MINUTES == 0:
                 reading = round(temperature + float(rng.normal(0.0, sim.SENSOR_NOISE)), 1)
-                pred = model.predict(
+                pred = models.climate_predict_at(
                     sim.CLIMATE,
                     now,
                     hours=24,
@@ -431,7 +430,7 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
         "occupied_test_minutes": int(np.sum(household.home[test])),
         "source_days": household.days_source,
     }
-    return {"task": "climate", "results": _clean(results), "info": _clean(info)}
+    return {"task": "climate", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -440,9 +439,14 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--history", help="history CSV with climate attributes (replay mode)")
     parser.add_argument("--home", help="home spec JSON (replay mode)")
     parser.add_argument("--first-test-day", type=int, default=14)
-    parser.add_argument("--half-life-days", type=float, default=DEFAULT_HALF_LIFE_DAYS)
-    parser.add_argument("--ordonez-history", default="build/ordonez_a/history.csv")
-    parser.add_argument("--ordonez-home", default="build/ordonez_a/home.json")
+    parser.add_argument("--half-life-days", type=float, default=CLIMATE_HALF_LIFE_DAYS)
+    parser.add_argument("--ordonez-history", default=str(DEFAULT_ORDONEZ_OUT / "history.csv"))
+    parser.add_argument("--ordonez-home", default=str(DEFAULT_ORDONEZ_OUT / "home.json"))
+    parser.add_argument(
+        "--ordonez-source",
+        type=Path,
+        help=f"Ordóñez ADL folder, converted when the default history is missing (default {DEFAULT_ORDONEZ_SOURCE})",
+    )
     parser.add_argument("--weather", default=str(DEFAULT_WEATHER))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tau-hours", type=float, default=14.0)
@@ -453,4 +457,28 @@ def run(argv: list[str]) -> dict[str, Any]:
         if not args.home:
             parser.error("--history needs --home")
         return _replay_task(args)
+    _ensure_ordonez(args, parser)
     return _simulation_task(args)
+
+
+def _ensure_ordonez(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Convert the Ordóñez home A the simulation draws its occupancy from, when it is missing.
+
+    Only the default build folder is written; explicit --ordonez-history/--ordonez-home
+    paths must exist.
+    """
+    history, home = Path(args.ordonez_history), Path(args.ordonez_home)
+    if history.exists() and home.exists():
+        return
+    defaults = (DEFAULT_ORDONEZ_OUT / "history.csv", DEFAULT_ORDONEZ_OUT / "home.json")
+    if (history, home) != defaults:
+        parser.error(f"--ordonez-history {history} and --ordonez-home {home} must both exist")
+    source: Path = args.ordonez_source or DEFAULT_ORDONEZ_SOURCE
+    if not (source / "OrdonezA_Sensors.txt").exists():
+        parser.error(
+            f"the simulation needs the Ordóñez ADL data (OrdonezA_*.txt), not found in {source}: "
+            "pass its folder with --ordonez-source, or convert it yourself with "
+            f"`scripts/convert ordonez --source <folder> --out {DEFAULT_ORDONEZ_OUT}`"
+        )
+    print(f"converting the Ordóñez home A from {source} into {DEFAULT_ORDONEZ_OUT}", file=sys.stderr)
+    convert_ordonez(source, DEFAULT_ORDONEZ_OUT)

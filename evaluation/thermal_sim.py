@@ -37,6 +37,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from custom_components.smartml.engine.constants import DAY_SECONDS, HOUR_SECONDS
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.slots import state_at
@@ -59,6 +60,9 @@ SENSOR_EVERY_MINUTES: Final = 5
 OVERRIDE_DAY_SHARE: Final = 0.15
 OVERRIDE_RISE: Final = 1.0
 EARLY_RISE_MINUTES: Final = 30
+
+# A recorded state: entity_id, state, epoch seconds, attributes (None for plain states).
+type HistoryRow = tuple[str, str, float, dict[str, float | str] | None]
 
 
 @dataclass(slots=True)
@@ -96,7 +100,7 @@ def read_outdoor(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
 def _median_minute_of_day(times: NDArray[np.float64]) -> int:
     """Circular-safe median time of day (minutes, UTC+1) of some moments, to 15 minutes."""
-    minutes = ((times + 3600.0) % 86_400.0) / 60.0
+    minutes = ((times + HOUR_SECONDS) % DAY_SECONDS) / 60.0
     # Centre the circle on the mean direction so that a midnight crossing does not split it.
     angle = np.angle(np.mean(np.exp(2j * np.pi * minutes / DAY_MINUTES)))
     centre = (angle % (2 * np.pi)) / (2 * np.pi) * DAY_MINUTES
@@ -220,18 +224,27 @@ def run_zone(
     n = last - first
     temps = np.empty(n)
     heat = np.zeros(n, dtype=bool)
-    fixed = None if callable(target) else np.asarray(target)
+    goal_at = target if callable(target) else _by_minute(target)
     for k in range(n):
         i = first + k
         temps[k] = zone.temperature
-        goal = float(fixed[i]) if fixed is not None else target(i, zone.temperature)  # type: ignore[operator]
-        heat[k] = zone.step(goal, float(t_out[i]))
+        heat[k] = zone.step(goal_at(i, zone.temperature), float(t_out[i]))
     return temps, heat
+
+
+def _by_minute(targets: NDArray[np.float64]) -> Callable[[int, float], float]:
+    """A target array as a control: the target of the minute, whatever the temperature."""
+    fixed = np.asarray(targets)
+
+    def goal(i: int, _temperature: float) -> float:
+        return float(fixed[i])
+
+    return goal
 
 
 def record(
     household: Household, temps: NDArray[np.float64], heat: NDArray[np.bool_], seed: int
-) -> tuple[ObservationStore, list[tuple[str, str, float, dict[str, Any] | None]]]:
+) -> tuple[ObservationStore, list[HistoryRow]]:
     """What Home Assistant would have recorded of the household's own thermostat run.
 
     Returns the store and the rows (entity_id, state, ts, attributes) for a history CSV.
@@ -242,7 +255,7 @@ def record(
     sensor_minutes = np.arange(0, household.minutes, SENSOR_EVERY_MINUTES)
     shown = np.empty(household.minutes)
     shown[:] = np.repeat(reading[sensor_minutes], SENSOR_EVERY_MINUTES)[: household.minutes]
-    rows: list[tuple[str, str, float, dict[str, Any] | None]] = []
+    rows: list[HistoryRow] = []
     changed = np.flatnonzero(
         np.r_[True, (np.diff(shown) != 0) | (np.diff(household.chosen) != 0) | (np.diff(heat.astype(np.int8)) != 0)]
     )
@@ -283,7 +296,7 @@ def home_roles() -> dict[str, str]:
     return {CLIMATE: "climate", OUTDOOR: "outdoor_temperature", PERSON: "presence"}
 
 
-def write_history(path: Path, rows: list[tuple[str, str, float, dict[str, Any] | None]]) -> None:
+def write_history(path: Path, rows: list[HistoryRow]) -> None:
     """Write rows as a Home Assistant history CSV with an attributes column."""
     import json
 

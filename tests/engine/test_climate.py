@@ -11,18 +11,18 @@ import numpy as np
 from numpy.typing import NDArray
 import pytest
 
-from custom_components.smartml.engine.climate import (
+from custom_components.smartml.engine.climate import ClimateModel
+from custom_components.smartml.engine.guard import guarded_setpoint
+from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.engine.preheat import preheat_start_time
+from custom_components.smartml.engine.setpoint_changes import (
     KIND_MANUAL,
     KIND_OCCUPANCY,
     KIND_SCHEDULE,
-    ClimateModel,
     classify_changes,
-    fit_thermal,
-    guarded_setpoint,
-    hourly_occupancy,
-    preheat_start_time,
 )
-from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.engine.thermal import fit_thermal
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TZ = "Etc/GMT-1"  # UTC+1 all year: local midnight is 23:00 UTC
@@ -224,11 +224,64 @@ def test_occupancy_forecast_given_as_hourly_array_is_used() -> None:
     hours = now + 3600.0 * np.arange(24)
     away_afternoon = np.where((np.arange(24) >= 13) & (np.arange(24) < 17), 0.0, 1.0)
     model = ClimateModel()
-    model.fit(store, SPEC, now, occupancy_hourly=hourly_occupancy(hours.tolist(), away_afternoon.tolist()))
+    model.fit(store, SPEC, now)
+    model.set_occupancy_outlook(list(zip(hours.tolist(), away_afternoon.tolist(), strict=True)))
     prediction = model.predict(CLIMATE, now, hours=24, home_now=1.0)
     forecast = dict(prediction.forecast)
     assert forecast[now + 15 * 3600.0] == pytest.approx(16.0)
     assert forecast[now + 11 * 3600.0] == pytest.approx(21.0)
+
+
+def test_an_occupancy_outlook_lasts_until_cleared_or_refitted() -> None:
+    minutes = 14 * 1440
+    store = _store(minutes, _schedule(minutes), home=np.ones(minutes, dtype=bool))
+    now = START + 14 * DAY
+    times = np.asarray(now + 3600.0 * np.arange(1, 4), dtype=np.float64)
+    model = ClimateModel()
+    model.fit(store, SPEC, now)
+    learned = model.occupancy_forecast(times, now, None)
+    model.set_occupancy_outlook([(now, 0.2), (now + 7200.0, 0.9)])
+    outlook = model.occupancy_forecast(times, now, None)
+    assert outlook is not None and outlook.p_home.tolist() == [0.2, 0.9, 0.9]
+    model.set_occupancy_outlook([])
+    cleared = model.occupancy_forecast(times, now, None)
+    assert learned is not None and cleared is not None
+    assert cleared.p_home.tolist() == learned.p_home.tolist()
+    model.set_occupancy_outlook([(now, 0.2)])
+    model.fit(store, SPEC, now)
+    refitted = model.occupancy_forecast(times, now, None)
+    assert refitted is not None and refitted.p_home.tolist() == learned.p_home.tolist()
+
+
+def test_the_facade_replays_the_same_climate_model() -> None:
+    minutes = 14 * 1440
+    rng = np.random.default_rng(5)
+    home = rng.random(minutes // 60).repeat(60) > 0.3
+    setpoint = np.where(home, _schedule(minutes), 16.0)
+    store = _store(minutes, setpoint, home=home)
+    models = HomeModels(SPEC, climate_half_life_days=5.0)
+    direct = ClimateModel(half_life_days=5.0)
+    times = np.asarray(START + 13 * DAY + 900.0 * np.arange(96), dtype=np.float64)
+    instances = []
+    for day in (12, 13):
+        now = START + day * DAY
+        assert models.refit_climate(store, now) == (True, "")
+        direct.fit(store, SPEC, now)
+        instances.append(models.climate)
+        assert models.climate_ready(CLIMATE) == direct.enough_data(CLIMATE)
+        p_home = home[(times - START).astype(int) // 60].astype(np.float64)
+        assert (
+            models.climate_setpoints(CLIMATE, times, p_home).tolist()
+            == direct.setpoints(CLIMATE, times, p_home).tolist()
+        )
+        day_ahead = models.climate_day_ahead(CLIMATE, times, now, 1.0)
+        assert day_ahead.tolist() == direct.forecast_setpoints(CLIMATE, times, now, 1.0)[0].tolist()
+        predicted = models.climate_predict_at(
+            CLIMATE, now, indoor=18.0, outdoor=5.0, home_now=1.0, current_setpoint=17.0
+        )
+        assert predicted == direct.predict(CLIMATE, now, indoor=18.0, outdoor=5.0, home_now=1.0, current_setpoint=17.0)
+        assert models.climate_zone(CLIMATE).change_counts == direct.zones_[CLIMATE].change_counts
+    assert instances[0] is instances[1]  # refitted in place, day after day
 
 
 def test_not_enough_setpoint_history() -> None:
@@ -345,10 +398,8 @@ def test_prediction_plans_the_morning_preheat() -> None:
     assert _local(6, 7.0) - prediction.preheat_start == pytest.approx(needed * 1.1, rel=0.1)
     assert prediction.heating_rate == pytest.approx(3.0, rel=0.1)
     assert prediction.tau_hours == pytest.approx(10.0, rel=0.1)
-    data = prediction.as_dict()
-    assert data["setpoint"] == data["setpoint_now"] == pytest.approx(17.0)
-    assert len(data["forecast"]) == 24
-    assert {"preheat_start", "preheat_target_time", "preheat_target_setpoint", "confidence"} <= data.keys()
+    assert len(prediction.forecast) == 24
+    assert prediction.confidence is not None and 0.0 < prediction.confidence <= 1.0
 
 
 def test_refresh_reads_the_live_values_at_now() -> None:

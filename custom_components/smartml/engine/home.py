@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .constants import (
+    CLIMATE_HALF_LIFE_DAYS,
     DAY_SECONDS,
     DEFAULT_SENSITIVITY,
     DEFAULT_SLOT_MINUTES,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from .climate_zone import ClimateZone
     from .energy_series import HourlySeries
     from .security_context import SecurityLearned
 
@@ -85,6 +87,7 @@ class HomeModels:
         occupancy_slot_minutes: int = DEFAULT_SLOT_MINUTES,
         occupancy_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
         occupancy_classifier: Classifier = DEFAULT_CLASSIFIER,
+        climate_half_life_days: float = CLIMATE_HALF_LIFE_DAYS,
         energy_forecast_model: str = ENERGY_FORECAST_PROFILE,
         energy_seed: int = 0,
         security_sensitivity: str | None = None,
@@ -95,6 +98,7 @@ class HomeModels:
         hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
         occupancy_slot_minutes, occupancy_half_life_days, occupancy_classifier: the occupancy
         model's slot length, routine half-life and classifier ("logistic" or "routine").
+        climate_half_life_days: how fast the climate model forgets old setpoint habits.
         energy_forecast_model: "profile" (numpy only) or "hgb" (gradient boosting);
         energy_seed: the seed of the energy model's row sampling and boosting.
         security_sensitivity: low / medium / high; None takes the options' setting.
@@ -107,6 +111,7 @@ class HomeModels:
         self.occupancy_slot_minutes = occupancy_slot_minutes
         self.occupancy_half_life_days = occupancy_half_life_days
         self.occupancy_classifier = occupancy_classifier
+        self.climate_half_life_days = climate_half_life_days
         self.energy_forecast_model = energy_forecast_model
         self.energy_seed = energy_seed
         self.security_sensitivity = security_sensitivity
@@ -187,7 +192,8 @@ class HomeModels:
     def _fit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .climate import ClimateModel
 
-        model = ClimateModel()
+        # A replay refits the same instance day after day (a fit starts afresh anyway).
+        model = self.climate if self.climate is not None else ClimateModel(half_life_days=self.climate_half_life_days)
         model.fit(store, self.spec, now)
         self.climate = model
         ready = [model.enough_data(e) for e in self.spec.get("climate", [])]
@@ -312,6 +318,60 @@ class HomeModels:
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()
         return state
+
+    # Replays: climate
+    def refit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+        """Fit the climate model alone at `now` (a walk-forward day); ready when any zone is."""
+        ready, reason = self._fit_climate(store, now)
+        self.report.ready[MODEL_CLIMATE] = ready
+        return ready, reason
+
+    def climate_ready(self, entity_id: str) -> tuple[bool, str]:
+        """Whether the thermostat's setpoints can be predicted, and if not why."""
+        ready: tuple[bool, str] = self.climate.enough_data(entity_id)
+        return ready
+
+    def climate_zone(self, entity_id: str) -> ClimateZone:
+        """What the climate model learned of one thermostat: routine, thermal fit, change counts."""
+        zone: ClimateZone = self.climate.zones_[entity_id]
+        return zone
+
+    def climate_setpoints(
+        self, entity_id: str, times: NDArray[np.float64], p_home: NDArray[np.float64] | None
+    ) -> NDArray[np.float64]:
+        """The setpoint at each time, knowing whether anyone is home then (None: not known)."""
+        setpoints: NDArray[np.float64] = self.climate.setpoints(entity_id, times, p_home)
+        return setpoints
+
+    def climate_day_ahead(
+        self, entity_id: str, times: NDArray[np.float64], now: float, home_now: float | None
+    ) -> NDArray[np.float64]:
+        """The setpoint at each time as predicted at `now`, occupancy from the model's own outlook."""
+        setpoints: NDArray[np.float64] = self.climate.forecast_setpoints(entity_id, times, now, home_now)[0]
+        return setpoints
+
+    def climate_predict_at(
+        self,
+        entity_id: str,
+        now: float,
+        *,
+        indoor: float | None,
+        outdoor: float | None,
+        home_now: float | None,
+        current_setpoint: float | None,
+        hours: int = 24,
+    ) -> ClimatePrediction:
+        """The thermostat's prediction at `now` from the given live readings (preheat included)."""
+        prediction: ClimatePrediction = self.climate.predict(
+            entity_id,
+            now,
+            hours,
+            indoor=indoor,
+            outdoor=outdoor,
+            home_now=home_now,
+            current_setpoint=current_setpoint,
+        )
+        return prediction
 
     # Replays: energy
     def refit_energy(self, store: ObservationStore, now: float) -> bool:

@@ -32,6 +32,13 @@ def slot_grid(start_ts: float, end_ts: float, slot_minutes: int) -> NDArray[np.f
     return np.arange(first, end_ts, step, dtype=np.float64)
 
 
+def slot_middles(start: float, end: float, slot_minutes: int = DEFAULT_SLOT_MINUTES) -> NDArray[np.float64]:
+    """Middles of the slots from the one holding `start` up to `end`."""
+    step = slot_minutes * 60.0
+    first = start - start % step
+    return np.asarray(np.arange(first, end, step) + step / 2.0, dtype=np.float64)
+
+
 def buffer_arrays(buf: ChannelBuffer) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """A channel's times and values as read-only arrays over its buffers (no copy)."""
     return np.frombuffer(buf.times, dtype=np.float64), np.frombuffer(buf.values, dtype=np.float64)
