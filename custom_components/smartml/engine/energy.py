@@ -33,7 +33,7 @@ from .constants import (
     HOUR_SECONDS as HOUR,
 )
 from .energy_alerts import EnergyAlerts, StoredPeriod
-from .energy_detectors import ABOVE_HOURS, EnergyDetectors, check_above_forecast, check_window
+from .energy_detectors import EnergyDetectors, check_above_forecast, check_window
 from .energy_features import COLUMN_OCCUPANCY, features, usual_profile
 from .energy_feedback import MAX_FEEDBACK, EnergyFeedback, FeedbackJson, apply_feedback
 from .energy_power import PowerLevels, calibration_grid
@@ -49,6 +49,7 @@ from .energy_series import (
     hourly_series,
     used_between,
 )
+from .facts import ABOVE_FORECAST_HOURS
 from .live_score import SERIES, LiveScore, SeriesScoreDict
 from .observations import ObservationStore
 from .results import Anomaly, EnergyForecast
@@ -319,10 +320,10 @@ class EnergyModel:
     def _check_above_forecast(self, store: ObservationStore, now: float) -> list[Anomaly]:
         """The last complete hours against their 1-hour-ahead forecast."""
         series, origin = self._recent_series(store, now, None, 0)
-        if origin < ABOVE_HOURS + WEEK_HOURS // 7:
+        if origin < ABOVE_FORECAST_HOURS + WEEK_HOURS // 7:
             return []
-        origins = np.arange(origin - ABOVE_HOURS, origin, dtype=np.int64)
-        q = self.quantiles(series, origins, np.ones(ABOVE_HOURS, dtype=np.int64))
+        origins = np.arange(origin - ABOVE_FORECAST_HOURS, origin, dtype=np.int64)
+        q = self.quantiles(series, origins, np.ones(ABOVE_FORECAST_HOURS, dtype=np.int64))
         actual = series.y[origins]
         if not np.isfinite(actual).all():
             return []

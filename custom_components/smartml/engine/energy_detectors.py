@@ -29,7 +29,7 @@ from .constants import (
 )
 from .energy_alerts import EnergyAlerts, energy_anomaly
 from .energy_series import GRID_PER_HOUR, GRID_SECONDS, FloatArray, IntArray, hour_of_week, power_grid
-from .facts import ABOVE_FORECAST_HOURS, AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
+from .facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from .observations import ObservationStore
 from .results import Anomaly
 
@@ -51,8 +51,7 @@ BASE_LEVEL_DAYS: Final = 14  # the usual daily floor follows the seasons
 BASE_MIN_RISE_W: Final = 100.0
 BASE_MIN_RISE_FRACTION: Final = 0.4
 EMPTY_WINDOW_SLOTS: Final = 4  # 1 h
-ABOVE_HOURS: Final = ABOVE_FORECAST_HOURS
-# Above forecast: all ABOVE_HOURS hours above P90 and, together, above it by at least this
+# Above forecast: all of the last ABOVE_FORECAST_HOURS hours above P90 and, together, above it by at least this
 # share of what they usually use (ordinary busy evenings stay below it).
 ABOVE_EXCESS_FRACTION: Final = 1.0
 
@@ -239,9 +238,9 @@ class EnergyDetectors:
 def check_above_forecast(
     actual: FloatArray, quantiles: FloatArray, now: float, alerts: EnergyAlerts, entity_ids: Sequence[str]
 ) -> list[Anomaly]:
-    """The last ABOVE_HOURS complete hours (`actual`, all known) all above their 1-hour-ahead P90, by far in sum.
+    """The last complete hours (`actual`, all known) all above their 1-hour-ahead P90, by far in sum.
 
-    quantiles: (ABOVE_HOURS, 3) forecast of those hours, each from its own start.
+    quantiles: (ABOVE_FORECAST_HOURS, 3) forecast of those hours, each from its own start.
     """
     q = quantiles
     spread = np.maximum(q[:, 2] - q[:, 1], 1e-3)

@@ -7,7 +7,7 @@ Applied after every fit, so a refit does not forget what the user said.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypedDict
 
@@ -49,7 +49,7 @@ class EnergyFeedback:
         )
 
 
-def apply_feedback(entries: list[EnergyFeedback], detectors: EnergyDetectors) -> None:
+def apply_feedback(entries: Sequence[EnergyFeedback], detectors: EnergyDetectors) -> None:
     """Lift the detectors' thresholds above every floor marked normal."""
     for item in entries:
         facts = item.facts
