@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass, field
 import json
 import math
 from pathlib import Path
 import sys
 import time
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,6 +84,18 @@ COMFORT_TOLERANCE = 0.5
 FIXED_SCHEDULE_SHARE = 0.1
 CONTROL_EVERY_MINUTES = 5
 THERMAL_HORIZON_MINUTES = 60
+
+# Figures of each method on each scope: {scope: {method: {metric: value}}}.
+type Scores = dict[str, dict[str, dict[str, float | None]]]
+
+
+@dataclass(slots=True)
+class Scored:
+    """One climate entity's walk-forward: its figures, what the fits learned, the last thermal fit."""
+
+    results: Scores = field(default_factory=dict)
+    info: dict[str, object] = field(default_factory=dict)
+    last_thermal: ThermalFit | None = None
 
 
 def _tow_medians(
@@ -146,7 +158,7 @@ def walk_forward(
     first_test_day: int,
     half_life_days: float,
     on_day: Callable[[HomeModels, float, float], None] | None = None,
-) -> dict[str, Any]:
+) -> Scored:
     """Setpoint and thermal scores of one climate entity over the test days of a replay.
 
     on_day(models, cutoff, following) is called after each daily fit (the simulation runs
@@ -155,7 +167,7 @@ def walk_forward(
     store, spec = replay.store, replay.spec
     sp_buf = store.channels.get(entity_id + CHANNEL_SEP + ATTR_SETPOINT)
     if sp_buf is None or not len(sp_buf.times):
-        return {}
+        return Scored()
     mids = slot_middles(replay.start, replay.end)
     truth = state_at(sp_buf, mids)
     mode_buf = store.channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_MODE)
@@ -208,13 +220,13 @@ def walk_forward(
         if on_day is not None:
             on_day(models, cutoff, following)
     if not days:
-        return {"info": {"days": 0}}
+        return Scored(info={"days": 0})
 
     def cat(key: str) -> NDArray[np.float64]:
         return np.concatenate(collected[key]) if collected[key] else np.empty(0)
 
     y = cat("truth")
-    results: dict[str, Any] = {
+    results: Scores = {
         "setpoint": {
             "smartml": {"mae": mae(y, cat("now"))},
             "time_of_week": {"mae": mae(y, cat("tow"))},
@@ -225,7 +237,7 @@ def walk_forward(
             "persistence": {"mae": mae(y, cat("persistence"))},
         },
     }
-    info: dict[str, Any] = {"days": days, "slots": int(np.sum(np.isfinite(y))), "fit_seconds_max": max(fit_seconds)}
+    info: dict[str, object] = {"days": days, "slots": int(np.sum(np.isfinite(y))), "fit_seconds_max": max(fit_seconds)}
     if fits:
         last = fits[-1]
         th_truth = cat("th_truth")
@@ -246,21 +258,22 @@ def walk_forward(
     zone = models.climate_zone(entity_id)
     info["levels"] = zone.routine.levels if zone.routine is not None else {}
     info["changes"] = zone.change_counts
-    return {"results": results, "info": info}
+    return Scored(results, info, fits[-1] if fits else None)
 
 
-def _replay_task(args: argparse.Namespace) -> dict[str, Any]:
+def _replay_task(args: argparse.Namespace) -> dict[str, object]:
     replay = load_replay(args.history, args.home)
-    results: dict[str, Any] = {}
-    info: dict[str, Any] = {"source": str(args.history), "entities": {}}
+    results: Scores = {}
+    entities: dict[str, dict[str, object]] = {}
     for entity_id in replay.spec.get("climate") or []:
         print(f"climate: {entity_id}", file=sys.stderr)
         scored = walk_forward(replay, entity_id, args.first_test_day, args.half_life_days)
-        info["entities"][entity_id] = scored.get("info", {})
+        entities[entity_id] = scored.info
         # Several thermostats: scopes carry the entity when there is more than one.
         prefix = "" if len(replay.spec.get("climate") or []) == 1 else f"{entity_id}:"
-        for scope, methods in scored.get("results", {}).items():
+        for scope, methods in scored.results.items():
             results[prefix + scope] = methods
+    info = {"source": str(args.history), "entities": entities}
     return {"task": "climate", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
@@ -279,7 +292,7 @@ def _comfort_metrics(
     chosen: NDArray[np.float64],
     home: NDArray[np.bool_],
     days: float,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     gap = temps[home] - chosen[home]
     return {
         "comfort_share": float(np.mean(gap >= -COMFORT_TOLERANCE)),
@@ -290,7 +303,7 @@ def _comfort_metrics(
     }
 
 
-def _classification_check(household: sim.Household, tz_name: str) -> dict[str, Any]:
+def _classification_check(household: sim.Household, tz_name: str) -> dict[str, object]:
     """How the simulated setpoint changes are classified against what caused them.
 
     Causes: `occupancy` when presence changed that minute, `override` when a one-off
@@ -326,7 +339,7 @@ def _classification_check(household: sim.Household, tz_name: str) -> dict[str, A
     }
 
 
-def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
+def _simulation_task(args: argparse.Namespace) -> dict[str, object]:
     household = sim.build_household(Path(args.ordonez_history), Path(args.ordonez_home), Path(args.weather), args.seed)
     print(
         f"simulated {household.minutes // sim.DAY_MINUTES} days; program sleep "
@@ -397,7 +410,7 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
         runs["smartml"][1].append(h)
 
     scored = walk_forward(replay, sim.CLIMATE, args.first_test_day, args.half_life_days, on_day)
-    results = scored["results"]
+    results = scored.results
     test = slice(first_minute, household.minutes)
     days = (household.minutes - first_minute) / sim.DAY_MINUTES
     results["comfort"] = {
@@ -410,9 +423,10 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
         )
         for name in controls
     }
-    info = scored["info"]
+    info = scored.info
     info["change_kinds"] = _classification_check(household, spec["timezone"])
-    thermal = info.get("thermal_last_fit") or {}
+    # The errors of the fit as reported (rounded), as the figures read.
+    thermal = None if scored.last_thermal is None else scored.last_thermal.as_dict()
     info["simulation"] = {
         "seed": args.seed,
         "timezone": sim.SIM_TIMEZONE,
@@ -420,10 +434,10 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
         "test_days": days,
         "true_tau_hours": args.tau_hours,
         "true_heating_rate": args.heating_rate,
-        "tau_relative_error": None if not thermal else abs(thermal["tau_hours"] - args.tau_hours) / args.tau_hours,
+        "tau_relative_error": None if thermal is None else _relative_error(thermal["tau_hours"], args.tau_hours),
         "heating_rate_relative_error": None
-        if not thermal or thermal.get("heating_rate") is None
-        else abs(thermal["heating_rate"] - args.heating_rate) / args.heating_rate,
+        if thermal is None
+        else _relative_error(thermal["heating_rate"], args.heating_rate),
         "home_share": float(np.mean(household.home)),
         "manual_share": float(np.mean(household.manual)),
         "program_sleep": [household.bedtime_minute, household.rise_minute],
@@ -433,7 +447,11 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, Any]:
     return {"task": "climate", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
-def run(argv: list[str]) -> dict[str, Any]:
+def _relative_error(estimate: float | None, truth: float) -> float | None:
+    return None if estimate is None else abs(estimate - truth) / truth
+
+
+def run(argv: list[str]) -> dict[str, object]:
     """Score the climate model on a replayed history, or on the seeded simulation."""
     parser = argparse.ArgumentParser(prog="scripts/evaluate --task climate")
     parser.add_argument("--history", help="history CSV with climate attributes (replay mode)")
