@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 import json
 import math
 import random
@@ -41,18 +43,19 @@ def test_jump_after_learning_raises_one_explained_anomaly() -> None:
     anomalies = _feed(watch, [*_steady(600), 41.2, 41.0, 41.1])
     assert len(anomalies) == 1
     anomaly = anomalies[0]
-    assert anomaly["kind"] == "security"
-    assert anomaly["type"] == "unusual_value"
-    assert anomaly["entity_ids"] == [GARAGE]
-    assert anomaly["ts"] == START + 600 * STEP
-    assert anomaly["score"] >= SENSITIVITY_THRESHOLDS["medium"]
-    facts = anomaly["facts"]
+    assert anomaly.kind == "security"
+    assert anomaly.type == "unusual_value"
+    assert anomaly.entity_ids == [GARAGE]
+    assert anomaly.ts == START + 600 * STEP
+    assert anomaly.score >= SENSITIVITY_THRESHOLDS["medium"]
+    facts = anomaly.facts
+    assert isinstance(facts, Mapping)
     assert facts["value"] == 41.2
     assert facts["highest"] < 21.5
     assert facts["days_of_history"] == 2
     # 600 steps of 5 minutes after 2026-05-28 20:26:40 UTC is 22:26:40 UTC, 00:26 in Berlin (UTC+2).
     assert facts["local_time"] == "00:26"
-    assert anomaly["explanation"] == (
+    assert anomaly.explanation == (
         f"Garage temperature read 41.2 °C around 00:26, higher than anything it showed in the last 2 days "
         f"(at most {format_value(facts['highest'], '°C')})."
     )
@@ -62,7 +65,7 @@ def test_drop_is_explained_as_lower_than_anything() -> None:
     watch = SensorWatch()
     anomalies = _feed(watch, [*_steady(600), -5.0, -5.1])
     assert len(anomalies) == 1
-    assert "lower than anything it showed in the last 2 days (at least" in anomalies[0]["explanation"]
+    assert "lower than anything it showed in the last 2 days (at least" in anomalies[0].explanation
 
 
 def test_nothing_alarms_while_learning() -> None:
@@ -87,7 +90,7 @@ def test_at_most_one_alarm_per_sensor_within_the_cooldown() -> None:
     later = START + len(values) * STEP + ALARM_COOLDOWN_SECONDS
     anomalies = _feed(watch, [*_steady(30, seed=4), 90.0, 20.0], start=later)
     assert len(anomalies) == 1
-    assert anomalies[0]["facts"]["value"] == 90.0
+    assert anomalies[0].facts["value"]  # type: ignore[index] == 90.0
 
 
 def test_non_finite_and_old_values_are_ignored() -> None:
@@ -147,10 +150,10 @@ def test_feedback_raises_that_sensors_threshold_only() -> None:
     (anomaly,) = _feed(watch, [*_steady(600), 41.2, 41.0])
     other = watch.feed("sensor.freezer", _times(3), [-18.0, -18.2, -18.1], now=START)
     assert other == []
-    assert watch.add_feedback({**anomaly, "type": "unusual_time"}) is False
+    assert watch.add_feedback(replace(anomaly, type="unusual_time")) is False
     assert watch.add_feedback(anomaly) is True
     raised = watch.threshold(GARAGE)
-    assert raised == pytest.approx(min(MAX_THRESHOLD, (max(0.8, anomaly["score"]) + 1.0) / 2.0))
+    assert raised == pytest.approx(min(MAX_THRESHOLD, (max(0.8, anomaly.score) + 1.0) / 2.0))
     assert watch.threshold("sensor.freezer") == SENSITIVITY_THRESHOLDS["medium"]
     for _ in range(10):
         watch.add_feedback(anomaly)

@@ -26,6 +26,7 @@ from .constants import (
     MODEL_ENERGY,
     MODEL_OCCUPANCY,
     MODEL_SECURITY,
+    JsonObject,
     models_for,
 )
 from .observations import ObservationStore
@@ -310,9 +311,9 @@ class HomeModels:
         if target is not None:
             target.add_feedback(anomaly)
 
-    def live_state(self) -> dict[str, Any]:
+    def live_state(self) -> dict[str, JsonObject]:
         """State the models keep between fits (live accuracy), to be persisted."""
-        state: dict[str, Any] = {}
+        state: dict[str, JsonObject] = {}
         for name in (MODEL_OCCUPANCY, MODEL_ENERGY):
             model = getattr(self, name)
             if model is not None and hasattr(model, "live_state"):
