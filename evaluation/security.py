@@ -13,9 +13,12 @@ events, with a fresh copy of that day's model; it counts as detected when an ano
 the real stream did not raise appears between its start and its end (an hour for entries,
 the open time for a door held open). Time to detect is from the intrusion's first event.
 
-With --alerts-out FILE, each alert raised on the real stream is written to FILE as one JSON
-object per line (start, end, kind, entities, explanation), so that anyone can score the
-replay with their own intrusions and rules.
+Alerts that belong together are told as one incident (engine/incidents.py: the same time
+away, the same night, or within the quiet window; a door opening after a quiet spell always
+starts a new one), and false alarms are counted as incidents, as a person is notified.
+With --alerts-out FILE, each incident raised on the real stream is written to FILE as one
+JSON object per line (start, end, kind, entities, explanation), so that anyone can score
+the replay with their own intrusions and rules.
 
 Baselines on the same streams: `rule_away` (any door or motion while everyone is away,
 door open over 10 minutes) and `rule_night` (any door or motion 00:00-06:00, door open over
@@ -25,7 +28,8 @@ door open over 10 minutes) and `rule_night` (any door or motion 00:00-06:00, doo
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import bisect
+from collections.abc import Callable, Mapping, Sequence
 import copy
 from datetime import UTC, datetime
 import json
@@ -37,6 +41,13 @@ from zoneinfo import ZoneInfo
 
 from custom_components.smartml.engine.constants import DEFAULT_SENSITIVITY, SECURITY_SENSITIVITIES
 from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.incidents import (
+    ENTRY_QUIET_SECONDS,
+    INCIDENT_QUIET_SECONDS,
+    Incident,
+    IncidentGrouper,
+    spell_of,
+)
 from custom_components.smartml.engine.observations import (
     ROLE_OCCUPANCY,
     ROLE_PRESENCE,
@@ -48,7 +59,7 @@ from custom_components.smartml.engine.observations import (
 )
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.results import Anomaly
-from custom_components.smartml.explain import explain, friendly_name
+from custom_components.smartml.explain import explain_incident, friendly_name
 
 from .inject import KINDS, HomeTimeline, Injection, away_spells, plan_injections
 
@@ -114,7 +125,7 @@ def _run_model(home: HomeModels, events: list[Event], start: float, end: float) 
 class _Rule:
     """A fixed-rule baseline: alert on door/motion in a condition, and on a door open too long."""
 
-    def __init__(self, spec: dict[str, Any], condition: str) -> None:
+    def __init__(self, spec: Mapping[str, Any], condition: str) -> None:
         roles = entity_roles(spec)
         self.presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
         self.watched = {e for e, r in roles.items() if r in (ROLE_SECURITY, ROLE_OCCUPANCY)}
@@ -186,7 +197,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--first-test-day", type=int, default=7)
     parser.add_argument("--sensitivity", default=DEFAULT_SENSITIVITY, choices=SECURITY_SENSITIVITIES)
-    parser.add_argument("--alerts-out", help="write each alert on the real stream here, one JSON object a line")
+    parser.add_argument("--alerts-out", help="write each incident on the real stream here, one JSON object a line")
+    parser.add_argument("--incident-quiet-minutes", type=float, default=INCIDENT_QUIET_SECONDS / 60.0)
     args = parser.parse_args(argv)
 
     replay = load_replay(args.history, args.home)
@@ -202,6 +214,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     days = list(replay.days(args.first_test_day))
     if not days:
         raise SystemExit("history too short for the first test day")
+    tz = ZoneInfo(replay.timezone)
+    quiet_s = args.incident_quiet_minutes * 60.0
+    departures = _departures(_events(rows, roles, -math.inf, math.inf), presence)
 
     models: list[HomeModels] = []
     real_streams: list[list[Event]] = []
@@ -211,6 +226,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     rules = {"rule_away": _Rule(spec, "away"), "rule_night": _Rule(spec, "night")}
     not_ready: list[str] = []
     real_alerts: list[Raised] = []
+    real_alert_ids: list[set[str]] = []
     for cutoff, next_cutoff in days:
         store = ObservationStore(max_points=10**9)
         store.merge_states([r for r in rows if r[2] < cutoff], roles)
@@ -231,6 +247,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         timelines[cutoff] = HomeTimeline(replay.timezone, doors, areas, spells)
         alerts = _run_model(copy.deepcopy(model), events, cutoff, next_cutoff)
         real_alerts.extend(alerts)
+        real_alert_ids.append({anomaly.id for _, anomaly in alerts})
         real_raised["smartml"].append(_ids(alerts))
         for name, rule in rules.items():
             real_raised[name].append(rule.run(events, cutoff, next_cutoff, state0))
@@ -243,12 +260,19 @@ def run(argv: list[str]) -> dict[str, Any]:
     plan = plan_injections(args.inject, args.seed, days, timelines)
     outcomes: dict[str, list[tuple[str, float | None]]] = {name: [] for name in real_raised}
     missed: list[dict[str, Any]] = []
-    tz = ZoneInfo(replay.timezone)
+    notifications: list[int] = []  # new incidents within each intrusion's span
     for day, injection in plan:
         cutoff, next_cutoff = days[day]
         stream = _merge(real_streams[day], injection.events)
+        alerts = _run_model(copy.deepcopy(models[day]), stream, cutoff, next_cutoff)
+        new_incidents = [
+            incident
+            for incident in _group(alerts, departures, tz, quiet_s, next_cutoff + 3600.0)
+            if incident.id not in real_alert_ids[day] and injection.start <= incident.start <= injection.end
+        ]
+        notifications.append(len(new_incidents))
         runs = {
-            "smartml": _ids(_run_model(copy.deepcopy(models[day]), stream, cutoff, next_cutoff)),
+            "smartml": _ids(alerts),
             **{name: rule.run(stream, cutoff, next_cutoff, presence_at_cutoff[day]) for name, rule in rules.items()},
         }
         for name, raised in runs.items():
@@ -264,24 +288,27 @@ def run(argv: list[str]) -> dict[str, Any]:
                 }
             )
 
-    tz_home = ZoneInfo(replay.timezone)
+    real_incidents = _group(real_alerts, departures, tz, quiet_s, days[-1][1] + 3600.0)
+    false_alarms = {
+        "smartml": len(real_incidents),
+        **{name: sum(len(r) for r in raised) for name, raised in real_raised.items() if name != "smartml"},
+    }
     if args.alerts_out:
-        _write_alerts(args.alerts_out, real_alerts, tz_home)
+        _write_incidents(args.alerts_out, real_incidents, tz)
     test_days = sum(end - start for start, end in days) / 86_400.0
     results: dict[str, dict[str, dict[str, float | None]]] = {}
     scopes = {"all": list(KINDS), **{kind: [kind] for kind in KINDS}}
     for scope, kinds in scopes.items():
         results[scope] = {}
-        for name, raised_per_day in real_raised.items():
+        for name in real_raised:
             picked = [delay for kind, delay in outcomes[name] if kind in kinds]
             if not picked:
                 continue
             found = [d for d in picked if d is not None]
-            false_alarms = sum(len(r) for r in raised_per_day)
             results[scope][name] = {
                 "detection_rate": len(found) / len(picked),
                 "median_minutes_to_detect": statistics.median(found) / 60.0 if found else None,
-                "false_alarms_per_week": false_alarms / test_days * WEEK_DAYS,
+                "false_alarms_per_week": false_alarms[name] / test_days * WEEK_DAYS,
                 "injections": float(len(picked)),
             }
     return {
@@ -295,10 +322,21 @@ def run(argv: list[str]) -> dict[str, Any]:
             "injections": len(plan),
             "seed": args.seed,
             "sensitivity": args.sensitivity,
-            "false_alarms": {name: sum(len(r) for r in raised) for name, raised in real_raised.items()},
+            "false_alarms": false_alarms,
             "not_ready_days": not_ready,
             "missed": missed,
-            "false_alarms_explained": [explain(anomaly, friendly_name) for _, anomaly in real_alerts],
+            "false_alarms_explained": [explain_incident(incident, friendly_name) for incident in real_incidents],
+            "incidents": {
+                "quiet_minutes": args.incident_quiet_minutes,
+                "entry_quiet_minutes": ENTRY_QUIET_SECONDS / 60.0,
+                "false_alerts": len(real_alerts),
+                "detected_as_new_incident": sum(n > 0 for n in notifications) / len(notifications)
+                if notifications
+                else None,
+                "notifications_per_detected_intrusion": sum(notifications) / sum(n > 0 for n in notifications)
+                if any(notifications)
+                else None,
+            },
             "last_model": _model_info(models[-1].security_learned()),
         },
     }
@@ -308,20 +346,43 @@ def _ids(raised: list[Raised]) -> list[tuple[float, str]]:
     return [(when, anomaly.id) for when, anomaly in raised]
 
 
+def _departures(events: list[Event], presence: Sequence[str]) -> list[float]:
+    """Times everyone had left, in order (the start of each time away)."""
+    out: list[float] = []
+    home = True
+    for ts, is_home in _presence_changes(events, presence, {}):
+        if home and not is_home:
+            out.append(ts)
+        home = is_home
+    return out
+
+
+def _group(alerts: list[Raised], departures: list[float], tz: ZoneInfo, quiet_s: float, until: float) -> list[Incident]:
+    """The incidents a person would be told of, from alerts in the order they were raised."""
+    grouper = IncidentGrouper(quiet_s)
+    for when, anomaly in sorted(alerts, key=lambda raised: raised[0]):
+        index = bisect.bisect_right(departures, anomaly.ts)
+        departed_at = departures[index - 1] if index else None
+        local = datetime.fromtimestamp(anomaly.ts, UTC).astimezone(tz)
+        grouper.add(when, anomaly, spell_of(anomaly, local, departed_at))
+    grouper.close_due(until)
+    return grouper.incidents
+
+
 def _local_iso(ts: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts, UTC).astimezone(tz).isoformat(timespec="seconds")
 
 
-def _write_alerts(path: str, alerts: list[Raised], tz: ZoneInfo) -> None:
-    """One JSON object a line: when each alert was raised, its type, entities and words."""
+def _write_incidents(path: str, incidents: list[Incident], tz: ZoneInfo) -> None:
+    """One JSON object a line: when each incident was raised and closed, its type, entities, words."""
     with open(path, "w", encoding="utf-8") as handle:
-        for when, anomaly in alerts:
+        for incident in incidents:
             line = {
-                "start": _local_iso(when, tz),
-                "end": None,
-                "kind": anomaly.type,
-                "entities": list(anomaly.entity_ids),
-                "explanation": explain(anomaly, friendly_name),
+                "start": _local_iso(incident.start, tz),
+                "end": None if incident.end is None else _local_iso(incident.end, tz),
+                "kind": incident.type,
+                "entities": incident.entity_ids,
+                "explanation": explain_incident(incident, friendly_name),
             }
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
 

@@ -23,10 +23,11 @@ from .engine.facts import (
     area_label,
     friendly_name,
 )
+from .engine.incidents import Incident
 from .engine.results import Anomaly
 from .engine.security_context import STATE_EMPTY, STATE_NIGHT, STATE_OCCUPIED
 
-__all__ = ["explain", "friendly_name"]
+__all__ = ["explain", "explain_incident", "friendly_name"]
 
 # An entity id -> the name to show.
 NameOf = Callable[[str], str]
@@ -104,3 +105,20 @@ def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
         return _energy(facts)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
+
+
+def _place(anomaly: Anomaly, name_of: NameOf) -> str:
+    facts = anomaly.facts
+    if isinstance(facts, ActivityFacts) and facts.area is not None:
+        return area_label(facts.area)
+    return name_of(anomaly.entity_ids[0]) if anomaly.entity_ids else anomaly.type
+
+
+def explain_incident(incident: Incident, name_of: NameOf = friendly_name) -> str:
+    """An incident in plain English: its first alert, then how many followed and where."""
+    first, *more = incident.anomalies
+    text = explain(first, name_of)
+    if more:
+        places = ", ".join(dict.fromkeys(_place(anomaly, name_of) for anomaly in more))
+        text += f" {len(more)} more {'alert' if len(more) == 1 else 'alerts'} followed ({places})."
+    return text
