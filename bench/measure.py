@@ -147,7 +147,7 @@ async def _paced_thread_reference(seconds: float) -> tuple[float, float]:
 
 async def measure_home(entities_count: int, days: int, refits: int) -> dict[str, Any]:
     """Set SmartML up on a recorder with `days` of history; time and probe each phase."""
-    from custom_components.smartml import coordinator as coordinator_module
+    from custom_components.smartml import coordinator as coordinator_module, fitting as fitting_module
 
     from .harness import LagProbe, running_hass, setup_smartml
     from .home import build_entities, current_state, options
@@ -158,7 +158,8 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
     windows: dict[str, list[tuple[float, float]]] = {"bootstrap": [], "fit": [], "predict": []}
     fit_reports: list[Any] = []
     cls = coordinator_module.SmartMLCoordinator
-    original_bootstrap, original_fit, original_predict = cls.async_bootstrap, cls._fit, cls._predict
+    fitter_cls = fitting_module.SmartMLFitCoordinator
+    original_bootstrap, original_fit, original_predict = cls.async_bootstrap, fitter_cls._fit, cls._predict
 
     async def timed_bootstrap(self: Any) -> Any:
         started = time.perf_counter()
@@ -183,7 +184,8 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         finally:
             windows["predict"].append((started, time.perf_counter()))
 
-    cls.async_bootstrap, cls._fit, cls._predict = timed_bootstrap, timed_fit, timed_predict  # type: ignore[method-assign,assignment]
+    cls.async_bootstrap, cls._predict = timed_bootstrap, timed_predict  # type: ignore[method-assign,assignment]
+    fitter_cls._fit = timed_fit  # type: ignore[method-assign,assignment]
     probe = LagProbe()
     # Garbage collector pauses hold the GIL in whichever thread triggers them, so they
     # show as loop stalls; recording them tells a collection from a long C call.
@@ -231,7 +233,7 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
                 await asyncio.sleep(0.2)
             rss_end = _rss()
             await probe.stop()
-            report = coordinator.report
+            report = coordinator.fitter.data.report
             await hass.config_entries.async_unload(entry.entry_id)
 
     gc.callbacks.remove(on_gc)

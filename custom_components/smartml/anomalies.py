@@ -26,6 +26,7 @@ from .const import (
 )
 from .engine.constants import KIND_ENERGY
 from .engine.results import Anomaly, AnomalyJson
+from .explain import explain
 
 RECENT_ANOMALIES = 50
 
@@ -61,17 +62,17 @@ class AnomalyManager:
         hass: HomeAssistant,
         notify_target: str | None,
         on_feedback: Callable[[Anomaly], None],
-        explain: Callable[[Anomaly], str],
+        name_of: Callable[[str], str],
     ) -> None:
         """Announce to notify_target (a notify service name) or as persistent notifications.
 
-        explain renders an anomaly in words (with the home's friendly names).
+        name_of gives an entity's friendly name, for the words of each anomaly.
         """
         self.hass = hass
         self.notify_target = notify_target
         self.recent: deque[ReportedAnomaly] = deque(maxlen=RECENT_ANOMALIES)
         self._on_feedback = on_feedback
-        self._explain = explain
+        self._name_of = name_of
         self._listeners: list[AnomalyListener] = []
 
     def add_listener(self, listener: AnomalyListener) -> Callable[[], None]:
@@ -101,10 +102,25 @@ class AnomalyManager:
             return self.recent[-1] if self.recent else None
         return next((r for r in reversed(self.recent) if r.anomaly.id == anomaly_id), None)
 
+    def explain(self, anomaly: Anomaly) -> str:
+        """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
+        text = explain(anomaly, self._name_of)
+        return text[:1].upper() + text[1:]
+
+    @callback
+    def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool) -> None:
+        """Announce the anomalies not announced yet, while learning; energy ones only if wanted."""
+        if not learning:
+            return
+        known = {reported.anomaly.id for reported in self.recent}
+        for anomaly in anomalies:
+            if anomaly.id not in known and (anomaly.kind != KIND_ENERGY or energy):
+                self.async_report(anomaly)
+
     @callback
     def async_report(self, anomaly: Anomaly) -> None:
         """Announce a new anomaly everywhere."""
-        reported = ReportedAnomaly(anomaly, self._explain(anomaly), time.time())
+        reported = ReportedAnomaly(anomaly, self.explain(anomaly), time.time())
         self.recent.append(reported)
         self.hass.bus.async_fire(EVENT_ANOMALY, reported.event_data())
         for listener in list(self._listeners):

@@ -15,9 +15,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import area_registry as ar
-from sqlalchemy.exc import SQLAlchemyError
 
 from .anomalies import AnomalyManager
 from .climate_control import SetpointControl
@@ -38,14 +36,13 @@ from .const import (
     STATUS_READY,
     STATUS_TRAINING,
 )
-from .engine.constants import DAY_SECONDS, KIND_ENERGY, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_SECURITY, models_for
+from .engine.constants import DAY_SECONDS, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_SECURITY, models_for
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
-from .explain import explain
 from .fitting import SmartMLFitCoordinator
-from .history import ImportResult, async_bootstrap, async_check_recorder, async_import_csv, recorder_available
+from .history import ImportResult, async_bootstrap_missing, async_import_csv
 from .home_spec import build_spec, entity_name, rename_in_options
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
@@ -99,7 +96,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.has_security = MODEL_SECURITY in models or bool(options.get(CONF_SECURITY_SENSORS))
         self.has_energy = MODEL_ENERGY in models
         self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
-        self.anomalies = AnomalyManager(hass, options.get(CONF_NOTIFY), self._async_feedback, self._explain)
+        self.anomalies = AnomalyManager(
+            hass, options.get(CONF_NOTIFY), self._async_feedback, lambda entity_id: entity_name(hass, entity_id)
+        )
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, self._zones, storage.schedule_save)
         self._retraining = False
@@ -108,11 +107,6 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         state.observations.drop_entities(self.roles)
         for entity_id in [e for e in state.bootstrapped if e not in self.roles]:
             del state.bootstrapped[entity_id]
-
-    def _explain(self, anomaly: Anomaly) -> str:
-        """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
-        text = explain(anomaly, lambda entity_id: entity_name(self.hass, entity_id))
-        return text[:1].upper() + text[1:]
 
     @property
     def models(self) -> HomeModels | None:
@@ -216,20 +210,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     async def async_bootstrap(self) -> ImportResult:
         """Merge recorder history of entities not bootstrapped yet."""
-        history_days = self.fitter.history_days
-        async_check_recorder(self.hass, self.config_entry.entry_id, self.roles, history_days)
-        missing = sorted(e for e in self.roles if e not in self.state.bootstrapped)
-        if not missing or not recorder_available(self.hass):
-            return ImportResult()  # read once the recorder is there
-        try:
-            result = await async_bootstrap(self.hass, self.state.observations, self.roles, missing, history_days)
-        except (SQLAlchemyError, HomeAssistantError, OSError) as err:
-            # Start without history rather than not at all; the next start tries again.
-            LOGGER.warning("SmartML could not read the recorder history, learning from live states: %s", err)
-            return ImportResult()
-        now = time.time()
-        for entity_id in missing:
-            self.state.bootstrapped[entity_id] = now
+        result = await async_bootstrap_missing(
+            self.hass, self.config_entry.entry_id, self.state, self.roles, self.fitter.history_days
+        )
         self.storage.schedule_save()
         return result
 
@@ -303,21 +286,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, self._presence_now())
-            self._report_new([*prediction.anomalies, *models.due_anomalies(now)])
+            self.anomalies.async_report_new(
+                [*prediction.anomalies, *models.due_anomalies(now)], self.learning, self.has_energy_anomalies
+            )
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
             await self.setpoints.async_auto_apply(prediction.climate)
-        self._report_new(await self.watched.async_update(now))
+        self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)
         return self._summary(now, prediction)
-
-    def _report_new(self, anomalies: list[Anomaly]) -> None:
-        """Announce the anomalies not announced yet (while learning)."""
-        if not self.learning:
-            return
-        known = {reported.anomaly.id for reported in self.anomalies.recent}
-        for anomaly in anomalies:
-            if anomaly.id not in known and (anomaly.kind != KIND_ENERGY or self.has_energy_anomalies):
-                self.anomalies.async_report(anomaly)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
+import time
 from typing import Any, Literal
 
 from homeassistant.components.recorder import history, statistics
@@ -18,7 +19,7 @@ from homeassistant.components.recorder.const import SupportedDialect
 from homeassistant.components.recorder.db_schema import StateAttributes, States
 from homeassistant.const import COMPRESSED_STATE_ATTRIBUTES, COMPRESSED_STATE_LAST_UPDATED, COMPRESSED_STATE_STATE
 from homeassistant.core import HomeAssistant, State, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
@@ -31,6 +32,7 @@ from .engine.history_csv import HistoryCsvError, read_history_csv
 from .engine.memory import release_freed_memory
 from .engine.observations import ObservationStore, PendingMerge
 from .engine.pacing import pace, paced
+from .store import LearnedState
 
 # History is read from the recorder's states table directly, an entity at a time, in
 # batches of a few hundred rows: Home Assistant's history API builds a query and a dict per
@@ -358,4 +360,27 @@ async def async_import_csv(
             translation_placeholders={"path": path},
         ) from err
     result.added = observations.commit_merge(pending)
+    return result
+
+
+async def async_bootstrap_missing(
+    hass: HomeAssistant, entry_id: str, state: LearnedState, roles: Mapping[str, str], history_days: int
+) -> ImportResult:
+    """Merge the recorder history of the entities not bootstrapped yet into state.
+
+    A recorder that is not there yet, or fails, leaves them for the next start: SmartML then
+    learns from live states rather than not starting at all.
+    """
+    async_check_recorder(hass, entry_id, roles, history_days)
+    missing = sorted(e for e in roles if e not in state.bootstrapped)
+    if not missing or not recorder_available(hass):
+        return ImportResult()
+    try:
+        result = await async_bootstrap(hass, state.observations, roles, missing, history_days)
+    except (SQLAlchemyError, HomeAssistantError, OSError) as err:
+        LOGGER.warning("SmartML could not read the recorder history, learning from live states: %s", err)
+        return ImportResult()
+    now = time.time()
+    for entity_id in missing:
+        state.bootstrapped[entity_id] = now
     return result

@@ -266,14 +266,11 @@ class HomeModels:
     def _predict_climate(
         self, store: ObservationStore, now: float, occupancy: OccupancyForecast | None
     ) -> dict[str, ClimatePrediction]:
-        from .climate import hourly_occupancy
-
         model = self.climate
         model.refresh(store, now)
         home = None if occupancy is None else occupancy.home
-        if home is not None and home.forecast:
-            # Preheat aims at when the occupancy model expects people home.
-            model.occupancy_hourly_ = hourly_occupancy([ts for ts, _ in home.forecast], [p for _, p in home.forecast])
+        # Preheat aims at when the occupancy model expects people home.
+        model.set_occupancy_outlook([] if home is None else home.forecast)
         home_now = None if self.home_occupied_ is None else float(self.home_occupied_)
         return {
             entity_id: model.predict(entity_id, now, home_now=home_now)

@@ -1,0 +1,82 @@
+"""The replays of scripts/evaluate run the shipped code path (HomeModels) on a real home.
+
+The fixture is two weeks of Ordóñez home A (tests/fixtures/SOURCE.md); the figures themselves
+are checked against the published runs by `python -m evaluation.golden`, these tests check
+that each home-replay task runs end to end through the façade and keeps its JSON shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluation import __main__ as evaluate
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+HISTORY = str(FIXTURES / "ordonez_a_history.csv")
+HOME = str(FIXTURES / "ordonez_a_home.json")
+
+
+def _evaluate(*argv: str) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        evaluate.main(list(argv))
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
+
+
+def test_occupancy_replay_beats_the_overall_rate_at_every_horizon() -> None:
+    result = _evaluate("--task", "occupancy", "--history", HISTORY, "--home", HOME, "--first-test-day", "3")
+    assert result["task"] == "occupancy"
+    for horizon in ("15min", "1h", "4h", "24h"):
+        scores = result["results"][horizon]
+        assert scores["smartml"]["brier"] < scores["overall_rate"]["brier"], horizon
+
+
+def test_security_replay_reports_detections_and_false_alarms() -> None:
+    result = _evaluate(
+        "--task",
+        "security",
+        "--history",
+        HISTORY,
+        "--home",
+        HOME,
+        "--inject",
+        "6",
+        "--seed",
+        "7",
+        "--first-test-day",
+        "4",
+    )
+    scores = result["results"]["all"]["smartml"]
+    assert 0.0 <= scores["detection_rate"] <= 1.0
+    assert scores["false_alarms_per_week"] >= 0.0
+    assert result["info"]["test_days"] > 0
+
+
+@pytest.mark.parametrize("mode", ["simulated", "replayed"])
+def test_climate_replay_scores_setpoints_against_the_baselines(mode: str, tmp_path: Path) -> None:
+    simulated = _evaluate(
+        "--task",
+        "climate",
+        "--seed",
+        "0",
+        "--ordonez-history",
+        HISTORY,
+        "--ordonez-home",
+        HOME,
+        "--write-history",
+        str(tmp_path),
+    )
+    result = simulated
+    if mode == "replayed":
+        result = _evaluate(
+            "--task", "climate", "--history", str(tmp_path / "history.csv"), "--home", str(tmp_path / "home.json")
+        )
+    assert result["task"] == "climate"
+    assert result["results"]
