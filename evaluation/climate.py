@@ -7,7 +7,7 @@ The simulation draws its occupancy from the Ordóñez home A in build/ordonez_a,
 there first when missing (from ../shared/data/ordonez_adl or --ordonez-source).
 
 Every day from --first-test-day on, the climate model is fitted through the façade the
-integration uses (`HomeModels`) on everything before local midnight and then scored on
+integration uses (`HomeReplay`) on everything before local midnight and then scored on
 that day only:
 
 - `setpoint`: on each 15-minute slot, the setpoint SmartML predicts for now (it knows
@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 
 from custom_components.smartml.engine.constants import CLIMATE_HALF_LIFE_DAYS, DEFAULT_SLOT_MINUTES
 from custom_components.smartml.engine.history_csv import HistoryRows
-from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_HVAC_ACTION,
@@ -157,7 +157,7 @@ def walk_forward(
     entity_id: str,
     first_test_day: int,
     half_life_days: float,
-    on_day: Callable[[HomeModels, float, float], None] | None = None,
+    on_day: Callable[[HomeReplay, float, float], None] | None = None,
 ) -> Scored:
     """Setpoint and thermal scores of one climate entity over the test days of a replay.
 
@@ -174,7 +174,7 @@ def walk_forward(
     if mode_buf is not None and len(mode_buf.times):
         truth = np.where(state_at(mode_buf, mids) == 0.0, np.nan, truth)  # off: no setpoint to predict
     tow = time_of_week(mids - SLOT_SECONDS / 2.0, replay.timezone, 15)
-    models = HomeModels(spec, climate_half_life_days=half_life_days)
+    models = HomeReplay(spec, climate_half_life_days=half_life_days)
     presence = [e for e in spec.get("presence") or [] if e in store.channels]
     home = None
     if presence:
@@ -366,7 +366,7 @@ def _simulation_task(args: argparse.Namespace) -> dict[str, object]:
     fixed: dict[str, NDArray[np.float64]] = {}
     rng = np.random.default_rng(args.seed + 2)
 
-    def on_day(models: HomeModels, cutoff: float, following: float) -> None:
+    def on_day(models: HomeReplay, cutoff: float, following: float) -> None:
         first = round((cutoff - household.start) / 60.0)
         last = min(round((following - household.start) / 60.0), household.minutes)
         if "target" not in fixed:

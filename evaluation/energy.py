@@ -38,7 +38,7 @@ from custom_components.smartml.engine.constants import (
     HOUR_SECONDS as HOUR,
 )
 from custom_components.smartml.engine.energy_series import GRID_SECONDS, WEEK_HOURS, hour_of_week, hourly_from_store
-from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import ROLE_ENERGY, ROLE_POWER, ObservationStore
 from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.slots import buffer_arrays
@@ -111,7 +111,7 @@ def _plan_faults(replay: Replay, first_cutoff: float, count: int, seed: int) -> 
     return faults
 
 
-def _checks(models: HomeModels, store: ObservationStore, cutoff: float, nxt: float) -> list[dict[str, Any]]:
+def _checks(models: HomeReplay, store: ObservationStore, cutoff: float, nxt: float) -> list[dict[str, Any]]:
     """The anomalies of a day's checks, every CHECK_SECONDS, with nobody's presence known."""
     alarms = []
     for now in np.arange(cutoff + CHECK_SECONDS, nxt + 1.0, CHECK_SECONDS).tolist():
@@ -120,9 +120,9 @@ def _checks(models: HomeModels, store: ObservationStore, cutoff: float, nxt: flo
     return alarms
 
 
-def _models(replay: Replay, args: argparse.Namespace) -> HomeModels:
+def _models(replay: Replay, args: argparse.Namespace) -> HomeReplay:
     """The home's models with the replay's forecast model and seed."""
-    return HomeModels(replay.spec, energy_forecast_model=args.model, energy_seed=args.seed)
+    return HomeReplay(replay.spec, energy_forecast_model=args.model, energy_seed=args.seed)
 
 
 def run(argv: list[str]) -> dict[str, Any]:

@@ -72,7 +72,11 @@ RUNS: dict[str, tuple[tuple[str, str] | None, tuple[str, str], list[str]]] = {
             "{build}/climate_sim/home.json",
         ],
     ),
-    "nab": (None, DEFAULT_FLAGS, ["--task", "nab", "--data", "{data}/nab/data", "--labels", "{data}/nab/labels/combined_windows.json"]),
+    "nab": (
+        None,
+        DEFAULT_FLAGS,
+        ["--task", "nab", "--data", "{data}/nab/data", "--labels", "{data}/nab/labels/combined_windows.json"],
+    ),
     "virtual_occupancy": (
         None,
         DEFAULT_FLAGS,
@@ -110,7 +114,9 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return [f"{path}: {len(expected)} items, now {len(actual)}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for d in differences(e, a, f"{path}[{i}]")]
+        return [
+            d for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for d in differences(e, a, f"{path}[{i}]")
+        ]
     if isinstance(expected, float) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
         if math.isclose(expected, actual, rel_tol=REL_TOLERANCE, abs_tol=1e-12):
             return []
@@ -154,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                 GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
                 continue
-            found = differences(json.loads(path.read_text(encoding="utf-8")), json.loads(json.dumps(result, default=float)))
+            found = differences(
+                json.loads(path.read_text(encoding="utf-8")), json.loads(json.dumps(result, default=float))
+            )
             status = "same" if not found else f"{len(found)} differences"
             print(f"golden: {name}: {status}", file=sys.stderr)
             for line in found[:20]:
@@ -165,4 +173,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -30,7 +30,7 @@ from custom_components.smartml.engine.baselines import (
     occupancy_time_of_week,
 )
 from custom_components.smartml.engine.constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
-from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.replay import load_replay
@@ -79,7 +79,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     }
     fit_seconds: list[float] = []
     days = 0
-    models = HomeModels(
+    models = HomeReplay(
         replay.spec,
         occupancy_slot_minutes=args.slot_minutes,
         occupancy_half_life_days=args.half_life_days,
@@ -156,7 +156,7 @@ def run(argv: list[str]) -> dict[str, Any]:
 
 
 def _score_spells(
-    models: HomeModels,
+    models: HomeReplay,
     y: NDArray[np.bool_],
     starts: NDArray[np.float64],
     tow: NDArray[np.int64],

@@ -4,7 +4,7 @@
         --home build/ordonez_a/home.json --inject 40 --seed 0
 
 Each test day (from --first-test-day on) the security model is fitted on the history before
-local midnight, through the integration's `HomeModels`, and then fed that day's events one
+local midnight, through the integration's `HomeReplay`, and then fed that day's events one
 by one, as the integration does live (check_event() per event, due_anomalies() every
 minute). Every anomaly raised on the real,
 uninjected stream is a false alarm (the data set has no known intrusions). Then each
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from custom_components.smartml.engine.constants import DEFAULT_SENSITIVITY, SECURITY_SENSITIVITIES
-from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.incidents import (
     ENTRY_QUIET_SECONDS,
     INCIDENT_QUIET_SECONDS,
@@ -95,7 +95,7 @@ def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
     return sorted([*real, *injected], key=lambda e: e[2])
 
 
-def _run_model(home: HomeModels, events: list[Event], start: float, end: float) -> list[Raised]:
+def _run_model(home: HomeReplay, events: list[Event], start: float, end: float) -> list[Raised]:
     """Feed events as the integration does; (time raised, anomaly) of each anomaly."""
     raised: list[Raised] = []
 
@@ -218,7 +218,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     quiet_s = args.incident_quiet_minutes * 60.0
     departures = _departures(_events(rows, roles, -math.inf, math.inf), presence)
 
-    models: list[HomeModels] = []
+    models: list[HomeReplay] = []
     real_streams: list[list[Event]] = []
     presence_at_cutoff: list[dict[str, float]] = []
     timelines: dict[float, HomeTimeline] = {}
@@ -230,7 +230,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     for cutoff, next_cutoff in days:
         store = ObservationStore(max_points=10**9)
         store.merge_states([r for r in rows if r[2] < cutoff], roles)
-        model = HomeModels(spec, security_sensitivity=args.sensitivity)
+        model = HomeReplay(spec, security_sensitivity=args.sensitivity)
         ready, reason = model.refit_security(store, cutoff)
         if not ready:
             not_ready.append(reason)

@@ -13,7 +13,7 @@ import pytest
 
 from custom_components.smartml.engine.climate import ClimateModel
 from custom_components.smartml.engine.guard import guarded_setpoint
-from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.engine.preheat import preheat_start_time
 from custom_components.smartml.engine.setpoint_changes import (
@@ -259,7 +259,7 @@ def test_the_facade_replays_the_same_climate_model() -> None:
     home = rng.random(minutes // 60).repeat(60) > 0.3
     setpoint = np.where(home, _schedule(minutes), 16.0)
     store = _store(minutes, setpoint, home=home)
-    models = HomeModels(SPEC, climate_half_life_days=5.0)
+    models = HomeReplay(SPEC, climate_half_life_days=5.0)
     direct = ClimateModel(half_life_days=5.0)
     times = np.asarray(START + 13 * DAY + 900.0 * np.arange(96), dtype=np.float64)
     instances = []

@@ -2,7 +2,14 @@
 
 from custom_components.smartml.engine.guard import guarded_setpoint
 
-BASE = {"min_temp": 7.0, "max_temp": 25.0, "hvac_mode": "heat", "last_manual_change": None, "now": 10_000.0, "manual_hold_minutes": 60}
+BASE = {
+    "min_temp": 7.0,
+    "max_temp": 25.0,
+    "hvac_mode": "heat",
+    "last_manual_change": None,
+    "now": 10_000.0,
+    "manual_hold_minutes": 60,
+}
 
 
 def test_setpoint_is_rounded_to_half_degrees() -> None:

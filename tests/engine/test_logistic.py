@@ -44,7 +44,7 @@ def test_nonnegative_weights_and_missing_values() -> None:
     assert held.coef[1] == 0.0 and held.coef[0] > 0
     rows = np.array([[np.nan, 0.0], [1.0, np.nan]])
     p = held.predict_proba(rows)
-    assert np.isfinite(p).all() and ((0 < p) & (p < 1)).all()
+    assert np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
 
 
 def test_separable_data_and_constant_columns_stay_finite() -> None:

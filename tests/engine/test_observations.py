@@ -20,7 +20,12 @@ STREAMS: dict[str, tuple[str, list[tuple[str, dict[str, Any] | None]]]] = {
     ),
     "sensor.energy": (
         "energy",
-        [("1200.5", {"unit_of_measurement": "Wh"}), ("3.25", None), ("7", {"unit_of_measurement": "gal"}), ("-4", None)],
+        [
+            ("1200.5", {"unit_of_measurement": "Wh"}),
+            ("3.25", None),
+            ("7", {"unit_of_measurement": "gal"}),
+            ("-4", None),
+        ],
     ),
     "sensor.hall_temperature": (
         "environment",
