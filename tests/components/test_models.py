@@ -257,3 +257,31 @@ async def test_apply_setpoint_guard_rails(
             blocking=True,
         )
         assert hass.states.get(THERMOSTAT).attributes["temperature"] != 23
+
+
+async def test_auto_apply_keeps_the_thermostat_at_the_prediction(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await _real_thermostat(hass)
+    await setup_entry(hass, mock_entry)
+    predicted = float(hass.states.get("sensor.living_room_predicted_setpoint").state)
+    assert predicted != 20
+
+    await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.living_room_auto_apply"}, blocking=True)
+    await mock_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == predicted
+
+    # Off again: SmartML leaves a manual change alone.
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.living_room_auto_apply"}, blocking=True)
+    await hass.services.async_call(
+        "climate", "set_temperature", {"entity_id": THERMOSTAT, "temperature": 18}, blocking=True
+    )
+    await mock_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(THERMOSTAT).attributes["temperature"] == 18
