@@ -25,7 +25,6 @@ from .const import (
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
     CONF_NOTIFY,
-    CONF_PRESENCE,
     CONF_SECURITY_SENSORS,
     DOMAIN,
     LOGGER,
@@ -43,7 +42,7 @@ from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_import_csv
-from .home_spec import build_spec, entity_name, rename_in_options
+from .home_spec import build_spec, entity_name, presence_now, rename_in_options
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
 from .watch import WatchedSensors, watched_roles
@@ -168,16 +167,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is None or not self.learning or role not in BINARY_ROLES:
             return
         value = self.state.observations.channels[entity_id].values[-1]
-        anomaly = models.check_event(entity_id, value, ts, self._presence_now())
+        anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
         if anomaly is not None:
             self.anomalies.async_report(anomaly)
-
-    def _presence_now(self) -> bool | None:
-        """Anyone home by the presence entities; None when none of them knows."""
-        presence = self.spec.get(CONF_PRESENCE) or []
-        states = [s.state for e in presence if (s := self.hass.states.get(e)) is not None]  # type: ignore[attr-defined]
-        known = [state for state in states if state not in ("unknown", "unavailable")]
-        return any(state == "home" for state in known) if known else None
 
     @callback
     def _async_feedback(self, anomaly: Anomaly) -> None:
@@ -285,7 +277,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
-            prediction = await self.worker.async_run(self._predict, models, now, self._presence_now())
+            prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
             self.anomalies.async_report_new(
                 [*prediction.anomalies, *models.due_anomalies(now)], self.learning, self.has_energy_anomalies
             )

@@ -32,3 +32,10 @@ def rename_in_options[T](options: T, old: str, new: str) -> T:
     if isinstance(options, Mapping):
         return {key: rename_in_options(item, old, new) for key, item in options.items()}  # type: ignore[return-value]
     return options
+
+
+def presence_now(hass: HomeAssistant, spec: Mapping[str, Any]) -> bool | None:
+    """Anyone home by the spec's presence entities; None when none of them knows."""
+    states = [state.state for entity_id in spec.get("presence") or [] if (state := hass.states.get(entity_id))]
+    known = [state for state in states if state not in ("unknown", "unavailable")]
+    return any(state == "home" for state in known) if known else None
