@@ -52,11 +52,7 @@ class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
     @property
     def _forecast(self) -> ScopeForecast | None:
         prediction = self.coordinator.prediction
-        if prediction is None:
-            return None
-        if self._scope != HOME:
-            return prediction.area(self._scope)
-        return None if prediction.occupancy is None else prediction.occupancy.home
+        return None if prediction is None else prediction.scope(self._scope)
 
     @property
     def available(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import time
-from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -39,7 +38,7 @@ from .engine.constants import DAY_SECONDS, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
-from .engine.results import Anomaly, HomePrediction
+from .engine.results import Anomaly, ClimatePrediction, HomePrediction
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_import_csv
 from .home_spec import build_spec, entity_name, presence_now, rename_in_options
@@ -117,7 +116,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """The latest prediction, None until a model is ready."""
         return None if self.data is None else self.data.prediction
 
-    def _zones(self) -> Mapping[str, Any]:
+    def _zones(self) -> Mapping[str, ClimatePrediction]:
         return {} if self.prediction is None else self.prediction.climate
 
     async def async_shutdown(self) -> None:
@@ -209,14 +208,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return result
 
     @callback
-    def async_rename_entity(self, old: str, new: str) -> Mapping[str, Any]:
+    def async_rename_entity(self, old: str, new: str) -> dict[str, object]:
         """Follow an entity id change: keep what was learned, return the updated options."""
         self.state.observations.rename_entity(old, new)
         if old in self.state.bootstrapped:
             self.state.bootstrapped[new] = self.state.bootstrapped.pop(old)
         self.watched.rename(old, new)
         self.storage.schedule_save()
-        return rename_in_options(dict(self.config_entry.options), old, new)
+        return rename_in_options(self.config_entry.options, old, new)
 
     async def async_import_history(self, path: str) -> ImportResult:
         """Import a history CSV export and refit."""

@@ -23,15 +23,19 @@ def entity_name(hass: HomeAssistant, entity_id: str) -> str:
     return entity_id.partition(".")[2].replace("_", " ").capitalize()
 
 
-def rename_in_options[T](options: T, old: str, new: str) -> T:
+def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, object]:
     """Entry options with one entity id replaced everywhere it is listed."""
-    if options == old:
-        return new  # type: ignore[return-value]
-    if isinstance(options, list):
-        return [rename_in_options(item, old, new) for item in options]  # type: ignore[return-value]
-    if isinstance(options, Mapping):
-        return {key: rename_in_options(item, old, new) for key, item in options.items()}  # type: ignore[return-value]
-    return options
+
+    def swap(value: object) -> object:
+        if value == old:
+            return new
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        if isinstance(value, Mapping):
+            return {key: swap(item) for key, item in value.items()}
+        return value
+
+    return {key: swap(value) for key, value in options.items()}
 
 
 def presence_now(hass: HomeAssistant, spec: Mapping[str, Any]) -> bool | None:

@@ -56,8 +56,8 @@ def _status(data: SmartMLData, _scope: str) -> SmartMLData:
     return data
 
 
-def _area(data: SmartMLData, scope: str) -> ScopeForecast | None:
-    return None if data.prediction is None else data.prediction.area(scope)
+def _scope(data: SmartMLData, scope: str) -> ScopeForecast | None:
+    return None if data.prediction is None else data.prediction.scope(scope)
 
 
 def _home(data: SmartMLData, _scope: str) -> OccupancyForecast | None:
@@ -71,11 +71,6 @@ def _energy(data: SmartMLData, _scope: str) -> EnergyOutlook | None:
 
 def _zone(data: SmartMLData, scope: str) -> ClimatePrediction | None:
     return None if data.prediction is None else data.prediction.climate.get(scope)
-
-
-def _home_scope(occupancy: OccupancyForecast) -> ScopeForecast:
-    # _home only returns forecasts that have the home's scope.
-    return occupancy.home or ScopeForecast(0.0, [], None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +126,7 @@ STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
 AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
     SmartMLSensorDescription(
         key="occupancy_probability",
-        part_fn=_area,
+        part_fn=_scope,
         object_id="{scope}_occupancy_probability",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
@@ -141,14 +136,14 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
     ),
     SmartMLSensorDescription(
         key="next_occupied",
-        part_fn=_area,
+        part_fn=_scope,
         object_id="{scope}_next_occupied",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda area: timestamp(area.next_occupied),
     ),
     SmartMLSensorDescription(
         key="occupancy_accuracy",
-        part_fn=_area,
+        part_fn=_scope,
         object_id="{scope}_occupancy_accuracy",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement=PERCENTAGE,
@@ -158,17 +153,21 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
     ),
 )
 
-HOME_SENSORS: tuple[SmartMLSensorDescription[OccupancyForecast], ...] = (
+# The home's occupancy outlook reads like an area's.
+HOME_SCOPE_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
     SmartMLSensorDescription(
         key="home_occupancy_probability",
-        part_fn=_home,
+        part_fn=_scope,
         object_id="home_occupancy_probability",
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
-        value_fn=lambda home: _percent(_home_scope(home).probability),
-        attrs_fn=lambda home: {"forecast": occupancy_forecast(_home_scope(home))},
+        value_fn=lambda home: _percent(home.probability),
+        attrs_fn=lambda home: {"forecast": occupancy_forecast(home)},
     ),
+)
+
+HOME_SENSORS: tuple[SmartMLSensorDescription[OccupancyForecast], ...] = (
     SmartMLSensorDescription(
         key="expected_arrival",
         part_fn=_home,
@@ -297,6 +296,7 @@ async def async_setup_entry(
     for area_id, area_name in coordinator.area_names.items():
         entities.extend(SmartMLSensor(coordinator, d, area_id, area_name) for d in AREA_SENSORS)
     if coordinator.has_occupancy:
+        entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SCOPE_SENSORS)
         entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SENSORS)
     if coordinator.has_energy:
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)

@@ -110,11 +110,7 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
 
 def forecast_response(prediction: HomePrediction, areas: list[str], hours: int) -> ServiceResponse:
     """The smartml.get_forecast response: hourly occupancy per area (and home), and energy."""
-    occupancy = prediction.occupancy
-    scopes = {
-        area: None if occupancy is None else (occupancy.home if area == HOME else occupancy.areas.get(area))
-        for area in areas
-    }
+    scopes = {area: prediction.scope(area) for area in areas}
     response: dict[str, JsonValueType] = {
         "occupancy": {
             area: [] if scope is None else cast(list[JsonValueType], occupancy_forecast(scope)[:hours])

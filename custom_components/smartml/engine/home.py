@@ -203,7 +203,6 @@ class HomeModels:
         know; the occupancy model's own estimate stands in then, for energy and climate
         alike, and for the security checks until the next prediction.
         """
-        ready = self.report.ready
         occupancy = self._predict_part(MODEL_OCCUPANCY, self._predict_occupancy, store, now)
         home_occupied = presence
         if home_occupied is None and occupancy is not None and occupancy.home is not None:
@@ -213,14 +212,10 @@ class HomeModels:
         self.home_occupied_ = home_occupied
         energy: EnergyOutlook | None = None
         anomalies: list[Anomaly] = []
-        if ready.get(MODEL_ENERGY):
-            found = self._predict_part(MODEL_ENERGY, self._predict_energy, store, now)
-            if found is not None:
-                energy, energy_anomalies = found
-                anomalies.extend(energy_anomalies)
-        climate: dict[str, ClimatePrediction] = {}
-        if ready.get(MODEL_CLIMATE):
-            climate = self._predict_part(MODEL_CLIMATE, self._predict_climate, store, now, occupancy) or {}
+        if (found := self._predict_part(MODEL_ENERGY, self._predict_energy, store, now)) is not None:
+            energy, energy_anomalies = found
+            anomalies.extend(energy_anomalies)
+        climate = self._predict_part(MODEL_CLIMATE, self._predict_climate, store, now, occupancy) or {}
         return HomePrediction(
             now=now,
             occupancy=occupancy,

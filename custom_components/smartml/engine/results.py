@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypedDict
 
-from .constants import KIND_SECURITY
+from .constants import HOME, KIND_SECURITY
 from .facts import FACTS_FROM_JSON, AnomalyFacts, UntypedFacts, facts_from_json
 
 # The band of an expected arrival or departure: from the 10th to the 90th percentile.
@@ -159,16 +159,6 @@ class Anomaly:
             explanation=str(data.get("explanation", "")),
         )
 
-    # The names callers used before the typed facts.
-    def as_dict(self) -> AnomalyJson:
-        """Same as as_json."""
-        return self.as_json()
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Anomaly:
-        """Same as from_json."""
-        return cls.from_json(data)
-
 
 @dataclass(frozen=True, slots=True)
 class EnergyOutlook:
@@ -193,6 +183,8 @@ class HomePrediction:
     # Whether anyone is home: by the presence entities when they know, else by the occupancy model.
     home_occupied: bool | None = None
 
-    def area(self, area_id: str) -> ScopeForecast | None:
-        """The occupancy outlook of one area."""
-        return None if self.occupancy is None else self.occupancy.areas.get(area_id)
+    def scope(self, scope: str) -> ScopeForecast | None:
+        """The occupancy outlook of one area, or of the whole home (scope HOME)."""
+        if self.occupancy is None:
+            return None
+        return self.occupancy.home if scope == HOME else self.occupancy.areas.get(scope)
