@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 PERSON = "person.resident"
+ORDONEZ_TIMEZONE = "Europe/Madrid"
 
 
 def _slug(text: str) -> str:
@@ -40,28 +42,64 @@ def convert_ordonez(source: Path, out: Path, home: str = "A") -> dict[str, Any]:
     The `Leaving` activity is the ground truth of nobody home and becomes the state of
     `person.resident`. The main door magnetic sensor is the home's security entity.
     """
-    tz_name = "Europe/Madrid"
-    tz = ZoneInfo(tz_name)
+    tz = ZoneInfo(ORDONEZ_TIMEZONE)
+    firings: list[Firing] = []
+    for parts in _ordonez_rows(source / f"Ordonez{home}_Sensors.txt"):
+        location, kind, place = parts[4], parts[5], parts[6]
+        firings.append(
+            Firing(
+                start=_iso(f"{parts[0]} {parts[1]}", tz),
+                end=_iso(f"{parts[2]} {parts[3]}", tz),
+                entity_id=f"binary_sensor.{_slug(place)}_{_slug(location)}_{_slug(kind)}",
+                area=_slug(place),
+                security=location.lower() == "maindoor",
+            )
+        )
+    away = [
+        (_iso(f"{parts[0]} {parts[1]}", tz), _iso(f"{parts[2]} {parts[3]}", tz))
+        for parts in _ordonez_rows(source / f"Ordonez{home}_ADLs.txt")
+        if parts[4].lower() == "leaving"
+    ]
+    return _write_activity_home(out, ORDONEZ_TIMEZONE, firings, away)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One sensor activation of an activity home: on from start to end (ISO times)."""
+
+    start: str
+    end: str
+    entity_id: str
+    area: str
+    security: bool  # a door the security model watches
+
+
+def _write_activity_home(
+    out: Path, tz_name: str, firings: list[Firing], away: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Write the history and spec of a home of binary sensors in areas and a resident's spells away.
+
+    Each firing is on at its start and off at its end; `person.resident` is home from the
+    first firing on, except during the away spells (the data's ground truth of nobody home).
+    """
+    if not firings:
+        raise ValueError(f"no sensor firings for {out}")
     events: list[tuple[str, str, str]] = []
     areas: dict[str, dict[str, list[str]]] = {}
     security: list[str] = []
-    for parts in _ordonez_rows(source / f"Ordonez{home}_Sensors.txt"):
-        start, end = f"{parts[0]} {parts[1]}", f"{parts[2]} {parts[3]}"
-        location, kind, place = parts[4], parts[5], parts[6]
-        entity_id = f"binary_sensor.{_slug(place)}_{_slug(location)}_{_slug(kind)}"
-        area = areas.setdefault(_slug(place), {"occupancy": []})
-        if entity_id not in area["occupancy"]:
-            area["occupancy"].append(entity_id)
-        if location.lower() == "maindoor" and entity_id not in security:
-            security.append(entity_id)
-        events.append((_iso(start, tz), entity_id, "on"))
-        events.append((_iso(end, tz), entity_id, "off"))
-    first = min(e[0] for e in events)
+    for firing in firings:
+        area = areas.setdefault(firing.area, {"occupancy": []})
+        if firing.entity_id not in area["occupancy"]:
+            area["occupancy"].append(firing.entity_id)
+        if firing.security and firing.entity_id not in security:
+            security.append(firing.entity_id)
+        events.append((firing.start, firing.entity_id, "on"))
+        events.append((firing.end, firing.entity_id, "off"))
+    first = min(events, key=lambda e: datetime.fromisoformat(e[0]).timestamp())[0]
     events.append((first, PERSON, "home"))
-    for parts in _ordonez_rows(source / f"Ordonez{home}_ADLs.txt"):
-        if parts[4].lower() == "leaving":
-            events.append((_iso(f"{parts[0]} {parts[1]}", tz), PERSON, "not_home"))
-            events.append((_iso(f"{parts[2]} {parts[3]}", tz), PERSON, "home"))
+    for start, end in away:
+        events.append((start, PERSON, "not_home"))
+        events.append((end, PERSON, "home"))
     spec = {
         "timezone": tz_name,
         "areas": areas,
@@ -215,40 +253,23 @@ def convert_kasteren(source: Path, out: Path) -> dict[str, Any]:
     becomes the state of `person.resident`, as Ordóñez's `Leaving` does.
     """
     tz = ZoneInfo(KASTEREN_TIMEZONE)
-    events: list[tuple[str, str, str]] = []
-    areas: dict[str, dict[str, list[str]]] = {}
-    security: list[str] = []
-    for start, end, sensor in _kasteren_rows(source / "kasterenSenseData.txt"):
-        if sensor not in KASTEREN_SENSORS:
-            continue
-        name, area_name = KASTEREN_SENSORS[sensor]
-        entity_id = f"binary_sensor.{name}"
-        area = areas.setdefault(area_name, {"occupancy": []})
-        if entity_id not in area["occupancy"]:
-            area["occupancy"].append(entity_id)
-        if sensor == KASTEREN_FRONT_DOOR and entity_id not in security:
-            security.append(entity_id)
-        events.append((start.replace(tzinfo=tz).isoformat(), entity_id, "on"))
-        events.append((end.replace(tzinfo=tz).isoformat(), entity_id, "off"))
-    if not events:
-        raise ValueError(f"no sensor firings in {source / 'kasterenSenseData.txt'}")
-    first = min(events, key=lambda e: datetime.fromisoformat(e[0]).timestamp())[0]
-    events.append((first, PERSON, "home"))
-    for start, end, activity in _kasteren_rows(source / "kasterenActData.txt"):
-        if activity == KASTEREN_LEAVE_HOUSE:
-            events.append((start.replace(tzinfo=tz).isoformat(), PERSON, "not_home"))
-            events.append((end.replace(tzinfo=tz).isoformat(), PERSON, "home"))
-    spec = {
-        "timezone": KASTEREN_TIMEZONE,
-        "areas": areas,
-        "presence": [PERSON],
-        "security": security,
-        "power": [],
-        "energy": [],
-        "climate": [],
-    }
-    _write(out, sorted(events, key=lambda e: (datetime.fromisoformat(e[0]).timestamp(), e[1])), spec)
-    return spec
+    firings = [
+        Firing(
+            start=start.replace(tzinfo=tz).isoformat(),
+            end=end.replace(tzinfo=tz).isoformat(),
+            entity_id=f"binary_sensor.{KASTEREN_SENSORS[sensor][0]}",
+            area=KASTEREN_SENSORS[sensor][1],
+            security=sensor == KASTEREN_FRONT_DOOR,
+        )
+        for start, end, sensor in _kasteren_rows(source / "kasterenSenseData.txt")
+        if sensor in KASTEREN_SENSORS
+    ]
+    away = [
+        (start.replace(tzinfo=tz).isoformat(), end.replace(tzinfo=tz).isoformat())
+        for start, end, activity in _kasteren_rows(source / "kasterenActData.txt")
+        if activity == KASTEREN_LEAVE_HOUSE
+    ]
+    return _write_activity_home(out, KASTEREN_TIMEZONE, firings, away)
 
 
 # Energy homes. Their clocks do not follow daylight saving time (see each SOURCE.md), so
