@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+import hashlib
 from typing import Any, Final, TypedDict
 
 from .constants import HOME, KIND_SECURITY
@@ -94,6 +95,11 @@ class ClimatePrediction:
     tau_hours: float | None
     confidence: float | None
     occupied_probability: float | None
+
+
+def anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:
+    """A stable id of one situation: the same source and moment give the same id."""
+    return hashlib.blake2s(f"{kind}|{type_}|{key}|{ts:.0f}".encode(), digest_size=6).hexdigest()
 
 
 class AnomalyJson(TypedDict):

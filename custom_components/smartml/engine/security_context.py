@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-import hashlib
 import math
 from typing import Final
 
@@ -60,8 +59,3 @@ def surprise_of_rate(rate_per_hour: float) -> float:
 def rate_of_surprise(surprise: float) -> float:
     """Inverse of surprise_of_rate."""
     return -math.log1p(-math.exp(-surprise))
-
-
-def anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:
-    """A stable id of one situation: the same source and moment give the same id."""
-    return hashlib.blake2s(f"{kind}|{type_}|{key}|{ts:.0f}".encode(), digest_size=6).hexdigest()

@@ -29,7 +29,7 @@ from .facts import (
     SecurityFacts,
     UnusualTime,
 )
-from .results import Anomaly
+from .results import Anomaly, anomaly_id
 from .security_context import (
     AREA_REFRACTORY_SECONDS,
     DAY_TYPES,
@@ -38,7 +38,6 @@ from .security_context import (
     STATE_OCCUPIED,
     STATES,
     SecuritySource,
-    anomaly_id,
     surprise_of_rate,
 )
 from .security_feedback import feedback_rate

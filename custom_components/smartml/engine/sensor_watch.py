@@ -24,13 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-import hashlib
 import math
 from typing import Any, Final, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE, JsonObject
-from .results import Anomaly
+from .results import Anomaly, anomaly_id
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
 
 # Score threshold per sensitivity, from the Numenta Anomaly Benchmark (41 series, 1354 days,
@@ -108,11 +107,6 @@ class _Watched:
         if self.since is None:
             self.since = ts
         self.last_value = value
-
-
-def _anomaly_id(entity_id: str, ts: float) -> str:
-    key = f"{KIND_SECURITY}|{TYPE_UNUSUAL_VALUE}|{entity_id}|{ts:.0f}"
-    return hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
 
 
 def format_value(value: float, unit: str | None) -> str:
@@ -300,7 +294,7 @@ class SensorWatch:
             "threshold": round(self.threshold(entity_id), 3),
         }
         return Anomaly(
-            id=_anomaly_id(entity_id, ts),
+            id=anomaly_id(KIND_SECURITY, TYPE_UNUSUAL_VALUE, entity_id, ts),
             kind=KIND_SECURITY,
             type=TYPE_UNUSUAL_VALUE,
             entity_ids=[entity_id],
