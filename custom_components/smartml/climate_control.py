@@ -34,14 +34,12 @@ class SetpointControl:
         hass: HomeAssistant,
         observations: ObservationStore,
         settings: dict[str, list[str]],
-        zones: Callable[[], Mapping[str, ClimatePrediction]],
         on_changed: Callable[[], None],
     ) -> None:
-        """Control the thermostats; zones gives the latest predictions, on_changed saves settings."""
+        """Control the thermostats; on_changed saves the settings."""
         self.hass = hass
         self._observations = observations
         self._settings = settings
-        self._zones = zones
         self._on_changed = on_changed
         # When SmartML last set each thermostat, and when someone else last changed it.
         self.applied: dict[str, tuple[float, float]] = {}
@@ -73,16 +71,12 @@ class SetpointControl:
     async def async_apply(
         self,
         climate_id: str,
+        zone: ClimatePrediction | None,
         manual_hold_minutes: float = DEFAULT_MANUAL_HOLD_MINUTES,
         *,
         raise_on_refusal: bool = True,
-        zones: Mapping[str, ClimatePrediction] | None = None,
     ) -> float | None:
-        """Set a thermostat to its predicted setpoint within the guard rails; returns what was set.
-
-        zones: the predictions to apply, by default the latest ones.
-        """
-        zone = (self._zones() if zones is None else zones).get(climate_id)
+        """Set a thermostat to its predicted setpoint (zone) within the guard rails; returns what was set."""
         state = self.hass.states.get(climate_id)
         reason: str | None = None
         setpoint: float | None = None
@@ -126,4 +120,4 @@ class SetpointControl:
             current = state.attributes.get(ATTR_SETPOINT)
             if isinstance(current, (int, float)) and abs(current - zone.setpoint_now) < SETPOINT_TOLERANCE:
                 continue
-            await self.async_apply(climate_id, raise_on_refusal=False, zones=zones)
+            await self.async_apply(climate_id, zone, raise_on_refusal=False)

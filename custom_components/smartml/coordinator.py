@@ -38,7 +38,7 @@ from .engine.constants import DAY_SECONDS, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
-from .engine.results import Anomaly, ClimatePrediction, HomePrediction
+from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_import_csv
 from .home_spec import build_spec, entity_name, presence_now, rename_in_options
@@ -98,7 +98,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             hass, options.get(CONF_NOTIFY), self._async_feedback, lambda entity_id: entity_name(hass, entity_id)
         )
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
-        self.setpoints = SetpointControl(hass, state.observations, state.settings, self._zones, storage.schedule_save)
+        self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
         self._retraining = False
         storage.attach(state.as_dict)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
@@ -115,9 +115,6 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     def prediction(self) -> HomePrediction | None:
         """The latest prediction, None until a model is ready."""
         return None if self.data is None else self.data.prediction
-
-    def _zones(self) -> Mapping[str, ClimatePrediction]:
-        return {} if self.prediction is None else self.prediction.climate
 
     async def async_shutdown(self) -> None:
         """Stop refreshing and let the worker thread finish (entry unloaded)."""

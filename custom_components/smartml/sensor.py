@@ -359,4 +359,4 @@ class ClimateSensor(SmartMLSensor[ClimatePrediction]):
 
     async def async_apply_setpoint(self, **kwargs: Any) -> None:
         """Set the thermostat to the prediction, within the guard rails."""
-        await self.coordinator.setpoints.async_apply(self._scope, **kwargs)
+        await self.coordinator.setpoints.async_apply(self._scope, self._part, **kwargs)
