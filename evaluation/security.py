@@ -235,7 +235,8 @@ def run(argv: list[str]) -> dict[str, Any]:
         if not ready:
             not_ready.append(reason)
         models.append(model)
-        events = _events(rows, roles, cutoff, next_cutoff)
+        # The last day's stream ends with the history's last row (often an arrival).
+        events = _events(rows, roles, cutoff, next_cutoff if next_cutoff < replay.end else math.inf)
         real_streams.append(events)
         state0 = {
             e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values
@@ -271,11 +272,12 @@ def run(argv: list[str]) -> dict[str, Any]:
             if incident.id not in real_alert_ids[day] and injection.start <= incident.start <= injection.end
         ]
         notifications.append(len(new_incidents))
-        runs = {
-            "smartml": _ids(alerts),
-            **{name: rule.run(stream, cutoff, next_cutoff, presence_at_cutoff[day]) for name, rule in rules.items()},
-        }
-        for name, raised in runs.items():
+        # SmartML detects an intrusion when it tells the person: a new incident in its span.
+        outcomes["smartml"].append(
+            (injection.kind, min(i.start for i in new_incidents) - injection.start if new_incidents else None)
+        )
+        for name, rule in rules.items():
+            raised = rule.run(stream, cutoff, next_cutoff, presence_at_cutoff[day])
             outcomes[name].append((injection.kind, _detection_delay(raised, real_raised[name][day], injection)))
         if outcomes["smartml"][-1][1] is None:
             missed.append(
@@ -401,6 +403,7 @@ def _model_info(learned: SecurityLearned) -> dict[str, Any]:
         "threshold": round(learned.threshold, 3) if math.isfinite(learned.threshold) else None,
         "night_hours": list(learned.night_hours),
         "arrival_grace_minutes": round(learned.arrival_grace_s / 60.0, 1),
+        "entry_grace_minutes": round(learned.entry_grace_s / 60.0, 1),
         "departure_grace_minutes": round(learned.departure_grace_s / 60.0, 1),
         "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in learned.open_limit_s.items()},
         "sources": list(learned.sources),

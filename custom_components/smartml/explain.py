@@ -20,6 +20,7 @@ from .engine.facts import (
     EntryWithoutArrival,
     LongRun,
     OpenTooLong,
+    PresenceDoubt,
     area_label,
     friendly_name,
 )
@@ -71,6 +72,14 @@ def _open_too_long(facts: OpenTooLong, name_of: NameOf) -> str:
     )
 
 
+def _presence_doubt(facts: PresenceDoubt, name_of: NameOf) -> str:
+    return (
+        f"{name_of(facts.entity_id)} has said away since {facts.away_since:%H:%M}, but the home has been in use "
+        f"since {facts.in_use_since:%H:%M} ({facts.in_use_minutes:g} minutes): more likely a phone left at home "
+        "than an intruder. Activity no longer alerts until someone arrives or leaves."
+    )
+
+
 def _energy(facts: EnergyFacts) -> str:
     if isinstance(facts, LongRun):
         return (
@@ -101,6 +110,8 @@ def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
         return _activity(facts, name_of)
     if isinstance(facts, OpenTooLong):
         return _open_too_long(facts, name_of)
+    if isinstance(facts, PresenceDoubt):
+        return _presence_doubt(facts, name_of)
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
         return _energy(facts)
     # Anomaly types whose facts have no class yet carry their text.

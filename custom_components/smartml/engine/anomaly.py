@@ -44,7 +44,7 @@ from .constants import (
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .results import Anomaly
-from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource
+from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource, alerting_states
 from .security_feedback import (
     FEEDBACK_VERSION,
     FeedbackItem,
@@ -59,7 +59,10 @@ from .security_rates import (
     SLOT_SECONDS,
     OccupancyOf,
     activity_starts,
-    exposure_hours,
+    count_contexts,
+    doubted_spells,
+    entry_grace,
+    exposure_by_day_hours,
     graces,
     hierarchical_rates,
     home_series,
@@ -67,10 +70,19 @@ from .security_rates import (
     longest_openings,
     night_hours,
     open_limit,
-    start_counts,
+    start_contexts,
     transitions,
+    with_doubt,
 )
-from .security_threshold import DEFAULT_TARGET_PER_DAY, SENSITIVITY_FACTORS, calibrate_threshold
+from .security_threshold import (
+    DEFAULT_TARGET_PER_DAY,
+    SENSITIVITY_FACTORS,
+    HeldOutCalibration,
+    calibrate_threshold,
+    held_out_maxima,
+    held_out_threshold,
+    start_days,
+)
 
 __all__ = [
     "KIND_SECURITY",
@@ -84,6 +96,8 @@ __all__ = [
 ]
 
 DEFAULT_LEARNING_DAYS: Final = 6.0
+# A day of the history counts in the held-out calibration when it has this many hours.
+FULL_DAY_HOURS: Final = 20.0
 
 
 class SecurityModel:
@@ -111,9 +125,13 @@ class SecurityModel:
         self.exposure_: list[list[list[float]]] = []
         self.arrival_grace_s_ = GRACE_BOUNDS_SECONDS[0]
         self.departure_grace_s_ = GRACE_BOUNDS_SECONDS[0]
+        self.entry_grace_s_ = GRACE_BOUNDS_SECONDS[0]
         self.open_limit_s_: dict[str, float] = {}
         self.longest_open_s_: dict[str, float] = {}
         self.threshold_ = math.inf
+        self.calibration_ = HeldOutCalibration(math.inf, 0, 0)
+        # When the presence entity came into doubt in the time away still going on at the fit.
+        self.doubt_since_: float | None = None
         self.fitted_ = False
         # Feedback, and the live side once fitted.
         self.feedback_: list[FeedbackItem] = []
@@ -168,32 +186,58 @@ class SecurityModel:
             for entity_id in entities:
                 self.entity_source_.setdefault(entity_id, key)
 
-        self.arrival_grace_s_, self.departure_grace_s_ = graces(starts, departures, arrivals)
+        # Graces and doubted times away depend on each other: graces first from every
+        # arrival, then again without the arrivals that ended a doubted time away.
+        door_starts = np.sort(np.concatenate([starts[self.entity_source_[e]] for e in security] or [np.zeros(0)]))
+        doubted: list[tuple[float, float]] = []
+        for _ in range(2):
+            self.arrival_grace_s_, self.departure_grace_s_ = graces(starts, departures, arrivals, doubted)
+            doubted = doubted_spells(
+                door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
+            )
+        self.entry_grace_s_ = entry_grace(door_starts, departures, arrivals, doubted, self.arrival_grace_s_)
+        home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         self.night_hours_ = night_hours(starts, home, hours, grid)
-        exposure = exposure_hours(home, hours, weekend, self.night_hours_)
+        exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_)
+        exposure = exposure_by_day.sum(axis=0)
         self.exposure_ = exposure.tolist()
 
         self.sources_ = {}
+        held_out: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]] = []
         for key, times in starts.items():
-            counts = np.zeros((3, 2, 24))
-            if len(times):
-                counts = start_counts(
-                    times,
-                    home_series(store, self.presence_, times, occupancy),
-                    self.timezone_,
-                    self.night_hours_,
-                    (departures, self.departure_grace_s_),
-                    (arrivals, self.arrival_grace_s_),
-                )
+            home_then = with_doubt(home_series(store, self.presence_, times, occupancy), times, doubted)
+            is_door = labels[key][1]
+            kept, contexts, could_alert = start_contexts(
+                times,
+                home_then,
+                self.timezone_,
+                self.night_hours_,
+                ((departures, self.departure_grace_s_), (arrivals, self.arrival_grace_s_)),
+                is_door,
+            )
+            counts = count_contexts(contexts)
+            could_alert &= np.isin(contexts[0], alerting_states(is_door))
+            held_out.append((start_days(kept, grid), contexts, could_alert))
             rates = hierarchical_rates(counts, exposure)
             self.sources_[key] = SecuritySource(
                 key, labels[key][0], labels[key][1], rates.tolist(), counts.tolist(), int(counts.sum())
             )
+        full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
+        self.calibration_ = held_out_threshold(
+            held_out_maxima(held_out, exposure_by_day, hierarchical_rates),
+            full_days,
+            self.target_false_alarms_per_day,
+            self.sensitivity,
+        )
+        self.doubt_since_ = doubted[-1][0] if doubted and doubted[-1][1] >= now else None
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.threshold_ = calibrate_threshold(
-            self.sources_.values(), exposure, self.days_, self.target_false_alarms_per_day, self.sensitivity
+        self.threshold_ = max(
+            calibrate_threshold(
+                self.sources_.values(), exposure, self.days_, self.target_false_alarms_per_day, self.sensitivity
+            ),
+            0.0 * self.calibration_.threshold,
         )
         self.watch_ = self._start_watch(store, departures, arrivals)
         self.fitted_ = True
@@ -216,6 +260,7 @@ class SecurityModel:
             last_departure=float(departures[-1]) if len(departures) else -math.inf,
             last_arrival=float(arrivals[-1]) if len(arrivals) else -math.inf,
             open_since=open_since,
+            doubt_since=self.doubt_since_,
         )
 
     def ready(self) -> tuple[bool, str]:
@@ -232,6 +277,7 @@ class SecurityModel:
             threshold=self.threshold_,
             night_hours=tuple(h for h, quiet in enumerate(self.night_hours_) if quiet),
             arrival_grace_s=self.arrival_grace_s_,
+            entry_grace_s=self.entry_grace_s_,
             departure_grace_s=self.departure_grace_s_,
             open_limit_s=dict(self.open_limit_s_),
             sources=tuple(sorted(self.sources_)),

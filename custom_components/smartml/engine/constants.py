@@ -50,6 +50,7 @@ TYPE_UNUSUAL_TIME: Final = "unusual_time"
 TYPE_OPEN_TOO_LONG: Final = "open_too_long"
 TYPE_ENTRY_WITHOUT_ARRIVAL: Final = "entry_without_arrival"
 TYPE_UNUSUAL_VALUE: Final = "unusual_value"
+TYPE_PRESENCE_DOUBT: Final = "presence_doubt"
 TYPE_ABOVE_FORECAST: Final = "above_forecast"
 TYPE_STUCK_ON: Final = "long_run"
 TYPE_BASE_LOAD: Final = "base_load"
@@ -60,6 +61,7 @@ SECURITY_TYPES: Final = (
     TYPE_OPEN_TOO_LONG,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_UNUSUAL_VALUE,
+    TYPE_PRESENCE_DOUBT,
 )
 ENERGY_TYPES: Final = (TYPE_ABOVE_FORECAST, TYPE_EMPTY_HOME, TYPE_BASE_LOAD, TYPE_STUCK_ON)
 

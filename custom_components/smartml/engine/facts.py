@@ -25,6 +25,7 @@ from .constants import (
     TYPE_EMPTY_HOME,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_STUCK_ON,
     TYPE_UNUSUAL_TIME,
 )
@@ -237,7 +238,47 @@ class OpenTooLong:
         )
 
 
-SecurityFacts = UnusualTime | ActivityWhenEmpty | EntryWithoutArrival | OpenTooLong
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceDoubt:
+    """The home stays in use while the presence entities say everyone is away.
+
+    Raised once per time away, after its first alert: it explains why the activity that
+    follows no longer alerts (the presence is probably wrong: a phone left at home, a stale
+    tracker). A later arrival or departure ends the doubt.
+    """
+
+    entity_id: str  # the presence entity that says away
+    away_since: time  # local time everyone left, by the presence entities
+    in_use_since: time  # local time of the first activity no departure or arrival explained
+    in_use_minutes: float
+
+    @property
+    def source(self) -> str:
+        """The model's key of the presence entity."""
+        return f"{ENTITY_SOURCE_PREFIX}{self.entity_id}"
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "source": self.source,
+            "entity_id": self.entity_id,
+            "away_since": _clock(self.away_since),
+            "in_use_since": _clock(self.in_use_since),
+            "in_use_minutes": self.in_use_minutes,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> PresenceDoubt:
+        """Read what as_json wrote."""
+        return cls(
+            entity_id=str(data["entity_id"]),
+            away_since=_parse_clock(data.get("away_since", "00:00")),
+            in_use_since=_parse_clock(data.get("in_use_since", "00:00")),
+            in_use_minutes=_number(data, "in_use_minutes"),
+        )
+
+
+SecurityFacts = UnusualTime | ActivityWhenEmpty | EntryWithoutArrival | OpenTooLong | PresenceDoubt
 
 # The hours the above-forecast check sums; the facts' JSON form does not carry them.
 ABOVE_FORECAST_HOURS: Final = 3
@@ -372,6 +413,7 @@ FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]
     TYPE_ACTIVITY_WHEN_EMPTY: ActivityWhenEmpty.from_json,
     TYPE_ENTRY_WITHOUT_ARRIVAL: EntryWithoutArrival.from_json,
     TYPE_OPEN_TOO_LONG: OpenTooLong.from_json,
+    TYPE_PRESENCE_DOUBT: PresenceDoubt.from_json,
     TYPE_ABOVE_FORECAST: AboveForecast.from_json,
     TYPE_STUCK_ON: LongRun.from_json,
     TYPE_BASE_LOAD: BaseLoad.from_json,

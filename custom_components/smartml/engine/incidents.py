@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from .facts import ActivityFacts
+from .facts import ActivityFacts, OpenTooLong, PresenceDoubt
 from .results import Anomaly
 from .security_context import STATE_EMPTY, STATE_NIGHT
 
@@ -36,6 +36,8 @@ def spell_of(anomaly: Anomaly, local: datetime, departed_at: float | None) -> st
     `local` is the alert's local time, `departed_at` the start of the current time away.
     """
     facts = anomaly.facts
+    if isinstance(facts, PresenceDoubt):
+        return None if departed_at is None else f"away:{departed_at:.0f}"
     if not isinstance(facts, ActivityFacts):
         return None
     if facts.state == STATE_EMPTY and departed_at is not None:
@@ -46,8 +48,13 @@ def spell_of(anomaly: Anomaly, local: datetime, departed_at: float | None) -> st
 
 
 def opens_door(anomaly: Anomaly) -> bool:
-    """Whether the alert is a door, window or lock opening (not one held open)."""
-    return isinstance(anomaly.facts, ActivityFacts) and anomaly.facts.is_door
+    """Whether the alert is a door, window or lock opening, or one held open.
+
+    Either is a new situation a person must hear of (and may have to act on), not more of
+    what an incident already told.
+    """
+    facts = anomaly.facts
+    return (isinstance(facts, ActivityFacts) and facts.is_door) or isinstance(facts, OpenTooLong)
 
 
 @dataclass(slots=True)

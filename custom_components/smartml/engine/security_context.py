@@ -25,6 +25,16 @@ DAY_TYPES: Final = ("weekday", "weekend")
 AREA_REFRACTORY_SECONDS: Final = 600.0
 
 
+def alerting_states(is_door: bool) -> tuple[int, ...]:
+    """Indices of the states in which a source's activity may alert.
+
+    While everyone is away, any activity. With someone home, only a door, window or lock
+    opening at an hour when it does not open, comings and goings included: movement inside
+    is the household's.
+    """
+    return tuple(range(len(STATES))) if is_door else (STATES.index(STATE_EMPTY),)
+
+
 @dataclass(slots=True)
 class SecuritySource:
     """What the model knows about one security entity or area."""
@@ -44,7 +54,8 @@ class SecurityLearned:
 
     threshold: float  # surprise above which activity alerts (inf before a fit)
     night_hours: tuple[int, ...]  # local hours in which the occupied home is quiet
-    arrival_grace_s: float
+    arrival_grace_s: float  # activity this long before an arrival is the arrival
+    entry_grace_s: float  # a door opening while away waits this long for an arrival
     departure_grace_s: float
     open_limit_s: Mapping[str, float]  # per door: how long it may stay open
     sources: tuple[str, ...]  # the entities and areas watched, by key

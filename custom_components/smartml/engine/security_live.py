@@ -3,6 +3,11 @@
 `check` scores one event (activity in a rare context), `check_open_durations` reports
 doors held open too long and the entries while away that no arrival explained within the
 grace. Both are plain Python (no numpy) so that they may run in the event loop.
+
+Presence doubt: once activity while everyone is away has alerted, the rest of that time
+away is judged as if someone were home (a phone left at home, a stale tracker is far more
+likely than a burglar who cooks), and this is said once, in a `presence_doubt` anomaly
+that joins the alert's incident. Any arrival or departure ends the doubt.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from .constants import (
@@ -18,14 +23,17 @@ from .constants import (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
 )
 from .facts import (
     AREA_SOURCE_PREFIX,
+    ActivityFacts,
     ActivityFields,
     ActivityWhenEmpty,
     EntryWithoutArrival,
     OpenTooLong,
+    PresenceDoubt,
     SecurityFacts,
     UnusualTime,
 )
@@ -38,12 +46,17 @@ from .security_context import (
     STATE_OCCUPIED,
     STATES,
     SecuritySource,
+    alerting_states,
     surprise_of_rate,
 )
 from .security_feedback import feedback_rate
 
 if TYPE_CHECKING:
     from .anomaly import SecurityModel
+
+# The doubt is told once the home has been in use this long after the alert: by then it
+# is more than a door opened and closed.
+DOUBT_TOLD_AFTER_SECONDS: Final = 900.0
 
 
 def quiet_span(hour_counts: Sequence[float], hour: int) -> tuple[int, int]:
@@ -68,8 +81,13 @@ class SecurityWatch:
         last_departure: float,
         last_arrival: float,
         open_since: Mapping[str, float],
+        doubt_since: float | None = None,
     ) -> None:
-        """Start from the state at the end of the fitted history."""
+        """Start from the state at the end of the fitted history.
+
+        doubt_since: when the home came into use in the time away still going on, if the
+        history shows that someone came back in (the doubt was told before the fit).
+        """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._presence = dict(presence)
@@ -79,6 +97,24 @@ class SecurityWatch:
         self._open_flagged: set[str] = set()
         self._last_start: dict[str, float] = {}
         self._pending: list[tuple[float, Anomaly]] = []
+        self._doubt_since = doubt_since
+        self._doubt_told = doubt_since is not None
+
+    def continue_from(self, previous: SecurityWatch) -> None:
+        """Carry what the previous fit's watch saw live since its history ended.
+
+        Entries still waiting for their grace, doors already reported as held open, and a
+        presence doubt of the same time away would otherwise be lost at every refit.
+        """
+        known = {anomaly.id for _, anomaly in self._pending}
+        self._pending.extend(item for item in previous._pending if item[1].id not in known)
+        self._open_flagged |= previous._open_flagged & set(self._open_since)
+        for key, ts in previous._last_start.items():
+            self._last_start[key] = max(ts, self._last_start.get(key, -math.inf))
+        if previous._doubt_since is not None and previous._last_departure >= self._last_departure:
+            self._last_departure = previous._last_departure
+            self._doubt_since = previous._doubt_since
+            self._doubt_told = previous._doubt_told or self._doubt_told
 
     def _local(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
@@ -123,13 +159,19 @@ class SecurityWatch:
         state = self._home_state(ts, home_occupied)
         if state is None:
             return None
+        if state == STATE_EMPTY and self._doubt_since is not None:
+            self._tell_doubt(ts)
+            state = STATE_NIGHT if model.night_hours_[self._local(ts).hour] else STATE_OCCUPIED
         anomaly = self._rate_anomaly(source, entity_id, state, ts)
         if anomaly is None:
             return None
         if self._presence:
             # An arrival (when away) or a departure (when home) that follows within the
             # grace explains the activity: wait for it before reporting.
-            grace = model.arrival_grace_s_ if state == STATE_EMPTY else model.departure_grace_s_
+            if state != STATE_EMPTY:
+                grace = model.departure_grace_s_
+            else:
+                grace = model.entry_grace_s_ if source.is_door else model.arrival_grace_s_
             self._pending.append((ts + grace, anomaly))
             return None
         return anomaly
@@ -138,19 +180,48 @@ class SecurityWatch:
         was_home = any(v > 0.5 for v in self._presence.values())
         self._presence[entity_id] = value
         is_home = any(v > 0.5 for v in self._presence.values())
-        if was_home and not is_home:
-            self._last_departure = ts
-            # Activity just before a departure was the departure.
-            grace = self._model.departure_grace_s_
-            self._pending = [(due, a) for due, a in self._pending if a.ts < ts - grace]
-        elif is_home and not was_home:
+        if was_home == is_home:
+            return
+        self._doubt_since = None
+        self._doubt_told = False
+        # What waits to be reported waits for exactly this: activity before a departure was
+        # the departure, before an arrival the arrival, even when its grace just ran out
+        # between two checks.
+        self._pending = []
+        if is_home:
             self._last_arrival = ts
-            # Activity just before an arrival was the arrival.
-            grace = self._model.arrival_grace_s_
-            self._pending = [(due, a) for due, a in self._pending if a.ts < ts - grace]
+        else:
+            self._last_departure = ts
+
+    def _tell_doubt(self, ts: float) -> None:
+        """Say once, in the alert's incident, that the presence is probably wrong."""
+        doubt_since = self._doubt_since
+        if self._doubt_told or doubt_since is None or ts - doubt_since < DOUBT_TOLD_AFTER_SECONDS:
+            return
+        self._doubt_told = True
+        away = [e for e, v in self._presence.items() if v <= 0.5] or list(self._presence)
+        departed, since = self._local(self._last_departure), self._local(doubt_since)
+        facts = PresenceDoubt(
+            entity_id=away[0],
+            away_since=time(departed.hour, departed.minute),
+            in_use_since=time(since.hour, since.minute),
+            in_use_minutes=round((ts - doubt_since) / 60.0),
+        )
+        note = Anomaly(
+            id=anomaly_id(KIND_SECURITY, TYPE_PRESENCE_DOUBT, facts.source, doubt_since),
+            kind=KIND_SECURITY,
+            type=TYPE_PRESENCE_DOUBT,
+            entity_ids=away[:1],
+            ts=ts,
+            score=0.0,
+            facts=facts,
+        )
+        self._pending.append((ts, note))  # told at the next check, beside the activity's own
 
     def _rate_anomaly(self, source: SecuritySource, entity_id: str, state: str, ts: float) -> Anomaly | None:
         model = self._model
+        if STATES.index(state) not in alerting_states(source.is_door):
+            return None
         local = self._local(ts)
         day_type, hour = int(local.weekday() >= 5), local.hour
         rate = source.rates[STATES.index(state)][day_type][hour]
@@ -179,7 +250,7 @@ class SecurityWatch:
         if state != STATE_EMPTY:
             type_, facts = TYPE_UNUSUAL_TIME, UnusualTime(**common)
         else:
-            grace = round(model.arrival_grace_s_ / 60.0, 1)
+            grace = round((model.entry_grace_s_ if source.is_door else model.arrival_grace_s_) / 60.0, 1)
             if source.is_door:
                 type_ = TYPE_ENTRY_WITHOUT_ARRIVAL
                 facts = EntryWithoutArrival(**common, arrival_grace_minutes=grace)
@@ -207,6 +278,10 @@ class SecurityWatch:
             due = [a for t, a in self._pending if t <= now]
             self._pending = [(t, a) for t, a in self._pending if t > now]
             out.extend(due)
+            if self._presence and not any(v > 0.5 for v in self._presence.values()):
+                alerted = [a.ts for a in due if isinstance(a.facts, ActivityFacts) and a.facts.state == STATE_EMPTY]
+                if alerted and self._doubt_since is None:
+                    self._doubt_since = min(alerted)
         if not model.fitted_ or not model.ready()[0]:
             return out
         for entity_id, since in list(self._open_since.items()):

@@ -28,6 +28,7 @@ from .slots import buffer_arrays, local_weekday_seconds, state_at
 OccupancyOf = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 SLOT_SECONDS: Final = 900.0
+SLOTS_PER_DAY: Final = 96
 # Gamma-prior strengths (hours of exposure) of each shrinkage level.
 PRIOR_HOURS_STATE: Final = 4.0
 PRIOR_HOURS_HOUR: Final = 1.0
@@ -41,8 +42,15 @@ HOUR_SMOOTHING: Final = (0.25, 0.5, 0.25)
 # A quiet hour: activity while home below this share of the mean hourly rate.
 NIGHT_FRACTION: Final = 0.25
 MIN_NIGHT_HOURS: Final = 3
-# Arrival/departure grace: learned lags x this factor + margin, within these bounds.
-GRACE_FACTOR: Final = 1.5
+# Arrival/departure graces: a high quantile of the learned lags + a margin, within bounds.
+# A quantile rather than the longest lag, so that one phone that took 40 minutes does not
+# hold every report back for 40 minutes; a high one, because each arrival slower than the
+# grace is a false alarm: a home arrives about twice a day, and one arrival in fifty is
+# about one a month. Chosen on van Kasteren 2008 (door lags 5 s to 3 min), checked on
+# Ordóñez home A (all lags within the 2-minute floor).
+GRACE_QUANTILE: Final = 0.98
+# Activity leads up to an arrival when each start follows the last within this.
+ARRIVAL_RUN_GAP_SECONDS: Final = 600.0
 GRACE_MARGIN_SECONDS: Final = 60.0
 GRACE_BOUNDS_SECONDS: Final = (120.0, 1800.0)
 # Activity this close before an arrival / after a departure belongs to it.
@@ -127,27 +135,61 @@ def activity_starts(bufs: Sequence[ChannelBuffer], now: float, refractory: float
     return times
 
 
-def graces(
-    starts: Mapping[str, NDArray[np.float64]], departures: NDArray[np.float64], arrivals: NDArray[np.float64]
-) -> tuple[float, float]:
-    """How long activity precedes an arrival and follows a departure in this home."""
-    everything = np.sort(np.concatenate([*starts.values(), np.zeros(0)]))
+def _grace(lags: Sequence[float]) -> float:
+    """A high quantile of the lags plus a margin, within bounds; one slow phone does not set it."""
     low, high = GRACE_BOUNDS_SECONDS
+    if not lags:
+        return low
+    lag = float(np.quantile(np.asarray(lags), GRACE_QUANTILE, method="higher"))
+    return float(min(high, max(low, lag + GRACE_MARGIN_SECONDS)))
 
-    def grace(lags: list[float]) -> float:
-        if not lags:
-            return low
-        return float(min(high, max(low, GRACE_FACTOR * max(lags) + GRACE_MARGIN_SECONDS)))
 
-    arrival_lags: list[float] = []
+def _arrival_lags(
+    markers: NDArray[np.float64],
+    departures: NDArray[np.float64],
+    arrivals: NDArray[np.float64],
+    doubted: Sequence[tuple[float, float]],
+    earliest: bool,
+) -> list[float]:
+    """Seconds from the first (earliest) or last marker in the hour before each arrival to it.
+
+    earliest: the first marker of the run that leads up to the arrival (markers less than
+    ARRIVAL_RUN_GAP_SECONDS apart).
+
+    Arrivals that end a doubted time away (the resident had come back long before the
+    presence entity said so) are not arrivals' lags and are left out.
+    """
+    doubted_ends = {back for _, back in doubted}
+    lags: list[float] = []
     for ts in arrivals.tolist():
-        before = everything[(everything <= ts) & (everything > ts - TRANSITION_LOOK_SECONDS)]
+        if ts in doubted_ends:
+            continue
+        before = markers[(markers <= ts) & (markers > ts - TRANSITION_LOOK_SECONDS)]
         previous_departure = departures[departures < ts]
         if previous_departure.size:
             before = before[before > previous_departure[-1]]
-        if before.size:
-            arrival_lags.append(ts - float(before[0]))
-    arrival_grace = grace(arrival_lags)
+        if not before.size:
+            continue
+        if earliest:
+            # The run of activity that leads up to the arrival, not a stray event an hour before.
+            gaps = np.flatnonzero(np.diff(np.r_[before, ts]) > ARRIVAL_RUN_GAP_SECONDS)
+            start = int(gaps[-1]) + 1 if gaps.size else 0
+            # No run when the last gap is the one before the arrival itself.
+            lags.append(ts - float(before[start]) if start < before.size else 0.0)
+        else:
+            lags.append(ts - float(before[-1]))
+    return lags
+
+
+def graces(
+    starts: Mapping[str, NDArray[np.float64]],
+    departures: NDArray[np.float64],
+    arrivals: NDArray[np.float64],
+    doubted: Sequence[tuple[float, float]] = (),
+) -> tuple[float, float]:
+    """How long activity precedes an arrival and follows a departure in this home."""
+    everything = np.sort(np.concatenate([*starts.values(), np.zeros(0)]))
+    arrival_grace = _grace(_arrival_lags(everything, departures, arrivals, doubted, earliest=True))
     departure_lags: list[float] = []
     for ts in departures.tolist():
         after = everything[(everything >= ts) & (everything < ts + TRANSITION_LOOK_SECONDS)]
@@ -157,7 +199,25 @@ def graces(
             after = after[after < next_arrival[0] - arrival_grace]
         if after.size:
             departure_lags.append(float(after[-1]) - ts)
-    return arrival_grace, grace(departure_lags)
+    return arrival_grace, _grace(departure_lags)
+
+
+def entry_grace(
+    door_starts: NDArray[np.float64],
+    departures: NDArray[np.float64],
+    arrivals: NDArray[np.float64],
+    doubted: Sequence[tuple[float, float]],
+    arrival_grace: float,
+) -> float:
+    """How long after a door opens a resident's presence turns home (at most the arrival grace).
+
+    An entry is reported once this has passed with nobody arriving: people come in through
+    the door, so the door, not the first sound in the home, starts the clock.
+    """
+    if not len(door_starts):
+        return arrival_grace
+    lags = _arrival_lags(door_starts, departures, arrivals, doubted, earliest=False)
+    return min(arrival_grace, _grace(lags))
 
 
 def night_hours(
@@ -203,55 +263,112 @@ def state_index(home: NDArray[np.int8], hours: NDArray[np.int64], night: Sequenc
     return np.where((home != 0) & is_night, STATES.index(STATE_NIGHT), state).astype(np.int64)
 
 
-def exposure_hours(
+def exposure_by_day_hours(
     home: NDArray[np.int8], hours: NDArray[np.int64], weekend: NDArray[np.int64], night: Sequence[bool]
 ) -> NDArray[np.float64]:
-    """Hours spent in each context, [state][day type][hour], from the slot grid."""
-    exposure = np.zeros((3, 2, 24))
-    np.add.at(exposure, (state_index(home, hours, night), weekend, hours), SLOT_SECONDS / HOUR_SECONDS)
+    """Hours spent in each context per day of the slot grid, [day][state][day type][hour]."""
+    day = np.arange(len(home)) // SLOTS_PER_DAY
+    exposure = np.zeros((int(day[-1]) + 1 if len(day) else 0, 3, 2, 24))
+    np.add.at(exposure, (day, state_index(home, hours, night), weekend, hours), SLOT_SECONDS / HOUR_SECONDS)
     return exposure
 
 
-def start_counts(
+def start_contexts(
     times: NDArray[np.float64],
     home: NDArray[np.int8],
     timezone: str,
     night: Sequence[bool],
-    departures_graced: tuple[NDArray[np.float64], float],
-    arrivals_graced: tuple[NDArray[np.float64], float],
-) -> NDArray[np.float64]:
-    """Activity starts in each context, [state][day type][hour], each at its own moment.
+    transitions_graced: Sequence[tuple[NDArray[np.float64], float]],
+    is_door: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
+    """The activity starts a source's rates learn from, their contexts, and which could alert.
 
-    home: the home's state at each start. Starts within a grace of a departure or an arrival
-    (either side) are that departure or arrival, whatever the state the presence entities
-    show at their moment, and are left out.
+    home: the home's state at each start. A start within a grace of a departure or an
+    arrival (either side; `transitions_graced` holds both with their graces) is that
+    departure or arrival, whatever state the presence entities show at its moment. An
+    area's are left out. A door's are kept as openings with someone home, so that its rates
+    while home say when people come and go (a door opening at 19:00 is ordinary where people
+    come home then; at 02:00 it is not), but they never alert: they are the transition.
+    Returns (times, [state, day type, hour] of each as a 3 x n array, whether it could alert).
     """
-    counts = np.zeros((3, 2, 24))
     if not len(times):
-        return counts
+        return times, np.zeros((3, 0), dtype=np.int64), np.zeros(0, dtype=bool)
     hours, weekend = local_hour_weekend(times, timezone)
-    states = state_index(home, hours, night)
-    keep = np.ones(len(times), dtype=bool)
-    for moments, grace in (departures_graced, arrivals_graced):
+    graced = np.zeros(len(times), dtype=bool)
+    for moments, grace in transitions_graced:
         if len(moments):
-            keep &= distance_to_nearest(moments, times) > grace
-    if keep.any():
-        np.add.at(counts, (states[keep], weekend[keep], hours[keep]), 1.0)
+            graced |= distance_to_nearest(moments, times) <= grace
+    if is_door:
+        home = np.where(graced, 1, home).astype(np.int8)
+        keep = np.ones(len(times), dtype=bool)
+    else:
+        keep = ~graced
+    states = state_index(home, hours, night)
+    contexts = np.vstack([states[keep], weekend[keep], hours[keep]])
+    return times[keep], contexts, ~graced[keep]
+
+
+def count_contexts(contexts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Activity starts in each context, [state][day type][hour]."""
+    counts = np.zeros((3, 2, 24))
+    np.add.at(counts, (contexts[0], contexts[1], contexts[2]), 1.0)
     return counts
 
 
+def doubted_spells(
+    door_starts: NDArray[np.float64],
+    departures: NDArray[np.float64],
+    arrivals: NDArray[np.float64],
+    graces_s: tuple[float, float],
+    now: float,
+) -> list[tuple[float, float]]:
+    """Times away in which someone evidently came back in: (first such door opening, arrival).
+
+    A door opening while everyone is away that neither the departure nor the arrival
+    explains is, in a home's past, far more often a resident whose phone still said away
+    than a burglar. From that opening to the next arrival the presence was wrong and the
+    home counts as occupied, so that the model does not learn that doors open while
+    everyone is away. (Live, the first such opening alerts; `security_live` then doubts
+    the presence for the rest of the time away.)
+    """
+    departure_grace, arrival_grace = graces_s
+    out: list[tuple[float, float]] = []
+    for departed in departures.tolist():
+        later = arrivals[arrivals > departed]
+        back = float(later[0]) if later.size else now
+        inside = door_starts[(door_starts > departed + departure_grace) & (door_starts < back - arrival_grace)]
+        if inside.size:
+            out.append((float(inside[0]), back))
+    return out
+
+
+def with_doubt(
+    home: NDArray[np.int8], times: NDArray[np.float64], doubted: Sequence[tuple[float, float]]
+) -> NDArray[np.int8]:
+    """The home's state with the doubted spells (from their first opening) counted as occupied."""
+    out = home.copy()
+    for first, back in doubted:
+        out[(times >= first) & (times < back) & (out == 0)] = 1
+    return out
+
+
 def hierarchical_rates(counts: NDArray[np.float64], exposure: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Hierarchical Gamma-Poisson rates: overall -> state -> hour -> day type and hour."""
-    total_n, total_e = counts.sum(), exposure.sum()
+    """Hierarchical Gamma-Poisson rates: overall -> state -> hour -> day type and hour.
+
+    The last three axes are [state][day type][hour]; any leading axes are a batch (the
+    held-out calibration fits one set of rates per day left out).
+    """
+    total_n = counts.sum(axis=(-3, -2, -1), keepdims=True)
+    total_e = exposure.sum(axis=(-3, -2, -1), keepdims=True)
     overall = (total_n + 0.5) / (total_e + 1.0)
-    state_n, state_e = counts.sum(axis=(1, 2)), exposure.sum(axis=(1, 2))
-    prior = overall * np.asarray(STATE_PRIOR_SHARE)
+    state_n, state_e = counts.sum(axis=(-2, -1), keepdims=True), exposure.sum(axis=(-2, -1), keepdims=True)
+    prior = overall * np.asarray(STATE_PRIOR_SHARE)[:, None, None]
     state = (state_n + PRIOR_HOURS_STATE * prior) / (state_e + PRIOR_HOURS_STATE)
-    hour_n = smooth_hours(np.asarray(counts.sum(axis=1), dtype=np.float64))
-    hour_e = smooth_hours(exposure.sum(axis=1))
-    hour = (hour_n + PRIOR_HOURS_HOUR * state[:, None]) / (hour_e + PRIOR_HOURS_HOUR)
+    hour_n = smooth_hours(counts.sum(axis=-2, keepdims=True))
+    hour_e = smooth_hours(exposure.sum(axis=-2, keepdims=True))
+    hour = (hour_n + PRIOR_HOURS_HOUR * state) / (hour_e + PRIOR_HOURS_HOUR)
     day_n, day_e = smooth_hours(counts), smooth_hours(exposure)
-    return np.asarray((day_n + PRIOR_HOURS_DAY_TYPE * hour[:, None, :]) / (day_e + PRIOR_HOURS_DAY_TYPE))
+    return np.asarray((day_n + PRIOR_HOURS_DAY_TYPE * hour) / (day_e + PRIOR_HOURS_DAY_TYPE))
 
 
 def longest_openings(store: ObservationStore, security: Sequence[str], now: float) -> dict[str, float]:

@@ -1,19 +1,27 @@
 """The security model's alert threshold, calibrated on the home's own history.
 
-Contexts are ranked by surprise, and the threshold is the lowest one whose expected alerts
-per day, at the rates the model learned, stay within a target false-alarm rate (scaled by
-the sensitivity, and split over the sources).
+Two calibrations, and the stricter wins:
+- in sample: contexts are ranked by surprise, and the threshold is the lowest one whose
+  expected alerts per day, at the rates the model learned, stay within a target
+  false-alarm rate (scaled by the sensitivity, and split over the sources);
+- out of sample: each past day is scored with rates fitted on the other days, and the
+  threshold is set so that the share of held-out days that would have alerted meets the
+  target, widened while there are too few days to measure it. Rates learned from a home's
+  own days are over-confident about those days; held-out days are not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+import math
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .security_context import SecuritySource
+from .security_context import SecuritySource, alerting_states
+from .security_rates import SLOTS_PER_DAY
 
 # The target false-alarm rate is multiplied by this per sensitivity.
 SENSITIVITY_FACTORS: Final = {"low": 0.3, "medium": 1.0, "high": 3.0}
@@ -37,8 +45,11 @@ def calibrate_threshold(
     per_source = budget / max(len(sources), 1)
     thresholds = [MIN_THRESHOLD]
     for source in sources:
-        rates = np.asarray(source.rates).ravel()
-        daily_exposure = exposure.ravel() / days
+        # Only the contexts in which the source may alert spend the budget.
+        alerting = np.zeros(exposure.shape, dtype=bool)
+        alerting[list(alerting_states(source.is_door))] = True
+        rates = np.asarray(source.rates)[alerting]
+        daily_exposure = exposure[alerting] / days
         surprise = -np.log(np.maximum(-np.expm1(-np.maximum(rates, 1e-12)), 1e-300))
         order = np.argsort(-surprise)
         # Expected alerts/day when every context at least this surprising alerts.
@@ -48,3 +59,69 @@ def calibrate_threshold(
             # Alert only on contexts more surprising than the first one over budget.
             thresholds.append(float(surprise[order][over[0]]) + 1e-9)
     return max(thresholds)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOutCalibration:
+    """The threshold the home's own held-out days support, and how much they can say."""
+
+    threshold: float
+    days: int  # days held out in turn
+    days_needed: int  # held-out days the target needs before it is measured, not extrapolated
+
+
+def start_days(times: NDArray[np.float64], grid: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The day (24-hour block of the slot grid) of each start."""
+    slot = np.clip(np.searchsorted(grid, times, side="right") - 1, 0, len(grid) - 1)
+    return np.asarray(slot // SLOTS_PER_DAY, dtype=np.int64)
+
+
+def held_out_maxima(
+    sources: Iterable[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]],
+    exposure_by_day: NDArray[np.float64],
+    rates_of: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]],
+) -> NDArray[np.float64]:
+    """Each day's most surprising start, scored with rates fitted on all the other days.
+
+    sources: per source, the day of each start, its [state, day type, hour] (3 x n), and
+    whether it could have alerted (its state alerts, no transition explains it).
+    exposure_by_day: hours in each context per day, [day][state][day type][hour].
+    Leaving one day out of counts that are sums over days is a subtraction, so this costs
+    one batched rate fit per source rather than one model fit per day.
+    """
+    n_days = exposure_by_day.shape[0]
+    maxima = np.zeros(n_days)
+    exposure_total = exposure_by_day.sum(axis=0)
+    for days, contexts, alerting in sources:
+        counts_by_day = np.zeros_like(exposure_by_day)
+        np.add.at(counts_by_day, (days, contexts[0], contexts[1], contexts[2]), 1.0)
+        if not alerting.any():
+            continue
+        rates = rates_of(counts_by_day.sum(axis=0) - counts_by_day, exposure_total - exposure_by_day)
+        picked = (days[alerting], contexts[0][alerting], contexts[1][alerting], contexts[2][alerting])
+        surprise = -np.log(np.maximum(-np.expm1(-np.maximum(rates[picked], 1e-12)), 1e-300))
+        np.maximum.at(maxima, days[alerting], surprise)
+    return maxima
+
+
+def held_out_threshold(
+    maxima: NDArray[np.float64], full_days: NDArray[np.bool_], target_per_day: float, sensitivity: str
+) -> HeldOutCalibration:
+    """The threshold whose false-alert days, out of sample, meet the target.
+
+    With n held-out days exchangeable with the next one, the chance that the next day's
+    most surprising start exceeds the (k+1)-th largest held-out maximum is at most
+    (k+1)/(n+1). The largest k that keeps this within the target is used; while the history
+    is too short for even k = 0, the largest maximum is raised by the log of the shortfall
+    (a surprise s has chance e^-s, so each unit of surprise divides the alert rate by e).
+    """
+    p = target_per_day * SENSITIVITY_FACTORS[sensitivity] * RATE_BUDGET_SHARE
+    values = np.sort(maxima[full_days])[::-1]
+    n = len(values)
+    days_needed = math.ceil(1.0 / p) - 1
+    if n == 0:
+        return HeldOutCalibration(math.inf, 0, days_needed)
+    k = math.floor(p * (n + 1)) - 1
+    if k >= 0:
+        return HeldOutCalibration(float(values[min(k, n - 1)]) + 1e-9, n, days_needed)
+    return HeldOutCalibration(float(values[0]) + math.log(1.0 / (p * (n + 1))), n, days_needed)
