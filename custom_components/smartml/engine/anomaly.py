@@ -191,7 +191,9 @@ class SecurityModel:
         door_starts = np.sort(np.concatenate([starts[self.entity_source_[e]] for e in security] or [np.zeros(0)]))
         doubted: list[tuple[float, float]] = []
         for _ in range(2):
-            self.arrival_grace_s_, self.departure_grace_s_ = graces(starts, departures, arrivals, doubted)
+            self.arrival_grace_s_, self.departure_grace_s_ = graces(
+                starts, departures, arrivals, doubted, [self.entity_source_[e] for e in security]
+            )
             doubted = doubted_spells(
                 door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
             )
@@ -237,7 +239,7 @@ class SecurityModel:
             calibrate_threshold(
                 self.sources_.values(), exposure, self.days_, self.target_false_alarms_per_day, self.sensitivity
             ),
-            0.0 * self.calibration_.threshold,
+            self.calibration_.threshold,
         )
         self.watch_ = self._start_watch(store, departures, arrivals)
         self.fitted_ = True

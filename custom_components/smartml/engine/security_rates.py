@@ -186,19 +186,29 @@ def graces(
     departures: NDArray[np.float64],
     arrivals: NDArray[np.float64],
     doubted: Sequence[tuple[float, float]] = (),
+    doors: Sequence[str] = (),
 ) -> tuple[float, float]:
-    """How long activity precedes an arrival and follows a departure in this home."""
+    """How long activity precedes an arrival and follows a departure in this home.
+
+    doors: keys of `starts` that are doors. People leave through a door, so where there are
+    doors the departure's lag runs to the first door opening after it: activity in the home
+    half an hour after everyone left is not the leaving.
+    """
     everything = np.sort(np.concatenate([*starts.values(), np.zeros(0)]))
+    door_starts = [starts[key] for key in doors if key in starts]
+    leaving = np.sort(np.concatenate(door_starts)) if door_starts else everything
     arrival_grace = _grace(_arrival_lags(everything, departures, arrivals, doubted, earliest=True))
     departure_lags: list[float] = []
     for ts in departures.tolist():
-        after = everything[(everything >= ts) & (everything < ts + TRANSITION_LOOK_SECONDS)]
+        after = leaving[(leaving >= ts) & (leaving < ts + TRANSITION_LOOK_SECONDS)]
         next_arrival = arrivals[arrivals > ts]
         if next_arrival.size:
             # Activity that belongs to the next arrival is not the departure's.
             after = after[after < next_arrival[0] - arrival_grace]
         if after.size:
-            departure_lags.append(float(after[-1]) - ts)
+            # Through a door, the leaving is its first opening (a later one is a return);
+            # without doors, the last sound of the home.
+            departure_lags.append(float(after[0] if door_starts else after[-1]) - ts)
     return arrival_grace, _grace(departure_lags)
 
 
