@@ -4,13 +4,19 @@ One path for security and energy anomalies: the bus event `smartml_anomaly`, the
 entity, the binary sensors (through the coordinator's listeners), and a notification to the
 chosen notify service with mobile-app actions ("It was me" / "Show me"), or a persistent
 notification when none is chosen.
+
+Security alerts that belong together (the same time away, the same night, activity still
+going on) are told as one incident (`engine/incidents.py`): one event, one notification,
+one episode of the binary sensor. Later alerts of the incident update its words and
+entities (and the persistent notification) without telling anyone again; feedback on an
+incident teaches the models every alert in it.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import time
 
 from homeassistant.components import persistent_notification
@@ -24,28 +30,53 @@ from .const import (
     MOBILE_ACTION_EVENT,
     MOBILE_ACTION_NORMAL,
 )
-from .engine.constants import KIND_ENERGY
+from .engine.constants import KIND_ENERGY, KIND_SECURITY
+from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
-from .explain import explain
+from .explain import explain, explain_incident
 
 RECENT_ANOMALIES = 50
+# Incidents older than this are closed for good: a spell away or a night does not last longer.
+FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
 
 type AnomalyListener = Callable[[ReportedAnomaly], None]
 
 
 @dataclass(slots=True)
 class ReportedAnomaly:
-    """An anomaly as announced: with its words, when it was reported, and whether it was normal."""
+    """What a person was told once: an anomaly, or a security incident of several alerts.
+
+    `anomaly` is the alert that opened it; `parts` every alert in it, that one included.
+    """
 
     anomaly: Anomaly
     explanation: str
     # Active from when it is reported: an entry may be held back until no arrival explains it.
     reported_at: float
     dismissed: bool = False
+    parts: list[Anomaly] = field(default_factory=list)
+    # When its last alert came; an incident stays active until it has been quiet a while.
+    updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        """A single anomaly is its own only part."""
+        if not self.parts:
+            self.parts = [self.anomaly]
+        self.updated_at = self.updated_at or self.reported_at
+
+    @property
+    def entity_ids(self) -> list[str]:
+        """Every entity involved, in the order they first alerted."""
+        return list(dict.fromkeys(e for part in self.parts for e in part.entity_ids))
 
     def event_data(self) -> AnomalyEventData:
         """The data of the `smartml_anomaly` bus event."""
-        return {**self.anomaly.as_json(), "explanation": self.explanation, "reported_at": self.reported_at}
+        return {
+            **self.anomaly.as_json(),
+            "entity_ids": self.entity_ids,
+            "explanation": self.explanation,
+            "reported_at": self.reported_at,
+        }
 
 
 class AnomalyEventData(AnomalyJson):
@@ -63,22 +94,32 @@ class AnomalyManager:
         notify_target: str | None,
         on_feedback: Callable[[Anomaly], None],
         name_of: Callable[[str], str],
+        spell_of: Callable[[Anomaly], str | None] = lambda anomaly: None,
     ) -> None:
         """Announce to notify_target (a notify service name) or as persistent notifications.
 
-        name_of gives an entity's friendly name, for the words of each anomaly.
+        name_of gives an entity's friendly name, for the words of each anomaly; spell_of the
+        time away or night a security alert belongs to, for grouping it into an incident.
         """
         self.hass = hass
         self.notify_target = notify_target
         self.recent: deque[ReportedAnomaly] = deque(maxlen=RECENT_ANOMALIES)
         self._on_feedback = on_feedback
         self._name_of = name_of
+        self._spell_of = spell_of
         self._listeners: list[AnomalyListener] = []
+        self._new_listeners: list[AnomalyListener] = []
+        self._incidents = IncidentGrouper()
+        self._told: dict[str, ReportedAnomaly] = {}  # incident id -> what was told of it
 
-    def add_listener(self, listener: AnomalyListener) -> Callable[[], None]:
-        """Call listener(reported) for each new anomaly and each marked normal; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+    def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
+        """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.
+
+        new_only: only for what is told anew (a new anomaly or incident), not for updates.
+        """
+        listeners = self._new_listeners if new_only else self._listeners
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -86,52 +127,74 @@ class AnomalyManager:
         return self.hass.bus.async_listen(MOBILE_ACTION_EVENT, self._async_mobile_action)
 
     def active(self, kind: str, now: float | None = None) -> list[ReportedAnomaly]:
-        """Anomalies of a kind still active (recent and not marked normal)."""
+        """Anomalies of a kind still active (recent, or an incident not yet quiet; not marked normal)."""
         now = time.time() if now is None else now
+        window = INCIDENT_QUIET_SECONDS if kind == KIND_SECURITY else ANOMALY_ACTIVE_SECONDS
         return [
             reported
             for reported in self.recent
-            if reported.anomaly.kind == kind
-            and not reported.dismissed
-            and now - reported.reported_at < ANOMALY_ACTIVE_SECONDS
+            if reported.anomaly.kind == kind and not reported.dismissed and now - reported.updated_at < window
         ]
 
     def find(self, anomaly_id: str | None) -> ReportedAnomaly | None:
-        """An anomaly by id, or the latest one when id is None."""
+        """What was told by the id of any of its alerts, or the latest when id is None."""
         if anomaly_id is None:
             return self.recent[-1] if self.recent else None
-        return next((r for r in reversed(self.recent) if r.anomaly.id == anomaly_id), None)
+        return next((r for r in reversed(self.recent) if any(p.id == anomaly_id for p in r.parts)), None)
 
     def explain(self, anomaly: Anomaly) -> str:
         """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
-        text = explain(anomaly, self._name_of)
-        return text[:1].upper() + text[1:]
+        return _capitalised(explain(anomaly, self._name_of))
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool) -> None:
         """Announce the anomalies not announced yet, while learning; energy ones only if wanted."""
         if not learning:
             return
-        known = {reported.anomaly.id for reported in self.recent}
+        known = {part.id for reported in self.recent for part in reported.parts}
         for anomaly in anomalies:
             if anomaly.id not in known and (anomaly.kind != KIND_ENERGY or energy):
                 self.async_report(anomaly)
 
     @callback
     def async_report(self, anomaly: Anomaly) -> None:
-        """Announce a new anomaly everywhere."""
-        reported = ReportedAnomaly(anomaly, self.explain(anomaly), time.time())
+        """Announce a new anomaly everywhere, or add a security alert to its open incident."""
+        now = time.time()
+        if anomaly.kind != KIND_SECURITY:
+            self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
+            return
+        incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
+        words = _capitalised(explain_incident(incident, self._name_of))
+        told = self._told.get(incident.id)
+        if is_new or told is None:
+            told = ReportedAnomaly(incident.anomalies[0], words, now, parts=list(incident.anomalies))
+            self._told[incident.id] = told
+            self._incidents.forget_before(now - FORGET_INCIDENTS_SECONDS)
+            self._told = {i: r for i, r in self._told.items() if r in self.recent or i == incident.id}
+            self._async_tell(told)
+            return
+        told.parts = list(incident.anomalies)
+        told.explanation = words
+        told.updated_at = now
+        for listener in list(self._listeners):
+            listener(told)
+        if not told.dismissed and not self.notify_target:
+            # The persistent notification is replaced in place; a phone is not told twice.
+            persistent_notification.async_create(self.hass, words, _title(anomaly), _tag(told))
+
+    @callback
+    def _async_tell(self, reported: ReportedAnomaly) -> None:
         self.recent.append(reported)
         self.hass.bus.async_fire(EVENT_ANOMALY, reported.event_data())
-        for listener in list(self._listeners):
+        for listener in [*self._listeners, *self._new_listeners]:
             listener(reported)
         self.hass.async_create_task(self._async_notify(reported), eager_start=True)
 
     async def _async_notify(self, reported: ReportedAnomaly) -> None:
         anomaly = reported.anomaly
-        title = "SmartML: unusual energy use" if anomaly.kind == KIND_ENERGY else "SmartML: unusual activity"
+        title = _title(anomaly)
         message = reported.explanation
-        tag = f"{DOMAIN}_{anomaly.id}"
+        tag = _tag(reported)
         if not self.notify_target:
             persistent_notification.async_create(self.hass, message, title, tag)
             return
@@ -139,7 +202,7 @@ class AnomalyManager:
             "tag": tag,
             "actions": [
                 {"action": f"{MOBILE_ACTION_NORMAL}{anomaly.id}", "title": "It was me"},
-                {"action": "URI", "title": "Show me", "uri": f"/logbook?entity_id={','.join(anomaly.entity_ids)}"},
+                {"action": "URI", "title": "Show me", "uri": f"/logbook?entity_id={','.join(reported.entity_ids)}"},
             ],
         }
         try:
@@ -158,13 +221,30 @@ class AnomalyManager:
 
     @callback
     def async_mark_normal(self, anomaly_id: str | None) -> ReportedAnomaly | None:
-        """Feedback: the anomaly was normal. Returns it, or None if unknown."""
+        """Feedback: the anomaly (or the incident it is part of) was normal; None if unknown.
+
+        Every alert of an incident is taught, so that none of them alerts again.
+        """
         reported = self.find(anomaly_id)
         if reported is None:
             return None
         reported.dismissed = True
-        self._on_feedback(reported.anomaly)
-        persistent_notification.async_dismiss(self.hass, f"{DOMAIN}_{reported.anomaly.id}")
+        for part in reported.parts:
+            self._on_feedback(part)
+        persistent_notification.async_dismiss(self.hass, _tag(reported))
         for listener in list(self._listeners):
             listener(reported)
         return reported
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _title(anomaly: Anomaly) -> str:
+    return "SmartML: unusual energy use" if anomaly.kind == KIND_ENERGY else "SmartML: unusual activity"
+
+
+def _tag(reported: ReportedAnomaly) -> str:
+    """The notification's tag: one per anomaly or incident, so that an update replaces it."""
+    return f"{DOMAIN}_{reported.anomaly.id}"

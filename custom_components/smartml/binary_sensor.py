@@ -73,7 +73,11 @@ class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
 
 
 class AnomalySensor(SmartMLEntity, BinarySensorEntity):
-    """On while a security (or energy) anomaly is active, with its explanation."""
+    """On while a security incident (or an energy anomaly) is active, with its explanation.
+
+    A security incident is one episode: on from its first alert until it has been quiet for
+    the incident window, however many alerts it gathers.
+    """
 
     entity_domain = "binary_sensor"
 
@@ -111,7 +115,8 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
             "anomaly_id": latest.anomaly.id,
             "anomaly_type": latest.anomaly.type,
             "score": latest.anomaly.score,
-            "entities": list(latest.anomaly.entity_ids),
+            "entities": latest.entity_ids,
+            "alerts": len(latest.parts),
             "explanation": latest.explanation,
             "active_count": len(active),
         }

@@ -95,7 +95,11 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.has_energy = MODEL_ENERGY in models
         self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
         self.anomalies = AnomalyManager(
-            hass, options.get(CONF_NOTIFY), self._async_feedback, lambda entity_id: entity_name(hass, entity_id)
+            hass,
+            options.get(CONF_NOTIFY),
+            self._async_feedback,
+            lambda entity_id: entity_name(hass, entity_id),
+            lambda anomaly: None if self.models is None else self.models.spell_of(anomaly),
         )
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)

@@ -22,7 +22,10 @@ async def async_setup_entry(
 
 
 class AnomalyEvent(SmartMLEntity, EventEntity):
-    """Fires with the anomaly's type; attributes carry the explanation and the entities involved."""
+    """Fires once per anomaly or security incident, with the type of the alert that opened it.
+
+    Its attributes carry the explanation and the entities involved when it was told.
+    """
 
     entity_domain = "event"
 
@@ -32,14 +35,12 @@ class AnomalyEvent(SmartMLEntity, EventEntity):
         self._attr_event_types = list(ANOMALY_TYPES)
 
     async def async_added_to_hass(self) -> None:
-        """Fire on each new anomaly."""
+        """Fire on each new anomaly or incident."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
+        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly, new_only=True))
 
     @callback
     def _async_anomaly(self, reported: ReportedAnomaly) -> None:
-        if reported.dismissed:
-            return
         anomaly = reported.anomaly
         event_type = anomaly.type if anomaly.type in ANOMALY_TYPES else anomaly.kind
         self._trigger_event(
@@ -47,7 +48,7 @@ class AnomalyEvent(SmartMLEntity, EventEntity):
             {
                 "id": anomaly.id,
                 "kind": anomaly.kind,
-                "entity_ids": list(anomaly.entity_ids),
+                "entity_ids": reported.entity_ids,
                 "score": anomaly.score,
                 "explanation": reported.explanation,
             },

@@ -126,10 +126,13 @@ def _place(anomaly: Anomaly, name_of: NameOf) -> str:
 
 
 def explain_incident(incident: Incident, name_of: NameOf = friendly_name) -> str:
-    """An incident in plain English: its first alert, then how many followed and where."""
+    """An incident in plain English: its first alert, how many followed and where, and any doubt."""
     first, *more = incident.anomalies
     text = explain(first, name_of)
-    if more:
-        places = ", ".join(dict.fromkeys(_place(anomaly, name_of) for anomaly in more))
-        text += f" {len(more)} more {'alert' if len(more) == 1 else 'alerts'} followed ({places})."
+    alerts = [anomaly for anomaly in more if not isinstance(anomaly.facts, PresenceDoubt)]
+    if alerts:
+        places = ", ".join(dict.fromkeys(_place(anomaly, name_of) for anomaly in alerts))
+        text += f" {len(alerts)} more {'alert' if len(alerts) == 1 else 'alerts'} followed ({places})."
+    for doubt in (anomaly for anomaly in more if isinstance(anomaly.facts, PresenceDoubt)):
+        text += " " + explain(doubt, name_of)
     return text

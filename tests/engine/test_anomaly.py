@@ -264,7 +264,9 @@ def test_real_home_day_is_quiet_and_an_injected_night_entry_is_caught() -> None:
             raised.append(anomaly)
     raised += model.check_open_durations(next_cutoff)
     assert raised == []
-    intrusion = next_cutoff + 3 * 3600.0 + 600.0  # 03:10 the next night
+    # The next night, ten minutes into the hours the home was learned to sleep.
+    first_night_hour = next(h for h in range(24) if model.night_hours_[h] and not model.night_hours_[h - 1])
+    intrusion = next_cutoff + first_night_hour * 3600.0 + 600.0
     model.check(door, 1.0, intrusion, None)
     model.check(door, 0.0, intrusion + 20, None)
     found = _reported(model, intrusion)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import logging
 import time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from .constants import (
     CLIMATE_HALF_LIFE_DAYS,
@@ -29,6 +31,7 @@ from .constants import (
     JsonObject,
     models_for,
 )
+from .incidents import spell_of
 from .observations import ObservationStore
 from .occupancy_settings import DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, Classifier
 from .pacing import pace
@@ -290,6 +293,12 @@ class HomeModels:
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return []
         return list(self.security.check_open_durations(now))
+
+    def spell_of(self, anomaly: Anomaly) -> str | None:
+        """The time away or night a security alert belongs to, for grouping it into an incident."""
+        away_since = self.security.watch_.away_since if self.security is not None else None
+        tz = ZoneInfo(str(self.spec.get("timezone", "UTC")))
+        return spell_of(anomaly, datetime.fromtimestamp(anomaly.ts, UTC).astimezone(tz), away_since)
 
     def add_feedback(self, anomaly: Anomaly) -> None:
         """An anomaly was normal: teach the model that raised it."""

@@ -108,6 +108,11 @@ class IncidentGrouper:
         self._open = None
         return incident
 
+    def forget_before(self, ts: float) -> None:
+        """Drop the incidents whose last alert came before ts (a long-running grouper's memory)."""
+        self.incidents = [i for i in self.incidents if i.last >= ts or i is self._open]
+        self._by_spell = {spell: i for spell, i in self._by_spell.items() if i.last >= ts or i is self._open}
+
     def add(self, when: float, anomaly: Anomaly, spell: str | None) -> tuple[Incident, bool]:
         """File an alert raised at `when`; (its incident, whether that incident is new).
 

@@ -5,9 +5,10 @@ doors held open too long and the entries while away that no arrival explained wi
 grace. Both are plain Python (no numpy) so that they may run in the event loop.
 
 Presence doubt: once activity while everyone is away has alerted, the rest of that time
-away is judged as if someone were home (a phone left at home, a stale tracker is far more
-likely than a burglar who cooks), and this is said once, in a `presence_doubt` anomaly
-that joins the alert's incident. Any arrival or departure ends the doubt.
+away does not alert again (a phone left at home, a stale tracker is far more likely than
+a burglar who cooks, and a person has been told), and this is said once, in a
+`presence_doubt` anomaly that joins the alert's incident. A door held open still alerts;
+any arrival or departure ends the doubt.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ class SecurityWatch:
             self._doubt_since = previous._doubt_since
             self._doubt_told = previous._doubt_told or self._doubt_told
 
+    @property
+    def away_since(self) -> float | None:
+        """When everyone left, while the presence entities say everyone is away; else None."""
+        if not self._presence or any(v > 0.5 for v in self._presence.values()):
+            return None
+        return self._last_departure if math.isfinite(self._last_departure) else None
+
     def _local(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
 
@@ -160,8 +168,10 @@ class SecurityWatch:
         if state is None:
             return None
         if state == STATE_EMPTY and self._doubt_since is not None:
+            # Someone is in the home whatever the presence says: their activity is theirs,
+            # and their doors are comings and goings the presence does not show.
             self._tell_doubt(ts)
-            state = STATE_NIGHT if model.night_hours_[self._local(ts).hour] else STATE_OCCUPIED
+            return None
         anomaly = self._rate_anomaly(source, entity_id, state, ts)
         if anomaly is None:
             return None
