@@ -31,6 +31,7 @@ from .const import (
     MOBILE_ACTION_NORMAL,
 )
 from .engine.constants import KIND_ENERGY, KIND_SECURITY
+from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
 from .explain import explain, explain_incident
@@ -95,17 +96,20 @@ class AnomalyManager:
         on_feedback: Callable[[Anomaly], None],
         name_of: Callable[[str], str],
         spell_of: Callable[[Anomaly], str | None] = lambda anomaly: None,
+        area_name: Callable[[str], str] = area_label,
     ) -> None:
         """Announce to notify_target (a notify service name) or as persistent notifications.
 
-        name_of gives an entity's friendly name, for the words of each anomaly; spell_of the
-        time away or night a security alert belongs to, for grouping it into an incident.
+        name_of gives an entity's friendly name and area_name an area's name (by id), for the
+        words of each anomaly; spell_of the time away or night a security alert belongs to,
+        for grouping it into an incident.
         """
         self.hass = hass
         self.notify_target = notify_target
         self.recent: deque[ReportedAnomaly] = deque(maxlen=RECENT_ANOMALIES)
         self._on_feedback = on_feedback
         self._name_of = name_of
+        self._area_name = area_name
         self._spell_of = spell_of
         self._listeners: list[AnomalyListener] = []
         self._new_listeners: list[AnomalyListener] = []
@@ -144,7 +148,7 @@ class AnomalyManager:
 
     def explain(self, anomaly: Anomaly) -> str:
         """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
-        return _capitalised(explain(anomaly, self._name_of))
+        return _capitalised(explain(anomaly, self._name_of, self._area_name))
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool) -> None:
@@ -164,7 +168,7 @@ class AnomalyManager:
             self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
-        words = _capitalised(explain_incident(incident, self._name_of))
+        words = _capitalised(explain_incident(incident, self._name_of, self._area_name))
         told = self._told.get(incident.id)
         if is_new or told is None:
             told = ReportedAnomaly(incident.anomalies[0], words, now, parts=list(incident.anomalies))

@@ -100,6 +100,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             self._async_feedback,
             lambda entity_id: entity_name(hass, entity_id),
             lambda anomaly: None if self.models is None else self.models.spell_of(anomaly),
+            lambda area_id: self.area_names.get(area_id, area_id),
         )
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
@@ -257,7 +258,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         outcome = self.fitter.data
         return SmartMLData(
             status=self._status(),
-            status_reason="; ".join(f"{k}: {v}" for k, v in sorted(outcome.report.reasons.items())),
+            status_reason="; ".join(
+                f"{k}: {v}" for k, v in sorted({**outcome.report.notes, **outcome.report.reasons}.items())
+            ),
             observations=observations.total_points,
             days_covered=round(days_covered(observations, now), 2),
             skipped=dict(observations.skipped),

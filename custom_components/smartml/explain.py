@@ -1,8 +1,9 @@
 """Anomalies in words: the text of a notification, rendered from the engine's typed facts.
 
 Plain Python with no Home Assistant import, so that the evaluation renders exactly what
-the integration shows. The caller says how an entity is named: the integration passes
-Home Assistant's friendly names, the evaluation the fallback `friendly_name`.
+the integration shows. The caller says how an entity and an area are named: the
+integration passes Home Assistant's friendly names and area names, the evaluation the
+fallbacks `friendly_name` and `area_label`.
 """
 
 from __future__ import annotations
@@ -38,27 +39,43 @@ _STATE_PHRASES: Final[Mapping[str, str]] = {
     STATE_NIGHT: "at night while the home was occupied",
     STATE_OCCUPIED: "while someone was home",
 }
+# The home in a state, for the evidence: "with everyone away for 40 hours".
+_STATE_SPANS: Final[Mapping[str, str]] = {
+    STATE_EMPTY: "with everyone away",
+    STATE_NIGHT: "with the home asleep",
+    STATE_OCCUPIED: "with someone home",
+}
+# Below this many hours in the state, "never" would claim more than the history shows.
+THIN_EVIDENCE_HOURS: Final = 24.0
 
 
-def _times(count: int) -> str:
-    return "never" if count == 0 else ("only once" if count == 1 else f"only {count} times")
+def _had(verb: str, count: int, thin: bool) -> str:
+    """How often it had happened: "had never opened", "had been active only once"."""
+    if count == 0:
+        return f"had not yet {verb}" if thin else f"had never {verb}"
+    return f"had {verb} only once" if count == 1 else f"had {verb} only {count} times"
 
 
-def _activity(facts: ActivityFacts, name_of: NameOf) -> str:
-    days = f"{facts.days_of_history:g}"
+def _window(facts: ActivityFacts) -> str:
+    if facts.start_hour == facts.end_hour:
+        return "at any time of day"
+    return f"between {facts.start_hour:02d}:00 and {facts.end_hour:02d}:00"
+
+
+def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf) -> str:
     if facts.area is None:
         what, verb = f"{name_of(facts.entity_id)} opened", "opened"
     else:
-        what, verb = f"Activity in {area_label(facts.area)}", "been active"
-    when = (
-        "at any time of day"
-        if facts.start_hour == facts.end_hour
-        else f"between {facts.start_hour:02d}:00 and {facts.end_hour:02d}:00"
-    )
-    text = (
-        f"{what} at {facts.at:%H:%M}; in {days} days it has {_times(facts.times_seen)} {verb} {when} "
-        f"{_STATE_PHRASES[facts.state]}."
-    )
+        what, verb = f"Activity in {area_name(facts.area)}", "been active"
+    days = f"In {facts.days_of_history:g} days of history"
+    text = f"{what} at {facts.at:%H:%M} {_STATE_PHRASES[facts.state]}. "
+    if facts.hours_observed > 0:
+        hours = round(facts.hours_observed)
+        evidence = f"{_STATE_SPANS[facts.state]} for {hours} hour{'' if hours == 1 else 's'} {_window(facts)}"
+        thin = facts.hours_observed < THIN_EVIDENCE_HOURS
+        text += f"{days}, {evidence}, it {_had(verb, facts.times_seen, thin)}."
+    else:  # stored before the evidence was kept
+        text += f"{days} it {_had(verb, facts.times_seen, False)} {_window(facts)} {_STATE_PHRASES[facts.state]}."
     if isinstance(facts, EntryWithoutArrival | ActivityWhenEmpty):
         text += f" Nobody arrived within {facts.arrival_grace_minutes:g} minutes."
     return text
@@ -103,11 +120,11 @@ def _energy(facts: EnergyFacts) -> str:
     )
 
 
-def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
-    """The anomaly in plain English, naming entities with name_of."""
+def explain(anomaly: Anomaly, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
+    """The anomaly in plain English, naming entities with name_of and areas (by id) with area_name."""
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
-        return _activity(facts, name_of)
+        return _activity(facts, name_of, area_name)
     if isinstance(facts, OpenTooLong):
         return _open_too_long(facts, name_of)
     if isinstance(facts, PresenceDoubt):
@@ -118,21 +135,21 @@ def explain(anomaly: Anomaly, name_of: NameOf = friendly_name) -> str:
     return anomaly.explanation
 
 
-def _place(anomaly: Anomaly, name_of: NameOf) -> str:
+def _place(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts) and facts.area is not None:
-        return area_label(facts.area)
+        return area_name(facts.area)
     return name_of(anomaly.entity_ids[0]) if anomaly.entity_ids else anomaly.type
 
 
-def explain_incident(incident: Incident, name_of: NameOf = friendly_name) -> str:
+def explain_incident(incident: Incident, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
     """An incident in plain English: its first alert, how many followed and where, and any doubt."""
     first, *more = incident.anomalies
-    text = explain(first, name_of)
+    text = explain(first, name_of, area_name)
     alerts = [anomaly for anomaly in more if not isinstance(anomaly.facts, PresenceDoubt)]
     if alerts:
-        places = ", ".join(dict.fromkeys(_place(anomaly, name_of) for anomaly in alerts))
+        places = ", ".join(dict.fromkeys(_place(anomaly, name_of, area_name) for anomaly in alerts))
         text += f" {len(alerts)} more {'alert' if len(alerts) == 1 else 'alerts'} followed ({places})."
     for doubt in (anomaly for anomaly in more if isinstance(anomaly.facts, PresenceDoubt)):
-        text += " " + explain(doubt, name_of)
+        text += " " + explain(doubt, name_of, area_name)
     return text

@@ -14,14 +14,17 @@ import pytest
 from custom_components.smartml.engine.anomaly import (
     KIND_SECURITY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
+    TYPE_PRESENCE_DOUBT,
     TYPE_OPEN_TOO_LONG,
     TYPE_UNUSUAL_TIME,
     Anomaly,
     SecurityModel,
 )
-from custom_components.smartml.engine.facts import EntryWithoutArrival, UnusualTime
+from custom_components.smartml.engine.facts import EntryWithoutArrival, PresenceDoubt, UnusualTime
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.replay import load_replay
+from custom_components.smartml.engine.security_live import quiet_span
+from custom_components.smartml.engine.security_threshold import held_out_threshold
 from custom_components.smartml.engine.streaming import StreamingDetector
 from custom_components.smartml.explain import explain
 
@@ -159,6 +162,133 @@ def test_feedback_suppresses_the_same_situation() -> None:
     assert _reported(again, _at(22, 3.4)) == []
 
 
+def _away_with_an_entry(model: SecurityModel) -> list[Anomaly]:
+    """Everyone leaves at 09:00 on a weekday; the door opens at 11:00, then the kitchen."""
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(DOOR, 1.0, _at(21, 11.0), None)
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
+    model.check(KITCHEN, 1.0, _at(21, 11.0) + 60, None)
+    return _reported(model, _at(21, 11.0))
+
+
+def test_an_entry_while_away_is_reported_within_the_door_grace() -> None:
+    model = _fresh()
+    found = _away_with_an_entry(model)
+    assert found[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+    assert found[0].ts == _at(21, 11.0)
+    # The door's own lag to an arrival (seconds here) decides, not the fixed half hour of old.
+    assert model.entry_grace_s_ <= model.arrival_grace_s_ <= 300
+
+
+def test_an_arrival_explains_what_waits_even_after_its_grace_ran_out() -> None:
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(DOOR, 1.0, _at(21, 11.0), None)
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
+    # The phone says home a few seconds after the grace, before the next check.
+    model.check(PERSON, 1.0, _at(21, 11.0) + model.entry_grace_s_ + 5, None)
+    assert _reported(model, _at(21, 11.0)) == []
+
+
+def test_after_an_alert_while_away_continued_activity_is_doubted_not_alerted() -> None:
+    model = _fresh()
+    assert [a.type for a in _away_with_an_entry(model)][0] == TYPE_ENTRY_WITHOUT_ARRIVAL
+    # An hour of cooking while the phone still says away: no new alert, one doubt, said once.
+    later: list[Anomaly] = []
+    for minute in range(20, 80, 5):
+        model.check(KITCHEN, 1.0, _at(21, 11.0) + 60 * minute, None)
+        model.check(KITCHEN, 0.0, _at(21, 11.0) + 60 * minute + 30, None)
+        model.check(DOOR, 1.0, _at(21, 11.0) + 60 * minute + 40, None)
+        model.check(DOOR, 0.0, _at(21, 11.0) + 60 * minute + 50, None)
+        later += model.check_open_durations(_at(21, 11.0) + 60 * minute + 60)
+    assert [a.type for a in later] == [TYPE_PRESENCE_DOUBT]
+    assert isinstance(later[0].facts, PresenceDoubt)
+    assert later[0].facts.away_since == time(9, 0) and later[0].facts.in_use_since == time(11, 0)
+    assert later[0].entity_ids == [PERSON]
+    # An arrival ends the doubt: the next time away alerts afresh.
+    model.check(PERSON, 1.0, _at(21, 13.0), None)
+    model.check(PERSON, 0.0, _at(21, 14.0), None)
+    model.check(DOOR, 1.0, _at(21, 15.0), None)
+    model.check(DOOR, 0.0, _at(21, 15.0) + 20, None)
+    assert [a.type for a in _reported(model, _at(21, 15.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+
+
+def test_a_refit_keeps_what_waits_and_the_doubt() -> None:
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(DOOR, 1.0, _at(21, 11.0), None)
+    refit = _fresh()  # fitted on the same history: it knows nothing of the live events
+    refit.check(PERSON, 0.0, _at(21, 9.0), None)
+    refit.watch_.continue_from(model.watch_)
+    assert [a.type for a in _reported(refit, _at(21, 11.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+    refit.check(KITCHEN, 1.0, _at(21, 12.0), None)
+    assert [a.type for a in refit.check_open_durations(_at(21, 12.0) + 60)] == [TYPE_PRESENCE_DOUBT]
+    again = _fresh()
+    again.check(PERSON, 0.0, _at(21, 9.0), None)
+    again.watch_.continue_from(refit.watch_)
+    again.check(KITCHEN, 1.0, _at(21, 12.5), None)
+    assert again.check_open_durations(_at(21, 12.5) + 600) == []  # still doubted, already said
+
+
+def test_a_time_away_in_which_the_door_opened_is_learned_as_a_return() -> None:
+    """History: one weekday the phone said away all day while the door opened and the home was used."""
+    store = _home()
+    roles = entity_roles(SPEC)
+    stuck = [(PERSON, "not_home", _at(21, 9.0)), (DOOR, "on", _at(21, 9.5)), (DOOR, "off", _at(21, 9.5) + 20)]
+    stuck += [(KITCHEN, "on", _at(21, 10.0)), (KITCHEN, "off", _at(21, 10.1))]
+    for entity_id, state, ts in stuck:
+        store.add_state(entity_id, roles[entity_id], state, ts)
+    model = SecurityModel()
+    model.fit(store, SPEC, _at(21, 12.0))
+    assert model.doubt_since_ == _at(21, 9.5)
+    door = model.sources_[f"entity:{DOOR}"]
+    # Neither the opening nor the cooking is learned as activity while everyone was away.
+    assert sum(sum(day) for day in door.counts[1]) == 0
+    assert sum(sum(day) for day in model.sources_["area:kitchen"].counts[1]) == 0
+    # Live, the watch starts doubted: nothing more alerts in that time away.
+    model.check(KITCHEN, 1.0, _at(21, 12.5), None)
+    assert _reported(model, _at(21, 12.5)) == []
+
+
+def test_explanation_windows_cover_only_hours_spent_in_the_state() -> None:
+    night_only = [1.0 if 1 <= h < 5 else 0.0 for h in range(24)]
+    assert quiet_span([0.0] * 24, 3, night_only) == (1, 4)  # 01:00-05:00, not round the clock
+    across_midnight = [1.0 if h >= 22 or h < 6 else 0.0 for h in range(24)]
+    assert quiet_span([0.0] * 24, 2, across_midnight) == (-2, 5)  # 22:00-06:00
+    first, last = quiet_span([0.0] * 24, 12, [1.0] * 24)
+    assert last == first + 23  # the whole day
+    busy_evening = [5.0 if 18 <= h < 22 else 0.0 for h in range(24)]
+    assert quiet_span(busy_evening, 3, [1.0] * 24) == (-2, 17)  # 22:00-18:00: the hours without any
+
+
+def test_calibration_is_measured_on_held_out_days_and_widened_while_short() -> None:
+    model = _fresh(days=21)
+    calibration = model.calibration_
+    assert calibration.days >= 19 and calibration.days_needed == 18
+    assert model.threshold_ >= calibration.threshold
+    assert model.calibration_note() is None
+    young = _fresh(days=8)
+    assert young.calibration_.days < young.calibration_.days_needed
+    note = young.calibration_note() or ""
+    assert note.startswith(f"{young.calibration_.days} days to calibrate alerts on") and "needs 18" in note
+
+
+def test_held_out_threshold_exceeds_the_held_out_days_and_widens_when_few() -> None:
+    maxima = np.array([2.0, 5.0, 3.0, 9.0, 1.0, 4.0, 0.0])
+    full = np.ones(len(maxima), dtype=bool)
+    few = held_out_threshold(maxima, full, 1 / 14, "medium")
+    # 7 days cannot show one false alarm in 14 days: above the worst day, by the shortfall.
+    assert few.days == 7 and few.days_needed == 18
+    assert few.threshold == pytest.approx(9.0 + math.log(1 / (1 / 14 * 0.75 * 8)))
+    many = np.arange(60, dtype=float)
+    enough = held_out_threshold(many, np.ones(60, dtype=bool), 1 / 14, "high")
+    # 60 days at three times the rate (0.16 a day): the 8 worst days would alert, 9 / 61 <= 0.16.
+    assert enough.threshold == pytest.approx(51.0 + 1e-9)
+    partial = full.copy()
+    partial[3] = False  # a day with too few hours is not held out
+    assert held_out_threshold(maxima, partial, 1 / 14, "medium").threshold < few.threshold
+
+
 def test_door_held_open_is_reported_once_and_feedback_raises_the_limit() -> None:
     model = _fresh()
     model.check(DOOR, 1.0, _at(21, 11.0), None)  # a routine Saturday opening that stays open
@@ -232,8 +362,12 @@ def test_anomaly_stored_by_an_earlier_release_still_loads_and_teaches() -> None:
     }
     anomaly = Anomaly.from_json(stored)
     assert isinstance(anomaly.facts, UnusualTime) and anomaly.facts.source == f"entity:{DOOR}"
-    assert explain(anomaly) == stored["explanation"]
-    assert anomaly.as_json()["facts"] == stored["facts"]
+    # Its facts read as they were stored, and render in today's words.
+    assert explain(anomaly) == (
+        "Front door opened at 03:12 at night while the home was occupied. In 21 days of history it had never "
+        "opened between 01:00 and 06:00 at night while the home was occupied."
+    )
+    assert anomaly.as_json()["facts"] == {**stored["facts"], "hours_in_span": 0.0}
     model = _fresh()
     model.load_feedback([anomaly])
     model.check(DOOR, 1.0, _at(22, 3.4), None)

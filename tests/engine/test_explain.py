@@ -13,6 +13,7 @@ from custom_components.smartml.engine.constants import (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
 )
 from custom_components.smartml.engine.facts import (
@@ -21,6 +22,7 @@ from custom_components.smartml.engine.facts import (
     AnomalyFacts,
     EntryWithoutArrival,
     OpenTooLong,
+    PresenceDoubt,
     UnusualTime,
 )
 from custom_components.smartml.engine.results import Anomaly
@@ -60,37 +62,88 @@ def test_friendly_name_falls_back_to_the_object_id() -> None:
 
 
 def test_door_at_an_unusual_time_at_night() -> None:
-    anomaly = _anomaly(TYPE_UNUSUAL_TIME, _activity(UnusualTime))
+    anomaly = _anomaly(TYPE_UNUSUAL_TIME, _activity(UnusualTime, hours_observed=84.0))
     assert explain(anomaly) == (
-        "Front door opened at 03:10; in 21 days it has never opened between 01:00 and 05:00 "
-        "at night while the home was occupied."
+        "Front door opened at 03:10 at night while the home was occupied. In 21 days of history, with the home "
+        "asleep for 84 hours between 01:00 and 05:00, it had never opened."
     )
 
 
-def test_area_at_an_unusual_time_while_someone_was_home() -> None:
-    facts = _activity(UnusualTime, entity_id=KITCHEN_MOTION, area="living_room", state="occupied", times_seen=1)
+def test_never_is_not_said_on_a_few_hours_of_evidence() -> None:
+    facts = _activity(EntryWithoutArrival, state="empty", start_hour=18, end_hour=21, hours_observed=5.2)
+    assert explain(_anomaly(TYPE_ENTRY_WITHOUT_ARRIVAL, facts)) == (
+        "Front door opened at 03:10 while everyone was away. In 21 days of history, with everyone away for "
+        "5 hours between 18:00 and 21:00, it had not yet opened. Nobody arrived within 2.5 minutes."
+    )
+
+
+def test_an_hour_of_evidence_is_one_hour() -> None:
+    facts = _activity(UnusualTime, start_hour=3, end_hour=4, hours_observed=1.2, times_seen=1)
+    assert "asleep for 1 hour between 03:00 and 04:00, it had opened only once." in explain(
+        _anomaly(TYPE_UNUSUAL_TIME, facts)
+    )
+
+
+def test_area_seen_once_while_someone_was_home() -> None:
+    facts = _activity(
+        UnusualTime, entity_id=KITCHEN_MOTION, area="living_room", state="occupied", times_seen=1, hours_observed=60.0
+    )
     assert explain(_anomaly(TYPE_UNUSUAL_TIME, facts)) == (
-        "Activity in Living room at 03:10; in 21 days it has only once been active between 01:00 and 05:00 "
-        "while someone was home."
+        "Activity in Living room at 03:10 while someone was home. In 21 days of history, with someone home for "
+        "60 hours between 01:00 and 05:00, it had been active only once."
     )
 
 
 def test_entry_without_arrival_in_a_window_across_midnight() -> None:
-    facts = _activity(EntryWithoutArrival, state="empty", start_hour=22, end_hour=5, times_seen=3, days_of_history=8.5)
+    facts = _activity(
+        EntryWithoutArrival,
+        state="empty",
+        start_hour=22,
+        end_hour=5,
+        times_seen=3,
+        days_of_history=8.5,
+        hours_observed=30.4,
+    )
     assert explain(_anomaly(TYPE_ENTRY_WITHOUT_ARRIVAL, facts)) == (
-        "Front door opened at 03:10; in 8.5 days it has only 3 times opened between 22:00 and 05:00 "
-        "while everyone was away. Nobody arrived within 2.5 minutes."
+        "Front door opened at 03:10 while everyone was away. In 8.5 days of history, with everyone away for "
+        "30 hours between 22:00 and 05:00, it had opened only 3 times. Nobody arrived within 2.5 minutes."
     )
 
 
 def test_activity_when_empty_at_any_time_of_day() -> None:
     facts = _activity(
-        ActivityWhenEmpty, entity_id=KITCHEN_MOTION, area="kitchen", state="empty", start_hour=14, end_hour=14
+        ActivityWhenEmpty,
+        entity_id=KITCHEN_MOTION,
+        area="kitchen",
+        state="empty",
+        start_hour=14,
+        end_hour=14,
+        hours_observed=250.0,
     )
     assert explain(_anomaly(TYPE_ACTIVITY_WHEN_EMPTY, facts)) == (
-        "Activity in Kitchen at 03:10; in 21 days it has never been active at any time of day "
-        "while everyone was away. Nobody arrived within 2.5 minutes."
+        "Activity in Kitchen at 03:10 while everyone was away. In 21 days of history, with everyone away for "
+        "250 hours at any time of day, it had never been active. Nobody arrived within 2.5 minutes."
     )
+
+
+def test_facts_stored_without_their_evidence_still_read_well() -> None:
+    """Anomalies stored before the hours of evidence were kept (feedback, old events)."""
+    assert explain(_anomaly(TYPE_UNUSUAL_TIME, _activity(UnusualTime))) == (
+        "Front door opened at 03:10 at night while the home was occupied. In 21 days of history it had never "
+        "opened between 01:00 and 05:00 at night while the home was occupied."
+    )
+
+
+def test_presence_doubt() -> None:
+    facts = PresenceDoubt(
+        entity_id="person.alex", away_since=time(11, 27), in_use_since=time(11, 37), in_use_minutes=40.0
+    )
+    anomaly = Anomaly("d1", KIND_SECURITY, TYPE_PRESENCE_DOUBT, ["person.alex"], 1.0, 0.0, facts)
+    assert explain(anomaly, {"person.alex": "Alex"}.__getitem__) == (
+        "Alex has said away since 11:27, but the home has been in use since 11:37 (40 minutes): more likely a "
+        "phone left at home than an intruder. Activity no longer alerts until someone arrives or leaves."
+    )
+    assert PresenceDoubt.from_json(facts.as_json()) == facts
 
 
 def test_door_held_open() -> None:
@@ -126,9 +179,11 @@ def test_doors_are_named_by_the_caller(facts: AnomalyFacts) -> None:
     assert text.startswith("Porte d'entrée ")
 
 
-def test_areas_keep_their_own_label() -> None:
+def test_areas_are_named_by_the_caller_or_from_their_id() -> None:
     facts = _activity(UnusualTime, entity_id=KITCHEN_MOTION, area="kitchen")
-    assert explain(_anomaly(TYPE_UNUSUAL_TIME, facts), lambda entity_id: "unused").startswith("Activity in Kitchen ")
+    anomaly = _anomaly(TYPE_UNUSUAL_TIME, facts)
+    assert explain(anomaly, lambda entity_id: "unused").startswith("Activity in Kitchen ")
+    assert explain(anomaly, area_name={"kitchen": "Cuisine"}.__getitem__).startswith("Activity in Cuisine ")
 
 
 def test_facts_without_a_class_keep_their_text() -> None:

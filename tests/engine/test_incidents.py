@@ -9,6 +9,7 @@ from custom_components.smartml.engine.constants import (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
 )
 from custom_components.smartml.engine.facts import (
@@ -16,6 +17,7 @@ from custom_components.smartml.engine.facts import (
     AnomalyFacts,
     EntryWithoutArrival,
     OpenTooLong,
+    PresenceDoubt,
     UnusualTime,
 )
 from custom_components.smartml.engine.incidents import IncidentGrouper, opens_door, spell_of
@@ -123,9 +125,37 @@ def test_spells_and_openings_from_the_facts() -> None:
 def test_an_incident_in_words_names_its_first_alert_and_where_the_others_were() -> None:
     grouper = IncidentGrouper()
     incident, _ = grouper.add(0.0, _alert(0.0, door=True), AWAY)
-    assert explain_incident(incident).startswith("Front door opened at 13:00;")
+    assert explain_incident(incident).startswith("Front door opened at 13:00 while everyone was away.")
     assert "followed" not in explain_incident(incident)
     grouper.add(MINUTE, _alert(MINUTE), AWAY)
     assert explain_incident(incident).endswith(" 1 more alert followed (Kitchen).")
     grouper.add(2 * MINUTE, _alert(2 * MINUTE), AWAY)
     assert explain_incident(incident).endswith(" 2 more alerts followed (Kitchen).")
+
+
+def test_a_presence_doubt_joins_the_time_away_and_is_said_not_counted() -> None:
+    grouper = IncidentGrouper()
+    incident, _ = grouper.add(0.0, _alert(0.0, door=True), AWAY)
+    grouper.close_due(2 * 3600.0)  # quiet for two hours: closed
+    facts = PresenceDoubt(entity_id="person.alex", away_since=time(12, 0), in_use_since=time(13, 0), in_use_minutes=125)
+    doubt = Anomaly("d1", KIND_SECURITY, TYPE_PRESENCE_DOUBT, ["person.alex"], 7500.0, 0.0, facts)
+    assert spell_of(doubt, datetime(2024, 1, 2, 15, 5, tzinfo=UTC), 1000.0) == AWAY
+    again, is_new = grouper.add(7500.0, doubt, AWAY)
+    assert again is incident and not is_new  # it updates the incident of that time away
+    text = explain_incident(incident)
+    assert "followed" not in text
+    assert text.endswith(
+        " Alex has said away since 12:00, but the home has been in use since 13:00 (125 minutes): more likely "
+        "a phone left at home than an intruder. Activity no longer alerts until someone arrives or leaves."
+    )
+    assert incident.entity_ids == [DOOR, "person.alex"]
+
+
+def test_a_long_running_grouper_forgets_old_incidents() -> None:
+    grouper = IncidentGrouper()
+    grouper.add(0.0, _alert(0.0, door=True), AWAY)
+    grouper.add(10 * 3600.0, _alert(10 * 3600.0, door=True), "away:2000")
+    grouper.forget_before(5 * 3600.0)
+    assert [incident.start for incident in grouper.incidents] == [10 * 3600.0]
+    _, is_new = grouper.add(10 * 3600.0 + 4000.0, _alert(10 * 3600.0 + 4000.0), AWAY)
+    assert is_new  # the forgotten time away is not reopened

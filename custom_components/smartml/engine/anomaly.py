@@ -39,6 +39,7 @@ from .constants import (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
 )
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
@@ -89,6 +90,7 @@ __all__ = [
     "TYPE_ACTIVITY_WHEN_EMPTY",
     "TYPE_ENTRY_WITHOUT_ARRIVAL",
     "TYPE_OPEN_TOO_LONG",
+    "TYPE_PRESENCE_DOUBT",
     "TYPE_UNUSUAL_TIME",
     "Anomaly",
     "SecurityLearned",
@@ -272,6 +274,16 @@ class SecurityModel:
         if self.days_ < self.learning_days:
             return False, f"learning: {self.days_:.1f} of {self.learning_days:g} days of history"
         return True, ""
+
+    def calibration_note(self) -> str | None:
+        """Why the false-alarm target cannot be met yet, while the history is too short."""
+        calibration = self.calibration_
+        if not self.fitted_ or calibration.days >= calibration.days_needed:
+            return None
+        return (
+            f"{calibration.days} days to calibrate alerts on; the false-alarm target needs "
+            f"{calibration.days_needed}, so alerts are held back more until then"
+        )
 
     def learned(self) -> SecurityLearned:
         """The threshold, night, graces, open limits and sources learned in the last fit."""

@@ -43,6 +43,7 @@ class ActivityFields(TypedDict):
     end_hour: int
     times_seen: int
     days_of_history: float
+    hours_observed: float
     expected_per_hour: float
     threshold: float
 
@@ -84,8 +85,10 @@ def _number(data: Mapping[str, object], key: str, default: float = 0.0) -> float
 class ActivityFacts:
     """Activity that started in a context (home state, day type, hour) where it is rare.
 
-    The window [start_hour, end_hour) is the run of hours around the event that are as quiet
-    as its own hour; start_hour == end_hour means the whole day.
+    The window [start_hour, end_hour) is the run of hours around the event, among those in
+    which the home has been in this state, that are as quiet as its own hour; start_hour ==
+    end_hour means the whole day. hours_observed is how long the home was in this state in
+    that window over the history: the evidence behind times_seen (0 where unknown).
     """
 
     entity_id: str  # the sensor that reported the activity
@@ -97,6 +100,7 @@ class ActivityFacts:
     end_hour: int
     times_seen: int  # starts in the window and state over the history
     days_of_history: float
+    hours_observed: float = 0.0
     expected_per_hour: float
     threshold: float
 
@@ -128,6 +132,7 @@ class ActivityFacts:
             "span_start": f"{self.start_hour:02d}:00",
             "span_end": f"{self.end_hour:02d}:00",
             "times_seen_in_span": self.times_seen,
+            "hours_in_span": self.hours_observed,
             "days_of_history": self.days_of_history,
             "expected_per_hour": self.expected_per_hour,
             "threshold": self.threshold,
@@ -148,6 +153,7 @@ class ActivityFacts:
             "end_hour": _parse_clock(data.get("span_end", "00:00")).hour,
             "times_seen": int(_number(data, "times_seen_in_span")),
             "days_of_history": _number(data, "days_of_history"),
+            "hours_observed": _number(data, "hours_in_span"),
             "expected_per_hour": _number(data, "expected_per_hour"),
             "threshold": _number(data, "threshold"),
         }

@@ -57,6 +57,8 @@ class FitReport:
     points: int = 0
     ready: dict[str, bool] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    # What a ready model wants the user to know (e.g. too little history for its target).
+    notes: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -174,6 +176,8 @@ class HomeModels:
         model.fit(store, self.spec, now)
         model.load_feedback(self.feedback)
         self.security = model
+        if note := model.calibration_note():
+            self.report.notes[MODEL_SECURITY] = note
         ready, reason = model.ready()
         return bool(ready), str(reason)
 

@@ -60,14 +60,23 @@ if TYPE_CHECKING:
 DOUBT_TOLD_AFTER_SECONDS: Final = 900.0
 
 
-def quiet_span(hour_counts: Sequence[float], hour: int) -> tuple[int, int]:
-    """The run of hours around `hour` as quiet as it; last == first + 23 is the whole day."""
+def quiet_span(hour_counts: Sequence[float], hour: int, hour_exposure: Sequence[float]) -> tuple[int, int]:
+    """The run of hours around `hour` as quiet as it; last == first + 23 is the whole day.
+
+    Only hours in which the home has been in the state count: an hour never spent in it
+    (daytime, for the night) is no evidence of quiet, and would wrap the window round the
+    clock ("between 05:00 and 04:00 at night").
+    """
     level = hour_counts[hour] + 0.5
+
+    def quiet(h: int) -> bool:
+        return hour_exposure[h % 24] > 0 and hour_counts[h % 24] < level
+
     first = hour
-    while first > hour - 23 and hour_counts[(first - 1) % 24] < level:
+    while first > hour - 23 and quiet(first - 1):
         first -= 1
     last = hour
-    while last < first + 23 and hour_counts[(last + 1) % 24] < level:
+    while last < first + 23 and quiet(last + 1):
         last += 1
     return first, last
 
@@ -240,9 +249,12 @@ class SecurityWatch:
         if surprise < model.threshold_:
             return None
         counts = source.counts[STATES.index(state)]
+        exposure = model.exposure_[STATES.index(state)] if model.exposure_ else [[1.0] * 24] * 2
         hour_counts = [counts[0][h] + counts[1][h] for h in range(24)]
-        first, last = quiet_span(hour_counts, hour)
+        hour_exposure = [exposure[0][h] + exposure[1][h] for h in range(24)]
+        first, last = quiet_span(hour_counts, hour, hour_exposure)
         seen = sum(hour_counts[h % 24] for h in range(first, last + 1))
+        observed = sum(hour_exposure[h % 24] for h in range(first, last + 1))
         common: ActivityFields = {
             "entity_id": entity_id,
             "area": None if source.is_door else source.key.removeprefix(AREA_SOURCE_PREFIX),
@@ -253,6 +265,7 @@ class SecurityWatch:
             "end_hour": (last + 1) % 24,
             "times_seen": round(seen),
             "days_of_history": round(model.days_, 1),
+            "hours_observed": round(observed, 1),
             "expected_per_hour": round(rate, 5),
             "threshold": round(model.threshold_, 3),
         }

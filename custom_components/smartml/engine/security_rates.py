@@ -49,6 +49,9 @@ MIN_NIGHT_HOURS: Final = 3
 # about one a month. Chosen on van Kasteren 2008 (door lags 5 s to 3 min), checked on
 # Ordóñez home A (all lags within the 2-minute floor).
 GRACE_QUANTILE: Final = 0.98
+# A door opening long after everyone left is more often a return than a slow leaving (and
+# the return is what a doubted time away is made of), so departures take a lower quantile.
+DEPARTURE_GRACE_QUANTILE: Final = 0.9
 # Activity leads up to an arrival when each start follows the last within this.
 ARRIVAL_RUN_GAP_SECONDS: Final = 600.0
 GRACE_MARGIN_SECONDS: Final = 60.0
@@ -135,12 +138,12 @@ def activity_starts(bufs: Sequence[ChannelBuffer], now: float, refractory: float
     return times
 
 
-def _grace(lags: Sequence[float]) -> float:
+def _grace(lags: Sequence[float], quantile: float = GRACE_QUANTILE) -> float:
     """A high quantile of the lags plus a margin, within bounds; one slow phone does not set it."""
     low, high = GRACE_BOUNDS_SECONDS
     if not lags:
         return low
-    lag = float(np.quantile(np.asarray(lags), GRACE_QUANTILE, method="higher"))
+    lag = float(np.quantile(np.asarray(lags), quantile, method="higher"))
     return float(min(high, max(low, lag + GRACE_MARGIN_SECONDS)))
 
 
@@ -169,6 +172,7 @@ def _arrival_lags(
         if previous_departure.size:
             before = before[before > previous_departure[-1]]
         if not before.size:
+            lags.append(0.0)  # the presence came first
             continue
         if earliest:
             # The run of activity that leads up to the arrival, not a stray event an hour before.
@@ -199,17 +203,19 @@ def graces(
     leaving = np.sort(np.concatenate(door_starts)) if door_starts else everything
     arrival_grace = _grace(_arrival_lags(everything, departures, arrivals, doubted, earliest=True))
     departure_lags: list[float] = []
+    doubted_starts = {departed for departed, _ in doubted}
     for ts in departures.tolist():
+        if any(ts < first < ts + TRANSITION_LOOK_SECONDS for first in doubted_starts):
+            continue  # the door that opened after it was a return
         after = leaving[(leaving >= ts) & (leaving < ts + TRANSITION_LOOK_SECONDS)]
         next_arrival = arrivals[arrivals > ts]
         if next_arrival.size:
             # Activity that belongs to the next arrival is not the departure's.
             after = after[after < next_arrival[0] - arrival_grace]
-        if after.size:
-            # Through a door, the leaving is its first opening (a later one is a return);
-            # without doors, the last sound of the home.
-            departure_lags.append(float(after[0] if door_starts else after[-1]) - ts)
-    return arrival_grace, _grace(departure_lags)
+        # Through a door, the leaving is its first opening (a later one is a return);
+        # without doors, the last sound of the home. Nothing after: the leaving came first.
+        departure_lags.append(float(after[0] if door_starts else after[-1]) - ts if after.size else 0.0)
+    return arrival_grace, _grace(departure_lags, DEPARTURE_GRACE_QUANTILE)
 
 
 def entry_grace(
