@@ -147,8 +147,8 @@ class AnomalyManager:
         return next((r for r in reversed(self.recent) if any(p.id == anomaly_id for p in r.parts)), None)
 
     def explain(self, anomaly: Anomaly) -> str:
-        """An anomaly in words, with the home's friendly names; a sentence starts with a capital."""
-        return _capitalised(explain(anomaly, self._name_of, self._area_name))
+        """An anomaly in words, with the home's friendly names."""
+        return explain(anomaly, self._name_of, self._area_name)
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool) -> None:
@@ -168,7 +168,7 @@ class AnomalyManager:
             self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
-        words = _capitalised(explain_incident(incident, self._name_of, self._area_name))
+        words = explain_incident(incident, self._name_of, self._area_name)
         told = self._told.get(incident.id)
         if is_new or told is None:
             told = ReportedAnomaly(incident.anomalies[0], words, now, parts=list(incident.anomalies))
@@ -239,10 +239,6 @@ class AnomalyManager:
         for listener in list(self._listeners):
             listener(reported)
         return reported
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _title(anomaly: Anomaly) -> str:

@@ -45,6 +45,12 @@ _STATE_SPANS: Final[Mapping[str, str]] = {
     STATE_NIGHT: "with the home asleep",
     STATE_OCCUPIED: "with someone home",
 }
+# The state itself never seen in the window: there is no evidence of the activity either way.
+_NEVER_IN_STATE: Final[Mapping[str, str]] = {
+    STATE_EMPTY: "everyone had never been away",
+    STATE_NIGHT: "the home had never been asleep",
+    STATE_OCCUPIED: "no one had been home",
+}
 # Below this many hours in the state, "never" would claim more than the history shows.
 THIN_EVIDENCE_HOURS: Final = 24.0
 
@@ -69,7 +75,9 @@ def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf) -> str:
         what, verb = f"Activity in {area_name(facts.area)}", "been active"
     days = f"In {facts.days_of_history:g} days of history"
     text = f"{what} at {facts.at:%H:%M} {_STATE_PHRASES[facts.state]}. "
-    if facts.hours_observed > 0:
+    if facts.hours_observed == 0:
+        text += f"{days}, {_NEVER_IN_STATE[facts.state]} {_window(facts)} before."
+    elif facts.hours_observed is not None:
         hours = round(facts.hours_observed)
         evidence = f"{_STATE_SPANS[facts.state]} for {hours} hour{'' if hours == 1 else 's'} {_window(facts)}"
         thin = facts.hours_observed < THIN_EVIDENCE_HOURS
@@ -121,7 +129,16 @@ def _energy(facts: EnergyFacts) -> str:
 
 
 def explain(anomaly: Anomaly, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
-    """The anomaly in plain English, naming entities with name_of and areas (by id) with area_name."""
+    """The anomaly in plain English, naming entities with name_of and areas (by id) with area_name.
+
+    Names are used as the home shows them ("alex" for a person without a friendly name); the
+    sentence still starts with a capital.
+    """
+    text = _words(anomaly, name_of, area_name)
+    return text[:1].upper() + text[1:]
+
+
+def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
         return _activity(facts, name_of, area_name)

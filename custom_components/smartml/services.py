@@ -105,7 +105,7 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     if reported is None:
         raise _validation_error("unknown_anomaly", event_id=anomaly_id or "latest")
     anomaly = reported.anomaly
-    return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list(anomaly.entity_ids)}
+    return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list[JsonValueType](reported.entity_ids)}
 
 
 def forecast_response(prediction: HomePrediction, areas: list[str], hours: int) -> ServiceResponse:

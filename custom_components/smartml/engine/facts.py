@@ -43,7 +43,7 @@ class ActivityFields(TypedDict):
     end_hour: int
     times_seen: int
     days_of_history: float
-    hours_observed: float
+    hours_observed: float | None
     expected_per_hour: float
     threshold: float
 
@@ -88,7 +88,8 @@ class ActivityFacts:
     The window [start_hour, end_hour) is the run of hours around the event, among those in
     which the home has been in this state, that are as quiet as its own hour; start_hour ==
     end_hour means the whole day. hours_observed is how long the home was in this state in
-    that window over the history: the evidence behind times_seen (0 where unknown).
+    that window over the history: the evidence behind times_seen (None where unknown, in
+    facts stored before it was kept).
     """
 
     entity_id: str  # the sensor that reported the activity
@@ -100,7 +101,7 @@ class ActivityFacts:
     end_hour: int
     times_seen: int  # starts in the window and state over the history
     days_of_history: float
-    hours_observed: float = 0.0
+    hours_observed: float | None = None
     expected_per_hour: float
     threshold: float
 
@@ -132,7 +133,7 @@ class ActivityFacts:
             "span_start": f"{self.start_hour:02d}:00",
             "span_end": f"{self.end_hour:02d}:00",
             "times_seen_in_span": self.times_seen,
-            "hours_in_span": self.hours_observed,
+            **({} if self.hours_observed is None else {"hours_in_span": self.hours_observed}),
             "days_of_history": self.days_of_history,
             "expected_per_hour": self.expected_per_hour,
             "threshold": self.threshold,
@@ -153,7 +154,7 @@ class ActivityFacts:
             "end_hour": _parse_clock(data.get("span_end", "00:00")).hour,
             "times_seen": int(_number(data, "times_seen_in_span")),
             "days_of_history": _number(data, "days_of_history"),
-            "hours_observed": _number(data, "hours_in_span"),
+            "hours_observed": _number(data, "hours_in_span") if "hours_in_span" in data else None,
             "expected_per_hour": _number(data, "expected_per_hour"),
             "threshold": _number(data, "threshold"),
         }

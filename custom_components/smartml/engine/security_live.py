@@ -168,6 +168,11 @@ class SecurityWatch:
             return None
         last = self._last_start.get(key, -math.inf)
         self._last_start[key] = ts
+        if self._doubt_since is not None and self.away_since is not None:
+            # Someone is in the home whatever the presence says: their activity is theirs,
+            # and their doors are comings and goings the presence does not show.
+            self._tell_doubt(ts)
+            return None
         source = model.sources_[key]
         if not source.is_door and ts - last < AREA_REFRACTORY_SECONDS:
             return None
@@ -175,11 +180,6 @@ class SecurityWatch:
             return None
         state = self._home_state(ts, home_occupied)
         if state is None:
-            return None
-        if state == STATE_EMPTY and self._doubt_since is not None:
-            # Someone is in the home whatever the presence says: their activity is theirs,
-            # and their doors are comings and goings the presence does not show.
-            self._tell_doubt(ts)
             return None
         anomaly = self._rate_anomaly(source, entity_id, state, ts)
         if anomaly is None:
@@ -244,10 +244,16 @@ class SecurityWatch:
         local = self._local(ts)
         day_type, hour = int(local.weekday() >= 5), local.hour
         rate = source.rates[STATES.index(state)][day_type][hour]
-        rate = max(rate, feedback_rate(model.feedback_, source.key, state, hour, model.threshold_))
-        surprise = surprise_of_rate(rate)
-        if surprise < model.threshold_:
+        if surprise_of_rate(rate) < model.threshold_:
             return None
+        taught = feedback_rate(model.feedback_, source.key, state, hour, model.threshold_)
+        if surprise_of_rate(taught) < model.threshold_:
+            # The person said this was them. While everyone is "away", that means someone is
+            # in after all: what follows in this time away is theirs too (nothing to tell).
+            if state == STATE_EMPTY and self._doubt_since is None:
+                self._doubt_since, self._doubt_told = ts, True
+            return None
+        surprise = surprise_of_rate(rate)
         counts = source.counts[STATES.index(state)]
         exposure = model.exposure_[STATES.index(state)] if model.exposure_ else [[1.0] * 24] * 2
         hour_counts = [counts[0][h] + counts[1][h] for h in range(24)]

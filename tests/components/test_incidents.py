@@ -1,0 +1,133 @@
+"""Security incidents on a real Home Assistant: told once, updated in place, taught as a whole."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.persistent_notification import _async_get_or_create_notifications
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.engine.constants import TYPE_PRESENCE_DOUBT
+
+from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, setup_entry
+from .home_history import record_home
+
+
+@pytest.fixture
+def at_night(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 02:05 local time."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=2, minutes=5))
+
+
+async def _minutes(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, n: int) -> None:
+    """Let n minutes pass, refreshing every minute as the integration does."""
+    for _ in range(n):
+        freezer.tick(timedelta(minutes=1))
+        await entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+
+async def _pulse(hass: HomeAssistant, entity_id: str, device_class: str) -> None:
+    hass.states.async_set(entity_id, "on", {"device_class": device_class})
+    await hass.async_block_till_done()
+    hass.states.async_set(entity_id, "off", {"device_class": device_class})
+    await hass.async_block_till_done()
+
+
+async def _night_out_with_a_busy_home(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Everyone leaves at 02:05; at 03:05 the door opens, then the home is busy for 40 minutes."""
+    hass.states.async_set(PERSON, "not_home")
+    await hass.async_block_till_done()
+    await _minutes(hass, entry, freezer, 60)
+    await _pulse(hass, FRONT_DOOR, "door")
+    for _ in range(8):
+        await _minutes(hass, entry, freezer, 5)
+        await _pulse(hass, KITCHEN_MOTION, "motion")
+        await _pulse(hass, HALL_MOTION, "motion")
+    await _minutes(hass, entry, freezer, 5)
+
+
+@pytest.fixture
+async def notified(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, at_night: None
+) -> tuple[MockConfigEntry, list[ServiceCall]]:
+    """The small home with a fortnight of history, notifying a phone."""
+    calls: list[ServiceCall] = []
+    await record_home(hass, freezer)
+    hass.services.async_register("notify", "mobile_app_phone", calls.append)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    await setup_entry(hass, entry)
+    return entry, calls
+
+
+async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notification(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = notified
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _night_out_with_a_busy_home(hass, entry, freezer)
+
+    assert len(events) == 1 and len(calls) == 1
+    assert events[0].data["type"] == "entry_without_arrival"
+    assert events[0].data["entity_ids"][0] == FRONT_DOOR
+    assert hass.states.get("event.smartml_anomaly").attributes["id"] == events[0].data["id"]
+    sensor = hass.states.get("binary_sensor.security_anomaly")
+    assert sensor.state == "on" and sensor.attributes["active_count"] == 1
+    # The incident grew: the presence doubt joined it, and its words say so.
+    told = entry.runtime_data.coordinator.anomalies.find(events[0].data["id"])
+    assert told is not None and TYPE_PRESENCE_DOUBT in [part.type for part in told.parts]
+    assert sensor.attributes["alerts"] == len(told.parts) >= 2
+    assert PERSON in sensor.attributes["entities"]
+    assert sensor.attributes["explanation"].startswith("Front door opened at 03:05 while everyone was away.")
+    assert "Alex has said away since 02:05, but the home has been in use since 03:05" in sensor.attributes["explanation"]
+    assert calls[0].data["message"] == events[0].data["explanation"]  # the phone was told once, at the start
+
+    # Quiet for the incident's window: the episode ends.
+    await _minutes(hass, entry, freezer, 61)
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+
+async def test_feedback_on_an_incident_teaches_all_of_it_and_its_repeat_stays_quiet(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = notified
+    coordinator = entry.runtime_data.coordinator
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _night_out_with_a_busy_home(hass, entry, freezer)
+    assert len(events) == 1
+
+    response = await hass.services.async_call(
+        DOMAIN, "report_false_alarm", {"event_id": events[0].data["id"]}, blocking=True, return_response=True
+    )
+    told = coordinator.anomalies.find(events[0].data["id"])
+    assert told is not None and told.dismissed
+    assert response is not None and response["entity_ids"] == told.entity_ids
+    assert [item.id for item in coordinator.models.feedback] == [part.id for part in told.parts]
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+    # The next night, the same at the same times: back home now, out again at 02:05.
+    hass.states.async_set(PERSON, "home")
+    await _minutes(hass, entry, freezer, 24 * 60 - 105)
+    await _night_out_with_a_busy_home(hass, entry, freezer)
+    assert len(events) == 1 and len(calls) == 1
+
+
+async def test_an_incident_updates_its_persistent_notification_in_place(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, at_night: None
+) -> None:
+    await record_home(hass, freezer)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options())
+    await setup_entry(hass, entry)
+    await _night_out_with_a_busy_home(hass, entry, freezer)
+
+    notifications = [n for key, n in _async_get_or_create_notifications(hass).items() if key.startswith(DOMAIN)]
+    assert len(notifications) == 1
+    assert "has said away since 02:05" in notifications[0]["message"]
