@@ -5,16 +5,20 @@ its occupancy sensors), how often activity starts in each context: the home's st
 (occupied, empty, or night: occupied in the hours the home is quiet), weekday or weekend,
 and hour of day (`security_context.py`, rates fitted in `security_rates.py`).
 
-An event's surprise is -ln P(activity starts in that hour-long context). The alert
-threshold is calibrated on the home's own history to a target false-alarm rate
-(`security_threshold.py`).
+An event's surprise is -ln P(activity starts in that hour-long context). What may alert:
+any activity while everyone is away; with someone home, only a door, window or lock
+opening (its rates while home count comings and goings, so an opening at an hour people
+come and go is ordinary). The threshold is calibrated out of sample: each past day scored
+by rates fitted on the other days, to a target false-alarm rate (`security_threshold.py`).
 
 Rules learned from the home's own data rather than fixed times:
-- activity while everyone is away: the rate of activity in the empty state, and an arrival
-  grace (how long before a presence entity turns home the door usually opens), so an
-  entry is only reported when no arrival follows within that grace ("entry without
-  arrival" for doors, "activity when empty" for areas);
-- an unusual time: activity in a state and hour in which it (almost) never starts;
+- graces around arrivals and departures: how long before the presence turns home the door
+  opens (an entry is reported once that has passed with nobody arriving), how long
+  activity leads up to an arrival, how long after the presence says away the door closes;
+- times away in which someone evidently came back (a door opening no transition explains)
+  are learned as occupied: the presence was wrong, and live the watch doubts it for the
+  rest of such a time away (`security_live.py`);
+- an unusual time: a door opening in a state and hour in which it (almost) never happens;
 - open too long: a door or window open far longer than the longest opening seen.
 
 `check` and `check_open_durations` are plain Python (`security_live.py`) so that they may
@@ -77,9 +81,9 @@ from .security_rates import (
 )
 from .security_threshold import (
     DEFAULT_TARGET_PER_DAY,
+    MIN_THRESHOLD,
     SENSITIVITY_FACTORS,
     HeldOutCalibration,
-    calibrate_threshold,
     held_out_maxima,
     held_out_threshold,
     start_days,
@@ -237,12 +241,7 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.threshold_ = max(
-            calibrate_threshold(
-                self.sources_.values(), exposure, self.days_, self.target_false_alarms_per_day, self.sensitivity
-            ),
-            self.calibration_.threshold,
-        )
+        self.threshold_ = max(MIN_THRESHOLD, self.calibration_.threshold)
         self.watch_ = self._start_watch(store, departures, arrivals)
         self.fitted_ = True
         for item in self.feedback_:
