@@ -81,11 +81,11 @@ from .security_rates import (
 )
 from .security_threshold import (
     DEFAULT_TARGET_PER_DAY,
-    MIN_THRESHOLD,
     SENSITIVITY_FACTORS,
     HeldOutCalibration,
     held_out_maxima,
     held_out_threshold,
+    min_threshold,
     start_days,
 )
 
@@ -241,7 +241,7 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.threshold_ = max(MIN_THRESHOLD, self.calibration_.threshold)
+        self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
         self.watch_ = self._start_watch(store, departures, arrivals)
         self.fitted_ = True
         for item in self.feedback_:

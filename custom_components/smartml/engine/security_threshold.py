@@ -24,9 +24,10 @@ SENSITIVITY_FACTORS: Final = {"low": 0.3, "medium": 1.0, "high": 3.0}
 DEFAULT_TARGET_PER_DAY: Final = 1.0 / 14.0
 # Share of the false-alarm budget for the rate model; door-held-open keeps the rest.
 RATE_BUDGET_SHARE: Final = 0.75
-# Never alert on what happens in more than one such hour in twenty (P = e^-3), whatever
-# the held-out days say: they may lack a routine that is rare but real (a weekend habit).
-# Checked on both homes: 2.0 would catch one more night entry on van Kasteren 2008.
+# Never alert on what happens in more than one such hour in twenty (P = e^-3, at medium
+# sensitivity), whatever the held-out days say: they may lack a routine that is rare but
+# real (a weekend habit). Checked on both homes: 2.0 would catch one more night entry on
+# van Kasteren 2008, with the same false incidents.
 MIN_THRESHOLD: Final = 3.0
 
 
@@ -37,6 +38,11 @@ class HeldOutCalibration:
     threshold: float
     days: int  # days held out in turn
     days_needed: int  # held-out days the target needs before it is measured, not extrapolated
+
+
+def min_threshold(sensitivity: str) -> float:
+    """The floor of the threshold, scaled like the target: e^-floor is the chance per hour."""
+    return MIN_THRESHOLD - math.log(SENSITIVITY_FACTORS[sensitivity])
 
 
 def start_days(times: NDArray[np.float64], grid: NDArray[np.float64]) -> NDArray[np.int64]:
