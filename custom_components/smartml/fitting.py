@@ -115,6 +115,9 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 self.hourly_energy,
             )
             models, report = await self.worker.async_run(self._fit, now, carried)
+            if self.data.models is not None:
+                # In the event loop, so that no event falls between the carry and the swap.
+                models.continue_live_from(self.data.models)
         finally:
             self.fitting = False
         return FitOutcome(models, report, now)

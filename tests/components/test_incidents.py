@@ -131,3 +131,18 @@ async def test_an_incident_updates_its_persistent_notification_in_place(
     notifications = [n for key, n in _async_get_or_create_notifications(hass).items() if key.startswith(DOMAIN)]
     assert len(notifications) == 1
     assert "has said away since 02:05" in notifications[0]["message"]
+
+
+async def test_an_entry_waiting_for_its_grace_survives_a_refit(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = notified
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    hass.states.async_set(PERSON, "not_home")
+    await _minutes(hass, entry, freezer, 60)
+    await _pulse(hass, FRONT_DOOR, "door")
+    # A refit starts before anyone could have arrived: the entry still waits, and is told.
+    await entry.runtime_data.coordinator.async_retrain()
+    await _minutes(hass, entry, freezer, 10)
+    assert [event.data["type"] for event in events] == ["entry_without_arrival"]
+    assert len(calls) == 1

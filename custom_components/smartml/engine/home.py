@@ -298,6 +298,15 @@ class HomeModels:
             return []
         return list(self.security.check_open_durations(now))
 
+    def continue_live_from(self, previous: HomeModels) -> None:
+        """Carry what the previous models saw live since their history ended (event loop).
+
+        The security watch's entries waiting for their grace, doors reported as held open
+        and a presence doubt would otherwise be lost at every refit.
+        """
+        if self.security is not None and previous.security is not None:
+            self.security.watch_.continue_from(previous.security.watch_)
+
     def spell_of(self, anomaly: Anomaly) -> str | None:
         """The time away or night a security alert belongs to, for grouping it into an incident."""
         away_since = self.security.watch_.away_since if self.security is not None else None
