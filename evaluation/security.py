@@ -398,7 +398,9 @@ def _detection_delay(
     return min(times) - injection.start if times else None
 
 
-def _model_info(learned: SecurityLearned) -> dict[str, Any]:
+def _model_info(learned: SecurityLearned | None) -> dict[str, Any]:
+    if learned is None:
+        return {}
     return {
         "threshold": round(learned.threshold, 3) if math.isfinite(learned.threshold) else None,
         "night_hours": list(learned.night_hours),
@@ -407,4 +409,5 @@ def _model_info(learned: SecurityLearned) -> dict[str, Any]:
         "departure_grace_minutes": round(learned.departure_grace_s / 60.0, 1),
         "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in learned.open_limit_s.items()},
         "sources": list(learned.sources),
+        "calibration_days": learned.calibration_days,
     }

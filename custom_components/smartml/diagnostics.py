@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_NOTIFY
 from .coordinator import SmartMLConfigEntry
 from .engine.results import HomePrediction
+from .engine.security_context import SecurityLearned
 
 TO_REDACT = {CONF_NOTIFY}
 
@@ -36,7 +37,13 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
         "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
+        "security": security_diagnostics(coordinator.models.security_learned() if coordinator.models else None),
     }
+
+
+def security_diagnostics(learned: SecurityLearned | None) -> dict[str, object] | None:
+    """What the security model learned: threshold, calibration, night hours, graces, open limits."""
+    return None if learned is None else asdict(learned)
 
 
 def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:

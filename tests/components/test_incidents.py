@@ -13,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.constants import TYPE_PRESENCE_DOUBT
 
 from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, setup_entry
@@ -89,6 +90,11 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
     assert sensor.attributes["explanation"].startswith("Front door opened at 03:05 while everyone was away.")
     assert "Alex has said away since 02:05, but the home has been in use since 03:05" in sensor.attributes["explanation"]
     assert calls[0].data["message"] == events[0].data["explanation"]  # the phone was told once, at the start
+
+    # Diagnostics show what the alerts were calibrated on.
+    security = (await async_get_config_entry_diagnostics(hass, entry))["security"]
+    assert security["calibration_days"] >= 9 and security["calibration_days_needed"] == 18
+    assert security["threshold"] >= 3.0 and security["entry_grace_s"] <= security["arrival_grace_s"]
 
     # Quiet for the incident's window: the episode ends.
     await _minutes(hass, entry, freezer, 61)

@@ -294,6 +294,8 @@ class SecurityModel:
             departure_grace_s=self.departure_grace_s_,
             open_limit_s=dict(self.open_limit_s_),
             sources=tuple(sorted(self.sources_)),
+            calibration_days=self.calibration_.days,
+            calibration_days_needed=self.calibration_.days_needed,
         )
 
     # ------------------------------------------------------------------ live checks (event loop)

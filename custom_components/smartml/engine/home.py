@@ -38,7 +38,7 @@ from .pacing import pace
 from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
 
 if TYPE_CHECKING:
-    pass
+    from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -297,6 +297,13 @@ class HomeModels:
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return []
         return list(self.security.check_open_durations(now))
+
+    def security_learned(self) -> SecurityLearned | None:
+        """What the security model learned (threshold, graces, calibration), None without one."""
+        if self.security is None or not self.security.fitted_:
+            return None
+        learned: SecurityLearned = self.security.learned()
+        return learned
 
     def continue_live_from(self, previous: HomeModels) -> None:
         """Carry what the previous models saw live since their history ended (event loop).

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     from .climate_zone import ClimateZone
     from .energy_series import HourlySeries
-    from .security_context import SecurityLearned
 
 
 class HomeReplay(HomeModels):
@@ -116,11 +115,6 @@ class HomeReplay(HomeModels):
         ready, reason = self._fit_security(store, now)
         self.report.ready[MODEL_SECURITY] = ready
         return ready, reason
-
-    def security_learned(self) -> SecurityLearned:
-        """What the security model learned: threshold, night hours, graces, open limits, sources."""
-        learned: SecurityLearned = self.security.learned()
-        return learned
 
     # Replays: occupancy
     def refit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:

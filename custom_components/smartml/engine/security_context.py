@@ -59,6 +59,8 @@ class SecurityLearned:
     departure_grace_s: float
     open_limit_s: Mapping[str, float]  # per door: how long it may stay open
     sources: tuple[str, ...]  # the entities and areas watched, by key
+    calibration_days: int = 0  # past days the threshold was calibrated on, each held out
+    calibration_days_needed: int = 0  # held-out days the false-alarm target needs
 
 
 def surprise_of_rate(rate_per_hour: float) -> float:

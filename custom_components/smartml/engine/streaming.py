@@ -25,7 +25,10 @@ How the score is made:
 No per-series tuning: one parameter set for every series; the first `learning_points`
 values only learn (score 0). The value memory (4000), the resolution (1/30 of a standard
 deviation), the record rank (3) and the record decay (0.999 per value) were chosen on the
-Numenta Anomaly Benchmark (docs/benchmarks/security.md).
+Numenta Anomaly Benchmark (docs/benchmarks/security.md); how they hold on series they were
+not chosen on is in docs/benchmarks/nab_split.md. The constructor takes them as keyword
+arguments for that evaluation; the integration uses the defaults, and the saved state does
+not hold them (a restored detector has the defaults).
 """
 
 from __future__ import annotations
@@ -61,25 +64,34 @@ STATE_VERSION: Final = 2
 class _Record:
     """Running mean of a nonconformity and its few decaying records above that mean."""
 
-    __slots__ = ("count", "mean", "top")
+    __slots__ = ("count", "decay", "mean", "rank", "top")
 
-    def __init__(self, count: int = 0, mean: float = 0.0, top: Sequence[float] = ()) -> None:
+    def __init__(
+        self,
+        rank: int,
+        decay: float,
+        count: int = 0,
+        mean: float = 0.0,
+        top: Sequence[float] = (),
+    ) -> None:
+        self.rank, self.decay = rank, decay
         self.count, self.mean = count, mean
-        self.top = sorted((float(x) for x in top), reverse=True)[:RECORD_RANK]
+        self.top = sorted((float(x) for x in top), reverse=True)[:rank]
 
     def ratio(self, value: float) -> float:
-        """(value - mean) / (the RECORD_RANK-th record - mean), then learn the value."""
+        """(value - mean) / (the rank-th record - mean), then learn the value."""
+        rank = self.rank
         self.count += 1
         mean = self.mean = self.mean + (value - self.mean) / min(self.count, STATS_WINDOW)
         top = self.top
-        reference = top[min(len(top), RECORD_RANK) - 1] if top else mean
+        reference = top[min(len(top), rank) - 1] if top else mean
         reference = max(reference, mean + 1e-9)
         ratio = (value - mean) / (reference - mean + 1e-9)
-        top = [mean + (x - mean) * RECORD_DECAY for x in top]
-        if len(top) < RECORD_RANK or value > top[-1]:
+        top = [mean + (x - mean) * self.decay for x in top]
+        if len(top) < rank or value > top[-1]:
             top.append(value)
             top.sort(reverse=True)
-            del top[RECORD_RANK:]
+            del top[rank:]
         self.top = top
         return ratio
 
@@ -91,18 +103,31 @@ class StreamingDetector:
         self,
         scales: Sequence[Sequence[int]] = DEFAULT_SCALES,
         learning_points: int = DEFAULT_LEARNING_POINTS,
+        *,
+        resolution: float = RESOLUTION,
+        record_rank: int = RECORD_RANK,
+        record_decay: float = RECORD_DECAY,
     ) -> None:
-        """scales: (subsequence length, memory) pairs; learning_points: values that only learn."""
+        """scales: (subsequence length, memory) pairs; learning_points: values that only learn.
+
+        resolution, record_rank and record_decay replace RESOLUTION, RECORD_RANK and
+        RECORD_DECAY for this detector (for evaluation; they are not saved in its state).
+        """
         self.scales = tuple((int(k), int(memory)) for k, memory in scales)
         if not self.scales or min(min(pair) for pair in self.scales) < 1:
             raise ValueError("scales must be positive (length, memory) pairs")
+        self.resolution = float(resolution)
+        self.record_rank = int(record_rank)
+        self.record_decay = float(record_decay)
+        if not self.resolution > 0.0 or self.record_rank < 1 or not 0.0 < self.record_decay <= 1.0:
+            raise ValueError("resolution > 0, record_rank >= 1 and 0 < record_decay <= 1 are required")
         self.learning_points = int(learning_points)
         self.count = 0
         self.mean = 0.0
         self.variance = 0.0
         self.reported = 0.0
         self.last_ts = -math.inf
-        self._records = [_Record() for _ in self.scales]
+        self._records = [self._record() for _ in self.scales]
         # Each value is written twice so the last `capacity` values are always one
         # contiguous slice, without copying.
         self._capacity = max(k + memory for k, memory in self.scales)
@@ -110,6 +135,9 @@ class StreamingDetector:
         self._ring = np.zeros(2 * self._capacity)
         # Subsequence views of the ring, made once: slicing them costs nothing per update.
         self._windows = {k: sliding_window_view(self._ring, k) for k, _ in self.scales if k > 1}
+
+    def _record(self, count: int = 0, mean: float = 0.0, top: Sequence[float] = ()) -> _Record:
+        return _Record(self.record_rank, self.record_decay, count, mean, top)
 
     @property
     def ready(self) -> bool:
@@ -124,7 +152,7 @@ class StreamingDetector:
         slot = self.count % self._capacity
         self._ring[slot] = self._ring[slot + self._capacity] = value
         self.count += 1
-        resolution = (math.sqrt(self.variance) + 1e-6 * abs(self.mean) + 1e-9) / RESOLUTION
+        resolution = (math.sqrt(self.variance) + 1e-6 * abs(self.mean) + 1e-9) / self.resolution
         step = 1.0 / min(self.count, STATS_WINDOW)
         delta = value - self.mean
         self.mean += step * delta
@@ -189,7 +217,7 @@ class StreamingDetector:
         records = data["records"]
         if len(records) != len(detector.scales):
             raise ValueError("one record per scale")
-        detector._records = [_Record(int(c), float(m), [float(x) for x in top]) for c, m, top in records]
+        detector._records = [detector._record(int(c), float(m), [float(x) for x in top]) for c, m, top in records]
         recent = [float(v) for v in data["recent"]]
         if len(recent) != min(detector.count, detector._capacity):
             raise ValueError("recent values do not match the count")
