@@ -86,7 +86,7 @@ def test_smartml_dashboard_renders(page: Any, api: DemoApi, base_url: str, scree
     _shot(page, screenshots, "dashboard.png", full_page=True)
 
     page.goto(f"{base_url}/smartml-demo/home")
-    page.locator("hui-view").get_by_text("Rooms").wait_for()
+    page.locator("hui-view").get_by_text("Rooms", exact=True).wait_for()
     assert page.locator("hui-error-card").count() == 0
     page.wait_for_timeout(2000)
     _shot(page, screenshots, "demo_home.png", full_page=True)
