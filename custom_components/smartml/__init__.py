@@ -25,6 +25,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     storage = SmartMLStorage(hass, entry.entry_id)
     state = await storage.async_load() or LearnedState()
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
+    if storage.loaded_legacy:
+        await storage.async_save_now()
     await coordinator.async_bootstrap()
     await coordinator.fitter.async_refresh()
     entry.async_on_unload(coordinator.async_start())

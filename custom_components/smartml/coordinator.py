@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
+from homeassistant.util import dt as dt_util
 
 from .anomalies import AnomalyManager
 from .climate_control import SetpointControl
@@ -40,7 +41,7 @@ from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
-from .history import ImportResult, async_bootstrap_missing, async_import_csv
+from .history import ImportResult, async_bootstrap_missing, async_fill_gap, async_import_csv
 from .home_spec import build_spec, entity_name, presence_now, rename_in_options
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
@@ -49,6 +50,25 @@ from .worker import ModelWorker
 
 # Predictions look back this far (state in force, recent activity); the rest is not copied.
 PREDICT_LOOKBACK_SECONDS = 8 * DAY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """What a start restored: from SmartML's own files, and from the recorder since."""
+
+    restored_observations: int  # read from the observations file
+    restored_until: float  # the file held everything seen up to this time
+    from_recorder: int  # observations the recorder gave back for the time after
+    gap_minutes: float  # from the end of the file to this start
+
+    def as_dict(self) -> dict[str, object]:
+        """The learning status sensor's (and diagnostics') form."""
+        return {
+            "restored_observations": self.restored_observations,
+            "restored_until": dt_util.utc_from_timestamp(self.restored_until).isoformat(),
+            "from_recorder": self.from_recorder,
+            "gap_minutes": self.gap_minutes,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +83,7 @@ class SmartMLData:
     prediction: HomePrediction | None = None
     fitted_at: float | None = None
     fit_seconds: float | None = None
+    recovery: Recovery | None = None
 
 
 class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
@@ -75,6 +96,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=PREDICT_INTERVAL)
         options = entry.options
         self.storage = storage
+        self.recovery: Recovery | None = None
+        self._restored = state.observations.total_points
         self.state = state
         self.spec = build_spec(options, hass.config.time_zone)
         self.roles = watched_roles(options, entity_roles(self.spec))
@@ -105,7 +128,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
         self._retraining = False
-        storage.attach(state.as_dict)
+        storage.attach(state)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
         state.observations.drop_entities(self.roles)
         for entity_id in [e for e in state.bootstrapped if e not in self.roles]:
@@ -180,7 +203,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if self.models is not None:
             self.models.add_feedback(anomaly)
         self.watched.add_feedback(anomaly)
-        self.storage.schedule_save()
+        # What a person said is on disk at once, not at the next throttled write.
+        self.hass.async_create_task(self.storage.async_save_choices(), eager_start=True)
 
     @property
     def learning(self) -> bool:
@@ -191,7 +215,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """Pause or resume collection (persisted); returns once every entity shows it."""
         self.state.learning = enabled
         self.collector.enabled = enabled
-        self.storage.schedule_save()
+        await self.storage.async_save_choices()
         if self.data is not None:
             self.data = self._summary(time.time(), self.data.prediction)
         await self.async_tell_listeners()
@@ -199,10 +223,16 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     async def async_set_auto_apply(self, climate_id: str, enabled: bool) -> None:
         """Turn auto-apply on or off for a thermostat; returns once every entity shows it."""
         self.setpoints.set_auto_apply(climate_id, enabled)
+        await self.storage.async_save_choices()
         await self.async_tell_listeners()
 
     async def async_bootstrap(self) -> ImportResult:
-        """Merge recorder history of entities not bootstrapped yet."""
+        """Merge recorder history of entities not bootstrapped yet, and of the time since the last save."""
+        until = self.state.observed_until
+        if until is not None and self.recovery is None:
+            refilled = await async_fill_gap(self.hass, self.state, self.roles)
+            gap = max(0.0, time.time() - until) / 60.0
+            self.recovery = Recovery(self._restored, until, refilled.added, round(gap, 1))
         result = await async_bootstrap_missing(
             self.hass, self.config_entry.entry_id, self.state, self.roles, self.fitter.history_days
         )
@@ -222,7 +252,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     async def async_import_history(self, path: str) -> ImportResult:
         """Import a history CSV export and refit."""
         result = await async_import_csv(self.hass, self.state.observations, self.roles, path)
-        self.storage.schedule_save()
+        await self.storage.async_save_now()
         await self.async_retrain()
         return result
 
@@ -267,6 +297,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             prediction=prediction,
             fitted_at=outcome.fitted_at,
             fit_seconds=round(outcome.report.seconds, 3),
+            recovery=self.recovery,
         )
 
     @paced()

@@ -36,6 +36,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "feedback_count": len(coordinator.state.feedback),
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
+        "restored": None if data.recovery is None else data.recovery.as_dict(),
         "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
         "security": security_diagnostics(coordinator.models.security_learned() if coordinator.models else None),
     }

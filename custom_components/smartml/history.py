@@ -239,18 +239,52 @@ async def async_bootstrap(
     history_days: int,
 ) -> ImportResult:
     """Merge the last history_days of the entities' recorder history."""
+    result = await _async_merge_recorder(
+        hass, observations, roles, entity_ids, dt_util.utcnow() - timedelta(days=history_days)
+    )
+    LOGGER.debug("Bootstrapped %s observations of %s entities from the recorder", result.added, result.entities)
+    return result
+
+
+async def _async_merge_recorder(
+    hass: HomeAssistant,
+    observations: ObservationStore,
+    roles: Mapping[str, str],
+    entity_ids: list[str],
+    start: datetime,
+) -> ImportResult:
+    """Merge the entities' recorder history from start to now."""
     result = ImportResult()
     if not entity_ids or not recorder_available(hass):
         return result
     instance = get_instance(hass)
-    end = dt_util.utcnow()
-    start = end - timedelta(days=history_days)
     pending, result.rows = await instance.async_add_executor_job(
-        _read_recorder, hass, observations, roles, entity_ids, start, end
+        _read_recorder, hass, observations, roles, entity_ids, start, dt_util.utcnow()
     )
     result.added = observations.commit_merge(pending)
     result.entities = len(pending.buffers)
-    LOGGER.debug("Bootstrapped %s observations of %s entities from the recorder", result.added, result.entities)
+    return result
+
+
+async def async_fill_gap(hass: HomeAssistant, state: LearnedState, roles: Mapping[str, str]) -> ImportResult:
+    """Merge what the recorder holds since the saved observations end (after a restart).
+
+    The observations file is written only every few hours; what came after, up to a crash
+    or a clean stop, is still in the recorder (for its purge window), and is read back
+    here. A recorder that is not there, or fails, leaves the gap.
+    """
+    since = state.observed_until
+    entity_ids = sorted(e for e in roles if e in state.bootstrapped)
+    if since is None or not entity_ids:
+        return ImportResult()
+    try:
+        result = await _async_merge_recorder(
+            hass, state.observations, roles, entity_ids, dt_util.utc_from_timestamp(since)
+        )
+    except (SQLAlchemyError, HomeAssistantError, OSError) as err:
+        LOGGER.warning("SmartML could not read the recorder history since its last save: %s", err)
+        return ImportResult()
+    LOGGER.debug("Filled %s observations of %s entities since the last save", result.added, result.entities)
     return result
 
 

@@ -102,6 +102,7 @@ STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
             "days_covered": status.days_covered,
             "skipped_states": dict(status.skipped),
             "last_fit_seconds": status.fit_seconds,
+            "restored": None if status.recovery is None else status.recovery.as_dict(),
         },
     ),
     SmartMLSensorDescription(

@@ -1,12 +1,22 @@
 """Persistence of what SmartML learned: versioned JSON through helpers.storage.Store.
 
-Observations are saved per channel as two base64 strings of float64 arrays (times and
-values; version 1.1 number lists still load), together with the learning
-switch, the entities already bootstrapped from the recorder, user feedback and what the
-models learn live (accuracy scores, reported periods, detector states). Fitted models are
-not saved; they are re-fitted from these observations at startup. A file that cannot
-be used is moved aside and a repair issue is raised; setup then starts from the
-recorder history instead of failing.
+Two files per entry, so that what a person did is on disk at once and the long history is
+not rewritten every few minutes:
+- `smartml.<entry id>`: the learning switch, user feedback, settings and what the models
+  learn live (accuracy scores, reported periods, detector states); small. Written at once
+  after anything a person does, and otherwise at most SAVE_INTERVAL after any change
+  (a throttle: a steady stream of changes does not postpone it, as a debounce would).
+- `smartml.<entry id>.observations`: the observations, per channel two base64 strings of
+  float64 arrays (times and values; version 1.1 number lists still load), with the
+  entities already merged from the recorder and the time they were saved up to. Written at
+  most every OBSERVATIONS_SAVE_INTERVAL; after an unclean stop the recorder fills the gap
+  from that time on (see history.async_fill_gap).
+
+Writes are atomic (a new file renamed over the old), serialised off the event loop, and
+flushed at shutdown. Fitted models are not saved; they are re-fitted at startup. A file
+that cannot be used is moved aside and a repair issue is raised; setup then starts from
+the recorder history instead of failing. Files of earlier releases (one file with the
+observations inside) load, and are split at the next save.
 """
 
 from __future__ import annotations
@@ -14,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import os
-from typing import Any, TypedDict
+import time
+from typing import Any, NotRequired, TypedDict
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
@@ -26,7 +37,8 @@ from .const import (
     DOMAIN,
     ISSUE_STORE_CORRUPT,
     LOGGER,
-    SAVE_DELAY,
+    OBSERVATIONS_SAVE_INTERVAL,
+    SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
 )
@@ -34,16 +46,28 @@ from .engine.constants import JsonObject
 from .engine.observations import ObservationStore
 from .engine.results import AnomalyJson
 
+OBSERVATIONS_KEY_SUFFIX = "observations"
+
 
 class StoredState(TypedDict):
-    """The store file's data (version STORAGE_VERSION.STORAGE_MINOR_VERSION)."""
+    """The main file's data (version STORAGE_VERSION.STORAGE_MINOR_VERSION)."""
 
-    observations: JsonObject
     learning: bool
-    bootstrapped: dict[str, float]
     feedback: list[AnomalyJson]
     models: dict[str, JsonObject]
     settings: dict[str, list[str]]
+    saved_at: float
+    # Files of version 1.2 and before held these too.
+    observations: NotRequired[JsonObject]
+    bootstrapped: NotRequired[dict[str, float]]
+
+
+class StoredObservations(TypedDict):
+    """The observations file's data."""
+
+    observations: JsonObject
+    bootstrapped: dict[str, float]
+    saved_at: float  # the observations hold everything seen up to this time
 
 
 @dataclass(slots=True)
@@ -59,16 +83,26 @@ class LearnedState:
     models: dict[str, JsonObject] = field(default_factory=dict)
     # User choices made on entities (e.g. thermostats on auto-apply).
     settings: dict[str, list[str]] = field(default_factory=dict)
+    # Up to when the loaded observations were saved (None: nothing was loaded).
+    observed_until: float | None = None
 
-    def as_dict(self) -> StoredState:
-        """JSON-ready form (thread-safe against concurrent appends, see ObservationStore)."""
+    def state_dict(self) -> StoredState:
+        """The main file's JSON-ready form."""
         return {
-            "observations": self.observations.as_dict(),
             "learning": self.learning,
-            "bootstrapped": dict(self.bootstrapped),
             "feedback": list(self.feedback),
             "models": dict(self.models),
             "settings": dict(self.settings),
+            "saved_at": time.time(),
+        }
+
+    def observations_dict(self) -> StoredObservations:
+        """The observations file's JSON-ready form (thread-safe against concurrent appends)."""
+        saved_at = time.time()
+        return {
+            "observations": self.observations.as_dict(),
+            "bootstrapped": dict(self.bootstrapped),
+            "saved_at": saved_at,
         }
 
     def forget(self) -> None:
@@ -80,24 +114,33 @@ class LearnedState:
         self.bootstrapped.clear()
         self.feedback.clear()
         self.models.clear()
+        self.observed_until = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LearnedState:
-        """Rebuild; raises KeyError/TypeError/ValueError on malformed data."""
-        if not isinstance(data, dict):
+    def from_dict(cls, data: Mapping[str, Any], observations: Mapping[str, Any] | None = None) -> LearnedState:
+        """Rebuild from the main file's data and the observations file's, if any.
+
+        Raises KeyError/TypeError/ValueError on malformed data. A main file of an earlier
+        release carries the observations itself.
+        """
+        if not isinstance(data, dict) or (observations is not None and not isinstance(observations, dict)):
             raise TypeError("stored data is not an object")
         feedback = data.get("feedback", [])
         models = data.get("models", {})
         settings = data.get("settings", {})
         if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
+        held = observations if observations is not None else data
+        stored = held.get("observations")
+        saved_at = held.get("saved_at")
         return cls(
-            observations=ObservationStore.from_dict(data["observations"]),
+            observations=ObservationStore() if stored is None else ObservationStore.from_dict(stored),
             learning=bool(data.get("learning", True)),
-            bootstrapped={str(k): float(v) for k, v in data.get("bootstrapped", {}).items()},
+            bootstrapped={str(k): float(v) for k, v in held.get("bootstrapped", {}).items()},
             feedback=feedback,
             models=models,
             settings=settings,
+            observed_until=float(saved_at) if saved_at is not None else None,
         )
 
 
@@ -113,51 +156,113 @@ class _VersionedStore(Store[StoredState]):
         return old_data
 
 
+class _Throttled:
+    """One store written at most every `interval` seconds while its data changes."""
+
+    def __init__(self, store: _VersionedStore, interval: float) -> None:
+        self.store = store
+        self.interval = interval
+        self.data_func: Callable[[], Any] | None = None
+        self._pending = False
+
+    def _data(self) -> Any:
+        # Called when the write starts (in the executor): a change after this schedules anew.
+        self._pending = False
+        assert self.data_func is not None
+        return self.data_func()
+
+    @callback
+    def schedule(self) -> None:
+        """Write within the interval (and at shutdown); later calls do not postpone it."""
+        if self.data_func is not None and not self._pending:
+            self._pending = True
+            self.store.async_delay_save(self._data, self.interval)
+
+    async def async_save_now(self) -> None:
+        """Write now (a pending write is replaced by this one)."""
+        if self.data_func is not None:
+            data = await self.store.hass.async_add_executor_job(self._data)
+            await self.store.async_save(data)
+
+
 class SmartMLStorage:
     """Loads and saves one entry's LearnedState."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        """Prepare the store of an entry (nothing is read yet)."""
+        """Prepare the stores of an entry (nothing is read yet)."""
         self.hass = hass
-        self._store = _VersionedStore(
-            hass,
+        self._main = self._store(f"{DOMAIN}.{entry_id}")
+        self._observations = self._store(f"{DOMAIN}.{entry_id}.{OBSERVATIONS_KEY_SUFFIX}")
+        self.loaded_legacy = False
+        self._main_writes = _Throttled(self._main, SAVE_INTERVAL)
+        self._observation_writes = _Throttled(self._observations, OBSERVATIONS_SAVE_INTERVAL)
+
+    def _store(self, key: str) -> _VersionedStore:
+        return _VersionedStore(
+            self.hass,
             STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}",
+            key,
             minor_version=STORAGE_MINOR_VERSION,
+            # A kill during a write must leave the previous file, never half of a new one.
+            atomic_writes=True,
             # Serialising months of observations must not stall the event loop.
             serialize_in_event_loop=False,
         )
-        self._data_func: Callable[[], StoredState] | None = None
 
     @property
     def path(self) -> str:
-        """Where the file lives."""
-        return str(self._store.path)
+        """Where the main file lives."""
+        return str(self._main.path)
+
+    @property
+    def observations_path(self) -> str:
+        """Where the observations file lives."""
+        return str(self._observations.path)
 
     async def async_load(self) -> LearnedState | None:
-        """The saved state, or None when there is none or it could not be used."""
+        """The saved state, or None when there is none or none of it could be used.
+
+        Each file is checked on its own: a broken observations file costs the history (the
+        recorder refills what it still holds), never the switch or the feedback.
+        """
+        main = await self._async_read(self._main)
+        observations = await self._async_read(self._observations)
+        # A file of an earlier release holds the observations: split it at once.
+        self.loaded_legacy = isinstance(main, dict) and "observations" in main and observations is None
+        state = None if main is None else await self._async_parse(self._main, main, None)
+        if observations is not None:
+            observed = await self._async_parse(self._observations, {}, observations)
+            if observed is not None:
+                state = state or LearnedState()
+                state.observations = observed.observations
+                state.bootstrapped = observed.bootstrapped
+                state.observed_until = observed.observed_until
+        return state
+
+    async def _async_parse(self, store: _VersionedStore, main: Any, observations: Any | None) -> LearnedState | None:
         try:
-            raw = await self._store.async_load()
-        except (HomeAssistantError, OSError, NotImplementedError, ValueError) as err:
-            # Unreadable file or an unknown format version; core moves JSON garbage aside itself.
-            await self._async_set_aside(str(err))
-            return None
-        if raw is None:
-            return None
-        try:
-            return await self.hass.async_add_executor_job(LearnedState.from_dict, raw)
+            return await self.hass.async_add_executor_job(LearnedState.from_dict, main, observations)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
-            await self._async_set_aside(f"{type(err).__name__}: {err}")
+            await self._async_set_aside(store, f"{type(err).__name__}: {err}")
             return None
 
-    async def _async_set_aside(self, reason: str) -> None:
-        stamp = dt_util.utcnow().strftime("%Y%m%dT%H%M%S")
-        aside = f"{self.path}.corrupt-{stamp}"
+    async def _async_read(self, store: _VersionedStore) -> Any:
         try:
-            await self.hass.async_add_executor_job(os.replace, self.path, aside)
+            return await store.async_load()
+        except (HomeAssistantError, OSError, NotImplementedError, ValueError) as err:
+            # Unreadable file or an unknown format version; core moves JSON garbage aside itself.
+            await self._async_set_aside(store, str(err))
+            return None
+
+    async def _async_set_aside(self, store: _VersionedStore, reason: str) -> None:
+        stamp = dt_util.utcnow().strftime("%Y%m%dT%H%M%S")
+        path = str(store.path)
+        aside = f"{path}.corrupt-{stamp}"
+        try:
+            await self.hass.async_add_executor_job(os.replace, path, aside)
         except OSError:
             aside = ""
-        LOGGER.warning("SmartML store %s could not be used (%s); rebuilding from history", self.path, reason)
+        LOGGER.warning("SmartML store %s could not be used (%s); rebuilding from history", path, reason)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -166,23 +271,30 @@ class SmartMLStorage:
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_STORE_CORRUPT,
-            translation_placeholders={"path": self.path, "moved_to": aside or "-", "error": reason[:200]},
+            translation_placeholders={"path": path, "moved_to": aside or "-", "error": reason[:200]},
         )
 
-    def attach(self, data_func: Callable[[], StoredState]) -> None:
-        """Tell the store how to produce the data to save."""
-        self._data_func = data_func
+    def attach(self, state: LearnedState) -> None:
+        """Tell the stores what to save."""
+        self._main_writes.data_func = state.state_dict
+        self._observation_writes.data_func = state.observations_dict
 
+    @callback
     def schedule_save(self) -> None:
-        """Save within SAVE_DELAY seconds (and at shutdown); cheap to call often."""
-        if self._data_func is not None:
-            self._store.async_delay_save(self._data_func, SAVE_DELAY)
+        """Something changed: both files are written within their intervals; cheap to call often."""
+        self._main_writes.schedule()
+        self._observation_writes.schedule()
+
+    async def async_save_choices(self) -> None:
+        """A person did something (feedback, the learning switch, a setting): write it now."""
+        await self._main_writes.async_save_now()
 
     async def async_save_now(self) -> None:
-        """Save immediately (unload, reset)."""
-        if self._data_func is not None:
-            await self._store.async_save(await self.hass.async_add_executor_job(self._data_func))
+        """Write both files now (unload, reset, an import)."""
+        await self._main_writes.async_save_now()
+        await self._observation_writes.async_save_now()
 
     async def async_remove(self) -> None:
-        """Delete the file (entry removed)."""
-        await self._store.async_remove()
+        """Delete the files (entry removed)."""
+        await self._main.async_remove()
+        await self._observations.async_remove()

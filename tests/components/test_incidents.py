@@ -88,7 +88,9 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
     assert sensor.attributes["alerts"] == len(told.parts) >= 2
     assert PERSON in sensor.attributes["entities"]
     assert sensor.attributes["explanation"].startswith("Front door opened at 03:05 while everyone was away.")
-    assert "Alex has said away since 02:05, but the home has been in use since 03:05" in sensor.attributes["explanation"]
+    assert (
+        "Alex has said away since 02:05, but the home has been in use since 03:05" in sensor.attributes["explanation"]
+    )
     assert calls[0].data["message"] == events[0].data["explanation"]  # the phone was told once, at the start
 
     # Diagnostics show what the alerts were calibrated on.

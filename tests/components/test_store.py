@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import base64
+from datetime import time as dt_time, timedelta
+import json
+from pathlib import Path
 import struct
 import time
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
+
+from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT
+from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT, SAVE_INTERVAL
+from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL
+from custom_components.smartml.engine.facts import EntryWithoutArrival
+from custom_components.smartml.engine.results import Anomaly
 
-from .conftest import FRONT_DOOR, KITCHEN_MOTION, set_home_states, setup_entry
+from .conftest import (
+    ENERGY,
+    FRONT_DOOR,
+    HALL_MOTION,
+    KITCHEN_MOTION,
+    PERSON,
+    POWER,
+    THERMOSTAT,
+    set_home_states,
+    setup_entry,
+)
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 async def test_learned_state_survives_restart(
@@ -29,8 +52,9 @@ async def test_learned_state_survives_restart(
     # Home Assistant's final write at shutdown flushes the delayed save.
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
-    saved = hass_storage[f"{DOMAIN}.{mock_entry.entry_id}"]
+    saved = hass_storage[f"{DOMAIN}.{mock_entry.entry_id}.observations"]
     assert saved["version"] == 1
+    assert "observations" not in hass_storage[f"{DOMAIN}.{mock_entry.entry_id}"]["data"]
     channel = saved["data"]["observations"]["channels"][KITCHEN_MOTION]
     # Two base64 strings of little-endian float64 per channel, not a number per point.
     assert struct.unpack("<2d", base64.b64decode(channel["v"])) == (0.0, 1.0)
@@ -117,3 +141,139 @@ async def test_removing_entry_deletes_store(
     await hass.config_entries.async_remove(mock_entry.entry_id)
     await hass.async_block_till_done()
     assert f"{DOMAIN}.{mock_entry.entry_id}" not in hass_storage
+
+
+async def test_a_steady_stream_of_changes_does_not_postpone_the_save(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage.pop(key, None)
+    # Something happens every minute: a debounced save would never come.
+    for minute in range(1, 12):
+        hass.states.async_set(KITCHEN_MOTION, "on" if minute % 2 else "off", {"device_class": "motion"})
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        if key in hass_storage:
+            break
+    assert key in hass_storage and minute <= SAVE_INTERVAL // 60 + 1
+    first = hass_storage[key]["data"]["saved_at"]
+    # And again within the next interval, while changes go on.
+    for _ in range(SAVE_INTERVAL // 60 + 1):
+        hass.states.async_set(HALL_MOTION, "on", {"device_class": "motion"})
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["saved_at"] > first
+
+
+async def test_the_learning_switch_and_feedback_are_on_disk_at_once(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage.pop(key, None)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["learning"] is False
+
+    coordinator = mock_entry.runtime_data.coordinator
+    coordinator.anomalies.async_report(_door_anomaly())
+    await hass.async_block_till_done()
+    hass_storage.pop(key)
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True)
+    await hass.async_block_till_done()
+    assert [item["id"] for item in hass_storage[key]["data"]["feedback"]] == ["f1"]
+
+
+async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    """A file written by format 1.2 (one file, observations inside): tests/fixtures/store_v1_2.json."""
+    freezer.move_to("2026-11-20 09:00:00+00:00")  # an hour after its observations
+    stored = json.loads((FIXTURES / "store_v1_2.json").read_text(encoding="utf-8"))
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage[key] = stored
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    assert coordinator.learning is False
+    assert [item["id"] for item in coordinator.state.feedback] == [stored["data"]["feedback"][0]["id"]]
+    assert coordinator.state.settings == stored["data"]["settings"]
+    restored = coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert len(restored.times) >= 2 and coordinator.state.bootstrapped == stored["data"]["bootstrapped"]
+    # Split at once: the observations have their own file, the main file no longer holds them.
+    assert "observations" not in hass_storage[key]["data"]
+    assert hass_storage[key]["minor_version"] == 3
+    assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
+
+
+def _door_anomaly() -> Anomaly:
+    facts = EntryWithoutArrival(
+        entity_id=FRONT_DOOR,
+        area=None,
+        state="empty",
+        day_type="weekday",
+        at=dt_time(3, 10),
+        start_hour=1,
+        end_hour=5,
+        times_seen=0,
+        days_of_history=28.0,
+        expected_per_hour=0.001,
+        threshold=6.0,
+        arrival_grace_minutes=3.0,
+    )
+    return Anomaly("f1", "security", TYPE_ENTRY_WITHOUT_ARRIVAL, [FRONT_DOOR], time.time(), 9.0, facts)
+
+
+async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The observations file ends two hours ago (a power cut); the recorder kept what came after."""
+    now = dt_util.utcnow()
+    saved_at = (now - timedelta(hours=2)).timestamp()
+    freezer.move_to(now - timedelta(hours=3))
+    set_home_states(hass)
+    for minutes_ago in (150, 90, 89):  # before the save, then twice after it
+        freezer.move_to(now - timedelta(minutes=minutes_ago))
+        hass.states.async_set(KITCHEN_MOTION, "off" if minutes_ago == 90 else "on", {"device_class": "motion"})
+        await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+    freezer.move_to(now)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    before = (now - timedelta(minutes=150)).timestamp()
+    hass_storage[f"{key}.observations"] = {
+        "version": 1,
+        "minor_version": 3,
+        "key": f"{key}.observations",
+        "data": {
+            "observations": {
+                "channels": {KITCHEN_MOTION: {"kind": "state", "t": [before], "v": [1.0]}},
+                "roles": {KITCHEN_MOTION: "occupancy"},
+            },
+            "bootstrapped": dict.fromkeys(home_options_roles(), before),
+            "saved_at": saved_at,
+        },
+    }
+    await setup_entry(hass, mock_entry)
+
+    kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert (now - timedelta(minutes=90)).timestamp() in list(kitchen.times)
+    assert list(kitchen.values)[-2:] == [0.0, 1.0]
+    restored = hass.states.get("sensor.smartml_learning_status").attributes["restored"]
+    assert restored["restored_observations"] == 1
+    assert restored["from_recorder"] >= 2
+    assert restored["gap_minutes"] == 120.0
+    assert restored["restored_until"] == dt_util.utc_from_timestamp(saved_at).isoformat()
+
+
+def home_options_roles() -> list[str]:
+    """Every entity of the small home."""
+    return [KITCHEN_MOTION, HALL_MOTION, FRONT_DOOR, PERSON, POWER, ENERGY, THERMOSTAT]

@@ -66,15 +66,18 @@ def _learned(*values: float) -> LearnedState:
 
 async def _save(hass: Any, state: LearnedState) -> SmartMLStorage:
     store = SmartMLStorage(hass, ENTRY_ID)
-    store.attach(state.as_dict)
+    store.attach(state)
     await store.async_save_now()
     return store
 
 
 async def test_crash_in_the_middle_of_a_save_keeps_the_last_complete_save(real_hass: Any) -> None:
-    await _save(real_hass, _learned(0, 1))
-    path = Path(SmartMLStorage(real_hass, ENTRY_ID).path)
-    saved_before = path.read_bytes()
+    first = _learned(0, 1)
+    first.learning = False
+    await _save(real_hass, first)
+    store = SmartMLStorage(real_hass, ENTRY_ID)
+    paths = [Path(store.path), Path(store.observations_path)]
+    saved_before = [path.read_bytes() for path in paths]
 
     def power_lost(tmp_name: str, _target: str) -> None:
         # The new file is half on disk when the power goes out, before it replaces the old.
@@ -82,32 +85,51 @@ async def test_crash_in_the_middle_of_a_save_keeps_the_last_complete_save(real_h
             handle.truncate(os.path.getsize(tmp_name) // 2)
         raise OSError("power lost")
 
-    with patch("os.replace", power_lost):
+    # Both files are written atomically (a new file, synced, then renamed over the old one).
+    with patch("atomicwrites.replace_atomic", power_lost):
         # Home Assistant's Store logs the failed write; the entry carries on.
         await _save(real_hass, _learned(0, 1, 0, 1, 0))
-    # A restart reads the last complete save.
-    assert path.read_bytes() == saved_before
+    # A restart reads the last complete save of both files.
+    assert [path.read_bytes() for path in paths] == saved_before
     restored = await SmartMLStorage(real_hass, ENTRY_ID).async_load()
     assert restored is not None
     assert list(restored.observations.channels[MOTION].values) == [0.0, 1.0]
     assert restored.bootstrapped == {MOTION: 1_700_000_000.0}
+    assert restored.learning is False
 
 
 @pytest.mark.parametrize("keep", [0, 1, 17, 0.5, 0.99])
-async def test_truncated_store_is_set_aside_and_loading_starts_fresh(real_hass: Any, keep: float) -> None:
-    await _save(real_hass, _learned(0, 1, 0))
-    path = Path(SmartMLStorage(real_hass, ENTRY_ID).path)
+async def test_truncated_observations_are_set_aside_and_the_rest_is_kept(real_hass: Any, keep: float) -> None:
+    state = _learned(0, 1, 0)
+    state.learning = False
+    state.feedback.append({"id": "a1"})  # type: ignore[typeddict-item]
+    store = await _save(real_hass, state)
+    path = Path(store.observations_path)
     raw = path.read_bytes()
     cut = int(len(raw) * keep) if isinstance(keep, float) else keep
     path.write_bytes(raw[:cut])
     # A fresh start (the storage manager caches nothing across restarts).
     real_hass.data.pop(storage.STORAGE_MANAGER, None)
     restored = await SmartMLStorage(real_hass, ENTRY_ID).async_load()
-    # Nothing usable: start over (the recorder bootstrap refills, see test_recorder.py);
-    # the broken file is kept beside for the user, never silently overwritten.
-    assert restored is None
+    # The history starts over (the recorder bootstrap refills, see test_recorder.py); what a
+    # person set is kept; the broken file is kept beside for the user, never overwritten.
+    assert restored is not None and restored.learning is False and restored.feedback == [{"id": "a1"}]
+    assert not restored.observations.channels and restored.bootstrapped == {}
     assert any(p.name.startswith(path.name + ".corrupt") for p in path.parent.iterdir())
     assert not path.exists()
+
+
+@pytest.mark.parametrize("keep", [0, 0.5])
+async def test_a_truncated_main_file_keeps_the_observations(real_hass: Any, keep: float) -> None:
+    store = await _save(real_hass, _learned(0, 1, 0))
+    path = Path(store.path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: int(len(raw) * keep)])
+    real_hass.data.pop(storage.STORAGE_MANAGER, None)
+    restored = await SmartMLStorage(real_hass, ENTRY_ID).async_load()
+    assert restored is not None and restored.learning is True and restored.feedback == []
+    assert list(restored.observations.channels[MOTION].values) == [0.0, 1.0, 0.0]
+    assert any(p.name.startswith(path.name + ".corrupt") for p in path.parent.iterdir())
 
 
 async def test_store_with_nan_or_garbage_values_is_set_aside(real_hass: Any) -> None:
