@@ -228,6 +228,7 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
             for _ in range(refits):
                 await coordinator.async_retrain()
                 await asyncio.sleep(0.2)
+            saves = await _measure_saves(coordinator.storage, windows)
             for _ in range(3):
                 await coordinator.async_refresh()
                 await asyncio.sleep(0.2)
@@ -321,6 +322,33 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         "rss_mb_added_after_setup": round(rss_after_setup - rss_before, 1),
         "rss_mb_added_end": round(rss_end - rss_before, 1),
         "observation_arrays_mb": round(store_bytes / MB, 2),
+        **saves,
+        "stall_ms_beyond_gc_save": round(stall_beyond_gc("save"), 2),
+        "stall_ms_save": round(stall("save"), 2),
+    }
+
+
+async def _measure_saves(storage: Any, windows: dict[str, list[tuple[float, float]]]) -> dict[str, float]:
+    """Each store file's size and write time (best of 3), and what the throttles write a day."""
+    from custom_components.smartml.const import OBSERVATIONS_SAVE_INTERVAL, SAVE_INTERVAL
+
+    windows["save"] = []
+    seconds: dict[str, list[float]] = {"main": [], "observations": []}
+    for _ in range(3):
+        for name, save in (("main", storage.async_save_choices), ("observations", storage.async_save_observations)):
+            started = time.perf_counter()
+            await save()
+            seconds[name].append(time.perf_counter() - started)
+            windows["save"].append((started, time.perf_counter()))
+    main_bytes = os.path.getsize(storage.path)
+    observation_bytes = os.path.getsize(storage.observations_path)
+    per_day = main_bytes * 86_400 / SAVE_INTERVAL + observation_bytes * 86_400 / OBSERVATIONS_SAVE_INTERVAL
+    return {
+        "store_main_kb": round(main_bytes / 1024, 1),
+        "store_observations_mb": round(observation_bytes / MB, 2),
+        "save_s_main": round(min(seconds["main"]), 4),
+        "save_s_observations": round(min(seconds["observations"]), 3),
+        "store_mb_written_per_day": round(per_day / MB, 1),
     }
 
 

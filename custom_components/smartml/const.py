@@ -52,11 +52,12 @@ ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 
 STORAGE_VERSION: Final = 1
 STORAGE_MINOR_VERSION: Final = 3
-# The main file (switch, feedback, live scores) is written at most this long after a change;
-# the observations, which the recorder can give back after a crash, far less often:
-# at 200 entities x 28 days the observations file is about 20 MB (docs/benchmarks/performance.md).
+# The main file (switch, feedback, live scores; a few kB) is written at most this long after
+# a change. The observations, which the recorder gives back after a crash, far less often:
+# at 200 entities x 28 days the file is about 20 MB, and twice a day keeps the store's
+# writes under 50 MB a day (docs/benchmarks/performance.md).
 SAVE_INTERVAL: Final = 600
-OBSERVATIONS_SAVE_INTERVAL: Final = 6 * 3600
+OBSERVATIONS_SAVE_INTERVAL: Final = 12 * 3600
 # Days kept beyond what the models learn from, so a longer history_days later still has data.
 RETENTION_DAYS_MIN: Final = 56
 # Hourly long-term statistics are kept for years; the energy model learns from this many days.

@@ -9,7 +9,7 @@ not rewritten every few minutes:
 - `smartml.<entry id>.observations`: the observations, per channel two base64 strings of
   float64 arrays (times and values; version 1.1 number lists still load), with the
   entities already merged from the recorder and the time they were saved up to. Written at
-  most every OBSERVATIONS_SAVE_INTERVAL; after an unclean stop the recorder fills the gap
+  most every OBSERVATIONS_SAVE_INTERVAL (12 hours); after an unclean stop the recorder fills the gap
   from that time on (see history.async_fill_gap).
 
 Writes are atomic (a new file renamed over the old), serialised off the event loop, and
@@ -289,10 +289,14 @@ class SmartMLStorage:
         """A person did something (feedback, the learning switch, a setting): write it now."""
         await self._main_writes.async_save_now()
 
+    async def async_save_observations(self) -> None:
+        """Write the observations file now."""
+        await self._observation_writes.async_save_now()
+
     async def async_save_now(self) -> None:
         """Write both files now (unload, reset, an import)."""
         await self._main_writes.async_save_now()
-        await self._observation_writes.async_save_now()
+        await self.async_save_observations()
 
     async def async_remove(self) -> None:
         """Delete the files (entry removed)."""
