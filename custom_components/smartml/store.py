@@ -163,11 +163,15 @@ class _Throttled:
         self.store = store
         self.interval = interval
         self.data_func: Callable[[], Any] | None = None
+        # When the file was last written: the next write is due an interval after it, so
+        # that restarts more frequent than the interval do not keep pushing it out.
+        self.written_at = 0.0
         self._pending = False
 
     def _data(self) -> Any:
         # Called when the write starts (in the executor): a change after this schedules anew.
         self._pending = False
+        self.written_at = time.time()
         assert self.data_func is not None
         return self.data_func()
 
@@ -176,7 +180,8 @@ class _Throttled:
         """Write within the interval (and at shutdown); later calls do not postpone it."""
         if self.data_func is not None and not self._pending:
             self._pending = True
-            self.store.async_delay_save(self._data, self.interval)
+            due = max(0.0, self.written_at + self.interval - time.time())
+            self.store.async_delay_save(self._data, due)
 
     async def async_save_now(self) -> None:
         """Write now (a pending write is replaced by this one)."""
@@ -277,7 +282,9 @@ class SmartMLStorage:
     def attach(self, state: LearnedState) -> None:
         """Tell the stores what to save."""
         self._main_writes.data_func = state.state_dict
+        self._main_writes.written_at = time.time()  # just loaded: nothing new to write yet
         self._observation_writes.data_func = state.observations_dict
+        self._observation_writes.written_at = state.observed_until or time.time()
 
     @callback
     def schedule_save(self) -> None:

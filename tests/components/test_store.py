@@ -22,7 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT, SAVE_INTERVAL
+from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT, OBSERVATIONS_SAVE_INTERVAL, SAVE_INTERVAL
 from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL
 from custom_components.smartml.engine.facts import EntryWithoutArrival
 from custom_components.smartml.engine.results import Anomaly
@@ -277,3 +277,25 @@ async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
 def home_options_roles() -> list[str]:
     """Every entity of the small home."""
     return [KITCHEN_MOTION, HALL_MOTION, FRONT_DOOR, PERSON, POWER, ENERGY, THERMOSTAT]
+
+
+async def test_an_old_observations_file_is_written_soon_after_a_start(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    """Restarts more often than the interval must not keep the observations file from being written."""
+    key = f"{DOMAIN}.{mock_entry.entry_id}.observations"
+    saved_at = time.time() - OBSERVATIONS_SAVE_INTERVAL - 60
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 3,
+        "key": key,
+        "data": {"observations": {"channels": {}, "roles": {}}, "bootstrapped": {}, "saved_at": saved_at},
+    }
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    freezer.tick(timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["saved_at"] > saved_at
+    assert KITCHEN_MOTION in hass_storage[key]["data"]["observations"]["channels"]
