@@ -310,6 +310,9 @@ class SmartMLSensor[P](SmartMLEntity, SensorEntity):
     """A sensor described by a SmartMLSensorDescription."""
 
     entity_domain = "sensor"
+    # Hourly forecasts change with every state and would fill the recorder (kilobytes a row,
+    # megabytes an area a day); smartml.get_forecast serves them.
+    _unrecorded_attributes = frozenset({"forecast"})
     entity_description: SmartMLSensorDescription[P]
 
     def __init__(

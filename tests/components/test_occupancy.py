@@ -6,7 +6,7 @@ from datetime import timedelta
 import sys
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder import Recorder, get_instance, history
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -95,6 +95,14 @@ async def test_entities_predict_routine_from_recorder_history(
     departure = dt_util.parse_datetime(hass.states.get("sensor.home_expected_departure").state)
     assert timedelta(hours=1) <= departure - dt_util.utcnow() <= timedelta(hours=2, minutes=30)
     assert hass.states.get("sensor.home_expected_arrival").state == "unknown"
+
+    # The recorder keeps the probability, not the hourly forecast that changes with it.
+    await async_wait_recording_done(hass)
+    recorded = await get_instance(hass).async_add_executor_job(
+        history.get_last_state_changes, hass, 1, "sensor.kitchen_occupancy_probability"
+    )
+    (row,) = recorded["sensor.kitchen_occupancy_probability"]
+    assert row.state == probability.state and "forecast" not in row.attributes
 
 
 async def test_predictions_follow_new_states_and_survive_restart(
