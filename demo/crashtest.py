@@ -336,13 +336,12 @@ the store is written), during a refit started just before, or 2-20 s later. It t
 Home Assistant again and checks what is in force.
 
 **{report["survived"]} of {report["kills"]} kills** left everything in place: choices kept after
-{report["choices_kept"]} kills, both store files complete JSON after {report["stores_readable"]}, worst
-loss {report["worst_observations_lost"]} observations, all from the last
-{report["worst_loss_minutes"]} minutes before the kill (the observations after the restart, from
-the store and then the recorder's history since its last save, against those before the
-kill). While learning is on, each round also sets the kitchen motion on and off just before
-the kill; the recorder commits every few seconds, so a kill right after may take those
-with it, in Home Assistant's history as in SmartML.
+{report["choices_kept"]} kills, both store files complete JSON after {report["stores_readable"]};
+{_loss(report)} (the observations after the restart, from the store and then the recorder's
+history since its last save, against those before the kill). While learning is on, each
+round also sets the kitchen motion on and off just before the kill; the recorder commits
+every few seconds, so a kill right after may take those with it, in Home Assistant's
+history as in SmartML.
 
 | kill | moment | s after acting | switches kept | feedback kept | store readable | observations before → after \
 | minutes since the observations file | refilled from the recorder | restart s |
@@ -352,10 +351,35 @@ with it, in Home Assistant's history as in SmartML.
 Store files after the last kill (kB): {json.dumps(sizes)}. What a person does is written at
 once (a few kB, atomically: a new file synced and renamed over the old, so a kill leaves
 either the old file or the new one); the observations file every 12 hours, the recorder's
-history filling the time since at each start. Sizes and write times at 200 entities x 28
-days are in [performance.md](performance.md).
+history filling the time since at each start. {_store_figures()}
 """
     (ROOT / "docs" / "benchmarks" / "reliability.md").write_text(text, encoding="utf-8")
+
+
+def _loss(report: dict[str, Any]) -> str:
+    if not report["worst_observations_lost"]:
+        return "no observation was lost"
+    return (
+        f"worst loss {report['worst_observations_lost']} observations, all from the last "
+        f"{report['worst_loss_minutes']} minutes before the kill"
+    )
+
+
+def _store_figures() -> str:
+    """The store's sizes and write times at 200 entities x 28 days, from scripts/bench's last run."""
+    text = (ROOT / "docs" / "benchmarks" / "performance.md").read_text(encoding="utf-8")
+    raw = text.rsplit("```json", 1)[-1].split("```", 1)[0]
+    try:
+        home = json.loads(raw)["home"]["200"]
+    except (json.JSONDecodeError, KeyError):
+        return "Sizes and write times at 200 entities x 28 days: [performance.md](performance.md)."
+    return (
+        f"At 200 entities x 28 days ([performance.md](performance.md), `scripts/bench`) the main "
+        f"file is {home['store_main_kb']} kB, written in {home['save_s_main']} s, and the observations "
+        f"file {home['store_observations_mb']} MB, written in {home['save_s_observations']} s (worst "
+        f"event-loop stall meanwhile {home['stall_ms_beyond_gc_save']} ms): "
+        f"{home['store_mb_written_per_day']} MB written a day at most."
+    )
 
 
 def main() -> None:
