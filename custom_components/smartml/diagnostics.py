@@ -1,4 +1,8 @@
-"""Config entry diagnostics: what SmartML learned, without the home's private details."""
+"""Config entry diagnostics: what SmartML learned, without the home's private details.
+
+People attach diagnostics to public bug reports, so nothing here may tell when the
+household is home, away or asleep: shapes, counts and model health only.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_NOTIFY
-from .coordinator import SmartMLConfigEntry
+from .coordinator import Recovery, SmartMLConfigEntry
 from .engine.results import HomePrediction
 from .engine.security_context import SecurityLearned
 
@@ -36,24 +40,62 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "feedback_count": len(coordinator.state.feedback),
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
-        "restored": None if data.recovery is None else data.recovery.as_dict(),
+        "restored": recovery_diagnostics(data.recovery),
         "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
         "security": security_diagnostics(coordinator.models.security_learned() if coordinator.models else None),
     }
 
 
-def security_diagnostics(learned: SecurityLearned | None) -> dict[str, object] | None:
-    """What the security model learned: threshold, calibration, night hours, graces, open limits."""
-    return None if learned is None else asdict(learned)
-
-
 def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
-    """The latest prediction as plain data (its dataclasses, field by field)."""
+    """The latest prediction's shape and health, without the household's routine.
+
+    Diagnostics end up in public bug reports: forecasts, arrival and departure times,
+    preheat times and the words of anomalies would tell anyone when the home is empty.
+    What is kept: which parts predicted, how many hours, and how well the models score.
+    """
+    occupancy = prediction.occupancy
     return {
-        "now": prediction.now,
-        "home_occupied": prediction.home_occupied,
-        "occupancy": None if prediction.occupancy is None else asdict(prediction.occupancy),
-        "energy": None if prediction.energy is None else asdict(prediction.energy),
-        "climate": {entity_id: asdict(zone) for entity_id, zone in prediction.climate.items()},
-        "anomalies": [anomaly.as_json() for anomaly in prediction.anomalies],
+        "occupancy": None
+        if occupancy is None
+        else {
+            "slot_minutes": occupancy.slot_minutes,
+            "scopes": {
+                name: {"forecast_hours": len(scope.forecast), "skill": scope.skill, "scored_slots": scope.scored_slots}
+                for name, scope in {**occupancy.areas, **({"home": occupancy.home} if occupancy.home else {})}.items()
+            },
+            "expected_arrival": occupancy.expected_arrival is not None,
+            "expected_departure": occupancy.expected_departure is not None,
+        },
+        "energy": None if prediction.energy is None else {"forecast_hours": len(prediction.energy.forecast.ts)},
+        "climate": {
+            entity_id: {
+                "forecast_hours": len(zone.forecast),
+                "mode": zone.mode,
+                "preheat_planned": zone.preheat_start is not None,
+                "heating_rate": zone.heating_rate,
+                "cooling_rate": zone.cooling_rate,
+                "tau_hours": zone.tau_hours,
+                "confidence": zone.confidence,
+            }
+            for entity_id, zone in prediction.climate.items()
+        },
+        "anomalies": [{"kind": a.kind, "type": a.type, "score": a.score} for a in prediction.anomalies],
+    }
+
+
+def security_diagnostics(learned: SecurityLearned | None) -> dict[str, object] | None:
+    """What the security model learned, without when the household sleeps."""
+    if learned is None:
+        return None
+    return {**asdict(learned), "night_hours": len(learned.night_hours)}
+
+
+def recovery_diagnostics(recovery: Recovery | None) -> dict[str, object] | None:
+    """What the last start restored, without the time of day it was saved."""
+    if recovery is None:
+        return None
+    return {
+        "restored_observations": recovery.restored_observations,
+        "from_recorder": recovery.from_recorder,
+        "gap_minutes": recovery.gap_minutes,
     }

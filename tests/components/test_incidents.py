@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+import re
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
@@ -154,3 +156,20 @@ async def test_an_entry_waiting_for_its_grace_survives_a_refit(
     await _minutes(hass, entry, freezer, 10)
     assert [event.data["type"] for event in events] == ["entry_without_arrival"]
     assert len(calls) == 1
+
+
+async def test_diagnostics_tell_nothing_of_the_routine(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    """Diagnostics go into public bug reports: no forecast, no time of day, no epoch time."""
+    entry, _calls = notified
+    await _night_out_with_a_busy_home(hass, entry, freezer)  # an incident, so anomalies exist
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["predictions"]["occupancy"]["scopes"]["kitchen"]["forecast_hours"] == 24
+    assert diagnostics["security"]["night_hours"] >= 3
+    text = json.dumps(diagnostics)
+    assert '"forecast"' not in text
+    assert not re.search(r"\d\d:\d\d", text), "a time of day"
+    assert not re.search(r"\b1[6-9]\d{8}(\.\d+)?\b", text), "an epoch time"
+    for word in ("arrival", "departure", "explanation", "preheat_start", "restored_until"):
+        assert f'"{word}"' not in text
