@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -33,6 +34,24 @@ PERSON = "person.alex"
 POWER = "sensor.house_power"
 ENERGY = "sensor.house_energy"
 THERMOSTAT = "climate.living_room"
+
+
+# How Home Assistant announces that it will stop loading an integration: its frame helper
+# reports each deprecated use it detects in the integration's code.
+DEPRECATION_REPORT = "Detected that custom integration 'smartml'"
+
+
+def deprecation_reports(records: Iterable[logging.LogRecord]) -> list[str]:
+    """Home Assistant's reports of deprecated use by this integration among log records."""
+    return [record.getMessage() for record in records if DEPRECATION_REPORT in record.getMessage()]
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """A test fails when Home Assistant reports a deprecated use by SmartML during it."""
+    yield
+    if reports := deprecation_reports([*caplog.get_records("setup"), *caplog.get_records("call")]):
+        pytest.fail(f"Home Assistant reported deprecated use by SmartML: {reports}")
 
 
 @pytest.fixture(autouse=True)

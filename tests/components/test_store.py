@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-
 from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE

@@ -14,8 +14,8 @@ import pytest
 from custom_components.smartml.engine.anomaly import (
     KIND_SECURITY,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
-    TYPE_PRESENCE_DOUBT,
     TYPE_OPEN_TOO_LONG,
+    TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
     Anomaly,
     SecurityModel,
