@@ -192,7 +192,7 @@ def test_an_arrival_explains_what_waits_even_after_its_grace_ran_out() -> None:
 
 def test_after_an_alert_while_away_continued_activity_is_doubted_not_alerted() -> None:
     model = _fresh()
-    assert [a.type for a in _away_with_an_entry(model)][0] == TYPE_ENTRY_WITHOUT_ARRIVAL
+    assert _away_with_an_entry(model)[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
     # An hour of cooking while the phone still says away: no new alert, one doubt, said once.
     later: list[Anomaly] = []
     for minute in range(20, 80, 5):
