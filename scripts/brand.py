@@ -27,7 +27,7 @@ def recoloured(icon: Image.Image, colour: tuple[int, int, int]) -> Image.Image:
     assert pixels is not None
     for y in range(out.height):
         for x in range(out.width):
-            r, g, b, a = pixels[x, y]
+            r, g, b, a = pixels[x, y]  # type: ignore[misc]  # an RGBA image gives 4-tuples
             if a and not (r > 200 and g > 200 and b > 200):
                 pixels[x, y] = (*colour, a)
     return out
@@ -37,7 +37,7 @@ def logo(icon: Image.Image, height: int, text: tuple[int, int, int, int]) -> Ima
     """The icon beside the name, trimmed, `height` pixels high."""
     mark = icon.resize((height, height), Image.Resampling.LANCZOS)
     font = ImageFont.load_default(size=int(height * 0.55))
-    left, top, right, bottom = font.getbbox(NAME)
+    left, top, right, bottom = (int(v) for v in font.getbbox(NAME))
     gap = height // 6
     canvas = Image.new("RGBA", (height + gap + right - left, height), (0, 0, 0, 0))
     canvas.alpha_composite(mark, (0, 0))
