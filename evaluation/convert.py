@@ -74,9 +74,7 @@ class Firing:
     security: bool  # a door the security model watches
 
 
-def _write_activity_home(
-    out: Path, tz_name: str, firings: list[Firing], away: list[tuple[str, str]]
-) -> dict[str, Any]:
+def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: list[tuple[str, str]]) -> dict[str, Any]:
     """Write the history and spec of a home of binary sensors in areas and a resident's spells away.
 
     Each firing is on at its start and off at its end; `person.resident` is home from the

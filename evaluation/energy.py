@@ -33,10 +33,9 @@ from numpy.typing import NDArray
 
 from custom_components.smartml.engine.constants import (
     DAY_SECONDS,
-    ENERGY_FORECAST_MODELS,
-    ENERGY_FORECAST_PROFILE,
     HOUR_SECONDS as HOUR,
 )
+from custom_components.smartml.engine.energy_quantiles import QuantileModelFactory, profile_quantiles
 from custom_components.smartml.engine.energy_series import GRID_SECONDS, WEEK_HOURS, hour_of_week, hourly_from_store
 from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import ROLE_ENERGY, ROLE_POWER, ObservationStore
@@ -44,8 +43,12 @@ from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.slots import buffer_arrays
 from custom_components.smartml.explain import explain
 
+from .energy_boosted import boosted_quantiles
 from .metrics import clean_json, coverage, mae, pinball, rmse
 
+# The integration's quantile model, and the gradient-boosted one it is compared with.
+MODEL_PROFILE = "profile"
+FORECAST_MODELS: dict[str, QuantileModelFactory] = {MODEL_PROFILE: profile_quantiles, "hgb": boosted_quantiles}
 SCOPES = ("1h", "day_ahead")
 BASELINES = ("seasonal_naive", "previous_day", "time_of_week_mean", "persistence")
 NAIVE_FOR_TARGET = ("seasonal_naive", "previous_day", "time_of_week_mean")
@@ -122,7 +125,7 @@ def _checks(models: HomeReplay, store: ObservationStore, cutoff: float, nxt: flo
 
 def _models(replay: Replay, args: argparse.Namespace) -> HomeReplay:
     """The home's models with the replay's forecast model and seed."""
-    return HomeReplay(replay.spec, energy_forecast_model=args.model, energy_seed=args.seed)
+    return HomeReplay(replay.spec, energy_forecast_model=FORECAST_MODELS[args.model], energy_seed=args.seed)
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -131,7 +134,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--history", required=True)
     parser.add_argument("--home", required=True)
     parser.add_argument("--first-test-day", type=int, default=14)
-    parser.add_argument("--model", default=ENERGY_FORECAST_PROFILE, choices=ENERGY_FORECAST_MODELS)
+    parser.add_argument("--model", default=MODEL_PROFILE, choices=sorted(FORECAST_MODELS))
     parser.add_argument("--inject", type=int, default=0, help="faults to inject for the anomaly scope")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

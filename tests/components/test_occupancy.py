@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import importlib.abc
 import sys
 
 from freezegun.api import FrozenDateTimeFactory
@@ -157,15 +158,26 @@ async def test_too_little_history_leaves_entities_unavailable_with_a_reason(
     assert hass.states.get("sensor.smartml_learning_status").attributes["reason"]
 
 
+class _NoScikitLearn(importlib.abc.MetaPathFinder):
+    """Refuses to find scikit-learn."""
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == "sklearn" or fullname.startswith("sklearn."):
+            raise ModuleNotFoundError(f"No module named {fullname!r}")
+
+
 async def test_fit_runs_in_executor_without_scikit_learn(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     mock_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     morning: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
         del sys.modules[name]
+    # scikit-learn cannot be imported at all, as in a Home Assistant that never installed it.
+    monkeypatch.setattr(sys, "meta_path", [_NoScikitLearn(), *sys.meta_path])
     await record_routine(hass, freezer)
     threads: list[str] = []
     coordinator_cls = __import__(
@@ -187,5 +199,7 @@ async def test_fit_runs_in_executor_without_scikit_learn(
     assert threads
     # SmartML's own worker thread, not the event loop's.
     assert all(name.startswith("smartml_models") for name in threads)
-    # The default models are numpy only: some 100 MB of scikit-learn and scipy stay out.
+    # The models are numpy only: some 100 MB of scikit-learn and scipy stay out.
     assert "sklearn" not in sys.modules
+    assert hass.states.get("sensor.smartml_learning_status").state == "ready"
+    assert hass.states.get("sensor.kitchen_occupancy_probability").attributes["forecast"]

@@ -29,11 +29,6 @@ MODEL_SECURITY: Final = "security"
 MODEL_ENERGY: Final = "energy"
 MODEL_CLIMATE: Final = "climate"
 
-# The energy forecast's quantile models: the numpy-only usual profile (the default) and
-# scikit-learn's gradient boosting.
-ENERGY_FORECAST_PROFILE: Final = "profile"
-ENERGY_FORECAST_BOOSTED: Final = "hgb"
-ENERGY_FORECAST_MODELS: Final = (ENERGY_FORECAST_BOOSTED, ENERGY_FORECAST_PROFILE)
 
 # How fast the climate model forgets old setpoint habits (days for a weight to halve).
 CLIMATE_HALF_LIFE_DAYS: Final = 21.0

@@ -4,15 +4,15 @@
 - `energy_series`: the 15-minute power grid and the hourly consumption series;
 - `energy_features` and `energy_quantiles`: the forecast, one quantile model over
   (origin, horizon) pairs with time of week, the home's usual profile, recent lags and,
-  when known, outdoor temperature and occupancy as features. `forecast_model="hgb"` uses
-  scikit-learn's HistGradientBoostingRegressor; `"profile"` is the numpy-only model (usual
-  profile plus a decaying correction from the last hours), the default and reference;
+  when known, outdoor temperature and occupancy as features. The quantile model is the
+  numpy-only profile model (usual profile plus a decaying correction from the last hours);
+  `forecast_model` lets the evaluation compare another with it;
 - `energy_power`: typical, standby and usual power;
 - `energy_detectors`, `energy_alerts` and `energy_feedback`: the anomaly checks, one alert
   per episode, and the thresholds the user's feedback lifted;
 - `live_score`: the live skill of the next-hour forecast against the same hour last week.
 
-numpy (and scikit-learn) are imported at module top: this module is only imported inside
+numpy is imported at module top: this module is only imported inside
 executor jobs.
 """
 
@@ -28,8 +28,6 @@ import numpy as np
 
 from .constants import (
     DAY_SECONDS as DAY,
-    ENERGY_FORECAST_MODELS,
-    ENERGY_FORECAST_PROFILE,
     HOUR_SECONDS as HOUR,
 )
 from .energy_alerts import EnergyAlerts, StoredPeriod
@@ -37,7 +35,7 @@ from .energy_detectors import EnergyDetectors, check_above_forecast, check_windo
 from .energy_features import COLUMN_OCCUPANCY, features, usual_profile
 from .energy_feedback import MAX_FEEDBACK, EnergyFeedback, FeedbackJson, apply_feedback
 from .energy_power import PowerLevels, calibration_grid
-from .energy_quantiles import QuantileModel, fit_forecast
+from .energy_quantiles import QuantileModel, QuantileModelFactory, fit_forecast, profile_quantiles
 from .energy_series import (
     WEEK_HOURS,
     FloatArray,
@@ -86,11 +84,9 @@ class EnergyModel:
     """Hourly consumption forecast with quantiles, usual and standby power, energy anomalies."""
 
     def __init__(
-        self, forecast_model: str = ENERGY_FORECAST_PROFILE, min_days: float = MIN_DAYS, seed: int = 0
+        self, forecast_model: QuantileModelFactory = profile_quantiles, min_days: float = MIN_DAYS, seed: int = 0
     ) -> None:
-        """forecast_model: "profile" (numpy only, the default) or "hgb" (scikit-learn)."""
-        if forecast_model not in ENERGY_FORECAST_MODELS:
-            raise ValueError("forecast_model must be 'hgb' or 'profile'")
+        """forecast_model: makes the quantile model (the numpy-only profile model by default)."""
         self.forecast_model = forecast_model
         self.min_days = min_days
         self.seed = seed

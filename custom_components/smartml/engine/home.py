@@ -22,7 +22,6 @@ from .constants import (
     DAY_SECONDS,
     DEFAULT_SENSITIVITY,
     DEFAULT_SLOT_MINUTES,
-    ENERGY_FORECAST_PROFILE,
     KIND_SECURITY,
     MODEL_CLIMATE,
     MODEL_ENERGY,
@@ -38,6 +37,7 @@ from .pacing import pace
 from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
 
 if TYPE_CHECKING:
+    from .energy_quantiles import QuantileModelFactory
     from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class HomeModels:
         occupancy_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
         occupancy_classifier: Classifier = DEFAULT_CLASSIFIER,
         climate_half_life_days: float = CLIMATE_HALF_LIFE_DAYS,
-        energy_forecast_model: str = ENERGY_FORECAST_PROFILE,
+        energy_forecast_model: QuantileModelFactory | None = None,
         energy_seed: int = 0,
         security_sensitivity: str | None = None,
     ) -> None:
@@ -100,7 +100,8 @@ class HomeModels:
         occupancy_slot_minutes, occupancy_half_life_days, occupancy_classifier: the occupancy
         model's slot length, routine half-life and classifier ("logistic" or "routine").
         climate_half_life_days: how fast the climate model forgets old setpoint habits.
-        energy_forecast_model: "profile" (numpy only) or "hgb" (gradient boosting);
+        energy_forecast_model: makes the energy forecast's quantile model (None: the
+        numpy-only profile model; the evaluation brings others to compare);
         energy_seed: the seed of the energy model's row sampling and boosting.
         security_sensitivity: low / medium / high; None takes the options' setting.
         """
@@ -184,9 +185,8 @@ class HomeModels:
     def _fit_energy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .energy import EnergyModel
 
-        model = EnergyModel.from_dict(
-            self.saved.get(MODEL_ENERGY) or {}, forecast_model=self.energy_forecast_model, seed=self.energy_seed
-        )
+        chosen = {} if self.energy_forecast_model is None else {"forecast_model": self.energy_forecast_model}
+        model = EnergyModel.from_dict(self.saved.get(MODEL_ENERGY) or {}, seed=self.energy_seed, **chosen)
         model.fit(store, self.spec, now, hourly=self.hourly_energy)
         self.energy = model
         ready, reason = model.enough_data()
