@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 import time
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from homeassistant.components.recorder import history, statistics
 from homeassistant.components.recorder.const import SupportedDialect
@@ -44,6 +44,10 @@ RECORDER_ROWS_PER_READ = 300
 # (a schema change in a future Home Assistant); it is read a few entities and an adaptive
 # window at a time, for the same reason as the batches above.
 RECORDER_ENTITIES_PER_READ = 5
+# Recorder schema versions the direct read of the states table was tested on (Home
+# Assistant 2026.2); on others the history API is used.
+TESTED_SCHEMA_VERSIONS: Final = frozenset({53})
+_UNKNOWN_SCHEMAS_LOGGED: set[object] = set()
 RECORDER_FIRST_WINDOW = timedelta(hours=3)
 RECORDER_MIN_WINDOW = timedelta(minutes=15)
 RECORDER_MAX_WINDOW = timedelta(days=7)
@@ -87,14 +91,38 @@ def _read_recorder(
     large home never sit in memory as rows or State objects at once.
     """
     scratch = ObservationStore(max_points=observations.max_points)
-    try:
-        rows = _read_states_table(hass, scratch, roles, entity_ids, start, end)
-    except (AttributeError, SQLAlchemyError) as err:
-        LOGGER.debug("Reading the recorder's states table failed (%s), using the history API", err)
-        scratch = ObservationStore(max_points=observations.max_points)
+    rows = None
+    if _states_table_is_known(hass):
+        try:
+            rows = _read_states_table(hass, scratch, roles, entity_ids, start, end)
+        except (AttributeError, SQLAlchemyError) as err:
+            LOGGER.debug("Reading the recorder's states table failed (%s), using the history API", err)
+            scratch = ObservationStore(max_points=observations.max_points)
+    if rows is None:
         rows = _read_history_api(hass, scratch, roles, entity_ids, start, end)
     _release_read_cache(hass)
     return observations.prepare_merge_store(scratch), rows
+
+
+def _states_table_is_known(hass: HomeAssistant) -> bool:
+    """Whether the recorder's database has a schema the direct read was tested on.
+
+    The states table is the recorder's private schema; a release that changes it would make
+    the direct read wrong, not only fail. On any other schema the public history API reads
+    the history (slower), and the log says so once.
+    """
+    version = getattr(get_instance(hass), "schema_version", None)
+    if version in TESTED_SCHEMA_VERSIONS:
+        return True
+    if version not in _UNKNOWN_SCHEMAS_LOGGED:
+        _UNKNOWN_SCHEMAS_LOGGED.add(version)
+        LOGGER.info(
+            "SmartML reads history through Home Assistant's history API: the recorder's schema %s "
+            "is not one its faster direct read was tested on (%s)",
+            version,
+            ", ".join(str(v) for v in sorted(TESTED_SCHEMA_VERSIONS)),
+        )
+    return False
 
 
 def _read_states_table(

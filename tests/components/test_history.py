@@ -302,6 +302,46 @@ async def test_states_table_read_matches_the_history_api(
     assert table["skipped"]["unavailable"] >= 5
 
 
+async def test_an_unknown_recorder_schema_reads_through_the_history_api(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Home Assistant whose recorder schema the direct read was not tested on: the public API, said once."""
+    from custom_components.smartml import history
+
+    now = dt_util.utcnow()
+    freezer.move_to(now - timedelta(days=2))
+    set_home_states(hass)
+    for step in range(40):
+        freezer.move_to(now - timedelta(days=2, minutes=-30 * step))
+        hass.states.async_set(KITCHEN_MOTION, "on" if step % 2 else "off", {"device_class": "motion"})
+    freezer.move_to(now)
+    await async_wait_recording_done(hass)
+    table = await _read_small_home(hass, recorder_mock)
+
+    def never(*_args: Any) -> int:
+        raise AssertionError("the states table must not be read on an unknown schema")
+
+    monkeypatch.setattr(history, "_read_states_table", never)
+    monkeypatch.setattr(history, "_UNKNOWN_SCHEMAS_LOGGED", set())
+    monkeypatch.setattr(recorder_mock, "schema_version", max(history.TESTED_SCHEMA_VERSIONS) + 1)
+    api = await _read_small_home(hass, recorder_mock)
+    await _read_small_home(hass, recorder_mock)
+    assert api == table
+    said = [r for r in caplog.records if "history API" in r.getMessage() and "schema" in r.getMessage()]
+    assert len(said) == 1
+
+
+async def test_the_tested_schema_is_the_running_one(recorder_mock: Recorder, hass: HomeAssistant) -> None:
+    """On the release the tests run on, the direct read is the one used (the parity test compares both)."""
+    from custom_components.smartml import history
+
+    assert recorder_mock.schema_version in history.TESTED_SCHEMA_VERSIONS
+
+
 async def test_state_before_the_window_counts_from_its_start(
     recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
