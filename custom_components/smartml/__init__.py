@@ -6,6 +6,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
+from .config_flow import OPTIONS_FLOW_RELOADS
 from .const import DOMAIN, PLATFORMS
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
@@ -41,7 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         model="Home routines",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    if not OPTIONS_FLOW_RELOADS:
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -49,8 +51,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         if data["action"] != "update" or (old := data.get("old_entity_id")) not in coordinator.roles:
             return
         options = coordinator.async_rename_entity(old, data["entity_id"])
-        # Saving the options reloads the entry, which then collects under the new id.
+        # A reload with the new options collects under the new id.
         hass.config_entries.async_update_entry(entry, options=options)
+        if OPTIONS_FLOW_RELOADS:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

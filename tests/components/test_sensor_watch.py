@@ -168,7 +168,9 @@ async def test_sensors_no_longer_watched_are_forgotten(hass: HomeAssistant) -> N
     await _refresh(entry, hass)
     assert GARAGE in entry.runtime_data.coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"]
 
+    # New options and a reload, as the options flow does.
     hass.config_entries.async_update_entry(entry, options=home_options())
+    await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
 
     coordinator = entry.runtime_data.coordinator

@@ -15,7 +15,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -298,3 +298,27 @@ async def test_an_old_observations_file_is_written_soon_after_a_start(
     await hass.async_block_till_done()
     assert hass_storage[key]["data"]["saved_at"] > saved_at
     assert KITCHEN_MOTION in hass_storage[key]["data"]["observations"]["channels"]
+
+
+async def test_a_renamed_entity_keeps_what_was_learned_under_its_new_id(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "kitchen", suggested_object_id="kitchen_motion")
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    registry.async_update_entity(KITCHEN_MOTION, new_entity_id="binary_sensor.cuisine_motion")
+    await hass.async_block_till_done()
+
+    options = mock_entry.options
+    assert "binary_sensor.cuisine_motion" in options["areas"]["kitchen"]["occupancy"]
+    assert KITCHEN_MOTION not in options["areas"]["kitchen"]["occupancy"]
+    # Reloaded under the new id, with what was learned under the old one, and collecting it.
+    hass.states.async_set("binary_sensor.cuisine_motion", "off", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    observations = mock_entry.runtime_data.coordinator.state.observations
+    assert list(observations.channels["binary_sensor.cuisine_motion"].values) == [0.0, 1.0, 0.0]
+    assert KITCHEN_MOTION not in observations.channels
