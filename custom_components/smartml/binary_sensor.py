@@ -12,7 +12,7 @@ from .anomalies import ReportedAnomaly
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
 from .engine.constants import HOME, KIND_ENERGY, KIND_SECURITY
 from .engine.results import ScopeForecast
-from .entity import SmartMLEntity, async_add_in_batches
+from .entity import SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches
 
 PARALLEL_UPDATES = 0
 OCCUPIED_THRESHOLD = 0.5
@@ -36,7 +36,7 @@ async def async_setup_entry(
     await async_add_in_batches(async_add_entities, entities)
 
 
-class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
+class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
     """On when the area (or home) is predicted occupied in the next slot."""
 
     entity_domain = "binary_sensor"
@@ -69,7 +69,8 @@ class OccupancyPredictedSensor(SmartMLEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> Mapping[str, float] | None:
         """The probability behind the prediction."""
         forecast = self._forecast
-        return None if forecast is None else {"probability": round(forecast.probability, 3)}
+        # To the percent shown: finer digits change every minute and nobody sees them.
+        return None if forecast is None else {"probability": round(forecast.probability, 2)}
 
 
 class AnomalySensor(SmartMLEntity, BinarySensorEntity):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypedDict
+import time
+from typing import Final, TypedDict
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -130,3 +132,45 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
                 suggested_area=None if "." in scope else scope_name,
                 via_device=(DOMAIN, entry_id),
             )
+
+
+# Attributes the recorder does not keep, and that do not make a state worth writing.
+FORECAST_ATTRIBUTE: Final = "forecast"
+# Forecasts are hourly: a state whose visible part is unchanged is still rewritten this
+# often, so that its forecast attribute follows the hours.
+REWRITE_SECONDS: Final = 3600.0
+
+
+class WrittenOnVisibleChange(SmartMLEntity):
+    """An entity whose state is written when what a person sees changes, and at least hourly.
+
+    Predictions are refreshed every minute and drift in their last digits; writing each
+    would put a row a minute per entity into the recorder for nothing anyone sees.
+    """
+
+    _last_visible: object = None
+    _last_written: float = -REWRITE_SECONDS
+
+    def _visible(self) -> object:
+        """What a person sees: availability, the state, the attributes but the forecast."""
+        attributes = self.extra_state_attributes or {}
+        return (self.available, self.state, comparable_attributes(attributes))
+
+    async def async_added_to_hass(self) -> None:
+        """The state written when the entity is added is the first one seen."""
+        await super().async_added_to_hass()
+        self._last_visible, self._last_written = self._visible(), time.time()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        visible = self._visible()
+        now = time.time()
+        if visible == self._last_visible and now - self._last_written < REWRITE_SECONDS:
+            return
+        self._last_visible, self._last_written = visible, now
+        super()._handle_coordinator_update()
+
+
+def comparable_attributes(attributes: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """Attributes as compared for a rewrite: all but the forecast."""
+    return tuple(sorted((key, repr(value)) for key, value in attributes.items() if key != FORECAST_ATTRIBUTE))

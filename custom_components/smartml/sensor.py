@@ -28,8 +28,10 @@ from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLData
 from .engine.constants import HOME
 from .engine.results import Band, ClimatePrediction, EnergyOutlook, OccupancyForecast, ScopeForecast
 from .entity import (
-    SmartMLEntity,
+    FORECAST_ATTRIBUTE,
+    WrittenOnVisibleChange,
     async_add_in_batches,
+    comparable_attributes,
     energy_forecast,
     occupancy_forecast,
     scope_object_id,
@@ -306,13 +308,13 @@ async def async_setup_entry(
     await async_add_in_batches(async_add_entities, entities)
 
 
-class SmartMLSensor[P](SmartMLEntity, SensorEntity):
+class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
     """A sensor described by a SmartMLSensorDescription."""
 
     entity_domain = "sensor"
     # Hourly forecasts change with every state and would fill the recorder (kilobytes a row,
     # megabytes an area a day); smartml.get_forecast serves them.
-    _unrecorded_attributes = frozenset({"forecast"})
+    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE})
     entity_description: SmartMLSensorDescription[P]
 
     def __init__(
@@ -342,6 +344,15 @@ class SmartMLSensor[P](SmartMLEntity, SensorEntity):
     def available(self) -> bool:
         """Unavailable until the model has what it needs (the status sensor says why)."""
         return super().available and self._part is not None
+
+    def _visible(self) -> object:
+        """The value as displayed (at its display precision), and the attributes but the forecast."""
+        value = self.native_value
+        precision = self.entity_description.suggested_display_precision
+        if isinstance(value, float) and precision is not None:
+            value = round(value, precision)
+        attributes = self.extra_state_attributes or {}
+        return (self.available, value, comparable_attributes(attributes))
 
     @property
     def native_value(self) -> StateType | datetime:

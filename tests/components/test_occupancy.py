@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 import importlib.abc
 import sys
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder, get_instance, history
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -203,3 +208,110 @@ async def test_fit_runs_in_executor_without_scikit_learn(
     assert "sklearn" not in sys.modules
     assert hass.states.get("sensor.smartml_learning_status").state == "ready"
     assert hass.states.get("sensor.kitchen_occupancy_probability").attributes["forecast"]
+
+
+async def test_a_day_of_refreshes_adds_little_to_the_recorder(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    """24 hours of minute refreshes: no forecast in the recorder, and rows only for what changed visibly."""
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    await async_wait_recording_done(hass)
+    ours = [e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), mock_entry.entry_id)]
+    before = await get_instance(hass).async_add_executor_job(_recorded, hass, ours)
+    for minute in range(24 * 60):
+        freezer.tick(timedelta(minutes=1))
+        # The household's day goes on, so the predictions move.
+        local = dt_util.as_local(dt_util.utcnow())
+        if (local.hour, local.minute) in ((7, 0), (18, 0)):
+            hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+        elif (local.hour, local.minute) in ((7, 30), (19, 0)):
+            hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+        if minute % 97 == 0:
+            hass.states.async_set(HALL_MOTION, "on" if minute % 2 else "off", {"device_class": "motion"})
+        await coordinator.async_refresh()
+    await async_wait_recording_done(hass)
+    after = await get_instance(hass).async_add_executor_job(_recorded, hass, ours)
+
+    rows, size = after[0] - before[0], after[1] - before[1]
+    assert not after[2], "a forecast attribute was recorded"
+    # A row a minute per entity would be 1,440 a day each.
+    assert rows < 40 * len(ours), (rows, len(ours))
+    assert size < 2 * 1024 * 1024
+    print(f"SmartML's {len(ours)} entities, a day of minute refreshes: {rows} rows, {size / 1024:.0f} kB")
+
+
+def _recorded(hass: HomeAssistant, entity_ids: list[str]) -> tuple[int, int, bool]:
+    """(states rows, their bytes with their attributes, whether any attributes hold a forecast)."""
+    from homeassistant.components.recorder.db_schema import StateAttributes, States, StatesMeta
+    from homeassistant.helpers.recorder import session_scope
+    from sqlalchemy import func, select
+
+    with session_scope(hass=hass, read_only=True) as session:
+        rows, state_bytes = session.execute(
+            select(func.count(States.state_id), func.coalesce(func.sum(func.length(States.state)), 0))
+            .join(StatesMeta, States.metadata_id == StatesMeta.metadata_id)
+            .where(StatesMeta.entity_id.in_(entity_ids))
+        ).one()
+        attributes = session.execute(
+            select(StateAttributes.shared_attrs)
+            .join(States, States.attributes_id == StateAttributes.attributes_id)
+            .join(StatesMeta, States.metadata_id == StatesMeta.metadata_id)
+            .where(StatesMeta.entity_id.in_(entity_ids))
+            .distinct()
+        ).scalars()
+        shared = [text or "" for text in attributes]
+    # A states row holds a dozen numbers and ids besides its state: about 100 bytes.
+    return rows, 100 * rows + state_bytes + sum(len(text) for text in shared), any('"forecast"' in t for t in shared)
+
+
+async def test_a_prediction_that_moves_in_digits_nobody_sees_is_not_rewritten(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    sensor = "sensor.kitchen_occupancy_probability"
+    writes: list[Event] = []
+
+    @callback
+    def ours(event_data: Mapping[str, Any]) -> bool:
+        return bool(event_data["entity_id"] == sensor)
+
+    for event_type in (EVENT_STATE_CHANGED, EVENT_STATE_REPORTED):
+        hass.bus.async_listen(event_type, writes.append, event_filter=ours)
+
+    def kitchen_moved_by(step: float) -> None:
+        data = coordinator.data
+        occupancy = data.prediction.occupancy
+        kitchen = occupancy.areas["kitchen"]
+        moved = replace(
+            kitchen,
+            probability=min(1.0, kitchen.probability + step),
+            forecast=[(ts, min(1.0, p + step)) for ts, p in kitchen.forecast],
+        )
+        areas = {**occupancy.areas, "kitchen": moved}
+        coordinator.async_set_updated_data(
+            replace(data, prediction=replace(data.prediction, occupancy=replace(occupancy, areas=areas)))
+        )
+
+    kitchen_moved_by(0.0002)  # below the whole percent shown
+    await hass.async_block_till_done()
+    assert writes == []
+    kitchen_moved_by(0.05)
+    await hass.async_block_till_done()
+    assert len(writes) == 1
+    # The forecast is hourly: an hour on, it is rewritten even when the value shows the same.
+    freezer.tick(timedelta(minutes=61))
+    kitchen_moved_by(0.0002)
+    await hass.async_block_till_done()
+    assert len(writes) == 2
