@@ -149,6 +149,8 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         part_fn=_scope,
         object_id="{scope}_occupancy_accuracy",
         entity_category=EntityCategory.DIAGNOSTIC,
+        # One per area, and read when checking the model, not every day.
+        entity_registry_enabled_default=False,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         value_fn=lambda area: _percent(area.skill),

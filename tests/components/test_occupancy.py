@@ -102,6 +102,11 @@ async def test_entities_predict_routine_from_recorder_history(
     assert timedelta(hours=1) <= departure - dt_util.utcnow() <= timedelta(hours=2, minutes=30)
     assert hass.states.get("sensor.home_expected_arrival").state == "unknown"
 
+    # Each area's accuracy is there for whoever checks the model, off until enabled.
+    accuracy = er.async_get(hass).async_get("sensor.kitchen_occupancy_accuracy")
+    assert accuracy is not None and accuracy.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert hass.states.get("sensor.kitchen_occupancy_accuracy") is None
+
     # The recorder keeps the probability, not the hourly forecast that changes with it.
     await async_wait_recording_done(hass)
     recorded = await get_instance(hass).async_add_executor_job(
