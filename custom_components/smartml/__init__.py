@@ -7,7 +7,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import OPTIONS_FLOW_RELOADS
-from .const import DOMAIN, PLATFORMS
+from .const import CONF_AREAS, CONF_CLIMATE, DOMAIN, PLATFORMS
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
 from .store import LearnedState, SmartMLStorage
@@ -42,6 +42,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         model="Home routines",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    _async_remove_stale_devices(hass, entry)
     if not OPTIONS_FLOW_RELOADS:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
@@ -59,6 +60,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+@callback
+def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
+    """Remove the devices of areas and thermostats the options no longer have."""
+    kept = {entry.entry_id}
+    kept.update(f"{entry.entry_id}_{area}" for area in entry.options.get(CONF_AREAS) or {})
+    kept.update(f"{entry.entry_id}_{climate_id}" for climate_id in entry.options.get(CONF_CLIMATE) or [])
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not any(domain == DOMAIN and key in kept for domain, key in device.identifiers):
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:

@@ -255,3 +255,22 @@ async def test_options_flow_shows_and_keeps_watched_sensors(hass: HomeAssistant)
     assert entry.options[CONF_SECURITY_SENSORS] == [garage, POWER]
     # A sensor already learned in another role keeps it (power in W).
     assert entry.runtime_data.coordinator.roles[POWER] == "power"
+
+
+async def test_the_device_of_a_removed_area_is_removed(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    registry = dr.async_get(hass)
+    kitchen = (DOMAIN, f"{mock_entry.entry_id}_kitchen")
+    assert registry.async_get_device(identifiers={kitchen}) is not None
+
+    # The kitchen sensor has no area in Home Assistant: saved again, the options lose the area.
+    result = await hass.config_entries.options.async_init(mock_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_OCCUPANCY: [KITCHEN_MOTION]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert not mock_entry.options["areas"]
+    assert registry.async_get_device(identifiers={kitchen}) is None
+    assert registry.async_get_device(identifiers={(DOMAIN, mock_entry.entry_id)}) is not None
