@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
+from datetime import time as dt_time
 import logging
+import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -26,6 +28,9 @@ from custom_components.smartml.const import (
     CONF_SENSITIVITY,
     DOMAIN,
 )
+from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL
+from custom_components.smartml.engine.facts import EntryWithoutArrival
+from custom_components.smartml.engine.results import Anomaly
 
 KITCHEN_MOTION = "binary_sensor.kitchen_motion"
 HALL_MOTION = "binary_sensor.hall_motion"
@@ -123,3 +128,30 @@ def force_history_api(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AttributeError("type object 'States' has no attribute 'last_updated_ts'")
 
     monkeypatch.setattr(history, "_read_states_table", changed_schema)
+
+
+def door_anomaly(anomaly_id: str = "a1", kind: str = "security", type_: str = TYPE_ENTRY_WITHOUT_ARRIVAL) -> Anomaly:
+    """The front door opened while everyone was away: an anomaly as a model reports it."""
+    facts = EntryWithoutArrival(
+        entity_id=FRONT_DOOR,
+        area=None,
+        state="empty",
+        day_type="weekday",
+        at=dt_time(3, 10),
+        start_hour=1,
+        end_hour=5,
+        times_seen=0,
+        days_of_history=28.0,
+        expected_per_hour=0.001,
+        threshold=6.0,
+        arrival_grace_minutes=30.0,
+    )
+    return Anomaly(
+        id=anomaly_id,
+        kind=kind,
+        type=type_,
+        entity_ids=[FRONT_DOOR],
+        ts=time.time(),
+        score=0.97,
+        facts=facts,
+    )

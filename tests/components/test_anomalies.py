@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time as dt_time
-import time
-
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
-from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_STUCK_ON
-from custom_components.smartml.engine.facts import EntryWithoutArrival
-from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.engine.constants import TYPE_STUCK_ON
 
-from .conftest import FRONT_DOOR, home_options, set_home_states, setup_entry
-
-
-def _anomaly(anomaly_id: str = "a1", kind: str = "security", type_: str = TYPE_ENTRY_WITHOUT_ARRIVAL) -> Anomaly:
-    facts = EntryWithoutArrival(
-        entity_id=FRONT_DOOR,
-        area=None,
-        state="empty",
-        day_type="weekday",
-        at=dt_time(3, 10),
-        start_hour=1,
-        end_hour=5,
-        times_seen=0,
-        days_of_history=28.0,
-        expected_per_hour=0.001,
-        threshold=6.0,
-        arrival_grace_minutes=30.0,
-    )
-    return Anomaly(
-        id=anomaly_id,
-        kind=kind,
-        type=type_,
-        entity_ids=[FRONT_DOOR],
-        ts=time.time(),
-        score=0.97,
-        facts=facts,
-    )
+from .conftest import FRONT_DOOR, door_anomaly, home_options, set_home_states, setup_entry
 
 
 async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> None:
@@ -52,7 +21,7 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
-    entry.runtime_data.coordinator.anomalies.async_report(_anomaly())
+    entry.runtime_data.coordinator.anomalies.async_report(door_anomaly())
     await hass.async_block_till_done()
 
     sensor = hass.states.get("binary_sensor.security_anomaly")
@@ -75,7 +44,7 @@ async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistan
     set_home_states(hass)
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.coordinator
-    coordinator.anomalies.async_report(_anomaly())
+    coordinator.anomalies.async_report(door_anomaly())
     await hass.async_block_till_done()
 
     hass.bus.async_fire("mobile_app_notification_action", {"action": "SMARTML_NORMAL_a1"})
@@ -93,7 +62,7 @@ async def test_without_notify_target_a_persistent_notification_appears(
 ) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
-    mock_entry.runtime_data.coordinator.anomalies.async_report(_anomaly("b2"))
+    mock_entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("b2"))
     await hass.async_block_till_done()
     assert f"{DOMAIN}_b2" in _async_get_or_create_notifications(hass)
 
@@ -111,7 +80,7 @@ async def test_failing_notifier_falls_back_to_persistent_notification(hass: Home
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
     set_home_states(hass)
     await setup_entry(hass, entry)
-    entry.runtime_data.coordinator.anomalies.async_report(_anomaly("c3"))
+    entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("c3"))
     await hass.async_block_till_done()
     assert f"{DOMAIN}_c3" in _async_get_or_create_notifications(hass)
 
@@ -119,7 +88,7 @@ async def test_failing_notifier_falls_back_to_persistent_notification(hass: Home
 async def test_energy_anomaly_turns_on_energy_sensor_only(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
-    mock_entry.runtime_data.coordinator.anomalies.async_report(_anomaly("e1", "energy", TYPE_STUCK_ON))
+    mock_entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("e1", "energy", TYPE_STUCK_ON))
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.energy_anomaly").state == "on"
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"

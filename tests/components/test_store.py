@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import time as dt_time, timedelta
+from datetime import timedelta
 import json
 from pathlib import Path
 import struct
@@ -22,9 +22,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
 from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT, OBSERVATIONS_SAVE_INTERVAL, SAVE_INTERVAL
-from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL
-from custom_components.smartml.engine.facts import EntryWithoutArrival
-from custom_components.smartml.engine.results import Anomaly
 
 from .conftest import (
     ENERGY,
@@ -34,6 +31,7 @@ from .conftest import (
     PERSON,
     POWER,
     THERMOSTAT,
+    door_anomaly,
     set_home_states,
     setup_entry,
 )
@@ -180,7 +178,7 @@ async def test_the_learning_switch_and_feedback_are_on_disk_at_once(
     assert hass_storage[key]["data"]["learning"] is False
 
     coordinator = mock_entry.runtime_data.coordinator
-    coordinator.anomalies.async_report(_door_anomaly())
+    coordinator.anomalies.async_report(door_anomaly("f1"))
     await hass.async_block_till_done()
     hass_storage.pop(key)
     await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True)
@@ -208,24 +206,6 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert "observations" not in hass_storage[key]["data"]
     assert hass_storage[key]["minor_version"] == 3
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
-
-
-def _door_anomaly() -> Anomaly:
-    facts = EntryWithoutArrival(
-        entity_id=FRONT_DOOR,
-        area=None,
-        state="empty",
-        day_type="weekday",
-        at=dt_time(3, 10),
-        start_hour=1,
-        end_hour=5,
-        times_seen=0,
-        days_of_history=28.0,
-        expected_per_hour=0.001,
-        threshold=6.0,
-        arrival_grace_minutes=3.0,
-    )
-    return Anomaly("f1", "security", TYPE_ENTRY_WITHOUT_ARRIVAL, [FRONT_DOOR], time.time(), 9.0, facts)
 
 
 async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
