@@ -192,18 +192,8 @@ class SecurityModel:
             for entity_id in entities:
                 self.entity_source_.setdefault(entity_id, key)
 
-        # Graces and doubted times away depend on each other: graces first from every
-        # arrival, then again without the arrivals that ended a doubted time away.
-        door_starts = np.sort(np.concatenate([starts[self.entity_source_[e]] for e in security] or [np.zeros(0)]))
-        doubted: list[tuple[float, float]] = []
-        for _ in range(2):
-            self.arrival_grace_s_, self.departure_grace_s_ = graces(
-                starts, departures, arrivals, doubted, [self.entity_source_[e] for e in security]
-            )
-            doubted = doubted_spells(
-                door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
-            )
-        self.entry_grace_s_ = entry_grace(door_starts, departures, arrivals, doubted, self.arrival_grace_s_)
+        door_keys = [self.entity_source_[e] for e in security]
+        doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         self.night_hours_ = night_hours(starts, home, hours, grid)
         exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_)
@@ -214,7 +204,7 @@ class SecurityModel:
         held_out: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]] = []
         for key, times in starts.items():
             home_then = with_doubt(home_series(store, self.presence_, times, occupancy), times, doubted)
-            is_door = labels[key][1]
+            label, is_door = labels[key]
             kept, contexts, could_alert = start_contexts(
                 times,
                 home_then,
@@ -227,9 +217,7 @@ class SecurityModel:
             could_alert &= np.isin(contexts[0], alerting_states(is_door))
             held_out.append((start_days(kept, grid), contexts, could_alert))
             rates = hierarchical_rates(counts, exposure)
-            self.sources_[key] = SecuritySource(
-                key, labels[key][0], labels[key][1], rates.tolist(), counts.tolist(), int(counts.sum())
-            )
+            self.sources_[key] = SecuritySource(key, label, is_door, rates.tolist(), counts.tolist(), int(counts.sum()))
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
         self.calibration_ = held_out_threshold(
             held_out_maxima(held_out, exposure_by_day, hierarchical_rates),
@@ -246,6 +234,29 @@ class SecurityModel:
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)
+
+    def _learn_transitions(
+        self,
+        starts: Mapping[str, NDArray[np.float64]],
+        door_keys: list[str],
+        departures: NDArray[np.float64],
+        arrivals: NDArray[np.float64],
+        now: float,
+    ) -> list[tuple[float, float]]:
+        """Learn the arrival, departure and entry graces; the doubted times away.
+
+        Graces and doubted times away depend on each other: graces first from every
+        arrival, then again without the arrivals that ended a doubted time away.
+        """
+        door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
+        doubted: list[tuple[float, float]] = []
+        for _ in range(2):
+            self.arrival_grace_s_, self.departure_grace_s_ = graces(starts, departures, arrivals, doubted, door_keys)
+            doubted = doubted_spells(
+                door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
+            )
+        self.entry_grace_s_ = entry_grace(door_starts, departures, arrivals, doubted, self.arrival_grace_s_)
+        return doubted
 
     def _start_watch(
         self, store: ObservationStore, departures: NDArray[np.float64], arrivals: NDArray[np.float64]
