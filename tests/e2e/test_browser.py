@@ -72,6 +72,21 @@ def test_smartml_is_set_up_in_devices_and_services(
         time.sleep(2)
 
 
+def _goto(page: Any, url: str) -> None:
+    """Open a page; the frontend may still be settling the previous one's address, then again."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(3):
+        try:
+            page.goto(url)
+        except PlaywrightError as err:
+            if "interrupted by another navigation" not in str(err) or attempt == 2:
+                raise
+            page.wait_for_load_state()
+        else:
+            return
+
+
 def test_smartml_dashboard_renders(page: Any, api: DemoApi, base_url: str, screenshots: Path | None) -> None:
     page.goto(f"{base_url}/smartml-demo/smartml")
     view = page.locator("hui-view")
@@ -85,7 +100,7 @@ def test_smartml_dashboard_renders(page: Any, api: DemoApi, base_url: str, scree
     page.wait_for_timeout(2000)
     _shot(page, screenshots, "dashboard.png", full_page=True)
 
-    page.goto(f"{base_url}/smartml-demo/home")
+    _goto(page, f"{base_url}/smartml-demo/home")
     page.locator("hui-view").get_by_text("Rooms", exact=True).wait_for()
     assert page.locator("hui-error-card").count() == 0
     page.wait_for_timeout(2000)
