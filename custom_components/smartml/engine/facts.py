@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Final, TypedDict
+from typing import Any, ClassVar, Final, TypedDict
 
 from .constants import (
     TYPE_ABOVE_FORECAST,
@@ -292,6 +292,26 @@ ABOVE_FORECAST_HOURS: Final = 3
 
 
 # Energy facts hold the measured values; their JSON form rounds them as it always has.
+# Each names its JSON fields with their digits (None: an int, written as it is); fields
+# not named (AboveForecast.hours) are not written and keep their default when read.
+type MeasuredFields = Mapping[str, int | None]
+
+
+def _measured_json(facts: object, digits: MeasuredFields) -> JsonFacts:
+    """The JSON form of measured facts: each field rounded to its digits."""
+    return {
+        name: getattr(facts, name) if places is None else round(getattr(facts, name), places)
+        for name, places in digits.items()
+    }
+
+
+def _measured_fields(data: Mapping[str, object], digits: MeasuredFields) -> dict[str, Any]:
+    """The constructor arguments of measured facts from their JSON form."""
+    return {
+        name: _number(data, name) if places is not None else int(_number(data, name)) for name, places in digits.items()
+    }
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AboveForecast:
     """The last hours, each above its forecast's P90, used far more than usual in sum."""
@@ -300,23 +320,16 @@ class AboveForecast:
     expected_p90_kwh: float  # the sum of the hours' P90
     expected_p50_kwh: float  # the sum of the hours' P50
     hours: int = ABOVE_FORECAST_HOURS
+    JSON: ClassVar[MeasuredFields] = {"used_kwh": 3, "expected_p90_kwh": 3, "expected_p50_kwh": 3}
 
     def as_json(self) -> JsonFacts:
         """The JSON form."""
-        return {
-            "used_kwh": round(self.used_kwh, 3),
-            "expected_p90_kwh": round(self.expected_p90_kwh, 3),
-            "expected_p50_kwh": round(self.expected_p50_kwh, 3),
-        }
+        return _measured_json(self, self.JSON)
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> AboveForecast:
         """Read what as_json wrote."""
-        return cls(
-            used_kwh=_number(data, "used_kwh"),
-            expected_p90_kwh=_number(data, "expected_p90_kwh"),
-            expected_p50_kwh=_number(data, "expected_p50_kwh"),
-        )
+        return cls(**_measured_fields(data, cls.JSON))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -328,27 +341,16 @@ class LongRun:
     usual_w: float  # the usual 3-hour floor at this hour of day
     hours: float  # how long power has stayed above the threshold
     hour: int  # local hour of day
+    JSON: ClassVar[MeasuredFields] = {"floor_w": 1, "threshold_w": 1, "usual_w": 1, "hours": 2, "hour": None}
 
     def as_json(self) -> JsonFacts:
         """The JSON form."""
-        return {
-            "floor_w": round(self.floor_w, 1),
-            "threshold_w": round(self.threshold_w, 1),
-            "usual_w": round(self.usual_w, 1),
-            "hours": round(self.hours, 2),
-            "hour": self.hour,
-        }
+        return _measured_json(self, self.JSON)
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> LongRun:
         """Read what as_json wrote."""
-        return cls(
-            floor_w=_number(data, "floor_w"),
-            threshold_w=_number(data, "threshold_w"),
-            usual_w=_number(data, "usual_w"),
-            hours=_number(data, "hours"),
-            hour=int(_number(data, "hour")),
-        )
+        return cls(**_measured_fields(data, cls.JSON))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,25 +361,16 @@ class BaseLoad:
     threshold_w: float
     usual_floor_w: float  # the usual lowest draw of a day
     standby_w: float
+    JSON: ClassVar[MeasuredFields] = {"floor_w": 1, "threshold_w": 1, "usual_floor_w": 1, "standby_w": 1}
 
     def as_json(self) -> JsonFacts:
         """The JSON form."""
-        return {
-            "floor_w": round(self.floor_w, 1),
-            "threshold_w": round(self.threshold_w, 1),
-            "usual_floor_w": round(self.usual_floor_w, 1),
-            "standby_w": round(self.standby_w, 1),
-        }
+        return _measured_json(self, self.JSON)
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> BaseLoad:
         """Read what as_json wrote."""
-        return cls(
-            floor_w=_number(data, "floor_w"),
-            threshold_w=_number(data, "threshold_w"),
-            usual_floor_w=_number(data, "usual_floor_w"),
-            standby_w=_number(data, "standby_w"),
-        )
+        return cls(**_measured_fields(data, cls.JSON))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -387,23 +380,16 @@ class EmptyHomeDraw:
     floor_w: float  # the lowest draw over the last hour
     threshold_w: float
     standby_w: float
+    JSON: ClassVar[MeasuredFields] = {"floor_w": 1, "threshold_w": 1, "standby_w": 1}
 
     def as_json(self) -> JsonFacts:
         """The JSON form."""
-        return {
-            "floor_w": round(self.floor_w, 1),
-            "threshold_w": round(self.threshold_w, 1),
-            "standby_w": round(self.standby_w, 1),
-        }
+        return _measured_json(self, self.JSON)
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> EmptyHomeDraw:
         """Read what as_json wrote."""
-        return cls(
-            floor_w=_number(data, "floor_w"),
-            threshold_w=_number(data, "threshold_w"),
-            standby_w=_number(data, "standby_w"),
-        )
+        return cls(**_measured_fields(data, cls.JSON))
 
 
 EnergyFacts = AboveForecast | LongRun | BaseLoad | EmptyHomeDraw
