@@ -220,7 +220,7 @@ class SecurityModel:
             self.sources_[key] = SecuritySource(key, label, is_door, rates.tolist(), counts.tolist(), int(counts.sum()))
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
         self.calibration_ = held_out_threshold(
-            held_out_maxima(held_out, exposure_by_day, hierarchical_rates),
+            held_out_maxima(held_out, exposure_by_day),
             full_days,
             self.target_false_alarms_per_day,
             self.sensitivity,

@@ -244,7 +244,8 @@ class SecurityWatch:
         local = self._local(ts)
         day_type, hour = int(local.weekday() >= 5), local.hour
         rate = source.rates[STATES.index(state)][day_type][hour]
-        if surprise_of_rate(rate) < model.threshold_:
+        surprise = surprise_of_rate(rate)
+        if surprise < model.threshold_:
             return None
         taught = feedback_rate(model.feedback_, source.key, state, hour, model.threshold_)
         if surprise_of_rate(taught) < model.threshold_:
@@ -253,7 +254,6 @@ class SecurityWatch:
             if state == STATE_EMPTY and self._doubt_since is None:
                 self._doubt_since, self._doubt_told = ts, True
             return None
-        surprise = surprise_of_rate(rate)
         counts = source.counts[STATES.index(state)]
         exposure = model.exposure_[STATES.index(state)] if model.exposure_ else [[1.0] * 24] * 2
         hour_counts = [counts[0][h] + counts[1][h] for h in range(24)]

@@ -9,7 +9,7 @@ them, the threshold met its target on the home it was tuned on and missed it els
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 import math
 from typing import Final
@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .security_rates import SLOTS_PER_DAY
+from .security_rates import SLOTS_PER_DAY, hierarchical_rates
 
 # The target false-alarm rate is multiplied by this per sensitivity.
 SENSITIVITY_FACTORS: Final = {"low": 0.3, "medium": 1.0, "high": 3.0}
@@ -54,7 +54,6 @@ def start_days(times: NDArray[np.float64], grid: NDArray[np.float64]) -> NDArray
 def held_out_maxima(
     sources: Iterable[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]],
     exposure_by_day: NDArray[np.float64],
-    rates_of: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]],
 ) -> NDArray[np.float64]:
     """Each day's most surprising start, scored with rates fitted on all the other days.
 
@@ -72,7 +71,7 @@ def held_out_maxima(
         np.add.at(counts_by_day, (days, contexts[0], contexts[1], contexts[2]), 1.0)
         if not alerting.any():
             continue
-        rates = rates_of(counts_by_day.sum(axis=0) - counts_by_day, exposure_total - exposure_by_day)
+        rates = hierarchical_rates(counts_by_day.sum(axis=0) - counts_by_day, exposure_total - exposure_by_day)
         picked = (days[alerting], contexts[0][alerting], contexts[1][alerting], contexts[2][alerting])
         surprise = -np.log(np.maximum(-np.expm1(-np.maximum(rates[picked], 1e-12)), 1e-300))
         np.maximum.at(maxima, days[alerting], surprise)
