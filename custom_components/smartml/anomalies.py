@@ -114,7 +114,6 @@ class AnomalyManager:
         self._listeners: list[AnomalyListener] = []
         self._new_listeners: list[AnomalyListener] = []
         self._incidents = IncidentGrouper()
-        self._told: dict[str, ReportedAnomaly] = {}  # incident id -> what was told of it
 
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
         """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.
@@ -169,12 +168,11 @@ class AnomalyManager:
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
         words = explain_incident(incident, self._name_of, self._area_name)
-        told = self._told.get(incident.id)
-        if is_new or told is None:
+        # What was told of the incident: found by the id of the alert that opened it.
+        told = None if is_new else self.find(incident.id)
+        if told is None:
             told = ReportedAnomaly(incident.anomalies[0], words, now, parts=list(incident.anomalies))
-            self._told[incident.id] = told
             self._incidents.forget_before(now - FORGET_INCIDENTS_SECONDS)
-            self._told = {i: r for i, r in self._told.items() if r in self.recent or i == incident.id}
             self._async_tell(told)
             return
         told.parts = list(incident.anomalies)
