@@ -184,9 +184,13 @@ class HomeModels:
 
     def _fit_energy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .energy import EnergyModel
+        from .energy_quantiles import profile_quantiles
 
-        chosen = {} if self.energy_forecast_model is None else {"forecast_model": self.energy_forecast_model}
-        model = EnergyModel.from_dict(self.saved.get(MODEL_ENERGY) or {}, seed=self.energy_seed, **chosen)
+        model = EnergyModel.from_dict(
+            self.saved.get(MODEL_ENERGY) or {},
+            forecast_model=self.energy_forecast_model or profile_quantiles,
+            seed=self.energy_seed,
+        )
         model.fit(store, self.spec, now, hourly=self.hourly_energy)
         self.energy = model
         ready, reason = model.enough_data()
