@@ -20,7 +20,7 @@ from custom_components.smartml.engine.facts import (
     PresenceDoubt,
     UnusualTime,
 )
-from custom_components.smartml.engine.incidents import IncidentGrouper, opens_door, spell_of
+from custom_components.smartml.engine.incidents import IncidentGrouper, is_door_alert, spell_of
 from custom_components.smartml.engine.results import Anomaly
 from custom_components.smartml.explain import explain_incident
 
@@ -119,7 +119,7 @@ def test_spells_and_openings_from_the_facts() -> None:
     held_open = Anomaly("o1", KIND_SECURITY, TYPE_OPEN_TOO_LONG, [DOOR], 0.0, 3.0, held)
     assert spell_of(held_open, local, 1000.0) is None
     # A door held open is a new situation too: it opens its own incident after a quiet spell.
-    assert opens_door(_alert(0.0, door=True)) and not opens_door(_alert(0.0)) and opens_door(held_open)
+    assert is_door_alert(_alert(0.0, door=True)) and not is_door_alert(_alert(0.0)) and is_door_alert(held_open)
 
 
 def test_an_incident_in_words_names_its_first_alert_and_where_the_others_were() -> None:

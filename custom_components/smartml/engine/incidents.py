@@ -47,7 +47,7 @@ def spell_of(anomaly: Anomaly, local: datetime, departed_at: float | None) -> st
     return None
 
 
-def opens_door(anomaly: Anomaly) -> bool:
+def is_door_alert(anomaly: Anomaly) -> bool:
     """Whether the alert is a door, window or lock opening, or one held open.
 
     Either is a new situation a person must hear of (and may have to act on), not more of
@@ -138,7 +138,7 @@ class IncidentGrouper:
 
     def _belongs_to(self, when: float, anomaly: Anomaly, spell: str | None) -> Incident | None:
         current = self._open
-        if opens_door(anomaly):
+        if is_door_alert(anomaly):
             # An opening joins only activity that is still going on.
             if current is not None and when - current.last < self.entry_quiet_s:
                 return current
