@@ -98,26 +98,22 @@ def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
 def _run_model(home: HomeReplay, events: list[Event], start: float, end: float) -> list[Raised]:
     """Feed events as the integration does; (time raised, anomaly) of each anomaly."""
     raised: list[Raised] = []
-
-    def note(when: float, anomaly: Anomaly) -> None:
-        raised.append((when, anomaly))
-
     tick = start + CHECK_EVERY_SECONDS
     last_value: dict[str, float] = {}
     for entity_id, value, ts in events:
         while tick <= ts:
             for found in home.due_anomalies(tick):
-                note(tick, found)
+                raised.append((tick, found))
             tick += CHECK_EVERY_SECONDS
         if last_value.get(entity_id) == value:
             continue  # Home Assistant reports changes only
         last_value[entity_id] = value
         anomaly = home.check_event(entity_id, value, ts, None)
         if anomaly is not None:
-            note(ts, anomaly)
+            raised.append((ts, anomaly))
     while tick <= end + 3600.0:
         for found in home.due_anomalies(tick):
-            note(tick, found)
+            raised.append((tick, found))
         tick += CHECK_EVERY_SECONDS
     return raised
 
