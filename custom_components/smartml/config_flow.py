@@ -36,6 +36,7 @@ from .const import (
     CONF_ENERGY,
     CONF_ENERGY_ANOMALIES,
     CONF_ENVIRONMENT,
+    CONF_EXCLUDE_CALENDAR,
     CONF_HISTORY_DAYS,
     CONF_NOTIFY,
     CONF_OCCUPANCY,
@@ -83,6 +84,7 @@ ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_SECURITY: SECURITY_DOMAINS,
     CONF_SECURITY_SENSORS: ["sensor"],
     CONF_OUTDOOR_TEMPERATURE: ["sensor"],
+    CONF_EXCLUDE_CALENDAR: ["calendar"],
 }
 
 
@@ -120,6 +122,7 @@ SELECTORS: dict[str, EntitySelector] = {
     CONF_OUTDOOR_TEMPERATURE: _entity_selector(
         {"filter": {"domain": "sensor", "device_class": SensorDeviceClass.TEMPERATURE}}
     ),
+    CONF_EXCLUDE_CALENDAR: _entity_selector({"filter": {"domain": "calendar"}}),
 }
 
 
@@ -170,7 +173,14 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
             CONF_ENERGY_ANOMALIES: True,
         }
     values: dict[str, Any] = {key: _flatten(options, key) for key in ENTITY_LISTS}
-    for key in (CONF_OUTDOOR_TEMPERATURE, CONF_NOTIFY, CONF_HISTORY_DAYS, CONF_SENSITIVITY, CONF_ENERGY_ANOMALIES):
+    for key in (
+        CONF_OUTDOOR_TEMPERATURE,
+        CONF_NOTIFY,
+        CONF_HISTORY_DAYS,
+        CONF_SENSITIVITY,
+        CONF_ENERGY_ANOMALIES,
+        CONF_EXCLUDE_CALENDAR,
+    ):
         if options.get(key) is not None:
             values[key] = options[key]
     return values
@@ -200,6 +210,10 @@ def build_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema
         SelectSelector(SelectSelectorConfig(options=SENSITIVITIES, translation_key=CONF_SENSITIVITY))
     )
     fields[vol.Required(CONF_ENERGY_ANOMALIES, default=defaults.get(CONF_ENERGY_ANOMALIES, True))] = BooleanSelector()
+    calendar = defaults.get(CONF_EXCLUDE_CALENDAR)
+    fields[vol.Optional(CONF_EXCLUDE_CALENDAR, description={"suggested_value": calendar})] = SELECTORS[
+        CONF_EXCLUDE_CALENDAR
+    ]
     return vol.Schema(fields)
 
 
@@ -253,6 +267,9 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
     outdoor = user_input.get(CONF_OUTDOOR_TEMPERATURE) or None
     if outdoor and (error := _entity_error(hass, CONF_OUTDOOR_TEMPERATURE, outdoor)):
         errors[CONF_OUTDOOR_TEMPERATURE] = error
+    calendar = user_input.get(CONF_EXCLUDE_CALENDAR) or None
+    if calendar and (error := _entity_error(hass, CONF_EXCLUDE_CALENDAR, calendar)):
+        errors[CONF_EXCLUDE_CALENDAR] = error
     notify = (user_input.get(CONF_NOTIFY) or "").removeprefix("notify.") or None
     if notify and not hass.services.has_service("notify", notify):
         errors[CONF_NOTIFY] = "notify_not_found"
@@ -279,6 +296,7 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_HISTORY_DAYS: int(user_input.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
         CONF_SENSITIVITY: user_input.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY),
         CONF_ENERGY_ANOMALIES: bool(user_input.get(CONF_ENERGY_ANOMALIES, True)),
+        CONF_EXCLUDE_CALENDAR: calendar,
     }
     return options, errors
 

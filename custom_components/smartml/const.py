@@ -29,6 +29,8 @@ CONF_NOTIFY: Final = "notify"
 CONF_HISTORY_DAYS: Final = "history_days"
 CONF_SENSITIVITY: Final = "sensitivity"
 CONF_ENERGY_ANOMALIES: Final = "energy_anomalies"
+# A calendar whose events are days not to learn from (holidays, guests).
+CONF_EXCLUDE_CALENDAR: Final = "exclude_calendar"
 # Numeric sensors watched for unusual values (security), each with a streaming detector.
 CONF_SECURITY_SENSORS: Final = "security_sensors"
 
@@ -51,7 +53,7 @@ POWER_UNITS: Final = ["W", "kW"]
 ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 3
+STORAGE_MINOR_VERSION: Final = 4
 # The main file (switch, feedback, live scores; a few kB) is written at most this long after
 # a change. The observations, which the recorder gives back after a crash, far less often:
 # at 200 entities x 28 days the file is about 20 MB, and twice a day keeps the store's
@@ -94,6 +96,8 @@ SERVICE_GET_FORECAST: Final = "get_forecast"
 SERVICE_RESET: Final = "reset"
 SERVICE_REPORT_FALSE_ALARM: Final = "report_false_alarm"
 SERVICE_APPLY_SETPOINT: Final = "apply_setpoint"
+SERVICE_EXCLUDE_PERIOD: Final = "exclude_period"
+SERVICE_FORGET_DATA: Final = "forget_data"
 
 ATTR_PATH: Final = "path"
 ATTR_HOURS: Final = "hours"
@@ -101,6 +105,12 @@ ATTR_AREAS: Final = "areas"
 ATTR_EVENT_ID: Final = "event_id"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_MANUAL_HOLD_MINUTES: Final = "manual_hold_minutes"
+ATTR_START: Final = "start"
+ATTR_END: Final = "end"
+ATTR_ENTITIES: Final = "entities"
+ATTR_REASON: Final = "reason"
+# An excluded period is at most this long (a season away is a reason to pause learning).
+MAX_EXCLUDED_DAYS: Final = 92
 DEFAULT_FORECAST_HOURS: Final = 24
 MAX_FORECAST_HOURS: Final = 48
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_ON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.util import dt as dt_util
@@ -24,6 +24,7 @@ from .const import (
     CONF_AREAS,
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
+    CONF_EXCLUDE_CALENDAR,
     CONF_NOTIFY,
     CONF_SECURITY_SENSORS,
     DOMAIN,
@@ -36,6 +37,7 @@ from .const import (
     STATUS_TRAINING,
 )
 from .engine.constants import DAY_SECONDS, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_SECURITY, models_for
+from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod, whole_home_at
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
@@ -191,9 +193,22 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is None or not self.learning or role not in BINARY_ROLES:
             return
         value = self.state.observations.channels[entity_id].values[-1]
-        anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
+        anomaly = models.check_event(entity_id, value, ts, self._presence_for_security(ts))
         if anomaly is not None:
             self.anomalies.async_report(anomaly)
+
+    def _presence_for_security(self, ts: float) -> bool | None:
+        """Presence as the security model takes it: someone is home in an excluded period.
+
+        In a holiday or a week with guests, activity at home is not held against the
+        household; doors held open are still reported.
+        """
+        calendar = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
+        if whole_home_at(self.state.observations.excluded, ts) or (
+            calendar and (state := self.hass.states.get(calendar)) is not None and state.state == STATE_ON
+        ):
+            return True
+        return presence_now(self.hass, self.spec)
 
     @callback
     def _async_feedback(self, anomaly: Anomaly) -> None:
@@ -255,6 +270,29 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         await self.storage.async_save_now()
         await self.async_retrain()
         return result
+
+    async def async_exclude_period(self, period: ExcludedPeriod) -> int:
+        """Learn nothing from a period: kept with the household's choices, then a refit without it.
+
+        Returns how many periods are now excluded.
+        """
+        self.state.excluded.append(period)
+        self.state.update_excluded()
+        await self.storage.async_save_choices()
+        await self.async_retrain()
+        return len(self.state.excluded)
+
+    async def async_forget_data(self, entity_id: str, start: float, end: float) -> int:
+        """Drop an entity's readings in [start, end] (a bad spike) and refit; returns how many.
+
+        The span stays excluded for the models that read the entity, so a recorder
+        read-back after a restart cannot teach it again.
+        """
+        forgotten = self.state.observations.forget_between(entity_id, start, end)
+        if forgotten:
+            await self.storage.async_save_observations()
+            await self.async_exclude_period(ExcludedPeriod(start, end, (entity_id,), REASON_FORGOTTEN))
+        return forgotten
 
     async def async_retrain(self) -> None:
         """Refit now, then predict with the new models."""

@@ -6,7 +6,7 @@ household is home, away or asleep: shapes, counts and model health only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_NOTIFY
 from .coordinator import Recovery, SmartMLConfigEntry
+from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
 from .engine.results import HomePrediction
 from .engine.security_context import SecurityLearned
 
@@ -38,6 +39,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "skipped_states": dict(observations.skipped),
         "bootstrapped_entities": sorted(coordinator.state.bootstrapped),
         "feedback_count": len(coordinator.state.feedback),
+        "excluded_periods": excluded_diagnostics(coordinator.state.observations.excluded),
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
         "restored": recovery_diagnostics(data.recovery),
@@ -88,6 +90,15 @@ def security_diagnostics(learned: SecurityLearned | None) -> dict[str, object] |
     if learned is None:
         return None
     return {**asdict(learned), "night_hours": len(learned.night_hours)}
+
+
+def excluded_diagnostics(periods: Sequence[ExcludedPeriod]) -> dict[str, object]:
+    """How many periods are excluded from learning and how long they are, never when."""
+    return {
+        "count": len(periods),
+        "hours": round(sum(period.end - period.start for period in periods) / 3600.0, 1),
+        "from_calendar": sum(period.source == SOURCE_CALENDAR for period in periods),
+    }
 
 
 def recovery_diagnostics(recovery: Recovery | None) -> dict[str, object] | None:

@@ -16,8 +16,10 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
+from .calendar_days import async_calendar_periods
 from .const import (
     CONF_ENERGY,
+    CONF_EXCLUDE_CALENDAR,
     CONF_HISTORY_DAYS,
     CONF_POWER,
     DEFAULT_HISTORY_DAYS,
@@ -102,7 +104,12 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
 
     async def _async_update_data(self) -> FitOutcome:
         now = time.time()
-        self.state.observations.prune_before(now - self.retention_seconds)
+        since = now - self.retention_seconds
+        self.state.observations.prune_before(since)
+        self.state.prune_excluded(since)
+        if calendar := self.config_entry.options.get(CONF_EXCLUDE_CALENDAR):
+            self.state.calendar_excluded = await async_calendar_periods(self.hass, calendar, since)
+            self.state.update_excluded()
         self.fitting = True
         self._on_fit_started()
         try:

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import cast
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, service
 from homeassistant.helpers.typing import VolDictType
+from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 import voluptuous as vol
 
 from .const import (
     ATTR_AREAS,
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_END,
+    ATTR_ENTITIES,
     ATTR_EVENT_ID,
     ATTR_HOURS,
     ATTR_MANUAL_HOLD_MINUTES,
     ATTR_PATH,
+    ATTR_REASON,
+    ATTR_START,
     DEFAULT_FORECAST_HOURS,
     DEFAULT_MANUAL_HOLD_MINUTES,
     DOMAIN,
+    MAX_EXCLUDED_DAYS,
     MAX_FORECAST_HOURS,
     SERVICE_APPLY_SETPOINT,
+    SERVICE_EXCLUDE_PERIOD,
+    SERVICE_FORGET_DATA,
     SERVICE_GET_FORECAST,
     SERVICE_IMPORT_HISTORY,
     SERVICE_REPORT_FALSE_ALARM,
@@ -32,6 +42,7 @@ from .const import (
 )
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
 from .engine.constants import HOME
+from .engine.exclusions import ExcludedPeriod
 from .engine.results import HomePrediction
 from .entity import energy_forecast, occupancy_forecast
 
@@ -42,6 +53,14 @@ FORECAST_SCHEMA = ENTRY_SCHEMA.extend(
     {vol.Optional(ATTR_HOURS, default=DEFAULT_FORECAST_HOURS): vol.Coerce(int), vol.Optional(ATTR_AREAS): [cv.string]}
 )
 FEEDBACK_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_EVENT_ID): cv.string})
+PERIOD_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_START): cv.datetime, vol.Required(ATTR_END): cv.datetime})
+EXCLUDE_SCHEMA = PERIOD_SCHEMA.extend(
+    {
+        vol.Optional(ATTR_ENTITIES): cv.entity_ids,
+        vol.Optional(ATTR_REASON): vol.All(cv.string, vol.Length(max=200)),
+    }
+)
+FORGET_SCHEMA = PERIOD_SCHEMA.extend({vol.Required(ATTR_ENTITY_ID): cv.entity_id})
 APPLY_SETPOINT_SCHEMA: VolDictType = {
     vol.Optional(ATTR_MANUAL_HOLD_MINUTES, default=DEFAULT_MANUAL_HOLD_MINUTES): vol.Coerce(float)
 }
@@ -108,6 +127,52 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list[JsonValueType](reported.entity_ids)}
 
 
+def _period(call: ServiceCall) -> tuple[float, float]:
+    """The call's start and end as epoch seconds (a time without zone is local), checked."""
+    start, end = (_epoch(call.data[key]) for key in (ATTR_START, ATTR_END))
+    if end <= start:
+        raise _validation_error("period_not_ordered", start=_shown(start), end=_shown(end))
+    if end - start > timedelta(days=MAX_EXCLUDED_DAYS).total_seconds():
+        raise _validation_error("period_too_long", max_days=str(MAX_EXCLUDED_DAYS))
+    return start, end
+
+
+def _epoch(value: datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return value.timestamp()
+
+
+def _shown(ts: float) -> str:
+    return dt_util.as_local(dt_util.utc_from_timestamp(ts)).isoformat(timespec="minutes")
+
+
+def _learned_entities(coordinator: SmartMLCoordinator, entity_ids: list[str]) -> list[str]:
+    """The entities, all of which SmartML must learn from."""
+    if unknown := [entity_id for entity_id in entity_ids if entity_id not in coordinator.roles]:
+        raise _validation_error("entities_not_learned", entities=", ".join(unknown))
+    return entity_ids
+
+
+async def _async_exclude_period(call: ServiceCall) -> ServiceResponse:
+    coordinator = coordinator_for(call.hass, call)
+    start, end = _period(call)
+    entities = _learned_entities(coordinator, list(call.data.get(ATTR_ENTITIES) or []))
+    period = ExcludedPeriod(start, end, tuple(entities), call.data.get(ATTR_REASON, ""))
+    excluded = await coordinator.async_exclude_period(period)
+    return {"excluded_periods": excluded}
+
+
+async def _async_forget_data(call: ServiceCall) -> ServiceResponse:
+    coordinator = coordinator_for(call.hass, call)
+    start, end = _period(call)
+    entity_id = _learned_entities(coordinator, [call.data[ATTR_ENTITY_ID]])[0]
+    forgotten = await coordinator.async_forget_data(entity_id, start, end)
+    if not forgotten:
+        raise _validation_error("nothing_to_forget", entity_id=entity_id, start=_shown(start), end=_shown(end))
+    return {"forgotten_readings": forgotten}
+
+
 def forecast_response(prediction: HomePrediction, areas: list[str], hours: int) -> ServiceResponse:
     """The smartml.get_forecast response: hourly occupancy per area (and home), and energy."""
     scopes = {area: prediction.scope(area) for area in areas}
@@ -140,6 +205,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_get_forecast,
         schema=FORECAST_SCHEMA,
         supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_EXCLUDE_PERIOD,
+        _async_exclude_period,
+        schema=EXCLUDE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_FORGET_DATA,
+        _async_forget_data,
+        schema=FORGET_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
         DOMAIN,

@@ -43,6 +43,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .engine.constants import JsonObject
+from .engine.exclusions import ExcludedPeriod
 from .engine.observations import ObservationStore
 from .engine.results import AnomalyJson
 
@@ -56,6 +57,7 @@ class StoredState(TypedDict):
     feedback: list[AnomalyJson]
     models: dict[str, JsonObject]
     settings: dict[str, list[str]]
+    excluded: list[JsonObject]  # since 1.4
     saved_at: float
     # Files of version 1.2 and before held these too.
     observations: NotRequired[JsonObject]
@@ -83,6 +85,10 @@ class LearnedState:
     models: dict[str, JsonObject] = field(default_factory=dict)
     # User choices made on entities (e.g. thermostats on auto-apply).
     settings: dict[str, list[str]] = field(default_factory=dict)
+    # Periods the household said not to learn from (smartml.exclude_period, forget_data).
+    excluded: list[ExcludedPeriod] = field(default_factory=list)
+    # Those a calendar says, read again at each fit (not stored).
+    calendar_excluded: list[ExcludedPeriod] = field(default_factory=list)
     # Up to when the loaded observations were saved (None: nothing was loaded).
     observed_until: float | None = None
 
@@ -93,6 +99,7 @@ class LearnedState:
             "feedback": list(self.feedback),
             "models": dict(self.models),
             "settings": dict(self.settings),
+            "excluded": [period.as_json() for period in self.excluded],
             "saved_at": time.time(),
         }
 
@@ -130,6 +137,7 @@ class LearnedState:
         settings = data.get("settings", {})
         if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
+        excluded = [ExcludedPeriod.from_json(item) for item in data.get("excluded", [])]
         held = observations if observations is not None else data
         stored = held.get("observations")
         saved_at = held.get("saved_at")
@@ -140,8 +148,22 @@ class LearnedState:
             feedback=feedback,
             models=models,
             settings=settings,
+            excluded=excluded,
             observed_until=float(saved_at) if saved_at is not None else None,
         )
+
+    def __post_init__(self) -> None:
+        """The observations carry the excluded periods to every fit."""
+        self.update_excluded()
+
+    def update_excluded(self) -> None:
+        """Hand the current excluded periods (own and calendar's) to the observations."""
+        self.observations.excluded = (*self.excluded, *self.calendar_excluded)
+
+    def prune_excluded(self, cutoff: float) -> None:
+        """Forget excluded periods that ended before cutoff (nothing that old is kept)."""
+        self.excluded[:] = [period for period in self.excluded if period.end > cutoff]
+        self.update_excluded()
 
 
 class _VersionedStore(Store[StoredState]):

@@ -204,7 +204,7 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert len(restored.times) >= 2 and coordinator.state.bootstrapped == stored["data"]["bootstrapped"]
     # Split at once: the observations have their own file, the main file no longer holds them.
     assert "observations" not in hass_storage[key]["data"]
-    assert hass_storage[key]["minor_version"] == 3
+    assert hass_storage[key]["minor_version"] == 4
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
 
 

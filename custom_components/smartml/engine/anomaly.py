@@ -88,6 +88,7 @@ from .security_threshold import (
     min_threshold,
     start_days,
 )
+from .slots import counted
 
 __all__ = [
     "KIND_SECURITY",
@@ -192,11 +193,16 @@ class SecurityModel:
             for entity_id in entities:
                 self.entity_source_.setdefault(entity_id, key)
 
+        # What happened in an excluded period teaches nothing: neither its activity nor its hours.
+        spans = store.excluded_spans([*self.presence_, *self.entity_source_])
+        starts = {key: times[counted(times, spans)] for key, times in starts.items()}
         door_keys = [self.entity_source_[e] for e in security]
         doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         self.night_hours_ = night_hours(starts, home, hours, grid)
-        exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_)
+        exposure_by_day = exposure_by_day_hours(
+            home, hours, weekend, self.night_hours_, counted(grid + SLOT_SECONDS / 2, spans)
+        )
         exposure = exposure_by_day.sum(axis=0)
         self.exposure_ = exposure.tolist()
 

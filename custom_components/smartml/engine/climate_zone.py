@@ -28,7 +28,7 @@ from .observations import (
 )
 from .setpoint_changes import CHANGE_KINDS, KIND_MANUAL, classify_changes
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, SetpointRoutine, local_day_slot
-from .slots import buffer_arrays, last_reading, slot_middles
+from .slots import buffer_arrays, counted, last_reading, slot_middles
 from .thermal import ThermalFit, fit_thermal
 
 # Manual changes are one-offs: the routine gives their hours this weight.
@@ -112,7 +112,8 @@ def _fit_setpoints(
     zone.days = float(now - begin) / DAY_SECONDS
     grid = slot_middles(begin + SLOT_SECONDS, now, SLOT_MINUTES)
     setpoint = last_reading(sp_t, sp_v, grid)
-    weights = forgetting_weights(grid, now, half_life_days)
+    # Slots of an excluded period weigh nothing.
+    weights = forgetting_weights(grid, now, half_life_days) * counted(grid, store.excluded_spans([entity_id]))
     if len(mode_t):
         mode = last_reading(mode_t, mode_v, grid)
         weights = np.where(mode == HVAC_MODE_OFF, 0.0, weights)

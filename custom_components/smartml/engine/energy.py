@@ -51,6 +51,7 @@ from .facts import ABOVE_FORECAST_HOURS
 from .live_score import SERIES, LiveScore, SeriesScoreDict
 from .observations import ObservationStore
 from .results import Anomaly, EnergyForecast
+from .slots import counted
 
 MIN_TRAIN_HOURS: Final = 72
 MIN_DAYS: Final = 3.0
@@ -178,7 +179,8 @@ class EnergyModel:
         self.fitted_until_ = now
         self.external_ = (list(hourly[0]), list(hourly[1])) if hourly else None
         self.occupancy_given_ = occupancy_hourly is not None
-        series = self.series(store, now, hourly, occupancy_hourly, since=now - (TRAIN_DAYS + 8) * DAY)
+        spans = store.excluded_spans(self.entities_)
+        series = self.series(store, now, hourly, occupancy_hourly, since=now - (TRAIN_DAYS + 8) * DAY).without(spans)
         known = np.isfinite(series.y)
         self.days_ = float(known.sum()) / 24.0
         self.history_ = series
@@ -189,6 +191,7 @@ class EnergyModel:
         self.profile_ = usual_profile(series.y, series.how, series.hod, len(series.y))
         self.model_, self.train_rows_ = fit_forecast(series, self.profile_, self.forecast_model, self.seed)
         starts, watts = calibration_grid(store, self.spec_, now, series)
+        watts = np.where(counted(starts, spans), watts, np.nan)
         _, hod = hour_of_week(starts, self.timezone_)
         if np.isfinite(watts).any():
             self.power_.fit(watts, hod, series)
@@ -263,7 +266,8 @@ class EnergyModel:
         naive_idx = origin + 1 - WEEK_HOURS
         naive = float(series.y[naive_idx]) if 0 <= naive_idx < origin else math.nan
         self.live.record(SERIES, float(ts[1]), float(p50[1]), naive)
-        self.live.resolve(SERIES, series.starts[:origin], series.y[:origin])
+        scored = series.without(store.excluded_spans(self.entities_))
+        self.live.resolve(SERIES, scored.starts[:origin], scored.y[:origin])
         self.live.prune(now)
         return EnergyForecast(
             ts=[float(t) for t in ts[1:]],

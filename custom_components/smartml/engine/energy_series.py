@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from .constants import HOUR_SECONDS as HOUR
 from .observations import KIND_MEAN, ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
 from .pacing import pace
-from .slots import buffer_arrays, local_weekday_seconds
+from .slots import buffer_arrays, counted, local_weekday_seconds
 
 GRID_SECONDS: Final = 900.0  # the power grid: 15 minutes
 GRID_PER_HOUR: Final = 4
@@ -276,6 +276,13 @@ class HourlySeries:
             return out
 
         return cls(starts, y, how, hod, pad(temp), pad(occ))
+
+    def without(self, spans: Sequence[tuple[float, float]]) -> HourlySeries:
+        """The series with the hours of excluded periods unknown (they teach nothing)."""
+        if not spans:
+            return self
+        y = np.where(counted(self.starts + HOUR / 2, spans), self.y, np.nan)
+        return HourlySeries(self.starts, y, self.how, self.hod, self.temp, self.occ)
 
 
 def hourly_series(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 import base64
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 import itertools
@@ -18,6 +18,7 @@ import sys
 from typing import Any, Final
 
 from .constants import JsonObject
+from .exclusions import ExcludedPeriod, merged_spans
 from .pacing import pace
 
 # Roles an entity plays in the home spec / config entry options.
@@ -316,6 +317,20 @@ class ChannelBuffer:
         # Count what is really new: an unchanged state that history repeats is not.
         return len(set(zip(self.times, self.values, strict=True)) - existing)
 
+    def drop_between(self, start: float, end: float) -> int:
+        """Forget the points in [start, end] (a bad reading); return how many were dropped.
+
+        A state channel then holds the state before start until its next change.
+        """
+        dropped = 0
+        if self.bucket_count and start <= self.bucket_start <= end:
+            self.bucket_start, self.bucket_value, self.bucket_count = math.nan, 0.0, 0
+            dropped = 1
+        first, last = bisect_left(self.times, start), bisect_right(self.times, end)
+        del self.times[first:last]
+        del self.values[first:last]
+        return dropped + last - first
+
     def prune_before(self, cutoff: float) -> None:
         """Forget points older than cutoff, keeping the last one before it as the starting state."""
         keep_from = 0
@@ -401,6 +416,12 @@ class ObservationStore:
     roles: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     max_points: int = DEFAULT_MAX_POINTS
+    # Periods not to learn from; kept with the user's choices, not with the observations.
+    excluded: tuple[ExcludedPeriod, ...] = ()
+
+    def excluded_spans(self, entities: Iterable[str] | None = None) -> list[tuple[float, float]]:
+        """Merged spans of the excluded periods that concern a model reading these entities."""
+        return merged_spans(self.excluded, entities)
 
     def add_state(
         self,
@@ -609,6 +630,7 @@ class ObservationStore:
             copy.channels[channel] = fresh
             copy.roles[channel] = self.roles.get(channel, "")
         copy.skipped = dict(self.skipped)
+        copy.excluded = self.excluded
         return copy
 
     def prune_before(self, cutoff: float) -> None:
@@ -622,6 +644,14 @@ class ObservationStore:
             renamed = new + channel[len(old) :]
             self.channels[renamed] = self.channels.pop(channel)
             self.roles[renamed] = self.roles.pop(channel)
+
+    def forget_between(self, entity_id: str, start: float, end: float) -> int:
+        """Forget an entity's readings in [start, end] over its channels; return how many."""
+        return sum(
+            self.channels[channel].drop_between(start, end)
+            for channel in list(self.channels)
+            if channel.partition(CHANNEL_SEP)[0] == entity_id
+        )
 
     def drop_entities(self, keep: Iterable[str]) -> None:
         """Forget channels of entities no longer configured."""

@@ -222,6 +222,9 @@ class OccupancyModel:
         probs = self.probabilities(store, np.array([origin]), steps)
         timeline = self._extended(store, origin, origin)
         baseline = self._tow_baseline(timeline, origin)
+        # Slots of the last two days that are scored (an excluded period is not).
+        recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
+        recent = recent[timeline.counted[recent]]
         outlooks: dict[str, ScopeForecast] = {}
         for scope, p in probs.items():
             pace()
@@ -233,8 +236,7 @@ class OccupancyModel:
             likely = np.flatnonzero(row >= 0.5)
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
-            y = timeline.targets[scope]
-            self.live.resolve(scope, timeline.starts[: timeline.known][-2 * self.per_day :], y[-2 * self.per_day :])
+            self.live.resolve(scope, timeline.starts[recent], timeline.targets[scope][recent])
             skill, scored = self.live.skill(scope)
             virtual = None
             if scope in self.virtual_:

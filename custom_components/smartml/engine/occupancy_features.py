@@ -120,6 +120,8 @@ def training_rows(routines: Routines, slot_minutes: int) -> tuple[FloatArray, Fl
         o, k = o.ravel(), k.ravel()
         keep = o + k - 1 < timeline.known
         o, k = o[keep], k[keep]
+        keep = timeline.counted[o + k - 1]  # no target from an excluded period
+        o, k = o[keep], k[keep]
         if len(o) > per_scope:
             pick = np.sort(rng.choice(len(o), per_scope, replace=False))
             o, k = o[pick], k[pick]

@@ -168,17 +168,19 @@ def build_routines(
     per_day = 24 * 60 // slot_minutes
     per_week = slots_per_week(slot_minutes)
     half_life = half_life_days * DAY_SECONDS
-    times = timeline.starts[: timeline.known]
-    tow = timeline.tow[: timeline.known]
+    # Excluded slots teach nothing: left out of the routines and of the persistence table.
+    kept = timeline.counted
+    times = timeline.starts[: timeline.known][kept]
+    tow = timeline.tow[: timeline.known][kept]
     tod = tow % per_day
     zeros = np.zeros(len(times), dtype=np.int64)
     scopes: dict[str, Routine] = {}
     for scope, y in timeline.targets.items():
         pace()
-        values = y.astype(np.float64)
+        values = y[: timeline.known][kept].astype(np.float64)
         table = transitions.get(scope)
         if table is None:
-            table = transitions[scope] = transition_table(y[: timeline.known], MAX_TRANSITION_STEPS)
+            table = transitions[scope] = transition_table(values.astype(bool), MAX_TRANSITION_STEPS)
         scopes[scope] = Routine(
             rate=EwIndex.build(zeros, times, values, 1, half_life),
             day=EwIndex.build(tod, times, values, per_day, half_life),

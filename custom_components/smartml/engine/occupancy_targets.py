@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constants import HOME
-from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore
-from .slots import binary_occupied, slot_grid, time_of_week
+from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore, entity_roles
+from .slots import binary_occupied, counted, slot_grid, time_of_week
 
 
 def occupancy_targets(
@@ -86,6 +86,8 @@ class Timeline:
     tow: NDArray[np.int64]
     known: int
     targets: dict[str, NDArray[np.bool_]]
+    # Observed slots that count: False in periods the household excluded from learning.
+    counted: NDArray[np.bool_]
 
 
 def slot_timeline(
@@ -102,7 +104,9 @@ def slot_timeline(
     starts = slot_grid(start, max(extend_until, known_until), slot_minutes)
     known = int(np.searchsorted(starts, known_until - step, side="right"))
     targets = occupancy_targets(store, spec, starts[:known], step)
-    return Timeline(starts, time_of_week(starts, timezone, slot_minutes), known, targets)
+    entities = [e for e, role in entity_roles(spec).items() if role in (ROLE_OCCUPANCY, ROLE_PRESENCE)]
+    kept = counted(starts[:known] + step / 2, store.excluded_spans(entities))
+    return Timeline(starts, time_of_week(starts, timezone, slot_minutes), known, targets, kept)
 
 
 def extended_timeline(
@@ -135,4 +139,5 @@ def extended_timeline(
         np.concatenate([fitted.tow[: fitted.known], fresh.tow]),
         fitted.known + fresh_known,
         targets,
+        np.concatenate([fitted.counted[: fitted.known], fresh.counted[:fresh_known]]),
     )

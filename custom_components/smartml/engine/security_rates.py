@@ -280,12 +280,19 @@ def state_index(home: NDArray[np.int8], hours: NDArray[np.int64], night: Sequenc
 
 
 def exposure_by_day_hours(
-    home: NDArray[np.int8], hours: NDArray[np.int64], weekend: NDArray[np.int64], night: Sequence[bool]
+    home: NDArray[np.int8],
+    hours: NDArray[np.int64],
+    weekend: NDArray[np.int64],
+    night: Sequence[bool],
+    kept: NDArray[np.bool_],
 ) -> NDArray[np.float64]:
-    """Hours spent in each context per day of the slot grid, [day][state][day type][hour]."""
+    """Hours spent in each context per day of the slot grid, [day][state][day type][hour].
+
+    kept: the slots that count (an excluded period's do not).
+    """
     day = np.arange(len(home)) // SLOTS_PER_DAY
     exposure = np.zeros((int(day[-1]) + 1 if len(day) else 0, 3, 2, 24))
-    np.add.at(exposure, (day, state_index(home, hours, night), weekend, hours), SLOT_SECONDS / HOUR_SECONDS)
+    np.add.at(exposure, (day, state_index(home, hours, night), weekend, hours), kept * (SLOT_SECONDS / HOUR_SECONDS))
     return exposure
 
 

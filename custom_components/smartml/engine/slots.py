@@ -8,6 +8,7 @@ autumn hour maps twice to the same local slots and the skipped spring hour never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 import math
 from zoneinfo import ZoneInfo
@@ -86,6 +87,15 @@ def time_of_week(starts: NDArray[np.float64], tz_name: str, slot_minutes: int) -
     weekday, seconds = local_weekday_seconds(starts, tz_name)
     minute_of_day = np.floor(seconds / 60.0).astype(np.int64)
     return np.asarray(weekday * (24 * 60 // slot_minutes) + minute_of_day // slot_minutes, dtype=np.int64)
+
+
+def counted(times: NDArray[np.float64], spans: Sequence[tuple[float, float]]) -> NDArray[np.bool_]:
+    """Whether each time lies outside the excluded spans (sorted, non-overlapping [start, end))."""
+    if not spans:
+        return np.ones(len(times), dtype=bool)
+    bounds = np.asarray(spans, dtype=np.float64).ravel()
+    # Inside a span exactly when an odd number of bounds lie at or before the time.
+    return np.asarray(np.searchsorted(bounds, times, side="right") % 2 == 0, dtype=np.bool_)
 
 
 def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.bool_]:
