@@ -36,7 +36,14 @@ from .const import (
     STATUS_READY,
     STATUS_TRAINING,
 )
-from .engine.constants import DAY_SECONDS, MODEL_ENERGY, MODEL_OCCUPANCY, MODEL_SECURITY, models_for
+from .engine.constants import (
+    DAY_SECONDS,
+    MODEL_ENERGY,
+    MODEL_OCCUPANCY,
+    MODEL_SECURITY,
+    TYPE_OPEN_TOO_LONG,
+    models_for,
+)
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod, whole_home_at
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
@@ -193,22 +200,25 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is None or not self.learning or role not in BINARY_ROLES:
             return
         value = self.state.observations.channels[entity_id].values[-1]
-        anomaly = models.check_event(entity_id, value, ts, self._presence_for_security(ts))
-        if anomaly is not None:
+        anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
+        if anomaly is not None and self._reportable([anomaly]):
             self.anomalies.async_report(anomaly)
 
-    def _presence_for_security(self, ts: float) -> bool | None:
-        """Presence as the security model takes it: someone is home in an excluded period.
+    def _reportable(self, anomalies: list[Anomaly]) -> list[Anomaly]:
+        """The anomalies to report: none judged against the routine in an excluded period.
 
-        In a holiday or a week with guests, activity at home is not held against the
-        household; doors held open are still reported.
+        The household said the period is unusual (a holiday, guests), so activity then is
+        not held against it; a door held open is still reported.
         """
-        calendar = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
-        if whole_home_at(self.state.observations.excluded, ts) or (
-            calendar and (state := self.hass.states.get(calendar)) is not None and state.state == STATE_ON
-        ):
-            return True
-        return presence_now(self.hass, self.spec)
+        calendar: str | None = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
+        state = self.hass.states.get(calendar) if calendar else None
+        calendar_on = state is not None and state.state == STATE_ON
+        return [
+            anomaly
+            for anomaly in anomalies
+            if anomaly.type == TYPE_OPEN_TOO_LONG
+            or not (calendar_on or whole_home_at(self.state.observations.excluded, anomaly.ts))
+        ]
 
     @callback
     def _async_feedback(self, anomaly: Anomaly) -> None:
@@ -351,7 +361,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
             self.anomalies.async_report_new(
-                [*prediction.anomalies, *models.due_anomalies(now)], self.learning, self.has_energy_anomalies
+                self._reportable([*prediction.anomalies, *models.due_anomalies(now)]),
+                self.learning,
+                self.has_energy_anomalies,
             )
             self.state.models.update(models.live_state())
             self.storage.schedule_save()

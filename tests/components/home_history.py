@@ -37,8 +37,14 @@ def _watts(moment: datetime) -> float:
     return 350.0
 
 
-async def record_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = 10) -> None:
-    """Write `days` of the household into the recorder, ending now (time is frozen)."""
+async def record_home(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = 10, unusual_day: int | None = None
+) -> None:
+    """Write `days` of the household into the recorder, ending now (time is frozen).
+
+    unusual_day: on the day this many days before today, the front door opens at 03:00
+    and the hall is busy all afternoon while the household is away.
+    """
     now = dt_util.now()
     moment = dt_util.start_of_local_day(now) - timedelta(days=days)
     freezer.move_to(moment)
@@ -70,6 +76,18 @@ async def record_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory, days:
         # The zone warms 1.8 °C/h while heating and loses heat to 8 °C outside (tau 14 h).
         indoor += (0.9 if heating else 0.0) + (8.0 - indoor) / 28.0
         minutes = local.hour * 60 + local.minute
+        unusual = (
+            unusual_day is not None and local.date() == (dt_util.as_local(now) - timedelta(days=unusual_day)).date()
+        )
+        if unusual and (minutes == 3 * 60 or 12 * 60 <= minutes < 17 * 60):
+            door = minutes == 3 * 60
+            hass.states.async_set(
+                FRONT_DOOR if door else HALL_MOTION, "on", {"device_class": "door" if door else "motion"}
+            )
+            freezer.tick(timedelta(minutes=2))
+            hass.states.async_set(
+                FRONT_DOOR if door else HALL_MOTION, "off", {"device_class": "door" if door else "motion"}
+            )
         if minutes == 7 * 60:
             hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
         elif minutes == 7 * 60 + 30:

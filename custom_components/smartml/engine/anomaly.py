@@ -170,7 +170,8 @@ class SecurityModel:
             return
 
         home = home_series(store, self.presence_, grid + SLOT_SECONDS / 2, occupancy)
-        departures, arrivals = transitions(store, self.presence_, now)
+        # The watch goes on from the latest transitions; learning skips excluded periods.
+        last_departures, last_arrivals = transitions(store, self.presence_, now)
         hours, weekend = local_hour_weekend(grid + SLOT_SECONDS / 2, self.timezone_)
 
         # Activity starts of each source before now.
@@ -196,13 +197,13 @@ class SecurityModel:
         # What happened in an excluded period teaches nothing: neither its activity nor its hours.
         spans = store.excluded_spans([*self.presence_, *self.entity_source_])
         starts = {key: times[counted(times, spans)] for key, times in starts.items()}
+        departures, arrivals = (times[counted(times, spans)] for times in (last_departures, last_arrivals))
+        counted_slots = counted(grid + SLOT_SECONDS / 2, spans)
         door_keys = [self.entity_source_[e] for e in security]
         doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
-        self.night_hours_ = night_hours(starts, home, hours, grid)
-        exposure_by_day = exposure_by_day_hours(
-            home, hours, weekend, self.night_hours_, counted(grid + SLOT_SECONDS / 2, spans)
-        )
+        self.night_hours_ = night_hours(starts, home, hours, grid, counted_slots)
+        exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, counted_slots)
         exposure = exposure_by_day.sum(axis=0)
         self.exposure_ = exposure.tolist()
 
@@ -236,7 +237,7 @@ class SecurityModel:
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
         self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
-        self.watch_ = self._start_watch(store, departures, arrivals)
+        self.watch_ = self._start_watch(store, last_departures, last_arrivals)
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)

@@ -241,9 +241,13 @@ def night_hours(
     home: NDArray[np.int8],
     hours: NDArray[np.int64],
     grid: NDArray[np.float64],
+    kept: NDArray[np.bool_],
 ) -> list[bool]:
-    """Hours in which the occupied home is quiet: the longest circular run of low activity."""
-    occupied = home != 0
+    """Hours in which the occupied home is quiet: the longest circular run of low activity.
+
+    kept: the slots that count (an excluded period's do not).
+    """
+    occupied = (home != 0) & kept
     exposure = np.bincount(hours[occupied], minlength=24) * (SLOT_SECONDS / HOUR_SECONDS)
     everything = np.concatenate([*starts.values(), np.zeros(0)])
     slot = np.clip(np.searchsorted(grid, everything, side="right") - 1, 0, len(grid) - 1)

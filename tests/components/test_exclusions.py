@@ -1,0 +1,247 @@
+"""Days that don't count: excluded periods, forgotten readings, a calendar of unusual days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import time
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockPlatform, mock_platform
+
+from custom_components.smartml.const import CONF_EXCLUDE_CALENDAR, DOMAIN
+from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
+from custom_components.smartml.engine.home import HomeModels
+from custom_components.smartml.engine.observations import ObservationStore
+
+from .conftest import ENERGY, FRONT_DOOR, PERSON, POWER, home_options, set_home_states, setup_entry
+from .home_history import record_home
+
+UNUSUAL_DAY = 4  # days before today
+CALENDAR = "calendar.unusual_days"
+
+
+@pytest.fixture
+def mid_morning(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 10:05 local time."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=10, minutes=5))
+
+
+def _unusual_day() -> tuple[datetime, datetime]:
+    start = dt_util.start_of_local_day(dt_util.now() - timedelta(days=UNUSUAL_DAY))
+    return start, start + timedelta(days=1)
+
+
+def _security_rates(models: HomeModels | None) -> dict[str, list[Any]]:
+    assert models is not None and models.security is not None
+    return {key: source.rates for key, source in models.security.sources_.items()}
+
+
+async def _fit_never_seen(hass: HomeAssistant, entry: MockConfigEntry) -> HomeModels:
+    """The models fitted on observations from which the unusual day's readings are gone."""
+    coordinator = entry.runtime_data.coordinator
+    never: ObservationStore = coordinator.state.observations.snapshot()
+    start, end = _unusual_day()
+    for entity_id in coordinator.roles:
+        never.forget_between(entity_id, start.timestamp(), end.timestamp())
+    models = HomeModels(coordinator.spec, entry.options)
+    await hass.async_add_executor_job(models.fit, never, time.time())
+    return models
+
+
+async def test_an_excluded_day_changes_no_learned_rate(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    await record_home(hass, freezer, unusual_day=UNUSUAL_DAY)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    learned_with_the_day = _security_rates(coordinator.models)
+    start, end = _unusual_day()
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": start.isoformat(), "end": end.isoformat(), "reason": "Guests"},
+        blocking=True,
+        return_response=True,
+    )
+
+    assert response == {"excluded_periods": 1}
+    learned = _security_rates(coordinator.models)
+    assert learned != learned_with_the_day  # the night door and the busy afternoon had taught something
+    assert learned == pytest.approx(_security_rates(await _fit_never_seen(hass, mock_entry)))
+    energy = coordinator.models.energy  # type: ignore[union-attr]
+    never_energy = (await _fit_never_seen(hass, mock_entry)).energy
+    assert energy.profile_.tolist() == pytest.approx(never_energy.profile_.tolist(), nan_ok=True)
+
+    # Kept with the household's choices: a restart refits without the day too.
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_entry.runtime_data.coordinator
+    assert [(p.start, p.end, p.reason) for p in coordinator.state.excluded] == [
+        (start.timestamp(), end.timestamp(), "Guests")
+    ]
+    assert _security_rates(coordinator.models) == pytest.approx(learned)
+    diagnostics = await async_get_config_entry_diagnostics(hass, mock_entry)
+    assert diagnostics["excluded_periods"] == {"count": 1, "hours": 24.0, "from_calendar": 0}
+    assert str(start.date()) not in str(diagnostics)
+
+
+async def test_in_an_excluded_period_activity_while_away_is_not_an_intrusion(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    now = dt_util.now()
+    await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(days=3)).isoformat()},
+        blocking=True,
+    )
+    coordinator = mock_entry.runtime_data.coordinator
+    hass.states.async_set(PERSON, "not_home")
+    # A guest opens the door at an hour nobody comes home.
+    freezer.tick(timedelta(hours=1))
+    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
+    hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(minutes=40))
+    await coordinator.async_refresh()
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+
+async def test_forget_data_removes_a_spike_and_restores_the_forecast(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    before = coordinator.prediction.energy.forecast.p50[:3]  # type: ignore[union-attr]
+    meter = float(hass.states.get(ENERGY).state)
+    attributes = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
+    glitch = dt_util.now() + timedelta(minutes=10)
+    # A meter glitch: one reading 40 kWh too high, then back on track.
+    for minutes, reading in ((10, meter + 40.0), (20, meter + 0.1), (50, meter + 0.2)):
+        freezer.move_to(glitch + timedelta(minutes=minutes - 10))
+        hass.states.async_set(ENERGY, f"{reading:.3f}", attributes)
+        await hass.async_block_till_done()
+    freezer.move_to(glitch + timedelta(minutes=55))
+    await hass.services.async_call(DOMAIN, "retrain", blocking=True)
+    spiked = coordinator.prediction.energy.forecast.p50[:3]  # type: ignore[union-attr]
+    assert spiked[0] > 2 * before[0]
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "forget_data",
+        {
+            "entity_id": ENERGY,
+            "start": (glitch - timedelta(minutes=1)).isoformat(),
+            "end": (glitch + timedelta(minutes=1)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+
+    assert response == {"forgotten_readings": 1}
+    restored = coordinator.prediction.energy.forecast.p50[:3]  # type: ignore[union-attr]
+    assert restored == pytest.approx(before, rel=0.25)
+    # The span stays out of what the meter's models learn, so a recorder read cannot bring it back.
+    assert [(p.entities, p.reason) for p in coordinator.state.excluded] == [((ENERGY,), "forgotten readings")]
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("exclude_period", {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"}, "period_not_ordered"),
+        ("exclude_period", {"start": "2026-01-01T00:00:00", "end": "2026-11-20T00:00:00"}, "period_too_long"),
+        (
+            "exclude_period",
+            {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": ["light.attic"]},
+            "entities_not_learned",
+        ),
+        (
+            "forget_data",
+            {"entity_id": "sensor.elsewhere", "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"},
+            "entities_not_learned",
+        ),
+        (
+            "forget_data",
+            {"entity_id": POWER, "start": "2020-11-20T00:00:00", "end": "2020-11-21T00:00:00"},
+            "nothing_to_forget",
+        ),
+    ],
+)
+async def test_wrong_periods_are_refused_with_a_translated_error(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, service: str, data: dict[str, Any], key: str
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(DOMAIN, service, data, blocking=True)
+    assert raised.value.translation_key == key
+    assert mock_entry.runtime_data.coordinator.state.excluded == []
+
+
+class _UnusualDays(CalendarEntity):
+    """A calendar with one event: the unusual day, as a household would mark guests."""
+
+    _attr_name = "Unusual days"
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self._event = CalendarEvent(start=start, end=end, summary="Guests")
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        return None
+
+    async def async_get_events(self, hass: HomeAssistant, start_date: datetime, end_date: datetime) -> list[Any]:
+        return [self._event] if self._event.start_datetime_local < end_date else []
+
+
+async def test_a_calendar_event_is_a_day_not_learned_from(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    await record_home(hass, freezer, unusual_day=UNUSUAL_DAY)
+    start, end = _unusual_day()
+
+    async def setup_platform(
+        hass: HomeAssistant, config: dict[str, Any], add_entities: AddEntitiesCallback, *_: Any
+    ) -> None:
+        add_entities([_UnusualDays(start, end)])
+
+    mock_platform(hass, "household.calendar", MockPlatform(async_setup_platform=setup_platform))
+    assert await async_setup_component(hass, "calendar", {"calendar": {"platform": "household"}})
+    await hass.async_block_till_done()
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_EXCLUDE_CALENDAR: CALENDAR}))
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+
+    assert [(p.start, p.end, p.reason) for p in coordinator.state.calendar_excluded] == [
+        (start.timestamp(), end.timestamp(), "Guests")
+    ]
+    assert _security_rates(coordinator.models) == pytest.approx(_security_rates(await _fit_never_seen(hass, entry)))
+    assert coordinator.state.excluded == []  # a calendar's events are read again, not stored
