@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_ON
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.util import dt as dt_util
@@ -24,7 +24,6 @@ from .const import (
     CONF_AREAS,
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
-    CONF_EXCLUDE_CALENDAR,
     CONF_NOTIFY,
     CONF_SECURITY_SENSORS,
     DOMAIN,
@@ -41,10 +40,9 @@ from .engine.constants import (
     MODEL_ENERGY,
     MODEL_OCCUPANCY,
     MODEL_SECURITY,
-    TYPE_OPEN_TOO_LONG,
     models_for,
 )
-from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod, whole_home_at
+from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
 from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
 from .engine.pacing import paced
@@ -201,24 +199,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             return
         value = self.state.observations.channels[entity_id].values[-1]
         anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
-        if anomaly is not None and self._reportable([anomaly]):
+        if anomaly is not None:
             self.anomalies.async_report(anomaly)
-
-    def _reportable(self, anomalies: list[Anomaly]) -> list[Anomaly]:
-        """The anomalies to report: none judged against the routine in an excluded period.
-
-        The household said the period is unusual (a holiday, guests), so activity then is
-        not held against it; a door held open is still reported.
-        """
-        calendar: str | None = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
-        state = self.hass.states.get(calendar) if calendar else None
-        calendar_on = state is not None and state.state == STATE_ON
-        return [
-            anomaly
-            for anomaly in anomalies
-            if anomaly.type == TYPE_OPEN_TOO_LONG
-            or not (calendar_on or whole_home_at(self.state.observations.excluded, anomaly.ts))
-        ]
 
     @callback
     def _async_feedback(self, anomaly: Anomaly) -> None:
@@ -361,9 +343,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
             self.anomalies.async_report_new(
-                self._reportable([*prediction.anomalies, *models.due_anomalies(now)]),
-                self.learning,
-                self.has_energy_anomalies,
+                [*prediction.anomalies, *models.due_anomalies(now)], self.learning, self.has_energy_anomalies
             )
             self.state.models.update(models.live_state())
             self.storage.schedule_save()

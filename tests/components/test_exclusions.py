@@ -22,7 +22,7 @@ from custom_components.smartml.diagnostics import async_get_config_entry_diagnos
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore
 
-from .conftest import ENERGY, FRONT_DOOR, PERSON, POWER, home_options, set_home_states, setup_entry
+from .conftest import ENERGY, POWER, home_options, set_home_states, setup_entry
 from .home_history import record_home
 
 UNUSUAL_DAY = 4  # days before today
@@ -97,34 +97,6 @@ async def test_an_excluded_day_changes_no_learned_rate(
     diagnostics = await async_get_config_entry_diagnostics(hass, mock_entry)
     assert diagnostics["excluded_periods"] == {"count": 1, "hours": 24.0, "from_calendar": 0}
     assert str(start.date()) not in str(diagnostics)
-
-
-async def test_in_an_excluded_period_activity_while_away_is_not_an_intrusion(
-    recorder_mock: Recorder,
-    hass: HomeAssistant,
-    mock_entry: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
-    mid_morning: None,
-) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    now = dt_util.now()
-    await hass.services.async_call(
-        DOMAIN,
-        "exclude_period",
-        {"start": (now - timedelta(hours=1)).isoformat(), "end": (now + timedelta(days=3)).isoformat()},
-        blocking=True,
-    )
-    coordinator = mock_entry.runtime_data.coordinator
-    hass.states.async_set(PERSON, "not_home")
-    # A guest opens the door at an hour nobody comes home.
-    freezer.tick(timedelta(hours=1))
-    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
-    hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
-    await hass.async_block_till_done()
-    freezer.tick(timedelta(minutes=40))
-    await coordinator.async_refresh()
-    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
 
 async def test_forget_data_removes_a_spike_and_restores_the_forecast(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from custom_components.smartml.engine.exclusions import ExcludedPeriod, merged_spans, whole_home_at
+from custom_components.smartml.engine.exclusions import ExcludedPeriod, merged_spans
 from custom_components.smartml.engine.observations import (
     KIND_MEAN,
     KIND_STATE,
@@ -29,7 +29,6 @@ def test_spans_merge_and_concern_only_the_models_reading_their_entities() -> Non
     assert merged_spans(periods) == [(10.0, 30.0), (40.0, 50.0)]
     assert merged_spans(periods, ["binary_sensor.door"]) == [(10.0, 20.0), (40.0, 50.0)]
     assert merged_spans(periods, ["sensor.power"]) == [(10.0, 30.0)]
-    assert whole_home_at(periods, 12.0) and not whole_home_at(periods, 25.0)
 
 
 def test_counted_leaves_out_times_inside_spans() -> None:

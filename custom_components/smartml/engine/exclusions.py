@@ -9,7 +9,7 @@ and worker alike); the slot masks are built with numpy in `slots.counted`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -62,8 +62,3 @@ def merged_spans(periods: Iterable[ExcludedPeriod], entities: Iterable[str] | No
         else:
             merged.append((start, end))
     return merged
-
-
-def whole_home_at(periods: Sequence[ExcludedPeriod], ts: float) -> bool:
-    """Whether a whole-home period is in force at ts."""
-    return any(not p.entities and p.start <= ts < p.end for p in periods)
