@@ -10,7 +10,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -22,7 +21,7 @@ from custom_components.smartml.diagnostics import async_get_config_entry_diagnos
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore
 
-from .conftest import ENERGY, POWER, home_options, set_home_states, setup_entry
+from .conftest import ENERGY, home_options, setup_entry
 from .home_history import record_home
 
 UNUSUAL_DAY = 4  # days before today
@@ -140,39 +139,6 @@ async def test_forget_data_removes_a_spike_and_restores_the_forecast(
     assert restored == pytest.approx(before, rel=0.25)
     # The span stays out of what the meter's models learn, so a recorder read cannot bring it back.
     assert [(p.entities, p.reason) for p in coordinator.state.excluded] == [((ENERGY,), "forgotten readings")]
-
-
-@pytest.mark.parametrize(
-    ("service", "data", "key"),
-    [
-        ("exclude_period", {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"}, "period_not_ordered"),
-        ("exclude_period", {"start": "2026-01-01T00:00:00", "end": "2026-11-20T00:00:00"}, "period_too_long"),
-        (
-            "exclude_period",
-            {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": ["light.attic"]},
-            "entities_not_learned",
-        ),
-        (
-            "forget_data",
-            {"entity_id": "sensor.elsewhere", "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"},
-            "entities_not_learned",
-        ),
-        (
-            "forget_data",
-            {"entity_id": POWER, "start": "2020-11-20T00:00:00", "end": "2020-11-21T00:00:00"},
-            "nothing_to_forget",
-        ),
-    ],
-)
-async def test_wrong_periods_are_refused_with_a_translated_error(
-    hass: HomeAssistant, mock_entry: MockConfigEntry, service: str, data: dict[str, Any], key: str
-) -> None:
-    set_home_states(hass)
-    await setup_entry(hass, mock_entry)
-    with pytest.raises(ServiceValidationError) as raised:
-        await hass.services.async_call(DOMAIN, service, data, blocking=True)
-    assert raised.value.translation_key == key
-    assert mock_entry.runtime_data.coordinator.state.excluded == []
 
 
 class _UnusualDays(CalendarEntity):

@@ -30,6 +30,12 @@ SCHEMA_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("get_forecast", {"areas": [{"x": 1}]}),
     ("report_false_alarm", {"event_id": ["a"]}),
     ("report_false_alarm", {"bogus": "a"}),
+    ("exclude_period", {"start": "2026-11-20T00:00:00"}),
+    ("exclude_period", {"start": "yesterday", "end": "2026-11-20T00:00:00"}),
+    ("exclude_period", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": "not an entity"}),
+    ("exclude_period", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "reason": "x" * 500}),
+    ("forget_data", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
+    ("forget_data", {"entity_id": ["a", "b"], "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
 ]
 TRANSLATED_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("import_history", {"path": "/etc/passwd"}, "path_not_allowed"),
@@ -44,12 +50,34 @@ TRANSLATED_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("get_forecast", {"config_entry_id": "nope"}, "entry_not_loaded"),
     ("report_false_alarm", {"event_id": "x" * 10_000}, "unknown_anomaly"),
     ("report_false_alarm", {"config_entry_id": "nope"}, "entry_not_loaded"),
+    ("exclude_period", {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"}, "period_not_ordered"),
+    ("exclude_period", {"start": "2026-01-01T00:00:00", "end": "2026-11-20T00:00:00"}, "period_too_long"),
+    (
+        "exclude_period",
+        {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": ["light.attic"]},
+        "entities_not_learned",
+    ),
+    (
+        "forget_data",
+        {"entity_id": "sensor.elsewhere", "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"},
+        "entities_not_learned",
+    ),
+    (
+        "forget_data",
+        {"entity_id": KITCHEN_MOTION, "start": "2020-11-20T00:00:00", "end": "2020-11-21T00:00:00"},
+        "nothing_to_forget",
+    ),
 ]
 
 
 def _learned(entry: MockConfigEntry) -> dict[str, Any]:
     state = entry.runtime_data.coordinator.state
-    return {"observations": state.observations.as_dict(), "feedback": list(state.feedback), "learning": state.learning}
+    return {
+        "observations": state.observations.as_dict(),
+        "feedback": list(state.feedback),
+        "learning": state.learning,
+        "excluded": list(state.excluded),
+    }
 
 
 async def _loaded(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
@@ -61,7 +89,8 @@ async def _loaded(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]
 
 
 def _response(service: str) -> bool | None:
-    return True if service in ("get_forecast", "import_history", "report_false_alarm") else None
+    responding = ("get_forecast", "import_history", "report_false_alarm", "exclude_period", "forget_data")
+    return True if service in responding else None
 
 
 @pytest.mark.parametrize(("service", "data"), SCHEMA_ERRORS)
