@@ -22,6 +22,7 @@ from .engine.facts import (
     LongRun,
     OpenTooLong,
     PresenceDoubt,
+    RoutineMissing,
     area_label,
     friendly_name,
 )
@@ -105,6 +106,27 @@ def _presence_doubt(facts: PresenceDoubt, name_of: NameOf) -> str:
     )
 
 
+def _duration(minutes: float) -> str:
+    """A duration as people read it: 9 h 50 min, 45 min."""
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+def _routine_missing(facts: RoutineMissing, area_name: NameOf) -> str:
+    text = f"No activity in the home since {facts.since:%H:%M} ({_duration(facts.quiet_minutes)}) while someone is home"
+    if facts.area is not None and facts.days_considered:
+        text += (
+            f"; on {facts.days_with_activity} of the last {facts.days_considered} days with someone home there was "
+            f"activity in {area_name(facts.area)} by {facts.at:%H:%M}"
+        )
+        if facts.usual_first is not None:
+            text += f" (usually first at {facts.usual_first:%H:%M})"
+    text += "."
+    if facts.presence_doubted:
+        text += " The last activity was at a door: the home may be empty although the presence says home."
+    return text
+
+
 def _energy(facts: EnergyFacts) -> str:
     if isinstance(facts, LongRun):
         return (
@@ -148,6 +170,8 @@ def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
         return _presence_doubt(facts, name_of)
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
         return _energy(facts)
+    if isinstance(facts, RoutineMissing):
+        return _routine_missing(facts, area_name)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
 
