@@ -42,6 +42,7 @@ from .const import (
     CONF_OUTDOOR_TEMPERATURE,
     CONF_POWER,
     CONF_PRESENCE,
+    CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY,
     CONF_SECURITY_SENSORS,
     CONF_SENSITIVITY,
@@ -168,9 +169,17 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
             CONF_HISTORY_DAYS: DEFAULT_HISTORY_DAYS,
             CONF_SENSITIVITY: DEFAULT_SENSITIVITY,
             CONF_ENERGY_ANOMALIES: True,
+            CONF_ROUTINE_ANOMALIES: True,
         }
     values: dict[str, Any] = {key: _flatten(options, key) for key in ENTITY_LISTS}
-    for key in (CONF_OUTDOOR_TEMPERATURE, CONF_NOTIFY, CONF_HISTORY_DAYS, CONF_SENSITIVITY, CONF_ENERGY_ANOMALIES):
+    for key in (
+        CONF_OUTDOOR_TEMPERATURE,
+        CONF_NOTIFY,
+        CONF_HISTORY_DAYS,
+        CONF_SENSITIVITY,
+        CONF_ENERGY_ANOMALIES,
+        CONF_ROUTINE_ANOMALIES,
+    ):
         if options.get(key) is not None:
             values[key] = options[key]
     return values
@@ -200,6 +209,7 @@ def build_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema
         SelectSelector(SelectSelectorConfig(options=SENSITIVITIES, translation_key=CONF_SENSITIVITY))
     )
     fields[vol.Required(CONF_ENERGY_ANOMALIES, default=defaults.get(CONF_ENERGY_ANOMALIES, True))] = BooleanSelector()
+    fields[vol.Required(CONF_ROUTINE_ANOMALIES, default=defaults.get(CONF_ROUTINE_ANOMALIES, True))] = BooleanSelector()
     return vol.Schema(fields)
 
 
@@ -279,6 +289,7 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_HISTORY_DAYS: int(user_input.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
         CONF_SENSITIVITY: user_input.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY),
         CONF_ENERGY_ANOMALIES: bool(user_input.get(CONF_ENERGY_ANOMALIES, True)),
+        CONF_ROUTINE_ANOMALIES: bool(user_input.get(CONF_ROUTINE_ANOMALIES, True)),
     }
     return options, errors
 

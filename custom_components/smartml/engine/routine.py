@@ -63,7 +63,7 @@ DEFAULT_LEARNING_DAYS: Final = 6.0
 # person to check on someone, and a home has one silence a day that could raise it.
 DEFAULT_TARGET_PER_DAY: Final = 1.0 / 28.0
 # Changes this close together are one bout of activity (a person moving through rooms).
-BOUT_GAP_SECONDS: Final = 600.0
+BOUT_GAP_SECONDS: Final = 300.0
 # Never alert on a silence that missed fewer bouts than this (P = e^-4 at medium), whatever
 # the held-out days say.
 MIN_THRESHOLD: Final = 1.0
