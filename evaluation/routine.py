@@ -53,7 +53,7 @@ from custom_components.smartml.explain import explain
 from .security import Event, Raised, _events, _local_iso, _run_model
 
 if TYPE_CHECKING:
-    from custom_components.smartml.engine.routine import RoutineLearned
+    from custom_components.smartml.engine.routine_live import RoutineLearned
 
 SPELL_HOURS = (3.0, 12.0)
 # A usual time of activity: a local hour with activity on at least this share of the days.

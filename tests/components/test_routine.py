@@ -17,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_ROUTINE_ANOMALIES, DOMAIN, EVENT_ANOMALY, ISSUE_SENSOR_SILENT
+from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.constants import KIND_ROUTINE, TYPE_ROUTINE_MISSING
 from custom_components.smartml.engine.facts import RoutineMissing
 from custom_components.smartml.engine.results import Anomaly
@@ -74,6 +75,9 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     assert sensor.state == "on"
     assert sensor.attributes["explanation"] == anomaly["explanation"]
     assert hass.states.get("event.smartml_anomaly").attributes["event_type"] == "routine_missing"
+    # Diagnostics show what the alert was calibrated on, not when the household gets up.
+    routine_learned = (await async_get_config_entry_diagnostics(hass, mock_entry))["routine"]
+    assert routine_learned["calibration_days"] >= 9 and routine_learned["areas_with_a_usual_first_activity"] == 2
 
     # Activity ends the silence; the next quiet spell of a normal length does not alert.
     hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})

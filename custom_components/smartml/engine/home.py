@@ -40,7 +40,7 @@ from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, 
 
 if TYPE_CHECKING:
     from .energy_quantiles import QuantileModelFactory
-    from .routine import RoutineLearned
+    from .routine_live import RoutineLearned
     from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)

@@ -31,7 +31,6 @@ learned from. numpy; runs in the executor. The live side is `routine_live.py`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 import math
 from typing import Any, Final
 
@@ -43,7 +42,7 @@ from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
 from .results import Anomaly
-from .routine_live import RoutineWatch, doubted_surprise
+from .routine_live import RoutineLearned, RoutineWatch, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
     OccupancyOf,
@@ -84,19 +83,6 @@ HOLDING_MEDIAN_SECONDS: Final = 1800.0
 HOLDING_MAX_SECONDS: Final = 16 * 3600.0
 # Local hour after which the first activity counts as the start of the day.
 DAY_STARTS_HOUR: Final = 4
-
-
-@dataclass(frozen=True, slots=True)
-class RoutineLearned:
-    """What the routine model learned, for reports and diagnostics."""
-
-    threshold: float  # bouts a silence must have missed to alert (inf before a fit)
-    night_hours: tuple[int, ...]
-    usual_first_activity: Mapping[str, float]  # per area (and the home): median local hour of the day's first start
-    empty_chance_after_door: float  # chance that a silence begun at a door means nobody is in
-    calibration_days: int
-    calibration_days_needed: int
-    longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
 
 
 def sign_of_life_times(store: ObservationStore, entities: Iterable[str], now: float) -> NDArray[np.float64]:

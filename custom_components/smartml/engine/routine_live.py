@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 import math
 from typing import TYPE_CHECKING, Final
@@ -45,6 +46,19 @@ MIN_SENSOR_SILENCE_SECONDS: Final = DAY_SECONDS
 HELD_LIMIT_FACTOR: Final = 1.5
 # A sensor problem is told only while the other sensors report: some change this recent.
 OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineLearned:
+    """What the routine model learned, for reports and diagnostics."""
+
+    threshold: float  # bouts a silence must have missed to alert (inf before a fit)
+    night_hours: tuple[int, ...]
+    usual_first_activity: Mapping[str, float]  # per area (and the home): median local hour of the day's first start
+    empty_chance_after_door: float  # chance that a silence begun at a door means nobody is in
+    calibration_days: int
+    calibration_days_needed: int
+    longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
 
 
 def doubted_surprise(expected: float, empty_chance: float) -> float:
