@@ -22,6 +22,7 @@ import time
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.translation import async_get_translations
 
 from .const import (
     ANOMALY_ACTIVE_SECONDS,
@@ -35,7 +36,7 @@ from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
-from .explain import explain, explain_incident
+from .explain import ROUTINE_PHRASES, explain, explain_incident
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
@@ -117,6 +118,16 @@ class AnomalyManager:
         self._listeners: list[AnomalyListener] = []
         self._new_listeners: list[AnomalyListener] = []
         self._incidents = IncidentGrouper()
+        # The words of anomaly types translated in strings.json, in the user's language.
+        self._phrases: dict[str, str] = {}
+
+    async def async_load_phrases(self) -> None:
+        """Read the translated words of anomalies in Home Assistant's language."""
+        translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
+        prefix = f"component.{DOMAIN}.exceptions."
+        self._phrases = {
+            key: text for key in ROUTINE_PHRASES if (text := translations.get(f"{prefix}{key}.message")) is not None
+        }
 
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
         """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.
@@ -165,7 +176,7 @@ class AnomalyManager:
 
     def explain(self, anomaly: Anomaly) -> str:
         """An anomaly in words, with the home's friendly names."""
-        return explain(anomaly, self._name_of, self._area_name)
+        return explain(anomaly, self._name_of, self._area_name, self._phrases)
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool, routine: bool = True) -> None:

@@ -112,19 +112,41 @@ def _duration(minutes: float) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
-def _routine_missing(facts: RoutineMissing, area_name: NameOf) -> str:
-    text = f"No activity in the home since {facts.since:%H:%M} ({_duration(facts.quiet_minutes)}) while someone is home"
+# The words of a missing routine, by translation key: English here, the same in strings.json
+# (under "exceptions", where Home Assistant keeps an integration's free text), from which
+# the integration passes the user's language.
+ROUTINE_PHRASES: Final[Mapping[str, str]] = {
+    "routine_missing": "No activity in the home since {since} ({quiet}) while someone is home.",
+    "routine_missing_evidence": (
+        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
+        "{days} days with someone home there was activity in {area} by {at}."
+    ),
+    "routine_missing_evidence_usual": (
+        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
+        "{days} days with someone home there was activity in {area} by {at} (usually first at {usual})."
+    ),
+    "routine_missing_doubt": "The last activity was at a door: the home may be empty although the presence says home.",
+}
+
+
+def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[str, str]) -> str:
+    def phrase(key: str) -> str:
+        return phrases.get(key) or ROUTINE_PHRASES[key]
+
+    values = {
+        "since": f"{facts.since:%H:%M}",
+        "quiet": _duration(facts.quiet_minutes),
+        "at": f"{facts.at:%H:%M}",
+        "days_with": facts.days_with_activity,
+        "days": facts.days_considered,
+        "area": "" if facts.area is None else area_name(facts.area),
+        "usual": "" if facts.usual_first is None else f"{facts.usual_first:%H:%M}",
+    }
+    key = "routine_missing"
     if facts.area is not None and facts.days_considered:
-        text += (
-            f"; on {facts.days_with_activity} of the last {facts.days_considered} days with someone home there was "
-            f"activity in {area_name(facts.area)} by {facts.at:%H:%M}"
-        )
-        if facts.usual_first is not None:
-            text += f" (usually first at {facts.usual_first:%H:%M})"
-    text += "."
-    if facts.presence_doubted:
-        text += " The last activity was at a door: the home may be empty although the presence says home."
-    return text
+        key = "routine_missing_evidence_usual" if facts.usual_first is not None else "routine_missing_evidence"
+    text = phrase(key).format(**values)
+    return f"{text} {phrase('routine_missing_doubt')}" if facts.presence_doubted else text
 
 
 def _energy(facts: EnergyFacts) -> str:
@@ -150,17 +172,23 @@ def _energy(facts: EnergyFacts) -> str:
     )
 
 
-def explain(anomaly: Anomaly, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
-    """The anomaly in plain English, naming entities with name_of and areas (by id) with area_name.
+def explain(
+    anomaly: Anomaly,
+    name_of: NameOf = friendly_name,
+    area_name: NameOf = area_label,
+    phrases: Mapping[str, str] | None = None,
+) -> str:
+    """The anomaly in words, naming entities with name_of and areas (by id) with area_name.
 
     Names are used as the home shows them ("alex" for a person without a friendly name); the
-    sentence still starts with a capital.
+    sentence still starts with a capital. phrases: the translated words of the anomaly
+    types that have them (ROUTINE_PHRASES' keys); English where missing.
     """
-    text = _words(anomaly, name_of, area_name)
+    text = _words(anomaly, name_of, area_name, phrases or {})
     return text[:1].upper() + text[1:]
 
 
-def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
+def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mapping[str, str]) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
         return _activity(facts, name_of, area_name)
@@ -171,7 +199,7 @@ def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
         return _energy(facts)
     if isinstance(facts, RoutineMissing):
-        return _routine_missing(facts, area_name)
+        return _routine_missing(facts, area_name, phrases)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+import json
 import math
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,7 +17,7 @@ from custom_components.smartml.engine.observations import ObservationStore, enti
 from custom_components.smartml.engine.results import Anomaly
 from custom_components.smartml.engine.routine import RoutineModel, bout_starts
 from custom_components.smartml.engine.routine_live import doubted_surprise
-from custom_components.smartml.explain import explain
+from custom_components.smartml.explain import ROUTINE_PHRASES, explain
 
 TZ = ZoneInfo("Europe/Paris")
 DOOR = "binary_sensor.front_door"
@@ -141,3 +143,19 @@ def test_not_ready_before_the_learning_days() -> None:
     model.fit(_home(days=3), SPEC, _at(3, 0))
     assert model.ready()[0] is False
     assert model.check(_at(3, 12.0), None) is None
+
+
+def test_the_words_translated_in_strings_json_are_the_english_ones() -> None:
+    strings = json.loads((Path(__file__).parents[2] / "custom_components" / "smartml" / "strings.json").read_text())
+    assert {key: strings["exceptions"][key]["message"] for key in ROUTINE_PHRASES} == dict(ROUTINE_PHRASES)
+
+
+def test_the_words_follow_the_phrases_given() -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    anomaly = _watch_morning(model, bed_off=7.0, until=11.0)[0]
+    assert isinstance(anomaly.facts, RoutineMissing)
+    german = {"routine_missing_evidence_usual": "Keine Aktivität seit {since}; {area} {days_with}/{days} bis {at}."}
+    assert (
+        explain(anomaly, phrases=german) == f"Keine Aktivität seit 07:00; Kitchen 10/10 bis {anomaly.facts.at:%H:%M}."
+    )
