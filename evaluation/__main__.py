@@ -11,7 +11,7 @@ import importlib
 import json
 import sys
 
-TASKS = ("observations", "occupancy", "virtual_occupancy", "security", "nab", "energy", "climate")
+TASKS = ("observations", "occupancy", "virtual_occupancy", "security", "nab", "energy", "climate", "routine")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,6 +45,11 @@ RUNS: dict[str, tuple[tuple[str, str] | None, tuple[str, str], list[str]]] = {
         DEFAULT_FLAGS,
         ["--task", "security", "--inject", "20", "--seed", "7"],
     ),
+    "routine_ordonez_a": (
+        ("ordonez", "ordonez_adl"),
+        DEFAULT_FLAGS,
+        ["--task", "routine", "--inject", "20", "--seed", "7"],
+    ),
     "energy_appliances": (
         ("appliances", "appliances_energy"),
         DEFAULT_FLAGS,

@@ -28,6 +28,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
     if storage.loaded_legacy:
         await storage.async_save_now()
+    await coordinator.anomalies.async_load_phrases()
     await coordinator.async_bootstrap()
     await coordinator.fitter.async_refresh()
     entry.async_on_unload(coordinator.async_start())

@@ -17,10 +17,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import math
 import time
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.translation import async_get_translations
 
 from .const import (
     ANOMALY_ACTIVE_SECONDS,
@@ -30,11 +32,11 @@ from .const import (
     MOBILE_ACTION_EVENT,
     MOBILE_ACTION_NORMAL,
 )
-from .engine.constants import KIND_ENERGY, KIND_SECURITY
+from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
-from .explain import explain, explain_incident
+from .explain import ROUTINE_PHRASES, explain, explain_incident
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
@@ -55,6 +57,8 @@ class ReportedAnomaly:
     # Active from when it is reported: an entry may be held back until no arrival explains it.
     reported_at: float
     dismissed: bool = False
+    # A missing routine ends when the home shows activity again.
+    ended: bool = False
     parts: list[Anomaly] = field(default_factory=list)
     # When its last alert came; an incident stays active until it has been quiet a while.
     updated_at: float = 0.0
@@ -114,6 +118,16 @@ class AnomalyManager:
         self._listeners: list[AnomalyListener] = []
         self._new_listeners: list[AnomalyListener] = []
         self._incidents = IncidentGrouper()
+        # The words of anomaly types translated in strings.json, in the user's language.
+        self._phrases: dict[str, str] = {}
+
+    async def async_load_phrases(self) -> None:
+        """Read the translated words of anomalies in Home Assistant's language."""
+        translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
+        prefix = f"component.{DOMAIN}.exceptions."
+        self._phrases = {
+            key: text for key in ROUTINE_PHRASES if (text := translations.get(f"{prefix}{key}.message")) is not None
+        }
 
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
         """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.
@@ -130,14 +144,29 @@ class AnomalyManager:
         return self.hass.bus.async_listen(MOBILE_ACTION_EVENT, self._async_mobile_action)
 
     def active(self, kind: str, now: float | None = None) -> list[ReportedAnomaly]:
-        """Anomalies of a kind still active (recent, or an incident not yet quiet; not marked normal)."""
+        """Anomalies of a kind still active (not marked normal, not ended).
+
+        A security incident is active until it has been quiet a while, a missing routine
+        until the home shows activity again, any other anomaly for a while after it came.
+        """
         now = time.time() if now is None else now
-        window = INCIDENT_QUIET_SECONDS if kind == KIND_SECURITY else ANOMALY_ACTIVE_SECONDS
+        window = {KIND_SECURITY: INCIDENT_QUIET_SECONDS, KIND_ROUTINE: math.inf}.get(kind, ANOMALY_ACTIVE_SECONDS)
         return [
             reported
             for reported in self.recent
-            if reported.anomaly.kind == kind and not reported.dismissed and now - reported.updated_at < window
+            if reported.anomaly.kind == kind
+            and not reported.dismissed
+            and not reported.ended
+            and now - reported.updated_at < window
         ]
+
+    @callback
+    def async_end(self, kind: str) -> None:
+        """The situation of the active anomalies of a kind is over (activity is back)."""
+        for reported in self.active(kind):
+            reported.ended = True
+            for listener in list(self._listeners):
+                listener(reported)
 
     def find(self, anomaly_id: str | None) -> ReportedAnomaly | None:
         """What was told by the id of any of its alerts, or the latest when id is None."""
@@ -147,16 +176,17 @@ class AnomalyManager:
 
     def explain(self, anomaly: Anomaly) -> str:
         """An anomaly in words, with the home's friendly names."""
-        return explain(anomaly, self._name_of, self._area_name)
+        return explain(anomaly, self._name_of, self._area_name, self._phrases)
 
     @callback
-    def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool) -> None:
-        """Announce the anomalies not announced yet, while learning; energy ones only if wanted."""
+    def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool, routine: bool = True) -> None:
+        """Announce the anomalies not announced yet, while learning; energy and routine ones only if wanted."""
         if not learning:
             return
         known = {part.id for reported in self.recent for part in reported.parts}
+        wanted = {KIND_ENERGY: energy, KIND_ROUTINE: routine}
         for anomaly in anomalies:
-            if anomaly.id not in known and (anomaly.kind != KIND_ENERGY or energy):
+            if anomaly.id not in known and wanted.get(anomaly.kind, True):
                 self.async_report(anomaly)
 
     @callback
@@ -240,6 +270,8 @@ class AnomalyManager:
 
 
 def _title(anomaly: Anomaly) -> str:
+    if anomaly.kind == KIND_ROUTINE:
+        return "SmartML: the usual activity is missing"
     return "SmartML: unusual energy use" if anomaly.kind == KIND_ENERGY else "SmartML: unusual activity"
 
 

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .anomalies import ReportedAnomaly
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .engine.constants import HOME, KIND_ENERGY, KIND_SECURITY
+from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
 from .engine.results import ScopeForecast
 from .entity import SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches
 
@@ -33,6 +33,8 @@ async def async_setup_entry(
         entities.append(AnomalySensor(coordinator, KIND_SECURITY))
     if coordinator.has_energy_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ENERGY))
+    if coordinator.has_routine_anomalies:
+        entities.append(AnomalySensor(coordinator, KIND_ROUTINE))
     await async_add_in_batches(async_add_entities, entities)
 
 

@@ -43,6 +43,7 @@ from .const import (
     CONF_OUTDOOR_TEMPERATURE,
     CONF_POWER,
     CONF_PRESENCE,
+    CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY,
     CONF_SECURITY_SENSORS,
     CONF_SENSITIVITY,
@@ -171,6 +172,7 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
             CONF_HISTORY_DAYS: DEFAULT_HISTORY_DAYS,
             CONF_SENSITIVITY: DEFAULT_SENSITIVITY,
             CONF_ENERGY_ANOMALIES: True,
+            CONF_ROUTINE_ANOMALIES: True,
         }
     values: dict[str, Any] = {key: _flatten(options, key) for key in ENTITY_LISTS}
     for key in (
@@ -180,6 +182,7 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
         CONF_SENSITIVITY,
         CONF_ENERGY_ANOMALIES,
         CONF_EXCLUDE_CALENDAR,
+        CONF_ROUTINE_ANOMALIES,
     ):
         if options.get(key) is not None:
             values[key] = options[key]
@@ -214,6 +217,7 @@ def build_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema
     fields[vol.Optional(CONF_EXCLUDE_CALENDAR, description={"suggested_value": calendar})] = SELECTORS[
         CONF_EXCLUDE_CALENDAR
     ]
+    fields[vol.Required(CONF_ROUTINE_ANOMALIES, default=defaults.get(CONF_ROUTINE_ANOMALIES, True))] = BooleanSelector()
     return vol.Schema(fields)
 
 
@@ -297,6 +301,7 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_SENSITIVITY: user_input.get(CONF_SENSITIVITY, DEFAULT_SENSITIVITY),
         CONF_ENERGY_ANOMALIES: bool(user_input.get(CONF_ENERGY_ANOMALIES, True)),
         CONF_EXCLUDE_CALENDAR: calendar,
+        CONF_ROUTINE_ANOMALIES: bool(user_input.get(CONF_ROUTINE_ANOMALIES, True)),
     }
     return options, errors
 

@@ -8,7 +8,7 @@ from typing import Final
 
 from homeassistant.const import Platform
 
-from .engine.constants import ENERGY_TYPES, KIND_ENERGY, KIND_SECURITY, SECURITY_TYPES
+from .engine.constants import ENERGY_TYPES, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, ROUTINE_TYPES, SECURITY_TYPES
 
 DOMAIN: Final = "smartml"
 LOGGER = logging.getLogger(__package__)
@@ -31,6 +31,7 @@ CONF_SENSITIVITY: Final = "sensitivity"
 CONF_ENERGY_ANOMALIES: Final = "energy_anomalies"
 # A calendar whose events are days not to learn from (holidays, guests).
 CONF_EXCLUDE_CALENDAR: Final = "exclude_calendar"
+CONF_ROUTINE_ANOMALIES: Final = "routine_anomalies"
 # Numeric sensors watched for unusual values (security), each with a streaming detector.
 CONF_SECURITY_SENSORS: Final = "security_sensors"
 
@@ -83,7 +84,7 @@ MOBILE_ACTION_EVENT: Final = "mobile_app_notification_action"
 MOBILE_ACTION_NORMAL: Final = "SMARTML_NORMAL_"
 MAX_FEEDBACK: Final = 500
 # The event entity's types: each anomaly type, and its kind for types added later.
-ANOMALY_TYPES: Final = (KIND_SECURITY, KIND_ENERGY, *SECURITY_TYPES, *ENERGY_TYPES)
+ANOMALY_TYPES: Final = (KIND_SECURITY, KIND_ENERGY, *SECURITY_TYPES, *ENERGY_TYPES, KIND_ROUTINE, *ROUTINE_TYPES)
 # Setpoints closer than this count as the same (thermostats round to 0.5 °C or 1 °F).
 SETPOINT_TOLERANCE: Final = 0.3
 DEFAULT_MANUAL_HOLD_MINUTES: Final = 120.0
@@ -118,3 +119,4 @@ ISSUE_STORE_CORRUPT: Final = "store_corrupt"
 ISSUE_RECORDER_EXCLUDES: Final = "recorder_excludes_entities"
 ISSUE_RECORDER_KEEP_DAYS: Final = "recorder_keeps_fewer_days"
 ISSUE_ENTITY_MISSING: Final = "entity_missing"
+ISSUE_SENSOR_SILENT: Final = "sensor_silent"

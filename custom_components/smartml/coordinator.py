@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import area_registry as ar, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .anomalies import AnomalyManager
@@ -25,8 +25,10 @@ from .const import (
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
     CONF_NOTIFY,
+    CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY_SENSORS,
     DOMAIN,
+    ISSUE_SENSOR_SILENT,
     LOGGER,
     MAX_FEEDBACK,
     PREDICT_INTERVAL,
@@ -37,14 +39,16 @@ from .const import (
 )
 from .engine.constants import (
     DAY_SECONDS,
+    KIND_ROUTINE,
     MODEL_ENERGY,
     MODEL_OCCUPANCY,
+    MODEL_ROUTINE,
     MODEL_SECURITY,
     models_for,
 )
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
-from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, entity_roles
+from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROLE_SECURITY, entity_roles
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
@@ -55,6 +59,8 @@ from .store import LearnedState, SmartMLStorage
 from .watch import WatchedSensors, watched_roles
 from .worker import ModelWorker
 
+# A sensor unavailable this long is a sensor problem (a repair issue).
+SENSOR_UNAVAILABLE_SECONDS = 3600.0
 # Predictions look back this far (state in force, recent activity); the rest is not copied.
 PREDICT_LOOKBACK_SECONDS = 8 * DAY_SECONDS
 
@@ -124,6 +130,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.has_security = MODEL_SECURITY in models or bool(options.get(CONF_SECURITY_SENSORS))
         self.has_energy = MODEL_ENERGY in models
         self.has_energy_anomalies = self.has_energy and bool(options.get(CONF_ENERGY_ANOMALIES, True))
+        self.has_routine_anomalies = MODEL_ROUTINE in models and bool(options.get(CONF_ROUTINE_ANOMALIES, True))
+        # The sensors whose silence the routine model reads.
+        self.activity_sensors = [e for e, role in self.roles.items() if role in (ROLE_OCCUPANCY, ROLE_SECURITY)]
         self.anomalies = AnomalyManager(
             hass,
             options.get(CONF_NOTIFY),
@@ -197,6 +206,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         if models is None or not self.learning or role not in BINARY_ROLES:
             return
+        if entity_id in self.activity_sensors:
+            self.anomalies.async_end(KIND_ROUTINE)
         value = self.state.observations.channels[entity_id].values[-1]
         anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
         if anomaly is not None:
@@ -336,15 +347,56 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
         return models.predict(snapshot, now, presence)
 
+    def _unavailable_sensors(self, now: float) -> list[tuple[str, float]]:
+        """The activity sensors unavailable (or unknown) now, with how long they have been."""
+        out: list[tuple[str, float]] = []
+        for entity_id in self.activity_sensors:
+            state = self.hass.states.get(entity_id)
+            if state is not None and state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+                out.append((entity_id, now - state.last_changed.timestamp()))
+        return out
+
+    @callback
+    def _async_check_sensors(self, models: HomeModels, now: float, unavailable: list[tuple[str, float]]) -> None:
+        """Raise (or clear) the repair issue of sensors unavailable, or silent far longer than ever."""
+        observations = self.state.observations
+        last_change = {
+            entity_id: last
+            for entity_id in self.activity_sensors
+            if (last := observations.last_time(entity_id)) is not None
+        }
+        problems = sorted(
+            {e for e, seconds in unavailable if seconds >= SENSOR_UNAVAILABLE_SECONDS}
+            | set(models.silent_sensors(now, last_change))
+        )
+        issue_id = f"{ISSUE_SENSOR_SILENT}_{self.config_entry.entry_id}"
+        if not problems:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_SENSOR_SILENT,
+            translation_placeholders={"entities": ", ".join(entity_name(self.hass, e) for e in problems)},
+        )
+
     async def _async_update_data(self) -> SmartMLData:
         now = time.time()
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
+            unavailable = self._unavailable_sensors(now)
             self.anomalies.async_report_new(
-                [*prediction.anomalies, *models.due_anomalies(now)], self.learning, self.has_energy_anomalies
+                [*prediction.anomalies, *models.due_anomalies(now, [e for e, _ in unavailable])],
+                self.learning,
+                self.has_energy_anomalies,
+                self.has_routine_anomalies,
             )
+            self._async_check_sensors(models, now, unavailable)
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
             await self.setpoints.async_auto_apply(prediction.climate)

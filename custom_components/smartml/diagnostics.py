@@ -16,6 +16,7 @@ from .const import CONF_NOTIFY
 from .coordinator import Recovery, SmartMLConfigEntry
 from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
 from .engine.results import HomePrediction
+from .engine.routine_live import RoutineLearned
 from .engine.security_context import SecurityLearned
 
 TO_REDACT = {CONF_NOTIFY}
@@ -45,6 +46,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "restored": recovery_diagnostics(data.recovery),
         "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
         "security": security_diagnostics(coordinator.models.security_learned() if coordinator.models else None),
+        "routine": routine_diagnostics(coordinator.models.routine_learned() if coordinator.models else None),
     }
 
 
@@ -98,6 +100,21 @@ def excluded_diagnostics(periods: Sequence[ExcludedPeriod]) -> dict[str, object]
         "count": len(periods),
         "hours": round(sum(period.end - period.start for period in periods) / 3600.0, 1),
         "from_calendar": sum(period.source == SOURCE_CALENDAR for period in periods),
+    }
+
+
+def routine_diagnostics(learned: RoutineLearned | None) -> dict[str, object] | None:
+    """What the routine model learned, without when the household gets up or sleeps."""
+    if learned is None:
+        return None
+    return {
+        "threshold": learned.threshold,
+        "calibration_days": learned.calibration_days,
+        "calibration_days_needed": learned.calibration_days_needed,
+        "empty_chance_after_door": learned.empty_chance_after_door,
+        "night_hours": len(learned.night_hours),
+        "areas_with_a_usual_first_activity": len(learned.usual_first_activity),
+        "sensors": len(learned.longest_silence_s),
     }
 
 

@@ -22,6 +22,7 @@ from .engine.facts import (
     LongRun,
     OpenTooLong,
     PresenceDoubt,
+    RoutineMissing,
     area_label,
     friendly_name,
 )
@@ -105,6 +106,49 @@ def _presence_doubt(facts: PresenceDoubt, name_of: NameOf) -> str:
     )
 
 
+def _duration(minutes: float) -> str:
+    """A duration as people read it: 9 h 50 min, 45 min."""
+    hours, rest = divmod(round(minutes), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+# The words of a missing routine, by translation key: English here, the same in strings.json
+# (under "exceptions", where Home Assistant keeps an integration's free text), from which
+# the integration passes the user's language.
+ROUTINE_PHRASES: Final[Mapping[str, str]] = {
+    "routine_missing": "No activity in the home since {since} ({quiet}) while someone is home.",
+    "routine_missing_evidence": (
+        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
+        "{days} days with someone home there was activity in {area} by {at}."
+    ),
+    "routine_missing_evidence_usual": (
+        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
+        "{days} days with someone home there was activity in {area} by {at} (usually first at {usual})."
+    ),
+    "routine_missing_doubt": "The last activity was at a door: the home may be empty although the presence says home.",
+}
+
+
+def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[str, str]) -> str:
+    def phrase(key: str) -> str:
+        return phrases.get(key) or ROUTINE_PHRASES[key]
+
+    values = {
+        "since": f"{facts.since:%H:%M}",
+        "quiet": _duration(facts.quiet_minutes),
+        "at": f"{facts.at:%H:%M}",
+        "days_with": facts.days_with_activity,
+        "days": facts.days_considered,
+        "area": "" if facts.area is None else area_name(facts.area),
+        "usual": "" if facts.usual_first is None else f"{facts.usual_first:%H:%M}",
+    }
+    key = "routine_missing"
+    if facts.area is not None and facts.days_considered:
+        key = "routine_missing_evidence_usual" if facts.usual_first is not None else "routine_missing_evidence"
+    text = phrase(key).format(**values)
+    return f"{text} {phrase('routine_missing_doubt')}" if facts.presence_doubted else text
+
+
 def _energy(facts: EnergyFacts) -> str:
     if isinstance(facts, LongRun):
         return (
@@ -128,17 +172,23 @@ def _energy(facts: EnergyFacts) -> str:
     )
 
 
-def explain(anomaly: Anomaly, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
-    """The anomaly in plain English, naming entities with name_of and areas (by id) with area_name.
+def explain(
+    anomaly: Anomaly,
+    name_of: NameOf = friendly_name,
+    area_name: NameOf = area_label,
+    phrases: Mapping[str, str] | None = None,
+) -> str:
+    """The anomaly in words, naming entities with name_of and areas (by id) with area_name.
 
     Names are used as the home shows them ("alex" for a person without a friendly name); the
-    sentence still starts with a capital.
+    sentence still starts with a capital. phrases: the translated words of the anomaly
+    types that have them (ROUTINE_PHRASES' keys); English where missing.
     """
-    text = _words(anomaly, name_of, area_name)
+    text = _words(anomaly, name_of, area_name, phrases or {})
     return text[:1].upper() + text[1:]
 
 
-def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
+def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mapping[str, str]) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
         return _activity(facts, name_of, area_name)
@@ -148,6 +198,8 @@ def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
         return _presence_doubt(facts, name_of)
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
         return _energy(facts)
+    if isinstance(facts, RoutineMissing):
+        return _routine_missing(facts, area_name, phrases)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
 

@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.const import CONF_NOTIFY, CONF_ROUTINE_ANOMALIES, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.constants import TYPE_PRESENCE_DOUBT
 
@@ -62,11 +62,16 @@ async def _night_out_with_a_busy_home(
 async def notified(
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, at_night: None
 ) -> tuple[MockConfigEntry, list[ServiceCall]]:
-    """The small home with a fortnight of history, notifying a phone."""
+    """The small home with a fortnight of history, notifying a phone of security alerts only.
+
+    The tests leave the home without activity for a day while the person is home: a
+    missing routine, told on its own path (tests/components/test_routine.py).
+    """
     calls: list[ServiceCall] = []
     await record_home(hass, freezer)
     hass.services.async_register("notify", "mobile_app_phone", calls.append)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    options = home_options(**{CONF_NOTIFY: "mobile_app_phone", CONF_ROUTINE_ANOMALIES: False})
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=options)
     await setup_entry(hass, entry)
     return entry, calls
 

@@ -59,6 +59,21 @@ def test_security_replay_reports_detections_and_false_alarms() -> None:
     assert result["info"]["test_days"] > 0
 
 
+def test_routine_replay_detects_quiet_spells_and_writes_its_alerts(tmp_path: Path) -> None:
+    alerts = tmp_path / "alerts.jsonl"
+    argv = ["--task", "routine", "--history", HISTORY, "--home", HOME, "--inject", "8", "--seed", "0"]
+    result = _evaluate(*argv, "--sensitivity", "high", "--alerts-out", str(alerts))
+    assert result["task"] == "routine"
+    smartml, rule = result["results"]["all"]["smartml"], result["results"]["all"]["rule_silence"]
+    assert smartml["injections"] == rule["injections"] == 8
+    # The learned routine finds far more quiet spells than the 12-hour rule.
+    assert smartml["detection_rate"] > rule["detection_rate"]
+    lines = [json.loads(line) for line in alerts.read_text().splitlines()]
+    assert len(lines) == result["info"]["false_alarms"]["smartml"]
+    for line in lines:
+        assert line["kind"] == "routine_missing" and line["explanation"].startswith("No activity in the home since")
+
+
 @pytest.mark.parametrize("mode", ["simulated", "replayed"])
 def test_climate_replay_scores_setpoints_against_the_baselines(mode: str, tmp_path: Path) -> None:
     simulated = _evaluate(

@@ -28,6 +28,7 @@ MODEL_OCCUPANCY: Final = "occupancy"
 MODEL_SECURITY: Final = "security"
 MODEL_ENERGY: Final = "energy"
 MODEL_CLIMATE: Final = "climate"
+MODEL_ROUTINE: Final = "routine"
 
 
 # How fast the climate model forgets old setpoint habits (days for a weight to halve).
@@ -40,6 +41,7 @@ DEFAULT_SENSITIVITY: Final = "medium"
 # Anomaly kinds (which binary sensor shows them) and types (what happened).
 KIND_SECURITY: Final = "security"
 KIND_ENERGY: Final = "energy"
+KIND_ROUTINE: Final = "routine"
 TYPE_ACTIVITY_WHEN_EMPTY: Final = "activity_when_empty"
 TYPE_UNUSUAL_TIME: Final = "unusual_time"
 TYPE_OPEN_TOO_LONG: Final = "open_too_long"
@@ -59,13 +61,16 @@ SECURITY_TYPES: Final = (
     TYPE_PRESENCE_DOUBT,
 )
 ENERGY_TYPES: Final = (TYPE_ABOVE_FORECAST, TYPE_EMPTY_HOME, TYPE_BASE_LOAD, TYPE_STUCK_ON)
+# The home silent far longer than usual while someone is in.
+TYPE_ROUTINE_MISSING: Final = "routine_missing"
+ROUTINE_TYPES: Final = (TYPE_ROUTINE_MISSING,)
 
 
 def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
     """The models a home spec calls for (the one place that decides it).
 
-    Occupancy needs areas, presence or occupancy entities; the security model learns from
-    the same binary sensors, or from the security entities alone; energy needs a power or
+    Occupancy needs areas, presence or occupancy entities; the security and routine models
+    learn from the same binary sensors, or from the security entities alone; energy needs a power or
     energy sensor; climate a thermostat. Watched numeric sensors have detectors of their
     own and need no model.
     """
@@ -75,5 +80,6 @@ def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
         MODEL_SECURITY: occupancy or bool(spec.get("security")),
         MODEL_ENERGY: bool(spec.get("power") or spec.get("energy")),
         MODEL_CLIMATE: bool(spec.get("climate")),
+        MODEL_ROUTINE: occupancy or bool(spec.get("security")),
     }
     return frozenset(name for name, yes in wanted.items() if yes)

@@ -26,6 +26,7 @@ from .constants import (
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
     TYPE_PRESENCE_DOUBT,
+    TYPE_ROUTINE_MISSING,
     TYPE_STUCK_ON,
     TYPE_UNUSUAL_TIME,
 )
@@ -394,8 +395,75 @@ class EmptyHomeDraw:
 
 EnergyFacts = AboveForecast | LongRun | BaseLoad | EmptyHomeDraw
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoutineMissing:
+    """The home silent far longer than usual at this time while someone is in.
+
+    area: the area most often active in the same clock window (since -> at) on the last
+    days with someone home, with the days it was (days_with_activity of days_considered);
+    None when there is no such day yet. presence_doubted: the silence began at a door, so
+    the home may be empty although the presence says home.
+    """
+
+    since: time  # local time of the last sign of life (or arrival)
+    at: time  # local time of the alert
+    quiet_minutes: float
+    day_type: str
+    area: str | None
+    days_with_activity: int
+    days_considered: int
+    usual_first: time | None  # the area's usual first activity of the day
+    expected_bouts: float  # bouts of activity the home usually shows in such a silence
+    threshold: float
+    presence_doubted: bool
+    days_of_history: float
+
+    @property
+    def source(self) -> str:
+        """The model's key: the whole home."""
+        return "home"
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "source": self.source,
+            "since": _clock(self.since),
+            "local_time": _clock(self.at),
+            "quiet_minutes": self.quiet_minutes,
+            "day_type": self.day_type,
+            "area": self.area,
+            "days_with_activity": self.days_with_activity,
+            "days_considered": self.days_considered,
+            "usual_first": None if self.usual_first is None else _clock(self.usual_first),
+            "expected_bouts": self.expected_bouts,
+            "threshold": self.threshold,
+            "presence_doubted": self.presence_doubted,
+            "days_of_history": self.days_of_history,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> RoutineMissing:
+        """Read what as_json wrote."""
+        area, usual = data.get("area"), data.get("usual_first")
+        return cls(
+            since=_parse_clock(data.get("since", "00:00")),
+            at=_parse_clock(data.get("local_time", "00:00")),
+            quiet_minutes=_number(data, "quiet_minutes"),
+            day_type=str(data.get("day_type", "weekday")),
+            area=None if area is None else str(area),
+            days_with_activity=int(_number(data, "days_with_activity")),
+            days_considered=int(_number(data, "days_considered")),
+            usual_first=None if usual is None else _parse_clock(usual),
+            expected_bouts=_number(data, "expected_bouts"),
+            threshold=_number(data, "threshold"),
+            presence_doubted=bool(data.get("presence_doubted", False)),
+            days_of_history=_number(data, "days_of_history"),
+        )
+
+
 # Every anomaly's facts; extend with the facts of further anomaly types.
-AnomalyFacts = SecurityFacts | EnergyFacts
+AnomalyFacts = SecurityFacts | EnergyFacts | RoutineMissing
 
 # Facts of an anomaly type that has no class here yet, as the JSON form carries them.
 UntypedFacts = Mapping[str, object]
@@ -411,6 +479,7 @@ FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]
     TYPE_STUCK_ON: LongRun.from_json,
     TYPE_BASE_LOAD: BaseLoad.from_json,
     TYPE_EMPTY_HOME: EmptyHomeDraw.from_json,
+    TYPE_ROUTINE_MISSING: RoutineMissing.from_json,
 }
 
 

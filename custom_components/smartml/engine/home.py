@@ -9,7 +9,7 @@ Predictions come back as the typed results of `results.py`, the contract the ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import logging
@@ -22,10 +22,12 @@ from .constants import (
     DAY_SECONDS,
     DEFAULT_SENSITIVITY,
     DEFAULT_SLOT_MINUTES,
+    KIND_ROUTINE,
     KIND_SECURITY,
     MODEL_CLIMATE,
     MODEL_ENERGY,
     MODEL_OCCUPANCY,
+    MODEL_ROUTINE,
     MODEL_SECURITY,
     JsonObject,
     models_for,
@@ -38,6 +40,7 @@ from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, 
 
 if TYPE_CHECKING:
     from .energy_quantiles import QuantileModelFactory
+    from .routine_live import RoutineLearned
     from .security_context import SecurityLearned
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ _LOGGER = logging.getLogger(__name__)
 MIN_DAYS_TO_FIT = 1.0
 
 # The order models are fitted in.
-MODELS = (MODEL_OCCUPANCY, MODEL_SECURITY, MODEL_ENERGY, MODEL_CLIMATE)
+MODELS = (MODEL_OCCUPANCY, MODEL_SECURITY, MODEL_ENERGY, MODEL_CLIMATE, MODEL_ROUTINE)
 
 
 @dataclass(slots=True)
@@ -122,6 +125,7 @@ class HomeModels:
         self.security: Any = None
         self.energy: Any = None
         self.climate: Any = None
+        self.routine: Any = None
         # Whether anyone is home, as of the last prediction (presence, else the occupancy model).
         self.home_occupied_: bool | None = None
 
@@ -179,6 +183,17 @@ class HomeModels:
         self.security = model
         if note := model.calibration_note():
             self.report.notes[MODEL_SECURITY] = note
+        ready, reason = model.ready()
+        return bool(ready), str(reason)
+
+    def _fit_routine(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+        from .routine import RoutineModel
+
+        sensitivity = self.security_sensitivity or str(self.options.get("sensitivity", DEFAULT_SENSITIVITY))
+        model = RoutineModel(sensitivity=sensitivity)
+        model.fit(store, self.spec, now)
+        model.load_feedback(self.feedback)
+        self.routine = model
         ready, reason = model.ready()
         return bool(ready), str(reason)
 
@@ -283,7 +298,10 @@ class HomeModels:
         """Score one new binary observation for security anomalies (cheap, event loop).
 
         presence: as for `predict`; when None, the last prediction's estimate stands in.
+        The routine model notes it as a sign of life (or a presence change).
         """
+        if self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
+            self.routine.observe(entity_id, value, ts)
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return None
         anomaly: Anomaly | None = self.security.check(entity_id, value, ts, self._home_occupied(presence))
@@ -292,15 +310,35 @@ class HomeModels:
     def _home_occupied(self, presence: bool | None) -> bool | None:
         return self.home_occupied_ if presence is None else presence
 
-    def due_anomalies(self, now: float) -> list[Anomaly]:
-        """Security anomalies that are due: doors held open, entries no arrival explained.
+    def due_anomalies(self, now: float, unavailable: Sequence[str] = ()) -> list[Anomaly]:
+        """Anomalies that are due: doors held open, entries no arrival explained, a missing routine.
 
         Pure Python, called from the event loop every refresh, so that it never races
-        check_event over the detector's live state.
+        check_event over the detector's live state. unavailable: the home's sensors that
+        are unavailable now (a silence of theirs is not a missing routine).
         """
-        if self.security is None or not self.report.ready.get(MODEL_SECURITY):
+        due: list[Anomaly] = []
+        if self.security is not None and self.report.ready.get(MODEL_SECURITY):
+            due.extend(self.security.check_open_durations(now))
+        if self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
+            missing = self.routine.check(now, self.home_occupied_, unavailable)
+            if missing is not None:
+                due.append(missing)
+        return due
+
+    def silent_sensors(self, now: float, last_change: Mapping[str, float]) -> list[str]:
+        """Sensors silent far longer than ever while the others report (a sensor problem)."""
+        if self.routine is None or not self.report.ready.get(MODEL_ROUTINE):
             return []
-        return list(self.security.check_open_durations(now))
+        silent: list[str] = self.routine.silent_sensors(now, last_change)
+        return silent
+
+    def routine_learned(self) -> RoutineLearned | None:
+        """What the routine model learned (threshold, usual first activity), None without one."""
+        if self.routine is None or not self.routine.fitted_:
+            return None
+        learned: RoutineLearned = self.routine.learned()
+        return learned
 
     def security_learned(self) -> SecurityLearned | None:
         """What the security model learned (threshold, graces, calibration), None without one."""
@@ -317,6 +355,8 @@ class HomeModels:
         """
         if self.security is not None and previous.security is not None:
             self.security.watch_.continue_from(previous.security.watch_)
+        if self.routine is not None and previous.routine is not None:
+            self.routine.watch_.continue_from(previous.routine.watch_)
 
     def spell_of(self, anomaly: Anomaly) -> str | None:
         """The time away or night a security alert belongs to, for grouping it into an incident."""
@@ -327,7 +367,7 @@ class HomeModels:
     def add_feedback(self, anomaly: Anomaly) -> None:
         """An anomaly was normal: teach the model that raised it."""
         self.feedback.append(anomaly)
-        target = self.security if anomaly.kind == KIND_SECURITY else self.energy
+        target = {KIND_SECURITY: self.security, KIND_ROUTINE: self.routine}.get(anomaly.kind, self.energy)
         if target is not None:
             target.add_feedback(anomaly)
 

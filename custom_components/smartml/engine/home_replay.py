@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .constants import MODEL_CLIMATE, MODEL_OCCUPANCY, MODEL_SECURITY
+from .constants import MODEL_CLIMATE, MODEL_OCCUPANCY, MODEL_ROUTINE, MODEL_SECURITY
 from .home import HomeModels
 from .observations import ObservationStore
 from .results import Anomaly, Band, ClimatePrediction
@@ -114,6 +114,13 @@ class HomeReplay(HomeModels):
         """Fit the security model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
         ready, reason = self._fit_security(store, now)
         self.report.ready[MODEL_SECURITY] = ready
+        return ready, reason
+
+    # Replays: routine
+    def refit_routine(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+        """Fit the routine model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
+        ready, reason = self._fit_routine(store, now)
+        self.report.ready[MODEL_ROUTINE] = ready
         return ready, reason
 
     # Replays: occupancy

@@ -79,7 +79,11 @@ def held_out_maxima(
 
 
 def held_out_threshold(
-    maxima: NDArray[np.float64], full_days: NDArray[np.bool_], target_per_day: float, sensitivity: str
+    maxima: NDArray[np.float64],
+    full_days: NDArray[np.bool_],
+    target_per_day: float,
+    sensitivity: str,
+    budget_share: float = RATE_BUDGET_SHARE,
 ) -> HeldOutCalibration:
     """The threshold whose false-alert days, out of sample, meet the target.
 
@@ -88,8 +92,9 @@ def held_out_threshold(
     (k+1)/(n+1). The largest k that keeps this within the target is used; while the history
     is too short for even k = 0, the largest maximum is raised by the log of the shortfall
     (a surprise s has chance e^-s, so each unit of surprise divides the alert rate by e).
+    budget_share: the share of the false-alarm target these maxima may use.
     """
-    p = target_per_day * SENSITIVITY_FACTORS[sensitivity] * RATE_BUDGET_SHARE
+    p = target_per_day * SENSITIVITY_FACTORS[sensitivity] * budget_share
     values = np.sort(maxima[full_days])[::-1]
     n = len(values)
     days_needed = math.ceil(1.0 / p) - 1

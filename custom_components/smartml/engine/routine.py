@@ -1,0 +1,477 @@
+"""Missing routine: a home silent far longer than usual while someone is in.
+
+The model learns how often the home shows a sign of life (a bout of activity: any change of
+an occupancy or security sensor after a quiet spell) in each context the security model
+knows: the home's state (occupied, or its quiet night hours), the day type and the local
+hour, with the same Gamma-Poisson shrinkage (`security_rates.hierarchical_rates`). A
+silence while someone is home is scored by the bouts it was expected to hold: the integral
+of the rate over it, -ln P(no bout in it). A person who usually gets up at 07:00 misses
+several expected bouts by 08:30; a night asleep misses few.
+
+The alert threshold is calibrated out of sample as the security model's is
+(`security_threshold.held_out_threshold`): each past day's longest silences scored with
+rates fitted on the other days, the threshold set so that the share of held-out days that
+would have alerted meets the target false-alarm rate.
+
+Presence may be wrong: a silence that began at a door (someone went out and the presence
+entity did not notice) is scored as a mixture of "someone is in and silent" and "the home
+is empty", with the chance of the latter learned from the home's own silences that began
+and ended at a door.
+
+Besides the rates, per area: when the day's first activity usually comes (for reports) and
+the starts of the last days (for the explanation, "on 9 of the last 10 days there was
+activity in the kitchen by 08:30"); per sensor: the longest it has been silent while the
+others reported, so that a sensor silent far longer is told as a sensor problem, not as a
+missing routine.
+
+The fit works only on the observations it is given: a span removed from them is simply not
+learned from. numpy; runs in the executor. The live side is `routine_live.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+import math
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS
+from .facts import RoutineMissing
+from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
+from .pacing import pace
+from .results import Anomaly
+from .routine_live import RoutineLearned, RoutineWatch, doubted_surprise
+from .security_rates import (
+    SLOT_SECONDS,
+    OccupancyOf,
+    exposure_by_day_hours,
+    hierarchical_rates,
+    home_series,
+    local_hour_weekend,
+    night_hours,
+    state_index,
+    transitions,
+)
+from .security_threshold import SENSITIVITY_FACTORS, HeldOutCalibration, held_out_threshold, start_days
+from .slots import buffer_arrays, counted, local_weekday_seconds
+
+DEFAULT_LEARNING_DAYS: Final = 6.0
+# One false alarm in four weeks at medium sensitivity: a missing-routine alert asks a
+# person to check on someone, and a home has one silence a day that could raise it.
+DEFAULT_TARGET_PER_DAY: Final = 1.0 / 28.0
+# Changes this close together are one bout of activity (a person moving through rooms).
+BOUT_GAP_SECONDS: Final = 300.0
+# Never alert on a silence that missed fewer bouts than this (P = e^-4 at medium), whatever
+# the held-out days say.
+MIN_THRESHOLD: Final = 1.0
+# A day of the history counts in the calibration when it has this many hours.
+FULL_DAY_HOURS: Final = 20.0
+# Prior of the chance that a silence begun at a door means the home is empty: a Beta prior
+# of this mean and strength (silences), before the home's own door silences speak.
+EMPTY_PRIOR_MEAN: Final = 0.05
+EMPTY_PRIOR_STRENGTH: Final = 4.0
+# A silence begun at a door: the door's bout was the last sign of life this long before.
+DOOR_SILENCE_MIN_SECONDS: Final = 1800.0
+# Days of starts kept per area for the explanation.
+RECENT_DAYS: Final = 14
+# A sensor that usually stays on this long, and never longer than a person stays put, shows
+# someone there while it is on (a bed or a seat pressure mat): the home is not silent then.
+# Doors left open and appliances stuck on fail the second test.
+HOLDING_MEDIAN_SECONDS: Final = 1800.0
+HOLDING_MAX_SECONDS: Final = 16 * 3600.0
+# Local hour after which the first activity counts as the start of the day.
+DAY_STARTS_HOUR: Final = 4
+
+
+def sign_of_life_times(store: ObservationStore, entities: Iterable[str], now: float) -> NDArray[np.float64]:
+    """Every change of the given binary sensors before now, merged and sorted."""
+    pace()
+    parts = [buffer_arrays(store.channels[e])[0] for e in entities if e in store.channels]
+    times = np.sort(np.concatenate(parts)) if parts else np.zeros(0)
+    return times[times < now]
+
+
+def bout_starts(times: NDArray[np.float64], gap: float = BOUT_GAP_SECONDS) -> NDArray[np.float64]:
+    """The first change of each bout: changes after `gap` seconds without any."""
+    if not len(times):
+        return times
+    keep = np.r_[True, np.diff(times) >= gap]
+    return times[keep]
+
+
+def silence_bounds(
+    life: NDArray[np.float64], presence_changes: NDArray[np.float64], now: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The silences of the history: (start, end) between signs of life and presence changes.
+
+    An arrival or a departure starts a silence afresh: what the home did before it says
+    nothing of the silence after.
+    """
+    bounds = np.unique(np.concatenate([life, presence_changes[presence_changes < now]]))
+    return bounds[:-1], bounds[1:]
+
+
+def cumulative(rate_per_slot: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The integral of a per-slot rate (per hour) from the grid's start to each slot edge."""
+    return np.asarray(np.r_[0.0, np.cumsum(rate_per_slot * (SLOT_SECONDS / HOUR_SECONDS))], dtype=np.float64)
+
+
+def integral(
+    cum: NDArray[np.float64], grid: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Integral of the piecewise-constant rate over [a, b] (exact at any time)."""
+    edges = np.r_[grid, grid[-1] + SLOT_SECONDS]
+    return np.asarray(np.interp(b, edges, cum) - np.interp(a, edges, cum))
+
+
+class RoutineModel:
+    """Learns how long the home is usually silent while someone is in, and flags far longer."""
+
+    def __init__(
+        self,
+        sensitivity: str = DEFAULT_SENSITIVITY,
+        target_false_alarms_per_day: float = DEFAULT_TARGET_PER_DAY,
+        learning_days: float = DEFAULT_LEARNING_DAYS,
+        bout_gap_s: float = BOUT_GAP_SECONDS,
+    ) -> None:
+        """sensitivity: low / medium / high scales the target false-alarm rate."""
+        if sensitivity not in SENSITIVITY_FACTORS:
+            raise ValueError(f"unknown sensitivity {sensitivity!r}")
+        self.sensitivity = sensitivity
+        self.target_false_alarms_per_day = target_false_alarms_per_day
+        self.learning_days = learning_days
+        self.bout_gap_s = bout_gap_s
+        # Learned in fit.
+        self.timezone_ = "UTC"
+        self.days_ = 0.0
+        self.presence_: list[str] = []
+        self.sensors_: list[str] = []
+        self.holding_: dict[str, float] = {}  # sensors whose "on" shows someone there, longest on
+        self.doors_: list[str] = []
+        self.area_of_: dict[str, str] = {}
+        self.night_hours_: list[bool] = [False] * 24
+        self.rates_: list[list[list[float]]] = []  # [state][day type][hour], per hour
+        self.threshold_ = math.inf
+        self.calibration_ = HeldOutCalibration(math.inf, 0, 0)
+        self.empty_chance_ = EMPTY_PRIOR_MEAN
+        self.usual_first_: dict[str, float] = {}
+        self.recent_starts_: dict[str, list[float]] = {}  # per area, the last days' starts
+        self.presence_changes_: list[tuple[float, bool]] = []  # the last days' (time, anyone home)
+        self.longest_silence_s_: dict[str, float] = {}
+        self.share_: dict[str, float] = {}  # each sensor's share of the bouts
+        self.fitted_ = False
+        self.feedback_: list[tuple[int, int, float]] = []  # (day type, hour, score) marked normal
+        self.watch_ = RoutineWatch(self, -math.inf, None, {}, -math.inf)
+
+    def fit(
+        self, store: ObservationStore, spec: Mapping[str, Any], now: float, occupancy: OccupancyOf | None = None
+    ) -> None:
+        """Learn rates, the empty chance, the areas' routines and the threshold from data before now."""
+        self.timezone_ = str(spec.get("timezone", "UTC"))
+        roles = entity_roles(spec)
+        self.presence_ = [e for e, r in roles.items() if r == ROLE_PRESENCE and e in store.channels]
+        self.doors_ = [e for e in spec.get(ROLE_SECURITY) or [] if e in store.channels]
+        self.sensors_ = [e for e, r in roles.items() if r in (ROLE_OCCUPANCY, ROLE_SECURITY) and e in store.channels]
+        self.area_of_ = {
+            e: name for name, body in (spec.get("areas") or {}).items() for e in body.get(ROLE_OCCUPANCY) or []
+        }
+        span = store.time_span()
+        start = span[0] if span else now
+        self.days_ = max(0.0, (now - start) / DAY_SECONDS)
+        grid: NDArray[np.float64] = np.arange(start - start % SLOT_SECONDS, now, SLOT_SECONDS, dtype=np.float64)
+        self.fitted_ = False
+        if len(grid) < 2 or not self.sensors_:
+            return
+        middles = grid + SLOT_SECONDS / 2
+        self.holding_ = self._holding_sensors(store, now)
+        # Time someone is held on a bed or a seat is not silence: it counts as away here.
+        home = np.where(self._held_at(store, middles), 0, home_series(store, self.presence_, middles, occupancy))
+        home = home.astype(np.int8)
+        hours, weekend = local_hour_weekend(middles, self.timezone_)
+        life = sign_of_life_times(store, self.sensors_, now)
+        # An excluded period teaches nothing: neither its activity, its silences nor its hours.
+        spans = store.excluded_spans([*self.presence_, *self.sensors_])
+        kept = counted(middles, spans)
+        bouts = bout_starts(life, self.bout_gap_s)
+        bouts = bouts[counted(bouts, spans)]
+        starts_by_area = {area: times[counted(times, spans)] for area, times in self._area_starts(store, now).items()}
+        self.night_hours_ = night_hours(starts_by_area, home, hours, grid, kept)
+        exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, kept)
+
+        # Bouts per day and context; leaving a day out is a subtraction.
+        bout_home = home_series(store, self.presence_, bouts, occupancy)
+        bout_home = np.where(self._held_at(store, bouts - 1e-3), 0, bout_home).astype(np.int8)
+        bout_hours, bout_weekend = local_hour_weekend(bouts, self.timezone_)
+        bout_days = start_days(bouts, grid)
+        counts_by_day = np.zeros_like(exposure_by_day)
+        np.add.at(
+            counts_by_day,
+            (bout_days, state_index(bout_home, bout_hours, self.night_hours_), bout_weekend, bout_hours),
+            1.0,
+        )
+        counts, exposure = counts_by_day.sum(axis=0), exposure_by_day.sum(axis=0)
+        self.rates_ = hierarchical_rates(counts, exposure).tolist()
+
+        departures, arrivals = transitions(store, self.presence_, now)
+        silence_start, silence_end = silence_bounds(life, np.r_[departures, arrivals], now)
+        self.empty_chance_ = self._empty_chance(silence_start, silence_end, store, departures, arrivals)
+        door_started = self._door_started(silence_start, silence_end, store)
+        held = self._held_at(store, (silence_start + silence_end) / 2)
+        learned = ~held & counted(silence_start, spans) & counted(silence_end, spans)
+        silence_start, silence_end, door_started = silence_start[learned], silence_end[learned], door_started[learned]
+        slot_state = state_index(home, hours, self.night_hours_)
+        in_home = home != 0
+        maxima = self._held_out_maxima(
+            counts_by_day,
+            exposure_by_day,
+            slot_state,
+            weekend,
+            hours,
+            in_home,
+            grid,
+            silence_start,
+            silence_end,
+            door_started,
+        )
+        full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
+        self.calibration_ = held_out_threshold(
+            maxima, full_days, self.target_false_alarms_per_day, self.sensitivity, budget_share=1.0
+        )
+        self.threshold_ = max(
+            MIN_THRESHOLD - math.log(SENSITIVITY_FACTORS[self.sensitivity]), self.calibration_.threshold
+        )
+
+        self.usual_first_ = self._usual_first(starts_by_area, life)
+        recent = now - RECENT_DAYS * DAY_SECONDS
+        self.recent_starts_ = {area: times[times >= recent].tolist() for area, times in starts_by_area.items()}
+        self.presence_changes_ = self._presence_changes(store, recent)
+        self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now)
+        self.watch_ = self._start_watch(store, life, departures, arrivals, now)
+        self.fitted_ = True
+
+    def _holding_sensors(self, store: ObservationStore, now: float) -> dict[str, float]:
+        """Sensors whose "on" shows someone there, with the longest they were on."""
+        out: dict[str, float] = {}
+        for entity_id in self.sensors_:
+            t, v = buffer_arrays(store.channels[entity_id])
+            on = (v[:-1] > 0.5) & (t[1:] <= now)
+            durations = (t[1:] - t[:-1])[on]
+            if (
+                len(durations)
+                and np.median(durations) >= HOLDING_MEDIAN_SECONDS
+                and durations.max() <= HOLDING_MAX_SECONDS
+            ):
+                out[entity_id] = float(durations.max())
+        return out
+
+    def _held_at(self, store: ObservationStore, times: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether a holding sensor is on at each time."""
+        from .slots import state_at
+
+        held = np.zeros(len(times), dtype=bool)
+        for entity_id in self.holding_:
+            held |= state_at(store.channels[entity_id], times, default=0.0) > 0.5
+        return held
+
+    def _area_starts(self, store: ObservationStore, now: float) -> dict[str, NDArray[np.float64]]:
+        """Bout starts of each area."""
+        by_area: dict[str, list[str]] = {}
+        for entity_id, area in self.area_of_.items():
+            if entity_id in store.channels:
+                by_area.setdefault(area, []).append(entity_id)
+        return {
+            area: bout_starts(sign_of_life_times(store, ids, now), self.bout_gap_s) for area, ids in by_area.items()
+        }
+
+    def _last_sign_at(self, store: ObservationStore, times: NDArray[np.float64]) -> list[str | None]:
+        """Which sensor changed at each time (the first found), None for a presence change."""
+        found: list[str | None] = [None] * len(times)
+        for entity_id in self.sensors_:
+            t = buffer_arrays(store.channels[entity_id])[0]
+            hit = np.isin(times, t)
+            for i in np.flatnonzero(hit).tolist():
+                found[i] = found[i] or entity_id
+        return found
+
+    def _door_started(
+        self, silence_start: NDArray[np.float64], silence_end: NDArray[np.float64], store: ObservationStore
+    ) -> NDArray[np.bool_]:
+        if not self.doors_:
+            return np.zeros(len(silence_start), dtype=bool)
+        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
+        return np.asarray(np.isin(silence_start, door_times), dtype=bool)
+
+    def _empty_chance(
+        self,
+        silence_start: NDArray[np.float64],
+        silence_end: NDArray[np.float64],
+        store: ObservationStore,
+        departures: NDArray[np.float64],
+        arrivals: NDArray[np.float64],
+    ) -> float:
+        """How often a long silence begun at a door ended at a door (someone had gone out)."""
+        if not self.doors_:
+            return 0.0
+        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
+        presence_changes = np.r_[departures, arrivals]
+        long = (silence_end - silence_start) >= DOOR_SILENCE_MIN_SECONDS
+        began = long & np.isin(silence_start, door_times) & ~np.isin(silence_start, presence_changes)
+        ended = began & np.isin(silence_end, np.r_[door_times, arrivals])
+        prior = EMPTY_PRIOR_MEAN * EMPTY_PRIOR_STRENGTH
+        return float((ended.sum() + prior) / (began.sum() + EMPTY_PRIOR_STRENGTH))
+
+    def silence_surprise(self, expected: NDArray[np.float64], door_started: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """-ln P(the silence | someone in) of silences with `expected` bouts, doubting door-begun ones."""
+        doubted = [doubted_surprise(x, self.empty_chance_) for x in expected[door_started].tolist()]
+        out = expected.copy()
+        out[door_started] = doubted
+        return out
+
+    def _held_out_maxima(
+        self,
+        counts_by_day: NDArray[np.float64],
+        exposure_by_day: NDArray[np.float64],
+        slot_state: NDArray[np.int64],
+        weekend: NDArray[np.int64],
+        hours: NDArray[np.int64],
+        in_home: NDArray[np.bool_],
+        grid: NDArray[np.float64],
+        silence_start: NDArray[np.float64],
+        silence_end: NDArray[np.float64],
+        door_started: NDArray[np.bool_],
+    ) -> NDArray[np.float64]:
+        """Each day's most surprising silence, scored with rates fitted on all the other days."""
+        n_days = exposure_by_day.shape[0]
+        maxima = np.zeros(n_days)
+        if not len(silence_end):
+            return maxima
+        end_days = start_days(silence_end, grid)
+        held_out = hierarchical_rates(
+            counts_by_day.sum(axis=0) - counts_by_day, exposure_by_day.sum(axis=0) - exposure_by_day
+        )
+        for day in np.unique(end_days).tolist():
+            pace()
+            rate = np.where(in_home, held_out[day][slot_state, weekend, hours], 0.0)
+            picked = end_days == day
+            expected = integral(cumulative(rate), grid, silence_start[picked], silence_end[picked])
+            maxima[day] = float(np.max(self.silence_surprise(expected, door_started[picked])))
+        return maxima
+
+    def _usual_first(
+        self, starts_by_area: Mapping[str, NDArray[np.float64]], life: NDArray[np.float64]
+    ) -> dict[str, float]:
+        """Median local hour (fractional) of each area's (and the home's) first start of the day."""
+        out: dict[str, float] = {}
+        for name, times in {**starts_by_area, "home": life}.items():
+            if not len(times):
+                continue
+            weekday, seconds = local_weekday_seconds(times, self.timezone_)
+            del weekday
+            hour = seconds / HOUR_SECONDS
+            day = np.floor((times - seconds) / DAY_SECONDS + 0.5)  # the local day of each start
+            daytime = hour >= DAY_STARTS_HOUR
+            firsts = [float(hour[daytime & (day == d)].min()) for d in np.unique(day[daytime]).tolist()]
+            if firsts:
+                out[name] = round(float(np.median(firsts)), 2)
+        return out
+
+    def _presence_changes(self, store: ObservationStore, since: float) -> list[tuple[float, bool]]:
+        if not self.presence_:
+            return []
+        times = np.unique(np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.presence_]))
+        from .slots import state_at
+
+        states = np.vstack([state_at(store.channels[e], times, default=0.0) for e in self.presence_]).max(axis=0) > 0.5
+        keep = times >= since
+        # The state in force at `since` too.
+        before = np.flatnonzero(~keep)
+        out = [(since, bool(states[before[-1]]))] if before.size else []
+        return out + [(float(t), bool(s)) for t, s in zip(times[keep], states[keep], strict=True)]
+
+    def _sensor_silences(
+        self, store: ObservationStore, bouts: NDArray[np.float64], now: float
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Each sensor's longest silence during which the other sensors reported, and its share of bouts."""
+        longest: dict[str, float] = {}
+        share: dict[str, float] = {}
+        total = max(len(bouts), 1)
+        for entity_id in self.sensors_:
+            t = buffer_arrays(store.channels[entity_id])[0]
+            t = t[t < now]
+            share[entity_id] = float(np.isin(bouts, t).sum()) / total
+            if len(t) < 2:
+                longest[entity_id] = 0.0
+                continue
+            longest[entity_id] = float(np.max(np.diff(t)))
+        return longest, share
+
+    def _start_watch(
+        self,
+        store: ObservationStore,
+        life: NDArray[np.float64],
+        departures: NDArray[np.float64],
+        arrivals: NDArray[np.float64],
+        now: float,
+    ) -> RoutineWatch:
+        last_life = float(life[-1]) if len(life) else -math.inf
+        last_entity = self._last_sign_at(store, np.asarray([last_life]))[0] if len(life) else None
+        presence = {e: store.channels[e].values[-1] for e in self.presence_ if store.channels[e].times}
+        last_change = max(
+            float(departures[-1]) if len(departures) else -math.inf, float(arrivals[-1]) if len(arrivals) else -math.inf
+        )
+        held = {
+            e: store.channels[e].times[-1]
+            for e in self.holding_
+            if store.channels[e].values and store.channels[e].values[-1] > 0.5
+        }
+        return RoutineWatch(self, last_life, last_entity, presence, last_change, held)
+
+    # ------------------------------------------------------------------ reports
+    def ready(self) -> tuple[bool, str]:
+        """Whether the learning period is over; the reason when not."""
+        if not self.fitted_:
+            return False, "no occupancy or security sensor with history yet"
+        if self.days_ < self.learning_days:
+            return False, f"learning: {self.days_:.1f} of {self.learning_days:g} days of history"
+        return True, ""
+
+    def learned(self) -> RoutineLearned:
+        """The threshold, night, usual first activity and calibration of the last fit."""
+        return RoutineLearned(
+            threshold=self.threshold_,
+            night_hours=tuple(h for h, quiet in enumerate(self.night_hours_) if quiet),
+            usual_first_activity=dict(self.usual_first_),
+            empty_chance_after_door=round(self.empty_chance_, 4),
+            calibration_days=self.calibration_.days,
+            calibration_days_needed=self.calibration_.days_needed,
+            longest_silence_s=dict(self.longest_silence_s_),
+        )
+
+    # ------------------------------------------------------------------ live (event loop)
+    def observe(self, entity_id: str, value: float, ts: float) -> None:
+        """A new observation of a sensor or presence entity (cheap)."""
+        self.watch_.observe(entity_id, value, ts)
+
+    def check(self, now: float, home_occupied: bool | None, unavailable: Sequence[str] = ()) -> Anomaly | None:
+        """A missing-routine anomaly when the silence so far is far longer than usual."""
+        return self.watch_.check(now, home_occupied, unavailable)
+
+    def silent_sensors(self, now: float, last_change: Mapping[str, float]) -> list[str]:
+        """Sensors silent far longer than ever while the others report (a sensor problem)."""
+        return self.watch_.silent_sensors(now, last_change)
+
+    # ------------------------------------------------------------------ feedback
+    def add_feedback(self, anomaly: Anomaly) -> None:
+        """The user says this missing routine was normal: the same silence does not alert again."""
+        facts = anomaly.facts
+        if not isinstance(facts, RoutineMissing):
+            return
+        self.feedback_.append((int(facts.day_type == "weekend"), facts.at.hour, anomaly.score))
+
+    def load_feedback(self, anomalies: Iterable[Anomaly]) -> None:
+        """Restore feedback from the anomalies marked normal."""
+        self.feedback_ = []
+        for anomaly in anomalies:
+            self.add_feedback(anomaly)

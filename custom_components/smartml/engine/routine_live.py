@@ -1,0 +1,252 @@
+"""Live missing-routine checks: the silence so far scored against the fitted rates.
+
+`observe` notes each sign of life and presence change (O(1)); `check`, called every minute,
+integrates the learned rate of bouts over the silence since the last of them (walking the
+local hours it spans, cached between calls) and raises one `routine_missing` anomaly per
+silence once it passes the threshold. `silent_sensors` finds the sensors that have been
+silent far longer than ever while the others report: a sensor problem, told as a repair
+issue, not a missing routine.
+
+Plain Python (no numpy) so that it may run in the event loop.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+import math
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
+
+from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ROUTINE, TYPE_ROUTINE_MISSING
+from .facts import RoutineMissing
+from .results import Anomaly, anomaly_id
+from .security_context import DAY_TYPES, STATE_NIGHT, STATE_OCCUPIED, STATES
+
+if TYPE_CHECKING:
+    from .routine import RoutineModel
+
+# Feedback: a silence around the same hour (this many hours either side) and on the same day
+# type must miss this many times the bouts of the one marked normal before it alerts again.
+FEEDBACK_FACTOR: Final = 2.0
+FEEDBACK_HOURS: Final = 2
+# The explanation compares with at most this many past days with someone home.
+EVIDENCE_DAYS: Final = 10
+# Sensors whose share of the home's bouts is at least this, unavailable, explain a silence.
+UNAVAILABLE_SHARE: Final = 0.5
+# A sensor silent this many times longer than its longest silence in the history (and at
+# least a day) has a problem.
+SENSOR_SILENCE_FACTOR: Final = 2.0
+MIN_SENSOR_SILENCE_SECONDS: Final = DAY_SECONDS
+# A bed or a seat on this many times longer than it ever was is no longer someone resting:
+# the time since it turned on counts as silence. Chosen on Ordóñez home A: at 1.0 a night
+# in bed a little longer than any before raised three false alarms in a week.
+HELD_LIMIT_FACTOR: Final = 1.5
+# A sensor problem is told only while the other sensors report: some change this recent.
+OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class RoutineLearned:
+    """What the routine model learned, for reports and diagnostics."""
+
+    threshold: float  # bouts a silence must have missed to alert (inf before a fit)
+    night_hours: tuple[int, ...]
+    usual_first_activity: Mapping[str, float]  # per area (and the home): median local hour of the day's first start
+    empty_chance_after_door: float  # chance that a silence begun at a door means nobody is in
+    calibration_days: int
+    calibration_days_needed: int
+    longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
+
+
+def doubted_surprise(expected: float, empty_chance: float) -> float:
+    """-ln P(a silence missing `expected` bouts) when the home may be empty (a silence is then certain)."""
+    return -math.log((1.0 - empty_chance) * math.exp(-expected) + empty_chance)
+
+
+def local_clock(ts: float, tz: ZoneInfo) -> time:
+    """Local hour and minute of a time."""
+    local = datetime.fromtimestamp(ts, UTC).astimezone(tz)
+    return time(local.hour, local.minute)
+
+
+class RoutineWatch:
+    """The live side of a fitted RoutineModel: the silence so far and whether it was told."""
+
+    def __init__(
+        self,
+        model: RoutineModel,
+        last_life: float,
+        last_entity: str | None,
+        presence: Mapping[str, float],
+        last_presence_change: float,
+        held: Mapping[str, float] | None = None,
+    ) -> None:
+        """Start from the state at the end of the fitted history (held: holding sensors on, since)."""
+        self._model = model
+        self._tz = ZoneInfo(model.timezone_)
+        self._last_life = last_life
+        self._last_entity = last_entity
+        self._presence = dict(presence)
+        self._last_presence_change = last_presence_change
+        self._held: dict[str, float] = dict(held or {})  # holding sensors on now, since when
+        self._told: float | None = None  # start of the silence already told
+        self._cache: tuple[float, float, float] = (math.nan, math.nan, 0.0)  # silence start, until, bouts
+
+    def continue_from(self, previous: RoutineWatch) -> None:
+        """Carry what the previous fit's watch saw live since its history ended."""
+        if previous._last_life > self._last_life:
+            self._last_life, self._last_entity = previous._last_life, previous._last_entity
+        if previous._last_presence_change > self._last_presence_change:
+            self._last_presence_change = previous._last_presence_change
+            self._presence = dict(previous._presence)
+        self._told = previous._told
+        self._held = {e: since for e, since in previous._held.items() if e in self._model.holding_}
+
+    @property
+    def silence_start(self) -> float:
+        """The last sign of life, arrival or departure."""
+        return max(self._last_life, self._last_presence_change)
+
+    def observe(self, entity_id: str, value: float, ts: float) -> None:
+        """Note a sign of life or a presence change."""
+        model = self._model
+        if entity_id in model.presence_:
+            was_home = any(v > 0.5 for v in self._presence.values())
+            self._presence[entity_id] = value
+            if was_home != any(v > 0.5 for v in self._presence.values()):
+                self._last_presence_change = max(self._last_presence_change, ts)
+            return
+        if entity_id in model.holding_:
+            if value > 0.5:
+                self._held.setdefault(entity_id, ts)
+            else:
+                self._held.pop(entity_id, None)
+        if (entity_id in model.area_of_ or entity_id in model.sensors_) and ts >= self._last_life:
+            self._last_life, self._last_entity = ts, entity_id
+
+    def _someone_held(self, now: float) -> bool:
+        """Whether a bed or seat shows someone there (not far longer than it ever did)."""
+        holding = self._model.holding_
+        return any(now - since <= HELD_LIMIT_FACTOR * holding[e] for e, since in self._held.items())
+
+    def _home(self, home_occupied: bool | None) -> bool | None:
+        if self._presence:
+            return any(v > 0.5 for v in self._presence.values())
+        return home_occupied
+
+    def expected_bouts(self, start: float, end: float) -> float:
+        """The bouts the home usually shows between start and end with someone in."""
+        cached_start, cached_until, cached = self._cache
+        if cached_start == start and cached_until <= end:
+            total, t = cached, cached_until
+        else:
+            total, t = 0.0, start
+        rates, night = self._model.rates_, self._model.night_hours_
+        while t < end:
+            local = datetime.fromtimestamp(t, UTC).astimezone(self._tz)
+            into_hour = local.minute * 60 + local.second + local.microsecond / 1e6
+            stop = min(end, t + HOUR_SECONDS - into_hour)
+            state = STATES.index(STATE_NIGHT if night[local.hour] else STATE_OCCUPIED)
+            total += rates[state][int(local.weekday() >= 5)][local.hour] * (stop - t) / HOUR_SECONDS
+            t = stop
+        self._cache = (start, end, total)
+        return total
+
+    def check(self, now: float, home_occupied: bool | None, unavailable: Sequence[str] = ()) -> Anomaly | None:
+        """One anomaly per silence that has gone far past the usual while someone is home."""
+        model = self._model
+        start = self.silence_start
+        if not model.fitted_ or not model.ready()[0] or not math.isfinite(start) or self._told == start:
+            return None
+        if not self._home(home_occupied) or self._someone_held(now):
+            return None
+        if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
+            return None  # the sensors are the problem, not the routine
+        expected = self.expected_bouts(start, now)
+        door_started = self._last_entity in model.doors_ and self._last_life >= self._last_presence_change
+        surprise = doubted_surprise(expected, model.empty_chance_) if door_started else expected
+        local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
+        day_type = int(local.weekday() >= 5)
+        needed = model.threshold_
+        for taught_type, hour, score in model.feedback_:
+            apart = min((hour - local.hour) % 24, (local.hour - hour) % 24)
+            if taught_type == day_type and apart <= FEEDBACK_HOURS:
+                needed = max(needed, FEEDBACK_FACTOR * score)
+        if surprise < needed:
+            return None
+        self._told = start
+        area, with_activity, considered = self._evidence(start, now)
+        usual = model.usual_first_.get(area) if area is not None else None
+        facts = RoutineMissing(
+            since=local_clock(start, self._tz),
+            at=time(local.hour, local.minute),
+            quiet_minutes=round((now - start) / 60.0),
+            day_type=DAY_TYPES[day_type],
+            area=area,
+            days_with_activity=with_activity,
+            days_considered=considered,
+            usual_first=None if usual is None else time(int(usual), int(usual % 1 * 60)),
+            expected_bouts=round(expected, 2),
+            threshold=round(needed, 3),
+            presence_doubted=door_started,
+            days_of_history=round(model.days_, 1),
+        )
+        return Anomaly(
+            id=anomaly_id(KIND_ROUTINE, TYPE_ROUTINE_MISSING, "home", start),
+            kind=KIND_ROUTINE,
+            type=TYPE_ROUTINE_MISSING,
+            entity_ids=[self._last_entity] if self._last_entity else list(model.presence_[:1]),
+            ts=now,
+            score=round(surprise, 3),
+            facts=facts,
+        )
+
+    def _home_at(self, ts: float) -> bool:
+        changes = self._model.presence_changes_
+        if not changes:
+            return True
+        index = bisect_right([t for t, _ in changes], ts)
+        return changes[index - 1][1] if index else changes[0][1]
+
+    def _evidence(self, start: float, now: float) -> tuple[str | None, int, int]:
+        """The area most often active in the same clock window on the last days with someone home."""
+        model = self._model
+        window = min(now - start, DAY_SECONDS)
+        days = [
+            k
+            for k in range(1, int(model.days_) + 1)
+            if self._home_at(now - k * DAY_SECONDS) and k * DAY_SECONDS <= model.days_ * DAY_SECONDS
+        ][:EVIDENCE_DAYS]
+        best: tuple[str | None, int] = (None, -1)
+        for area, starts in model.recent_starts_.items():
+            active = 0
+            for k in days:
+                end = now - k * DAY_SECONDS
+                i = bisect_right(starts, end)
+                active += bool(i and starts[i - 1] >= end - window)
+            if active > best[1]:
+                best = (area, active)
+        return best[0], max(best[1], 0), len(days)
+
+    def silent_sensors(self, now: float, last_change: Mapping[str, float]) -> list[str]:
+        """Sensors silent far longer than their longest silence, while the others report."""
+        model = self._model
+        if not model.fitted_ or not model.ready()[0]:
+            return []
+        out: list[str] = []
+        for entity_id in model.sensors_:
+            since = last_change.get(entity_id, -math.inf)
+            limit = max(
+                MIN_SENSOR_SILENCE_SECONDS, SENSOR_SILENCE_FACTOR * model.longest_silence_s_.get(entity_id, 0.0)
+            )
+            if now - since < limit:
+                continue
+            others = max(
+                (t for e, t in last_change.items() if e != entity_id and e in model.sensors_), default=-math.inf
+            )
+            if now - others < OTHERS_REPORT_SECONDS:
+                out.append(entity_id)
+        return out

@@ -1,0 +1,161 @@
+"""Missing routine: a synthetic home that gets up every morning, and what it learns of it."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+import json
+import math
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from custom_components.smartml.engine.constants import KIND_ROUTINE, TYPE_ROUTINE_MISSING
+from custom_components.smartml.engine.facts import RoutineMissing
+from custom_components.smartml.engine.observations import ObservationStore, entity_roles
+from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.engine.routine import RoutineModel, bout_starts
+from custom_components.smartml.engine.routine_live import doubted_surprise
+from custom_components.smartml.explain import ROUTINE_PHRASES, explain
+
+TZ = ZoneInfo("Europe/Paris")
+DOOR = "binary_sensor.front_door"
+PERSON = "person.alex"
+KITCHEN = "binary_sensor.kitchen_motion"
+BED = "binary_sensor.bed_pressure"
+SPEC = {
+    "timezone": "Europe/Paris",
+    "areas": {"kitchen": {"occupancy": [KITCHEN]}, "bedroom": {"occupancy": [BED]}},
+    "presence": [PERSON],
+    "security": [DOOR],
+}
+FIRST_DAY = datetime(2024, 3, 4, tzinfo=TZ)  # a Monday
+
+
+def _at(day: int, hour: float) -> float:
+    return (FIRST_DAY + timedelta(days=day, hours=hour)).timestamp()
+
+
+def _home(days: int = 14) -> ObservationStore:
+    """Someone living alone: in bed 23:00-07:00 (give or take), the kitchen every 20 minutes
+    in the morning and the evening, out 10:00-16:00 through the front door."""
+    rng = np.random.default_rng(3)
+    rows: list[tuple[str, str, float, None]] = [(PERSON, "home", _at(0, 0), None)]
+    for day in range(days):
+        up = 7.0 + rng.uniform(-0.3, 0.3)
+        rows.append((BED, "off", _at(day, up), None))
+        for hour in [*np.arange(up + 0.2, 10.0, 1 / 3), *np.arange(16.2, 23.0, 1 / 3)]:
+            rows += [(KITCHEN, "on", _at(day, hour), None), (KITCHEN, "off", _at(day, hour + 0.05), None)]
+        rows += [(DOOR, "on", _at(day, 10.0), None), (DOOR, "off", _at(day, 10.01), None)]
+        rows.append((PERSON, "not_home", _at(day, 10.02), None))
+        rows.append((PERSON, "home", _at(day, 16.0), None))
+        rows += [(DOOR, "on", _at(day, 15.99), None), (DOOR, "off", _at(day, 16.0), None)]
+        rows.append((BED, "on", _at(day, 23.0 + rng.uniform(-0.3, 0.3)), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    return store
+
+
+@pytest.fixture(scope="module")
+def fitted() -> RoutineModel:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    return model
+
+
+def _watch_morning(model: RoutineModel, bed_off: float | None, until: float) -> list[Anomaly]:
+    """Check every 5 minutes from 06:00 to `until` (hours) on day 14; the bed empties at bed_off."""
+    raised: list[Anomaly] = []
+    model.observe(BED, 1.0, _at(13, 23.0))
+    for minute in range(6 * 60, int(until * 60), 5):
+        now = _at(14, minute / 60)
+        if bed_off is not None and now >= _at(14, bed_off) and model.watch_._held:
+            model.observe(BED, 0.0, _at(14, bed_off))
+        if (found := model.check(now, None)) is not None:
+            raised.append(found)
+    return raised
+
+
+def test_a_morning_without_getting_up_is_not_a_missing_routine_while_in_bed(fitted: RoutineModel) -> None:
+    # The bed shows someone there: resting, whatever the hour.
+    assert fitted.holding_ == {BED: pytest.approx(fitted.holding_[BED])}
+    assert _watch_morning(fitted, bed_off=None, until=11.0) == []
+
+
+def test_up_and_then_silent_raises_one_explained_alert(fitted: RoutineModel) -> None:
+    raised = _watch_morning(fitted, bed_off=7.0, until=11.0)
+    assert math.isfinite(fitted.threshold_)
+    assert len(raised) == 1
+    anomaly = raised[0]
+    assert (anomaly.kind, anomaly.type) == (KIND_ROUTINE, TYPE_ROUTINE_MISSING)
+    facts = anomaly.facts
+    assert isinstance(facts, RoutineMissing)
+    assert facts.since == time(7, 0)
+    # The kitchen is busy every 20 minutes after getting up: an hour of silence is far outside it.
+    assert facts.quiet_minutes <= 90
+    assert facts.area == "kitchen" and facts.days_with_activity == facts.days_considered == 10
+    assert explain(anomaly).startswith("No activity in the home since 07:00")
+    assert RoutineMissing.from_json(facts.as_json()) == facts
+
+
+def test_marked_normal_the_same_silence_does_not_alert_again(fitted: RoutineModel) -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    first = _watch_morning(model, bed_off=7.0, until=11.0)
+    model.add_feedback(first[0])
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.load_feedback(first)
+    alerted = datetime.fromtimestamp(first[0].ts, TZ)
+    assert _watch_morning(model, bed_off=7.0, until=alerted.hour + alerted.minute / 60 + 0.25) == []
+
+
+def test_a_silence_begun_at_a_door_is_doubted(fitted: RoutineModel) -> None:
+    # Every time the door opened someone went out: a silence after it may be an empty home.
+    assert 0.0 < fitted.empty_chance_ < 1.0
+    assert doubted_surprise(10.0, fitted.empty_chance_) < 10.0
+    assert doubted_surprise(10.0, 0.0) == pytest.approx(10.0)
+
+
+def test_unavailable_kitchen_is_not_a_missing_routine(fitted: RoutineModel) -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.observe(BED, 1.0, _at(13, 23.0))
+    model.observe(BED, 0.0, _at(14, 7.0))
+    assert model.check(_at(14, 10.0), None, unavailable=[KITCHEN]) is None
+    assert model.check(_at(14, 10.0), None) is not None
+
+
+def test_a_sensor_silent_far_longer_than_ever_is_a_sensor_problem(fitted: RoutineModel) -> None:
+    now = _at(17, 12.0)
+    last = {KITCHEN: _at(14, 22.0), BED: now - 3600.0, DOOR: now - 600.0}
+    assert fitted.silent_sensors(now, last) == [KITCHEN]
+    assert fitted.silent_sensors(now, {**last, KITCHEN: now - 3600.0}) == []
+
+
+def test_bouts_join_changes_close_together() -> None:
+    times = np.array([0.0, 100.0, 500.0, 1200.0, 1300.0])
+    assert bout_starts(times, 600.0).tolist() == [0.0, 1200.0]
+
+
+def test_not_ready_before_the_learning_days() -> None:
+    model = RoutineModel()
+    model.fit(_home(days=3), SPEC, _at(3, 0))
+    assert model.ready()[0] is False
+    assert model.check(_at(3, 12.0), None) is None
+
+
+def test_the_words_translated_in_strings_json_are_the_english_ones() -> None:
+    strings = json.loads((Path(__file__).parents[2] / "custom_components" / "smartml" / "strings.json").read_text())
+    assert {key: strings["exceptions"][key]["message"] for key in ROUTINE_PHRASES} == dict(ROUTINE_PHRASES)
+
+
+def test_the_words_follow_the_phrases_given() -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    anomaly = _watch_morning(model, bed_off=7.0, until=11.0)[0]
+    assert isinstance(anomaly.facts, RoutineMissing)
+    german = {"routine_missing_evidence_usual": "Keine Aktivität seit {since}; {area} {days_with}/{days} bis {at}."}
+    assert (
+        explain(anomaly, phrases=german) == f"Keine Aktivität seit 07:00; Kitchen 10/10 bis {anomaly.facts.at:%H:%M}."
+    )
