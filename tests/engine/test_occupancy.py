@@ -14,9 +14,17 @@ from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
+from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
+from custom_components.smartml.engine.occupancy_spells import mean_visit_slots, next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
-from custom_components.smartml.engine.results import OccupancyForecast
+from custom_components.smartml.engine.results import (
+    CONTRIBUTION_ACTIVITY,
+    CONTRIBUTION_AWAY,
+    CONTRIBUTION_ROUTINE,
+    MAX_CONTRIBUTIONS,
+    OccupancyForecast,
+)
 from custom_components.smartml.engine.slots import slot_grid
 from evaluation.convert import convert_casas
 from evaluation.metrics import brier
@@ -286,3 +294,68 @@ def test_leaving_at_an_unusual_hour_still_gets_an_arrival_estimate() -> None:
     forecast = model.predict(store, _ts(28, 6.85))
     assert forecast.home_occupied is False and forecast.expected_departure is None
     assert forecast.expected_arrival is not None and forecast.expected_arrival.ts > _ts(28, 6.85)
+
+
+def test_next_use_is_where_the_chance_of_a_visit_reaches_one_half() -> None:
+    # Ten slots at 0.1 each, visits one slot long: 1 - exp(-0.1 k) reaches 0.5 at k = 7.
+    assert next_use(np.full(10, 0.1), 1.0) == (6, pytest.approx(1 - np.exp(-1.0)))
+    # Visits of two slots: half as many, so one half is never reached within ten slots.
+    index, chance = next_use(np.full(10, 0.1), 2.0)
+    assert index is None and chance == pytest.approx(1 - np.exp(-0.5))
+    # A slot itself likely occupied is used by then.
+    assert next_use(np.array([0.0, 0.0, 0.6, 0.0]), 50.0)[0] == 2
+
+
+def test_mean_visit_slots_is_the_mean_occupied_run() -> None:
+    assert mean_visit_slots(np.array([1, 1, 0, 0, 1, 1, 1, 1, 0], dtype=bool)) == 3.0
+    assert mean_visit_slots(np.zeros(5, dtype=bool)) == 1.0
+
+
+def test_last_on_reads_only_what_was_known_then() -> None:
+    store = ObservationStore()
+    store.merge_states(
+        [
+            ("binary_sensor.office_motion", "on", 100.0, None),
+            ("binary_sensor.office_motion", "off", 160.0, None),
+            ("binary_sensor.office_motion", "on", 500.0, None),
+        ],
+        entity_roles(SPEC),
+    )
+    office = ["binary_sensor.office_motion"]
+    assert last_on(store, office, 90.0) is None
+    assert last_on(store, office, 130.0) == 130.0  # on now
+    assert last_on(store, office, 400.0) == 160.0
+    assert last_on(store, office, 600.0) == 600.0
+    assert last_on(store, ["binary_sensor.kitchen_motion"], 600.0) is None
+
+
+def test_contributions_name_what_weighs_most_strongest_first() -> None:
+    store = _office_worker(days=29)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(28, 0))
+    # Monday 12:00: everyone left for work at about 08:30.
+    forecast = model.predict(store, _ts(28, 12))
+    office = forecast.areas["office"]
+    assert 1 <= len(office.contributions) <= MAX_CONTRIBUTIONS
+    weights = [abs(c.weight) for c in office.contributions]
+    assert weights == sorted(weights, reverse=True)
+    kinds = {c.kind: c for c in office.contributions}
+    # The office is empty and has been all day: that weighs most, against its use.
+    assert office.contributions[0].kind == CONTRIBUTION_ACTIVITY and office.contributions[0].weight < 0
+    assert kinds[CONTRIBUTION_ACTIVITY].active is False
+    # On weekdays at noon it was never used in the four weeks (it is used on weekends).
+    routine = kinds[CONTRIBUTION_ROUTINE]
+    assert (routine.share, routine.weeks, routine.weekend) == (0.0, 4, False)
+    home = {c.kind: c for c in forecast.home.contributions}
+    assert home[CONTRIBUTION_ACTIVITY].active is False
+    last_active = home[CONTRIBUTION_ACTIVITY].last_active
+    assert last_active is not None and _ts(28, 7.5) < last_active < _ts(28, 9.5)
+    assert CONTRIBUTION_AWAY in kinds or CONTRIBUTION_AWAY in home
+
+
+def test_without_a_classifier_the_reason_weighs_the_routine_and_the_last_state() -> None:
+    store = _office_worker(days=14)
+    model = OccupancyModel(classifier="routine")
+    model.fit(store, SPEC, _ts(14, 0))
+    kitchen = model.predict(store, _ts(14, 7.5)).areas["kitchen"]
+    assert {c.kind for c in kitchen.contributions} == {CONTRIBUTION_ROUTINE, CONTRIBUTION_ACTIVITY}

@@ -1,5 +1,7 @@
 """Expected arrival and departure: when the home's current state is likely to change.
 
+Also an area's next use over its forecast (`next_use`).
+
 Every past origin of a state (home empty, or occupied) is a spell with a known delay
 until the state changed. The delay of the current spell is a kernel estimate over the
 past spells at a similar local hour and of a similar length so far (same kind of day
@@ -29,7 +31,31 @@ from .slots import state_at, time_of_week
 SPELL_KERNELS: Final = ((1.0, 0.75), (3.0, 1.5), (math.inf, math.inf))
 SPELL_MIN_SAMPLES: Final = 3.0
 
+# The chance of use by which a scope is said to be used next.
+NEXT_USE_CHANCE: Final = 0.5
+
 FloatArray = NDArray[np.float64]
+
+
+def mean_visit_slots(y: NDArray[np.bool_]) -> float:
+    """Mean length (slots) of the scope's occupied runs; 1 when it was never occupied."""
+    starts = int(y[0]) + int(np.count_nonzero(y[1:] & ~y[:-1])) if len(y) else 0
+    return max(1.0, float(np.count_nonzero(y)) / starts) if starts else 1.0
+
+
+def next_use(probabilities: FloatArray, visit_slots: float) -> tuple[int | None, float]:
+    """(index of the slot by which the scope has been used with chance one half, the chance by the end).
+
+    probabilities: P(occupied) of each future slot. A visit spans visit_slots slots on
+    average, so the expected number of visits started by slot k is the sum of the
+    probabilities up to k over that length, and the chance of at least one (visits taken
+    as a Poisson count) is 1 - exp(-that). A slot itself likely occupied counts as used
+    by then. None when the chance stays below one half over the whole forecast.
+    """
+    chance = 1.0 - np.exp(-np.cumsum(probabilities) / visit_slots)
+    chance = np.maximum(chance, np.maximum.accumulate(probabilities))
+    found = np.flatnonzero(chance >= NEXT_USE_CHANCE)
+    return (int(found[0]) if len(found) else None), float(chance[-1]) if len(chance) else 0.0
 
 
 @dataclass(slots=True)
