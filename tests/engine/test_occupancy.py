@@ -16,7 +16,7 @@ from custom_components.smartml.engine.observations import ObservationStore, enti
 from custom_components.smartml.engine.occupancy import OccupancyModel
 from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
-from custom_components.smartml.engine.occupancy_spells import mean_visit_slots, next_use
+from custom_components.smartml.engine.occupancy_spells import next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.results import (
     CONTRIBUTION_ACTIVITY,
@@ -296,19 +296,15 @@ def test_leaving_at_an_unusual_hour_still_gets_an_arrival_estimate() -> None:
     assert forecast.expected_arrival is not None and forecast.expected_arrival.ts > _ts(28, 6.85)
 
 
-def test_next_use_is_where_the_chance_of_a_visit_reaches_one_half() -> None:
-    # Ten slots at 0.1 each, visits one slot long: 1 - exp(-0.1 k) reaches 0.5 at k = 7.
-    assert next_use(np.full(10, 0.1), 1.0) == (6, pytest.approx(1 - np.exp(-1.0)))
-    # Visits of two slots: half as many, so one half is never reached within ten slots.
-    index, chance = next_use(np.full(10, 0.1), 2.0)
-    assert index is None and chance == pytest.approx(1 - np.exp(-0.5))
+def test_next_use_is_where_the_chance_of_a_use_reaches_one_half() -> None:
+    # Slots at 0.2 each: the chance of a use is 1 - 0.8^k, past one half at k = 4.
+    index, chance = next_use(np.full(10, 0.2))
+    assert index == 3 and chance == pytest.approx(1 - 0.8**10)
     # A slot itself likely occupied is used by then.
-    assert next_use(np.array([0.0, 0.0, 0.6, 0.0]), 50.0)[0] == 2
-
-
-def test_mean_visit_slots_is_the_mean_occupied_run() -> None:
-    assert mean_visit_slots(np.array([1, 1, 0, 0, 1, 1, 1, 1, 0], dtype=bool)) == 3.0
-    assert mean_visit_slots(np.zeros(5, dtype=bool)) == 1.0
+    assert next_use(np.array([0.0, 0.0, 0.6, 0.0]))[0] == 2
+    # Rarely likely at all: no use expected in the forecast.
+    index, chance = next_use(np.full(10, 0.01))
+    assert index is None and chance == pytest.approx(1 - 0.99**10)
 
 
 def test_last_on_reads_only_what_was_known_then() -> None:

@@ -33,7 +33,7 @@ from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, trainin
 from .occupancy_reasons import contributions, last_on, scope_entities
 from .occupancy_routine import Routines, build_routines
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
-from .occupancy_spells import HomeSpells, current_run, home_now, mean_visit_slots, next_use
+from .occupancy_spells import HomeSpells, current_run, home_now, next_use
 from .occupancy_targets import Timeline, extended_timeline, first_observation, slot_timeline
 from .pacing import one_blas_thread, pace
 from .results import Band, OccupancyForecast, ScopeForecast
@@ -106,8 +106,6 @@ class OccupancyModel:
         self.spells_ = HomeSpells(None, self.timezone_, self.step, half_life_days)
         # Persistence tables per scope, learned at fit time (kept until the next fit).
         self.transitions_: dict[str, FloatArray] = {}
-        # Mean length of each scope's visits (slots), for its next use.
-        self.visit_slots_: dict[str, float] = {}
         self.virtual_: dict[str, VirtualOccupancyModel] = {}
 
     # -- persistence -------------------------------------------------------------------
@@ -161,7 +159,6 @@ class OccupancyModel:
         if not timeline.targets:
             return
         self.timeline_ = timeline
-        self.visit_slots_ = {scope: mean_visit_slots(y[: timeline.known]) for scope, y in timeline.targets.items()}
         self.spells_ = HomeSpells(timeline, self.timezone_, self.step, self.half_life_days)
         self.days_ = timeline.known * self.step / DAY_SECONDS
         if self.classifier == "routine" or timeline.known < self.per_day + 2:
@@ -242,7 +239,7 @@ class OccupancyModel:
             hourly = [
                 (float(slot_starts[i]), float(row[i : i + per_hour].mean())) for i in range(0, len(row), per_hour)
             ]
-            first_use, chance = next_use(row, self.visit_slots_.get(scope, 1.0))
+            first_use, chance = next_use(row)
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
             y = timeline.targets[scope]

@@ -37,23 +37,15 @@ NEXT_USE_CHANCE: Final = 0.5
 FloatArray = NDArray[np.float64]
 
 
-def mean_visit_slots(y: NDArray[np.bool_]) -> float:
-    """Mean length (slots) of the scope's occupied runs; 1 when it was never occupied."""
-    starts = int(y[0]) + int(np.count_nonzero(y[1:] & ~y[:-1])) if len(y) else 0
-    return max(1.0, float(np.count_nonzero(y)) / starts) if starts else 1.0
-
-
-def next_use(probabilities: FloatArray, visit_slots: float) -> tuple[int | None, float]:
+def next_use(probabilities: FloatArray) -> tuple[int | None, float]:
     """(index of the slot by which the scope has been used with chance one half, the chance by the end).
 
-    probabilities: P(occupied) of each future slot. A visit spans visit_slots slots on
-    average, so the expected number of visits started by slot k is the sum of the
-    probabilities up to k over that length, and the chance of at least one (visits taken
-    as a Poisson count) is 1 - exp(-that). A slot itself likely occupied counts as used
-    by then. None when the chance stays below one half over the whole forecast.
+    probabilities: P(occupied) of each future slot, taken as independent: the chance of a
+    use by slot k is 1 - prod(1 - p_i) up to k. Taking instead a visit as spanning the
+    scope's mean run of slots (fewer, longer visits) was later on both homes of the
+    benchmark. None when the chance stays below one half over the whole forecast.
     """
-    chance = 1.0 - np.exp(-np.cumsum(probabilities) / visit_slots)
-    chance = np.maximum(chance, np.maximum.accumulate(probabilities))
+    chance = 1.0 - np.cumprod(1.0 - probabilities)
     found = np.flatnonzero(chance >= NEXT_USE_CHANCE)
     return (int(found[0]) if len(found) else None), float(chance[-1]) if len(chance) else 0.0
 
