@@ -29,9 +29,17 @@ from .constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
 from .live_score import LiveScore, LiveScoreDict
 from .logistic import fit_logistic_design
 from .observations import ROLE_PRESENCE, ObservationStore
-from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, training_rows
+from .occupancy_blend import (
+    HOLDOUT_FIT_ROWS,
+    HOLDOUT_SHARE,
+    MAX_HOLDOUT_DAYS,
+    Blend,
+    choose_blend,
+    naive_forecasts,
+)
+from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
 from .occupancy_reasons import contributions, last_on, scope_entities
-from .occupancy_routine import Routines, build_routines
+from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
 from .occupancy_spells import HomeSpells, current_run, home_now, next_use
 from .occupancy_targets import Timeline, extended_timeline, first_observation, slot_timeline
@@ -99,6 +107,8 @@ class OccupancyModel:
         self.intercept_ = 0.0
         # Each scope's mean training row: what a prediction's reason is measured against.
         self.scope_means_: dict[str, FloatArray] = {}
+        # Each scope's blend with its best naive forecast, chosen on held-out days.
+        self.blends_: dict[str, Blend] = {}
         self.days_ = 0.0
         self.train_rows_ = 0
         self.presence_: list[str] = []
@@ -149,7 +159,7 @@ class OccupancyModel:
         self.presence_ = [str(e) for e in spec.get(ROLE_PRESENCE) or []]
         self.timeline_, self.coef_, self.days_, self.train_rows_ = None, None, 0.0, 0
         self.spells_ = HomeSpells(None, self.timezone_, self.step, self.half_life_days)
-        self.transitions_, self.scope_means_ = {}, {}
+        self.transitions_, self.scope_means_, self.blends_ = {}, {}, {}
         self.virtual_ = fit_virtual_occupancy(store, self.spec_, now)
         first = first_observation(store)
         if first is None or first >= now - self.step:
@@ -170,8 +180,35 @@ class OccupancyModel:
             return
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with one_blas_thread():
+            self.blends_ = self._holdout_blends(timeline)
             fitted = fit_logistic_design(design, labels, c=1.0)
         self.coef_, self.intercept_ = fitted.coef, fitted.intercept
+
+    def _holdout_blends(self, timeline: Timeline) -> dict[str, Blend]:
+        """Each scope's blend, from a fit without the last days scored on them (none when too short)."""
+        known = timeline.known
+        holdout = int(min(MAX_HOLDOUT_DAYS * self.per_day, max(self.per_day, HOLDOUT_SHARE * known)))
+        cut = known - holdout
+        if cut < 2 * self.per_day:
+            return {}
+        # Persistence as known before the held-out days; routines learn on through them, as live.
+        transitions: dict[str, FloatArray] = {}
+        fill_transitions(timeline.targets, cut, transitions)
+        routines = build_routines(timeline, self.slot_minutes, self.half_life_days, transitions)
+        design, labels, _ = training_rows(routines, self.slot_minutes, until=cut, max_rows=HOLDOUT_FIT_ROWS)
+        if len(labels) < 50 or labels.min() == labels.max():
+            return {}
+        fitted = fit_logistic_design(design, labels, c=1.0)
+        o, k = np.meshgrid(np.arange(cut, known, dtype=np.int64), train_steps(self.slot_minutes), indexing="ij")
+        keep = (o + k - 1 < known).ravel()
+        o, k = o.ravel()[keep], k.ravel()[keep]
+        blends: dict[str, Blend] = {}
+        for scope, y in timeline.targets.items():
+            pace()
+            p = occupied_probability(routines, scope, o, k, fitted.coef, fitted.intercept)
+            truth = y[o + k - 1].astype(np.float64)
+            blends[scope] = choose_blend(p, naive_forecasts(routines, scope, o, k), truth, k)
+        return blends
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether predictions are meaningful, and why not."""
@@ -208,6 +245,8 @@ class OccupancyModel:
         for scope in timeline.targets:
             pace()
             p = occupied_probability(routines, scope, o.ravel(), k.ravel(), self.coef_, self.intercept_)
+            if scope in self.blends_:
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o.ravel(), k.ravel()), k.ravel())
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(o.shape)
         return out
 

@@ -120,24 +120,33 @@ def feature_rows(routines: Routines, scope: str, origins: IntArray, steps: IntAr
     )
 
 
-def training_rows(routines: Routines, slot_minutes: int) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
+def train_steps(slot_minutes: int) -> IntArray:
+    """The horizons (slots) the classifier is trained on."""
+    return np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
+
+
+def training_rows(
+    routines: Routines, slot_minutes: int, until: int | None = None, max_rows: int = MAX_TRAIN_ROWS
+) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
     """(feature rows with a spare last column for the solver, labels, each scope's mean row) of the classifier.
 
-    Origins after a day of warm-up whose targets are observed, at the training horizons;
-    a fixed-seed sample of them per scope when there are too many.
+    Origins after a day of warm-up whose targets are observed (before slot `until`, all
+    when None), at the training horizons; a fixed-seed sample of them per scope when there
+    are too many.
     """
     timeline = routines.timeline
-    steps = np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
+    known = timeline.known if until is None else min(until, timeline.known)
+    steps = train_steps(slot_minutes)
     pace()
-    origins = np.arange(routines.per_day, timeline.known, dtype=np.int64)
+    origins = np.arange(routines.per_day, known, dtype=np.int64)
     rng = np.random.default_rng(0)
-    per_scope = MAX_TRAIN_ROWS // max(len(timeline.targets), 1)
+    per_scope = max_rows // max(len(timeline.targets), 1)
     picks: dict[str, tuple[IntArray, IntArray]] = {}
     for scope in timeline.targets:
         pace()
         o, k = np.meshgrid(origins, steps, indexing="ij")
         o, k = o.ravel(), k.ravel()
-        keep = o + k - 1 < timeline.known
+        keep = o + k - 1 < known
         o, k = o[keep], k[keep]
         if len(o) > per_scope:
             pick = np.sort(rng.choice(len(o), per_scope, replace=False))
