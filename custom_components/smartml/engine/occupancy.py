@@ -239,6 +239,11 @@ class OccupancyModel:
         fit's end; slots observed between the fit and an origin update the routine.
         """
         routines = self._routines(store, float(origins.max()), int(steps.max()))
+        return self._scope_probabilities(routines, origins, steps)
+
+    def _scope_probabilities(
+        self, routines: Routines, origins: FloatArray, steps: NDArray[np.int64]
+    ) -> dict[str, FloatArray]:
         timeline = routines.timeline
         o, k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
         out: dict[str, FloatArray] = {}
@@ -265,8 +270,8 @@ class OccupancyModel:
             return OccupancyForecast(generated_at=now, slot_minutes=self.slot_minutes)
         per_hour = 60 // self.slot_minutes
         steps = np.arange(1, hours * per_hour + 1, dtype=np.int64)
-        probs = self.probabilities(store, np.array([origin]), steps)
-        routines = self._routines(store, origin, 1)
+        routines = self._routines(store, origin, int(steps.max()))
+        probs = self._scope_probabilities(routines, np.array([origin]), steps)
         timeline = routines.timeline
         origin_index = int(self._index(timeline, np.array([origin]))[0])
         baseline = self._tow_baseline(timeline, origin)
