@@ -35,6 +35,7 @@ DEFAULT_FLAGS = ("--history", "--home")
 RUNS: dict[str, tuple[tuple[str, str] | None, tuple[str, str], list[str]]] = {
     "observations_ordonez_a": (("ordonez", "ordonez_adl"), DEFAULT_FLAGS, ["--task", "observations"]),
     "occupancy_ordonez_a": (("ordonez", "ordonez_adl"), DEFAULT_FLAGS, ["--task", "occupancy"]),
+    "occupancy_kasteren": (("kasteren", "kasteren2008"), DEFAULT_FLAGS, ["--task", "occupancy"]),
     "occupancy_routine_ordonez_a": (
         ("ordonez", "ordonez_adl"),
         DEFAULT_FLAGS,

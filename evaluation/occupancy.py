@@ -10,7 +10,11 @@ the slots observed since midnight, as it does live. Baselines answer for the ver
 time-of-week frequency and overall rate. Headline scopes pool all areas and the home;
 per-scope figures are in info. Arrival/departure: at each origin with the home empty
 (occupied), the predicted time of the next arrival (departure) against the truth, with the
-time-of-week baseline's first crossing of 0.5 beside it.
+time-of-week baseline's first crossing of 0.5 beside it. Next occupied, per area: at each
+origin with the area empty, the time by which it has been used with chance one half over the
+next 24 h (`next_use`), against the time until it was next used; the time-of-week baseline
+applies the same rule to its own profile. A prediction of no use within the 24 h (or a use
+that does not come within them) counts as 24 h.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from custom_components.smartml.engine.baselines import (
 from custom_components.smartml.engine.constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
 from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS
+from custom_components.smartml.engine.occupancy_spells import next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.slots import slot_grid, slots_per_week, time_of_week
@@ -42,6 +47,8 @@ HORIZON_MINUTES = {"15min": 15, "1h": 60, "4h": 240, "24h": 1440}
 METHODS = ("smartml", "persistence", "time_of_week", "overall_rate")
 # Arrivals/departures further ahead than this are not scored (and the baseline looks no further).
 SPELL_LIMIT_DAYS = 7
+# The next use is looked for within the forecast the sensor shows.
+NEXT_USE_HOURS = 24
 
 
 def _metrics(collected: dict[str, list[NDArray[np.float64]]]) -> dict[str, dict[str, float]]:
@@ -77,6 +84,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     spells: dict[str, dict[str, list[float]]] = {
         kind: {"truth": [], "smartml": [], "time_of_week": []} for kind in ("arrival", "departure")
     }
+    next_uses: dict[str, dict[str, list[float]]] = {}
     fit_seconds: list[float] = []
     days = 0
     models = HomeReplay(
@@ -119,6 +127,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 for key, value in values.items():
                     pooled[name][key].append(value)
                     scope_store[key].append(value)
+        _score_next_uses(models, replay.store, truth_all, starts, tow_all, first, origins, known, week, next_uses)
         if HOME in truth_all and HOME in probs:
             _score_spells(models, truth_all[HOME], starts, tow_all, first, origins, known, week, step, spells)
         print(f"day {days}: fitted in {fit_seconds[-1]:.3f} s", file=sys.stderr)
@@ -131,6 +140,8 @@ def run(argv: list[str]) -> dict[str, Any]:
                 "smartml": {"mae": round(mae(truth, np.array(collected["smartml"])), 2), "count": len(truth)},
                 "time_of_week": {"mae": round(mae(truth, np.array(collected["time_of_week"])), 2), "count": len(truth)},
             }
+    if next_uses:
+        results["next_occupied"] = _next_use_scores([value for area in next_uses.values() for value in area.items()])
     scopes = {
         scope: {h: _metrics(c) for h, c in by_horizon.items() if c["truth"]} for scope, by_horizon in per_scope.items()
     }
@@ -149,6 +160,7 @@ def run(argv: list[str]) -> dict[str, Any]:
                 "fit_seconds_max": round(max(fit_seconds, default=0.0), 4),
                 "fit_seconds_mean": round(float(np.mean(fit_seconds)) if fit_seconds else 0.0, 4),
                 "spell_mae_unit": "minutes",
+                "next_occupied": {area: _next_use_scores(list(c.items())) for area, c in next_uses.items()},
             },
         }
     )
@@ -190,3 +202,51 @@ def _score_spells(
         out[kind]["smartml"].append((band.ts - starts[c]) / 60.0)
         baseline_slots = crossing if crossing is not None else len(targets)
         out[kind]["time_of_week"].append(baseline_slots * step / 60.0)
+
+
+def _next_use_scores(collected: list[tuple[str, list[float]]]) -> dict[str, dict[str, float]]:
+    """MAE (minutes) and count of the next use, per method, from (method, values) lists."""
+    pooled: dict[str, list[float]] = {}
+    for method, values in collected:
+        pooled.setdefault(method, []).extend(values)
+    truth = np.array(pooled.pop("truth"))
+    return {
+        method: {"mae": round(mae(truth, np.array(values)), 2), "count": len(truth)}
+        for method, values in pooled.items()
+    }
+
+
+def _score_next_uses(
+    models: HomeReplay,
+    store: Any,
+    truth_all: dict[str, NDArray[np.bool_]],
+    starts: NDArray[np.float64],
+    tow: NDArray[np.int64],
+    cutoff: int,
+    origins: NDArray[np.int64],
+    known: int,
+    week: int,
+    out: dict[str, dict[str, list[float]]],
+) -> None:
+    """Next use of each area from each origin where it is empty and the next 24 h are observed (minutes)."""
+    step = float(starts[1] - starts[0])
+    horizon = int(NEXT_USE_HOURS * 3600 / step)
+    origins = origins[(origins >= 1) & (origins + horizon <= known)]
+    if not len(origins):
+        return
+    steps = np.arange(1, horizon + 1, dtype=np.int64)
+    probs = models.occupancy_probabilities(store, starts[origins], steps)
+    for scope, y in truth_all.items():
+        if scope == HOME or scope not in probs:
+            continue
+        collected = out.setdefault(scope, {"truth": [], "smartml": [], "time_of_week": []})
+        for row, c in enumerate(origins.tolist()):
+            if y[c - 1]:
+                continue  # in use: its next use is now
+            used = np.flatnonzero(y[c : c + horizon])
+            collected["truth"].append(float(used[0] if len(used) else horizon) * step / 60.0)
+            found, _ = next_use(probs[scope][row])
+            profile = occupancy_time_of_week(y, tow, cutoff, tow[c : c + horizon], week)
+            baseline, _ = next_use(profile)
+            for method, index in (("smartml", found), ("time_of_week", baseline)):
+                collected[method].append(float(horizon if index is None else index) * step / 60.0)

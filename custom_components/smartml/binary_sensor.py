@@ -12,7 +12,8 @@ from .anomalies import ReportedAnomaly
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
 from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
 from .engine.results import ScopeForecast
-from .entity import SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches
+from .entity import FORECAST_ATTRIBUTE, SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches
+from .reasons import REASON_ATTRIBUTE, Phrases, async_reason_phrases, forecast_reason
 
 PARALLEL_UPDATES = 0
 OCCUPIED_THRESHOLD = 0.5
@@ -23,12 +24,13 @@ async def async_setup_entry(
 ) -> None:
     """Add occupancy predictions and anomaly sensors."""
     coordinator = entry.runtime_data.coordinator
+    phrases = await async_reason_phrases(hass)
     entities: list[BinarySensorEntity] = [
-        OccupancyPredictedSensor(coordinator, area_id, area_name)
+        OccupancyPredictedSensor(coordinator, area_id, area_name, phrases)
         for area_id, area_name in coordinator.area_names.items()
     ]
     if coordinator.has_occupancy:
-        entities.append(OccupancyPredictedSensor(coordinator, HOME, None))
+        entities.append(OccupancyPredictedSensor(coordinator, HOME, None, phrases))
     if coordinator.has_security:
         entities.append(AnomalySensor(coordinator, KIND_SECURITY))
     if coordinator.has_energy_anomalies:
@@ -43,13 +45,15 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
 
     entity_domain = "binary_sensor"
     _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
+    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE, REASON_ATTRIBUTE})
 
-    def __init__(self, coordinator: SmartMLCoordinator, scope: str, scope_name: str | None) -> None:
-        """Create for an area, or for the home (scope HOME)."""
+    def __init__(self, coordinator: SmartMLCoordinator, scope: str, scope_name: str | None, phrases: Phrases) -> None:
+        """Create for an area, or for the home (scope HOME), explained with the reason phrases."""
         key = "home_occupancy_predicted" if scope == HOME else "occupancy_predicted"
         object_id = key if scope == HOME else f"{scope}_{key}"
         super().__init__(coordinator, key, object_id=object_id, scope=scope, scope_name=scope_name)
         self._scope = scope
+        self._phrases = phrases
 
     @property
     def _forecast(self) -> ScopeForecast | None:
@@ -68,11 +72,16 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
         return None if forecast is None else forecast.probability >= OCCUPIED_THRESHOLD
 
     @property
-    def extra_state_attributes(self) -> Mapping[str, float] | None:
-        """The probability behind the prediction."""
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
+        """The probability behind the prediction, and why."""
         forecast = self._forecast
+        if forecast is None:
+            return None
         # To the percent shown: finer digits change every minute and nobody sees them.
-        return None if forecast is None else {"probability": round(forecast.probability, 2)}
+        return {
+            "probability": round(forecast.probability, 2),
+            REASON_ATTRIBUTE: forecast_reason(forecast, self._phrases),
+        }
 
 
 class AnomalySensor(SmartMLEntity, BinarySensorEntity):

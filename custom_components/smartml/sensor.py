@@ -38,6 +38,7 @@ from .entity import (
     setpoint_forecast,
     timestamp,
 )
+from .reasons import REASON_ATTRIBUTE, Phrases, async_reason_phrases, forecast_reason
 
 PARALLEL_UPDATES = 0
 
@@ -87,6 +88,8 @@ class SmartMLSensorDescription[P](SensorEntityDescription):
     part_fn: Callable[[SmartMLData, str], P | None]
     value_fn: Callable[[P], StateType | datetime]
     attrs_fn: Callable[[P], Mapping[str, object]] | None = None
+    # An occupancy outlook whose `reason` attribute says what weighs most in it.
+    explained: bool = False
 
 
 STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
@@ -136,6 +139,7 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         suggested_display_precision=0,
         value_fn=lambda area: _percent(area.probability),
         attrs_fn=lambda area: {"forecast": occupancy_forecast(area)},
+        explained=True,
     ),
     SmartMLSensorDescription(
         key="next_occupied",
@@ -143,6 +147,11 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         object_id="{scope}_next_occupied",
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=lambda area: timestamp(area.next_occupied),
+        # Unknown only when no use is expected in the forecast: these say so.
+        attrs_fn=lambda area: {
+            "expected_within_forecast": area.next_occupied is not None,
+            "chance_within_forecast": round(area.chance_within_forecast, 2),
+        },
     ),
     SmartMLSensorDescription(
         key="occupancy_accuracy",
@@ -169,6 +178,7 @@ HOME_SCOPE_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         suggested_display_precision=0,
         value_fn=lambda home: _percent(home.probability),
         attrs_fn=lambda home: {"forecast": occupancy_forecast(home)},
+        explained=True,
     ),
 )
 
@@ -297,11 +307,12 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of an entry: status, then one set per area, the home, energy and each thermostat."""
     coordinator = entry.runtime_data.coordinator
+    phrases = await async_reason_phrases(hass)
     entities: list[SmartMLSensor[Any]] = [SmartMLSensor(coordinator, d) for d in STATUS_SENSORS]
     for area_id, area_name in coordinator.area_names.items():
-        entities.extend(SmartMLSensor(coordinator, d, area_id, area_name) for d in AREA_SENSORS)
+        entities.extend(SmartMLSensor(coordinator, d, area_id, area_name, phrases) for d in AREA_SENSORS)
     if coordinator.has_occupancy:
-        entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SCOPE_SENSORS)
+        entities.extend(SmartMLSensor(coordinator, d, phrases=phrases) for d in HOME_SCOPE_SENSORS)
         entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SENSORS)
     if coordinator.has_energy:
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
@@ -315,8 +326,9 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
 
     entity_domain = "sensor"
     # Hourly forecasts change with every state and would fill the recorder (kilobytes a row,
-    # megabytes an area a day); smartml.get_forecast serves them.
-    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE})
+    # megabytes an area a day); smartml.get_forecast serves them. A reason is words about
+    # the moment, of no use in history.
+    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE, REASON_ATTRIBUTE})
     entity_description: SmartMLSensorDescription[P]
 
     def __init__(
@@ -325,8 +337,12 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
         description: SmartMLSensorDescription[P],
         scope: str = HOME,
         scope_name: str | None = None,
+        phrases: Phrases | None = None,
     ) -> None:
-        """Create from its description, for a scope (area id, climate entity id or home)."""
+        """Create from its description, for a scope (area id, climate entity id or home).
+
+        phrases: the reason phrases, for a description that is `explained`.
+        """
         super().__init__(
             coordinator,
             description.key,
@@ -336,6 +352,7 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
         )
         self.entity_description = description
         self._scope = scope
+        self._phrases = phrases
 
     @property
     def _part(self) -> P | None:
@@ -368,7 +385,10 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
         part = self._part
         if part is None or self.entity_description.attrs_fn is None:
             return None
-        return self.entity_description.attrs_fn(part)
+        attributes = self.entity_description.attrs_fn(part)
+        if isinstance(part, ScopeForecast) and self._phrases is not None and self.entity_description.explained:
+            attributes = {**attributes, REASON_ATTRIBUTE: forecast_reason(part, self._phrases)}
+        return attributes
 
 
 class ClimateSensor(SmartMLSensor[ClimatePrediction]):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import importlib.abc
+import json
+from pathlib import Path
 import sys
 from typing import Any
 
@@ -19,9 +21,27 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.const import CONF_AREAS, CONF_ENVIRONMENT, CONF_OCCUPANCY, DOMAIN
+from custom_components.smartml.engine.constants import HOME
+from custom_components.smartml.engine.results import (
+    CONTRIBUTION_ACTIVITY,
+    CONTRIBUTION_AWAY,
+    CONTRIBUTION_ELSEWHERE,
+    CONTRIBUTION_ROUTINE,
+    Contribution,
+)
+from custom_components.smartml.reasons import reason
 
-from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, set_home_states, setup_entry
+from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, set_home_states, setup_entry
+
+SPARE_ROOM_MOTION = "binary_sensor.spare_room_motion"
+# 2026-01-05 12:00 UTC, and a clock that shows UTC, for the reason's words.
+NOW = 1_767_614_400.0
+
+
+def _utc_clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M")
+
 
 DAYS = 6
 
@@ -320,3 +340,139 @@ async def test_a_prediction_that_moves_in_digits_nobody_sees_is_not_rewritten(
     kitchen_moved_by(0.0002)
     await hass.async_block_till_done()
     assert len(writes) == 2
+
+
+def _phrases_on_disk() -> dict[str, str]:
+    """The reason phrases as the integration's English translation file holds them."""
+    path = Path(__file__).parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
+    sensor = json.loads(path.read_text(encoding="utf-8"))["entity"]["sensor"]
+    return dict(sensor["occupancy_probability"]["state_attributes"]["reason"]["state"])
+
+
+def _opening(template: str) -> str:
+    """A phrase's words before its first placeholder."""
+    return template.split("{", maxsplit=1)[0]
+
+
+async def test_reason_names_the_strongest_contribution_in_the_integrations_words(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    phrases = _phrases_on_disk()
+    prediction = mock_entry.runtime_data.coordinator.prediction
+    for scope, entity_ids in (
+        ("kitchen", ("sensor.kitchen_occupancy_probability", "binary_sensor.kitchen_occupancy_predicted")),
+        (HOME, ("sensor.home_occupancy_probability", "binary_sensor.home_occupancy_predicted")),
+    ):
+        strongest = prediction.scope(scope).contributions[0]
+        # The strongest contribution comes first, in the words of the translation file.
+        expected = {
+            CONTRIBUTION_ROUTINE: ("routine_usually", "routine_rarely"),
+            CONTRIBUTION_ACTIVITY: ("activity_now", "activity_at", "idle_since", "idle_day", "idle_days"),
+            CONTRIBUTION_AWAY: ("away",),
+            CONTRIBUTION_ELSEWHERE: ("elsewhere",),
+        }[strongest.kind]
+        for entity_id in entity_ids:
+            reason = hass.states.get(entity_id).attributes["reason"]
+            first = reason.split(", ")[0]
+            assert any(first.startswith(_opening(phrases[key])) for key in expected), (entity_id, reason, strongest)
+            assert 1 <= len(reason.split(", ")) <= 3
+
+
+async def test_reason_is_not_written_to_the_recorder(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    entity_ids = ["sensor.kitchen_occupancy_probability", "binary_sensor.kitchen_occupancy_predicted"]
+    await async_wait_recording_done(hass)
+    for entity_id in entity_ids:
+        assert hass.states.get(entity_id).attributes["reason"]
+        recorded = await get_instance(hass).async_add_executor_job(history.get_last_state_changes, hass, 1, entity_id)
+        (row,) = recorded[entity_id]
+        assert row.state == hass.states.get(entity_id).state
+        assert "reason" not in row.attributes
+
+
+async def test_a_room_used_daily_has_a_next_use_after_its_last_use_of_the_day(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    # 20:30, after the evening meal: the kitchen is next used tomorrow, not "unknown".
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=20, minutes=30))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    state = hass.states.get("sensor.kitchen_next_occupied")
+    next_use = dt_util.parse_datetime(state.state)
+    assert next_use is not None, state
+    assert timedelta(0) < next_use - dt_util.utcnow() <= timedelta(hours=12)
+    assert state.attributes["expected_within_forecast"] is True
+    assert state.attributes["chance_within_forecast"] >= 0.5
+
+
+async def test_a_room_never_used_says_no_use_is_expected_in_the_forecast(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    hass.states.async_set(SPARE_ROOM_MOTION, "off", {"device_class": "motion"})
+    await record_routine(hass, freezer)
+    areas = {
+        "kitchen": {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: []},
+        "spare_room": {CONF_OCCUPANCY: [SPARE_ROOM_MOTION], CONF_ENVIRONMENT: []},
+    }
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_AREAS: areas}))
+    await setup_entry(hass, entry)
+    state = hass.states.get("sensor.spare_room_next_occupied")
+    assert state.state == "unknown"
+    assert state.attributes["expected_within_forecast"] is False
+    assert state.attributes["chance_within_forecast"] < 0.5
+    reason = hass.states.get("sensor.spare_room_occupancy_probability").attributes["reason"]
+    assert _opening(_phrases_on_disk()["routine_rarely"]) in reason or "no activity" in reason
+
+
+@pytest.mark.parametrize(
+    ("contribution", "words"),
+    [
+        (
+            Contribution(CONTRIBUTION_ROUTINE, 1.2, share=0.78, weeks=4, weekend=False),
+            "usually occupied at this time on weekdays (78 % over the last 4 weeks)",
+        ),
+        (
+            Contribution(CONTRIBUTION_ROUTINE, -0.3, share=0.1, weeks=1, weekend=True),
+            "rarely occupied at this time on weekends (10 % over the last week)",
+        ),
+        (Contribution(CONTRIBUTION_ROUTINE, 0.4), "usually occupied at this time"),
+        (Contribution(CONTRIBUTION_ACTIVITY, 3.0, active=True, last_active=NOW), "in use now"),
+        (Contribution(CONTRIBUTION_ACTIVITY, 1.0, active=False, last_active=NOW - 240), "last activity at 11:56"),
+        (Contribution(CONTRIBUTION_ACTIVITY, -2.0, active=False, last_active=NOW - 7200), "no activity since 10:00"),
+        (Contribution(CONTRIBUTION_ACTIVITY, -2.0, active=False, last_active=NOW - 90_000), "no activity for a day"),
+        (
+            Contribution(CONTRIBUTION_ACTIVITY, -2.0, active=False, last_active=NOW - 3 * 86_400),
+            "no activity for 3 days",
+        ),
+        (Contribution(CONTRIBUTION_ACTIVITY, -2.0, active=False), "no activity recorded yet"),
+        (Contribution(CONTRIBUTION_AWAY, -1.0), "everyone is away"),
+        (Contribution(CONTRIBUTION_ELSEWHERE, 0.5), "activity in another room in the last hour"),
+    ],
+)
+def test_each_contribution_reads_as_its_phrase(contribution: Contribution, words: str) -> None:
+    assert reason([contribution], _phrases_on_disk(), NOW, _utc_clock) == words
+
+
+def test_a_reason_joins_the_contributions_strongest_first_and_is_none_without_them() -> None:
+    both = (Contribution(CONTRIBUTION_AWAY, -3.0), Contribution(CONTRIBUTION_ROUTINE, 0.4))
+    assert reason(both, _phrases_on_disk(), NOW, _utc_clock) == "everyone is away, usually occupied at this time"
+    assert reason((), _phrases_on_disk(), NOW, _utc_clock) is None

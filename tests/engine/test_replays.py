@@ -36,6 +36,10 @@ def test_occupancy_replay_beats_the_overall_rate_at_every_horizon() -> None:
     for horizon in ("15min", "1h", "4h", "24h"):
         scores = result["results"][horizon]
         assert scores["smartml"]["brier"] < scores["overall_rate"]["brier"], horizon
+    # The next use of each area, scored against the time-of-week baseline on the same origins.
+    next_occupied = result["results"]["next_occupied"]
+    assert next_occupied["smartml"]["count"] == next_occupied["time_of_week"]["count"] > 0
+    assert set(result["info"]["next_occupied"]) == set(result["info"]["occupied_share"]) - {"home"}
 
 
 def test_security_replay_reports_detections_and_false_alarms() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
 from custom_components.smartml.engine.virtual_occupancy import (
     VirtualOccupancyModel,
+    best_threshold,
     channel_features,
     feature_matrix,
     store_features,
@@ -116,3 +118,48 @@ def test_occupancy_forecast_carries_the_virtual_probability() -> None:
     dark = model.predict(store, 5 * 24 * HOUR + 2 * HOUR).areas["study"]
     assert lit.virtual_probability is not None and lit.virtual_probability > 0.9
     assert dark.virtual_probability is not None and dark.virtual_probability < 0.1
+
+
+def test_best_threshold_is_the_most_accurate_cut_of_a_level() -> None:
+    # Two channels of four columns; the second one's level separates at 50.
+    levels = np.array([10.0, 20.0, 40.0, 60.0, 80.0, 90.0])
+    features = np.zeros((6, 8))
+    features[:, 0] = [5.0, 1.0, 7.0, 2.0, 9.0, 3.0]
+    features[:, 4] = levels
+    labels = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    column, threshold, accuracy_ = best_threshold(features, labels)
+    assert (column, threshold, accuracy_) == (4, 40.0, 1.0)
+
+
+def _room(rows: int, co2_shift: float, seed: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Occupied in alternating hour-long spells: lit when used; CO2 noisy around a baseline."""
+    rng = np.random.default_rng(seed)
+    labels = ((np.arange(rows) // 60) % 2).astype(np.float64)
+    features = np.zeros((rows, 8))
+    features[:, 0] = np.where(labels > 0, 400.0, 20.0) + rng.normal(0, 10, rows)
+    features[:, 4] = 450.0 + co2_shift + 150.0 * labels + rng.normal(0, 120, rows)
+    return features, labels
+
+
+def test_a_level_that_tells_the_room_alone_answers_and_a_shifted_co2_baseline_moves_nothing() -> None:
+    features, labels = _room(2000, 0.0, seed=1)
+    model = VirtualOccupancyModel().fit(features, labels)
+    assert model.rule_only_ and model.rule_column_ == 0
+    shifted, truth = _room(600, 400.0, seed=2)
+    assert accuracy(truth, model.predict_proba(shifted)) > 0.99
+
+
+def test_channels_that_each_tell_part_of_the_story_go_to_the_regression() -> None:
+    rng = np.random.default_rng(3)
+    labels = ((np.arange(3000) // 60) % 2).astype(np.float64)
+    features = np.zeros((3000, 8))
+    # Neither level separates the spells alone; their changes together do better.
+    for column in (0, 4):
+        level = 100.0 + 40.0 * labels + rng.normal(0, 40, 3000)
+        features[:, column] = level
+        features[:, column + 1] = np.r_[0.0, np.diff(level)] + 30.0 * np.r_[0.0, np.diff(labels)]
+        features[:, column + 3] = level - 60.0
+    model = VirtualOccupancyModel().fit(features, labels)
+    assert not model.rule_only_
+    p = model.predict_proba(features)
+    assert ((p > 0.0) & (p < 1.0)).all()

@@ -29,10 +29,19 @@ from .constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
 from .live_score import LiveScore, LiveScoreDict
 from .logistic import fit_logistic_design
 from .observations import ROLE_PRESENCE, ObservationStore
-from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, training_rows
-from .occupancy_routine import build_routines
+from .occupancy_blend import (
+    HOLDOUT_FIT_ROWS,
+    HOLDOUT_SHARE,
+    MAX_HOLDOUT_DAYS,
+    Blend,
+    choose_blend,
+    naive_forecasts,
+)
+from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
+from .occupancy_reasons import contributions, last_on, scope_entities
+from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
-from .occupancy_spells import HomeSpells, current_run, home_now
+from .occupancy_spells import HomeSpells, current_run, home_now, next_use
 from .occupancy_targets import Timeline, extended_timeline, first_observation, slot_timeline
 from .pacing import one_blas_thread, pace
 from .results import Band, OccupancyForecast, ScopeForecast
@@ -96,6 +105,10 @@ class OccupancyModel:
         self.timeline_: Timeline | None = None
         self.coef_: FloatArray | None = None
         self.intercept_ = 0.0
+        # Each scope's mean training row: what a prediction's reason is measured against.
+        self.scope_means_: dict[str, FloatArray] = {}
+        # Each scope's blend with its best naive forecast, chosen on held-out days.
+        self.blends_: dict[str, Blend] = {}
         self.days_ = 0.0
         self.train_rows_ = 0
         self.presence_: list[str] = []
@@ -146,7 +159,7 @@ class OccupancyModel:
         self.presence_ = [str(e) for e in spec.get(ROLE_PRESENCE) or []]
         self.timeline_, self.coef_, self.days_, self.train_rows_ = None, None, 0.0, 0
         self.spells_ = HomeSpells(None, self.timezone_, self.step, self.half_life_days)
-        self.transitions_ = {}
+        self.transitions_, self.scope_means_, self.blends_ = {}, {}, {}
         self.virtual_ = fit_virtual_occupancy(store, self.spec_, now)
         first = first_observation(store)
         if first is None or first >= now - self.step:
@@ -161,14 +174,43 @@ class OccupancyModel:
         if self.classifier == "routine" or timeline.known < self.per_day + 2:
             return
         routines = build_routines(timeline, self.slot_minutes, self.half_life_days, self.transitions_)
-        design, labels = training_rows(routines, self.slot_minutes)
+        design, labels, self.scope_means_ = training_rows(routines, self.slot_minutes)
         self.train_rows_ = len(labels)
         if len(labels) < 50 or labels.min() == labels.max():
             return
         # One BLAS thread: small matrices, and Home Assistant's executor shares the cores.
         with one_blas_thread():
+            self.blends_ = self._holdout_blends(timeline)
             fitted = fit_logistic_design(design, labels, c=1.0)
         self.coef_, self.intercept_ = fitted.coef, fitted.intercept
+
+    def _holdout_blends(self, timeline: Timeline) -> dict[str, Blend]:
+        """Each scope's blend, from a fit without the last days scored on them (none when too short)."""
+        known = timeline.known
+        holdout = int(min(MAX_HOLDOUT_DAYS * self.per_day, max(self.per_day, HOLDOUT_SHARE * known)))
+        cut = known - holdout
+        if cut < 2 * self.per_day:
+            return {}
+        # Persistence as known before the held-out days; routines learn on through them, as live.
+        transitions: dict[str, FloatArray] = {}
+        fill_transitions(timeline.targets, cut, transitions)
+        routines = build_routines(timeline, self.slot_minutes, self.half_life_days, transitions)
+        design, labels, _ = training_rows(routines, self.slot_minutes, until=cut, max_rows=HOLDOUT_FIT_ROWS)
+        if len(labels) < 50 or labels.min() == labels.max():
+            return {}
+        fitted = fit_logistic_design(design, labels, c=1.0)
+        o, k = np.meshgrid(np.arange(cut, known, dtype=np.int64), train_steps(self.slot_minutes), indexing="ij")
+        keep = (o + k - 1 < known).ravel()
+        o, k = o.ravel()[keep], k.ravel()[keep]
+        keep = timeline.counted[o + k - 1]  # an excluded period scores nothing
+        o, k = o[keep], k[keep]
+        blends: dict[str, Blend] = {}
+        for scope, y in timeline.targets.items():
+            pace()
+            p = occupied_probability(routines, scope, o, k, fitted.coef, fitted.intercept)
+            truth = y[o + k - 1].astype(np.float64)
+            blends[scope] = choose_blend(p, naive_forecasts(routines, scope, o, k), truth, k)
+        return blends
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether predictions are meaningful, and why not."""
@@ -198,19 +240,30 @@ class OccupancyModel:
         Returns {scope: array (len(origins), len(steps))}. Origins must not precede the
         fit's end; slots observed between the fit and an origin update the routine.
         """
-        timeline = self._extended(
-            store, float(origins.max()), float(origins.max()) + (int(steps.max()) + 1) * self.step
-        )
-        routines = build_routines(timeline, self.slot_minutes, self.half_life_days, self.transitions_)
-        base = timeline.starts[0]
-        idx = np.rint((origins - base) / self.step).astype(np.int64)
-        o, k = np.meshgrid(idx, steps, indexing="ij")
+        routines = self._routines(store, float(origins.max()), int(steps.max()))
+        return self._scope_probabilities(routines, origins, steps)
+
+    def _scope_probabilities(
+        self, routines: Routines, origins: FloatArray, steps: NDArray[np.int64]
+    ) -> dict[str, FloatArray]:
+        timeline = routines.timeline
+        o, k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
         out: dict[str, FloatArray] = {}
         for scope in timeline.targets:
             pace()
             p = occupied_probability(routines, scope, o.ravel(), k.ravel(), self.coef_, self.intercept_)
+            if scope in self.blends_:
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o.ravel(), k.ravel()), k.ravel())
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(o.shape)
         return out
+
+    def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:
+        """Routines over the fit timeline extended to origin_ts, with slots max_step beyond it."""
+        timeline = self._extended(store, origin_ts, origin_ts + (max_step + 1) * self.step)
+        return build_routines(timeline, self.slot_minutes, self.half_life_days, self.transitions_)
+
+    def _index(self, timeline: Timeline, origins: FloatArray) -> NDArray[np.int64]:
+        return np.asarray(np.rint((origins - timeline.starts[0]) / self.step), dtype=np.int64)
 
     def predict(self, store: ObservationStore, now: float, hours: int = 24) -> OccupancyForecast:
         """Outlook from now (executor; cheap). Also scores the live predictions."""
@@ -219,8 +272,10 @@ class OccupancyModel:
             return OccupancyForecast(generated_at=now, slot_minutes=self.slot_minutes)
         per_hour = 60 // self.slot_minutes
         steps = np.arange(1, hours * per_hour + 1, dtype=np.int64)
-        probs = self.probabilities(store, np.array([origin]), steps)
-        timeline = self._extended(store, origin, origin)
+        routines = self._routines(store, origin, int(steps.max()))
+        probs = self._scope_probabilities(routines, np.array([origin]), steps)
+        timeline = routines.timeline
+        origin_index = int(self._index(timeline, np.array([origin]))[0])
         baseline = self._tow_baseline(timeline, origin)
         # Slots of the last two days that are scored (an excluded period is not).
         recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
@@ -233,7 +288,7 @@ class OccupancyModel:
             hourly = [
                 (float(slot_starts[i]), float(row[i : i + per_hour].mean())) for i in range(0, len(row), per_hour)
             ]
-            likely = np.flatnonzero(row >= 0.5)
+            first_use, chance = next_use(row)
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
             self.live.resolve(scope, timeline.starts[recent], timeline.targets[scope][recent])
@@ -242,13 +297,18 @@ class OccupancyModel:
             if scope in self.virtual_:
                 features = store_features(store, self.spec_, scope, np.array([now]))
                 virtual = float(self.virtual_[scope].predict_proba(features)[0])
+            active = last_on(store, scope_entities(self.spec_, scope), now)
             outlooks[scope] = ScopeForecast(
                 probability=float(row[0]),
                 forecast=hourly,
-                next_occupied=float(slot_starts[likely[0]]) if len(likely) else None,
+                next_occupied=None if first_use is None else float(slot_starts[first_use]),
+                chance_within_forecast=chance,
                 skill=skill,
                 scored_slots=scored,
                 virtual_probability=virtual,
+                contributions=contributions(
+                    routines, scope, origin_index, self.coef_, self.scope_means_.get(scope), now, active
+                ),
             )
         self.live.prune(now)
         home_occupied, arrival, departure = None, None, None

@@ -31,6 +31,25 @@ N_FEATURES: Final = 24
 # Fading of the context with the horizon, in slots.
 DECAY_SLOTS: Final = (1.0, 4.0, 16.0, 64.0)
 LOGIT_LIMIT: Final = 6.0
+# What each column of feature_rows is about, as a person would name it (None: no reason,
+# such as the horizon itself); the reason of a prediction sums the columns of a group.
+GROUP_ROUTINE: Final = "routine"
+GROUP_ACTIVITY: Final = "activity"
+GROUP_ELSEWHERE: Final = "elsewhere"
+GROUP_AWAY: Final = "away"
+FEATURE_GROUPS: Final[tuple[str | None, ...]] = (
+    *(GROUP_ACTIVITY,) * 2,
+    *(GROUP_ROUTINE,) * 5,
+    *(GROUP_ACTIVITY,) * 9,
+    *(GROUP_ELSEWHERE,) * 2,
+    *(GROUP_AWAY,) * 3,
+    GROUP_ACTIVITY,
+    None,
+    None,
+)
+# Columns of the context a reason reads its facts from.
+COLUMN_OTHER_AREAS: Final = 16
+COLUMN_AWAY: Final = 19
 PROBABILITY_FLOOR: Final = 1e-4
 
 FloatArray = NDArray[np.float64]
@@ -101,24 +120,33 @@ def feature_rows(routines: Routines, scope: str, origins: IntArray, steps: IntAr
     )
 
 
-def training_rows(routines: Routines, slot_minutes: int) -> tuple[FloatArray, FloatArray]:
-    """(feature rows with a spare last column for the solver, labels) of the classifier.
+def train_steps(slot_minutes: int) -> IntArray:
+    """The horizons (slots) the classifier is trained on."""
+    return np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
 
-    Origins after a day of warm-up whose targets are observed, at the training horizons;
-    a fixed-seed sample of them per scope when there are too many.
+
+def training_rows(
+    routines: Routines, slot_minutes: int, until: int | None = None, max_rows: int = MAX_TRAIN_ROWS
+) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
+    """(feature rows with a spare last column for the solver, labels, each scope's mean row) of the classifier.
+
+    Origins after a day of warm-up whose targets are observed (before slot `until`, all
+    when None), at the training horizons; a fixed-seed sample of them per scope when there
+    are too many.
     """
     timeline = routines.timeline
-    steps = np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
+    known = timeline.known if until is None else min(until, timeline.known)
+    steps = train_steps(slot_minutes)
     pace()
-    origins = np.arange(routines.per_day, timeline.known, dtype=np.int64)
+    origins = np.arange(routines.per_day, known, dtype=np.int64)
     rng = np.random.default_rng(0)
-    per_scope = MAX_TRAIN_ROWS // max(len(timeline.targets), 1)
+    per_scope = max_rows // max(len(timeline.targets), 1)
     picks: dict[str, tuple[IntArray, IntArray]] = {}
     for scope in timeline.targets:
         pace()
         o, k = np.meshgrid(origins, steps, indexing="ij")
         o, k = o.ravel(), k.ravel()
-        keep = o + k - 1 < timeline.known
+        keep = o + k - 1 < known
         o, k = o[keep], k[keep]
         keep = timeline.counted[o + k - 1]  # no target from an excluded period
         o, k = o[keep], k[keep]
@@ -130,14 +158,19 @@ def training_rows(routines: Routines, slot_minutes: int) -> tuple[FloatArray, Fl
     # is the largest thing a fit holds, and the solver works on it without a copy.
     rows = np.empty((sum(len(o) for o, _ in picks.values()), N_FEATURES + 1))
     labels = np.empty(len(rows))
+    means: dict[str, FloatArray] = {}
     start = 0
     for scope, (o, k) in picks.items():
         pace()
-        rows[start : start + len(o), :N_FEATURES] = feature_rows(routines, scope, o, k)
+        block = rows[start : start + len(o), :N_FEATURES]
+        block[:] = feature_rows(routines, scope, o, k)
+        # A prediction's reason is measured against the scope's usual moment (the solver
+        # standardises the rows in place, so the means are taken now).
+        means[scope] = block.mean(axis=0) if len(o) else np.zeros(N_FEATURES)
         labels[start : start + len(o)] = timeline.targets[scope][o + k - 1]
         start += len(o)
         pace()
-    return rows, labels
+    return rows, labels, means
 
 
 def occupied_probability(

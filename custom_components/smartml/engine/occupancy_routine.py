@@ -11,7 +11,7 @@ at fit time.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,18 +39,31 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
-def transition_table(y: NDArray[np.bool_], max_steps: int) -> FloatArray:
-    """P(occupied k slots after a slot in state s) for s in (0, 1), k = 0..max_steps (smoothed)."""
-    table = np.full((2, max_steps + 1), 0.5)
-    table[1, 0], table[0, 0] = 1.0, 0.0
+def transition_counts(y: NDArray[np.bool_], max_steps: int) -> tuple[FloatArray, FloatArray]:
+    """(slots in state s, of them occupied k slots later) for s in (0, 1), k = 0..max_steps."""
+    seen, occupied_after = np.zeros((2, max_steps + 1)), np.zeros((2, max_steps + 1))
     values = y.astype(np.float64)
+    occupied_slots = float(values.sum())
+    seen[:, 0] = (len(y) - occupied_slots, occupied_slots)
+    occupied_after[1, 0] = occupied_slots
     for k in range(1, min(max_steps, len(y) - 1) + 1):
         pace()
         source, target = y[:-k], values[k:]
         occupied = float(source.sum())
-        table[1, k] = (float(target[source].sum()) + RATE_PRIOR * 0.5) / (occupied + RATE_PRIOR)
-        table[0, k] = (float(target[~source].sum()) + RATE_PRIOR * 0.5) / (len(source) - occupied + RATE_PRIOR)
-    return table
+        seen[:, k] = (len(source) - occupied, occupied)
+        occupied_after[:, k] = (float(target[~source].sum()), float(target[source].sum()))
+    return seen, occupied_after
+
+
+def transition_table(seen: FloatArray, occupied_after: FloatArray, prior: FloatArray) -> FloatArray:
+    """P(occupied k slots after a slot in state s), shrunk towards `prior` by RATE_PRIOR pseudo-slots.
+
+    A state a scope has rarely or never been in (a home never yet empty) takes its
+    persistence from the prior (all scopes together) rather than from a coin.
+    """
+    table = (occupied_after + RATE_PRIOR * prior) / (seen + RATE_PRIOR)
+    table[1, 0], table[0, 0] = 1.0, 0.0
+    return np.asarray(table, dtype=np.float64)
 
 
 @dataclass(slots=True)
@@ -153,6 +166,21 @@ class Routines:
         return rate, out[0], out[1]
 
 
+def fill_transitions(
+    targets: Mapping[str, NDArray[np.bool_]], known: int, transitions: MutableMapping[str, FloatArray]
+) -> None:
+    """Add the persistence table of each scope that has none, from its first `known` slots."""
+    missing = [scope for scope in targets if scope not in transitions]
+    if not missing:
+        return
+    counts = {scope: transition_counts(targets[scope][:known], MAX_TRANSITION_STEPS) for scope in missing}
+    seen = sum((c[0] for c in counts.values()), np.zeros((2, MAX_TRANSITION_STEPS + 1)))
+    occupied_after = sum((c[1] for c in counts.values()), np.zeros((2, MAX_TRANSITION_STEPS + 1)))
+    prior = (occupied_after + RATE_PRIOR * 0.5) / (seen + RATE_PRIOR)
+    for scope, (scope_seen, scope_after) in counts.items():
+        transitions[scope] = transition_table(scope_seen, scope_after, prior)
+
+
 def build_routines(
     timeline: Timeline,
     slot_minutes: int,
@@ -174,13 +202,13 @@ def build_routines(
     tow = timeline.tow[: timeline.known][kept]
     tod = tow % per_day
     zeros = np.zeros(len(times), dtype=np.int64)
+    counted_targets = {scope: y[: timeline.known][kept] for scope, y in timeline.targets.items()}
+    fill_transitions(counted_targets, len(times), transitions)
     scopes: dict[str, Routine] = {}
-    for scope, y in timeline.targets.items():
+    for scope, y in counted_targets.items():
         pace()
-        values = y[: timeline.known][kept].astype(np.float64)
-        table = transitions.get(scope)
-        if table is None:
-            table = transitions[scope] = transition_table(values.astype(bool), MAX_TRANSITION_STEPS)
+        values = y.astype(np.float64)
+        table = transitions[scope]
         scopes[scope] = Routine(
             rate=EwIndex.build(zeros, times, values, 1, half_life),
             day=EwIndex.build(tod, times, values, per_day, half_life),

@@ -1,5 +1,7 @@
 """Expected arrival and departure: when the home's current state is likely to change.
 
+Also an area's next use over its forecast (`next_use`).
+
 Every past origin of a state (home empty, or occupied) is a spell with a known delay
 until the state changed. The delay of the current spell is a kernel estimate over the
 past spells at a similar local hour and of a similar length so far (same kind of day
@@ -29,7 +31,23 @@ from .slots import state_at, time_of_week
 SPELL_KERNELS: Final = ((1.0, 0.75), (3.0, 1.5), (math.inf, math.inf))
 SPELL_MIN_SAMPLES: Final = 3.0
 
+# The chance of use by which a scope is said to be used next.
+NEXT_USE_CHANCE: Final = 0.5
+
 FloatArray = NDArray[np.float64]
+
+
+def next_use(probabilities: FloatArray) -> tuple[int | None, float]:
+    """(index of the slot by which the scope has been used with chance one half, the chance by the end).
+
+    probabilities: P(occupied) of each future slot, taken as independent: the chance of a
+    use by slot k is 1 - prod(1 - p_i) up to k. Taking instead a visit as spanning the
+    scope's mean run of slots (fewer, longer visits) was later on both homes of the
+    benchmark. None when the chance stays below one half over the whole forecast.
+    """
+    chance = 1.0 - np.cumprod(1.0 - probabilities)
+    found = np.flatnonzero(chance >= NEXT_USE_CHANCE)
+    return (int(found[0]) if len(found) else None), float(chance[-1]) if len(chance) else 0.0
 
 
 @dataclass(slots=True)

@@ -17,6 +17,8 @@ from .facts import FACTS_FROM_JSON, AnomalyFacts, UntypedFacts, facts_from_json
 
 # The band of an expected arrival or departure: from the 10th to the 90th percentile.
 BAND_QUANTILES: Final = (0.1, 0.5, 0.9)
+# The strongest contributions a prediction names.
+MAX_CONTRIBUTIONS: Final = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,33 @@ class Band:
     low: float
     high: float
     confidence: float = BAND_QUANTILES[2] - BAND_QUANTILES[0]
+
+
+# What a contribution to an occupancy prediction is about.
+CONTRIBUTION_ROUTINE: Final = "routine"  # how often the scope is in use at this time
+CONTRIBUTION_ACTIVITY: Final = "activity"  # the scope's own sensors: in use now, or since when not
+CONTRIBUTION_ELSEWHERE: Final = "elsewhere"  # activity in another area in the last hour
+CONTRIBUTION_AWAY: Final = "away"  # nobody is home
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One thing that weighs in an occupancy prediction, and how much.
+
+    weight: the log-odds it adds to the prediction (positive: towards occupied), against
+    what the scope's usual moment would add. The facts say it in numbers:
+    routine: `share` of the same slot occupied over the last `weeks` weeks of the same kind
+    of day (`weekend` or not); activity: whether the scope's sensors are `active` now, and
+    when they were `last_active` (epoch seconds; None when they never were on).
+    """
+
+    kind: str
+    weight: float
+    share: float | None = None
+    weeks: int | None = None
+    weekend: bool | None = None
+    active: bool | None = None
+    last_active: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +69,10 @@ class ScopeForecast:
     scored_slots: int = 0
     # P(occupied now) read from the area's environmental sensors, when it has any.
     virtual_probability: float | None = None
+    # The chance of use within the forecast (next_occupied is None when below one half).
+    chance_within_forecast: float = 0.0
+    # What weighs most in `probability`, strongest first (at most MAX_CONTRIBUTIONS).
+    contributions: tuple[Contribution, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +80,8 @@ class OccupancyForecast:
     """Occupancy outlook of every area and of the home.
 
     Per scope: probability that the next slot is occupied, an hourly forecast (mean
-    probability over the hour's slots) and the start of the first slot likely occupied.
+    probability over the hour's slots) and the start of the slot by which the scope has
+    been used with chance one half.
     For the home, the expected next arrival when empty or departure when occupied.
     """
 

@@ -1,0 +1,90 @@
+"""A scope's forecast blended with its best naive forecast, as the last days of its own history advise.
+
+The classifier is pooled over every scope of the home, so it can miss what sets one scope
+apart: a home present for weeks on end, a sensor stuck on for days, a room used a few times
+a week. Before its final fit, the model is fitted once without the last days of history and
+scored on them, out of sample, beside the naive forecasts it must beat: the last state
+(persistence), the time-of-week routine and the overall rate. Per scope and band of
+horizons, the blend weight of the best naive forecast that does best on those days is
+kept; where the classifier wins, its weight stays one. Where the hold-out holds little
+evidence, few slots, the weight is shrunk back towards the classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .occupancy_routine import Routines
+from .pacing import pace
+
+# Bands of horizons (slots), by their upper edges: 15-30 min, up to 2 h, up to 8 h, beyond.
+BAND_EDGES: Final = (2, 8, 32)
+# Weights tried for the classifier (the rest goes to the naive forecast).
+WEIGHTS: Final = tuple(np.linspace(0.0, 1.0, 11).tolist())
+# The hold-out: the last quarter of the history, at least a day and at most a week.
+HOLDOUT_SHARE: Final = 0.25
+MAX_HOLDOUT_DAYS: Final = 7
+# Rows of the hold-out fit (a sample, like the final fit's, but smaller: it only advises).
+HOLDOUT_FIT_ROWS: Final = 20_000
+# Pseudo-rows of hold-out evidence that keep the classifier's weight at one.
+PRIOR_ROWS: Final = 1000.0
+# Naive forecasts, by name.
+NAIVE: Final = ("persistence", "time_of_week", "overall_rate")
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def band_of(steps: IntArray) -> IntArray:
+    """The horizon band of each step."""
+    return np.asarray(np.searchsorted(np.asarray(BAND_EDGES), steps, side="left"), dtype=np.int64)
+
+
+def naive_forecasts(routines: Routines, scope: str, origins: IntArray, steps: IntArray) -> FloatArray:
+    """(3, rows): persistence, time-of-week routine and overall rate for slot origin+step-1."""
+    rate, _, p_week = routines.probabilities(scope, origins, steps)
+    last = routines.timeline.targets[scope][origins - 1].astype(np.float64)
+    return np.stack([last, p_week, rate])
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """Per band of horizons: which naive forecast (index in NAIVE) and the classifier's weight."""
+
+    naive: tuple[int, ...]
+    weight: tuple[float, ...]
+
+    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray) -> FloatArray:
+        """The blended probability of each row."""
+        bands = band_of(steps)
+        weight = np.asarray(self.weight)[bands]
+        chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
+        return np.asarray(weight * model + (1.0 - weight) * chosen, dtype=np.float64)
+
+
+def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
+    """The blend of each band that scores best (Brier) on the hold-out rows, shrunk by their number."""
+    bands = band_of(steps)
+    chosen_naive: list[int] = []
+    chosen_weight: list[float] = []
+    for band in range(len(BAND_EDGES) + 1):
+        pace()
+        rows = bands == band
+        n = int(rows.sum())
+        if not n:
+            chosen_naive.append(0)
+            chosen_weight.append(1.0)
+            continue
+        m, y = model[rows], truth[rows]
+        best_naive = int(np.argmin([np.mean((naive[i, rows] - y) ** 2) for i in range(len(NAIVE))]))
+        ref = naive[best_naive, rows]
+        scores = [np.mean((w * m + (1.0 - w) * ref - y) ** 2) for w in WEIGHTS]
+        best = float(WEIGHTS[int(np.argmin(scores))])
+        # Few rows say little: the weight moves towards one in proportion.
+        chosen_naive.append(best_naive)
+        chosen_weight.append((n * best + PRIOR_ROWS) / (n + PRIOR_ROWS))
+    return Blend(tuple(chosen_naive), tuple(chosen_weight))
