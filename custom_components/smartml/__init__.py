@@ -34,7 +34,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartMLRuntime(coordinator)
     # The home device first: area and thermostat devices point at it.
-    dr.async_get(hass).async_get_or_create(
+    home_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
@@ -42,6 +42,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         model="Home routines",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    coordinator.home_device_id = home_device.id
     _async_remove_stale_devices(hass, entry)
     if not OPTIONS_FLOW_RELOADS:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
@@ -71,7 +72,9 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) 
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and key in kept for domain, key in device.identifiers):
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            # Removing the device itself: a device belongs to one config entry from 2026.8,
+            # which deprecates taking an entry off a device.
+            registry.async_remove_device(device.id)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
