@@ -6,7 +6,6 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
-from .config_flow import OPTIONS_FLOW_RELOADS
 from .const import CONF_AREAS, CONF_CLIMATE, DOMAIN, PLATFORMS
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
@@ -44,8 +43,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     )
     coordinator.home_device_id = home_device.id
     _async_remove_stale_devices(hass, entry)
-    if not OPTIONS_FLOW_RELOADS:
-        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -55,8 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         options = coordinator.async_rename_entity(old, data["entity_id"])
         # A reload with the new options collects under the new id.
         hass.config_entries.async_update_entry(entry, options=options)
-        if OPTIONS_FLOW_RELOADS:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -75,10 +71,6 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) 
             # Removing the device itself: a device belongs to one config entry from 2026.8,
             # which deprecates taking an entry off a device.
             registry.async_remove_device(device.id)
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
