@@ -127,6 +127,12 @@ def test_every_entity_opts_in_to_renames_in_place() -> None:
                 ), f"{cls.__name__}: {base.__name__} has a lifecycle hook without async_entity_id_changed"
 
 
+def test_entity_ids_are_suggested_in_their_platform_domain() -> None:
+    """From 2026.4 an entity id in another domain than its platform's is deprecated (an error in 2027.5)."""
+    for cls in _entity_classes():
+        assert cls.entity_domain == cls.__module__.rpartition(".")[2], cls.__name__
+
+
 def _rename_in_place(hass: HomeAssistant, domain: str, old: str, new: str) -> SmartMLEntity:
     """What 2026.11 does on a rename: state moved, `entity_id` set, the hook called."""
     entity = hass.data[DATA_INSTANCES][domain].get_entity(old)
