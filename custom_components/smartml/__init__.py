@@ -6,7 +6,6 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
-from .config_flow import OPTIONS_FLOW_RELOADS
 from .const import CONF_AREAS, CONF_CLIMATE, DOMAIN, PLATFORMS
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
@@ -35,7 +34,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartMLRuntime(coordinator)
     # The home device first: area and thermostat devices point at it.
-    dr.async_get(hass).async_get_or_create(
+    home_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
@@ -43,9 +42,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         model="Home routines",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    coordinator.home_device_id = home_device.id
     _async_remove_stale_devices(hass, entry)
-    if not OPTIONS_FLOW_RELOADS:
-        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -55,8 +53,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         options = coordinator.async_rename_entity(old, data["entity_id"])
         # A reload with the new options collects under the new id.
         hass.config_entries.async_update_entry(entry, options=options)
-        if OPTIONS_FLOW_RELOADS:
-            hass.config_entries.async_schedule_reload(entry.entry_id)
+        hass.config_entries.async_schedule_reload(entry.entry_id)
 
     entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -72,11 +69,9 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) 
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(domain == DOMAIN and key in kept for domain, key in device.identifiers):
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
-    await hass.config_entries.async_reload(entry.entry_id)
+            # Removing the device itself: a device belongs to one config entry from 2026.8,
+            # which deprecates taking an entry off a device.
+            registry.async_remove_device(device.id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:

@@ -101,9 +101,10 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
             BinarySensorDeviceClass.SAFETY if kind == KIND_SECURITY else BinarySensorDeviceClass.PROBLEM
         )
 
-    async def async_added_to_hass(self) -> None:
+    @callback
+    def _async_added(self) -> None:
         """Update as soon as an anomaly is reported or marked normal."""
-        await super().async_added_to_hass()
+        super()._async_added()
         self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
 
     @callback

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from homeassistant import config_entries
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
@@ -342,18 +341,8 @@ class SmartMLConfigFlow(ConfigFlow, domain=DOMAIN):
         return SmartMLOptionsFlow()
 
 
-# Home Assistant 2025.8 and later reload an entry when its options flow saves changed
-# options (OptionsFlowWithReload), and deprecate update listeners that reload (2026.6,
-# an error from 2026.12); earlier releases need the listener (see __init__.py).
-OPTIONS_FLOW_RELOADS: bool = hasattr(config_entries, "OptionsFlowWithReload")
-if TYPE_CHECKING:
-    from homeassistant.config_entries import OptionsFlowWithReload as _OptionsFlowBase
-else:
-    _OptionsFlowBase = getattr(config_entries, "OptionsFlowWithReload", OptionsFlow)
-
-
-class SmartMLOptionsFlow(_OptionsFlowBase):
-    """Change the same choices as the user step, keeping what was learned."""
+class SmartMLOptionsFlow(OptionsFlowWithReload):
+    """Change the same choices as the user step, keeping what was learned; saving reloads the entry."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the form."""

@@ -110,6 +110,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         options = entry.options
         self.storage = storage
         self.recovery: Recovery | None = None
+        # The device of the whole home, which area and thermostat devices hang from (set at setup).
+        self.home_device_id: str | None = None
         self._restored = state.observations.total_points
         self.state = state
         self.spec = build_spec(options, hass.config.time_zone)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 import time
-from typing import Final, TypedDict
+from typing import Final, TypedDict, cast
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -14,6 +14,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import via_home_device
 from .const import DOMAIN
 from .coordinator import SmartMLCoordinator
 from .engine.constants import HOME
@@ -123,15 +124,42 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
             )
         else:
             self._attr_unique_id = f"{entry_id}_{scope}_{key}"
-            self._attr_device_info = DeviceInfo(
+            device_info = DeviceInfo(
                 identifiers={(DOMAIN, f"{entry_id}_{scope}")},
                 name=scope_name or scope,
                 manufacturer="SmartML",
                 model="Thermostat routines" if "." in scope else "Area routines",
                 entry_type=DeviceEntryType.SERVICE,
                 suggested_area=None if "." in scope else scope_name,
-                via_device=(DOMAIN, entry_id),
             )
+            self._attr_device_info = cast(
+                DeviceInfo, {**device_info, **via_home_device(coordinator.home_device_id, entry_id)}
+            )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator, then what the entity itself listens to."""
+        await super().async_added_to_hass()
+        self._async_added()
+
+    @callback
+    def _async_added(self) -> None:
+        """Subscribe to what the entity listens to besides the coordinator (none by default).
+
+        Entities subscribe here rather than in their own `async_added_to_hass`, so that the
+        one class that has that hook also has `async_entity_id_changed` below.
+        """
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Take a new entity id in place (2026.11 on): nothing subscribed here is keyed on it.
+
+        Releases from 2026.11 rename an entity in place only if the classes that have
+        `async_added_to_hass` also have this hook; otherwise they remove it and add it again.
+        Releases before never call it.
+        """
+        inherited = getattr(super(), "async_entity_id_changed", None)
+        if inherited is not None:
+            inherited(old_entity_id)
 
 
 # Attributes the recorder does not keep, and that do not make a state worth writing.
@@ -156,9 +184,10 @@ class WrittenOnVisibleChange(SmartMLEntity):
         attributes = self.extra_state_attributes or {}
         return (self.available, self.state, comparable_attributes(attributes))
 
-    async def async_added_to_hass(self) -> None:
+    @callback
+    def _async_added(self) -> None:
         """The state written when the entity is added is the first one seen."""
-        await super().async_added_to_hass()
+        super()._async_added()
         self._last_visible, self._last_written = self._visible(), time.time()
 
     @callback

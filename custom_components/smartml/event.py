@@ -34,9 +34,10 @@ class AnomalyEvent(SmartMLEntity, EventEntity):
         super().__init__(coordinator, "anomaly", object_id="smartml_anomaly")
         self._attr_event_types = list(ANOMALY_TYPES)
 
-    async def async_added_to_hass(self) -> None:
+    @callback
+    def _async_added(self) -> None:
         """Fire on each new anomaly or incident."""
-        await super().async_added_to_hass()
+        super()._async_added()
         self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly, new_only=True))
 
     @callback

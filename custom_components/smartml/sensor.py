@@ -13,11 +13,12 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTemperature
+from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .compat import percentage_unit
 from .const import (
     STATUS_COLLECTING,
     STATUS_PAUSED,
@@ -43,6 +44,8 @@ from .reasons import REASON_ATTRIBUTE, Phrases, async_reason_phrases, forecast_r
 PARALLEL_UPDATES = 0
 
 ATTR_TARGET_SETPOINT = "target_setpoint"
+# "%" in the form the running release asks for (an enumerator from 2026.7).
+PERCENT = percentage_unit()
 
 
 def _band(band: Band | None) -> dict[str, object]:
@@ -134,7 +137,7 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         key="occupancy_probability",
         part_fn=_scope,
         object_id="{scope}_occupancy_probability",
-        native_unit_of_measurement=PERCENTAGE,
+        native_unit_of_measurement=PERCENT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda area: _percent(area.probability),
@@ -160,7 +163,7 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         # One per area, and read when checking the model, not every day.
         entity_registry_enabled_default=False,
-        native_unit_of_measurement=PERCENTAGE,
+        native_unit_of_measurement=PERCENT,
         suggested_display_precision=0,
         value_fn=lambda area: _percent(area.skill),
         attrs_fn=lambda area: {"scored_slots": area.scored_slots},
@@ -173,7 +176,7 @@ HOME_SCOPE_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         key="home_occupancy_probability",
         part_fn=_scope,
         object_id="home_occupancy_probability",
-        native_unit_of_measurement=PERCENTAGE,
+        native_unit_of_measurement=PERCENT,
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda home: _percent(home.probability),
@@ -259,7 +262,7 @@ ENERGY_SENSORS: tuple[SmartMLSensorDescription[EnergyOutlook], ...] = (
         part_fn=_energy,
         object_id="energy_forecast_accuracy",
         entity_category=EntityCategory.DIAGNOSTIC,
-        native_unit_of_measurement=PERCENTAGE,
+        native_unit_of_measurement=PERCENT,
         suggested_display_precision=0,
         value_fn=lambda energy: _percent(energy.skill),
         attrs_fn=lambda energy: {"scored_hours": energy.scored_hours},

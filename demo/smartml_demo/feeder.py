@@ -8,7 +8,7 @@ as their time comes; SMARTML_DEMO_SPEED=60 plays an hour a minute.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -40,6 +40,12 @@ class DemoHome:
         self._position = self._started
         cycle, offset = calendar.to_position(self._started)
         self.values: dict[str, str] = timeline.state_at(offset, cycle)
+        by_key: dict[str, list[str]] = {}
+        for spec in ENTITIES:
+            by_key.setdefault(spec.key, []).append(spec.entity_id)
+        by_key.setdefault("resident", []).append(PERSON)
+        by_key.setdefault("indoor", []).extend(by_key["setpoint"])
+        self._entities_by_key = by_key
 
     def data_time(self, now: datetime) -> datetime:
         """Where the data's clock is at a real time (ahead of it when sped up)."""
@@ -85,46 +91,39 @@ class DemoHome:
         start = dt_util.start_of_local_day(now - timedelta(days=HISTORY_DAYS))
         cycle, offset = self.calendar.to_position(start)
         values = self.timeline.state_at(offset, cycle)
-        by_key: dict[str, list[str]] = {}
-        for spec in ENTITIES:
-            by_key.setdefault(spec.key, []).append(spec.entity_id)
-        by_key.setdefault("resident", []).append(PERSON)
-        by_key.setdefault("indoor", []).extend(by_key["setpoint"])
-        attributes = {
-            entity_id: dict(state.attributes)
-            for ids in by_key.values()
-            for entity_id in ids
-            if (state := self.hass.states.get(entity_id)) is not None
-        }
-        written = 0
-
-        def write(moment: datetime, key: str, *, first: bool = False) -> None:
-            nonlocal written
-            for entity_id in by_key.get(key, []):
-                if entity_id not in attributes:
-                    continue
-                attrs: dict[str, Any] = attributes[entity_id]
-                state = values[key]
-                if entity_id.startswith("binary_sensor."):
-                    state = "on" if state == "on" else "off"
-                elif entity_id.startswith("climate."):
-                    attrs = {
-                        **attrs,
-                        "temperature": float(values["setpoint"]),
-                        "current_temperature": float(values["indoor"]),
-                        "hvac_action": self.hvac_action(values),
-                    }
-                    state = HVACMode.HEAT
-                # The first state may equal the live one; it must still become a row.
-                self.hass.states.async_set(entity_id, state, attrs, force_update=first, timestamp=moment.timestamp())
-                written += 1
-
-        for key in list(values):
-            write(start, key, first=True)
+        written = self.async_write_values(start, values, list(values), first=True)
         for moment, key, value in self.calendar.changes(self.timeline, start, now):
             if values.get(key) == value and key != "indoor":
                 continue
             values[key] = value
-            write(moment, key)
+            written += self.async_write_values(moment, values, [key])
         _LOGGER.info("Wrote %s state changes of the demo home's history since %s", written, start)
+        return written
+
+    @callback
+    def async_write_values(
+        self, moment: datetime, values: Mapping[str, str], keys: Iterable[str], *, first: bool = False
+    ) -> int:
+        """Set the entities of `keys` to what `values` holds, as of `moment`; returns how many states.
+
+        first: the state may equal the live one and must still become a row.
+        """
+        written = 0
+        for key in keys:
+            for entity_id in self._entities_by_key.get(key, []):
+                if (current := self.hass.states.get(entity_id)) is None:
+                    continue
+                attrs: dict[str, Any] = dict(current.attributes)
+                state = values[key]
+                if entity_id.startswith("binary_sensor."):
+                    state = "on" if state == "on" else "off"
+                elif entity_id.startswith("climate."):
+                    attrs |= {
+                        "temperature": float(values["setpoint"]),
+                        "current_temperature": float(values["indoor"]),
+                        "hvac_action": self.hvac_action(dict(values)),
+                    }
+                    state = HVACMode.HEAT
+                self.hass.states.async_set(entity_id, state, attrs, force_update=first, timestamp=moment.timestamp())
+                written += 1
         return written

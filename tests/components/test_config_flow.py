@@ -15,6 +15,7 @@ from custom_components.smartml.const import (
     CONF_AREAS,
     CONF_ENERGY,
     CONF_ENVIRONMENT,
+    CONF_EXCLUDE_CALENDAR,
     CONF_HISTORY_DAYS,
     CONF_NOTIFY,
     CONF_OCCUPANCY,
@@ -118,6 +119,7 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         ({CONF_SECURITY_SENSORS: ["sensor.weather"]}, CONF_SECURITY_SENSORS, "not_numeric"),
         ({CONF_SECURITY_SENSORS: [FRONT_DOOR]}, CONF_SECURITY_SENSORS, "wrong_domain"),
         ({CONF_SECURITY_SENSORS: ["sensor.ghost"]}, CONF_SECURITY_SENSORS, "entity_not_found"),
+        ({CONF_EXCLUDE_CALENDAR: "calendar.ghost"}, CONF_EXCLUDE_CALENDAR, "entity_not_found"),
     ],
 )
 async def test_user_step_errors(

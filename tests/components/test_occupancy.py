@@ -33,6 +33,7 @@ from custom_components.smartml.engine.results import (
 from custom_components.smartml.reasons import reason
 
 from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, set_home_states, setup_entry
+from .recorder_day import async_minute_refreshes, async_recorded
 
 SPARE_ROOM_MOTION = "binary_sensor.spare_room_motion"
 # 2026-01-05 12:00 UTC, and a clock that shows UTC, for the reason's words.
@@ -245,54 +246,28 @@ async def test_a_day_of_refreshes_adds_little_to_the_recorder(
     """24 hours of minute refreshes: no forecast in the recorder, and rows only for what changed visibly."""
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
-    coordinator = mock_entry.runtime_data.coordinator
     await async_wait_recording_done(hass)
     ours = [e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), mock_entry.entry_id)]
-    before = await get_instance(hass).async_add_executor_job(_recorded, hass, ours)
-    for minute in range(24 * 60):
-        freezer.tick(timedelta(minutes=1))
+    before = await async_recorded(hass, ours)
+
+    def household(minute: int, now: datetime) -> None:
         # The household's day goes on, so the predictions move.
-        local = dt_util.as_local(dt_util.utcnow())
+        local = dt_util.as_local(now)
         if (local.hour, local.minute) in ((7, 0), (18, 0)):
             hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
         elif (local.hour, local.minute) in ((7, 30), (19, 0)):
             hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
         if minute % 97 == 0:
             hass.states.async_set(HALL_MOTION, "on" if minute % 2 else "off", {"device_class": "motion"})
-        await coordinator.async_refresh()
-    await async_wait_recording_done(hass)
-    after = await get_instance(hass).async_add_executor_job(_recorded, hass, ours)
 
-    rows, size = after[0] - before[0], after[1] - before[1]
-    assert not after[2], "a forecast attribute was recorded"
+    await async_minute_refreshes(hass, freezer, mock_entry.runtime_data.coordinator, household)
+    day = await async_recorded(hass, ours) - before
+
+    assert not day.forecast, "a forecast attribute was recorded"
     # A row a minute per entity would be 1,440 a day each.
-    assert rows < 40 * len(ours), (rows, len(ours))
-    assert size < 2 * 1024 * 1024
-    print(f"SmartML's {len(ours)} entities, a day of minute refreshes: {rows} rows, {size / 1024:.0f} kB")
-
-
-def _recorded(hass: HomeAssistant, entity_ids: list[str]) -> tuple[int, int, bool]:
-    """(states rows, their bytes with their attributes, whether any attributes hold a forecast)."""
-    from homeassistant.components.recorder.db_schema import StateAttributes, States, StatesMeta
-    from homeassistant.helpers.recorder import session_scope
-    from sqlalchemy import func, select
-
-    with session_scope(hass=hass, read_only=True) as session:
-        rows, state_bytes = session.execute(
-            select(func.count(States.state_id), func.coalesce(func.sum(func.length(States.state)), 0))
-            .join(StatesMeta, States.metadata_id == StatesMeta.metadata_id)
-            .where(StatesMeta.entity_id.in_(entity_ids))
-        ).one()
-        attributes = session.execute(
-            select(StateAttributes.shared_attrs)
-            .join(States, States.attributes_id == StateAttributes.attributes_id)
-            .join(StatesMeta, States.metadata_id == StatesMeta.metadata_id)
-            .where(StatesMeta.entity_id.in_(entity_ids))
-            .distinct()
-        ).scalars()
-        shared = [text or "" for text in attributes]
-    # A states row holds a dozen numbers and ids besides its state: about 100 bytes.
-    return rows, 100 * rows + state_bytes + sum(len(text) for text in shared), any('"forecast"' in t for t in shared)
+    assert day.rows < 40 * len(ours), (day.rows, len(ours))
+    assert day.bytes < 2 * 1024 * 1024
+    print(f"SmartML's {len(ours)} entities, a day of minute refreshes: {day.rows} rows, {day.bytes / 1024:.0f} kB")
 
 
 async def test_a_prediction_that_moves_in_digits_nobody_sees_is_not_rewritten(
