@@ -55,7 +55,7 @@ from .security_rates import (
     transitions,
 )
 from .security_threshold import SENSITIVITY_FACTORS, HeldOutCalibration, held_out_threshold, start_days
-from .slots import buffer_arrays, local_weekday_seconds
+from .slots import buffer_arrays, local_weekday_seconds, state_at
 
 DEFAULT_LEARNING_DAYS: Final = 6.0
 # One false alarm in four weeks at medium sensitivity: a missing-routine alert asks a
@@ -263,8 +263,6 @@ class RoutineModel:
 
     def _held_at(self, store: ObservationStore, times: NDArray[np.float64]) -> NDArray[np.bool_]:
         """Whether a holding sensor is on at each time."""
-        from .slots import state_at
-
         held = np.zeros(len(times), dtype=bool)
         for entity_id in self.holding_:
             held |= state_at(store.channels[entity_id], times, default=0.0) > 0.5
@@ -362,8 +360,7 @@ class RoutineModel:
         for name, times in {**starts_by_area, "home": life}.items():
             if not len(times):
                 continue
-            weekday, seconds = local_weekday_seconds(times, self.timezone_)
-            del weekday
+            seconds = local_weekday_seconds(times, self.timezone_)[1]
             hour = seconds / HOUR_SECONDS
             day = np.floor((times - seconds) / DAY_SECONDS + 0.5)  # the local day of each start
             daytime = hour >= DAY_STARTS_HOUR
@@ -376,8 +373,6 @@ class RoutineModel:
         if not self.presence_:
             return []
         times = np.unique(np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.presence_]))
-        from .slots import state_at
-
         states = np.vstack([state_at(store.channels[e], times, default=0.0) for e in self.presence_]).max(axis=0) > 0.5
         keep = times >= since
         # The state in force at `since` too.

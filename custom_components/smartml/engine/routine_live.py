@@ -215,11 +215,7 @@ class RoutineWatch:
         """The area most often active in the same clock window on the last days with someone home."""
         model = self._model
         window = min(now - start, DAY_SECONDS)
-        days = [
-            k
-            for k in range(1, int(model.days_) + 1)
-            if self._home_at(now - k * DAY_SECONDS) and k * DAY_SECONDS <= model.days_ * DAY_SECONDS
-        ][:EVIDENCE_DAYS]
+        days = [k for k in range(1, int(model.days_) + 1) if self._home_at(now - k * DAY_SECONDS)][:EVIDENCE_DAYS]
         best: tuple[str | None, int] = (None, -1)
         for area, starts in model.recent_starts_.items():
             active = 0
