@@ -42,7 +42,7 @@ from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
 from .results import Anomaly
-from .routine_live import RoutineLearned, RoutineWatch, doubted_surprise
+from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
     OccupancyOf,
@@ -74,8 +74,6 @@ EMPTY_PRIOR_MEAN: Final = 0.05
 EMPTY_PRIOR_STRENGTH: Final = 4.0
 # A silence begun at a door: the door's bout was the last sign of life this long before.
 DOOR_SILENCE_MIN_SECONDS: Final = 1800.0
-# Days of starts kept per area for the explanation.
-RECENT_DAYS: Final = 14
 # A sensor that usually stays on this long, and never longer than a person stays put, shows
 # someone there while it is on (a bed or a seat pressure mat): the home is not silent then.
 # Doors left open and appliances stuck on fail the second test.
