@@ -235,6 +235,8 @@ class RoutineWatch:
         model = self._model
         if not model.fitted_ or not model.ready()[0]:
             return []
+        # The latest and second latest reports: "the others" of a sensor is the latest that is not its own.
+        reports = sorted(((last_change.get(e, -math.inf), e) for e in model.sensors_), reverse=True)[:2]
         out: list[str] = []
         for entity_id in model.sensors_:
             since = last_change.get(entity_id, -math.inf)
@@ -243,9 +245,7 @@ class RoutineWatch:
             )
             if now - since < limit:
                 continue
-            others = max(
-                (t for e, t in last_change.items() if e != entity_id and e in model.sensors_), default=-math.inf
-            )
+            others = next((t for t, e in reports if e != entity_id), -math.inf)
             if now - others < OTHERS_REPORT_SECONDS:
                 out.append(entity_id)
         return out
