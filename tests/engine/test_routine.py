@@ -180,3 +180,16 @@ def test_a_silence_begun_at_a_door_alerts_later_and_says_why() -> None:
     # The home may be empty after a door: it takes a longer silence to be as surprising.
     assert at_door.facts.quiet_minutes > in_kitchen.facts.quiet_minutes
     assert "the home may be empty" in explain(at_door)
+
+
+def test_a_refit_does_not_tell_the_same_silence_again() -> None:
+    before = RoutineModel()
+    before.fit(_home(), SPEC, _at(14, 0))
+    told = _watch_morning(before, bed_off=7.0, until=11.0)
+    assert len(told) == 1
+    after = RoutineModel()
+    after.fit(_home(), SPEC, _at(14, 0))
+    after.watch_.continue_from(before.watch_)
+    assert after.check(_at(14, 11.5), None) is None
+    # What the previous watch saw live (the bed emptied at 07:00) carries over too.
+    assert after.watch_.silence_start == _at(14, 7.0)
