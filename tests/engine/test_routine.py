@@ -159,3 +159,37 @@ def test_the_words_follow_the_phrases_given() -> None:
     assert (
         explain(anomaly, phrases=german) == f"Keine Aktivität seit 07:00; Kitchen 10/10 bis {anomaly.facts.at:%H:%M}."
     )
+
+
+def test_a_silence_begun_at_a_door_alerts_later_and_says_why() -> None:
+    def first_alert(last: str) -> Anomaly:
+        model = RoutineModel()
+        model.fit(_home(), SPEC, _at(14, 0))
+        model.observe(BED, 1.0, _at(13, 23.0))
+        model.observe(BED, 0.0, _at(14, 7.0))
+        model.observe(last, 1.0, _at(14, 7.5))
+        model.observe(last, 0.0, _at(14, 7.51))
+        for minute in range(int(7.6 * 60), 14 * 60, 5):
+            if (found := model.check(_at(14, minute / 60), None)) is not None:
+                return found
+        raise AssertionError("no alert")
+
+    at_door, in_kitchen = first_alert(DOOR), first_alert(KITCHEN)
+    assert isinstance(at_door.facts, RoutineMissing) and at_door.facts.presence_doubted
+    assert isinstance(in_kitchen.facts, RoutineMissing) and not in_kitchen.facts.presence_doubted
+    # The home may be empty after a door: it takes a longer silence to be as surprising.
+    assert at_door.facts.quiet_minutes > in_kitchen.facts.quiet_minutes
+    assert "the home may be empty" in explain(at_door)
+
+
+def test_a_refit_does_not_tell_the_same_silence_again() -> None:
+    before = RoutineModel()
+    before.fit(_home(), SPEC, _at(14, 0))
+    told = _watch_morning(before, bed_off=7.0, until=11.0)
+    assert len(told) == 1
+    after = RoutineModel()
+    after.fit(_home(), SPEC, _at(14, 0))
+    after.watch_.continue_from(before.watch_)
+    assert after.check(_at(14, 11.5), None) is None
+    # What the previous watch saw live (the bed emptied at 07:00) carries over too.
+    assert after.watch_.silence_start == _at(14, 7.0)

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 # type must miss this many times the bouts of the one marked normal before it alerts again.
 FEEDBACK_FACTOR: Final = 2.0
 FEEDBACK_HOURS: Final = 2
-# The explanation compares with at most this many past days with someone home.
+# The explanation compares with at most this many past days with someone home, among the
+# last RECENT_DAYS (whose starts the model keeps per area).
 EVIDENCE_DAYS: Final = 10
+RECENT_DAYS: Final = 14
 # Sensors whose share of the home's bouts is at least this, unavailable, explain a silence.
 UNAVAILABLE_SHARE: Final = 0.5
 # A sensor silent this many times longer than its longest silence in the history (and at
@@ -215,11 +217,8 @@ class RoutineWatch:
         """The area most often active in the same clock window on the last days with someone home."""
         model = self._model
         window = min(now - start, DAY_SECONDS)
-        days = [
-            k
-            for k in range(1, int(model.days_) + 1)
-            if self._home_at(now - k * DAY_SECONDS) and k * DAY_SECONDS <= model.days_ * DAY_SECONDS
-        ][:EVIDENCE_DAYS]
+        recent = range(1, min(int(model.days_), RECENT_DAYS) + 1)
+        days = [k for k in recent if self._home_at(now - k * DAY_SECONDS)][:EVIDENCE_DAYS]
         best: tuple[str | None, int] = (None, -1)
         for area, starts in model.recent_starts_.items():
             active = 0
@@ -236,6 +235,8 @@ class RoutineWatch:
         model = self._model
         if not model.fitted_ or not model.ready()[0]:
             return []
+        # The latest and second latest reports: "the others" of a sensor is the latest that is not its own.
+        reports = sorted(((last_change.get(e, -math.inf), e) for e in model.sensors_), reverse=True)[:2]
         out: list[str] = []
         for entity_id in model.sensors_:
             since = last_change.get(entity_id, -math.inf)
@@ -244,9 +245,7 @@ class RoutineWatch:
             )
             if now - since < limit:
                 continue
-            others = max(
-                (t for e, t in last_change.items() if e != entity_id and e in model.sensors_), default=-math.inf
-            )
+            others = next((t for t, e in reports if e != entity_id), -math.inf)
             if now - others < OTHERS_REPORT_SECONDS:
                 out.append(entity_id)
         return out
