@@ -4,7 +4,7 @@ The classifier is pooled over every scope of the home, so it can miss what sets 
 apart: a home present for weeks on end, a sensor stuck on for days, a room used a few times
 a week. Before its final fit, the model is fitted once without the last days of history and
 scored on them, out of sample, beside the naive forecasts it must beat: the last state
-(persistence), the time-of-week routine and the overall rate. Per scope and band of
+(persistence), the time-of-week frequency and the overall rate. Per scope and band of
 horizons, the blend weight of the best naive forecast that does best on those days is
 kept; where the classifier wins, its weight stays one. Where the hold-out holds little
 evidence, few slots, the weight is shrunk back towards the classifier.
@@ -18,6 +18,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .baselines import occupancy_overall_rate, occupancy_time_of_week
 from .occupancy_routine import Routines
 from .pacing import pace
 
@@ -45,10 +46,18 @@ def band_of(steps: IntArray) -> IntArray:
 
 
 def naive_forecasts(routines: Routines, scope: str, origins: IntArray, steps: IntArray) -> FloatArray:
-    """(3, rows): persistence, time-of-week routine and overall rate for slot origin+step-1."""
-    rate, _, p_week = routines.probabilities(scope, origins, steps)
-    last = routines.timeline.targets[scope][origins - 1].astype(np.float64)
-    return np.stack([last, p_week, rate])
+    """(3, rows): persistence, time of week and overall rate for slot origin+step-1.
+
+    The time of week and the overall rate are the naive baselines' own (`baselines.py`):
+    every slot before the earliest origin counts alike, not forgotten and not smoothed, as
+    a room used at the same minute each week, or a few times a week, needs.
+    """
+    timeline = routines.timeline
+    y = timeline.targets[scope]
+    last = y[origins - 1].astype(np.float64)
+    known = int(origins.min())
+    week = occupancy_time_of_week(y, timeline.tow, known, timeline.tow[origins + steps - 1], routines.per_week)
+    return np.stack([last, week, np.full(len(origins), occupancy_overall_rate(y, known))])
 
 
 @dataclass(frozen=True, slots=True)
