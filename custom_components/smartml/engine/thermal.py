@@ -29,15 +29,16 @@ THERMAL_STEP_MINUTES: Final = 15
 MAX_READING_AGE_SECONDS: Final = 3_600.0
 MIN_THERMAL_STEPS: Final = 48
 OUTLIER_MADS: Final = 4.0
+MAX_HEATING_SHARE: Final = 0.95
 # How the heating input was found: the hvac_action attribute, or the setpoint gap.
 HEAT_INPUT_ACTION: Final = "hvac_action"
 HEAT_INPUT_SETPOINT_GAP: Final = "setpoint_gap"
 # Candidate gaps (°C) at which a proportional valve is taken to be fully open.
 GAP_SATURATIONS: Final = (0.5, 1.0, 2.0, 4.0)
-# A fit is trusted (its figures shown, preheat planned) from this confidence on, with a
-# time constant a room can have.
-TRUSTED_CONFIDENCE: Final = 0.3
-TRUSTED_TAU_HOURS: Final = (0.5, 200.0)
+# A fit is trusted (its rates shown, preheat planned) when it explains this share of the
+# temperature changes and knows its heating rate to this relative standard error.
+TRUSTED_R2: Final = 0.3
+TRUSTED_RATE_ERROR: Final = 0.25
 
 
 class ThermalSummary(TypedDict):
@@ -86,9 +87,15 @@ class ThermalFit:
 
     @property
     def trusted(self) -> bool:
-        """Whether the fit is good enough to act on (show its rates, plan preheat with it)."""
-        low, high = TRUSTED_TAU_HOURS
-        return self.confidence >= TRUSTED_CONFIDENCE and low <= self.tau_hours <= high
+        """Whether the fit is good enough to act on (show its rates, plan preheat with it).
+
+        The heating rate is what preheat and the heating rate sensor use: it must be known
+        well, in a fit that explains the readings. A long time constant may stay vague
+        (hours of preheat hardly depend on it).
+        """
+        if not self.heating_rate or self.heating_rate_se is None or not math.isfinite(self.r2):
+            return False
+        return self.r2 >= TRUSTED_R2 and self.heating_rate_se / self.heating_rate <= TRUSTED_RATE_ERROR
 
     @property
     def confidence(self) -> float:
@@ -220,7 +227,9 @@ def _fit_grid(
     else:
         t_out_mid = np.zeros(len(y))
         columns = [d_hours * np.ones(len(y)), -d_hours * mid]
-    use_heat, use_cool = bool(np.nansum(heat) * d_hours >= 1.0), bool(np.nansum(cool) * d_hours >= 1.0)
+    # Heating that never stops cannot be told apart from where the zone drifts.
+    use_heat = bool(np.nansum(heat) * d_hours >= 1.0 and np.nanmean(heat) < MAX_HEATING_SHARE)
+    use_cool = bool(np.nansum(cool) * d_hours >= 1.0)
     if use_heat:
         columns.append(d_hours * heat)
     if use_cool:
