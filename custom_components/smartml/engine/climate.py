@@ -49,7 +49,7 @@ from .observations import (
     ObservationStore,
 )
 from .preheat import plan_preheat
-from .results import ClimatePrediction
+from .results import THERMAL_NO_FIT, THERMAL_WEAK_FIT, ClimatePrediction
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
 
 __all__ = ["ClimateModel", "hourly_occupancy"]
@@ -255,6 +255,8 @@ class ClimateModel:
         mode = zone.routine.mode_of(setpoint_now, p_now) if zone.routine else None
         thermal = zone.thermal
         plan = None
+        untrusted = THERMAL_NO_FIT if thermal is None else None if thermal.trusted else THERMAL_WEAK_FIT
+        r2 = None if thermal is None or not math.isfinite(thermal.r2) else round(thermal.r2, 3)
         if thermal is not None and not thermal.trusted:
             thermal = None  # not to be acted on: no preheat, no rates shown (see ThermalFit.trusted)
         if thermal is not None and indoor is not None:
@@ -275,4 +277,6 @@ class ClimateModel:
             tau_hours=None if thermal is None else round(thermal.tau_hours, 3),
             confidence=None if thermal is None else round(thermal.confidence, 3),
             occupied_probability=p_now,
+            thermal_untrusted=untrusted,
+            thermal_r2=r2,
         )
