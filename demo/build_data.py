@@ -1,7 +1,7 @@
 """Build config/demo/ (the demo home's data) from the two public data sets.
 
-    .venv/bin/python -m demo.build_data --ordonez /work/shared/data/ordonez_adl \
-        --energy /work/shared/data/appliances_energy --out config/demo
+    .venv/bin/python -m demo.build_data --ordonez ../shared/data/ordonez_adl \
+        --energy ../shared/data/appliances_energy --out config/demo
 
 Writes two small CSV files whose times are seconds since the demo's day 0 at local
 midnight (a Monday), so the demo can lay them on any calendar (see config/demo/SOURCE.md):

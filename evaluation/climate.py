@@ -18,8 +18,15 @@ that day only:
   from the model's own presence forecast). Baselines: `time_of_week` and `persistence`
   (the setpoint in force at midnight).
 - `thermal`: the RC fit (tau, heating rate, R², standard errors) and the temperature one
-  hour ahead from each slot given the heating actually used and the outdoor readings,
-  against `persistence` (the temperature stays), RMSE in °C.
+  hour ahead from each slot given the heating actually used (hvac_action, or without it
+  the valve's demand from the setpoint in force) and the outdoor readings, against
+  `persistence` (the temperature stays), RMSE in °C. `info` says which heating input
+  the fit chose and why.
+- `preheat`: for every setpoint raise of at least 1 °C in the test days with the room
+  below it, the time until the room got within 0.5 °C of the new setpoint, against the
+  time the fitted zone needs from the same start (`smartml`) and the time at the median
+  heating rate of all earlier raises (`median_rate`): median absolute error in minutes.
+  Raises left before the room got there are not scored.
 - `comfort` (simulation only): the zone re-simulated over the test days under three
   controls, on the same minutes. `smartml`: the household's own setpoint, raised to the
   predicted setpoint from SmartML's preheat start to the target time (plan refreshed every
@@ -57,6 +64,7 @@ from custom_components.smartml.engine.observations import (
     CHANNEL_SEP,
     ObservationStore,
 )
+from custom_components.smartml.engine.preheat import heat_up_hours
 from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.setpoint_changes import (
     KIND_MANUAL,
@@ -65,7 +73,7 @@ from custom_components.smartml.engine.setpoint_changes import (
     classify_changes,
 )
 from custom_components.smartml.engine.slots import buffer_arrays, slot_middles, state_at, time_of_week
-from custom_components.smartml.engine.thermal import ThermalFit
+from custom_components.smartml.engine.thermal import ThermalFit, gap_demand
 
 from . import thermal_sim as sim
 from .convert import convert_ordonez
@@ -84,6 +92,11 @@ COMFORT_TOLERANCE = 0.5
 FIXED_SCHEDULE_SHARE = 0.1
 CONTROL_EVERY_MINUTES = 5
 THERMAL_HORIZON_MINUTES = 60
+# Preheat: raises this large are scored; reached within this much of the new setpoint;
+# a time to reach the model cannot tell counts as this many hours.
+PREHEAT_MIN_RAISE = 1.0
+PREHEAT_TOLERANCE = 0.5
+PREHEAT_CAP_HOURS = 12.0
 
 # Figures of each method on each scope: {scope: {method: {metric: value}}}.
 type Scores = dict[str, dict[str, dict[str, float | None]]]
@@ -116,9 +129,14 @@ def _one_hour_ahead(
     origins: NDArray[np.float64],
     indoor: tuple[NDArray[np.float64], NDArray[np.float64]],
     action: tuple[NDArray[np.float64], NDArray[np.float64]],
+    setpoint: tuple[NDArray[np.float64], NDArray[np.float64]],
     outdoor: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """(truth, model, persistence) of the temperature an hour after each origin, minute steps."""
+    """(truth, model, persistence) of the temperature an hour after each origin, minute steps.
+
+    The heating is what was used: the hvac_action in force, or, for a fit on the setpoint
+    gap, the valve's demand from the setpoint in force and the temperature modelled.
+    """
     in_t, in_v = indoor
     minute = 60.0
     steps = THERMAL_HORIZON_MINUTES
@@ -126,11 +144,15 @@ def _one_hour_ahead(
     truth = _last(in_t, in_v, origins + steps * minute)
     temp = t0.copy()
     decay = math.exp(-minute / (fit.tau_hours * 3600.0))
-    act_buf_t, act_v = action
     for k in range(steps):
         moment = origins + k * minute
-        u = _last(act_buf_t, act_v, moment)
-        heat = np.where(u == 1.0, fit.heating_rate or 0.0, 0.0) - np.where(u == -1.0, fit.cooling_rate or 0.0, 0.0)
+        if fit.gap_saturation is not None:
+            heating = gap_demand(_last(*setpoint, moment), temp, fit.gap_saturation)
+            u = np.zeros(len(origins))
+        else:
+            u = _last(*action, moment)
+            heating = np.where(u == 1.0, 1.0, 0.0)
+        heat = heating * (fit.heating_rate or 0.0) - np.where(u == -1.0, fit.cooling_rate or 0.0, 0.0)
         if outdoor is not None:
             t_out = np.interp(moment, outdoor[0], outdoor[1])
         else:
@@ -138,6 +160,73 @@ def _one_hour_ahead(
         equilibrium = t_out + heat * fit.tau_hours
         temp = equilibrium + (temp - equilibrium) * decay
     return truth, temp, t0
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """A setpoint raise and when the room got within PREHEAT_TOLERANCE of it (NaN: it did not)."""
+
+    at: float
+    setpoint: float
+    indoor: float
+    outdoor: float
+    reached_hours: float
+
+
+def _raises(
+    setpoint: tuple[NDArray[np.float64], NDArray[np.float64]],
+    indoor: tuple[NDArray[np.float64], NDArray[np.float64]],
+    outdoor: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+    start: float,
+    end: float,
+) -> list[Raise]:
+    """Every raise of at least PREHEAT_MIN_RAISE in [start, end) with the room below the new setpoint.
+
+    Reached: the first reading within PREHEAT_TOLERANCE of it before the setpoint changes
+    again; NaN when the setpoint changed (or the data ended) first.
+    """
+    sp_t, sp_v = setpoint
+    in_t, in_v = indoor
+    found: list[Raise] = []
+    for i in np.flatnonzero(np.diff(sp_v) >= PREHEAT_MIN_RAISE).tolist():
+        at, target = float(sp_t[i + 1]), float(sp_v[i + 1])
+        if not start <= at < end:
+            continue
+        t0 = float(_last(in_t, in_v, np.array([at]))[0])
+        if not math.isfinite(t0) or t0 >= target - PREHEAT_TOLERANCE:
+            continue
+        until = float(sp_t[i + 2]) if i + 2 < len(sp_t) else float(in_t[-1])
+        window = (in_t > at) & (in_t <= until)
+        hits = np.flatnonzero(in_v[window] >= target - PREHEAT_TOLERANCE)
+        reached = float(in_t[window][hits[0]] - at) / 3600.0 if len(hits) else math.nan
+        t_out = float(np.interp(at, outdoor[0], outdoor[1])) if outdoor is not None else math.nan
+        found.append(Raise(at, target, t0, t_out, reached))
+    return found
+
+
+def _preheat_errors(fit: ThermalFit, raises: list[Raise], history: list[Raise]) -> tuple[list[float], list[float]]:
+    """Absolute errors (minutes) of SmartML's and the median rate's time to reach each raise that was reached.
+
+    The median rate: the median of (rise / time taken) over the raises reached before.
+    SmartML: the fitted zone's time (`heat_up_hours`) when its fit is trusted, the median
+    rate's otherwise (the product plans no preheat on an untrusted fit).
+    """
+    rates = [(r.setpoint - PREHEAT_TOLERANCE - r.indoor) / r.reached_hours for r in history if r.reached_hours > 0]
+    median_rate = float(np.median(rates)) if rates else math.nan
+    smart: list[float] = []
+    baseline: list[float] = []
+    for r in raises:
+        if not math.isfinite(r.reached_hours):
+            continue
+        rise = r.setpoint - PREHEAT_TOLERANCE - r.indoor
+        guess = min(rise / median_rate if median_rate > 0 else PREHEAT_CAP_HOURS, PREHEAT_CAP_HOURS)
+        baseline.append(abs(guess - r.reached_hours) * 60.0)
+        outdoor = r.outdoor if math.isfinite(r.outdoor) else fit.drift_temperature
+        hours = None if outdoor is None else heat_up_hours(fit, r.indoor, outdoor, r.setpoint, PREHEAT_TOLERANCE)
+        # An untrusted fit plans no preheat in the product: its place is taken by the baseline.
+        predicted = guess if not fit.trusted else PREHEAT_CAP_HOURS if hours is None else min(hours, PREHEAT_CAP_HOURS)
+        smart.append(abs(predicted - r.reached_hours) * 60.0)
+    return smart, baseline
 
 
 def _last(times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -182,13 +271,16 @@ def walk_forward(
     collected: dict[str, list[NDArray[np.float64]]] = {
         k: [] for k in ("truth", "now", "day_ahead", "tow", "persistence", "th_truth", "th_model", "th_persist")
     }
+    preheat: dict[str, list[float]] = {"smartml": [], "median_rate": []}
     fits: list[ThermalFit] = []
     fit_seconds: list[float] = []
     days = 0
     indoor = _arrays(store, entity_id + CHANNEL_SEP + ATTR_CURRENT_TEMPERATURE)
     action = _arrays(store, entity_id + CHANNEL_SEP + ATTR_HVAC_ACTION)
+    setpoint = _arrays(store, entity_id + CHANNEL_SEP + ATTR_SETPOINT)
     outdoor_id = spec.get("outdoor_temperature")
     outdoor = _arrays(store, outdoor_id) if isinstance(outdoor_id, str) and outdoor_id in store.channels else None
+    raises = _raises(setpoint, indoor, outdoor, replay.start, replay.end)
     for cutoff, following in replay.days(first_test_day):
         started = time.perf_counter()
         models.refit_climate(store, cutoff)
@@ -210,13 +302,18 @@ def walk_forward(
         collected["tow"].append(_tow_medians(truth, tow, int(idx[0]), idx))
         collected["persistence"].append(np.full(len(idx), truth[idx[0] - 1] if idx[0] else np.nan))
         zone = models.climate_zone(entity_id)
-        if zone.thermal is not None and len(indoor[0]) and len(action[0]):
+        if zone.thermal is not None and len(indoor[0]):
             fits.append(zone.thermal)
             origins = t[t + THERMAL_HORIZON_MINUTES * 60.0 <= replay.end]
-            th = _one_hour_ahead(zone.thermal, origins, indoor, action, outdoor)
+            th = _one_hour_ahead(zone.thermal, origins, indoor, action, setpoint, outdoor)
             collected["th_truth"].append(th[0])
             collected["th_model"].append(th[1])
             collected["th_persist"].append(th[2])
+            today = [r for r in raises if cutoff <= r.at < following]
+            before = [r for r in raises if r.at < cutoff and math.isfinite(r.reached_hours)]
+            smart, baseline = _preheat_errors(zone.thermal, today, before)
+            preheat["smartml"] += smart
+            preheat["median_rate"] += baseline
         if on_day is not None:
             on_day(models, cutoff, following)
     if not days:
@@ -250,7 +347,20 @@ def walk_forward(
             },
             "persistence": {"rmse_1h": rmse(th_truth, cat("th_persist"))},
         }
+        if preheat["smartml"]:
+            results["preheat"] = {
+                method: {"median_abs_error_minutes": float(np.median(errors)), "raises": len(errors)}
+                for method, errors in preheat.items()
+            }
         info["thermal_last_fit"] = last.as_dict()
+        info["thermal_inputs"] = {
+            "heat_input": last.heat_input,
+            "gap_saturation": last.gap_saturation,
+            "why": "hvac_action reported heating"
+            if last.gap_saturation is None
+            else "no hvac_action: heating demand from the setpoint gap, saturation with the best R²",
+            "trusted_days": sum(f.trusted for f in fits),
+        }
         info["thermal_tau_hours_range"] = [min(f.tau_hours for f in fits), max(f.tau_hours for f in fits)]
         rates = [f.heating_rate for f in fits if f.heating_rate is not None]
         if rates:

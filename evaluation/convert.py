@@ -2,13 +2,16 @@
 
     scripts/convert ordonez --source ../shared/data/ordonez_adl --out build/ordonez_a
     scripts/convert kasteren --source ../shared/data/kasteren2008 --out build/kasteren
+    scripts/convert open_smart_home --source ../shared/data/open_smart_home --out build/open_smart_home
 
-writes `history.csv` (entity_id,state,last_changed) and `home.json` into --out.
+writes `history.csv` (entity_id,state,last_changed, and an attributes column where states
+carry attributes) and `home.json` into --out.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 import csv
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -111,13 +114,15 @@ def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: l
     return spec
 
 
-def _write(out: Path, events: list[tuple[str, str, str]], spec: dict[str, Any]) -> None:
+def _write(out: Path, events: Sequence[tuple[str, ...]], spec: dict[str, Any]) -> None:
+    """Write the history (time, entity_id, state[, attributes JSON]) and the spec into `out`."""
     out.mkdir(parents=True, exist_ok=True)
+    with_attributes = any(len(event) > 3 for event in events)
     with (out / "history.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["entity_id", "state", "last_changed"])
-        for ts, entity_id, state in events:
-            writer.writerow([entity_id, state, ts])
+        writer.writerow(["entity_id", "state", "last_changed", *(["attributes"] if with_attributes else [])])
+        for ts, entity_id, state, *attributes in events:
+            writer.writerow([entity_id, state, ts, *attributes])
     (out / "home.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
 
 
@@ -345,12 +350,72 @@ def convert_uci_household(source: Path, out: Path) -> dict[str, Any]:
     return spec
 
 
+# Open Smart Home Data Set (Fraunhofer IBP flat, Nürnberg): radiator thermostats per room.
+OPEN_SMART_HOME_TIMEZONE = "Europe/Berlin"
+OPEN_SMART_HOME_ROOMS = ("Kitchen", "Room1", "Toilet")
+
+
+def _epoch_series(path: Path) -> list[tuple[int, float]]:
+    """(epoch seconds, value) of a TAB separated measurement file, in time order."""
+    rows: list[tuple[int, float]] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2:
+            rows.append((int(parts[0]), float(parts[1])))
+    return sorted(rows)
+
+
+def convert_open_smart_home(source: Path, out: Path) -> dict[str, Any]:
+    """Open Smart Home flat: one `climate.<room>` per room and the outdoor temperature sensor.
+
+    A climate state (`heat`) is written whenever the setpoint in force or the room air
+    temperature changes, with both as the attributes `temperature` and
+    `current_temperature`, as Home Assistant records a thermostat. The data has no
+    `hvac_action`, valve position or heating power, and neither has the history.
+    """
+    folder = source / "Measurements" if (source / "Measurements").is_dir() else source
+    tz = ZoneInfo(OPEN_SMART_HOME_TIMEZONE)
+
+    def iso(epoch: int) -> str:
+        return datetime.fromtimestamp(epoch, tz).isoformat()
+
+    events: list[tuple[int, str, str, str]] = []
+    climate: list[str] = []
+    for room in OPEN_SMART_HOME_ROOMS:
+        entity_id = f"climate.{_slug(room)}"
+        readings = [(t, "temperature", v) for t, v in _epoch_series(folder / f"{room}_SetpointHistory.csv")]
+        readings += [(t, "current_temperature", v) for t, v in _epoch_series(folder / f"{room}_Temperature.csv")]
+        attributes: dict[str, float] = {}
+        for epoch, name, value in sorted(readings):
+            if attributes.get(name) == value:
+                continue
+            attributes[name] = value
+            if len(attributes) == 2:  # a thermostat shows both once it has reported both
+                events.append((epoch, entity_id, "heat", json.dumps(attributes)))
+        climate.append(entity_id)
+    for epoch, value in _epoch_series(folder / "Room2_OutdoorTemperature.csv"):
+        events.append((epoch, OUTDOOR, f"{value:.1f}", json.dumps({"unit_of_measurement": "°C"})))
+    spec = {
+        "timezone": OPEN_SMART_HOME_TIMEZONE,
+        "areas": {},
+        "presence": [],
+        "security": [],
+        "power": [],
+        "energy": [],
+        "climate": climate,
+        "outdoor_temperature": OUTDOOR,
+    }
+    _write(out, [(iso(epoch), *rest) for epoch, *rest in sorted(events)], spec)
+    return spec
+
+
 CONVERTERS = {
     "ordonez": convert_ordonez,
     "casas": convert_casas,
     "kasteren": convert_kasteren,
     "appliances": convert_appliances,
     "uci_household": convert_uci_household,
+    "open_smart_home": convert_open_smart_home,
 }
 
 

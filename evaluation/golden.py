@@ -78,6 +78,11 @@ RUNS: dict[str, tuple[tuple[str, str] | None, tuple[str, str], list[str]]] = {
             "{build}/climate_sim/home.json",
         ],
     ),
+    "climate_open_smart_home": (
+        ("open_smart_home", "open_smart_home"),
+        DEFAULT_FLAGS,
+        ["--task", "climate"],
+    ),
     "nab": (
         None,
         DEFAULT_FLAGS,

@@ -1,7 +1,7 @@
 """Task `nab`: the streaming detector on the Numenta Anomaly Benchmark, scored by NAB's rules.
 
-    scripts/evaluate --task nab --data /work/shared/data/nab/data \
-        --labels /work/shared/data/nab/labels/combined_windows.json
+    scripts/evaluate --task nab --data ../shared/data/nab/data \
+        --labels ../shared/data/nab/labels/combined_windows.json
 
 Every series (`<category>/<file>.csv`, columns timestamp,value) that the label file names is
 run through `StreamingDetector` one value at a time, with one parameter set for all series

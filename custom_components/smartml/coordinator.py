@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, issue_registry as ir
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .anomalies import AnomalyManager
@@ -146,6 +147,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
         self._retraining = False
+        # Translated texts of the learning status's reasons, loaded at the first refresh.
+        self._reason_texts: Mapping[str, str] = {}
         storage.attach(state)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
         state.observations.drop_entities(self.roles)
@@ -332,7 +335,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return SmartMLData(
             status=self._status(),
             status_reason="; ".join(
-                f"{k}: {v}" for k, v in sorted({**outcome.report.notes, **outcome.report.reasons}.items())
+                [
+                    *(f"{k}: {v}" for k, v in sorted({**outcome.report.notes, **outcome.report.reasons}.items())),
+                    *self._thermal_reasons(prediction),
+                ]
             ),
             observations=observations.total_points,
             days_covered=round(days_covered(observations, now), 2),
@@ -342,6 +348,19 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             fit_seconds=round(outcome.report.seconds, 3),
             recovery=self.recovery,
         )
+
+    def _thermal_reasons(self, prediction: HomePrediction | None) -> list[str]:
+        """Why each thermostat shows no heating rate yet, in the user's language."""
+        if prediction is None:
+            return []
+        reasons: list[str] = []
+        for climate_id, zone in sorted(prediction.climate.items()):
+            template = self._reason_texts.get(f"component.{DOMAIN}.exceptions.{zone.thermal_untrusted}.message")
+            if zone.thermal_untrusted is None or template is None:
+                continue
+            explained = "0" if zone.thermal_r2 is None else f"{max(zone.thermal_r2, 0.0) * 100:.0f}"
+            reasons.append(template.format(name=self.climate_names.get(climate_id, climate_id), r2=explained))
+        return reasons
 
     @paced()
     def _predict(self, models: HomeModels, now: float, presence: bool | None) -> HomePrediction:
@@ -386,6 +405,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         )
 
     async def _async_update_data(self) -> SmartMLData:
+        if not self._reason_texts:
+            self._reason_texts = await async_get_translations(
+                self.hass, self.hass.config.language, "exceptions", {DOMAIN}
+            )
         now = time.time()
         models = self.models
         prediction: HomePrediction | None = None

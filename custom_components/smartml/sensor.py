@@ -79,6 +79,12 @@ def _zone(data: SmartMLData, scope: str) -> ClimatePrediction | None:
     return None if data.prediction is None else data.prediction.climate.get(scope)
 
 
+def _thermal_zone(data: SmartMLData, scope: str) -> ClimatePrediction | None:
+    """The thermostat's prediction once its thermal fit can be trusted (no rates before)."""
+    zone = _zone(data, scope)
+    return None if zone is None or zone.heating_rate is None else zone
+
+
 @dataclass(frozen=True, kw_only=True)
 class SmartMLSensorDescription[P](SensorEntityDescription):
     """A sensor reading one value (and attributes) from its part of the coordinator's data.
@@ -294,7 +300,7 @@ CLIMATE_SENSORS: tuple[SmartMLSensorDescription[ClimatePrediction], ...] = (
     ),
     SmartMLSensorDescription(
         key="heating_rate",
-        part_fn=_zone,
+        part_fn=_thermal_zone,
         object_id="{scope}_heating_rate",
         entity_category=EntityCategory.DIAGNOSTIC,
         native_unit_of_measurement="°C/h",

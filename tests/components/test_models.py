@@ -154,6 +154,35 @@ async def test_thermostat_predictions_from_history(
     assert preheat.state not in ("unavailable",)
 
 
+async def test_heating_rate_unavailable_until_its_fit_can_be_trusted(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    # The radiator never warms the room: it heats all the time, which tells nothing of its rate.
+    await record_home(hass, freezer, heating_per_step=0.0)
+    await setup_entry(hass, mock_entry)
+    assert hass.states.get("sensor.living_room_predicted_setpoint").state not in ("unknown", "unavailable")
+    assert hass.states.get("sensor.living_room_heating_rate").state == "unavailable"
+    reason = hass.states.get("sensor.smartml_learning_status").attributes["reason"]
+    assert "living room: how fast the room heats is not" in reason.lower()
+
+
+async def test_learning_status_gives_no_thermal_reason_once_the_fit_is_trusted(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    assert hass.states.get("sensor.living_room_heating_rate").state not in ("unknown", "unavailable")
+    assert "how fast the room heats" not in hass.states.get("sensor.smartml_learning_status").attributes["reason"]
+
+
 async def _real_thermostat(hass: HomeAssistant, min_temp: float = 7, max_temp: float = 30) -> None:
     """Replace the recorded thermostat state by a real generic_thermostat entity."""
     from homeassistant.setup import async_setup_component

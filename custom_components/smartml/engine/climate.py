@@ -49,7 +49,7 @@ from .observations import (
     ObservationStore,
 )
 from .preheat import plan_preheat
-from .results import ClimatePrediction
+from .results import THERMAL_NO_FIT, THERMAL_WEAK_FIT, ClimatePrediction
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
 
 __all__ = ["ClimateModel", "hourly_occupancy"]
@@ -183,22 +183,45 @@ class ClimateModel:
         times: NDArray[np.float64],
         p_home: NDArray[np.float64] | None,
         weight: NDArray[np.float64] | None = None,
+        in_force: float | None = None,
     ) -> NDArray[np.float64]:
-        """Predicted setpoint at each time for the given probabilities of being home (see SetpointRoutine.predict)."""
+        """Predicted setpoint at each time for the given probabilities of being home (see SetpointRoutine.predict).
+
+        Where who is home is not known (or counts less than the routine), the forecast is
+        the one that has lately done best at that slot of the day (see `setpoint_gate`):
+        the routine, the plain week median, or the setpoint in force (`in_force`, default
+        the latest reading).
+        """
         zone = self.zones_[entity_id]
         if zone.routine is None:
             return np.full(len(times), np.nan)
         weekday, slot = local_day_slot(np.asarray(times, dtype=np.float64), self.timezone)
-        return zone.routine.predict(weekday, slot, p_home, weight)
+        routine = zone.routine.predict(weekday, slot, p_home, weight)
+        in_force = zone.setpoint if in_force is None else in_force
+        if zone.gate is None or in_force is None:
+            return routine
+        gated = zone.gate.apply(weekday, slot, routine, in_force)
+        if p_home is None:
+            return gated
+        # Where who is home is known, the routine's setpoint for it is what the household sets.
+        known = np.isfinite(p_home)
+        if weight is not None:
+            known &= np.nan_to_num(weight) >= 0.5
+        return np.where(known, routine, gated)
 
     def forecast_setpoints(
-        self, entity_id: str, times: NDArray[np.float64], now: float, home_now: float | None
+        self,
+        entity_id: str,
+        times: NDArray[np.float64],
+        now: float,
+        home_now: float | None,
+        in_force: float | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """Setpoints predicted at `now` for each time, and the probability of being home then."""
         outlook = self.occupancy_forecast(times, now, home_now)
         if outlook is None:
-            return self.setpoints(entity_id, times, None), None
-        return self.setpoints(entity_id, times, outlook.p_state, outlook.weight), outlook.p_home
+            return self.setpoints(entity_id, times, None, in_force=in_force), None
+        return self.setpoints(entity_id, times, outlook.p_state, outlook.weight, in_force), outlook.p_home
 
     def predict(
         self,
@@ -222,16 +245,20 @@ class ClimateModel:
         outdoor = zone.outdoor if outdoor is None else outdoor
         current_setpoint = zone.setpoint if current_setpoint is None else current_setpoint
         times = now + SLOT_SECONDS * np.arange(hours * 60 // SLOT_MINUTES + 1, dtype=np.float64)
-        sp, p = self.forecast_setpoints(entity_id, times, now, home_now)
+        sp, p = self.forecast_setpoints(entity_id, times, now, home_now, current_setpoint)
         first_hour = math.floor(now / 3600.0) * 3600.0 + 3600.0
         hourly = first_hour + 3600.0 * np.arange(hours, dtype=np.float64)
-        sp_hourly, _ = self.forecast_setpoints(entity_id, hourly, now, home_now)
+        sp_hourly, _ = self.forecast_setpoints(entity_id, hourly, now, home_now, current_setpoint)
         forecast = [(float(t), round(float(v), 2)) for t, v in zip(hourly, sp_hourly, strict=True)]
         setpoint_now = round(float(sp[0]), 2)
         p_now = None if p is None else float(p[0])
         mode = zone.routine.mode_of(setpoint_now, p_now) if zone.routine else None
         thermal = zone.thermal
         plan = None
+        untrusted = THERMAL_NO_FIT if thermal is None else None if thermal.trusted else THERMAL_WEAK_FIT
+        r2 = None if thermal is None or not math.isfinite(thermal.r2) else round(thermal.r2, 3)
+        if thermal is not None and not thermal.trusted:
+            thermal = None  # not to be acted on: no preheat, no rates shown (see ThermalFit.trusted)
         if thermal is not None and indoor is not None:
             cooling = zone.hvac_mode == HVAC_MODE_COOL
             plan = plan_preheat(thermal, times, sp, p, now, indoor, outdoor, current_setpoint, cooling=cooling)
@@ -250,4 +277,6 @@ class ClimateModel:
             tau_hours=None if thermal is None else round(thermal.tau_hours, 3),
             confidence=None if thermal is None else round(thermal.confidence, 3),
             occupied_probability=p_now,
+            thermal_untrusted=untrusted,
+            thermal_r2=r2,
         )

@@ -27,6 +27,7 @@ from .observations import (
     ObservationStore,
 )
 from .setpoint_changes import CHANGE_KINDS, KIND_MANUAL, classify_changes
+from .setpoint_gate import SetpointGate, fit_gate
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, SetpointRoutine, local_day_slot
 from .slots import buffer_arrays, counted, last_reading, slot_middles
 from .thermal import ThermalFit, fit_thermal
@@ -40,6 +41,8 @@ class ClimateZone:
     """One thermostat's fitted state and its latest live readings."""
 
     routine: SetpointRoutine | None = None
+    # Which forecast each slot of the day uses (the routine, a week median, the setpoint in force).
+    gate: SetpointGate | None = None
     thermal: ThermalFit | None = None
     days: float = 0.0
     change_counts: dict[str, int] = field(default_factory=dict)
@@ -84,9 +87,12 @@ def fit_zone(
     channels = store.channels
     cur_t, cur_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_CURRENT_TEMPERATURE))
     act_t, act_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_ACTION))
-    if len(cur_t) and len(act_t):
+    sp_t, sp_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_SETPOINT))
+    if len(cur_t) and (len(act_t) or len(sp_t)):
         out_t, out_v = channel_arrays(channels.get(outdoor_channel)) if outdoor_channel else (None, None)
-        zone.thermal = fit_thermal(cur_t, cur_v, act_t, act_v, out_t, out_v, start=start, end=now)
+        zone.thermal = fit_thermal(
+            cur_t, cur_v, act_t, act_v, out_t, out_v, setpoint_times=sp_t, setpoints=sp_v, start=start, end=now
+        )
     return zone
 
 
@@ -140,3 +146,5 @@ def _fit_setpoints(
         home = np.where(np.isfinite(home), np.rint(home), np.nan)
     weekday, slot = local_day_slot(grid, tz_name)
     zone.routine = SetpointRoutine.fit(weekday, slot, setpoint, home, weights)
+    if zone.routine is not None:
+        zone.gate = fit_gate(grid, weekday, slot, setpoint, home, weights, tz_name, half_life_days)

@@ -125,3 +125,37 @@ def plan_preheat(
     target_time, target = float(times[i]), float(setpoints[i])
     start = preheat_start_time(now, target_time, target, indoor, t_out, thermal.tau_hours, rate, hold=reference)
     return PreheatPlan(start, target_time, round(target, 2))
+
+
+def heat_up_hours(fit: ThermalFit, indoor: float, outdoor: float, setpoint: float, tolerance: float) -> float | None:
+    """Hours the zone needs, heating as its thermostat does, to get within `tolerance` of a raised setpoint.
+
+    With hvac_action the heating runs at full rate until there. With the setpoint-gap
+    input the valve is fully open until the gap falls to its saturation, then opens in
+    proportion to the gap, so the last part is slower. None when the zone never gets there
+    (or the fit has no heating rate); 0 when it is there already.
+    """
+    rate = fit.heating_rate
+    target = setpoint - tolerance
+    if rate is None or rate <= 0:
+        return None
+    if indoor >= target:
+        return 0.0
+    tau = fit.tau_hours
+    full_open_until = target if fit.gap_saturation is None else min(target, setpoint - fit.gap_saturation)
+    hours = 0.0
+    temperature = indoor
+    if temperature < full_open_until:
+        equilibrium = outdoor + rate * tau
+        if equilibrium <= full_open_until:
+            return None
+        hours = tau * math.log((equilibrium - temperature) / (equilibrium - full_open_until))
+        temperature = full_open_until
+    if temperature >= target or fit.gap_saturation is None:
+        return hours
+    # Proportional band: dT/dt = (outdoor - T)/tau + rate*(setpoint - T)/saturation.
+    speed = 1.0 / tau + rate / fit.gap_saturation
+    equilibrium = (outdoor / tau + rate * setpoint / fit.gap_saturation) / speed
+    if equilibrium <= target:
+        return None
+    return hours + math.log((equilibrium - temperature) / (equilibrium - target)) / speed

@@ -112,6 +112,10 @@ class EnergyForecast:
     tomorrow: float  # the next local day (P50)
 
 
+THERMAL_NO_FIT: Final = "thermal_no_fit"
+THERMAL_WEAK_FIT: Final = "thermal_weak_fit"
+
+
 @dataclass(frozen=True, slots=True)
 class ClimatePrediction:
     """What SmartML predicts for one thermostat at `now`."""
@@ -129,6 +133,10 @@ class ClimatePrediction:
     tau_hours: float | None
     confidence: float | None
     occupied_probability: float | None
+    # Why no thermal figures are given (None: the fit is trusted): THERMAL_NO_FIT or THERMAL_WEAK_FIT,
+    # and the share of the temperature changes the fit explains (R², for the words around it).
+    thermal_untrusted: str | None = None
+    thermal_r2: float | None = None
 
 
 def anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:

@@ -4,6 +4,12 @@ dT/dt = (T_out - T)/tau + heating_rate*h - cooling_rate*c, with h, c the share o
 heating/cooling, fitted by least squares in its trapezoidal form on a 15-minute grid,
 once re-fitted without outliers (open windows, sensor glitches), with standard errors
 and R². numpy only; runs in the executor.
+
+h comes from what the thermostat tells: the share of time its `hvac_action` said heating
+or, when it never does (many radiator valves report no action), the heating demand a
+proportional valve derives from the setpoint-temperature gap: open in proportion to the
+gap, fully open from a gap the fit picks among GAP_SATURATIONS (the one explaining the
+readings best).
 """
 
 from __future__ import annotations
@@ -23,6 +29,16 @@ THERMAL_STEP_MINUTES: Final = 15
 MAX_READING_AGE_SECONDS: Final = 3_600.0
 MIN_THERMAL_STEPS: Final = 48
 OUTLIER_MADS: Final = 4.0
+MAX_HEATING_SHARE: Final = 0.95
+# How the heating input was found: the hvac_action attribute, or the setpoint gap.
+HEAT_INPUT_ACTION: Final = "hvac_action"
+HEAT_INPUT_SETPOINT_GAP: Final = "setpoint_gap"
+# Candidate gaps (°C) at which a proportional valve is taken to be fully open.
+GAP_SATURATIONS: Final = (0.5, 1.0, 2.0, 4.0)
+# A fit is trusted (its rates shown, preheat planned) when it explains this share of the
+# temperature changes and knows its heating rate to this relative standard error.
+TRUSTED_R2: Final = 0.3
+TRUSTED_RATE_ERROR: Final = 0.25
 
 
 class ThermalSummary(TypedDict):
@@ -39,6 +55,16 @@ class ThermalSummary(TypedDict):
     outdoor_measured: bool
     drift_temperature: float | None
     confidence: float | None
+    heat_input: str
+    gap_saturation: float | None
+    trusted: bool
+
+
+def gap_demand(
+    setpoint: NDArray[np.float64], temperature: NDArray[np.float64], saturation: float
+) -> NDArray[np.float64]:
+    """Heating demand 0..1 of a proportional valve: the setpoint gap over the gap that opens it fully."""
+    return np.asarray(np.clip((setpoint - temperature) / saturation, 0.0, 1.0), dtype=np.float64)
 
 
 @dataclass(slots=True)
@@ -56,6 +82,20 @@ class ThermalFit:
     outdoor_measured: bool
     # Without an outdoor channel, the fitted constant the zone drifts towards.
     drift_temperature: float | None = None
+    heat_input: str = HEAT_INPUT_ACTION
+    gap_saturation: float | None = None
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the fit is good enough to act on (show its rates, plan preheat with it).
+
+        The heating rate is what preheat and the heating rate sensor use: it must be known
+        well, in a fit that explains the readings. A long time constant may stay vague
+        (hours of preheat hardly depend on it).
+        """
+        if not self.heating_rate or self.heating_rate_se is None or not math.isfinite(self.r2):
+            return False
+        return self.r2 >= TRUSTED_R2 and self.heating_rate_se / self.heating_rate <= TRUSTED_RATE_ERROR
 
     @property
     def confidence(self) -> float:
@@ -83,6 +123,9 @@ class ThermalFit:
             "outdoor_measured": self.outdoor_measured,
             "drift_temperature": r(self.drift_temperature),
             "confidence": r(self.confidence),
+            "heat_input": self.heat_input,
+            "gap_saturation": self.gap_saturation,
+            "trusted": self.trusted,
         }
 
 
@@ -117,18 +160,23 @@ def fit_thermal(
     outdoor_times: NDArray[np.float64] | None = None,
     outdoor: NDArray[np.float64] | None = None,
     *,
+    setpoint_times: NDArray[np.float64] | None = None,
+    setpoints: NDArray[np.float64] | None = None,
     start: float | None = None,
     end: float | None = None,
     step_minutes: int = THERMAL_STEP_MINUTES,
 ) -> ThermalFit | None:
-    """Least-squares RC fit of a zone from indoor readings, hvac_action and outdoor readings.
+    """Least-squares RC fit of a zone from indoor readings, its heating input and outdoor readings.
 
     Trapezoidal form over each grid step of length d (hours):
         T[k+1] - T[k] = d * ((To - (T[k] + T[k+1]) / 2) / tau + heating_rate*h[k] - cooling_rate*c[k])
     with To the mean of the outdoor readings at both ends, h/c the share of the step spent
-    heating/cooling. Measurement noise in T enters the regressor and the target uncorrelated
-    (the halves cancel), so the estimate is not attenuated. Without outdoor readings the
-    outdoor term is a fitted constant. Returns None when there is too little to fit.
+    heating/cooling by hvac_action or, without an hour of it, the setpoint-gap demand at
+    the step's start, from the reading a step earlier (each saturation of GAP_SATURATIONS
+    tried, the best R² kept).
+    Measurement noise in T enters the regressor and the target uncorrelated (the halves
+    cancel), so the estimate is not attenuated. Without outdoor readings the outdoor term
+    is a fitted constant. Returns None when there is too little to fit.
     """
     pace()
     if len(times) < 2:
@@ -143,6 +191,32 @@ def fit_thermal(
     heat = _duty(action_times, actions, grid, 1.0)
     cool = _duty(action_times, actions, grid, -1.0)
     d_hours = step / 3600.0
+    acted = bool(np.sum(heat) * d_hours >= 1.0 or np.sum(cool) * d_hours >= 1.0)
+    if acted or setpoint_times is None or setpoints is None or not len(setpoint_times):
+        return _fit_grid(grid, t_in, heat, cool, outdoor_times, outdoor, HEAT_INPUT_ACTION, None)
+    setpoint = last_reading(setpoint_times, setpoints, grid[:-1])
+    # The valve's demand from the reading a step before: the noise of T[k] is in the target too.
+    before = np.r_[np.nan, t_in[:-2]]
+    fits = [
+        _fit_grid(grid, t_in, gap_demand(setpoint, before, g), cool, outdoor_times, outdoor, HEAT_INPUT_SETPOINT_GAP, g)
+        for g in GAP_SATURATIONS
+    ]
+    found = [fit for fit in fits if fit is not None]
+    return max(found, key=lambda fit: fit.r2) if found else None
+
+
+def _fit_grid(
+    grid: NDArray[np.float64],
+    t_in: NDArray[np.float64],
+    heat: NDArray[np.float64],
+    cool: NDArray[np.float64],
+    outdoor_times: NDArray[np.float64] | None,
+    outdoor: NDArray[np.float64] | None,
+    heat_input: str,
+    gap_saturation: float | None,
+) -> ThermalFit | None:
+    """The RC fit on a grid of indoor readings with the heating and cooling share of each step."""
+    d_hours = float(grid[1] - grid[0]) / 3600.0
     y = np.diff(t_in)
     mid = (t_in[1:] + t_in[:-1]) / 2.0
     has_outdoor = outdoor_times is not None and outdoor is not None and len(outdoor_times) > 1
@@ -153,7 +227,9 @@ def fit_thermal(
     else:
         t_out_mid = np.zeros(len(y))
         columns = [d_hours * np.ones(len(y)), -d_hours * mid]
-    use_heat, use_cool = bool(np.sum(heat) * d_hours >= 1.0), bool(np.sum(cool) * d_hours >= 1.0)
+    # Heating that never stops cannot be told apart from where the zone drifts.
+    use_heat = bool(np.nansum(heat) * d_hours >= 1.0 and np.nanmean(heat) < MAX_HEATING_SHARE)
+    use_cool = bool(np.nansum(cool) * d_hours >= 1.0)
     if use_heat:
         columns.append(d_hours * heat)
     if use_cool:
@@ -188,7 +264,20 @@ def fit_thermal(
         cooling, cooling_se = float(beta[col]), math.sqrt(max(cov[col, col], 0.0))
         if cooling <= 0:
             cooling = cooling_se = None
-    return ThermalFit(float(tau), heating, cooling, float(tau_se), heating_se, cooling_se, r2, n, has_outdoor, drift)
+    return ThermalFit(
+        float(tau),
+        heating,
+        cooling,
+        float(tau_se),
+        heating_se,
+        cooling_se,
+        r2,
+        n,
+        has_outdoor,
+        drift,
+        heat_input=heat_input if use_heat else HEAT_INPUT_ACTION,
+        gap_saturation=gap_saturation if use_heat else None,
+    )
 
 
 def _robust_ols(
