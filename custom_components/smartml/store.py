@@ -45,6 +45,7 @@ from .const import (
 from .engine.constants import JsonObject
 from .engine.exclusions import ExcludedPeriod
 from .engine.observations import ObservationStore
+from .engine.pacing import paced
 from .engine.results import AnomalyJson
 
 OBSERVATIONS_KEY_SUFFIX = "observations"
@@ -104,13 +105,14 @@ class LearnedState:
         }
 
     def observations_dict(self) -> StoredObservations:
-        """The observations file's JSON-ready form (thread-safe against concurrent appends)."""
+        """The observations file's JSON-ready form (thread-safe against concurrent appends).
+
+        Built in the executor, paced so that the event loop is not kept waiting.
+        """
         saved_at = time.time()
-        return {
-            "observations": self.observations.as_dict(),
-            "bootstrapped": dict(self.bootstrapped),
-            "saved_at": saved_at,
-        }
+        with paced():
+            observations = self.observations.as_dict()
+        return {"observations": observations, "bootstrapped": dict(self.bootstrapped), "saved_at": saved_at}
 
     def forget(self) -> None:
         """Forget everything learned (smartml.reset); the learning switch and settings stay."""

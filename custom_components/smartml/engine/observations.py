@@ -681,12 +681,12 @@ class ObservationStore:
         return (min(firsts), max(lasts)) if firsts else None
 
     def as_dict(self) -> JsonObject:
-        """JSON-ready form for the store."""
-        return {
-            "channels": {c: buf.as_dict() for c, buf in list(self.channels.items())},
-            "roles": dict(self.roles),
-            "skipped": dict(self.skipped),
-        }
+        """JSON-ready form for the store (paced: months of channels are encoded in a worker)."""
+        channels: dict[str, object] = {}
+        for channel, buf in list(self.channels.items()):
+            pace()
+            channels[channel] = buf.as_dict()
+        return {"channels": channels, "roles": dict(self.roles), "skipped": dict(self.skipped)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], max_points: int = DEFAULT_MAX_POINTS) -> ObservationStore:
