@@ -53,9 +53,12 @@ def week_medians(
     values = setpoint[known]
     order = np.lexsort((values, cell))
     cell, values = cell[order], values[order]
-    bounds = np.flatnonzero(np.r_[True, np.diff(cell) != 0, True])
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        out.flat[int(cell[lo])] = float(np.median(values[lo:hi]))
+    if not len(cell):
+        return out
+    # Each cell's values are sorted: its median is the mean of its middle one or two.
+    first = np.flatnonzero(np.r_[True, np.diff(cell) != 0])
+    size = np.diff(np.r_[first, len(cell)])
+    out.flat[cell[first]] = (values[first + (size - 1) // 2] + values[first + size // 2]) / 2.0
     return out
 
 

@@ -110,6 +110,7 @@ class SetpointRoutine:
         np.add.at(raw, (np.full(int(keep.sum()), 2), weekday[keep], slot[keep], b[keep]), weights[keep])
         ks = keep & (state >= 0)
         np.add.at(raw, (state[ks], weekday[ks], slot[ks], b[ks]), weights[ks])
+        pace()
         routine = cls(values=np.asarray(used * SETPOINT_BIN, dtype=np.float64), hist=_pooled(raw))
         routine.levels = _levels(setpoint, state, weights)
         return routine
@@ -159,12 +160,14 @@ def _pooled(raw: NDArray[np.float64]) -> NDArray[np.float64]:
     OTHER_TYPE_PRIOR, so a day with little history of its own leans on similar days and
     one with plenty keeps its own rhythm. States home/away borrow STATE_PRIOR_WEIGHT from either.
     """
+    pace()
     # Neighbouring slots (wrapping over midnight within the same weekday is close enough).
     own = raw + NEIGHBOUR_SLOT_WEIGHT * (np.roll(raw, 1, axis=2) + np.roll(raw, -1, axis=2))
     weekend = np.arange(7) >= 5
     same_type = (weekend[:, None] == weekend[None, :]) & ~np.eye(7, dtype=bool)
     pooled = own.copy()
     for kernel, prior in ((same_type, SAME_TYPE_PRIOR), (weekend[:, None] != weekend[None, :], OTHER_TYPE_PRIOR)):
+        pace()
         others = np.einsum("de,sebk->sdbk", kernel.astype(np.float64), own)
         pooled += prior * others / np.maximum(others.sum(axis=-1, keepdims=True), 1e-12)
     overall = pooled[2].sum(axis=(0, 1))
