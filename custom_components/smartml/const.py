@@ -31,6 +31,9 @@ CONF_SENSITIVITY: Final = "sensitivity"
 CONF_ENERGY_ANOMALIES: Final = "energy_anomalies"
 # Numeric sensors watched for unusual values (security), each with a streaming detector.
 CONF_SECURITY_SENSORS: Final = "security_sensors"
+# Single devices or circuits (power or energy sensors) watched for being left on; not part
+# of the house total.
+CONF_DEVICES: Final = "devices"
 
 DEFAULT_HISTORY_DAYS: Final = 28
 MIN_HISTORY_DAYS: Final = 1

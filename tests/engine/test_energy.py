@@ -166,7 +166,7 @@ def test_next_hour_follows_a_load_running_now() -> None:
     model = EnergyModel()
     model.fit(store, SPEC_POWER, T0 + 35 * DAY)
     series = model.series(store, T0 + 42 * DAY, None, None, since=T0)
-    origins = np.arange(int(35 * 24), int(42 * 24) - 1)
+    origins = np.arange(35 * 24, 42 * 24 - 1)
     q = model.quantiles(series, origins, np.ones(len(origins), dtype=np.int64))
     truth, last = series.y[origins], series.y[origins - 1]
     usual = model.profile_[series.how[origins]]
