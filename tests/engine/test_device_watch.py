@@ -87,6 +87,26 @@ def test_usual_days_raise_nothing_and_a_rising_standby_is_reported() -> None:
     assert standby[0][0] >= T0 + 29 * DAY  # once the floor has been high for a whole day
 
 
+def test_standby_feedback_lifts_the_floor_and_devices_without_data_are_not_watched() -> None:
+    store = _home(35, kettle_extra=40.0)
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 27 * DAY)
+    alerts = [
+        a
+        for now in np.arange(T0 + 28 * DAY, T0 + 30 * DAY, 900.0).tolist()
+        for a in model.check(store, now)
+        if a.type == TYPE_DEVICE_STANDBY
+    ]
+    facts = alerts[0].facts
+    assert isinstance(facts, DeviceStandby) and facts.floor_w > facts.threshold_w
+    model.add_feedback(alerts[0])
+    assert model.devices_.profiles_[KETTLE].floor_limit_w >= facts.floor_w
+    # A device without days of data is not watched yet.
+    young = EnergyModel()
+    young.fit(_home(4), {**SPEC, "devices": [KETTLE, HEATER, "sensor.unplugged"]}, T0 + 4 * DAY)
+    assert young.model_ is not None and set(young.devices_.profiles_) == {KETTLE, HEATER}
+
+
 def test_device_facts_round_trip_and_read_as_words() -> None:
     left_on = DeviceLeftOn(
         entity_id="sensor.oven_circuit", power_w=2100.0, minutes=190.0, longest_minutes=80.0, start_hour=19, weeks=8.0
