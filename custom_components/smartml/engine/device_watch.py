@@ -30,7 +30,7 @@ from .facts import DeviceLeftOn, DeviceStandby
 from .observations import ObservationStore, device_power_channel
 from .results import Anomaly
 
-LEARN_DAYS: Final = 56
+LEARN_DAYS: Final = 112
 MIN_DAYS: Final = 3.0
 # A run is compared with the usual runs that started within this many hours of its start.
 RUN_WINDOW_HOURS: Final = 3
