@@ -409,6 +409,42 @@ def convert_open_smart_home(source: Path, out: Path) -> dict[str, Any]:
     return spec
 
 
+# The UCI house's sub-metered circuits, each an energy sensor of its own (a smart plug or
+# circuit meter in a Home Assistant home).
+UCI_CIRCUITS: dict[str, str] = {
+    "Sub_metering_1": "sensor.kitchen_circuit_energy",
+    "Sub_metering_2": "sensor.laundry_circuit_energy",
+    "Sub_metering_3": "sensor.water_heater_circuit_energy",
+}
+
+
+def convert_uci_submeters(source: Path, out: Path) -> dict[str, Any]:
+    """UCI household 2007 with its sub-meters: the house meter and one energy sensor per circuit.
+
+    Rows are hourly sums of minute values: `Global_active_power` / 60 is the house's kWh in
+    the hour, `Sub_metering_*` the circuit's Wh. Meters read their running totals at the end
+    of each hour; the circuits are `devices` of the spec, not part of the house total.
+    """
+    path = source if source.is_file() else source / "hourly_2007.csv"
+    tz = timezone(timedelta(hours=1))
+    events: list[tuple[str, str, str]] = []
+    totals = dict.fromkeys((ENERGY_METER, *UCI_CIRCUITS.values()), 0.0)
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            end = (datetime.fromisoformat(row["datetime"]) + timedelta(hours=1)).replace(tzinfo=tz).isoformat()
+            if not row["Global_active_power"]:
+                continue
+            totals[ENERGY_METER] += float(row["Global_active_power"]) / 60.0
+            for column, entity_id in UCI_CIRCUITS.items():
+                totals[entity_id] += float(row[column] or 0.0) / 1000.0
+            events.extend((end, entity_id, f"{total:.4f}") for entity_id, total in totals.items())
+    spec = _energy_spec("Etc/GMT-1", outdoor=False)
+    spec["power"] = []
+    spec["devices"] = list(UCI_CIRCUITS.values())
+    _write(out, events, spec)
+    return spec
+
+
 CONVERTERS = {
     "ordonez": convert_ordonez,
     "casas": convert_casas,
@@ -416,6 +452,7 @@ CONVERTERS = {
     "appliances": convert_appliances,
     "uci_household": convert_uci_household,
     "open_smart_home": convert_open_smart_home,
+    "uci_submeters": convert_uci_submeters,
 }
 
 

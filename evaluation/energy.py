@@ -34,11 +34,15 @@ from numpy.typing import NDArray
 from custom_components.smartml.engine.constants import (
     DAY_SECONDS,
     HOUR_SECONDS as HOUR,
+    TYPE_DEVICE_LEFT_ON,
+    TYPE_DEVICE_STANDBY,
 )
+from custom_components.smartml.engine.device_watch import DeviceWatch
+from custom_components.smartml.engine.energy_alerts import EnergyAlerts
 from custom_components.smartml.engine.energy_quantiles import QuantileModelFactory, profile_quantiles
 from custom_components.smartml.engine.energy_series import GRID_SECONDS, WEEK_HOURS, hour_of_week, hourly_from_store
 from custom_components.smartml.engine.home_replay import HomeReplay
-from custom_components.smartml.engine.observations import ROLE_ENERGY, ROLE_POWER, ObservationStore
+from custom_components.smartml.engine.observations import ROLE_DEVICE, ROLE_ENERGY, ROLE_POWER, ObservationStore
 from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.slots import buffer_arrays
 from custom_components.smartml.explain import explain
@@ -59,6 +63,12 @@ STUCK_W = (1000.0, 2000.0)
 STUCK_HOURS = (3, 8)
 BASE_W = (150.0, 400.0)
 BASE_HOURS = (48, 96)
+# Device faults: stuck at the device's usual running power until it has run this much
+# longer than its longest usual run at that time of day (plus up to as much again), or a
+# new standby draw for days.
+DEVICE_OVERRUN_HOURS = (2, 4)
+DEVICE_STANDBY_W = (20.0, 60.0)
+DEVICE_TYPES = (TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY)
 # Figures are reported to this many decimals.
 DIGITS = 5
 
@@ -231,7 +241,11 @@ def run(argv: list[str]) -> dict[str, Any]:
         )
 
     if check_anomalies and days:
-        results["anomaly"], info["anomaly"] = _anomaly_scope(replay, days, args, false_clean)
+        house_clean = [a for a in false_clean if a["type"] not in DEVICE_TYPES]
+        results["anomaly"], info["anomaly"] = _anomaly_scope(replay, days, args, house_clean)
+        if spec.get(ROLE_DEVICE):
+            device_clean = [a for a in false_clean if a["type"] in DEVICE_TYPES]
+            results["device_anomaly"], info["device_anomaly"] = _device_scope(replay, days, args, device_clean)
     return {"task": "energy", "results": clean_json(results, DIGITS), "info": clean_json(info, DIGITS)}
 
 
@@ -246,7 +260,7 @@ def _anomaly_scope(
     print(f"energy: anomaly run with {len(faults)} faults", file=sys.stderr)
     for cutoff, nxt in days:
         if models.refit_energy(injected, cutoff):
-            alarms += _checks(models, injected, cutoff, nxt)
+            alarms += [a for a in _checks(models, injected, cutoff, nxt) if a["type"] not in DEVICE_TYPES]
     detected, delays, outside = 0, [], 0
     details = []
     for fault in faults:
@@ -280,5 +294,96 @@ def _anomaly_scope(
             "base_load_w": BASE_W,
             "base_load_hours": BASE_HOURS,
         },
+    }
+    return scope, info
+
+
+def _plan_device_faults(replay: Replay, days: list[tuple[float, float]], count: int, seed: int) -> list[dict[str, Any]]:
+    """N device faults, one per equal segment of the test part, the devices taken in turn.
+
+    A stuck-on fault holds the device at its usual running power from a random hour until
+    it has run DEVICE_OVERRUN_HOURS longer than its longest usual run at that time of day,
+    as learned from its real stream before that day.
+    """
+    rng = np.random.default_rng(seed)
+    devices = list(replay.spec.get(ROLE_DEVICE) or [])
+    start = days[0][0] + 12 * HOUR
+    span = (replay.end - start) / max(count, 1)
+    faults: list[dict[str, Any]] = []
+    for i in range(count):
+        device = devices[i % len(devices)]
+        a = math.floor((start + i * span + rng.uniform(0.0, span / 3)) / HOUR) * HOUR
+        cutoff = max(c for c, _ in days if c <= a)
+        watch = DeviceWatch()
+        watch.fit(replay.store, [device], cutoff, replay.timezone, EnergyAlerts())
+        profile = watch.profiles_.get(device)
+        if profile is None:
+            continue
+        if i % 2 == 0:
+            hour = int(((a - cutoff) // HOUR) % 24)
+            longest = profile.longest_s[hour]
+            overrun = rng.uniform(*DEVICE_OVERRUN_HOURS) * HOUR
+            end = math.ceil((a + longest + overrun) / HOUR) * HOUR
+            fault = {"kind": "stuck_on", "watts": round(profile.running_w, 1), "exceeds_at": a + longest}
+        else:
+            end = a + int(rng.integers(*BASE_HOURS, endpoint=True)) * HOUR
+            fault = {"kind": "standby", "watts": round(float(rng.uniform(*DEVICE_STANDBY_W)), 1), "exceeds_at": a}
+        faults.append({**fault, "device": device, "start": a, "end": end})
+    return faults
+
+
+def _inject_device(store: ObservationStore, faults: list[dict[str, Any]]) -> ObservationStore:
+    """A copy of the store where each fault changes its device's meter: held at a power, or a draw added."""
+    copy = store.snapshot()
+    for fault in faults:
+        buf = copy.channels.get(fault["device"])
+        if buf is None:
+            continue
+        t, v = buffer_arrays(buf)
+        a, b, watts = fault["start"], fault["end"], fault["watts"]
+        clipped = np.clip(t, a, b)
+        added = watts * (clipped - a) / 3.6e6
+        if fault["kind"] == "stuck_on":
+            # What it really used in the fault is replaced by the running power.
+            added -= np.interp(clipped, t, v) - np.interp(a, t, v)
+        buf.values = array("d", (v + added).tolist())
+    return copy
+
+
+def _device_scope(
+    replay: Replay, days: list[tuple[float, float]], args: argparse.Namespace, false_clean: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Faults injected into one device stream each; the real streams count false alarms."""
+    test_days = (days[-1][1] - days[0][0]) / DAY_SECONDS
+    faults = _plan_device_faults(replay, days, args.inject, args.seed)
+    injected = _inject_device(replay.store, faults)
+    models = _models(replay, args)
+    alarms: list[dict[str, Any]] = []
+    print(f"energy: device anomaly run with {len(faults)} faults", file=sys.stderr)
+    for cutoff, nxt in days:
+        if models.refit_energy(injected, cutoff):
+            alarms += [a for a in _checks(models, injected, cutoff, nxt) if a["type"] in DEVICE_TYPES]
+    details, minutes = [], []
+    for fault in faults:
+        hits = [
+            a for a in alarms if fault["device"] in a["entity_ids"] and fault["start"] <= a["ts"] <= fault["end"] + HOUR
+        ]
+        if hits and fault["kind"] == "stuck_on":
+            minutes.append((hits[0]["ts"] - fault["exceeds_at"]) / 60.0)
+        details.append({**fault, "detected": bool(hits), "by": sorted({a["type"] for a in hits})})
+    detected = sum(1 for d in details if d["detected"])
+    scope = {
+        "smartml": {
+            "detection_rate": detected / len(faults) if faults else math.nan,
+            "median_minutes_to_detect": float(np.median(minutes)) if minutes else math.nan,
+            "false_alarms_per_14_days": 14.0 * len(false_clean) / test_days if test_days else math.nan,
+        }
+    }
+    info = {
+        "faults": details,
+        "false_alarms_real_stream": [
+            {"ts": a["ts"], "type": a["type"], "explanation": a["explanation"]} for a in false_clean
+        ],
+        "test_days": test_days,
     }
     return scope, info

@@ -9,10 +9,12 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .anomalies import ReportedAnomaly
+from .const import CONF_DEVICES
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
+from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_DEVICE_LEFT_ON
 from .engine.results import ScopeForecast
-from .entity import FORECAST_ATTRIBUTE, SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches
+from .entity import FORECAST_ATTRIBUTE, SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches, scope_object_id
+from .home_spec import entity_name
 from .reasons import REASON_ATTRIBUTE, Phrases, async_reason_phrases, forecast_reason
 
 PARALLEL_UPDATES = 0
@@ -35,6 +37,10 @@ async def async_setup_entry(
         entities.append(AnomalySensor(coordinator, KIND_SECURITY))
     if coordinator.has_energy_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ENERGY))
+        entities += [
+            DeviceLeftOnSensor(coordinator, device, entity_name(hass, device))
+            for device in entry.options.get(CONF_DEVICES) or []
+        ]
     if coordinator.has_routine_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ROUTINE))
     await async_add_in_batches(async_add_entities, entities)
@@ -133,3 +139,51 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
             "explanation": latest.explanation,
             "active_count": len(active),
         }
+
+
+class DeviceLeftOnSensor(SmartMLEntity, BinarySensorEntity):
+    """On while a watched device runs far longer than it ever has at that time of day."""
+
+    entity_domain = "binary_sensor"
+    _attr_device_class = BinarySensorDeviceClass.PROBLEM
+
+    def __init__(self, coordinator: SmartMLCoordinator, device: str, device_name: str) -> None:
+        """Create for one watched device (a power or energy sensor)."""
+        super().__init__(coordinator, "device_left_on", object_id=f"{scope_object_id(device)}_left_on")
+        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{device}_left_on"
+        self._attr_translation_placeholders = {"device": device_name}
+        self._device = device
+
+    @callback
+    def _async_added(self) -> None:
+        """Update as soon as an anomaly is reported or marked normal."""
+        super()._async_added()
+        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
+
+    @callback
+    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
+        if self._device in reported.anomaly.entity_ids:
+            self.async_write_ha_state()
+
+    def _latest(self) -> ReportedAnomaly | None:
+        """The newest left-on alert of this device that was told."""
+        for reported in reversed(self.coordinator.anomalies.recent):
+            if reported.anomaly.type == TYPE_DEVICE_LEFT_ON and self._device in reported.anomaly.entity_ids:
+                return reported
+        return None
+
+    @property
+    def is_on(self) -> bool:
+        """On while the device runs past its limit, unless its alert was marked normal."""
+        prediction = self.coordinator.prediction
+        running = prediction is not None and prediction.energy is not None and self._device in prediction.energy.left_on
+        latest = self._latest()
+        return running and latest is not None and not latest.dismissed
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, object]:
+        """Why, in words."""
+        latest = self._latest()
+        if not self.is_on or latest is None:
+            return {}
+        return {"anomaly_id": latest.anomaly.id, "explanation": latest.explanation}

@@ -32,6 +32,7 @@ import voluptuous as vol
 from .const import (
     CONF_AREAS,
     CONF_CLIMATE,
+    CONF_DEVICES,
     CONF_ENERGY,
     CONF_ENERGY_ANOMALIES,
     CONF_ENVIRONMENT,
@@ -71,6 +72,7 @@ ENTITY_LISTS = (
     CONF_CLIMATE,
     CONF_SECURITY,
     CONF_SECURITY_SENSORS,
+    CONF_DEVICES,
 )
 # Lists that give SmartML something to learn on their own (environment needs occupancy).
 LEARNABLE = (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
@@ -85,6 +87,7 @@ ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_SECURITY_SENSORS: ["sensor"],
     CONF_OUTDOOR_TEMPERATURE: ["sensor"],
     CONF_EXCLUDE_CALENDAR: ["calendar"],
+    CONF_DEVICES: ["sensor"],
 }
 
 
@@ -123,6 +126,12 @@ SELECTORS: dict[str, EntitySelector] = {
         {"filter": {"domain": "sensor", "device_class": SensorDeviceClass.TEMPERATURE}}
     ),
     CONF_EXCLUDE_CALENDAR: _entity_selector({"filter": {"domain": "calendar"}}),
+    CONF_DEVICES: _entity_selector(
+        {
+            "multiple": True,
+            "filter": {"domain": "sensor", "device_class": [SensorDeviceClass.POWER, SensorDeviceClass.ENERGY]},
+        }
+    ),
 }
 
 
@@ -237,6 +246,19 @@ def _entity_error(hass: HomeAssistant, key: str, entity_id: str) -> str | None:
             return "energy_not_cumulative"
     if key == CONF_SECURITY_SENSORS and not _is_numeric(state):
         return "not_numeric"
+    if key == CONF_DEVICES:
+        return _device_error(unit, state.attributes.get("state_class"))
+    return None
+
+
+def _device_error(unit: object, state_class: object) -> str | None:
+    """A watched device reports power (W, kW) or cumulative energy (Wh, kWh, total increasing)."""
+    if unit in POWER_UNITS:
+        return None
+    if unit not in ENERGY_UNITS:
+        return "wrong_unit_device"
+    if state_class != SensorStateClass.TOTAL_INCREASING:
+        return "device_energy_not_cumulative"
     return None
 
 
@@ -267,6 +289,9 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
             if error := _entity_error(hass, key, entity_id):
                 errors[key] = error
                 break
+    # A device's own meter would count twice in the house total.
+    if CONF_DEVICES not in errors and set(lists[CONF_DEVICES]) & set(lists[CONF_POWER] + lists[CONF_ENERGY]):
+        errors[CONF_DEVICES] = "device_in_house_total"
     outdoor = user_input.get(CONF_OUTDOOR_TEMPERATURE) or None
     if outdoor and (error := _entity_error(hass, CONF_OUTDOOR_TEMPERATURE, outdoor)):
         errors[CONF_OUTDOOR_TEMPERATURE] = error
@@ -292,7 +317,15 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_ENVIRONMENT: unassigned[CONF_ENVIRONMENT],
         **{
             key: lists[key]
-            for key in (CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
+            for key in (
+                CONF_PRESENCE,
+                CONF_POWER,
+                CONF_ENERGY,
+                CONF_CLIMATE,
+                CONF_SECURITY,
+                CONF_SECURITY_SENSORS,
+                CONF_DEVICES,
+            )
         },
         CONF_OUTDOOR_TEMPERATURE: outdoor,
         CONF_NOTIFY: notify,

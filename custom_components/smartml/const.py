@@ -34,6 +34,9 @@ CONF_EXCLUDE_CALENDAR: Final = "exclude_calendar"
 CONF_ROUTINE_ANOMALIES: Final = "routine_anomalies"
 # Numeric sensors watched for unusual values (security), each with a streaming detector.
 CONF_SECURITY_SENSORS: Final = "security_sensors"
+# Single devices or circuits (power or energy sensors) watched for being left on; not part
+# of the house total.
+CONF_DEVICES: Final = "devices"
 
 DEFAULT_HISTORY_DAYS: Final = 28
 MIN_HISTORY_DAYS: Final = 1

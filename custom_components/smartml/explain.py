@@ -16,8 +16,9 @@ from .engine.facts import (
     ActivityFacts,
     ActivityWhenEmpty,
     BaseLoad,
+    DeviceLeftOn,
+    DeviceStandby,
     EmptyHomeDraw,
-    EnergyFacts,
     EntryWithoutArrival,
     LongRun,
     OpenTooLong,
@@ -52,6 +53,8 @@ _NEVER_IN_STATE: Final[Mapping[str, str]] = {
     STATE_NIGHT: "the home had never been asleep",
     STATE_OCCUPIED: "no one had been home",
 }
+# The part of the day a run started in, six hours each from midnight.
+_PARTS_OF_DAY: Final = ("at night", "in the morning", "in the afternoon", "in the evening")
 # Below this many hours in the state, "never" would claim more than the history shows.
 THIN_EVIDENCE_HOURS: Final = 24.0
 
@@ -107,9 +110,29 @@ def _presence_doubt(facts: PresenceDoubt, name_of: NameOf) -> str:
 
 
 def _duration(minutes: float) -> str:
-    """A duration as people read it: 9 h 50 min, 45 min."""
+    """3 h 10 min, 45 min, 2 h."""
     hours, rest = divmod(round(minutes), 60)
-    return f"{hours} h {rest} min" if hours else f"{rest} min"
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _power(watts: float) -> str:
+    return f"{watts / 1000:.1f} kW" if watts >= 1000 else f"{watts:.0f} W"
+
+
+def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf) -> str:
+    name = name_of(facts.entity_id)
+    if isinstance(facts, DeviceLeftOn):
+        part = _PARTS_OF_DAY[(facts.start_hour % 24) // 6]
+        return (
+            f"{name} has drawn {_power(facts.power_w)} for {_duration(facts.minutes)}; it has never run longer "
+            f"than {_duration(facts.longest_minutes)} {part} in {facts.weeks:.0f} weeks. It may have been left on."
+        )
+    return (
+        f"{name} has not dropped below {_power(facts.floor_w)} for a day; it usually falls to about "
+        f"{_power(facts.usual_floor_w)}. It may no longer switch off."
+    )
 
 
 # The words of a missing routine, by translation key: English here, the same in strings.json
@@ -149,7 +172,7 @@ def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[
     return f"{text} {phrase('routine_missing_doubt')}" if facts.presence_doubted else text
 
 
-def _energy(facts: EnergyFacts) -> str:
+def _energy(facts: AboveForecast | LongRun | BaseLoad | EmptyHomeDraw) -> str:
     if isinstance(facts, LongRun):
         return (
             f"Power has not dropped below {facts.floor_w:.0f} W for the last {facts.hours:.1f} h; at this time of "
@@ -200,6 +223,8 @@ def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mappin
         return _energy(facts)
     if isinstance(facts, RoutineMissing):
         return _routine_missing(facts, area_name, phrases)
+    if isinstance(facts, DeviceLeftOn | DeviceStandby):
+        return _device(facts, name_of)
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
 

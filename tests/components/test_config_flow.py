@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml.const import (
     CONF_AREAS,
+    CONF_DEVICES,
     CONF_ENERGY,
     CONF_ENVIRONMENT,
     CONF_EXCLUDE_CALENDAR,
@@ -70,6 +71,7 @@ def _user_input(**overrides: Any) -> dict[str, Any]:
         CONF_ENERGY: [ENERGY],
         CONF_SECURITY: [FRONT_DOOR],
         CONF_SECURITY_SENSORS: [],
+        CONF_DEVICES: [],
         CONF_HISTORY_DAYS: 14,
         "sensitivity": "high",
         "energy_anomalies": False,
@@ -120,6 +122,10 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         ({CONF_SECURITY_SENSORS: [FRONT_DOOR]}, CONF_SECURITY_SENSORS, "wrong_domain"),
         ({CONF_SECURITY_SENSORS: ["sensor.ghost"]}, CONF_SECURITY_SENSORS, "entity_not_found"),
         ({CONF_EXCLUDE_CALENDAR: "calendar.ghost"}, CONF_EXCLUDE_CALENDAR, "entity_not_found"),
+        ({CONF_DEVICES: ["sensor.kitchen_co2"]}, CONF_DEVICES, "wrong_unit_device"),
+        ({CONF_DEVICES: ["sensor.energy_today"]}, CONF_DEVICES, "device_energy_not_cumulative"),
+        ({CONF_DEVICES: [ENERGY]}, CONF_DEVICES, "device_in_house_total"),
+        ({CONF_DEVICES: [FRONT_DOOR]}, CONF_DEVICES, "wrong_domain"),
     ],
 )
 async def test_user_step_errors(
@@ -134,6 +140,23 @@ async def test_user_step_errors(
     # The form comes back with what the user typed, and can then be completed.
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_devices_to_watch_are_stored_apart_from_the_house_total(hass: HomeAssistant, kitchen_area: str) -> None:
+    hass.states.async_set("sensor.oven_plug_power", "3", {"unit_of_measurement": "W", "device_class": "power"})
+    hass.states.async_set(
+        "sensor.dryer_energy",
+        "12.4",
+        {"unit_of_measurement": "Wh", "device_class": "energy", "state_class": "total_increasing"},
+    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_DEVICES: ["sensor.oven_plug_power", "sensor.dryer_energy"]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    options = result["options"]
+    assert options[CONF_DEVICES] == ["sensor.oven_plug_power", "sensor.dryer_energy"]
+    assert options[CONF_POWER] == [POWER] and options[CONF_ENERGY] == [ENERGY]
 
 
 async def test_registry_entity_without_state_is_accepted(hass: HomeAssistant, kitchen_area: str) -> None:

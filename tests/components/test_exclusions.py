@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockPlatform, mock_platform
 
@@ -112,15 +113,26 @@ async def test_forget_data_removes_a_spike_and_restores_the_forecast(
     meter = float(hass.states.get(ENERGY).state)
     attributes = {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
     glitch = dt_util.now() + timedelta(minutes=10)
-    # A meter glitch: one reading 40 kWh too high, then back on track.
-    for minutes, reading in ((10, meter + 40.0), (20, meter + 0.1), (50, meter + 0.2)):
-        freezer.move_to(glitch + timedelta(minutes=minutes - 10))
+    # A meter gone wrong for an hour, counting 8 kWh an hour, then back on its true track.
+    for minutes, reading in (
+        (0, meter + 2.0),
+        (15, meter + 4.0),
+        (30, meter + 6.0),
+        (45, meter + 8.0),
+        (60, meter + 10.0),
+    ):
+        freezer.move_to(glitch + timedelta(minutes=minutes))
         hass.states.async_set(ENERGY, f"{reading:.3f}", attributes)
         await hass.async_block_till_done()
-    freezer.move_to(glitch + timedelta(minutes=55))
+    freezer.move_to(glitch + timedelta(minutes=65))
+    hass.states.async_set(ENERGY, f"{meter + 0.3:.3f}", attributes)
+    await hass.async_block_till_done()
+    freezer.move_to(glitch + timedelta(minutes=70))
     await hass.services.async_call(DOMAIN, "retrain", blocking=True)
     spiked = coordinator.prediction.energy.forecast.p50[:3]  # type: ignore[union-attr]
-    assert spiked[0] > 2 * before[0]
+    learned = coordinator.models.energy.history_  # type: ignore[union-attr]
+    glitch_hour = int(np.flatnonzero(learned.starts == glitch.timestamp() - glitch.timestamp() % 3600)[0])
+    assert learned.y[glitch_hour] > 5.0  # learned as 6.7 kWh drawn in an hour
 
     response = await hass.services.async_call(
         DOMAIN,
@@ -128,15 +140,18 @@ async def test_forget_data_removes_a_spike_and_restores_the_forecast(
         {
             "entity_id": ENERGY,
             "start": (glitch - timedelta(minutes=1)).isoformat(),
-            "end": (glitch + timedelta(minutes=1)).isoformat(),
+            "end": (glitch + timedelta(minutes=61)).isoformat(),
         },
         blocking=True,
         return_response=True,
     )
 
-    assert response == {"forgotten_readings": 1}
+    assert response == {"forgotten_readings": 5}
+    learned = coordinator.models.energy.history_  # type: ignore[union-attr]
+    assert np.isnan(learned.y[glitch_hour])  # nothing of that hour is learned from
     restored = coordinator.prediction.energy.forecast.p50[:3]  # type: ignore[union-attr]
     assert restored == pytest.approx(before, rel=0.25)
+    assert restored == pytest.approx(spiked, rel=0.25)  # the forecast itself resists one hour gone wrong
     # The span stays out of what the meter's models learn, so a recorder read cannot bring it back.
     assert [(p.entities, p.reason) for p in coordinator.state.excluded] == [((ENERGY,), "forgotten readings")]
 

@@ -19,6 +19,7 @@ from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
+from custom_components.smartml.engine.energy_quantiles import least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
@@ -138,6 +139,41 @@ def test_forecast_beats_seasonal_naive_on_known_routine() -> None:
         errors.append(np.abs(q[:, 1] - truth))
         naive.append(np.abs(series.y[origin - 168 : origin - 144] - truth))
     assert np.mean(errors) < 0.9 * np.mean(naive)
+
+
+def test_least_absolute_recovers_coefficients_despite_outliers() -> None:
+    rng = np.random.default_rng(4)
+    design = np.column_stack((np.ones(600), rng.normal(size=(600, 2))))
+    y = design @ np.array([0.3, 0.8, -0.5]) + rng.laplace(0.0, 0.05, 600)
+    y[:30] += 25.0  # a few wild hours must not pull the fit
+    coef = least_absolute(design, y, ridge=1e-4)
+    assert np.allclose(coef, [0.3, 0.8, -0.5], atol=0.05)
+    # A strong ridge pulls the correction towards none but keeps the constant.
+    shrunk = least_absolute(design, y, ridge=10.0)
+    assert np.all(np.abs(shrunk[1:]) < 0.2) and abs(shrunk[0] - 0.3) < 0.1
+
+
+def test_next_hour_follows_a_load_running_now() -> None:
+    """A load of 8 h that starts at random hours: the next hour follows it, the usual hour cannot."""
+    rng = np.random.default_rng(5)
+    ts = T0 + np.arange(0, 42 * DAY, 600.0)
+    watts = routine_watts(ts, rng)
+    for start in rng.choice(np.arange(0, 42 * 24), size=30, replace=False):
+        watts += np.where((ts >= T0 + start * HOUR) & (ts < T0 + (start + 8) * HOUR), 2000.0, 0.0)
+    store = ObservationStore(max_points=10**7)
+    for t, w in zip(ts.tolist(), watts.tolist(), strict=True):
+        store.add_state(POWER, "power", f"{w:.1f}", t)
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 35 * DAY)
+    series = model.series(store, T0 + 42 * DAY, None, None, since=T0)
+    origins = np.arange(35 * 24, 42 * 24 - 1)
+    q = model.quantiles(series, origins, np.ones(len(origins), dtype=np.int64))
+    truth, last = series.y[origins], series.y[origins - 1]
+    usual = model.profile_[series.how[origins]]
+    ok = np.isfinite(truth) & np.isfinite(last)
+    assert np.mean(np.abs(q[ok, 1] - truth[ok])) < 0.85 * min(
+        np.mean(np.abs(last[ok] - truth[ok])), np.mean(np.abs(usual[ok] - truth[ok]))
+    )
 
 
 def test_baseline_and_standby_power(fitted: tuple[EnergyModel, ObservationStore]) -> None:

@@ -52,6 +52,8 @@ TYPE_ABOVE_FORECAST: Final = "above_forecast"
 TYPE_STUCK_ON: Final = "long_run"
 TYPE_BASE_LOAD: Final = "base_load"
 TYPE_EMPTY_HOME: Final = "empty_home_draw"
+TYPE_DEVICE_LEFT_ON: Final = "device_left_on"
+TYPE_DEVICE_STANDBY: Final = "device_standby"
 SECURITY_TYPES: Final = (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_UNUSUAL_TIME,
@@ -60,7 +62,14 @@ SECURITY_TYPES: Final = (
     TYPE_UNUSUAL_VALUE,
     TYPE_PRESENCE_DOUBT,
 )
-ENERGY_TYPES: Final = (TYPE_ABOVE_FORECAST, TYPE_EMPTY_HOME, TYPE_BASE_LOAD, TYPE_STUCK_ON)
+ENERGY_TYPES: Final = (
+    TYPE_ABOVE_FORECAST,
+    TYPE_EMPTY_HOME,
+    TYPE_BASE_LOAD,
+    TYPE_STUCK_ON,
+    TYPE_DEVICE_LEFT_ON,
+    TYPE_DEVICE_STANDBY,
+)
 # The home silent far longer than usual while someone is in.
 TYPE_ROUTINE_MISSING: Final = "routine_missing"
 ROUTINE_TYPES: Final = (TYPE_ROUTINE_MISSING,)

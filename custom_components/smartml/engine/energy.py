@@ -30,6 +30,7 @@ from .constants import (
     DAY_SECONDS as DAY,
     HOUR_SECONDS as HOUR,
 )
+from .device_watch import DeviceWatch
 from .energy_alerts import EnergyAlerts, StoredPeriod
 from .energy_detectors import EnergyDetectors, check_above_forecast, check_window
 from .energy_features import COLUMN_OCCUPANCY, features, usual_profile
@@ -49,7 +50,7 @@ from .energy_series import (
 )
 from .facts import ABOVE_FORECAST_HOURS
 from .live_score import SERIES, LiveScore, SeriesScoreDict
-from .observations import ObservationStore
+from .observations import ROLE_DEVICE, ObservationStore
 from .results import Anomaly, EnergyForecast
 from .slots import counted
 
@@ -104,6 +105,7 @@ class EnergyModel:
         self.occupancy_given_ = False
         self.power_ = PowerLevels()
         self.detectors_ = EnergyDetectors()
+        self.devices_ = DeviceWatch()
         # Kept between fits and restarts: live skill, open alerts and reported periods, feedback.
         self.live = LiveScore(error="absolute")
         self.alerts = EnergyAlerts()
@@ -145,7 +147,13 @@ class EnergyModel:
         """An energy anomaly was normal: raise that detector's threshold above what it saw."""
         self.feedback_.append(EnergyFeedback(anomaly.type, anomaly.as_json()["facts"]))
         del self.feedback_[:-MAX_FEEDBACK]
+        self._apply_feedback()
+
+    def _apply_feedback(self) -> None:
+        """Lift the house detectors and the watched devices' limits above what was marked normal."""
         apply_feedback(self.feedback_, self.detectors_)
+        for item in self.feedback_:
+            self.devices_.raise_limits(item.type, item.facts)
 
     # -- fit ------------------------------------------------------------------------
 
@@ -196,7 +204,8 @@ class EnergyModel:
         if np.isfinite(watts).any():
             self.power_.fit(watts, hod, series)
             self.detectors_.fit(starts, watts, hod, self.power_.standby_w_, self.alerts)
-        apply_feedback(self.feedback_, self.detectors_)
+        self.devices_.fit(store, spec.get(ROLE_DEVICE) or [], now, self.timezone_, self.alerts)
+        self._apply_feedback()
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether the forecast is usable, and why not."""
@@ -315,7 +324,7 @@ class EnergyModel:
             alerts=self.alerts,
             entity_ids=self.entities_,
         )
-        return found + self._check_above_forecast(store, now)
+        return found + self._check_above_forecast(store, now) + self.devices_.check(store, now, self.alerts)
 
     def _check_above_forecast(self, store: ObservationStore, now: float) -> list[Anomaly]:
         """The last complete hours against their 1-hour-ahead forecast."""

@@ -47,10 +47,14 @@ class FlaggedPeriod:
 
 
 def energy_anomaly(
-    anomaly_type: str, entity_ids: Sequence[str], ts: float, score: float, facts: EnergyFacts
+    anomaly_type: str, entity_ids: Sequence[str], ts: float, score: float, facts: EnergyFacts, key: str = ""
 ) -> Anomaly:
-    """An energy anomaly, in the same form as the security ones (the id is stable per type and time)."""
-    digest = hashlib.sha256(f"{KIND_ENERGY}:{anomaly_type}:{ts:.0f}".encode()).hexdigest()[:12]
+    """An energy anomaly, in the same form as the security ones.
+
+    The id is stable per type, time and key (a watched device: two may fire at once).
+    """
+    suffix = f":{key}" if key else ""
+    digest = hashlib.sha256(f"{KIND_ENERGY}:{anomaly_type}:{ts:.0f}{suffix}".encode()).hexdigest()[:12]
     return Anomaly(
         id=digest,
         kind=KIND_ENERGY,

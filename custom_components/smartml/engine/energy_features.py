@@ -20,6 +20,7 @@ PROFILE_WEEK_SHARES: Final = (0.0, 0.25, 0.5, 0.75, 1.0)
 PROFILE_DEFAULT_WEEK_SHARE: Final = 0.5
 PROFILE_HOLDOUT_HOURS: Final = 14 * 24
 PROFILE_MIN_HOLDOUT_HOURS: Final = 3 * 24
+LOG_FLOOR: Final = 0.05  # kWh: keeps log() finite for hours with almost no use
 
 FEATURES: Final = (
     "horizon",
@@ -35,6 +36,15 @@ FEATURES: Final = (
     "day_vs_usual",
     "outdoor_24h",
     "occupancy",
+    "log_last_vs_usual",
+    "log_last_2_vs_usual",
+    "log_last_3_vs_usual",
+    "log_day_vs_usual",
+    "log_last_day_vs_usual",
+    "log_last_week_vs_usual",
+    "outdoor_vs_recent",
+    "second_last",
+    "third_last",
 )
 # Columns the forecast models read by position.
 COLUMN_HORIZON: Final = FEATURES.index("horizon")
@@ -42,10 +52,39 @@ COLUMN_USUAL: Final = FEATURES.index("usual")
 COLUMN_LAST_VS_USUAL: Final = FEATURES.index("last_vs_usual")
 COLUMN_DAY_VS_USUAL: Final = FEATURES.index("day_vs_usual")
 COLUMN_OCCUPANCY: Final = FEATURES.index("occupancy")
+# The residual lags (measured minus usual, kWh) and the weather deviation the linear
+# correction of the usual profile reads; with the last hour's and the last day's, above.
+CORRECTION_COLUMNS: Final = tuple(
+    FEATURES.index(name)
+    for name in (
+        "log_last_vs_usual",
+        "log_last_2_vs_usual",
+        "log_last_3_vs_usual",
+        "log_day_vs_usual",
+        "log_last_day_vs_usual",
+        "log_last_week_vs_usual",
+        "outdoor_vs_recent",
+    )
+)
+# Measured hours (kWh) whose level, not only its deviation from usual, tells what comes next:
+# a water heater or a dryer running now is likely still running in an hour.
+LEVEL_COLUMNS: Final = tuple(
+    FEATURES.index(name)
+    for name in ("usual", "last", "second_last", "third_last", "same_hour_last_day", "same_hour_last_week")
+)
 # Columns in kWh, which the boosted model reads in log space like its target.
 CONSUMPTION_COLUMNS: Final = tuple(
     FEATURES.index(name)
-    for name in ("usual", "last", "last_3h", "last_24h", "same_hour_last_day", "same_hour_last_week")
+    for name in (
+        "usual",
+        "last",
+        "last_3h",
+        "last_24h",
+        "same_hour_last_day",
+        "same_hour_last_week",
+        "second_last",
+        "third_last",
+    )
 )
 
 
@@ -60,6 +99,16 @@ def _trailing_mean(y: FloatArray, window: int) -> FloatArray:
     s, c = cs[idx] - cs[lo], cn[idx] - cn[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(c > 0, s / np.maximum(c, 1.0), np.nan)
+
+
+def to_log(kwh: FloatArray) -> FloatArray:
+    """Consumption (kWh) in log space, where a home's hours deviate from usual by a factor rather than an amount."""
+    return np.log(np.clip(kwh, 0.0, None) + LOG_FLOOR)
+
+
+def log_ratio(measured: FloatArray, usual: FloatArray) -> FloatArray:
+    """How far measured hours were from their usual, in log space."""
+    return to_log(measured) - to_log(usual)
 
 
 def _take(a: FloatArray, idx: IntArray) -> FloatArray:
@@ -135,9 +184,12 @@ def features(series: HourlySeries, profile: FloatArray, origins: IntArray, horiz
     m3 = _trailing_mean(y, 3)[origins]
     m24 = _trailing_mean(y, 24)[origins]
     usual24 = _trailing_mean(usual_all, 24)[origins]
-    same_day = _take(y, target - 24 * np.ceil(horizons / 24.0).astype(np.int64))
-    same_week = _take(y, target - WEEK_HOURS * np.ceil(horizons / WEEK_HOURS).astype(np.int64))
+    day_back = target - 24 * np.ceil(horizons / 24.0).astype(np.int64)
+    week_back = target - WEEK_HOURS * np.ceil(horizons / WEEK_HOURS).astype(np.int64)
+    same_day = _take(y, day_back)
+    same_week = _take(y, week_back)
     temp24 = _trailing_mean(series.temp, 24)[origins]
+    temp_week = _trailing_mean(series.temp, WEEK_HOURS)[origins]
     occ = _take(series.occ, target)
     hod = _take(series.hod.astype(np.float64), target)
     dow = np.floor(_take(series.how.astype(np.float64), target) / 24.0)
@@ -156,5 +208,14 @@ def features(series: HourlySeries, profile: FloatArray, origins: IntArray, horiz
             m24 - usual24,
             temp24,
             occ,
+            log_ratio(last, _take(usual_all, origins - 1)),
+            log_ratio(_take(y, origins - 2), _take(usual_all, origins - 2)),
+            log_ratio(_take(y, origins - 3), _take(usual_all, origins - 3)),
+            log_ratio(m24, usual24),
+            log_ratio(same_day, _take(usual_all, day_back)),
+            log_ratio(same_week, _take(usual_all, week_back)),
+            temp24 - temp_week,
+            _take(y, origins - 2),
+            _take(y, origins - 3),
         )
     )

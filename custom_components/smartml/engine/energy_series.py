@@ -68,7 +68,7 @@ def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> Flo
     return out
 
 
-def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray) -> FloatArray:
+def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray, hold: float) -> FloatArray:
     """Mean W over each grid slot from a power channel's points (step-hold, 5-min sub-steps)."""
     pace()
     sub = 3
@@ -77,7 +77,7 @@ def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray) -> Fl
     idx = np.searchsorted(times, probe, side="right") - 1
     held = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
     age = probe - times[np.clip(idx, 0, None)]
-    held = np.where((idx >= 0) & (age <= MAX_POWER_HOLD), held, np.nan)
+    held = np.where((idx >= 0) & (age <= hold), held, np.nan)
     grid = held.reshape(len(starts), sub)
     with np.errstate(invalid="ignore"):
         count = np.sum(np.isfinite(grid), axis=1)
@@ -107,9 +107,11 @@ def consumption_entities(store: ObservationStore, spec: Mapping[str, Any]) -> tu
 
 
 def power_grid(
-    store: ObservationStore, spec: Mapping[str, Any], start: float, end: float
+    store: ObservationStore, spec: Mapping[str, Any], start: float, end: float, hold: float = MAX_POWER_HOLD
 ) -> tuple[FloatArray, FloatArray]:
     """The home's mean power (W) on the 15-min grid covering [start, end); only data before end.
+
+    hold: how long a power sensor's last value stands.
 
     Slots where no measuring entity knows the value are NaN; with several entities, those
     that know it are summed.
@@ -128,7 +130,7 @@ def power_grid(
             edges = np.append(starts, starts[-1] + GRID_SECONDS) if len(starts) else starts
             watts = _meter_grid(times, values, edges) * 1000.0 * (HOUR / GRID_SECONDS) if len(starts) else starts
         else:
-            watts = _power_grid(times, values, starts)
+            watts = _power_grid(times, values, starts, hold)
         ok = np.isfinite(watts)
         total[ok] += watts[ok]
         known |= ok

@@ -22,6 +22,8 @@ from .constants import (
     TYPE_ABOVE_FORECAST,
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_BASE_LOAD,
+    TYPE_DEVICE_LEFT_ON,
+    TYPE_DEVICE_STANDBY,
     TYPE_EMPTY_HOME,
     TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
@@ -393,7 +395,71 @@ class EmptyHomeDraw:
         return cls(**_measured_fields(data, cls.JSON))
 
 
-EnergyFacts = AboveForecast | LongRun | BaseLoad | EmptyHomeDraw
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceLeftOn:
+    """A watched device has run far longer than it ever has at this time of day."""
+
+    entity_id: str
+    power_w: float  # its mean draw over the run
+    minutes: float  # how long it has run
+    longest_minutes: float  # its longest usual run starting near this time of day
+    start_hour: int  # local hour the run started
+    weeks: float  # how much of its history was learned from
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "entity_id": self.entity_id,
+            "power_w": round(self.power_w, 1),
+            "minutes": round(self.minutes, 1),
+            "longest_minutes": round(self.longest_minutes, 1),
+            "start_hour": self.start_hour,
+            "weeks": round(self.weeks, 1),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> DeviceLeftOn:
+        """Read what as_json wrote."""
+        return cls(
+            entity_id=str(data.get("entity_id", "")),
+            power_w=_number(data, "power_w"),
+            minutes=_number(data, "minutes"),
+            longest_minutes=_number(data, "longest_minutes"),
+            start_hour=int(_number(data, "start_hour")),
+            weeks=_number(data, "weeks"),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceStandby:
+    """A watched device's lowest draw of the last day far above its usual daily floor."""
+
+    entity_id: str
+    floor_w: float
+    usual_floor_w: float
+    threshold_w: float
+
+    def as_json(self) -> JsonFacts:
+        """The JSON form."""
+        return {
+            "entity_id": self.entity_id,
+            "floor_w": round(self.floor_w, 1),
+            "usual_floor_w": round(self.usual_floor_w, 1),
+            "threshold_w": round(self.threshold_w, 1),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> DeviceStandby:
+        """Read what as_json wrote."""
+        return cls(
+            entity_id=str(data.get("entity_id", "")),
+            floor_w=_number(data, "floor_w"),
+            usual_floor_w=_number(data, "usual_floor_w"),
+            threshold_w=_number(data, "threshold_w"),
+        )
+
+
+EnergyFacts = AboveForecast | LongRun | BaseLoad | EmptyHomeDraw | DeviceLeftOn | DeviceStandby
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -480,6 +546,8 @@ FACTS_FROM_JSON: Final[dict[str, Callable[[Mapping[str, object]], AnomalyFacts]]
     TYPE_BASE_LOAD: BaseLoad.from_json,
     TYPE_EMPTY_HOME: EmptyHomeDraw.from_json,
     TYPE_ROUTINE_MISSING: RoutineMissing.from_json,
+    TYPE_DEVICE_LEFT_ON: DeviceLeftOn.from_json,
+    TYPE_DEVICE_STANDBY: DeviceStandby.from_json,
 }
 
 

@@ -270,14 +270,16 @@ class HomeModels:
         model = self.energy
         home_occupied = self.home_occupied_
         skill, scored = model.skill()
+        found = list(model.check(store, now, home_occupied))
         outlook = EnergyOutlook(
             forecast=model.forecast(store, now),
             baseline_w=float(model.baseline_power(now, home_occupied)),
             standby_w=float(model.standby_power()),
             skill=skill,
             scored_hours=int(scored),
+            left_on=tuple(sorted(model.devices_.left_on_)),
         )
-        return outlook, list(model.check(store, now, home_occupied))
+        return outlook, found
 
     def _predict_climate(
         self, store: ObservationStore, now: float, occupancy: OccupancyForecast | None

@@ -30,6 +30,10 @@ ROLE_ENERGY: Final = "energy"
 ROLE_CLIMATE: Final = "climate"
 ROLE_SECURITY: Final = "security"
 ROLE_OUTDOOR: Final = "outdoor_temperature"
+# A single device or circuit watched for being left on: an energy meter (kWh on the
+# entity's own channel) or a power sensor (W on DEVICE_POWER_CHANNEL), by its unit.
+ROLE_DEVICE: Final = "devices"
+DEVICE_POWER_ATTR: Final = "power"
 
 # How a channel is buffered: state channels keep each change, mean/last channels keep
 # one aggregated point per bucket so that chatty sensors stay bounded in memory.
@@ -193,7 +197,21 @@ def convert_state(
         return [(entity_id, _binary(entity_id, state))]
     if role == ROLE_CLIMATE:
         return _climate(entity_id, state, attributes, unit)
+    if role == ROLE_DEVICE:
+        return _device(entity_id, state, unit)
     return [(entity_id, _numeric_value(role, state, unit))]
+
+
+def device_power_channel(entity_id: str) -> str:
+    """The channel of a watched device's power sensor (W)."""
+    return entity_id + CHANNEL_SEP + DEVICE_POWER_ATTR
+
+
+def _device(entity_id: str, state: str, unit: str | None) -> list[tuple[str, float]]:
+    """A watched device's state: power (W) on its power channel, else energy (kWh) on its own."""
+    if unit in _POWER_TO_W:
+        return [(device_power_channel(entity_id), _numeric_value(ROLE_POWER, state, unit))]
+    return [(entity_id, _numeric_value(ROLE_ENERGY, state, unit))]
 
 
 def _skip_reason(skip: Skip) -> str:
@@ -232,7 +250,7 @@ def channel_kind(channel: str, role: str) -> str:
     attr = channel.partition(CHANNEL_SEP)[2]
     if role in BINARY_ROLES or attr in (ATTR_HVAC_ACTION, ATTR_HVAC_MODE, ATTR_SETPOINT):
         return KIND_STATE
-    if role == ROLE_ENERGY:
+    if role == ROLE_ENERGY or (role == ROLE_DEVICE and attr != DEVICE_POWER_ATTR):
         return KIND_LAST
     return KIND_MEAN
 
@@ -446,7 +464,7 @@ class ObservationStore:
         set once) and its values go straight to the buffer; other entities' states
         repeat, so each distinct (state, attributes) pair is converted once.
         """
-        if role not in BINARY_ROLES and role != ROLE_CLIMATE:
+        if role not in BINARY_ROLES and role not in (ROLE_CLIMATE, ROLE_DEVICE):
             self._add_numeric_states(entity_id, role, rows)
             return
         converted: dict[str, list[tuple[ChannelBuffer, float]] | str] = {}
@@ -713,7 +731,7 @@ def entity_roles(spec: Mapping[str, Any]) -> dict[str, str]:
             roles[entity_id] = ROLE_OCCUPANCY
         for entity_id in area.get(ROLE_ENVIRONMENT, []):
             roles[entity_id] = ROLE_ENVIRONMENT
-    for role in (ROLE_PRESENCE, ROLE_POWER, ROLE_ENERGY, ROLE_CLIMATE, ROLE_SECURITY):
+    for role in (ROLE_PRESENCE, ROLE_POWER, ROLE_ENERGY, ROLE_CLIMATE, ROLE_SECURITY, ROLE_DEVICE):
         for entity_id in spec.get(role) or []:
             roles.setdefault(entity_id, role)
     outdoor = spec.get(ROLE_OUTDOOR)

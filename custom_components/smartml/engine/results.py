@@ -217,6 +217,7 @@ class EnergyOutlook:
     standby_w: float  # what the home draws when nothing runs
     skill: float | None  # live accuracy against the naive forecast, None until scored
     scored_hours: int
+    left_on: tuple[str, ...] = ()  # watched devices running far longer than they ever have
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,248 @@
+"""Devices watched for being left on: each on its own circuit, smart plug or meter.
+
+A 1-2 kW load left on cannot be told apart in the total of a home whose evenings draw that
+much for hours; on the device's own circuit it can. For each watched device, from the last
+weeks of its own power (15-minute grid):
+- its standby (a low quantile) and running power (the median draw while on);
+- its runs (consecutive slots above the on level) and, for each hour of the day, the
+  longest one that started within RUN_WINDOW_HOURS of it;
+- the usual lowest draw of a day.
+A run longer than the longest usual run at its time of day (plus a margin) is a device
+left on; a daily floor far above the usual ones is a standby that rose (a device that no
+longer switches off). Each fires once per episode, through the energy model's alerts, and
+user feedback raises the limit that fired. numpy; executor only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .constants import DAY_SECONDS, HOUR_SECONDS, MINUTE_SECONDS, TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY
+from .energy_alerts import EnergyAlerts, energy_anomaly
+from .energy_series import GRID_SECONDS, FloatArray, IntArray, hour_of_week, power_grid
+from .facts import DeviceLeftOn, DeviceStandby
+from .observations import ObservationStore, device_power_channel
+from .results import Anomaly
+from .slots import counted
+
+LEARN_DAYS: Final = 112
+MIN_DAYS: Final = 3.0
+# A run is compared with the usual runs that started within this many hours of its start.
+RUN_WINDOW_HOURS: Final = 3
+ON_MIN_W: Final = 20.0  # a device draws at least this much over its standby while running
+ON_SHARE: Final = 0.25  # the on level: this share of the way from standby to running power
+# A run is left on once it is this much longer than the longest usual run of its part of day.
+# ... and at least this share of it: a record by a few minutes is common for long runs.
+LEFT_ON_MARGIN_SECONDS: Final = 45 * MINUTE_SECONDS
+LEFT_ON_MARGIN_SHARE: Final = 0.1
+# A standby that rose: the last day's floor above the usual daily floors' outer fence.
+STANDBY_FENCE_IQR: Final = 2.0
+STANDBY_MIN_RISE_W: Final = 15.0
+STANDBY_WINDOW_SECONDS: Final = DAY_SECONDS
+FEEDBACK_MARGIN: Final = 1.1
+# A plug reports its power on change: a device that stays off all day reports nothing new.
+DEVICE_POWER_HOLD: Final = DAY_SECONDS
+
+
+def device_grid(store: ObservationStore, entity_id: str, start: float, end: float) -> tuple[FloatArray, FloatArray]:
+    """A device's mean power (W) on the 15-minute grid of [start, end), from its meter or power sensor."""
+    spec = {"energy": [entity_id], "power": [device_power_channel(entity_id)]}
+    return power_grid(store, spec, start, end, hold=DEVICE_POWER_HOLD)
+
+
+def runs(on: np.ndarray) -> tuple[IntArray, IntArray]:
+    """(first slot, length) of each run of True."""
+    padded = np.concatenate(([False], on.astype(bool), [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return edges[0::2].astype(np.int64), (edges[1::2] - edges[0::2]).astype(np.int64)
+
+
+@dataclass(slots=True)
+class DeviceProfile:
+    """What one device usually does."""
+
+    standby_w: float
+    running_w: float
+    on_w: float
+    longest_s: list[float]  # longest usual run starting near each hour of day (seconds)
+    limit_s: list[float]  # a run longer than this is left on
+    floor_limit_w: float  # a daily floor above this is a standby that rose
+    usual_floor_w: float
+    days: float
+
+
+class DeviceWatch:
+    """Per watched device: usual running, standby and run lengths; left-on and standby checks."""
+
+    def __init__(self) -> None:
+        self.profiles_: dict[str, DeviceProfile] = {}
+        self.timezone_ = "UTC"
+        # Devices whose run, at the last check, was longer than their limit.
+        self.left_on_: set[str] = set()
+
+    def fit(
+        self, store: ObservationStore, devices: Sequence[str], now: float, timezone: str, alerts: EnergyAlerts
+    ) -> None:
+        """Learn each device from its last LEARN_DAYS before `now`; reported periods left out."""
+        self.timezone_ = timezone
+        self.profiles_ = {}
+        for entity_id in devices:
+            starts, watts = device_grid(store, entity_id, now - LEARN_DAYS * DAY_SECONDS, now)
+            known = np.isfinite(watts)
+            if known.sum() * GRID_SECONDS < MIN_DAYS * DAY_SECONDS:
+                continue
+            keep = known & ~alerts.flagged_mask(starts, _key(TYPE_DEVICE_LEFT_ON, entity_id), after=HOUR_SECONDS)
+            keep &= ~alerts.flagged_mask(starts, _key(TYPE_DEVICE_STANDBY, entity_id))
+            keep &= counted(starts, store.excluded_spans([entity_id]))  # periods not to learn from
+            self.profiles_[entity_id] = self._profile(starts, np.where(keep, watts, np.nan))
+
+    def _profile(self, starts: FloatArray, watts: FloatArray) -> DeviceProfile:
+        known = watts[np.isfinite(watts)]
+        standby = float(np.quantile(known, 0.1))
+        high = known[known > standby + ON_MIN_W]
+        running = float(np.median(high)) if len(high) else standby + ON_MIN_W
+        on_w = standby + max(ON_MIN_W, ON_SHARE * (running - standby))
+        first, length = runs(np.nan_to_num(watts, nan=-1.0) >= on_w)
+        _, hod = hour_of_week(starts, self.timezone_)
+        start_hours = hod[first] if len(first) else first
+        overall = float(length.max()) * GRID_SECONDS if len(length) else 0.0
+        longest = []
+        for hour in range(24):
+            near = np.abs((start_hours - hour + 12) % 24 - 12) <= RUN_WINDOW_HOURS
+            longest.append(float(length[near].max()) * GRID_SECONDS if near.any() else overall)
+        floors = _daily_floors(starts, watts)
+        if len(floors) >= 3:
+            q1, median, q3 = (float(v) for v in np.quantile(floors, (0.25, 0.5, 0.75)))
+            floor_limit = max(q3 + STANDBY_FENCE_IQR * (q3 - q1), median + STANDBY_MIN_RISE_W)
+        else:
+            median, floor_limit = standby, standby + STANDBY_MIN_RISE_W
+        return DeviceProfile(
+            standby_w=standby,
+            running_w=running,
+            on_w=on_w,
+            longest_s=longest,
+            limit_s=[value + max(LEFT_ON_MARGIN_SECONDS, LEFT_ON_MARGIN_SHARE * value) for value in longest],
+            floor_limit_w=floor_limit,
+            usual_floor_w=median,
+            days=len(known) * GRID_SECONDS / DAY_SECONDS,
+        )
+
+    def raise_limits(self, anomaly_type: str | None, facts: Mapping[str, object]) -> None:
+        """An alert was marked normal: lift the limit it crossed above what it saw."""
+        profile = self.profiles_.get(str(facts.get("entity_id")))
+        if profile is None:
+            return
+        if anomaly_type == TYPE_DEVICE_LEFT_ON:
+            minutes, start = facts.get("minutes"), facts.get("start_hour")
+            if isinstance(minutes, int | float) and isinstance(start, int):
+                seen = float(minutes) * MINUTE_SECONDS * FEEDBACK_MARGIN
+                # The runs near that hour were all like it: each of their limits is lifted.
+                for offset in range(-RUN_WINDOW_HOURS, RUN_WINDOW_HOURS + 1):
+                    hour = (start + offset) % 24
+                    profile.limit_s[hour] = max(profile.limit_s[hour], seen)
+        elif anomaly_type == TYPE_DEVICE_STANDBY:
+            floor = facts.get("floor_w")
+            if isinstance(floor, int | float):
+                profile.floor_limit_w = max(profile.floor_limit_w, float(floor) * FEEDBACK_MARGIN)
+
+    def check(self, store: ObservationStore, now: float, alerts: EnergyAlerts) -> list[Anomaly]:
+        """New left-on and standby alerts at `now`; only data before now."""
+        found: list[Anomaly] = []
+        for entity_id, profile in self.profiles_.items():
+            window = max(max(profile.limit_s) + 2 * HOUR_SECONDS, STANDBY_WINDOW_SECONDS + HOUR_SECONDS)
+            starts, watts = device_grid(store, entity_id, now - window, now)
+            known = np.flatnonzero(np.isfinite(watts))
+            if not len(known):
+                continue
+            starts, watts = starts[: known[-1] + 1], watts[: known[-1] + 1]
+            found += self._check_left_on(entity_id, profile, starts, watts, now, alerts)
+            found += self._check_standby(entity_id, profile, starts, watts, now, alerts)
+        return found
+
+    def _check_left_on(
+        self,
+        entity_id: str,
+        profile: DeviceProfile,
+        starts: FloatArray,
+        watts: FloatArray,
+        now: float,
+        alerts: EnergyAlerts,
+    ) -> list[Anomaly]:
+        key = _key(TYPE_DEVICE_LEFT_ON, entity_id)
+        on = np.nan_to_num(watts, nan=-1.0) >= profile.on_w
+        self.left_on_.discard(entity_id)
+        if not on[-1]:
+            alerts.rearm(key, now)
+            return []
+        first = int(np.flatnonzero(~on)[-1]) + 1 if (~on).any() else 0
+        run_start = float(starts[first])
+        seconds = float(starts[-1]) + GRID_SECONDS - run_start
+        hour = datetime.fromtimestamp(run_start, UTC).astimezone(ZoneInfo(self.timezone_)).hour
+        if seconds <= profile.limit_s[hour]:
+            return []
+        self.left_on_.add(entity_id)
+        alerts.flag(key, run_start, now)
+        if not alerts.fire(key, now):
+            return []
+        facts = DeviceLeftOn(
+            entity_id=entity_id,
+            power_w=float(np.mean(watts[first:])),
+            minutes=seconds / MINUTE_SECONDS,
+            longest_minutes=profile.longest_s[hour] / MINUTE_SECONDS,
+            start_hour=hour,
+            weeks=profile.days / 7.0,
+        )
+        score = seconds / max(profile.limit_s[hour], GRID_SECONDS)
+        return [energy_anomaly(TYPE_DEVICE_LEFT_ON, [entity_id], now, score, facts, key=entity_id)]
+
+    def _check_standby(
+        self,
+        entity_id: str,
+        profile: DeviceProfile,
+        starts: FloatArray,
+        watts: FloatArray,
+        now: float,
+        alerts: EnergyAlerts,
+    ) -> list[Anomaly]:
+        key = _key(TYPE_DEVICE_STANDBY, entity_id)
+        recent = watts[starts >= starts[-1] + GRID_SECONDS - STANDBY_WINDOW_SECONDS]
+        if np.isfinite(recent).sum() * GRID_SECONDS < 0.75 * STANDBY_WINDOW_SECONDS:
+            return []
+        floor = float(np.nanmin(recent))
+        if floor <= profile.floor_limit_w:
+            alerts.rearm(key, now)
+            return []
+        alerts.flag(key, now - STANDBY_WINDOW_SECONDS, now)
+        if not alerts.fire(key, now):
+            return []
+        facts = DeviceStandby(
+            entity_id=entity_id,
+            floor_w=floor,
+            usual_floor_w=profile.usual_floor_w,
+            threshold_w=profile.floor_limit_w,
+        )
+        score = floor / max(profile.floor_limit_w, 1.0)
+        return [energy_anomaly(TYPE_DEVICE_STANDBY, [entity_id], now, score, facts, key=entity_id)]
+
+
+def _key(anomaly_type: str, entity_id: str) -> str:
+    """The alerts' key of one device's detector."""
+    return f"{anomaly_type}:{entity_id}"
+
+
+def _daily_floors(starts: FloatArray, watts: FloatArray) -> FloatArray:
+    """The lowest draw of each complete day (24 h blocks from the first slot) with most slots known."""
+    per_day = int(DAY_SECONDS / GRID_SECONDS)
+    n = len(watts) // per_day
+    if not n:
+        return np.zeros(0)
+    days = watts[len(watts) - n * per_day :].reshape(n, per_day)
+    full = np.isfinite(days).sum(axis=1) >= 0.75 * per_day
+    with np.errstate(all="ignore"):
+        return np.asarray(np.nanmin(days[full], axis=1), dtype=np.float64) if full.any() else np.zeros(0)

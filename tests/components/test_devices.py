@@ -1,0 +1,88 @@
+"""Devices watched for being left on, on a real Home Assistant with recorded history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.smartml.const import CONF_DEVICES, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON
+
+from .conftest import home_options, setup_entry
+from .home_history import STEP, record_home
+
+OVEN = "sensor.oven_power"
+OVEN_ATTRIBUTES = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
+HISTORY_DAYS = 10
+
+
+def _oven_watts(hour: int) -> float:
+    """The oven runs one hour at dinner (18:00-19:00) and draws 2 W otherwise."""
+    return 2000.0 if hour == 18 else 2.0
+
+
+async def _record_oven(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """The oven's history, before the rest of the home's (record_home waits for the recorder)."""
+    now = dt_util.now()
+    moment = dt_util.start_of_local_day(now) - timedelta(days=HISTORY_DAYS)
+    while moment < now - STEP:
+        freezer.move_to(moment)
+        hass.states.async_set(OVEN, f"{_oven_watts(dt_util.as_local(moment).hour):.0f}", OVEN_ATTRIBUTES)
+        moment += STEP
+    freezer.move_to(now)
+
+
+async def _oven_runs(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, watts: float, hours: float
+) -> None:
+    """The oven draws `watts` for `hours`, reporting every 15 minutes, with the models refreshed."""
+    for _ in range(int(hours * 4)):
+        hass.states.async_set(OVEN, f"{watts:.0f}", OVEN_ATTRIBUTES, force_update=True)
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(minutes=15))
+        await entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+
+async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_limit(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # Evening, 18:00 local: the oven's usual time; it has never run longer than an hour.
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
+    await _record_oven(hass, freezer)
+    await record_home(hass, freezer, days=HISTORY_DAYS)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    left_on = "binary_sensor.oven_power_left_on"
+    assert hass.states.get(left_on).state == "off"
+
+    # An hour and a half is still within the usual hour plus the margin.
+    await _oven_runs(hass, entry, freezer, 2000.0, 1.5)
+    assert hass.states.get(left_on).state == "off"
+    await _oven_runs(hass, entry, freezer, 2000.0, 2.0)
+    state = hass.states.get(left_on)
+    assert state.state == "on"
+    assert "Oven power has drawn 2.0 kW for" in state.attributes["explanation"]
+    assert "never run longer than 1 h in the evening" in state.attributes["explanation"]
+    fired = [event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]
+    assert len(fired) == 1 and fired[0].data["entity_ids"] == [OVEN]
+    # Still on an hour later: the sensor stays on, the same episode, no second event.
+    await _oven_runs(hass, entry, freezer, 2000.0, 1.0)
+    assert hass.states.get(left_on).state == "on"
+    assert len([event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]) == 1
+
+    # It was a long roast: marked normal, the limit rises above what was seen.
+    profile = entry.runtime_data.coordinator.models.energy.devices_.profiles_[OVEN]
+    limit_before = max(profile.limit_s)
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": fired[0].data["id"]}, blocking=True)
+    await hass.async_block_till_done()
+    assert hass.states.get(left_on).state == "off"
+    profile = entry.runtime_data.coordinator.models.energy.devices_.profiles_[OVEN]
+    minutes = fired[0].data["facts"]["minutes"]
+    assert max(profile.limit_s) >= minutes * 60 > limit_before

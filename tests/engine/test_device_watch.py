@@ -1,0 +1,123 @@
+"""Devices watched for being left on: run lengths by time of day, standby, feedback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY
+from custom_components.smartml.engine.energy import EnergyModel
+from custom_components.smartml.engine.energy_alerts import energy_anomaly
+from custom_components.smartml.engine.facts import DeviceLeftOn, DeviceStandby, facts_from_json
+from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.explain import explain
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+HOUR = 3600.0
+DAY = 86_400.0
+HOUSE = "sensor.house_power"
+KETTLE = "sensor.kettle_energy"
+HEATER = "sensor.heater_plug"
+SPEC = {"timezone": "UTC", "power": [HOUSE], "energy": [], "devices": [KETTLE, HEATER]}
+
+
+def _home(days: int, heater_watts: dict[float, float] | None = None, kettle_extra: float = 0.0) -> ObservationStore:
+    """A house, a kettle meter (Wh) that runs 07:00-08:00, a heater plug (W) on 18:00-20:00 daily.
+
+    heater_watts: {time: W} overrides of the heater plug; kettle_extra: W the kettle adds from day 28.
+    """
+    store = ObservationStore(max_points=10**7)
+    kettle_wh = 0.0
+    for t in np.arange(T0, T0 + days * DAY, 900.0).tolist():
+        hour = (t - T0) % DAY / HOUR
+        store.add_state(HOUSE, "power", "400", t)
+        kettle_w = (1500.0 if 7 <= hour < 8 else 1.0) + (kettle_extra if t >= T0 + 28 * DAY else 0.0)
+        kettle_wh += kettle_w / 4
+        store.add_state(KETTLE, "devices", f"{kettle_wh:.1f}", t + 900.0, unit="Wh")
+        heater = 800.0 if 18 <= hour < 20 else 0.0
+        if heater_watts and t in heater_watts:
+            heater = heater_watts[t]
+        store.add_state(HEATER, "devices", f"{heater:.0f}", t, unit="W")
+    return store
+
+
+def _alerts(model: EnergyModel, store: ObservationStore, start: float, end: float) -> list[tuple[float, str, str]]:
+    """(time, type, device) of every alert of checks every 15 minutes in [start, end)."""
+    found = []
+    for now in np.arange(start, end, 900.0).tolist():
+        found += [(now, a.type, a.entity_ids[0]) for a in model.check(store, now)]
+    return found
+
+
+def test_device_left_on_is_found_after_its_longest_run_and_feedback_lifts_the_limit() -> None:
+    # Day 21: the heater stays on from 18:00 until 01:00 the next night.
+    stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 22 * DAY + HOUR, 900.0).tolist(), 800.0)
+    store = _home(23, stuck)
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 21 * DAY)
+    profile = model.devices_.profiles_[HEATER]
+    assert profile.longest_s[18] == 2 * HOUR and 700 <= profile.running_w <= 800
+    found = [
+        (now, anomaly)
+        for now in np.arange(T0 + 21 * DAY, T0 + 22 * DAY, 900.0).tolist()
+        for anomaly in model.check(store, now)
+    ]
+    # Once, for the heater, between 2 h 45 min and 3 h 15 min after it started.
+    assert [(a.type, a.entity_ids) for _, a in found] == [(TYPE_DEVICE_LEFT_ON, [HEATER])]
+    assert T0 + 21 * DAY + 20.75 * HOUR <= found[0][0] <= T0 + 21 * DAY + 21.25 * HOUR
+    assert model.devices_.left_on_ == {HEATER}
+    # Marked normal: the limit at that time of day rises above the run that was seen, also after a refit.
+    facts = found[0][1].facts
+    assert isinstance(facts, DeviceLeftOn)
+    model.add_feedback(found[0][1])
+    assert model.devices_.profiles_[HEATER].limit_s[18] >= facts.minutes * 60 > profile.longest_s[18]
+    model.fit(store, SPEC, T0 + 21 * DAY)
+    assert model.devices_.profiles_[HEATER].limit_s[18] >= facts.minutes * 60
+
+
+def test_usual_days_raise_nothing_and_a_rising_standby_is_reported() -> None:
+    store = _home(35, kettle_extra=40.0)
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 27 * DAY)
+    assert _alerts(model, store, T0 + 25 * DAY, T0 + 28 * DAY) == []
+    found = _alerts(model, store, T0 + 28 * DAY, T0 + 30 * DAY)
+    standby = [f for f in found if f[1] == TYPE_DEVICE_STANDBY]
+    assert [f[2] for f in standby] == [KETTLE]
+    assert standby[0][0] >= T0 + 29 * DAY  # once the floor has been high for a whole day
+
+
+def test_standby_feedback_lifts_the_floor_and_devices_without_data_are_not_watched() -> None:
+    store = _home(35, kettle_extra=40.0)
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 27 * DAY)
+    alerts = [
+        a
+        for now in np.arange(T0 + 28 * DAY, T0 + 30 * DAY, 900.0).tolist()
+        for a in model.check(store, now)
+        if a.type == TYPE_DEVICE_STANDBY
+    ]
+    facts = alerts[0].facts
+    assert isinstance(facts, DeviceStandby) and facts.floor_w > facts.threshold_w
+    model.add_feedback(alerts[0])
+    assert model.devices_.profiles_[KETTLE].floor_limit_w >= facts.floor_w
+    # A device without days of data is not watched yet.
+    young = EnergyModel()
+    young.fit(_home(4), {**SPEC, "devices": [KETTLE, HEATER, "sensor.unplugged"]}, T0 + 4 * DAY)
+    assert young.model_ is not None and set(young.devices_.profiles_) == {KETTLE, HEATER}
+
+
+def test_device_facts_round_trip_and_read_as_words() -> None:
+    left_on = DeviceLeftOn(
+        entity_id="sensor.oven_circuit", power_w=2100.0, minutes=190.0, longest_minutes=80.0, start_hour=19, weeks=8.0
+    )
+    assert facts_from_json(TYPE_DEVICE_LEFT_ON, left_on.as_json()) == left_on
+    standby = DeviceStandby(entity_id="sensor.fridge_plug", floor_w=95.0, usual_floor_w=3.0, threshold_w=20.0)
+    assert facts_from_json(TYPE_DEVICE_STANDBY, standby.as_json()) == standby
+    text = explain(energy_anomaly(TYPE_DEVICE_LEFT_ON, ["sensor.oven_circuit"], T0, 2.0, left_on, key="oven"))
+    assert text == (
+        "Oven circuit has drawn 2.1 kW for 3 h 10 min; it has never run longer than 1 h 20 min in the evening "
+        "in 8 weeks. It may have been left on."
+    )
+    text = explain(energy_anomaly(TYPE_DEVICE_STANDBY, ["sensor.fridge_plug"], T0, 2.0, standby, key="fridge"))
+    assert text.startswith("Fridge plug has not dropped below 95 W for a day; it usually falls to about 3 W.")
