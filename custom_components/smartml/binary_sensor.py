@@ -90,14 +90,32 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
         }
 
 
-class AnomalySensor(SmartMLEntity, BinarySensorEntity):
+class _FollowsAnomalies(SmartMLEntity, BinarySensorEntity):
+    """A binary sensor written as soon as an anomaly it shows is reported or marked normal."""
+
+    entity_domain = "binary_sensor"
+
+    @callback
+    def _async_added(self) -> None:
+        super()._async_added()
+        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
+
+    @callback
+    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
+        if self._shows(reported):
+            self.async_write_ha_state()
+
+    def _shows(self, reported: ReportedAnomaly) -> bool:
+        """Whether this sensor shows the anomaly."""
+        raise NotImplementedError
+
+
+class AnomalySensor(_FollowsAnomalies):
     """On while a security incident (or an energy anomaly) is active, with its explanation.
 
     A security incident is one episode: on from its first alert until it has been quiet for
     the incident window, however many alerts it gathers.
     """
-
-    entity_domain = "binary_sensor"
 
     def __init__(self, coordinator: SmartMLCoordinator, kind: str) -> None:
         """Create for one kind of anomaly."""
@@ -107,16 +125,8 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
             BinarySensorDeviceClass.SAFETY if kind == KIND_SECURITY else BinarySensorDeviceClass.PROBLEM
         )
 
-    @callback
-    def _async_added(self) -> None:
-        """Update as soon as an anomaly is reported or marked normal."""
-        super()._async_added()
-        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
-
-    @callback
-    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
-        if reported.anomaly.kind == self._kind:
-            self.async_write_ha_state()
+    def _shows(self, reported: ReportedAnomaly) -> bool:
+        return reported.anomaly.kind == self._kind
 
     @property
     def is_on(self) -> bool:
@@ -141,10 +151,9 @@ class AnomalySensor(SmartMLEntity, BinarySensorEntity):
         }
 
 
-class DeviceLeftOnSensor(SmartMLEntity, BinarySensorEntity):
+class DeviceLeftOnSensor(_FollowsAnomalies):
     """On while a watched device runs far longer than it ever has at that time of day."""
 
-    entity_domain = "binary_sensor"
     _attr_device_class = BinarySensorDeviceClass.PROBLEM
 
     def __init__(self, coordinator: SmartMLCoordinator, device: str, device_name: str) -> None:
@@ -154,16 +163,8 @@ class DeviceLeftOnSensor(SmartMLEntity, BinarySensorEntity):
         self._attr_translation_placeholders = {"device": device_name}
         self._device = device
 
-    @callback
-    def _async_added(self) -> None:
-        """Update as soon as an anomaly is reported or marked normal."""
-        super()._async_added()
-        self.async_on_remove(self.coordinator.anomalies.add_listener(self._async_anomaly))
-
-    @callback
-    def _async_anomaly(self, reported: ReportedAnomaly) -> None:
-        if self._device in reported.anomaly.entity_ids:
-            self.async_write_ha_state()
+    def _shows(self, reported: ReportedAnomaly) -> bool:
+        return self._device in reported.anomaly.entity_ids
 
     def _latest(self) -> ReportedAnomaly | None:
         """The newest left-on alert of this device that was told."""
