@@ -44,13 +44,12 @@ from custom_components.smartml.engine.observations import (
     ROLE_OCCUPANCY,
     ROLE_PRESENCE,
     ROLE_SECURITY,
-    ObservationStore,
     entity_roles,
 )
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.explain import explain
 
-from .security import Event, Raised, _events, _local_iso, _run_model
+from .security import Event, Raised, _events, _local_iso, _run_model, walk_forward
 
 if TYPE_CHECKING:
     from custom_components.smartml.engine.routine_live import RoutineLearned
@@ -208,19 +207,18 @@ def run(argv: list[str]) -> dict[str, Any]:
     not_ready: list[str] = []
     real: dict[str, Raised] = {}  # the model's alerts on the real stream, by id
     rule_real: dict[float, float] = {}  # the rule's, by silence start
-    for cutoff, next_cutoff in days:
-        store = ObservationStore(max_points=10**9)
-        store.merge_states([r for r in rows if r[2] < cutoff], roles)
-        model = HomeReplay(spec, security_sensitivity=args.sensitivity)
-        ready, reason = model.refit_routine(store, cutoff)
-        if not ready:
-            not_ready.append(reason)
+    for replay_day in walk_forward(
+        spec, rows, roles, days, replay.end, HomeReplay.refit_routine, args.sensitivity, not_ready
+    ):
+        cutoff, next_cutoff, model, events, state0 = (
+            replay_day.cutoff,
+            replay_day.next_cutoff,
+            replay_day.model,
+            replay_day.events,
+            replay_day.presence,
+        )
         models.append(model)
-        events = _events(rows, roles, cutoff, next_cutoff if next_cutoff < replay.end else math.inf)
         streams.append(events)
-        state0 = {
-            e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values
-        }
         before = [ts for e, _, ts in all_events if ts < cutoff and (e in sensors or e in presence)]
         starts.append((state0, before[-1] if before else -math.inf))
         # A spell may run on past midnight: the spans look as far ahead as a spell lasts.

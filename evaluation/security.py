@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import argparse
 import bisect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 import copy
+from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
 import math
@@ -89,6 +90,47 @@ def _events(
         except Skip:
             continue
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayDay:
+    """One test day of a walk-forward replay: the model fitted before it and its real stream."""
+
+    cutoff: float
+    next_cutoff: float
+    model: HomeReplay
+    events: list[Event]
+    presence: dict[str, float]  # each presence entity's state at the cutoff
+
+
+def walk_forward(
+    spec: Mapping[str, Any],
+    rows: Sequence[tuple[str, str, float, Any]],
+    roles: dict[str, str],
+    days: Sequence[tuple[float, float]],
+    end: float,
+    refit: Callable[[HomeReplay, ObservationStore, float], tuple[bool, str]],
+    sensitivity: str,
+    not_ready: list[str],
+) -> Iterator[ReplayDay]:
+    """Each test day's model, fitted by `refit` on the history before its midnight, and its events.
+
+    Why a model was not ready is appended to not_ready. The last day's stream ends with the
+    history's last row (often an arrival).
+    """
+    presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
+    for cutoff, next_cutoff in days:
+        store = ObservationStore(max_points=10**9)
+        store.merge_states([r for r in rows if r[2] < cutoff], roles)
+        model = HomeReplay(spec, security_sensitivity=sensitivity)
+        ready, reason = refit(model, store, cutoff)
+        if not ready:
+            not_ready.append(reason)
+        events = _events(rows, roles, cutoff, next_cutoff if next_cutoff < end else math.inf)
+        state0 = {
+            e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values
+        }
+        yield ReplayDay(cutoff, next_cutoff, model, events, state0)
 
 
 def _merge(real: list[Event], injected: list[Event]) -> list[Event]:
@@ -223,20 +265,18 @@ def run(argv: list[str]) -> dict[str, Any]:
     not_ready: list[str] = []
     real_alerts: list[Raised] = []
     real_alert_ids: list[set[str]] = []
-    for cutoff, next_cutoff in days:
-        store = ObservationStore(max_points=10**9)
-        store.merge_states([r for r in rows if r[2] < cutoff], roles)
-        model = HomeReplay(spec, security_sensitivity=args.sensitivity)
-        ready, reason = model.refit_security(store, cutoff)
-        if not ready:
-            not_ready.append(reason)
+    for replay_day in walk_forward(
+        spec, rows, roles, days, replay.end, HomeReplay.refit_security, args.sensitivity, not_ready
+    ):
+        cutoff, next_cutoff, model, events, state0 = (
+            replay_day.cutoff,
+            replay_day.next_cutoff,
+            replay_day.model,
+            replay_day.events,
+            replay_day.presence,
+        )
         models.append(model)
-        # The last day's stream ends with the history's last row (often an arrival).
-        events = _events(rows, roles, cutoff, next_cutoff if next_cutoff < replay.end else math.inf)
         real_streams.append(events)
-        state0 = {
-            e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values
-        }
         presence_at_cutoff.append(state0)
         changes = _presence_changes(events, presence, state0)
         start_home = any(v > 0.5 for v in state0.values()) if state0 else True
