@@ -111,9 +111,9 @@ STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda status: status.status,
         attrs_fn=lambda status: {
+            # The observation count and days covered are sensors of their own: as attributes
+            # here too, each new observation would write the status again.
             "reason": status.status_reason,
-            "observations": status.observations,
-            "days_covered": status.days_covered,
             "skipped_states": dict(status.skipped),
             "last_fit_seconds": status.fit_seconds,
             "restored": None if status.recovery is None else status.recovery.as_dict(),

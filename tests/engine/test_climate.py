@@ -402,6 +402,32 @@ def test_prediction_plans_the_morning_preheat() -> None:
     assert prediction.confidence is not None and 0.0 < prediction.confidence <= 1.0
 
 
+def test_a_preheat_keeps_its_times_as_the_clock_moves() -> None:
+    """The step aimed at and a start already due stay put from one refresh to the next."""
+    out_t, out_v = _real_outdoor()
+    minutes = 7 * 1440
+    times = _times(minutes)
+    t_out = np.interp(times, out_t, out_v)
+    target = _schedule(minutes)
+    _, readings, heat = _simulate_zone(minutes, 10.0, 3.0, t_out, target)
+    store = _store(minutes, target, readings, heat, t_out)
+    model = ClimateModel()
+    model.fit(store, SPEC, _local(6, 1.0))
+
+    def plan_at(hour: float) -> tuple[float | None, float | None]:
+        prediction = model.predict(CLIMATE, _local(6, hour), hours=24, indoor=17.0, outdoor=0.0, home_now=1.0)
+        return prediction.preheat_start, prediction.preheat_target_time
+
+    on_time = [plan_at(1.0 + minute / 60.0) for minute in range(0, 30, 7)]
+    assert {aim for _, aim in on_time} == {_local(6, 7.0)}
+    assert len({start for start, _ in on_time}) == 1  # same readings, same start, to the minute
+    due = on_time[0][0]
+    assert due is not None and due % 60.0 == 0.0
+    # Still at 17 °C well after the start: the start shown is the one that fell due.
+    late = [plan_at(hour) for hour in (5.0, 5.25, 6.5)]
+    assert all(start == due and aim == _local(6, 7.0) for start, aim in late)
+
+
 def test_refresh_reads_the_live_values_at_now() -> None:
     minutes = 3 * 1440
     target = _schedule(minutes)

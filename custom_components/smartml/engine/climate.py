@@ -22,6 +22,7 @@ from the observation store; `as_dict` is a plain summary for diagnostics (`clima
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 import math
 from typing import Final
 
@@ -48,7 +49,7 @@ from .observations import (
     ROLE_PRESENCE,
     ObservationStore,
 )
-from .preheat import plan_preheat
+from .preheat import PreheatPlan, plan_preheat
 from .results import THERMAL_NO_FIT, THERMAL_WEAK_FIT, ClimatePrediction
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
 
@@ -77,6 +78,8 @@ class ClimateModel:
         self.presence_: PresenceRoutine | None = None
         self.occupancy_hourly_: Callable[[float], float] | None = None
         self.fitted_at_: float | None = None
+        # Per entity, the preheat shown last: (target time, start), see `_steady_plan`.
+        self.shown_starts_: dict[str, tuple[float, float]] = {}
         self._presence_channels: list[str] = []
         self._outdoor_channel: str | None = None
 
@@ -223,6 +226,22 @@ class ClimateModel:
             return self.setpoints(entity_id, times, None, in_force=in_force), None
         return self.setpoints(entity_id, times, outlook.p_state, outlook.weight, in_force), outlook.p_home
 
+    def _steady_plan(self, entity_id: str, plan: PreheatPlan | None, now: float) -> PreheatPlan | None:
+        """The preheat as shown: its start to the minute and, once due, the minute it fell due.
+
+        A start that is due reads `now` at each refresh; holding the one shown before for the
+        same step keeps the sensor, and the recorder, from following the clock.
+        """
+        if plan is None or plan.start is None:
+            self.shown_starts_.pop(entity_id, None)
+            return plan
+        start = math.floor(plan.start / 60.0) * 60.0
+        shown = self.shown_starts_.get(entity_id)
+        if start <= now and shown is not None and shown[0] == plan.target_time:
+            start = min(shown[1], start)
+        self.shown_starts_[entity_id] = (plan.target_time, start)
+        return replace(plan, start=start)
+
     def predict(
         self,
         entity_id: str,
@@ -244,7 +263,12 @@ class ClimateModel:
         indoor = zone.indoor if indoor is None else indoor
         outdoor = zone.outdoor if outdoor is None else outdoor
         current_setpoint = zone.setpoint if current_setpoint is None else current_setpoint
-        times = now + SLOT_SECONDS * np.arange(hours * 60 // SLOT_MINUTES + 1, dtype=np.float64)
+        # Now, then the slot boundaries ahead: a step up is aimed at the wall-clock time it
+        # comes, not at a time that moves with each refresh.
+        slot_starts = math.floor(now / SLOT_SECONDS) * SLOT_SECONDS + SLOT_SECONDS * np.arange(
+            1, hours * 60 // SLOT_MINUTES + 1, dtype=np.float64
+        )
+        times = np.concatenate(([now], slot_starts))
         sp, p = self.forecast_setpoints(entity_id, times, now, home_now, current_setpoint)
         first_hour = math.floor(now / 3600.0) * 3600.0 + 3600.0
         hourly = first_hour + 3600.0 * np.arange(hours, dtype=np.float64)
@@ -262,6 +286,7 @@ class ClimateModel:
         if thermal is not None and indoor is not None:
             cooling = zone.hvac_mode == HVAC_MODE_COOL
             plan = plan_preheat(thermal, times, sp, p, now, indoor, outdoor, current_setpoint, cooling=cooling)
+        plan = self._steady_plan(entity_id, plan, now)
         rate = thermal.heating_rate if thermal else None
         return ClimatePrediction(
             entity_id=entity_id,
