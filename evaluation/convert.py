@@ -4,7 +4,8 @@
     scripts/convert kasteren --source ../shared/data/kasteren2008 --out build/kasteren
     scripts/convert open_smart_home --source ../shared/data/open_smart_home --out build/open_smart_home
 
-writes `history.csv` (entity_id,state,last_changed, and an attributes column where states
+(for a folder holding several Ordóñez homes, `--source <folder>/OrdonezB_Sensors.txt` picks
+home B) writes `history.csv` (entity_id,state,last_changed, and an attributes column where states
 carry attributes) and `home.json` into --out.
 """
 
@@ -33,35 +34,71 @@ def _iso(raw: str, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(raw).replace(tzinfo=tz).isoformat()
 
 
-def _ordonez_rows(path: Path) -> list[list[str]]:
-    """Data lines of an Ordóñez file, whitespace-split (two header lines skipped)."""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[2:]
-    return [line.split() for line in lines if line.strip()]
+def _ordonez_rows(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(start, end, the other fields) of each line of an Ordóñez file.
+
+    Lines that do not start with two readable times are left out: the header (one or two
+    lines, as copies differ) and any blank or broken line, which must not stop a home from
+    converting.
+    """
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    rows: list[tuple[str, str, list[str]]] = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        start, end = f"{parts[0]} {parts[1]}", f"{parts[2]} {parts[3]}"
+        try:
+            datetime.fromisoformat(start), datetime.fromisoformat(end)
+        except ValueError:
+            continue
+        rows.append((start, end, parts[4:]))
+    return rows
 
 
-def convert_ordonez(source: Path, out: Path, home: str = "A") -> dict[str, Any]:
+def _ordonez_files(source: Path) -> tuple[Path, Path]:
+    """The sensor and activity files of one Ordóñez home.
+
+    `source` is a home's `Ordonez<X>_Sensors.txt` (its `_ADLs.txt` beside it) or a folder
+    holding the files of one or more homes; of several, home A is taken, as published first.
+    """
+    if source.is_file():
+        sensors = source
+    else:
+        found = sorted(source.glob("Ordonez*_Sensors.txt"))
+        if not found:
+            raise FileNotFoundError(f"no Ordonez<home>_Sensors.txt in {source}")
+        sensors = found[0]
+    activities = sensors.with_name(sensors.name.replace("_Sensors", "_ADLs"))
+    return sensors, activities
+
+
+def convert_ordonez(source: Path, out: Path) -> dict[str, Any]:
     """Ordóñez ADL home: each activation is on at start, off at end; rooms are areas.
 
     The `Leaving` activity is the ground truth of nobody home and becomes the state of
     `person.resident`. The main door magnetic sensor is the home's security entity.
     """
     tz = ZoneInfo(ORDONEZ_TIMEZONE)
+    sensors, activities = _ordonez_files(source)
     firings: list[Firing] = []
-    for parts in _ordonez_rows(source / f"Ordonez{home}_Sensors.txt"):
-        location, kind, place = parts[4], parts[5], parts[6]
+    for start, end, fields in _ordonez_rows(sensors):
+        if len(fields) < 3:
+            continue
+        location, kind, place = fields[0], fields[1], fields[2]
         firings.append(
             Firing(
-                start=_iso(f"{parts[0]} {parts[1]}", tz),
-                end=_iso(f"{parts[2]} {parts[3]}", tz),
+                start=_iso(start, tz),
+                end=_iso(end, tz),
                 entity_id=f"binary_sensor.{_slug(place)}_{_slug(location)}_{_slug(kind)}",
                 area=_slug(place),
                 security=location.lower() == "maindoor",
             )
         )
     away = [
-        (_iso(f"{parts[0]} {parts[1]}", tz), _iso(f"{parts[2]} {parts[3]}", tz))
-        for parts in _ordonez_rows(source / f"Ordonez{home}_ADLs.txt")
-        if parts[4].lower() == "leaving"
+        (_iso(start, tz), _iso(end, tz))
+        for start, end, fields in _ordonez_rows(activities)
+        if fields[0].lower() == "leaving"
     ]
     return _write_activity_home(out, ORDONEZ_TIMEZONE, firings, away)
 
