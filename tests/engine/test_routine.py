@@ -182,6 +182,23 @@ def test_a_silence_begun_at_a_door_alerts_later_and_says_why() -> None:
     assert "the home may be empty" in explain(at_door)
 
 
+def test_a_silence_begun_by_someone_arriving_is_not_doubted() -> None:
+    """The door that closes as the presence turns home is someone coming in, not going out unseen."""
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.observe(PERSON, 0.0, _at(14, 10.02))
+    model.observe(DOOR, 1.0, _at(14, 15.99))
+    model.observe(PERSON, 1.0, _at(14, 15.995))
+    model.observe(DOOR, 0.0, _at(14, 16.0))
+    found = next(
+        (a for minute in range(16 * 60, 23 * 60, 5) if (a := model.check(_at(14, minute / 60), None)) is not None),
+        None,
+    )
+    assert found is not None and isinstance(found.facts, RoutineMissing)
+    assert not found.facts.presence_doubted
+    assert found.facts.since == time(16, 0)
+
+
 def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))

@@ -218,8 +218,9 @@ class RoutineModel:
 
         departures, arrivals = transitions(store, self.presence_, now)
         silence_start, silence_end = silence_bounds(life, np.r_[departures, arrivals], now)
-        self.empty_chance_ = self._empty_chance(silence_start, silence_end, store, departures, arrivals)
-        door_started = self._door_started(silence_start, silence_end, store)
+        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_] or [np.zeros(0)])
+        door_started = self._door_started(silence_start, door_times, np.r_[departures, arrivals])
+        self.empty_chance_ = self._empty_chance(silence_start, silence_end, door_started, door_times, arrivals)
         held = self._held_at(store, (silence_start + silence_end) / 2)
         learned = ~held & counted(silence_start, spans) & counted(silence_end, spans)
         silence_start, silence_end, door_started = silence_start[learned], silence_end[learned], door_started[learned]
@@ -296,28 +297,26 @@ class RoutineModel:
         return found
 
     def _door_started(
-        self, silence_start: NDArray[np.float64], silence_end: NDArray[np.float64], store: ObservationStore
+        self, silence_start: NDArray[np.float64], door_times: NDArray[np.float64], presence_changes: NDArray[np.float64]
     ) -> NDArray[np.bool_]:
-        if not self.doors_:
-            return np.zeros(len(silence_start), dtype=bool)
-        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
-        return np.asarray(np.isin(silence_start, door_times), dtype=bool)
+        """Silences begun at a door that was not someone arriving or leaving as the presence saw it."""
+        changes = np.sort(presence_changes)
+        before = np.searchsorted(changes, silence_start, side="right") - 1
+        latest = np.where(before >= 0, changes[np.maximum(before, 0)], -np.inf) if len(changes) else -np.inf
+        return np.asarray(np.isin(silence_start, door_times) & (silence_start - latest > self.bout_gap_s), dtype=bool)
 
     def _empty_chance(
         self,
         silence_start: NDArray[np.float64],
         silence_end: NDArray[np.float64],
-        store: ObservationStore,
-        departures: NDArray[np.float64],
+        door_started: NDArray[np.bool_],
+        door_times: NDArray[np.float64],
         arrivals: NDArray[np.float64],
     ) -> float:
         """How often a long silence begun at a door ended at a door (someone had gone out)."""
         if not self.doors_:
             return 0.0
-        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
-        presence_changes = np.r_[departures, arrivals]
-        long = (silence_end - silence_start) >= DOOR_SILENCE_MIN_SECONDS
-        began = long & np.isin(silence_start, door_times) & ~np.isin(silence_start, presence_changes)
+        began = door_started & ((silence_end - silence_start) >= DOOR_SILENCE_MIN_SECONDS)
         ended = began & np.isin(silence_end, np.r_[door_times, arrivals])
         prior = EMPTY_PRIOR_MEAN * EMPTY_PRIOR_STRENGTH
         return float((ended.sum() + prior) / (began.sum() + EMPTY_PRIOR_STRENGTH))

@@ -168,7 +168,10 @@ class RoutineWatch:
         if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
             return None  # the sensors are the problem, not the routine
         expected = self.expected_bouts(start, now)
-        door_started = self._last_entity in model.doors_ and self._last_life >= self._last_presence_change
+        # A door that closed as the presence changed was someone arriving: they are in.
+        door_started = (
+            self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s
+        )
         surprise = doubted_surprise(expected, model.empty_chance_) if door_started else expected
         local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
         day_type = int(local.weekday() >= 5)
