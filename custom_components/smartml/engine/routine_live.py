@@ -48,6 +48,10 @@ MIN_SENSOR_SILENCE_SECONDS: Final = DAY_SECONDS
 HELD_LIMIT_FACTOR: Final = 1.5
 # A sensor problem is told only while the other sensors report: some change this recent.
 OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
+# How long someone who went out stays out, before the household's own outings speak: an
+# exponential of this mean, worth this many outings.
+OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
+OUTING_PRIOR_STRENGTH: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +67,20 @@ class RoutineLearned:
     longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
 
 
-def doubted_surprise(expected: float, empty_chance: float) -> float:
-    """-ln P(a silence missing `expected` bouts) when the home may be empty (a silence is then certain)."""
-    return -math.log((1.0 - empty_chance) * math.exp(-expected) + empty_chance)
+def doubted_surprise(expected: float, empty_chance: float, still_out: float = 1.0) -> float:
+    """-ln P(a silence missing `expected` bouts) when the home may be empty.
+
+    still_out: the chance that someone who went out is not back yet, so that a silence
+    after a door still alerts once it is longer than the household's outings.
+    """
+    return -math.log((1.0 - empty_chance) * math.exp(-expected) + empty_chance * still_out)
+
+
+def chance_still_out(outings: Sequence[float], seconds: float) -> float:
+    """The chance that an outing lasts longer than `seconds`: the household's own, shrunk to a prior."""
+    longer = len(outings) - bisect_right(outings, seconds)
+    prior = OUTING_PRIOR_STRENGTH * math.exp(-seconds / OUTING_PRIOR_SECONDS)
+    return (longer + prior) / (len(outings) + OUTING_PRIOR_STRENGTH)
 
 
 def local_clock(ts: float, tz: ZoneInfo) -> time:
@@ -172,7 +187,11 @@ class RoutineWatch:
         door_started = (
             self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s
         )
-        surprise = doubted_surprise(expected, model.empty_chance_) if door_started else expected
+        surprise = (
+            doubted_surprise(expected, model.empty_chance_, chance_still_out(model.outings_, now - start))
+            if door_started
+            else expected
+        )
         local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
         day_type = int(local.weekday() >= 5)
         needed = model.threshold_
