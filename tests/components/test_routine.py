@@ -87,6 +87,27 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
 
 
+async def test_a_silence_told_before_a_restart_is_not_told_again(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    before_dawn: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _morning(hass, mock_entry, freezer, hours=4)
+    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+
+    # Home Assistant restarts while the home is still silent: the models are fitted afresh.
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    await _morning(hass, mock_entry, freezer, hours=1)
+
+    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+
+
 async def test_options_switch_turns_routine_alerts_off(
     recorder_mock: Recorder,
     hass: HomeAssistant,

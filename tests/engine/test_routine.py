@@ -229,3 +229,24 @@ def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     assert after.check(_at(14, 11.5), None) is None
     # What the previous watch saw live (the bed emptied at 07:00) carries over too.
     assert after.watch_.silence_start == _at(14, 7.0)
+
+
+def test_the_told_silence_outlives_a_restart() -> None:
+    before = RoutineModel()
+    before.fit(_home(), SPEC, _at(14, 0))
+    assert len(_watch_morning(before, bed_off=7.0, until=11.0)) == 1
+    saved = json.loads(json.dumps(before.live_state()))
+    assert saved == {"told_silence": _at(14, 7.0)}
+
+    def started_again(saved: dict[str, object]) -> RoutineModel:
+        """A fit at startup knows only what was recorded: the bed emptied at 07:00, then nothing."""
+        model = RoutineModel()
+        model.fit(_home(), SPEC, _at(14, 0))
+        model.restore_live(saved)
+        model.observe(BED, 1.0, _at(13, 23.0))
+        model.observe(BED, 0.0, _at(14, 7.0))
+        return model
+
+    assert started_again(saved).check(_at(14, 11.5), None) is None
+    assert started_again({}).check(_at(14, 11.5), None) is not None
+    assert started_again({"told_silence": None}).watch_.told is None

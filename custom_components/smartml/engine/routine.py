@@ -40,7 +40,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS
+from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS, JsonObject
 from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
@@ -472,6 +472,16 @@ class RoutineModel:
     def silent_sensors(self, now: float, last_change: Mapping[str, float]) -> list[str]:
         """Sensors silent far longer than ever while the others report (a sensor problem)."""
         return self.watch_.silent_sensors(now, last_change)
+
+    def live_state(self) -> JsonObject:
+        """What must outlive a restart: the start of the silence already told (None: none)."""
+        return {"told_silence": self.watch_.told}
+
+    def restore_live(self, saved: Mapping[str, object]) -> None:
+        """After a fit at startup: the silence told before the restart is not told again."""
+        told = saved.get("told_silence")
+        if isinstance(told, int | float) and math.isfinite(told):
+            self.watch_.remember_told(float(told))
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, anomaly: Anomaly) -> None:

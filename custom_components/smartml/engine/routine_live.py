@@ -48,6 +48,9 @@ MIN_SENSOR_SILENCE_SECONDS: Final = DAY_SECONDS
 HELD_LIMIT_FACTOR: Final = 1.5
 # A sensor problem is told only while the other sensors report: some change this recent.
 OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
+# A silence told before a restart is the same one if it began this close (times read back
+# from the recorder may be rounded).
+TOLD_SAME_SECONDS: Final = 1.0
 # How long someone who went out stays out, before the household's own outings speak: an
 # exponential of this mean, worth this many outings.
 OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
@@ -123,6 +126,15 @@ class RoutineWatch:
         self._held = {e: since for e, since in previous._held.items() if e in self._model.holding_}
 
     @property
+    def told(self) -> float | None:
+        """The start of the silence already told, kept over a restart so that it is not told twice."""
+        return self._told
+
+    def remember_told(self, silence_start: float) -> None:
+        """A silence told before a restart: the same one, still going on, is not told again."""
+        self._told = silence_start
+
+    @property
     def silence_start(self) -> float:
         """The last sign of life, arrival or departure."""
         return max(self._last_life, self._last_presence_change)
@@ -176,7 +188,9 @@ class RoutineWatch:
         """One anomaly per silence that has gone far past the usual while someone is home."""
         model = self._model
         start = self.silence_start
-        if not model.fitted_ or not model.ready()[0] or not math.isfinite(start) or self._told == start:
+        if not model.fitted_ or not model.ready()[0] or not math.isfinite(start):
+            return None
+        if self._told is not None and abs(self._told - start) < TOLD_SAME_SECONDS:
             return None
         if not self._home(home_occupied) or self._someone_held(now):
             return None
