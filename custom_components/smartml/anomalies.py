@@ -36,7 +36,7 @@ from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
-from .explain import ROUTINE_PHRASES, explain, explain_incident
+from .explain import ROUTINE_PHRASE_KEYS, explain, explain_incident
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
@@ -126,7 +126,7 @@ class AnomalyManager:
         translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
         prefix = f"component.{DOMAIN}.exceptions."
         self._phrases = {
-            key: text for key in ROUTINE_PHRASES if (text := translations.get(f"{prefix}{key}.message")) is not None
+            key: text for key in ROUTINE_PHRASE_KEYS if (text := translations.get(f"{prefix}{key}.message")) is not None
         }
 
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:

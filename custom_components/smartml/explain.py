@@ -9,6 +9,8 @@ fallbacks `friendly_name` and `area_label`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import json
+from pathlib import Path
 from typing import Final
 
 from .engine.facts import (
@@ -135,21 +137,24 @@ def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf) -> str:
     )
 
 
-# The words of a missing routine, by translation key: English here, the same in strings.json
-# (under "exceptions", where Home Assistant keeps an integration's free text), from which
-# the integration passes the user's language.
-ROUTINE_PHRASES: Final[Mapping[str, str]] = {
-    "routine_missing": "No activity in the home since {since} ({quiet}) while someone is home.",
-    "routine_missing_evidence": (
-        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
-        "{days} days with someone home there was activity in {area} by {at}."
-    ),
-    "routine_missing_evidence_usual": (
-        "No activity in the home since {since} ({quiet}) while someone is home; on {days_with} of the last "
-        "{days} days with someone home there was activity in {area} by {at} (usually first at {usual})."
-    ),
-    "routine_missing_doubt": "The last activity was at a door: the home may be empty although the presence says home.",
-}
+# The words of a missing routine, by translation key. Their one source is the integration's
+# translations (under "exceptions", where Home Assistant keeps an integration's free text):
+# the English ones are read here once, at import (Home Assistant imports integrations in its
+# executor), for the evaluation and as the fallback; the integration passes the user's language.
+ROUTINE_PHRASE_KEYS: Final = (
+    "routine_missing",
+    "routine_missing_evidence",
+    "routine_missing_evidence_usual",
+    "routine_missing_doubt",
+)
+
+
+def _english_phrases(keys: tuple[str, ...]) -> dict[str, str]:
+    exceptions = json.loads((Path(__file__).parent / "translations" / "en.json").read_text(encoding="utf-8"))
+    return {key: str(exceptions["exceptions"][key]["message"]) for key in keys}
+
+
+ROUTINE_PHRASES: Final[Mapping[str, str]] = _english_phrases(ROUTINE_PHRASE_KEYS)
 
 
 def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[str, str]) -> str:
@@ -205,7 +210,7 @@ def explain(
 
     Names are used as the home shows them ("alex" for a person without a friendly name); the
     sentence still starts with a capital. phrases: the translated words of the anomaly
-    types that have them (ROUTINE_PHRASES' keys); English where missing.
+    types that have them (ROUTINE_PHRASE_KEYS); English where missing.
     """
     text = _words(anomaly, name_of, area_name, phrases or {})
     return text[:1].upper() + text[1:]

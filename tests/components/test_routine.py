@@ -22,7 +22,7 @@ from custom_components.smartml.engine.constants import KIND_ROUTINE, TYPE_ROUTIN
 from custom_components.smartml.engine.facts import RoutineMissing
 from custom_components.smartml.engine.results import Anomaly
 
-from .conftest import KITCHEN_MOTION, PERSON, door_anomaly, set_home_states, setup_entry
+from .conftest import FRONT_DOOR, KITCHEN_MOTION, PERSON, door_anomaly, set_home_states, setup_entry
 from .home_history import record_home
 
 BLUEPRINT = "routine_missing_check_on.yaml"
@@ -85,6 +85,56 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     assert hass.states.get("binary_sensor.routine_anomaly").state == "off"
     await _morning(hass, mock_entry, freezer, hours=1)
     assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+
+
+async def test_a_silence_told_before_a_restart_is_not_told_again(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    before_dawn: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _morning(hass, mock_entry, freezer, hours=4)
+    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+
+    # Home Assistant restarts while the home is still silent: the models are fitted afresh.
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    await _morning(hass, mock_entry, freezer, hours=1)
+
+    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+
+
+async def test_a_silence_after_coming_in_through_the_door_is_not_doubted(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    before_dawn: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    # Out for the night, back at 05:30 through the front door, and then nothing.
+    hass.states.async_set(PERSON, "not_home")
+    freezer.tick(timedelta(minutes=30))
+    hass.states.async_set(PERSON, "home")
+    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
+    freezer.tick(timedelta(minutes=1))
+    hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
+    await hass.async_block_till_done()
+
+    await _morning(hass, mock_entry, freezer, hours=4)
+
+    routine = [event.data for event in events if event.data["type"] == "routine_missing"]
+    assert len(routine) == 1
+    assert routine[0]["explanation"].startswith("No activity in the home since 05:31")
+    # Whoever just came in is in: no doubt that the home may be empty.
+    assert routine[0]["facts"]["presence_doubted"] is False
+    assert "may be empty" not in routine[0]["explanation"]
 
 
 async def test_options_switch_turns_routine_alerts_off(

@@ -16,7 +16,7 @@ from custom_components.smartml.engine.facts import RoutineMissing
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.results import Anomaly
 from custom_components.smartml.engine.routine import RoutineModel, bout_starts
-from custom_components.smartml.engine.routine_live import doubted_surprise
+from custom_components.smartml.engine.routine_live import chance_still_out, doubted_surprise
 from custom_components.smartml.explain import ROUTINE_PHRASES, explain
 
 TZ = ZoneInfo("Europe/Paris")
@@ -110,11 +110,30 @@ def test_marked_normal_the_same_silence_does_not_alert_again(fitted: RoutineMode
     assert _watch_morning(model, bed_off=7.0, until=alerted.hour + alerted.minute / 60 + 0.25) == []
 
 
-def test_a_silence_begun_at_a_door_is_doubted(fitted: RoutineModel) -> None:
-    # Every time the door opened someone went out: a silence after it may be an empty home.
+def test_a_silence_begun_at_a_door_is_doubted_until_longer_than_the_outings(fitted: RoutineModel) -> None:
+    # Out 10:00-16:00 every day: the household's outings last six hours.
+    assert fitted.outings_ == pytest.approx([6 * 3600 - 72.0] * 14)
     assert 0.0 < fitted.empty_chance_ < 1.0
-    assert doubted_surprise(10.0, fitted.empty_chance_) < 10.0
+    soon, later = chance_still_out(fitted.outings_, 3600.0), chance_still_out(fitted.outings_, 7 * 3600.0)
+    assert soon > 0.9 > 0.1 > later
+    assert doubted_surprise(10.0, fitted.empty_chance_, soon) < doubted_surprise(10.0, fitted.empty_chance_, later)
     assert doubted_surprise(10.0, 0.0) == pytest.approx(10.0)
+
+
+def test_a_silence_after_a_door_alerts_once_longer_than_the_outings_however_often_it_was_empty() -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.empty_chance_ = 0.5  # a household that often goes out without its presence noticing
+    model.observe(BED, 1.0, _at(13, 23.0))
+    model.observe(BED, 0.0, _at(14, 7.0))
+    model.observe(DOOR, 1.0, _at(14, 7.5))
+    model.observe(DOOR, 0.0, _at(14, 7.51))
+    found = next(
+        (a for minute in range(8 * 60, 20 * 60, 5) if (a := model.check(_at(14, minute / 60), None)) is not None),
+        None,
+    )
+    assert found is not None and isinstance(found.facts, RoutineMissing) and found.facts.presence_doubted
+    assert 5.5 * 60 <= found.facts.quiet_minutes <= 8 * 60
 
 
 def test_unavailable_kitchen_is_not_a_missing_routine(fitted: RoutineModel) -> None:
@@ -182,6 +201,23 @@ def test_a_silence_begun_at_a_door_alerts_later_and_says_why() -> None:
     assert "the home may be empty" in explain(at_door)
 
 
+def test_a_silence_begun_by_someone_arriving_is_not_doubted() -> None:
+    """The door that closes as the presence turns home is someone coming in, not going out unseen."""
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.observe(PERSON, 0.0, _at(14, 10.02))
+    model.observe(DOOR, 1.0, _at(14, 15.99))
+    model.observe(PERSON, 1.0, _at(14, 15.995))
+    model.observe(DOOR, 0.0, _at(14, 16.0))
+    found = next(
+        (a for minute in range(16 * 60, 23 * 60, 5) if (a := model.check(_at(14, minute / 60), None)) is not None),
+        None,
+    )
+    assert found is not None and isinstance(found.facts, RoutineMissing)
+    assert not found.facts.presence_doubted
+    assert found.facts.since == time(16, 0)
+
+
 def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))
@@ -193,3 +229,24 @@ def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     assert after.check(_at(14, 11.5), None) is None
     # What the previous watch saw live (the bed emptied at 07:00) carries over too.
     assert after.watch_.silence_start == _at(14, 7.0)
+
+
+def test_the_told_silence_outlives_a_restart() -> None:
+    before = RoutineModel()
+    before.fit(_home(), SPEC, _at(14, 0))
+    assert len(_watch_morning(before, bed_off=7.0, until=11.0)) == 1
+    saved = json.loads(json.dumps(before.live_state()))
+    assert saved == {"told_silence": _at(14, 7.0)}
+
+    def started_again(saved: dict[str, object]) -> RoutineModel:
+        """A fit at startup knows only what was recorded: the bed emptied at 07:00, then nothing."""
+        model = RoutineModel()
+        model.fit(_home(), SPEC, _at(14, 0))
+        model.restore_live(saved)
+        model.observe(BED, 1.0, _at(13, 23.0))
+        model.observe(BED, 0.0, _at(14, 7.0))
+        return model
+
+    assert started_again(saved).check(_at(14, 11.5), None) is None
+    assert started_again({}).check(_at(14, 11.5), None) is not None
+    assert started_again({"told_silence": None}).watch_.told is None

@@ -193,6 +193,7 @@ class HomeModels:
         model = RoutineModel(sensitivity=sensitivity)
         model.fit(store, self.spec, now)
         model.load_feedback(self.feedback)
+        model.restore_live(self.saved.get(MODEL_ROUTINE) or {})
         self.routine = model
         ready, reason = model.ready()
         return bool(ready), str(reason)
@@ -376,7 +377,7 @@ class HomeModels:
     def live_state(self) -> dict[str, JsonObject]:
         """State the models keep between fits (live accuracy), to be persisted."""
         state: dict[str, JsonObject] = {}
-        for name in (MODEL_OCCUPANCY, MODEL_ENERGY):
+        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_ROUTINE):
             model = getattr(self, name)
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()

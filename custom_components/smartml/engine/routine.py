@@ -40,12 +40,12 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS
+from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS, JsonObject
 from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
 from .results import Anomaly
-from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, doubted_surprise
+from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, chance_still_out, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
     OccupancyOf,
@@ -115,6 +115,13 @@ def silence_bounds(
     return bounds[:-1], bounds[1:]
 
 
+def outing_lengths(departures: NDArray[np.float64], arrivals: NDArray[np.float64]) -> list[float]:
+    """How long each outing lasted (a departure to the next arrival), sorted."""
+    later = np.searchsorted(arrivals, departures, side="right")
+    back = later < len(arrivals)
+    return sorted((arrivals[later[back]] - departures[back]).tolist())
+
+
 def cumulative(rate_per_slot: NDArray[np.float64]) -> NDArray[np.float64]:
     """The integral of a per-slot rate (per hour) from the grid's start to each slot edge."""
     return np.asarray(np.r_[0.0, np.cumsum(rate_per_slot * (SLOT_SECONDS / HOUR_SECONDS))], dtype=np.float64)
@@ -158,6 +165,7 @@ class RoutineModel:
         self.threshold_ = math.inf
         self.calibration_ = HeldOutCalibration(math.inf, 0, 0)
         self.empty_chance_ = EMPTY_PRIOR_MEAN
+        self.outings_: list[float] = []  # how long the household was out each time, sorted (seconds)
         self.usual_first_: dict[str, float] = {}
         self.recent_starts_: dict[str, list[float]] = {}  # per area, the last days' starts
         self.presence_changes_: list[tuple[float, bool]] = []  # the last days' (time, anyone home)
@@ -218,8 +226,10 @@ class RoutineModel:
 
         departures, arrivals = transitions(store, self.presence_, now)
         silence_start, silence_end = silence_bounds(life, np.r_[departures, arrivals], now)
-        self.empty_chance_ = self._empty_chance(silence_start, silence_end, store, departures, arrivals)
-        door_started = self._door_started(silence_start, silence_end, store)
+        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_] or [np.zeros(0)])
+        door_started = self._door_started(silence_start, door_times, np.r_[departures, arrivals])
+        self.empty_chance_ = self._empty_chance(silence_start, silence_end, door_started, door_times, arrivals)
+        self.outings_ = outing_lengths(departures, arrivals)
         held = self._held_at(store, (silence_start + silence_end) / 2)
         learned = ~held & counted(silence_start, spans) & counted(silence_end, spans)
         silence_start, silence_end, door_started = silence_start[learned], silence_end[learned], door_started[learned]
@@ -296,35 +306,38 @@ class RoutineModel:
         return found
 
     def _door_started(
-        self, silence_start: NDArray[np.float64], silence_end: NDArray[np.float64], store: ObservationStore
+        self, silence_start: NDArray[np.float64], door_times: NDArray[np.float64], presence_changes: NDArray[np.float64]
     ) -> NDArray[np.bool_]:
-        if not self.doors_:
-            return np.zeros(len(silence_start), dtype=bool)
-        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
-        return np.asarray(np.isin(silence_start, door_times), dtype=bool)
+        """Silences begun at a door that was not someone arriving or leaving as the presence saw it."""
+        changes = np.sort(presence_changes)
+        before = np.searchsorted(changes, silence_start, side="right") - 1
+        latest = np.where(before >= 0, changes[np.maximum(before, 0)], -np.inf) if len(changes) else -np.inf
+        return np.asarray(np.isin(silence_start, door_times) & (silence_start - latest > self.bout_gap_s), dtype=bool)
 
     def _empty_chance(
         self,
         silence_start: NDArray[np.float64],
         silence_end: NDArray[np.float64],
-        store: ObservationStore,
-        departures: NDArray[np.float64],
+        door_started: NDArray[np.bool_],
+        door_times: NDArray[np.float64],
         arrivals: NDArray[np.float64],
     ) -> float:
         """How often a long silence begun at a door ended at a door (someone had gone out)."""
         if not self.doors_:
             return 0.0
-        door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_])
-        presence_changes = np.r_[departures, arrivals]
-        long = (silence_end - silence_start) >= DOOR_SILENCE_MIN_SECONDS
-        began = long & np.isin(silence_start, door_times) & ~np.isin(silence_start, presence_changes)
+        began = door_started & ((silence_end - silence_start) >= DOOR_SILENCE_MIN_SECONDS)
         ended = began & np.isin(silence_end, np.r_[door_times, arrivals])
         prior = EMPTY_PRIOR_MEAN * EMPTY_PRIOR_STRENGTH
         return float((ended.sum() + prior) / (began.sum() + EMPTY_PRIOR_STRENGTH))
 
-    def silence_surprise(self, expected: NDArray[np.float64], door_started: NDArray[np.bool_]) -> NDArray[np.float64]:
+    def silence_surprise(
+        self, expected: NDArray[np.float64], lengths: NDArray[np.float64], door_started: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
         """-ln P(the silence | someone in) of silences with `expected` bouts, doubting door-begun ones."""
-        doubted = [doubted_surprise(x, self.empty_chance_) for x in expected[door_started].tolist()]
+        doubted = [
+            doubted_surprise(x, self.empty_chance_, chance_still_out(self.outings_, seconds))
+            for x, seconds in zip(expected[door_started].tolist(), lengths[door_started].tolist(), strict=True)
+        ]
         out = expected.copy()
         out[door_started] = doubted
         return out
@@ -356,7 +369,8 @@ class RoutineModel:
             rate = np.where(in_home, held_out[day][slot_state, weekend, hours], 0.0)
             picked = end_days == day
             expected = integral(cumulative(rate), grid, silence_start[picked], silence_end[picked])
-            maxima[day] = float(np.max(self.silence_surprise(expected, door_started[picked])))
+            lengths = silence_end[picked] - silence_start[picked]
+            maxima[day] = float(np.max(self.silence_surprise(expected, lengths, door_started[picked])))
         return maxima
 
     def _usual_first(
@@ -458,6 +472,16 @@ class RoutineModel:
     def silent_sensors(self, now: float, last_change: Mapping[str, float]) -> list[str]:
         """Sensors silent far longer than ever while the others report (a sensor problem)."""
         return self.watch_.silent_sensors(now, last_change)
+
+    def live_state(self) -> JsonObject:
+        """What must outlive a restart: the start of the silence already told (None: none)."""
+        return {"told_silence": self.watch_.told}
+
+    def restore_live(self, saved: Mapping[str, object]) -> None:
+        """After a fit at startup: the silence told before the restart is not told again."""
+        told = saved.get("told_silence")
+        if isinstance(told, int | float) and math.isfinite(told):
+            self.watch_.remember_told(float(told))
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, anomaly: Anomaly) -> None:

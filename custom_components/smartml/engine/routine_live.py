@@ -48,6 +48,13 @@ MIN_SENSOR_SILENCE_SECONDS: Final = DAY_SECONDS
 HELD_LIMIT_FACTOR: Final = 1.5
 # A sensor problem is told only while the other sensors report: some change this recent.
 OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
+# A silence told before a restart is the same one if it began this close (times read back
+# from the recorder may be rounded).
+TOLD_SAME_SECONDS: Final = 1.0
+# How long someone who went out stays out, before the household's own outings speak: an
+# exponential of this mean, worth this many outings.
+OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
+OUTING_PRIOR_STRENGTH: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +70,20 @@ class RoutineLearned:
     longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
 
 
-def doubted_surprise(expected: float, empty_chance: float) -> float:
-    """-ln P(a silence missing `expected` bouts) when the home may be empty (a silence is then certain)."""
-    return -math.log((1.0 - empty_chance) * math.exp(-expected) + empty_chance)
+def doubted_surprise(expected: float, empty_chance: float, still_out: float = 1.0) -> float:
+    """-ln P(a silence missing `expected` bouts) when the home may be empty.
+
+    still_out: the chance that someone who went out is not back yet, so that a silence
+    after a door still alerts once it is longer than the household's outings.
+    """
+    return -math.log((1.0 - empty_chance) * math.exp(-expected) + empty_chance * still_out)
+
+
+def chance_still_out(outings: Sequence[float], seconds: float) -> float:
+    """The chance that an outing lasts longer than `seconds`: the household's own, shrunk to a prior."""
+    longer = len(outings) - bisect_right(outings, seconds)
+    prior = OUTING_PRIOR_STRENGTH * math.exp(-seconds / OUTING_PRIOR_SECONDS)
+    return (longer + prior) / (len(outings) + OUTING_PRIOR_STRENGTH)
 
 
 def local_clock(ts: float, tz: ZoneInfo) -> time:
@@ -106,6 +124,15 @@ class RoutineWatch:
             self._presence = dict(previous._presence)
         self._told = previous._told
         self._held = {e: since for e, since in previous._held.items() if e in self._model.holding_}
+
+    @property
+    def told(self) -> float | None:
+        """The start of the silence already told, kept over a restart so that it is not told twice."""
+        return self._told
+
+    def remember_told(self, silence_start: float) -> None:
+        """A silence told before a restart: the same one, still going on, is not told again."""
+        self._told = silence_start
 
     @property
     def silence_start(self) -> float:
@@ -161,15 +188,24 @@ class RoutineWatch:
         """One anomaly per silence that has gone far past the usual while someone is home."""
         model = self._model
         start = self.silence_start
-        if not model.fitted_ or not model.ready()[0] or not math.isfinite(start) or self._told == start:
+        if not model.fitted_ or not model.ready()[0] or not math.isfinite(start):
+            return None
+        if self._told is not None and abs(self._told - start) < TOLD_SAME_SECONDS:
             return None
         if not self._home(home_occupied) or self._someone_held(now):
             return None
         if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
             return None  # the sensors are the problem, not the routine
         expected = self.expected_bouts(start, now)
-        door_started = self._last_entity in model.doors_ and self._last_life >= self._last_presence_change
-        surprise = doubted_surprise(expected, model.empty_chance_) if door_started else expected
+        # A door that closed as the presence changed was someone arriving: they are in.
+        door_started = (
+            self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s
+        )
+        surprise = (
+            doubted_surprise(expected, model.empty_chance_, chance_still_out(model.outings_, now - start))
+            if door_started
+            else expected
+        )
         local = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
         day_type = int(local.weekday() >= 5)
         needed = model.threshold_
