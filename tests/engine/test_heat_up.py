@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.smartml.engine.climate import ClimateModel
 from custom_components.smartml.engine.heat_up import (
+    APPROACH_PRIOR_RAISES,
     HEAT_UP_APPROACH,
     HEAT_UP_MEDIAN_RATE,
     HEAT_UP_THERMAL,
@@ -19,6 +20,7 @@ from custom_components.smartml.engine.heat_up import (
     find_raises,
     fit_heat_up,
     median_rate_hours,
+    shrunk_approach_hours,
 )
 from custom_components.smartml.engine.preheat import PREHEAT_AIM, PREHEAT_MARGIN, plan_preheat
 from custom_components.smartml.engine.thermal import ThermalFit
@@ -63,6 +65,21 @@ def test_a_valve_room_is_timed_by_its_approach_where_the_median_rate_is_wrong() 
     assert approach_hours(past, 19.2, 19.5) == 0.0
 
 
+def test_with_few_raises_the_approach_is_shrunk_towards_the_median_rate() -> None:
+    def both(past: list[PastRaise]) -> tuple[float, float, float]:
+        shrunk = shrunk_approach_hours(past, 18.5, 19.5)
+        approach = approach_hours(past, 18.5, 19.5)
+        rate = median_rate_hours(past, 18.5, 19.5)
+        assert shrunk is not None and approach is not None and rate is not None
+        return shrunk, approach, rate
+
+    shrunk, approach, rate = both([_approach_raise(0.0, 17.0, 21.0, 1.5)])
+    assert shrunk == pytest.approx((approach + APPROACH_PRIOR_RAISES * rate) / (1 + APPROACH_PRIOR_RAISES))
+    shrunk, approach, rate = both([_approach_raise(d * DAY, 17.0, 21.0, 1.5) for d in range(100)])
+    assert abs(shrunk - approach) < 0.03 * abs(rate - approach)
+    assert shrunk_approach_hours([], 18.5, 19.5) is None
+
+
 def test_the_method_follows_how_the_thermostat_heats_and_what_its_raises_show() -> None:
     past = [_approach_raise(d * DAY, 17.0, 21.0, 1.5) for d in range(5)]
     now = 10 * DAY
@@ -103,7 +120,10 @@ def test_preheat_without_a_trusted_fit_starts_as_early_as_the_past_raises_say() 
     plan = plan_preheat(heat_up, None, times, setpoints, None, now, 17.0, 5.0, 17.0, cooling=False)
     assert plan is not None and plan.start is not None
     assert plan.target_time == pytest.approx(now + 6 * HOUR) and plan.target_setpoint == 21.0
-    needed = 1.0 * math.log(4.0 / PREHEAT_AIM) * (1.0 + PREHEAT_MARGIN)
+    # Five raises: the approach weighs 5 / (5 + 2) against the median rate (3.5 °C in ln 8 hours).
+    approach = 1.0 * math.log(4.0 / PREHEAT_AIM)
+    rate = (4.0 - PREHEAT_AIM) / (3.5 / math.log(8.0))
+    needed = (5 / 7 * approach + 2 / 7 * rate) * (1.0 + PREHEAT_MARGIN)
     assert (plan.target_time - plan.start) / HOUR == pytest.approx(needed, rel=1e-3)
     assert plan_preheat(None, None, times, setpoints, None, now, 17.0, 5.0, 17.0, cooling=False) is None
 

@@ -6,7 +6,8 @@ setpoint" with one of three methods:
 
 - `approach`: a radiator valve without hvac_action closes in proportion to the gap, so the
   room nears its setpoint as a first-order lag: hours = k * ln(gap at start / tolerance),
-  k the median of hours / ln(gap / tolerance) over the room's past raises.
+  k the median of hours / ln(gap / tolerance) over the room's past raises; shrunk towards
+  the median rate's hours while the raises are few.
 - `median_rate`: a thermostat reporting hvac_action heats at full rate until there:
   hours = rise / the median rate (rise / hours) of the past raises.
 - `thermal`: the fitted RC zone (`heat_up_hours`), when its fit is trusted and did not do
@@ -33,6 +34,8 @@ MIN_RAISE: Final = 1.0
 REACH_TOLERANCE: Final = 0.5
 # A time the estimator cannot tell (out of reach) counts as this many hours.
 MAX_HEAT_UP_HOURS: Final = 12.0
+# The approach is shrunk towards the median rate as if the latter had this many raises more.
+APPROACH_PRIOR_RAISES: Final = 2.0
 # The thermal fit is tried against the past raises once there are this many.
 MIN_RAISES_TO_TEST_FIT: Final = 3
 
@@ -195,8 +198,24 @@ def _thermal_hours(
     return MAX_HEAT_UP_HOURS if hours is None else min(hours, MAX_HEAT_UP_HOURS)
 
 
+def shrunk_approach_hours(
+    history: Sequence[PastRaise], indoor: float, setpoint: float, tolerance: float = REACH_TOLERANCE
+) -> float | None:
+    """The approach's hours shrunk towards the median rate's by the number of past raises.
+
+    Weight n / (n + APPROACH_PRIOR_RAISES) on the approach: with a single raise the two
+    shapes are equally thin guesses, with dozens the approach decides.
+    """
+    approach = approach_hours(history, indoor, setpoint, tolerance)
+    rate = median_rate_hours(history, indoor, setpoint, tolerance)
+    if approach is None or rate is None:
+        return approach
+    weight = len(history) / (len(history) + APPROACH_PRIOR_RAISES)
+    return weight * approach + (1.0 - weight) * rate
+
+
 def _history_method(method: str) -> HistoryHours:
-    return median_rate_hours if method == HEAT_UP_MEDIAN_RATE else approach_hours
+    return median_rate_hours if method == HEAT_UP_MEDIAN_RATE else shrunk_approach_hours
 
 
 def fit_heat_up(raises: Sequence[PastRaise], thermal: ThermalFit | None, now: float) -> HeatUp | None:
