@@ -27,6 +27,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from .pacing import pace
 from .thermal import ThermalFit
 
 # A raise this large (°C) counts; the room has reached it within this much of the setpoint.
@@ -38,6 +39,8 @@ MAX_HEAT_UP_HOURS: Final = 12.0
 APPROACH_PRIOR_RAISES: Final = 2.0
 # The thermal fit is tried against the past raises once there are this many.
 MIN_RAISES_TO_TEST_FIT: Final = 3
+# ... on the latest this many (the test costs a pass over the earlier raises for each).
+MAX_RAISES_TO_TEST_FIT: Final = 50
 
 HEAT_UP_APPROACH: Final = "approach"
 HEAT_UP_MEDIAN_RATE: Final = "median_rate"
@@ -76,6 +79,7 @@ def find_raises(
     Reached: the first reading within REACH_TOLERANCE of it before the setpoint changes
     again (or `end`); NaN when the setpoint changed or the readings ended first.
     """
+    pace()
     sp_t, sp_v = setpoint
     in_t, in_v = indoor
     found: list[PastRaise] = []
@@ -89,9 +93,9 @@ def find_raises(
         if not math.isfinite(t0) or t0 >= target - REACH_TOLERANCE:
             continue
         until = min(float(sp_t[i + 2]) if i + 2 < len(sp_t) else float(in_t[-1]), end)
-        window = (in_t > at) & (in_t <= until)
-        hits = np.flatnonzero(in_v[window] >= target - REACH_TOLERANCE)
-        reached = float(in_t[window][hits[0]] - at) / 3600.0 if len(hits) else math.nan
+        first, last = np.searchsorted(in_t, [at, until], side="right").tolist()
+        hits = np.flatnonzero(in_v[first:last] >= target - REACH_TOLERANCE)
+        reached = float(in_t[first + hits[0]] - at) / 3600.0 if len(hits) else math.nan
         t_out = float(np.interp(at, outdoor[0], outdoor[1])) if outdoor is not None and len(outdoor[0]) else math.nan
         found.append(PastRaise(at, target, t0, t_out, reached))
     return found
@@ -224,8 +228,9 @@ def fit_heat_up(raises: Sequence[PastRaise], thermal: ThermalFit | None, now: fl
     The shape learned from the raises follows how the thermostat heats: a fit on
     hvac_action heats at full rate (median rate); otherwise a proportional valve
     (approach). A trusted thermal fit is used unless, once there are
-    MIN_RAISES_TO_TEST_FIT raises, its median error on them is larger than that of the
-    raises' own method, each raise predicted from those known before it (walk-forward).
+    MIN_RAISES_TO_TEST_FIT raises, its median error on the latest (at most
+    MAX_RAISES_TO_TEST_FIT) is larger than that of the raises' own method, each raise
+    predicted from those known before it (walk-forward).
     None when there is neither a trusted fit nor a past raise.
     """
     history = tuple(r for r in raises if r.known_by(now))
@@ -240,12 +245,13 @@ def fit_heat_up(raises: Sequence[PastRaise], thermal: ThermalFit | None, now: fl
 
 
 def _fit_holds(fit: ThermalFit, history: Sequence[PastRaise], own: HistoryHours) -> bool:
-    """Whether the fit's median error on the past raises is no larger than the raises' own walk-forward one."""
+    """Whether the fit's median error on the latest past raises is no larger than the raises' own walk-forward one."""
     if len(history) < MIN_RAISES_TO_TEST_FIT:
         return True
     fit_errors: list[float] = []
     own_errors: list[float] = []
-    for raised in history:
+    for raised in history[-MAX_RAISES_TO_TEST_FIT:]:
+        pace()
         before = [r for r in history if r.known_by(raised.at)]
         guess = own(before, raised.indoor, raised.setpoint, REACH_TOLERANCE)
         if guess is None:
