@@ -13,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import FRONT_DOOR, PERSON, THERMOSTAT, setup_entry
 from .home_history import record_home
@@ -334,3 +335,9 @@ async def test_radiator_valve_without_hvac_action_gets_a_preheat_start_from_its_
     evening_step = dt_util.start_of_local_day() + timedelta(hours=17, minutes=30)
     assert dt_util.now() - timedelta(minutes=1) <= start <= evening_step
     assert preheat.attributes["target_setpoint"] == pytest.approx(21.0)
+    # Diagnostics say what timed it, without when.
+    diagnostics = await async_get_config_entry_diagnostics(hass, mock_entry)
+    zone = diagnostics["predictions"]["climate"][THERMOSTAT]
+    assert zone["preheat_planned"] is True
+    assert zone["preheat_method"] == "approach"
+    assert zone["preheat_raises"] >= 5

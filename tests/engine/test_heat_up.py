@@ -144,5 +144,6 @@ def test_a_valve_room_without_a_trusted_fit_gets_its_preheat_from_its_raises() -
     assert zone.heat_up is not None and zone.heat_up.method != HEAT_UP_THERMAL
     prediction = model.predict(CLIMATE, now, hours=24, indoor=17.0, outdoor=8.0)
     assert prediction.heating_rate is None  # nothing shown from an untrusted fit
+    assert prediction.preheat_method == zone.heat_up.method and prediction.preheat_raises >= 5
     assert prediction.preheat_target_time == pytest.approx(_local(7, 7.0))
     assert prediction.preheat_start is not None and now < prediction.preheat_start < _local(7, 7.0)

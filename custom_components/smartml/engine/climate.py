@@ -282,4 +282,6 @@ class ClimateModel:
             occupied_probability=p_now,
             thermal_untrusted=untrusted,
             thermal_r2=r2,
+            preheat_method=None if zone.heat_up is None else zone.heat_up.method,
+            preheat_raises=0 if zone.heat_up is None else len(zone.heat_up.history),
         )
