@@ -147,3 +147,29 @@ def test_a_valve_room_without_a_trusted_fit_gets_its_preheat_from_its_raises() -
     assert prediction.preheat_method == zone.heat_up.method and prediction.preheat_raises >= 5
     assert prediction.preheat_target_time == pytest.approx(_local(7, 7.0))
     assert prediction.preheat_start is not None and now < prediction.preheat_start < _local(7, 7.0)
+
+
+def test_precool_is_planned_from_the_thermal_fit_at_full_cooling_rate() -> None:
+    fit = ThermalFit(10.0, None, 3.0, 0.5, None, 0.03, 0.9, 500, True)
+    now = 0.0
+    times = now + 900.0 * np.arange(40)
+    setpoints = np.where(times >= 4 * HOUR, 24.0, 28.0)
+    plan = plan_preheat(None, fit, times, setpoints, None, now, 28.0, 32.0, 28.0, cooling=True)
+    assert plan is not None and plan.start is not None and plan.target_setpoint == 24.0
+    # 10 h * ln((28 - 2) / (24 - 2)) at full cooling, stretched by the margin.
+    needed = 10.0 * math.log(26.0 / 22.0) * (1.0 + PREHEAT_MARGIN)
+    assert (plan.target_time - plan.start) / HOUR == pytest.approx(needed, rel=1e-3)
+    assert plan_preheat(None, None, times, setpoints, None, now, 28.0, 32.0, 28.0, cooling=True) is None
+    flat = np.full(len(times), 28.0)
+    assert plan_preheat(None, fit, times, flat, None, now, 28.0, 32.0, 28.0, cooling=True) is None
+
+
+def test_a_thermal_heat_up_without_any_outdoor_temperature_plans_nothing() -> None:
+    fit = _fit(heating_rate=3.0, saturation=None)
+    heat_up = fit_heat_up([], fit, 0.0)
+    assert heat_up is not None and heat_up.method == HEAT_UP_THERMAL
+    times = 900.0 * np.arange(40)
+    setpoints = np.where(times >= 6 * HOUR, 21.0, 17.0)
+    assert plan_preheat(heat_up, fit, times, setpoints, None, 0.0, 17.0, None, 17.0, cooling=False) is None
+    planned = plan_preheat(heat_up, fit, times, setpoints, None, 0.0, 17.0, 5.0, 17.0, cooling=False)
+    assert planned is not None and planned.start is not None and 0.0 < planned.start < 6 * HOUR
