@@ -24,9 +24,10 @@ that day only:
   the fit chose and why.
 - `preheat`: for every setpoint raise of at least 1 °C in the test days with the room
   below it, the time until the room got within 0.5 °C of the new setpoint, against the
-  time the fitted zone needs from the same start (`smartml`) and the time at the median
-  heating rate of all earlier raises (`median_rate`): median absolute error in minutes.
-  Raises left before the room got there are not scored.
+  time the zone's heat-up estimator gives from the same start (`smartml`: the one live
+  preheat plans with, fitted at midnight; see engine/heat_up) and the time at the median
+  heating rate of the raises reached before midnight (`median_rate`): median absolute
+  error in minutes. Raises left before the room got there are not scored.
 - `comfort` (simulation only): the zone re-simulated over the test days under three
   controls, on the same minutes. `smartml`: the household's own setpoint, raised to the
   predicted setpoint from SmartML's preheat start to the target time (plan refreshed every
