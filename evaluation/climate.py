@@ -24,9 +24,10 @@ that day only:
   the fit chose and why.
 - `preheat`: for every setpoint raise of at least 1 °C in the test days with the room
   below it, the time until the room got within 0.5 °C of the new setpoint, against the
-  time the fitted zone needs from the same start (`smartml`) and the time at the median
-  heating rate of all earlier raises (`median_rate`): median absolute error in minutes.
-  Raises left before the room got there are not scored.
+  time the zone's heat-up estimator gives from the same start (`smartml`: the one live
+  preheat plans with, fitted at midnight; see engine/heat_up) and the time at the median
+  heating rate of the raises reached before midnight (`median_rate`): median absolute
+  error in minutes. Raises left before the room got there are not scored.
 - `comfort` (simulation only): the zone re-simulated over the test days under three
   controls, on the same minutes. `smartml`: the household's own setpoint, raised to the
   predicted setpoint from SmartML's preheat start to the target time (plan refreshed every
@@ -54,6 +55,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from custom_components.smartml.engine.constants import CLIMATE_HALF_LIFE_DAYS, DEFAULT_SLOT_MINUTES
+from custom_components.smartml.engine.heat_up import (
+    MAX_HEAT_UP_HOURS,
+    HeatUp,
+    PastRaise,
+    find_raises,
+    median_rate_hours,
+)
 from custom_components.smartml.engine.history_csv import HistoryRows
 from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import (
@@ -64,7 +72,6 @@ from custom_components.smartml.engine.observations import (
     CHANNEL_SEP,
     ObservationStore,
 )
-from custom_components.smartml.engine.preheat import heat_up_hours
 from custom_components.smartml.engine.replay import Replay, load_replay
 from custom_components.smartml.engine.setpoint_changes import (
     KIND_MANUAL,
@@ -92,11 +99,6 @@ COMFORT_TOLERANCE = 0.5
 FIXED_SCHEDULE_SHARE = 0.1
 CONTROL_EVERY_MINUTES = 5
 THERMAL_HORIZON_MINUTES = 60
-# Preheat: raises this large are scored; reached within this much of the new setpoint;
-# a time to reach the model cannot tell counts as this many hours.
-PREHEAT_MIN_RAISE = 1.0
-PREHEAT_TOLERANCE = 0.5
-PREHEAT_CAP_HOURS = 12.0
 
 # Figures of each method on each scope: {scope: {method: {metric: value}}}.
 type Scores = dict[str, dict[str, dict[str, float | None]]]
@@ -162,70 +164,26 @@ def _one_hour_ahead(
     return truth, temp, t0
 
 
-@dataclass(frozen=True, slots=True)
-class Raise:
-    """A setpoint raise and when the room got within PREHEAT_TOLERANCE of it (NaN: it did not)."""
-
-    at: float
-    setpoint: float
-    indoor: float
-    outdoor: float
-    reached_hours: float
-
-
-def _raises(
-    setpoint: tuple[NDArray[np.float64], NDArray[np.float64]],
-    indoor: tuple[NDArray[np.float64], NDArray[np.float64]],
-    outdoor: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
-    start: float,
-    end: float,
-) -> list[Raise]:
-    """Every raise of at least PREHEAT_MIN_RAISE in [start, end) with the room below the new setpoint.
-
-    Reached: the first reading within PREHEAT_TOLERANCE of it before the setpoint changes
-    again; NaN when the setpoint changed (or the data ended) first.
-    """
-    sp_t, sp_v = setpoint
-    in_t, in_v = indoor
-    found: list[Raise] = []
-    for i in np.flatnonzero(np.diff(sp_v) >= PREHEAT_MIN_RAISE).tolist():
-        at, target = float(sp_t[i + 1]), float(sp_v[i + 1])
-        if not start <= at < end:
-            continue
-        t0 = float(_last(in_t, in_v, np.array([at]))[0])
-        if not math.isfinite(t0) or t0 >= target - PREHEAT_TOLERANCE:
-            continue
-        until = float(sp_t[i + 2]) if i + 2 < len(sp_t) else float(in_t[-1])
-        window = (in_t > at) & (in_t <= until)
-        hits = np.flatnonzero(in_v[window] >= target - PREHEAT_TOLERANCE)
-        reached = float(in_t[window][hits[0]] - at) / 3600.0 if len(hits) else math.nan
-        t_out = float(np.interp(at, outdoor[0], outdoor[1])) if outdoor is not None else math.nan
-        found.append(Raise(at, target, t0, t_out, reached))
-    return found
-
-
-def _preheat_errors(fit: ThermalFit, raises: list[Raise], history: list[Raise]) -> tuple[list[float], list[float]]:
+def _preheat_errors(
+    heat_up: HeatUp | None, raises: list[PastRaise], history: list[PastRaise]
+) -> tuple[list[float], list[float]]:
     """Absolute errors (minutes) of SmartML's and the median rate's time to reach each raise that was reached.
 
-    The median rate: the median of (rise / time taken) over the raises reached before.
-    SmartML: the fitted zone's time (`heat_up_hours`) when its fit is trusted, the median
-    rate's otherwise (the product plans no preheat on an untrusted fit).
+    SmartML: the zone's heat-up estimator as preheat uses it (MAX_HEAT_UP_HOURS when it
+    has none: no preheat is planned). The median rate: (rise / time taken) over the raises
+    reached before.
     """
-    rates = [(r.setpoint - PREHEAT_TOLERANCE - r.indoor) / r.reached_hours for r in history if r.reached_hours > 0]
-    median_rate = float(np.median(rates)) if rates else math.nan
     smart: list[float] = []
     baseline: list[float] = []
     for r in raises:
         if not math.isfinite(r.reached_hours):
             continue
-        rise = r.setpoint - PREHEAT_TOLERANCE - r.indoor
-        guess = min(rise / median_rate if median_rate > 0 else PREHEAT_CAP_HOURS, PREHEAT_CAP_HOURS)
+        guess = median_rate_hours(history, r.indoor, r.setpoint)
+        guess = MAX_HEAT_UP_HOURS if guess is None else min(guess, MAX_HEAT_UP_HOURS)
         baseline.append(abs(guess - r.reached_hours) * 60.0)
-        outdoor = r.outdoor if math.isfinite(r.outdoor) else fit.drift_temperature
-        hours = None if outdoor is None else heat_up_hours(fit, r.indoor, outdoor, r.setpoint, PREHEAT_TOLERANCE)
-        # An untrusted fit plans no preheat in the product: its place is taken by the baseline.
-        predicted = guess if not fit.trusted else PREHEAT_CAP_HOURS if hours is None else min(hours, PREHEAT_CAP_HOURS)
-        smart.append(abs(predicted - r.reached_hours) * 60.0)
+        outdoor = r.outdoor if math.isfinite(r.outdoor) else None
+        hours = None if heat_up is None else heat_up.hours(r.indoor, outdoor, r.setpoint)
+        smart.append(abs((MAX_HEAT_UP_HOURS if hours is None else hours) - r.reached_hours) * 60.0)
     return smart, baseline
 
 
@@ -272,6 +230,7 @@ def walk_forward(
         k: [] for k in ("truth", "now", "day_ahead", "tow", "persistence", "th_truth", "th_model", "th_persist")
     }
     preheat: dict[str, list[float]] = {"smartml": [], "median_rate": []}
+    heat_up_days: dict[str, int] = {}
     fits: list[ThermalFit] = []
     fit_seconds: list[float] = []
     days = 0
@@ -280,7 +239,7 @@ def walk_forward(
     setpoint = _arrays(store, entity_id + CHANNEL_SEP + ATTR_SETPOINT)
     outdoor_id = spec.get("outdoor_temperature")
     outdoor = _arrays(store, outdoor_id) if isinstance(outdoor_id, str) and outdoor_id in store.channels else None
-    raises = _raises(setpoint, indoor, outdoor, replay.start, replay.end)
+    raises = find_raises(setpoint, indoor, outdoor, replay.start, replay.end)
     for cutoff, following in replay.days(first_test_day):
         started = time.perf_counter()
         models.refit_climate(store, cutoff)
@@ -309,11 +268,13 @@ def walk_forward(
             collected["th_truth"].append(th[0])
             collected["th_model"].append(th[1])
             collected["th_persist"].append(th[2])
-            today = [r for r in raises if cutoff <= r.at < following]
-            before = [r for r in raises if r.at < cutoff and math.isfinite(r.reached_hours)]
-            smart, baseline = _preheat_errors(zone.thermal, today, before)
-            preheat["smartml"] += smart
-            preheat["median_rate"] += baseline
+        today = [r for r in raises if cutoff <= r.at < following]
+        before = [r for r in raises if r.known_by(cutoff)]
+        smart, baseline = _preheat_errors(zone.heat_up, today, before)
+        preheat["smartml"] += smart
+        preheat["median_rate"] += baseline
+        method = "none" if zone.heat_up is None else zone.heat_up.method
+        heat_up_days[method] = heat_up_days.get(method, 0) + 1
         if on_day is not None:
             on_day(models, cutoff, following)
     if not days:
@@ -347,11 +308,6 @@ def walk_forward(
             },
             "persistence": {"rmse_1h": rmse(th_truth, cat("th_persist"))},
         }
-        if preheat["smartml"]:
-            results["preheat"] = {
-                method: {"median_abs_error_minutes": float(np.median(errors)), "raises": len(errors)}
-                for method, errors in preheat.items()
-            }
         info["thermal_last_fit"] = last.as_dict()
         info["thermal_inputs"] = {
             "heat_input": last.heat_input,
@@ -365,6 +321,13 @@ def walk_forward(
         rates = [f.heating_rate for f in fits if f.heating_rate is not None]
         if rates:
             info["thermal_heating_rate_range"] = [min(rates), max(rates)]
+    if preheat["smartml"]:
+        results["preheat"] = {
+            method: {"median_abs_error_minutes": float(np.median(errors)), "raises": len(errors)}
+            for method, errors in preheat.items()
+        }
+        # Days each heat-up method served (see engine/heat_up).
+        info["heat_up_method_days"] = heat_up_days
     zone = models.climate_zone(entity_id)
     info["levels"] = zone.routine.levels if zone.routine is not None else {}
     info["changes"] = zone.change_counts

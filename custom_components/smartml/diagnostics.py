@@ -76,6 +76,8 @@ def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
                 "forecast_hours": len(zone.forecast),
                 "mode": zone.mode,
                 "preheat_planned": zone.preheat_start is not None,
+                "preheat_method": zone.preheat_method,
+                "preheat_raises": zone.preheat_raises,
                 "heating_rate": zone.heating_rate,
                 "cooling_rate": zone.cooling_rate,
                 "tau_hours": zone.tau_hours,

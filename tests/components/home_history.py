@@ -43,6 +43,7 @@ async def record_home(
     days: int = 10,
     unusual_day: int | None = None,
     heating_per_step: float = 0.9,
+    hvac_action: bool = True,
 ) -> None:
     """Write `days` of the household into the recorder, ending now (time is frozen).
 
@@ -50,6 +51,7 @@ async def record_home(
     and the hall is busy all afternoon while the household is away.
     heating_per_step: how much the zone warms in a half hour of heating (0: a room its
     radiator does not reach, whose readings follow nothing the thermostat does).
+    hvac_action: whether the thermostat reports it (many radiator valves do not).
     """
     now = dt_util.now()
     moment = dt_util.start_of_local_day(now) - timedelta(days=days)
@@ -74,10 +76,10 @@ async def record_home(
             {
                 "temperature": setpoint,
                 "current_temperature": round(indoor, 1),
-                "hvac_action": "heating" if heating else "idle",
                 "min_temp": 7,
                 "max_temp": 30,
-            },
+            }
+            | ({"hvac_action": "heating" if heating else "idle"} if hvac_action else {}),
         )
         # The zone warms 1.8 °C/h while heating and loses heat to 8 °C outside (tau 14 h).
         indoor += (heating_per_step if heating else 0.0) + (8.0 - indoor) / 28.0

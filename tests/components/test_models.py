@@ -13,6 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 
 from .conftest import FRONT_DOOR, PERSON, THERMOSTAT, setup_entry
 from .home_history import record_home
@@ -314,3 +315,29 @@ async def test_auto_apply_keeps_the_thermostat_at_the_prediction(
     await mock_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(THERMOSTAT).attributes["temperature"] == 18
+
+
+async def test_radiator_valve_without_hvac_action_gets_a_preheat_start_from_its_past_raises(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer, hvac_action=False)
+    await setup_entry(hass, mock_entry)
+    # Its heating response is not known well enough to show, but the time its raises took is.
+    assert hass.states.get("sensor.living_room_heating_rate").state == "unavailable"
+    preheat = hass.states.get("sensor.living_room_preheat_start")
+    start = dt_util.parse_datetime(preheat.state)
+    assert start is not None
+    # The household's evening step to 21 °C comes at 17:30; the room takes about two hours to get there.
+    evening_step = dt_util.start_of_local_day() + timedelta(hours=17, minutes=30)
+    assert dt_util.now() - timedelta(minutes=1) <= start <= evening_step
+    assert preheat.attributes["target_setpoint"] == pytest.approx(21.0)
+    # Diagnostics say what timed it, without when.
+    diagnostics = await async_get_config_entry_diagnostics(hass, mock_entry)
+    zone = diagnostics["predictions"]["climate"][THERMOSTAT]
+    assert zone["preheat_planned"] is True
+    assert zone["preheat_method"] == "approach"
+    assert zone["preheat_raises"] >= 5

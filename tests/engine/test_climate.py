@@ -91,9 +91,11 @@ def _store(
     for i in range(minutes):
         changed = i == 0 or setpoint[i] != setpoint[i - 1]
         attrs: dict[str, object] = {"temperature": float(setpoint[i])}
-        if readings is not None and heat is not None:
-            changed = changed or i % 5 == 0 or heat[i] != heat[i - 1]
+        if readings is not None:  # without `heat`, a thermostat that reports no hvac_action
+            changed = changed or i % 5 == 0
             attrs["current_temperature"] = float(readings[i - i % 5])
+        if readings is not None and heat is not None:
+            changed = changed or heat[i] != heat[i - 1]
             attrs["hvac_action"] = "heating" if heat[i] else "idle"
         if changed:
             rows.append((CLIMATE, "heat", float(times[i]), attrs))

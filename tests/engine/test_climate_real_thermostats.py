@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from custom_components.smartml.engine.climate import ClimateModel
-from custom_components.smartml.engine.preheat import heat_up_hours
+from custom_components.smartml.engine.heat_up import heat_up_hours
 from custom_components.smartml.engine.setpoint_gate import EXPERT_IN_FORCE, EXPERT_ROUTINE, fit_gate
 from custom_components.smartml.engine.setpoint_routine import local_day_slot
 from custom_components.smartml.engine.thermal import HEAT_INPUT_SETPOINT_GAP, fit_thermal, gap_demand

@@ -11,9 +11,10 @@ presence channels and, if configured, an outdoor temperature channel, it learns:
 - the thermal response (`thermal`): a first-order RC model fitted by least squares.
 - when anyone is home (`climate_presence`): the learned rhythm of the presence channels,
   or the occupancy model's hourly forecast given with `set_occupancy_outlook`.
-- preheat (precool, `preheat`): the latest start so that the zone, heating at full rate
-  from where it would otherwise be, reaches the setpoint predicted for the next predicted
-  occupied step up.
+- preheat (precool, `preheat`): the latest start so that the zone, from where it would
+  otherwise be, reaches the setpoint predicted for the next predicted occupied step up in
+  the time its heat-up estimator (`heat_up`: learned from the room's past raises, or its
+  thermal fit where that did better on them) gives.
 
 numpy only; runs in the executor. Nothing here must be persisted: the model is re-fitted
 from the observation store; `as_dict` is a plain summary for diagnostics (`climate_state`).
@@ -283,9 +284,11 @@ class ClimateModel:
         r2 = None if thermal is None or not math.isfinite(thermal.r2) else round(thermal.r2, 3)
         if thermal is not None and not thermal.trusted:
             thermal = None  # not to be acted on: no preheat, no rates shown (see ThermalFit.trusted)
-        if thermal is not None and indoor is not None:
+        if indoor is not None:
             cooling = zone.hvac_mode == HVAC_MODE_COOL
-            plan = plan_preheat(thermal, times, sp, p, now, indoor, outdoor, current_setpoint, cooling=cooling)
+            plan = plan_preheat(
+                zone.heat_up, thermal, times, sp, p, now, indoor, outdoor, current_setpoint, cooling=cooling
+            )
         plan = self._steady_plan(entity_id, plan, now)
         rate = thermal.heating_rate if thermal else None
         return ClimatePrediction(
@@ -304,4 +307,6 @@ class ClimateModel:
             occupied_probability=p_now,
             thermal_untrusted=untrusted,
             thermal_r2=r2,
+            preheat_method=None if zone.heat_up is None else zone.heat_up.method,
+            preheat_raises=0 if zone.heat_up is None else len(zone.heat_up.history),
         )

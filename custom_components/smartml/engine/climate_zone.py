@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from .climate_presence import HomeSeries, forgetting_weights
 from .constants import DAY_SECONDS
+from .heat_up import HeatUp, find_raises, fit_heat_up
 from .observations import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_HVAC_ACTION,
@@ -44,6 +45,8 @@ class ClimateZone:
     # Which forecast each slot of the day uses (the routine, a week median, the setpoint in force).
     gate: SetpointGate | None = None
     thermal: ThermalFit | None = None
+    # Time to reach a raised setpoint (see heat_up): what preheat plans with.
+    heat_up: HeatUp | None = None
     days: float = 0.0
     change_counts: dict[str, int] = field(default_factory=dict)
     last_manual_change: float | None = None
@@ -93,6 +96,9 @@ def fit_zone(
         zone.thermal = fit_thermal(
             cur_t, cur_v, act_t, act_v, out_t, out_v, setpoint_times=sp_t, setpoints=sp_v, start=start, end=now
         )
+        outdoor = None if out_t is None or out_v is None else (out_t, out_v)
+        raises = find_raises((sp_t, sp_v), (cur_t, cur_v), outdoor, start, now)
+        zone.heat_up = fit_heat_up(raises, zone.thermal, now)
     return zone
 
 

@@ -137,6 +137,10 @@ class ClimatePrediction:
     # and the share of the temperature changes the fit explains (R², for the words around it).
     thermal_untrusted: str | None = None
     thermal_r2: float | None = None
+    # How preheat times the heat-up (engine/heat_up: "approach", "median_rate" or "thermal"),
+    # and from how many past raises the room reached; None: nothing to time it with yet.
+    preheat_method: str | None = None
+    preheat_raises: int = 0
 
 
 def anomaly_id(kind: str, type_: str, key: str, ts: float) -> str:
