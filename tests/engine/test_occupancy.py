@@ -381,3 +381,45 @@ def test_few_held_out_rows_keep_the_classifier() -> None:
     truth = np.array([1.0, 0.0, 1.0, 0.0])
     blend = choose_blend(1.0 - truth, np.stack([truth, truth, truth]), truth, np.ones(4, dtype=np.int64))
     assert min(blend.weight) > 0.99
+
+
+def test_a_state_the_hold_out_never_saw_keeps_the_last_state_for_two_hours() -> None:
+    rng = np.random.default_rng(1)
+    rows = 4000
+    steps = np.where(np.arange(rows) % 2 == 0, 1, 96).astype(np.int64)
+    truth = np.ones(rows)
+    # Occupied at every held-out origin; the classifier hedges.
+    blend = choose_blend(np.full(rows, 0.9), np.stack([truth, truth, truth]), truth, steps)
+    assert blend.seen == (False, True)
+    empty = np.zeros(4)
+    near_and_far = np.array([1, 8, 9, 96], dtype=np.int64)
+    model = rng.uniform(0.6, 0.9, 4)
+    naive = np.stack([empty, np.ones(4), np.ones(4)])
+    blended = blend.apply(model, naive, near_and_far)
+    # To 2 h the last state (empty) answers alone; beyond, the blend as chosen.
+    assert blended[:2].tolist() == [0.0, 0.0]
+    weight = np.array(blend.weight)[band_of(near_and_far[2:])]
+    chosen = naive[np.array(blend.naive)[band_of(near_and_far[2:])], [2, 3]]
+    assert blended[2:] == pytest.approx(weight * model[2:] + (1 - weight) * chosen)
+    assert blended[2:].min() > 0.0
+    # Occupied, a state the hold-out saw: the blend as chosen at every horizon.
+    occupied = blend.apply(model, np.ones((3, 4)), near_and_far)
+    weight = np.array(blend.weight)[band_of(near_and_far)]
+    assert occupied == pytest.approx(weight * model + (1 - weight))
+    assert occupied.max() < 1.0
+
+
+def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
+    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(13):
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
+        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0), _ts(day, 9.5))
+    rows.append(("person.alex", "not_home", _ts(12, 10.0), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(12, 0))
+    now = _ts(12, 11.0)
+    assert _p_at(model, store, now, now, HOME) < 0.05
+    assert _p_at(model, store, now, now + 3600, HOME) < 0.05

@@ -7,7 +7,10 @@ scored on them, out of sample, beside the naive forecasts it must beat: the last
 (persistence), the time-of-week frequency and the overall rate. Per scope and band of
 horizons, the blend weight of the best naive forecast that does best on those days is
 kept; where the classifier wins, its weight stays one. Where the hold-out holds little
-evidence, few slots, the weight is shrunk back towards the classifier.
+evidence, few slots, the weight is shrunk back towards the classifier. Where the scope is
+in a state it never was in at a held-out origin (empty, for a home occupied throughout
+those days), nothing says how the pooled classifier fares there, and for the next two hours
+the last state holds (persistence).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ HOLDOUT_SHARE: Final = 0.25
 MAX_HOLDOUT_DAYS: Final = 7
 # Rows of the hold-out fit (a sample, like the final fit's, but smaller: it only advises).
 HOLDOUT_FIT_ROWS: Final = 20_000
+# Bands (the first, to 2 h) where a scope in a state the hold-out never saw it in keeps its last state.
+UNSEEN_STATE_BANDS: Final = 2
 # Pseudo-rows of hold-out evidence that keep the classifier's weight at one.
 PRIOR_ROWS: Final = 1000.0
 # Naive forecasts, by name.
@@ -66,13 +71,19 @@ class Blend:
 
     naive: tuple[int, ...]
     weight: tuple[float, ...]
+    # Whether the hold-out saw the scope empty, and occupied, at an origin.
+    seen: tuple[bool, bool] = (True, True)
 
     def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray) -> FloatArray:
         """The blended probability of each row."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
-        return np.asarray(weight * model + (1.0 - weight) * chosen, dtype=np.float64)
+        blended = weight * model + (1.0 - weight) * chosen
+        # The classifier was never checked in that state (the first absence of a home
+        # that was always occupied): persistence answers for the next hours.
+        unseen = ~np.asarray(self.seen)[(naive[0] > 0.5).astype(np.int64)] & (bands < UNSEEN_STATE_BANDS)
+        return np.asarray(np.where(unseen, naive[0], blended), dtype=np.float64)
 
 
 def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
@@ -96,4 +107,5 @@ def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps:
         # Few rows say little: the weight moves towards one in proportion.
         chosen_naive.append(best_naive)
         chosen_weight.append((n * best + PRIOR_ROWS) / (n + PRIOR_ROWS))
-    return Blend(tuple(chosen_naive), tuple(chosen_weight))
+    last = naive[0] > 0.5
+    return Blend(tuple(chosen_naive), tuple(chosen_weight), (bool((~last).any()), bool(last.any())))
