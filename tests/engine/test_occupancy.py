@@ -14,7 +14,7 @@ from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
-from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, choose_blend
+from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, beyond_record, choose_blend
 from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
 from custom_components.smartml.engine.occupancy_spells import next_use
@@ -373,7 +373,7 @@ def test_a_blend_keeps_the_classifier_where_it_wins_and_leans_on_a_naive_forecas
     near_band, far_band = band_of(np.array([1, 96]))
     assert blend.weight[near_band] > 0.95
     assert blend.naive[far_band] == NAIVE.index("overall_rate") and blend.weight[far_band] < 0.2
-    blended = blend.apply(model, naive, steps)
+    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
     assert brier(truth[~near], blended[~near]) < brier(truth[~near], model[~near])
 
 
@@ -383,30 +383,36 @@ def test_few_held_out_rows_keep_the_classifier() -> None:
     assert min(blend.weight) > 0.99
 
 
-def test_a_state_the_hold_out_never_saw_keeps_the_last_state_for_two_hours() -> None:
+def test_a_state_beyond_its_record_is_one_held_over_twice_as_long_as_ever_before() -> None:
+    # Empty 4, occupied 2, empty 3, occupied 5 slots.
+    y = np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    origins = np.arange(1, len(y) + 1, dtype=np.int64)
+    # The first run of each state has no record to beat; the second empty run stays within
+    # 2 x 4 slots; the second occupied run goes beyond 2 x 2 slots at its 5th.
+    expected = [True] * 4 + [True] * 2 + [False] * 3 + [False] * 4 + [True]
+    assert beyond_record(y, origins).tolist() == expected
+    # A state never seen before is beyond the record at once.
+    assert beyond_record(np.array([1, 1, 1, 0], dtype=bool), np.array([3, 4])).tolist() == [True, True]
+
+
+def test_beyond_its_record_a_scope_keeps_its_last_state_for_two_hours() -> None:
     rng = np.random.default_rng(1)
     rows = 4000
     steps = np.where(np.arange(rows) % 2 == 0, 1, 96).astype(np.int64)
     truth = np.ones(rows)
-    # Occupied at every held-out origin; the classifier hedges.
     blend = choose_blend(np.full(rows, 0.9), np.stack([truth, truth, truth]), truth, steps)
-    assert blend.seen == (False, True)
-    empty = np.zeros(4)
     near_and_far = np.array([1, 8, 9, 96], dtype=np.int64)
     model = rng.uniform(0.6, 0.9, 4)
-    naive = np.stack([empty, np.ones(4), np.ones(4)])
-    blended = blend.apply(model, naive, near_and_far)
-    # To 2 h the last state (empty) answers alone; beyond, the blend as chosen.
-    assert blended[:2].tolist() == [0.0, 0.0]
-    weight = np.array(blend.weight)[band_of(near_and_far[2:])]
-    chosen = naive[np.array(blend.naive)[band_of(near_and_far[2:])], [2, 3]]
-    assert blended[2:] == pytest.approx(weight * model[2:] + (1 - weight) * chosen)
-    assert blended[2:].min() > 0.0
-    # Occupied, a state the hold-out saw: the blend as chosen at every horizon.
-    occupied = blend.apply(model, np.ones((3, 4)), near_and_far)
+    naive = np.stack([np.zeros(4), np.ones(4), np.ones(4)])
     weight = np.array(blend.weight)[band_of(near_and_far)]
-    assert occupied == pytest.approx(weight * model + (1 - weight))
-    assert occupied.max() < 1.0
+    as_chosen = weight * model + (1 - weight) * naive[np.array(blend.naive)[band_of(near_and_far)], np.arange(4)]
+    beyond = blend.apply(model, naive, near_and_far, np.ones(4, dtype=bool))
+    # To 2 h the last state (empty) answers alone; beyond, the blend as chosen.
+    assert beyond[:2].tolist() == [0.0, 0.0]
+    assert beyond[2:] == pytest.approx(as_chosen[2:])
+    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=bool))
+    assert within == pytest.approx(as_chosen)
+    assert within[:2].min() > 0.0
 
 
 def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:

@@ -34,6 +34,7 @@ from .occupancy_blend import (
     HOLDOUT_SHARE,
     MAX_HOLDOUT_DAYS,
     Blend,
+    beyond_record,
     choose_blend,
     naive_forecasts,
 )
@@ -247,14 +248,15 @@ class OccupancyModel:
         self, routines: Routines, origins: FloatArray, steps: NDArray[np.int64]
     ) -> dict[str, FloatArray]:
         timeline = routines.timeline
-        o, k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
+        grid_o, grid_k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
+        o, k = grid_o.ravel(), grid_k.ravel()
         out: dict[str, FloatArray] = {}
-        for scope in timeline.targets:
+        for scope, y in timeline.targets.items():
             pace()
-            p = occupied_probability(routines, scope, o.ravel(), k.ravel(), self.coef_, self.intercept_)
+            p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             if scope in self.blends_:
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o.ravel(), k.ravel()), k.ravel())
-            out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(o.shape)
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, beyond_record(y, o))
+            out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
         return out
 
     def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:

@@ -7,10 +7,11 @@ scored on them, out of sample, beside the naive forecasts it must beat: the last
 (persistence), the time-of-week frequency and the overall rate. Per scope and band of
 horizons, the blend weight of the best naive forecast that does best on those days is
 kept; where the classifier wins, its weight stays one. Where the hold-out holds little
-evidence, few slots, the weight is shrunk back towards the classifier. Where the scope is
-in a state it never was in at a held-out origin (empty, for a home occupied throughout
-those days), nothing says how the pooled classifier fares there, and for the next two hours
-the last state holds (persistence).
+evidence, few slots, the weight is shrunk back towards the classifier. Where the scope has
+been in its state more than twice as long as it ever was before (the first absence of a
+home always occupied until then, a sensor stuck on for days), the pooled classifier is
+answering far from anything it learned from, and for the next two hours the last state
+holds (persistence).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 
 from .baselines import occupancy_overall_rate, occupancy_time_of_week
 from .occupancy_routine import Routines
+from .occupancy_targets import run_lengths
 from .pacing import pace
 
 # Bands of horizons (slots), by their upper edges: 15-30 min, up to 2 h, up to 8 h, beyond.
@@ -34,8 +36,10 @@ HOLDOUT_SHARE: Final = 0.25
 MAX_HOLDOUT_DAYS: Final = 7
 # Rows of the hold-out fit (a sample, like the final fit's, but smaller: it only advises).
 HOLDOUT_FIT_ROWS: Final = 20_000
-# Bands (the first, to 2 h) where a scope in a state the hold-out never saw it in keeps its last state.
-UNSEEN_STATE_BANDS: Final = 2
+# A state held this many times longer than it ever was before is beyond the scope's record...
+RECORD_RATIO: Final = 2.0
+# ...and keeps its last state over these bands (the first two, to 2 h).
+BEYOND_RECORD_BANDS: Final = 2
 # Pseudo-rows of hold-out evidence that keep the classifier's weight at one.
 PRIOR_ROWS: Final = 1000.0
 # Naive forecasts, by name.
@@ -43,6 +47,7 @@ NAIVE: Final = ("persistence", "time_of_week", "overall_rate")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 
 def band_of(steps: IntArray) -> IntArray:
@@ -65,25 +70,37 @@ def naive_forecasts(routines: Routines, scope: str, origins: IntArray, steps: In
     return np.stack([last, week, np.full(len(origins), occupancy_overall_rate(y, known))])
 
 
+def beyond_record(y: BoolArray, origins: IntArray) -> BoolArray:
+    """Whether the state at each origin has lasted over RECORD_RATIO times its longest earlier run.
+
+    A state never seen before (no earlier run) is beyond the record at once.
+    """
+    runs = run_lengths(y)
+    current = runs[origins - 1]
+    before = origins - current - 1  # the last slot before the current run (-1: none)
+    longest = np.zeros(len(origins), dtype=np.int64)
+    for state in (False, True):
+        record = np.maximum.accumulate(np.where(y == state, runs, 0))
+        mine = (y[origins - 1] == state) & (before >= 0)
+        longest[mine] = record[before[mine]]
+    return np.asarray(current > RECORD_RATIO * longest, dtype=np.bool_)
+
+
 @dataclass(frozen=True, slots=True)
 class Blend:
     """Per band of horizons: which naive forecast (index in NAIVE) and the classifier's weight."""
 
     naive: tuple[int, ...]
     weight: tuple[float, ...]
-    # Whether the hold-out saw the scope empty, and occupied, at an origin.
-    seen: tuple[bool, bool] = (True, True)
 
-    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray) -> FloatArray:
-        """The blended probability of each row."""
+    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, record: BoolArray) -> FloatArray:
+        """The blended probability of each row; `record`: its origin is beyond the scope's record."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
         blended = weight * model + (1.0 - weight) * chosen
-        # The classifier was never checked in that state (the first absence of a home
-        # that was always occupied): persistence answers for the next hours.
-        unseen = ~np.asarray(self.seen)[(naive[0] > 0.5).astype(np.int64)] & (bands < UNSEEN_STATE_BANDS)
-        return np.asarray(np.where(unseen, naive[0], blended), dtype=np.float64)
+        holds = record & (bands < BEYOND_RECORD_BANDS)
+        return np.asarray(np.where(holds, naive[0], blended), dtype=np.float64)
 
 
 def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
@@ -107,5 +124,4 @@ def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps:
         # Few rows say little: the weight moves towards one in proportion.
         chosen_naive.append(best_naive)
         chosen_weight.append((n * best + PRIOR_ROWS) / (n + PRIOR_ROWS))
-    last = naive[0] > 0.5
-    return Blend(tuple(chosen_naive), tuple(chosen_weight), (bool((~last).any()), bool(last.any())))
+    return Blend(tuple(chosen_naive), tuple(chosen_weight))
