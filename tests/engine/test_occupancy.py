@@ -14,7 +14,7 @@ from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
-from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, beyond_record, choose_blend
+from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, choose_blend, held_steps
 from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
 from custom_components.smartml.engine.occupancy_spells import next_use
@@ -373,7 +373,7 @@ def test_a_blend_keeps_the_classifier_where_it_wins_and_leans_on_a_naive_forecas
     near_band, far_band = band_of(np.array([1, 96]))
     assert blend.weight[near_band] > 0.95
     assert blend.naive[far_band] == NAIVE.index("overall_rate") and blend.weight[far_band] < 0.2
-    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
+    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=np.int64))
     assert brier(truth[~near], blended[~near]) < brier(truth[~near], model[~near])
 
 
@@ -383,19 +383,21 @@ def test_few_held_out_rows_keep_the_classifier() -> None:
     assert min(blend.weight) > 0.99
 
 
-def test_a_state_beyond_its_record_is_one_held_over_twice_as_long_as_ever_before() -> None:
+def test_beyond_its_record_the_last_state_holds_over_half_its_length_from_2_to_8_hours() -> None:
     # Empty 4, occupied 2, empty 3, occupied 5 slots.
     y = np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
     origins = np.arange(1, len(y) + 1, dtype=np.int64)
     # The first run of each state has no record to beat; the second empty run stays within
-    # 2 x 4 slots; the second occupied run goes beyond 2 x 2 slots at its 5th.
-    expected = [True] * 4 + [True] * 2 + [False] * 3 + [False] * 4 + [True]
-    assert beyond_record(y, origins).tolist() == expected
-    # A state never seen before is beyond the record at once.
-    assert beyond_record(np.array([1, 1, 1, 0], dtype=bool), np.array([3, 4])).tolist() == [True, True]
+    # 2 x 4 slots; the second occupied run goes beyond 2 x 2 slots at its 5th. Short runs
+    # hold for 2 h (8 slots).
+    expected = [8] * 4 + [8] * 2 + [0] * 3 + [0] * 4 + [8]
+    assert held_steps(y, origins).tolist() == expected
+    # A state never seen before holds at once; a long one over half its length, up to 8 h.
+    first_absence = np.r_[np.ones(50), np.zeros(100)].astype(bool)
+    assert held_steps(first_absence, np.array([51, 80, 150])).tolist() == [8, 15, 32]
 
 
-def test_beyond_its_record_a_scope_keeps_its_last_state_for_two_hours() -> None:
+def test_beyond_its_record_a_scope_keeps_its_last_state() -> None:
     rng = np.random.default_rng(1)
     rows = 4000
     steps = np.where(np.arange(rows) % 2 == 0, 1, 96).astype(np.int64)
@@ -406,11 +408,11 @@ def test_beyond_its_record_a_scope_keeps_its_last_state_for_two_hours() -> None:
     naive = np.stack([np.zeros(4), np.ones(4), np.ones(4)])
     weight = np.array(blend.weight)[band_of(near_and_far)]
     as_chosen = weight * model + (1 - weight) * naive[np.array(blend.naive)[band_of(near_and_far)], np.arange(4)]
-    beyond = blend.apply(model, naive, near_and_far, np.ones(4, dtype=bool))
-    # To 2 h the last state (empty) answers alone; beyond, the blend as chosen.
-    assert beyond[:2].tolist() == [0.0, 0.0]
-    assert beyond[2:] == pytest.approx(as_chosen[2:])
-    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=bool))
+    held = blend.apply(model, naive, near_and_far, np.full(4, 8))
+    # Within the held slots the last state (empty) answers alone; beyond, the blend as chosen.
+    assert held[:2].tolist() == [0.0, 0.0]
+    assert held[2:] == pytest.approx(as_chosen[2:])
+    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=np.int64))
     assert within == pytest.approx(as_chosen)
     assert within[:2].min() > 0.0
 
@@ -429,3 +431,6 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
     now = _ts(12, 11.0)
     assert _p_at(model, store, now, now, HOME) < 0.05
     assert _p_at(model, store, now, now + 3600, HOME) < 0.05
+    # Away longer than ever before: the absence holds over half its length.
+    later = _ts(12, 20.0)
+    assert _p_at(model, store, later, later + 4 * 3600, HOME) < 0.05

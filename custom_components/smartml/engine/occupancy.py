@@ -34,8 +34,8 @@ from .occupancy_blend import (
     HOLDOUT_SHARE,
     MAX_HOLDOUT_DAYS,
     Blend,
-    beyond_record,
     choose_blend,
+    held_steps,
     naive_forecasts,
 )
 from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
@@ -255,7 +255,7 @@ class OccupancyModel:
             pace()
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             if scope in self.blends_:
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, beyond_record(y, o))
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, held_steps(y, o))
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
         return out
 

@@ -10,8 +10,8 @@ kept; where the classifier wins, its weight stays one. Where the hold-out holds 
 evidence, few slots, the weight is shrunk back towards the classifier. Where the scope has
 been in its state more than twice as long as it ever was before (the first absence of a
 home always occupied until then, a sensor stuck on for days), the pooled classifier is
-answering far from anything it learned from, and for the next two hours the last state
-holds (persistence).
+answering far from anything it learned from, and the last state holds (persistence) over
+half the time it has lasted: at least two hours, at most eight.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ MAX_HOLDOUT_DAYS: Final = 7
 HOLDOUT_FIT_ROWS: Final = 20_000
 # A state held this many times longer than it ever was before is beyond the scope's record...
 RECORD_RATIO: Final = 2.0
-# ...and keeps its last state over these bands (the first two, to 2 h).
-BEYOND_RECORD_BANDS: Final = 2
+# ...and holds over this share of the time it has lasted, through the first two bands at
+# least (2 h) and the third at most (8 h).
+HOLD_SHARE: Final = 0.5
 # Pseudo-rows of hold-out evidence that keep the classifier's weight at one.
 PRIOR_ROWS: Final = 1000.0
 # Naive forecasts, by name.
@@ -70,10 +71,11 @@ def naive_forecasts(routines: Routines, scope: str, origins: IntArray, steps: In
     return np.stack([last, week, np.full(len(origins), occupancy_overall_rate(y, known))])
 
 
-def beyond_record(y: BoolArray, origins: IntArray) -> BoolArray:
-    """Whether the state at each origin has lasted over RECORD_RATIO times its longest earlier run.
+def held_steps(y: BoolArray, origins: IntArray) -> IntArray:
+    """How many slots ahead the last state holds at each origin (0: the blend answers).
 
-    A state never seen before (no earlier run) is beyond the record at once.
+    It holds where the state has lasted over RECORD_RATIO times its longest earlier run,
+    a state never seen before (no earlier run) at once.
     """
     runs = run_lengths(y)
     current = runs[origins - 1]
@@ -83,7 +85,8 @@ def beyond_record(y: BoolArray, origins: IntArray) -> BoolArray:
         record = np.maximum.accumulate(np.where(y == state, runs, 0))
         mine = (y[origins - 1] == state) & (before >= 0)
         longest[mine] = record[before[mine]]
-    return np.asarray(current > RECORD_RATIO * longest, dtype=np.bool_)
+    hold = np.clip(np.floor(HOLD_SHARE * current), BAND_EDGES[1], BAND_EDGES[2])
+    return np.asarray(np.where(current > RECORD_RATIO * longest, hold, 0), dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +96,13 @@ class Blend:
     naive: tuple[int, ...]
     weight: tuple[float, ...]
 
-    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, record: BoolArray) -> FloatArray:
-        """The blended probability of each row; `record`: its origin is beyond the scope's record."""
+    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, held: IntArray) -> FloatArray:
+        """The blended probability of each row; persistence where the step is within `held` (held_steps)."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
         blended = weight * model + (1.0 - weight) * chosen
-        holds = record & (bands < BEYOND_RECORD_BANDS)
-        return np.asarray(np.where(holds, naive[0], blended), dtype=np.float64)
+        return np.asarray(np.where(steps <= held, naive[0], blended), dtype=np.float64)
 
 
 def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
