@@ -373,7 +373,7 @@ def test_a_blend_keeps_the_classifier_where_it_wins_and_leans_on_a_naive_forecas
     near_band, far_band = band_of(np.array([1, 96]))
     assert blend.weight[near_band] > 0.95
     assert blend.naive[far_band] == NAIVE.index("overall_rate") and blend.weight[far_band] < 0.2
-    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=np.int64))
+    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
     assert brier(truth[~near], blended[~near]) < brier(truth[~near], model[~near])
 
 
@@ -408,11 +408,11 @@ def test_beyond_its_record_a_scope_keeps_its_last_state() -> None:
     naive = np.stack([np.zeros(4), np.ones(4), np.ones(4)])
     weight = np.array(blend.weight)[band_of(near_and_far)]
     as_chosen = weight * model + (1 - weight) * naive[np.array(blend.naive)[band_of(near_and_far)], np.arange(4)]
-    held = blend.apply(model, naive, near_and_far, np.full(4, 8))
+    held = blend.apply(model, naive, near_and_far, near_and_far <= 8)
     # Within the held slots the last state (empty) answers alone; beyond, the blend as chosen.
     assert held[:2].tolist() == [0.0, 0.0]
     assert held[2:] == pytest.approx(as_chosen[2:])
-    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=np.int64))
+    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=bool))
     assert within == pytest.approx(as_chosen)
     assert within[:2].min() > 0.0
 
@@ -434,3 +434,6 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
     # Away longer than ever before: the absence holds over half its length.
     later = _ts(12, 20.0)
     assert _p_at(model, store, later, later + 4 * 3600, HOME) < 0.05
+    # Nobody home: the kitchen's breakfast routine waits too while the absence holds.
+    next_morning = _ts(13, 5.0)
+    assert _p_at(model, store, next_morning, _ts(13, 7.5), "kitchen") < 0.05

@@ -251,12 +251,19 @@ class OccupancyModel:
         grid_o, grid_k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
         o, k = grid_o.ravel(), grid_k.ravel()
         out: dict[str, FloatArray] = {}
+        holds: dict[str, NDArray[np.bool_]] = {}
         for scope, y in timeline.targets.items():
             pace()
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             if scope in self.blends_:
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, held_steps(y, o))
+                holds[scope] = (k <= held_steps(y, o)).reshape(grid_o.shape)
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, holds[scope].ravel())
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
+        # While the home's last state holds (away longer than ever before), no area is
+        # likelier in use than the home: nobody is there to use it.
+        if HOME in holds:
+            for scope in out.keys() - {HOME}:
+                out[scope] = np.where(holds[HOME], np.minimum(out[scope], out[HOME]), out[scope])
         return out
 
     def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:

@@ -96,13 +96,13 @@ class Blend:
     naive: tuple[int, ...]
     weight: tuple[float, ...]
 
-    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, held: IntArray) -> FloatArray:
-        """The blended probability of each row; persistence where the step is within `held` (held_steps)."""
+    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, holds: BoolArray) -> FloatArray:
+        """The blended probability of each row; persistence where the last state `holds` (held_steps)."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
         blended = weight * model + (1.0 - weight) * chosen
-        return np.asarray(np.where(steps <= held, naive[0], blended), dtype=np.float64)
+        return np.asarray(np.where(holds, naive[0], blended), dtype=np.float64)
 
 
 def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
