@@ -259,8 +259,9 @@ class OccupancyModel:
                 holds[scope] = (k <= held_steps(y, o)).reshape(grid_o.shape)
                 p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, holds[scope].ravel())
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
-        # While the home's last state holds (away longer than ever before), no area is
-        # likelier in use than the home: nobody is there to use it.
+        # While the home's last state holds, no area is likelier in use than the home: held
+        # empty (away longer than ever before), nobody is there to use it; held occupied,
+        # this changes nothing.
         if HOME in holds:
             for scope in out.keys() - {HOME}:
                 out[scope] = np.where(holds[HOME], np.minimum(out[scope], out[HOME]), out[scope])
