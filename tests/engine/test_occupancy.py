@@ -14,7 +14,7 @@ from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
-from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, choose_blend
+from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, choose_blend, held_steps
 from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
 from custom_components.smartml.engine.occupancy_spells import next_use
@@ -373,7 +373,7 @@ def test_a_blend_keeps_the_classifier_where_it_wins_and_leans_on_a_naive_forecas
     near_band, far_band = band_of(np.array([1, 96]))
     assert blend.weight[near_band] > 0.95
     assert blend.naive[far_band] == NAIVE.index("overall_rate") and blend.weight[far_band] < 0.2
-    blended = blend.apply(model, naive, steps)
+    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
     assert brier(truth[~near], blended[~near]) < brier(truth[~near], model[~near])
 
 
@@ -381,3 +381,59 @@ def test_few_held_out_rows_keep_the_classifier() -> None:
     truth = np.array([1.0, 0.0, 1.0, 0.0])
     blend = choose_blend(1.0 - truth, np.stack([truth, truth, truth]), truth, np.ones(4, dtype=np.int64))
     assert min(blend.weight) > 0.99
+
+
+def test_beyond_its_record_the_last_state_holds_over_half_its_length_from_2_to_8_hours() -> None:
+    # Empty 4, occupied 2, empty 3, occupied 5 slots.
+    y = np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    origins = np.arange(1, len(y) + 1, dtype=np.int64)
+    # The first run of each state has no record to beat; the second empty run stays within
+    # 2 x 4 slots; the second occupied run goes beyond 2 x 2 slots at its 5th. Short runs
+    # hold for 2 h (8 slots).
+    expected = [8] * 4 + [8] * 2 + [0] * 3 + [0] * 4 + [8]
+    assert held_steps(y, origins).tolist() == expected
+    # A state never seen before holds at once; a long one over half its length, up to 8 h.
+    first_absence = np.r_[np.ones(50), np.zeros(100)].astype(bool)
+    assert held_steps(first_absence, np.array([51, 80, 150])).tolist() == [8, 15, 32]
+
+
+def test_beyond_its_record_a_scope_keeps_its_last_state() -> None:
+    rng = np.random.default_rng(1)
+    rows = 4000
+    steps = np.where(np.arange(rows) % 2 == 0, 1, 96).astype(np.int64)
+    truth = np.ones(rows)
+    blend = choose_blend(np.full(rows, 0.9), np.stack([truth, truth, truth]), truth, steps)
+    near_and_far = np.array([1, 8, 9, 96], dtype=np.int64)
+    model = rng.uniform(0.6, 0.9, 4)
+    naive = np.stack([np.zeros(4), np.ones(4), np.ones(4)])
+    weight = np.array(blend.weight)[band_of(near_and_far)]
+    as_chosen = weight * model + (1 - weight) * naive[np.array(blend.naive)[band_of(near_and_far)], np.arange(4)]
+    held = blend.apply(model, naive, near_and_far, near_and_far <= 8)
+    # Within the held slots the last state (empty) answers alone; beyond, the blend as chosen.
+    assert held[:2].tolist() == [0.0, 0.0]
+    assert held[2:] == pytest.approx(as_chosen[2:])
+    within = blend.apply(model, naive, near_and_far, np.zeros(4, dtype=bool))
+    assert within == pytest.approx(as_chosen)
+    assert within[:2].min() > 0.0
+
+
+def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
+    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(13):
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
+        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0), _ts(day, 9.5))
+    rows.append(("person.alex", "not_home", _ts(12, 10.0), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(12, 0))
+    now = _ts(12, 11.0)
+    assert _p_at(model, store, now, now, HOME) < 0.05
+    assert _p_at(model, store, now, now + 3600, HOME) < 0.05
+    # Away longer than ever before: the absence holds over half its length.
+    later = _ts(12, 20.0)
+    assert _p_at(model, store, later, later + 4 * 3600, HOME) < 0.05
+    # Nobody home: the kitchen's breakfast routine waits too while the absence holds.
+    next_morning = _ts(13, 5.0)
+    assert _p_at(model, store, next_morning, _ts(13, 7.5), "kitchen") < 0.05

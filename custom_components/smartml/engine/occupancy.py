@@ -35,6 +35,7 @@ from .occupancy_blend import (
     MAX_HOLDOUT_DAYS,
     Blend,
     choose_blend,
+    held_steps,
     naive_forecasts,
 )
 from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
@@ -247,14 +248,23 @@ class OccupancyModel:
         self, routines: Routines, origins: FloatArray, steps: NDArray[np.int64]
     ) -> dict[str, FloatArray]:
         timeline = routines.timeline
-        o, k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
+        grid_o, grid_k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
+        o, k = grid_o.ravel(), grid_k.ravel()
         out: dict[str, FloatArray] = {}
-        for scope in timeline.targets:
+        holds: dict[str, NDArray[np.bool_]] = {}
+        for scope, y in timeline.targets.items():
             pace()
-            p = occupied_probability(routines, scope, o.ravel(), k.ravel(), self.coef_, self.intercept_)
+            p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             if scope in self.blends_:
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o.ravel(), k.ravel()), k.ravel())
-            out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(o.shape)
+                holds[scope] = (k <= held_steps(y, o)).reshape(grid_o.shape)
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, holds[scope].ravel())
+            out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
+        # While the home's last state holds, no area is likelier in use than the home: held
+        # empty (away longer than ever before), nobody is there to use it; held occupied,
+        # this changes nothing.
+        if HOME in holds:
+            for scope in out.keys() - {HOME}:
+                out[scope] = np.where(holds[HOME], np.minimum(out[scope], out[HOME]), out[scope])
         return out
 
     def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:

@@ -7,7 +7,11 @@ scored on them, out of sample, beside the naive forecasts it must beat: the last
 (persistence), the time-of-week frequency and the overall rate. Per scope and band of
 horizons, the blend weight of the best naive forecast that does best on those days is
 kept; where the classifier wins, its weight stays one. Where the hold-out holds little
-evidence, few slots, the weight is shrunk back towards the classifier.
+evidence, few slots, the weight is shrunk back towards the classifier. Where the scope has
+been in its state more than twice as long as it ever was before (the first absence of a
+home always occupied until then, a sensor stuck on for days), the pooled classifier is
+answering far from anything it learned from, and the last state holds (persistence) over
+half the time it has lasted: at least two hours, at most eight.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from numpy.typing import NDArray
 
 from .baselines import occupancy_overall_rate, occupancy_time_of_week
 from .occupancy_routine import Routines
+from .occupancy_targets import run_lengths
 from .pacing import pace
 
 # Bands of horizons (slots), by their upper edges: 15-30 min, up to 2 h, up to 8 h, beyond.
@@ -31,6 +36,11 @@ HOLDOUT_SHARE: Final = 0.25
 MAX_HOLDOUT_DAYS: Final = 7
 # Rows of the hold-out fit (a sample, like the final fit's, but smaller: it only advises).
 HOLDOUT_FIT_ROWS: Final = 20_000
+# A state held this many times longer than it ever was before is beyond the scope's record...
+RECORD_RATIO: Final = 2.0
+# ...and holds over this share of the time it has lasted, through the first two bands at
+# least (2 h) and the third at most (8 h).
+HOLD_SHARE: Final = 0.5
 # Pseudo-rows of hold-out evidence that keep the classifier's weight at one.
 PRIOR_ROWS: Final = 1000.0
 # Naive forecasts, by name.
@@ -38,6 +48,7 @@ NAIVE: Final = ("persistence", "time_of_week", "overall_rate")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 
 def band_of(steps: IntArray) -> IntArray:
@@ -60,6 +71,24 @@ def naive_forecasts(routines: Routines, scope: str, origins: IntArray, steps: In
     return np.stack([last, week, np.full(len(origins), occupancy_overall_rate(y, known))])
 
 
+def held_steps(y: BoolArray, origins: IntArray) -> IntArray:
+    """How many slots ahead the last state holds at each origin (0: the blend answers).
+
+    It holds where the state has lasted over RECORD_RATIO times its longest earlier run,
+    a state never seen before (no earlier run) at once.
+    """
+    runs = run_lengths(y)
+    current = runs[origins - 1]
+    before = origins - current - 1  # the last slot before the current run (-1: none)
+    longest = np.zeros(len(origins), dtype=np.int64)
+    for state in (False, True):
+        record = np.maximum.accumulate(np.where(y == state, runs, 0))
+        mine = (y[origins - 1] == state) & (before >= 0)
+        longest[mine] = record[before[mine]]
+    hold = np.clip(np.floor(HOLD_SHARE * current), BAND_EDGES[1], BAND_EDGES[2])
+    return np.asarray(np.where(current > RECORD_RATIO * longest, hold, 0), dtype=np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class Blend:
     """Per band of horizons: which naive forecast (index in NAIVE) and the classifier's weight."""
@@ -67,12 +96,13 @@ class Blend:
     naive: tuple[int, ...]
     weight: tuple[float, ...]
 
-    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray) -> FloatArray:
-        """The blended probability of each row."""
+    def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, holds: BoolArray) -> FloatArray:
+        """The blended probability of each row; persistence where the last state `holds` (held_steps)."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
-        return np.asarray(weight * model + (1.0 - weight) * chosen, dtype=np.float64)
+        blended = weight * model + (1.0 - weight) * chosen
+        return np.asarray(np.where(holds, naive[0], blended), dtype=np.float64)
 
 
 def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps: IntArray) -> Blend:
