@@ -157,6 +157,37 @@ def test_bouts_join_changes_close_together() -> None:
     assert bout_starts(times, 600.0).tolist() == [0.0, 1200.0]
 
 
+def test_a_busy_hour_is_many_bouts_not_one() -> None:
+    """Motion every minute for an hour: a bout every five minutes, counted from the run's start."""
+    busy = np.arange(0.0, 3600.0, 60.0) + 7.0
+    later = np.array([5000.0, 5100.0])
+    bouts = bout_starts(np.concatenate([busy, later]), 300.0, split=300.0)
+    assert bouts.tolist() == [*(busy[::5]).tolist(), 5000.0]
+
+
+def test_a_busy_home_that_falls_silent_is_told_within_two_hours() -> None:
+    """Motion every two minutes all day (never five minutes apart): a midday silence is not usual."""
+    rows: list[tuple[str, str, float, None]] = [(PERSON, "home", _at(0, 0), None)]
+    for day in range(15):
+        rows.append((BED, "off", _at(day, 7.0), None))
+        end = 11.0 if day == 14 else 23.0
+        for hour in np.arange(7.05, end, 1 / 30):
+            rows += [(KITCHEN, "on", _at(day, hour), None), (KITCHEN, "off", _at(day, hour + 0.01), None)]
+        if day < 14:
+            rows.append((BED, "on", _at(day, 23.0), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    model = RoutineModel()
+    model.fit(store, SPEC, _at(14, 10.0))
+    for entity_id, value, ts, _ in rows:
+        if _at(14, 10.0) <= ts:
+            model.observe(entity_id, 1.0 if value in ("on", "home") else 0.0, ts)
+    told = [
+        when for minute in range(11 * 60, 15 * 60, 5) if model.check(when := _at(14, minute / 60), None) is not None
+    ]
+    assert told and told[0] <= _at(14, 13.0)
+
+
 def test_not_ready_before_the_learning_days() -> None:
     model = RoutineModel()
     model.fit(_home(days=3), SPEC, _at(3, 0))
