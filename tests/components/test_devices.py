@@ -86,3 +86,36 @@ async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_lim
     profile = entry.runtime_data.coordinator.models.energy.devices_.profiles_[OVEN]
     minutes = fired[0].data["facts"]["minutes"]
     assert max(profile.limit_s) >= minutes * 60 > limit_before
+
+
+async def test_a_long_run_left_unanswered_is_learned_up_to_its_alert(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
+    await _record_oven(hass, freezer)
+    await record_home(hass, freezer, days=HISTORY_DAYS)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    coordinator = entry.runtime_data.coordinator
+
+    # A long roast, 2 h 15 min: past the usual hour plus the margin, and nobody answers.
+    await _oven_runs(hass, entry, freezer, 2000.0, 2.25)
+    assert len([event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]) == 1
+    limit_before = coordinator.models.energy.devices_.profiles_[OVEN].limit_s[18]
+    # Off until the next evening; the models are refitted on the day that passed.
+    await _oven_runs(hass, entry, freezer, 2.0, 0.25)
+    for _ in range(3):
+        freezer.tick(timedelta(hours=7))
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now()) + timedelta(hours=18))
+    await coordinator.fitter.async_refresh()
+    await hass.async_block_till_done()
+    # What it ran up to the alert is learned, what came after it is not: the limit rises by
+    # the margin (not by the whole roast), and the same roast the next evening is within it.
+    limit = coordinator.models.energy.devices_.profiles_[OVEN].limit_s[18]
+    assert limit_before < 2.25 * 3600 <= limit < (2.25 + 0.75) * 3600
+    await _oven_runs(hass, entry, freezer, 2000.0, 2.25)
+    assert hass.states.get("binary_sensor.oven_power_left_on").state == "off"
+    assert len([event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]) == 1

@@ -76,6 +76,24 @@ def test_device_left_on_is_found_after_its_longest_run_and_feedback_lifts_the_li
     assert model.devices_.profiles_[HEATER].limit_s[18] >= facts.minutes * 60
 
 
+def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:
+    # Day 21: the heater stays on from 18:00 for 30 hours.
+    stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 23 * DAY, 900.0).tolist(), 800.0)
+    store = _home(25, stuck)
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 21 * DAY)
+    limit = model.devices_.profiles_[HEATER].limit_s[18]
+    found = []
+    for day in (21, 22):
+        model.fit(store, SPEC, T0 + day * DAY)
+        found += _alerts(model, store, T0 + day * DAY, T0 + (day + 1) * DAY)
+    # Its day-long floor is that same episode, not a standby that rose.
+    assert [(f[1], f[2]) for f in found] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+    # What it ran before crossing its limit is learned; what came after is not.
+    model.fit(store, SPEC, T0 + 24 * DAY)
+    assert model.devices_.profiles_[HEATER].longest_s[18] == limit
+
+
 def test_usual_days_raise_nothing_and_a_rising_standby_is_reported() -> None:
     store = _home(35, kettle_extra=40.0)
     model = EnergyModel()

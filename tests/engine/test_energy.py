@@ -19,7 +19,7 @@ from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
-from custom_components.smartml.engine.energy_quantiles import least_absolute
+from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
@@ -174,6 +174,30 @@ def test_next_hour_follows_a_load_running_now() -> None:
     assert np.mean(np.abs(q[ok, 1] - truth[ok])) < 0.85 * min(
         np.mean(np.abs(last[ok] - truth[ok])), np.mean(np.abs(usual[ok] - truth[ok]))
     )
+
+
+def test_next_hour_leans_on_the_last_hour_where_that_forecasts_best() -> None:
+    """Nights at a level of their own (a heater set anew each evening): the last hour says it, no profile can."""
+    rng = np.random.default_rng(6)
+    ts = T0 + np.arange(0, 42 * DAY, 600.0)
+    watts = routine_watts(ts, rng)
+    night = ((ts % DAY) / HOUR) < 6
+    level = rng.choice([0.0, 1500.0, 3000.0], size=42)[((ts - T0) // DAY).astype(np.int64)]
+    watts += np.where(night, level, 0.0)
+    store = ObservationStore(max_points=10**7)
+    for t, w in zip(ts.tolist(), watts.tolist(), strict=True):
+        store.add_state(POWER, "power", f"{w:.1f}", t)
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 35 * DAY)
+    assert isinstance(model.model_, ProfileQuantiles)
+    # Hours 3-5 of the night: the last hour is the forecast; the evening keeps the model's.
+    assert model.model_.model_share_[1] <= 0.25
+    assert model.model_.model_share_[6] >= 0.75
+    series = model.series(store, T0 + 42 * DAY, None, None, since=T0)
+    origins = np.array([d * 24 + h for d in range(35, 41) for h in range(3, 6)])
+    q = model.quantiles(series, origins, np.ones(len(origins), dtype=np.int64))
+    truth, last = series.y[origins], series.y[origins - 1]
+    assert np.mean(np.abs(q[:, 1] - truth)) <= np.mean(np.abs(last - truth)) + 0.01
 
 
 def test_baseline_and_standby_power(fitted: tuple[EnergyModel, ObservationStore]) -> None:

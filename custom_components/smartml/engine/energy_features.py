@@ -48,6 +48,8 @@ FEATURES: Final = (
 )
 # Columns the forecast models read by position.
 COLUMN_HORIZON: Final = FEATURES.index("horizon")
+COLUMN_HOUR_OF_DAY: Final = FEATURES.index("hour_of_day")
+COLUMN_LAST: Final = FEATURES.index("last")
 COLUMN_USUAL: Final = FEATURES.index("usual")
 COLUMN_LAST_VS_USUAL: Final = FEATURES.index("last_vs_usual")
 COLUMN_DAY_VS_USUAL: Final = FEATURES.index("day_vs_usual")
