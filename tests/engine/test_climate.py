@@ -379,17 +379,21 @@ def test_precool_uses_a_negative_rate() -> None:
     assert _heat_from(28.0, 32.0, 10.0, -3.0, (4 * 3600.0 - start) / 3600.0) == pytest.approx(24.0, abs=1e-6)
 
 
-def test_prediction_plans_the_morning_preheat() -> None:
+def _morning_zone() -> ClimateModel:
+    """A week of the morning schedule under real outdoor temperatures, fitted on Sunday 01:00."""
     out_t, out_v = _real_outdoor()
     minutes = 7 * 1440
-    times = _times(minutes)
-    t_out = np.interp(times, out_t, out_v)
+    t_out = np.interp(_times(minutes), out_t, out_v)
     target = _schedule(minutes)
     _, readings, heat = _simulate_zone(minutes, 10.0, 3.0, t_out, target)
-    store = _store(minutes, target, readings, heat, t_out)
-    now = _local(6, 1.0)  # Sunday 01:00, the zone held at the night setpoint
     model = ClimateModel()
-    model.fit(store, SPEC, now)
+    model.fit(_store(minutes, target, readings, heat, t_out), SPEC, _local(6, 1.0))
+    return model
+
+
+def test_prediction_plans_the_morning_preheat() -> None:
+    now = _local(6, 1.0)  # Sunday 01:00, the zone held at the night setpoint
+    model = _morning_zone()
     prediction = model.predict(CLIMATE, now, hours=24, indoor=17.0, outdoor=0.0, home_now=1.0)
     assert prediction.setpoint_now == pytest.approx(17.0)
     assert prediction.mode == "sleep"
@@ -406,15 +410,7 @@ def test_prediction_plans_the_morning_preheat() -> None:
 
 def test_a_preheat_keeps_its_times_as_the_clock_moves() -> None:
     """The step aimed at and a start already due stay put from one refresh to the next."""
-    out_t, out_v = _real_outdoor()
-    minutes = 7 * 1440
-    times = _times(minutes)
-    t_out = np.interp(times, out_t, out_v)
-    target = _schedule(minutes)
-    _, readings, heat = _simulate_zone(minutes, 10.0, 3.0, t_out, target)
-    store = _store(minutes, target, readings, heat, t_out)
-    model = ClimateModel()
-    model.fit(store, SPEC, _local(6, 1.0))
+    model = _morning_zone()
 
     def plan_at(hour: float) -> tuple[float | None, float | None]:
         prediction = model.predict(CLIMATE, _local(6, hour), hours=24, indoor=17.0, outdoor=0.0, home_now=1.0)
