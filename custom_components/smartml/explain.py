@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Final
 
+from .engine.constants import RUN_WINDOW_HOURS
 from .engine.facts import (
     AboveForecast,
     ActivityFacts,
@@ -55,8 +56,6 @@ _NEVER_IN_STATE: Final[Mapping[str, str]] = {
     STATE_NIGHT: "the home had never been asleep",
     STATE_OCCUPIED: "no one had been home",
 }
-# The part of the day a run started in, six hours each from midnight.
-_PARTS_OF_DAY: Final = ("at night", "in the morning", "in the afternoon", "in the evening")
 # Below this many hours in the state, "never" would claim more than the history shows.
 THIN_EVIDENCE_HOURS: Final = 24.0
 
@@ -126,10 +125,12 @@ def _power(watts: float) -> str:
 def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf) -> str:
     name = name_of(facts.entity_id)
     if isinstance(facts, DeviceLeftOn):
-        part = _PARTS_OF_DAY[(facts.start_hour % 24) // 6]
+        # The usual runs it is compared with started within RUN_WINDOW_HOURS of its start.
+        first, last = ((facts.start_hour + offset) % 24 for offset in (-RUN_WINDOW_HOURS, RUN_WINDOW_HOURS))
         return (
             f"{name} has drawn {_power(facts.power_w)} for {_duration(facts.minutes)}; it has never run longer "
-            f"than {_duration(facts.longest_minutes)} {part} in {facts.weeks:.0f} weeks. It may have been left on."
+            f"than {_duration(facts.longest_minutes)} when started between {first:02d}:00 and {last:02d}:00 "
+            f"in {facts.weeks:.0f} weeks. It may have been left on."
         )
     return (
         f"{name} has not dropped below {_power(facts.floor_w)} for a day; it usually falls to about "

@@ -69,7 +69,7 @@ async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_lim
     state = hass.states.get(left_on)
     assert state.state == "on"
     assert "Oven power has drawn 2.0 kW for" in state.attributes["explanation"]
-    assert "never run longer than 1 h in the evening" in state.attributes["explanation"]
+    assert "never run longer than 1 h when started between 12:00 and 00:00" in state.attributes["explanation"]
     fired = [event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]
     assert len(fired) == 1 and fired[0].data["entity_ids"] == [OVEN]
     # Still on an hour later: the sensor stays on, the same episode, no second event.

@@ -134,8 +134,8 @@ def test_device_facts_round_trip_and_read_as_words() -> None:
     assert facts_from_json(TYPE_DEVICE_STANDBY, standby.as_json()) == standby
     text = explain(energy_anomaly(TYPE_DEVICE_LEFT_ON, ["sensor.oven_circuit"], T0, 2.0, left_on, key="oven"))
     assert text == (
-        "Oven circuit has drawn 2.1 kW for 3 h 10 min; it has never run longer than 1 h 20 min in the evening "
-        "in 8 weeks. It may have been left on."
+        "Oven circuit has drawn 2.1 kW for 3 h 10 min; it has never run longer than 1 h 20 min when started "
+        "between 13:00 and 01:00 in 8 weeks. It may have been left on."
     )
     text = explain(energy_anomaly(TYPE_DEVICE_STANDBY, ["sensor.fridge_plug"], T0, 2.0, standby, key="fridge"))
     assert text.startswith("Fridge plug has not dropped below 95 W for a day; it usually falls to about 3 W.")

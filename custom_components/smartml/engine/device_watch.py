@@ -24,7 +24,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .constants import DAY_SECONDS, HOUR_SECONDS, MINUTE_SECONDS, TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY
+from .constants import (
+    DAY_SECONDS,
+    HOUR_SECONDS,
+    MINUTE_SECONDS,
+    RUN_WINDOW_HOURS,
+    TYPE_DEVICE_LEFT_ON,
+    TYPE_DEVICE_STANDBY,
+)
 from .energy_alerts import EnergyAlerts, energy_anomaly
 from .energy_series import GRID_SECONDS, FloatArray, IntArray, hour_of_week, power_grid
 from .facts import DeviceLeftOn, DeviceStandby
@@ -34,10 +41,6 @@ from .slots import counted
 
 LEARN_DAYS: Final = 112
 MIN_DAYS: Final = 3.0
-# A run is compared with the usual runs that started within this many hours of its start: the
-# same part of the day. Narrower, a circuit's ordinary runs set new records too often (UCI
-# circuits, January-June: 1.5 false alarms per 14 days at 3 h, 1.1 at 4 h, 0.75 at 6 h).
-RUN_WINDOW_HOURS: Final = 6
 ON_MIN_W: Final = 20.0  # a device draws at least this much over its standby while running
 ON_SHARE: Final = 0.25  # the on level: this share of the way from standby to running power
 # A run is left on once it is this much longer than the longest usual run of its part of day.
