@@ -15,10 +15,11 @@ incident teaches the models every alert in it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import math
 import time
+from typing import Any, TypedDict
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import Event, HomeAssistant, callback
@@ -74,6 +75,31 @@ class ReportedAnomaly:
         """Every entity involved, in the order they first alerted."""
         return list(dict.fromkeys(e for part in self.parts for e in part.entity_ids))
 
+    def as_json(self) -> ReportedJson:
+        """The stored form, so that what was told outlives a restart."""
+        return {
+            "anomaly": self.anomaly.as_json(),
+            "explanation": self.explanation,
+            "reported_at": self.reported_at,
+            "dismissed": self.dismissed,
+            "ended": self.ended,
+            "parts": [part.as_json() for part in self.parts],
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReportedAnomaly:
+        """Rebuild the stored form; raises KeyError/TypeError/ValueError when malformed."""
+        return cls(
+            anomaly=Anomaly.from_json(data["anomaly"]),
+            explanation=str(data["explanation"]),
+            reported_at=float(data["reported_at"]),
+            dismissed=bool(data.get("dismissed", False)),
+            ended=bool(data.get("ended", False)),
+            parts=[Anomaly.from_json(part) for part in data.get("parts", [])],
+            updated_at=float(data.get("updated_at", 0.0)),
+        )
+
     def event_data(self) -> AnomalyEventData:
         """The data of the `smartml_anomaly` bus event."""
         return {
@@ -82,6 +108,18 @@ class ReportedAnomaly:
             "explanation": self.explanation,
             "reported_at": self.reported_at,
         }
+
+
+class ReportedJson(TypedDict):
+    """The stored form of what was told."""
+
+    anomaly: AnomalyJson
+    explanation: str
+    reported_at: float
+    dismissed: bool
+    ended: bool
+    parts: list[AnomalyJson]
+    updated_at: float
 
 
 class AnomalyEventData(AnomalyJson):
@@ -128,6 +166,23 @@ class AnomalyManager:
         self._phrases = {
             key: text for key in ROUTINE_PHRASE_KEYS if (text := translations.get(f"{prefix}{key}.message")) is not None
         }
+
+    def restore(self, stored: list[Any]) -> None:
+        """Take back what was told before a restart, without telling it again.
+
+        Its sensors show it as before, "It was me" on an older notification still finds it,
+        and the models' alerts already told are not announced twice. Malformed items are
+        left out.
+        """
+        for item in stored:
+            try:
+                self.recent.append(ReportedAnomaly.from_json(item))
+            except (KeyError, TypeError, ValueError):
+                LOGGER.debug("Left out a stored anomaly that could not be read: %s", item)
+
+    def stored(self) -> list[ReportedJson]:
+        """What was told, in the form `restore` takes."""
+        return [reported.as_json() for reported in self.recent]
 
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
         """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.

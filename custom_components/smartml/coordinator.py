@@ -18,7 +18,7 @@ from homeassistant.helpers import area_registry as ar, issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
-from .anomalies import AnomalyManager
+from .anomalies import AnomalyManager, ReportedAnomaly
 from .climate_control import SetpointControl
 from .collector import Collector
 from .const import (
@@ -144,6 +144,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             lambda anomaly: None if self.models is None else self.models.spell_of(anomaly),
             lambda area_id: self.area_names.get(area_id, area_id),
         )
+        self.anomalies.restore(state.anomalies)
+        self.anomalies.add_listener(self._async_told_changed)
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
         self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
         self._retraining = False
@@ -154,6 +156,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         state.observations.drop_entities(self.roles)
         for entity_id in [e for e in state.bootstrapped if e not in self.roles]:
             del state.bootstrapped[entity_id]
+
+    @callback
+    def _async_told_changed(self, _reported: ReportedAnomaly) -> None:
+        """What was told is saved, so that its sensors and its feedback outlive a restart."""
+        self.state.anomalies = list(self.anomalies.stored())
+        self.storage.schedule_save()
 
     @property
     def models(self) -> HomeModels | None:

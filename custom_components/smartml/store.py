@@ -59,6 +59,7 @@ class StoredState(TypedDict):
     models: dict[str, JsonObject]
     settings: dict[str, list[str]]
     excluded: list[JsonObject]  # since 1.4
+    anomalies: list[JsonObject]  # since 1.5
     saved_at: float
     # Files of version 1.2 and before held these too.
     observations: NotRequired[JsonObject]
@@ -88,6 +89,8 @@ class LearnedState:
     settings: dict[str, list[str]] = field(default_factory=dict)
     # Periods the household said not to learn from (smartml.exclude_period, forget_data).
     excluded: list[ExcludedPeriod] = field(default_factory=list)
+    # What was told (anomalies and incidents), so that it outlives a restart.
+    anomalies: list[JsonObject] = field(default_factory=list)
     # Those a calendar says, read again at each fit (not stored).
     calendar_excluded: list[ExcludedPeriod] = field(default_factory=list)
     # Up to when the loaded observations were saved (None: nothing was loaded).
@@ -101,6 +104,7 @@ class LearnedState:
             "models": dict(self.models),
             "settings": dict(self.settings),
             "excluded": [period.as_json() for period in self.excluded],
+            "anomalies": list(self.anomalies),
             "saved_at": time.time(),
         }
 
@@ -140,6 +144,9 @@ class LearnedState:
         if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
         excluded = [ExcludedPeriod.from_json(item) for item in data.get("excluded", [])]
+        anomalies = data.get("anomalies", [])
+        if not isinstance(anomalies, list):
+            raise TypeError("anomalies malformed")
         held = observations if observations is not None else data
         stored = held.get("observations")
         saved_at = held.get("saved_at")
@@ -151,6 +158,7 @@ class LearnedState:
             models=models,
             settings=settings,
             excluded=excluded,
+            anomalies=anomalies,
             observed_until=float(saved_at) if saved_at is not None else None,
         )
 

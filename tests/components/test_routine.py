@@ -100,12 +100,23 @@ async def test_a_silence_told_before_a_restart_is_not_told_again(
     await _morning(hass, mock_entry, freezer, hours=4)
     assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
 
+    told = next(event.data for event in events if event.data["type"] == "routine_missing")
+    assert hass.states.get("binary_sensor.routine_anomaly").state == "on"
+
     # Home Assistant restarts while the home is still silent: the models are fitted afresh.
     assert await hass.config_entries.async_reload(mock_entry.entry_id)
     await hass.async_block_till_done()
     await _morning(hass, mock_entry, freezer, hours=1)
 
     assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+    # What was told came back with it: the sensor still shows it, and "It was me" still finds it.
+    state = hass.states.get("binary_sensor.routine_anomaly")
+    assert state.state == "on" and state.attributes["explanation"] == told["explanation"]
+    response = await hass.services.async_call(
+        DOMAIN, "report_false_alarm", {"event_id": told["id"]}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert hass.states.get("binary_sensor.routine_anomaly").state == "off"
 
 
 async def test_a_silence_after_coming_in_through_the_door_is_not_doubted(

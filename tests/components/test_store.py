@@ -21,7 +21,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import DOMAIN, ISSUE_STORE_CORRUPT, OBSERVATIONS_SAVE_INTERVAL, SAVE_INTERVAL
+from custom_components.smartml.const import (
+    DOMAIN,
+    ISSUE_STORE_CORRUPT,
+    OBSERVATIONS_SAVE_INTERVAL,
+    SAVE_INTERVAL,
+    STORAGE_MINOR_VERSION,
+)
 
 from .conftest import (
     ENERGY,
@@ -186,6 +192,28 @@ async def test_the_learning_switch_and_feedback_are_on_disk_at_once(
     assert [item["id"] for item in hass_storage[key]["data"]["feedback"]] == ["f1"]
 
 
+async def test_what_was_told_outlives_a_restart_and_a_broken_item_is_left_out(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    mock_entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("d1"))
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.security_anomaly").state == "on"
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    assert [item["anomaly"]["id"] for item in hass_storage[key]["data"]["anomalies"]] == ["d1"]
+    hass_storage[key]["data"]["anomalies"].append({"anomaly": {"kind": "security"}})
+
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    anomalies = mock_entry.runtime_data.coordinator.anomalies
+    assert [reported.anomaly.id for reported in anomalies.recent] == ["d1"]
+    assert hass.states.get("binary_sensor.security_anomaly").state == "on"
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "d1"}, blocking=True)
+    assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+
 async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
 ) -> None:
@@ -204,7 +232,8 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert len(restored.times) >= 2 and coordinator.state.bootstrapped == stored["data"]["bootstrapped"]
     # Split at once: the observations have their own file, the main file no longer holds them.
     assert "observations" not in hass_storage[key]["data"]
-    assert hass_storage[key]["minor_version"] == 4
+    assert hass_storage[key]["minor_version"] == STORAGE_MINOR_VERSION
+    assert hass_storage[key]["data"]["anomalies"] == []
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
 
 

@@ -113,11 +113,12 @@ def bout_starts(
     """
     if not len(times):
         return times
-    new_run = np.r_[True, np.diff(times) >= gap]
+    new_run: NDArray[np.bool_] = np.r_[True, np.diff(times) >= gap]
     run_start = times[new_run][np.cumsum(new_run) - 1]
     step = np.floor((times - run_start) / split)
-    keep = new_run | np.r_[True, np.diff(step) != 0]
-    return times[keep]
+    keep: NDArray[np.bool_] = new_run | np.r_[True, np.diff(step) != 0]
+    bouts: NDArray[np.float64] = times[keep]
+    return bouts
 
 
 def silence_bounds(
