@@ -5,11 +5,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 import pytest
 
 from custom_components.smartml.engine.climate import ClimateModel
 from custom_components.smartml.engine.heat_up import heat_up_hours
-from custom_components.smartml.engine.setpoint_gate import EXPERT_IN_FORCE, EXPERT_ROUTINE, fit_gate
+from custom_components.smartml.engine.setpoint_gate import (
+    EXPERT_IN_FORCE,
+    EXPERT_ROUTINE,
+    EXPERT_WEEK_MEDIAN,
+    fit_gate,
+)
 from custom_components.smartml.engine.setpoint_routine import local_day_slot
 from custom_components.smartml.engine.thermal import HEAT_INPUT_SETPOINT_GAP, fit_thermal, gap_demand
 
@@ -48,6 +54,54 @@ def test_after_days_held_at_one_setpoint_the_setpoint_in_force_is_kept() -> None
 def test_with_one_day_of_history_the_forecast_is_the_setpoint_in_force() -> None:
     gate = _gate_for(1)
     assert set(gate.choice.tolist()) == {EXPERT_IN_FORCE}
+    assert gate.fallback == EXPERT_IN_FORCE
+
+
+def test_a_schedule_learned_before_the_week_median_knows_it_keeps_the_choice_per_slot() -> None:
+    # 16 days: the routine knows the steps from the second day, the week median from the eighth.
+    gate = _gate_for(16)
+    assert gate.fallback is None
+    # Under two weeks of record the choice is too thin to replace the naive forecasts.
+    assert _gate_for(2).fallback is not None
+
+
+def _presence_days(days: int, seed: int = 3) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Whole days at home (comfort 07:00-22:00) or away (17 °C), drawn independently, 80 % at home."""
+    at_home = np.random.default_rng(seed).random(days) < 0.8
+    at_home[-1] = False  # the last day ends away: the midnight state misleads about tomorrow
+    grid = START + SLOT / 2 + SLOT * np.arange(days * 96)
+    day = ((grid - START) // DAY).astype(int)
+    hour = ((grid - START) % DAY) / 3600.0
+    home = at_home[day]
+    setpoint = np.where(home & (hour >= 7) & (hour < 22), 21.0, 17.0)
+    return grid, np.c_[home.astype(float), setpoint].T
+
+
+def test_a_presence_carried_from_midnight_that_misleads_falls_back_on_the_week_median() -> None:
+    grid, (home, setpoint) = _presence_days(35)
+    weekday, slot = local_day_slot(grid, TZ)
+    gate = fit_gate(grid, weekday, slot, setpoint, home, np.ones(len(grid)), TZ, 21.0, relax_hours=48.0)
+    assert gate.fallback == EXPERT_WEEK_MEDIAN
+    assert gate.counts()["week_median"] == 96
+
+
+def test_a_day_ahead_forecast_does_not_follow_a_presence_it_cannot_know() -> None:
+    days = 35
+    _, (home, setpoint) = _presence_days(days)
+    minutes = days * 1440
+    per_minute = np.repeat(setpoint, 15)[:minutes]
+    at_home = np.repeat(home, 15)[:minutes] > 0.5
+    model = ClimateModel()
+    now = START + days * DAY
+    model.fit(_store(minutes, per_minute, home=at_home), SPEC, now)
+    assert model.zones_[CLIMATE].gate is not None
+    assert model.zones_[CLIMATE].gate.fallback == EXPERT_WEEK_MEDIAN
+    noon = np.array([now + 12 * 3600.0])
+    # Away at midnight, but most days are spent at home: the forecast is the usual comfort.
+    forecast, _ = model.forecast_setpoints(CLIMATE, noon, now, 0.0)
+    assert forecast[0] == pytest.approx(21.0)
+    # Presence known now still sets the setpoint of now.
+    assert model.setpoints(CLIMATE, noon, np.array([0.0]))[0] == pytest.approx(17.0)
 
 
 def test_the_forecast_follows_the_setpoint_held_rather_than_the_old_schedule() -> None:

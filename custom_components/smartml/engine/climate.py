@@ -52,6 +52,7 @@ from .observations import (
 )
 from .preheat import PreheatPlan, plan_preheat
 from .results import THERMAL_NO_FIT, THERMAL_WEAK_FIT, ClimatePrediction
+from .setpoint_gate import presence_counts
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
 
 __all__ = ["ClimateModel", "hourly_occupancy"]
@@ -128,6 +129,7 @@ class ClimateModel:
                 half_life_days=self.half_life_days,
                 home_series=home_series,
                 outdoor_channel=self._outdoor_channel,
+                presence_relax_hours=None if self.presence_ is None else self.presence_.relax_hours,
             )
             for entity_id in _entities(spec.get(ROLE_CLIMATE))
         }
@@ -194,7 +196,9 @@ class ClimateModel:
         Where who is home is not known (or counts less than the routine), the forecast is
         the one that has lately done best at that slot of the day (see `setpoint_gate`):
         the routine, the plain week median, or the setpoint in force (`in_force`, default
-        the latest reading).
+        the latest reading). While the gate has fallen back on a naive forecast (the whole
+        day-ahead forecast has not beaten it lately), a forecast presence (`weight` given)
+        does not replace it either: only presence known now does.
         """
         zone = self.zones_[entity_id]
         if zone.routine is None:
@@ -207,11 +211,10 @@ class ClimateModel:
         gated = zone.gate.apply(weekday, slot, routine, in_force)
         if p_home is None:
             return gated
+        if zone.gate.fallback is not None and weight is not None:
+            return gated
         # Where who is home is known, the routine's setpoint for it is what the household sets.
-        known = np.isfinite(p_home)
-        if weight is not None:
-            known &= np.nan_to_num(weight) >= 0.5
-        return np.where(known, routine, gated)
+        return np.where(presence_counts(weight, p_home), routine, gated)
 
     def forecast_setpoints(
         self,

@@ -115,18 +115,26 @@ class PresenceRoutine:
         week, so the mixture's weight fades with it. Preheat uses the learned share of time
         at home at that slot pulled the same way towards the current state.
         """
-        seen = times <= now + SLOT_SECONDS / 2.0  # what is seen now is known
         weekday, slot = local_day_slot(times, tz_name)
         rate = self.rate[weekday, slot]
         if home_now is None:
             return OccupancyOutlook(np.full(len(times), np.nan), np.zeros(len(times)), rate)
-        # A two-state Markov chain forgets its state at rate 1/mean_home + 1/mean_away.
-        relax_hours = 1.0 / (
+        decay = carried_weight(times, now, self.relax_hours)
+        return OccupancyOutlook(np.full(len(times), float(home_now)), decay, rate + (home_now - rate) * decay)
+
+    @property
+    def relax_hours(self) -> float:
+        """How fast the presence seen now is forgotten: a two-state Markov chain's 1/(1/home + 1/away)."""
+        return 1.0 / (
             1.0 / max(self.mean_home_hours, MIN_SPELL_HOURS) + 1.0 / max(self.mean_away_hours, MIN_SPELL_HOURS)
         )
-        decay = np.exp(-np.maximum(times - now, 0.0) / (3600.0 * relax_hours))
-        decay = np.where(seen, 1.0, decay)
-        return OccupancyOutlook(np.full(len(times), float(home_now)), decay, rate + (home_now - rate) * decay)
+
+
+def carried_weight(times: NDArray[np.float64], now: float, relax_hours: float) -> NDArray[np.float64]:
+    """How much the presence seen at `now` still counts at each time (1 for what is seen now)."""
+    seen = times <= now + SLOT_SECONDS / 2.0
+    decay = np.exp(-np.maximum(times - now, 0.0) / (3600.0 * relax_hours))
+    return np.where(seen, 1.0, decay)
 
 
 def hourly_occupancy(starts: Sequence[float], probabilities: Sequence[float]) -> Callable[[float], float]:

@@ -83,10 +83,14 @@ def fit_zone(
     half_life_days: float,
     home_series: HomeSeries | None,
     outdoor_channel: str | None,
+    presence_relax_hours: float | None = None,
 ) -> ClimateZone:
-    """Fit one climate entity on its observations in [start, now)."""
+    """Fit one climate entity on its observations in [start, now).
+
+    presence_relax_hours: how fast the presence seen now is forgotten (see PresenceRoutine).
+    """
     zone = ClimateZone()
-    _fit_setpoints(zone, store, entity_id, start, now, tz_name, half_life_days, home_series)
+    _fit_setpoints(zone, store, entity_id, start, now, tz_name, half_life_days, (home_series, presence_relax_hours))
     channels = store.channels
     cur_t, cur_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_CURRENT_TEMPERATURE))
     act_t, act_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_ACTION))
@@ -110,9 +114,13 @@ def _fit_setpoints(
     now: float,
     tz_name: str,
     half_life_days: float,
-    home_series: HomeSeries | None,
+    presence: tuple[HomeSeries | None, float | None],
 ) -> None:
-    """The zone's setpoint routine, change counts and last manual change."""
+    """The zone's setpoint routine, change counts and last manual change.
+
+    presence: the home's presence series and how fast its state is forgotten, if known.
+    """
+    home_series, relax_hours = presence
     channels = store.channels
     sp_t, sp_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_SETPOINT))
     before = sp_t < now
@@ -153,4 +161,4 @@ def _fit_setpoints(
     weekday, slot = local_day_slot(grid, tz_name)
     zone.routine = SetpointRoutine.fit(weekday, slot, setpoint, home, weights)
     if zone.routine is not None:
-        zone.gate = fit_gate(grid, weekday, slot, setpoint, home, weights, tz_name, half_life_days)
+        zone.gate = fit_gate(grid, weekday, slot, setpoint, home, weights, tz_name, half_life_days, relax_hours)
