@@ -437,3 +437,21 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
     # Nobody home: the kitchen's breakfast routine waits too while the absence holds.
     next_morning = _ts(13, 5.0)
     assert _p_at(model, store, next_morning, _ts(13, 7.5), "kitchen") < 0.05
+
+
+def test_while_the_home_is_away_beyond_its_record_no_area_is_likelier_in_use_at_any_horizon() -> None:
+    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(13):
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
+        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0), _ts(day, 9.5))
+    rows.append(("person.alex", "not_home", _ts(12, 10.0), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(12, 0))
+    # Ten hours into the absence the last state holds for five; breakfast is 11.5 h ahead.
+    now = _ts(12, 20.0)
+    breakfast = _ts(13, 7.5)
+    home, kitchen = _p_at(model, store, now, breakfast, HOME), _p_at(model, store, now, breakfast, "kitchen")
+    assert kitchen <= home

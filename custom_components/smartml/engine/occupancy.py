@@ -251,20 +251,22 @@ class OccupancyModel:
         grid_o, grid_k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
         o, k = grid_o.ravel(), grid_k.ravel()
         out: dict[str, FloatArray] = {}
-        holds: dict[str, NDArray[np.bool_]] = {}
+        home_beyond_record: NDArray[np.bool_] | None = None
         for scope, y in timeline.targets.items():
             pace()
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             if scope in self.blends_:
-                holds[scope] = (k <= held_steps(y, o)).reshape(grid_o.shape)
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, holds[scope].ravel())
+                held = held_steps(y, o)
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, k <= held)
+                if scope == HOME:
+                    home_beyond_record = (held > 0).reshape(grid_o.shape)
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
-        # While the home's last state holds, no area is likelier in use than the home: held
-        # empty (away longer than ever before), nobody is there to use it; held occupied,
-        # this changes nothing.
-        if HOME in holds:
+        # While the home is in its state longer than ever before, no area is likelier in use
+        # than the home at any horizon: away that long, nobody may be back to use it even a
+        # day later; occupied, this changes nothing (the home is occupied whenever an area is).
+        if home_beyond_record is not None:
             for scope in out.keys() - {HOME}:
-                out[scope] = np.where(holds[HOME], np.minimum(out[scope], out[HOME]), out[scope])
+                out[scope] = np.where(home_beyond_record, np.minimum(out[scope], out[HOME]), out[scope])
         return out
 
     def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:
