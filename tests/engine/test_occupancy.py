@@ -498,7 +498,7 @@ def test_a_rarely_used_areas_day_ahead_shift_lowers_only_its_day_ahead_forecast(
     origins = np.array([_ts(20, hour) for hour in range(0, 24, 2)])
     steps = np.array([16, 32, 33, 96])
     # Forecast as often as it was used, a day ahead too: nothing to correct.
-    assert model.day_ahead_shifts_ == {scope: 0.0 for scope in ("office", "kitchen", "storeroom", HOME)}
+    assert model.day_ahead_shifts_ == dict.fromkeys(("office", "kitchen", "storeroom", HOME), 0.0)
     before = model.probabilities(store, origins, steps)["storeroom"]
     model.day_ahead_shifts_["storeroom"] = -1.0
     after = model.probabilities(store, origins, steps)["storeroom"]
