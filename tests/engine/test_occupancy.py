@@ -14,7 +14,14 @@ from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
-from custom_components.smartml.engine.occupancy_blend import NAIVE, band_of, choose_blend, held_steps
+from custom_components.smartml.engine.occupancy_blend import (
+    NAIVE,
+    band_of,
+    choose_blend,
+    day_ahead_shift,
+    held_steps,
+    shifted,
+)
 from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
 from custom_components.smartml.engine.occupancy_spells import next_use
@@ -437,3 +444,64 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
     # Nobody home: the kitchen's breakfast routine waits too while the absence holds.
     next_morning = _ts(13, 5.0)
     assert _p_at(model, store, next_morning, _ts(13, 7.5), "kitchen") < 0.05
+
+
+def test_while_the_home_is_away_beyond_its_record_no_area_is_likelier_in_use_at_any_horizon() -> None:
+    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(13):
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
+        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0), _ts(day, 9.5))
+    rows.append(("person.alex", "not_home", _ts(12, 10.0), None))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(SPEC))
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(12, 0))
+    # Ten hours into the absence the last state holds for five; breakfast is 11.5 h ahead.
+    now = _ts(12, 20.0)
+    breakfast = _ts(13, 7.5)
+    home, kitchen = _p_at(model, store, now, breakfast, HOME), _p_at(model, store, now, breakfast, "kitchen")
+    assert kitchen <= home
+    # Beyond its record the home's day-ahead forecast is not corrected by its usual rate.
+    model.day_ahead_shifts_[HOME] = -1.0
+    assert _p_at(model, store, now, breakfast, HOME) == pytest.approx(home)
+
+
+def test_the_day_ahead_shift_lowers_an_overforecast_to_the_rate_and_never_raises() -> None:
+    rng = np.random.default_rng(3)
+    truth = (rng.uniform(size=5000) < 0.03).astype(np.float64)
+    overforecast = rng.uniform(0.05, 0.15, 5000)
+    shift = day_ahead_shift(overforecast, truth)
+    assert shift < 0.0
+    assert shifted(overforecast, shift).mean() == pytest.approx(truth.mean(), abs=1e-6)
+    # Used more often than forecast: left alone.
+    assert day_ahead_shift(np.full(5000, 0.01), truth) == 0.0
+    assert day_ahead_shift(np.array([]), np.array([])) == 0.0
+
+
+def test_a_rarely_used_areas_day_ahead_shift_lowers_only_its_day_ahead_forecast() -> None:
+    # Home all day; the kitchen at breakfast and dinner, the office most afternoons, a
+    # storeroom opened for one slot a day at a random hour.
+    rng = np.random.default_rng(5)
+    spec = {**SPEC, "areas": {**SPEC["areas"], "storeroom": {"occupancy": ["binary_sensor.storeroom_door"]}}}
+    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    for day in range(21):
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.5))
+        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 18.5), _ts(day, 19.5))
+        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 13.0), _ts(day, 17.0))
+        opened = float(rng.uniform(8.0, 22.0))
+        _add_interval(rows, "binary_sensor.storeroom_door", "on", "off", _ts(day, opened), _ts(day, opened + 0.05))
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(spec))
+    model = OccupancyModel()
+    model.fit(store, spec, _ts(20, 0))
+    origins = np.array([_ts(20, hour) for hour in range(0, 24, 2)])
+    steps = np.array([16, 32, 33, 96])
+    # Forecast as often as it was used, a day ahead too: nothing to correct.
+    assert model.day_ahead_shifts_ == dict.fromkeys(("office", "kitchen", "storeroom", HOME), 0.0)
+    before = model.probabilities(store, origins, steps)["storeroom"]
+    model.day_ahead_shifts_["storeroom"] = -1.0
+    after = model.probabilities(store, origins, steps)["storeroom"]
+    # Up to 8 h ahead unchanged; beyond, lower by the shift (the blend then mixes in a naive forecast).
+    assert after[:, :2] == pytest.approx(before[:, :2])
+    assert np.all(after[:, 2:] < before[:, 2:])

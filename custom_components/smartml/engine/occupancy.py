@@ -30,13 +30,16 @@ from .live_score import LiveScore, LiveScoreDict
 from .logistic import fit_logistic_design
 from .observations import ROLE_PRESENCE, ObservationStore
 from .occupancy_blend import (
+    BAND_EDGES,
     HOLDOUT_FIT_ROWS,
     HOLDOUT_SHARE,
     MAX_HOLDOUT_DAYS,
     Blend,
     choose_blend,
+    day_ahead_shift,
     held_steps,
     naive_forecasts,
+    shifted,
 )
 from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
 from .occupancy_reasons import contributions, last_on, scope_entities
@@ -56,6 +59,10 @@ from .virtual_occupancy import (
 )
 
 FloatArray = NDArray[np.float64]
+# Horizons beyond this many slots (8 h) are day-ahead: the scope's own rate corrects them.
+DAY_AHEAD_STEPS = BAND_EDGES[-1]
+# Every this many origins of the training days measure the day-ahead shift (one an hour).
+DAY_AHEAD_ORIGIN_STRIDE = 4
 
 
 class OccupancyState(TypedDict):
@@ -110,6 +117,8 @@ class OccupancyModel:
         self.scope_means_: dict[str, FloatArray] = {}
         # Each scope's blend with its best naive forecast, chosen on held-out days.
         self.blends_: dict[str, Blend] = {}
+        # Each scope's log-odds shift beyond DAY_AHEAD_STEPS (0 or below), from its training days.
+        self.day_ahead_shifts_: dict[str, float] = {}
         self.days_ = 0.0
         self.train_rows_ = 0
         self.presence_: list[str] = []
@@ -160,7 +169,7 @@ class OccupancyModel:
         self.presence_ = [str(e) for e in spec.get(ROLE_PRESENCE) or []]
         self.timeline_, self.coef_, self.days_, self.train_rows_ = None, None, 0.0, 0
         self.spells_ = HomeSpells(None, self.timezone_, self.step, self.half_life_days)
-        self.transitions_, self.scope_means_, self.blends_ = {}, {}, {}
+        self.transitions_, self.scope_means_, self.blends_, self.day_ahead_shifts_ = {}, {}, {}, {}
         self.virtual_ = fit_virtual_occupancy(store, self.spec_, now)
         first = first_observation(store)
         if first is None or first >= now - self.step:
@@ -184,6 +193,27 @@ class OccupancyModel:
             self.blends_ = self._holdout_blends(timeline)
             fitted = fit_logistic_design(design, labels, c=1.0)
         self.coef_, self.intercept_ = fitted.coef, fitted.intercept
+        self.day_ahead_shifts_ = self._day_ahead_shifts(routines)
+
+    def _day_ahead_shifts(self, routines: Routines) -> dict[str, float]:
+        """Each scope's day-ahead shift (day_ahead_shift) over its training days, every fourth origin."""
+        timeline = routines.timeline
+        far = train_steps(self.slot_minutes)
+        far = far[far > DAY_AHEAD_STEPS]
+        o, k = np.meshgrid(
+            np.arange(self.per_day, timeline.known, DAY_AHEAD_ORIGIN_STRIDE, dtype=np.int64), far, indexing="ij"
+        )
+        o, k = o.ravel(), k.ravel()
+        keep = o + k - 1 < timeline.known
+        o, k = o[keep], k[keep]
+        keep = timeline.counted[o + k - 1]  # an excluded period says nothing
+        o, k = o[keep], k[keep]
+        shifts: dict[str, float] = {}
+        for scope, y in timeline.targets.items():
+            pace()
+            p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
+            shifts[scope] = day_ahead_shift(p, y[o + k - 1].astype(np.float64))
+        return shifts
 
     def _holdout_blends(self, timeline: Timeline) -> dict[str, Blend]:
         """Each scope's blend, from a fit without the last days scored on them (none when too short)."""
@@ -251,20 +281,26 @@ class OccupancyModel:
         grid_o, grid_k = np.meshgrid(self._index(timeline, origins), steps, indexing="ij")
         o, k = grid_o.ravel(), grid_k.ravel()
         out: dict[str, FloatArray] = {}
-        holds: dict[str, NDArray[np.bool_]] = {}
+        home_beyond_record: NDArray[np.bool_] | None = None
         for scope, y in timeline.targets.items():
             pace()
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
+            held = held_steps(y, o)
+            shift = self.day_ahead_shifts_.get(scope, 0.0)
+            if shift < 0.0:
+                # Not beyond its record: a state never seen before is not what the rate measured.
+                p = np.where((k > DAY_AHEAD_STEPS) & (held == 0), shifted(p, shift), p)
             if scope in self.blends_:
-                holds[scope] = (k <= held_steps(y, o)).reshape(grid_o.shape)
-                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, holds[scope].ravel())
+                p = self.blends_[scope].apply(p, naive_forecasts(routines, scope, o, k), k, k <= held)
+                if scope == HOME:
+                    home_beyond_record = (held > 0).reshape(grid_o.shape)
             out[scope] = np.clip(p, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).reshape(grid_o.shape)
-        # While the home's last state holds, no area is likelier in use than the home: held
-        # empty (away longer than ever before), nobody is there to use it; held occupied,
-        # this changes nothing.
-        if HOME in holds:
+        # While the home is in its state longer than ever before, no area is likelier in use
+        # than the home at any horizon: away that long, nobody may be back to use it even a
+        # day later; occupied, this changes nothing (the home is occupied whenever an area is).
+        if home_beyond_record is not None:
             for scope in out.keys() - {HOME}:
-                out[scope] = np.where(holds[HOME], np.minimum(out[scope], out[HOME]), out[scope])
+                out[scope] = np.where(home_beyond_record, np.minimum(out[scope], out[HOME]), out[scope])
         return out
 
     def _routines(self, store: ObservationStore, origin_ts: float, max_step: int) -> Routines:
