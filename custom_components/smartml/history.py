@@ -384,13 +384,20 @@ def _read_hourly_watts(
 async def async_hourly_watts(
     hass: HomeAssistant, ids: list[str], days: int
 ) -> dict[str, tuple[list[float], list[float]]]:
-    """(hour starts, mean W) of each sensor with long-term statistics over the last `days`."""
+    """(hour starts, mean W) of each sensor with long-term statistics over the last `days`.
+
+    A recorder that fails gives none: the models then learn from the observations alone.
+    """
     if not ids or not recorder_available(hass):
         return {}
     end = dt_util.utcnow()
-    return await get_instance(hass).async_add_executor_job(
-        _read_hourly_watts, hass, ids, end - timedelta(days=days), end
-    )
+    try:
+        return await get_instance(hass).async_add_executor_job(
+            _read_hourly_watts, hass, ids, end - timedelta(days=days), end
+        )
+    except (SQLAlchemyError, HomeAssistantError, OSError) as err:
+        LOGGER.warning("SmartML could not read the recorder's long-term statistics, learning from states: %s", err)
+        return {}
 
 
 async def async_hourly_energy(

@@ -245,6 +245,29 @@ async def test_a_watched_meter_gives_its_hourly_power_from_long_term_statistics(
     assert watts == pytest.approx(hourly_wh)
 
 
+async def test_a_failing_statistics_read_leaves_the_models_to_their_observations(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from custom_components.smartml import history
+
+    def broken(*_args: Any) -> None:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(history, "_read_hourly_watts", broken)
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    fitter = mock_entry.runtime_data.coordinator.fitter
+    assert fitter.last_update_success
+    assert fitter.hourly_energy is None and fitter.device_hourly == {}
+    assert "could not read the recorder's long-term statistics, learning from states" in caplog.text
+
+
 @pytest.mark.parametrize("persistent_database", [True])
 async def test_bootstrap_leaves_no_page_cache_behind(
     recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
