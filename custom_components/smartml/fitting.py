@@ -18,6 +18,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .calendar_days import async_calendar_periods
 from .const import (
+    CONF_DEVICES,
     CONF_ENERGY,
     CONF_EXCLUDE_CALENDAR,
     CONF_HISTORY_DAYS,
@@ -29,11 +30,11 @@ from .const import (
     REFIT_INTERVAL,
     RETENTION_DAYS_MIN,
 )
-from .engine.constants import DAY_SECONDS, MODEL_ENERGY, JsonObject, models_for
+from .engine.constants import DAY_SECONDS, DEVICE_LEARN_DAYS, MODEL_ENERGY, JsonObject, models_for
 from .engine.home import FitReport
 from .engine.pacing import paced
 from .engine.results import Anomaly
-from .history import async_hourly_energy
+from .history import async_hourly_energy, async_hourly_watts
 from .store import LearnedState
 from .worker import ModelWorker
 
@@ -57,6 +58,7 @@ class _Carried:
     feedback: list[Anomaly]
     saved: dict[str, JsonObject]
     hourly_energy: tuple[list[float], list[float]] | None
+    device_hourly: dict[str, tuple[list[float], list[float]]]
 
 
 class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
@@ -83,6 +85,8 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         self.worker = worker
         self.history_days = int(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS))
         self.hourly_energy: tuple[list[float], list[float]] | None = None
+        # Per watched device with long-term statistics: (hour starts, mean W).
+        self.device_hourly: dict[str, tuple[list[float], list[float]]] = {}
         self.fitting = False
         self._on_fit_started = on_fit_started
         self.data = FitOutcome(None, FitReport(), None)
@@ -120,6 +124,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 [Anomaly.from_json(item) for item in self.state.feedback],
                 dict(self.state.models),
                 self.hourly_energy,
+                self.device_hourly,
             )
             models, report = await self.worker.async_run(self._fit, now, carried)
             if self.data.models is not None:
@@ -130,13 +135,16 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         return FitOutcome(models, report, now)
 
     async def _async_read_statistics(self) -> None:
-        """Hourly consumption from long-term statistics, which outlive the recorder's states."""
+        """Hourly consumption and devices' power from long-term statistics, which outlive the recorder's states."""
         options = self.config_entry.options
         self.hourly_energy = await async_hourly_energy(
             self.hass,
             list(options.get(CONF_ENERGY) or []),
             list(options.get(CONF_POWER) or []),
             max(self.history_days, ENERGY_STATISTICS_DAYS),
+        )
+        self.device_hourly = await async_hourly_watts(
+            self.hass, list(options.get(CONF_DEVICES) or []), DEVICE_LEARN_DAYS
         )
 
     @paced()
@@ -151,5 +159,6 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
             feedback=carried.feedback,
             saved=carried.saved,
             hourly_energy=carried.hourly_energy,
+            device_hourly=carried.device_hourly,
         )
         return models, models.fit(snapshot, now)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
 import time
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from homeassistant.components.recorder import history, statistics
 from homeassistant.components.recorder.const import SupportedDialect
@@ -352,41 +352,67 @@ def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterabl
         ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
-def _read_hourly_energy(
-    hass: HomeAssistant, energy_ids: list[str], power_ids: list[str], start: datetime, end: datetime
-) -> tuple[list[float], list[float]]:
-    """Runs in the recorder's executor: hourly kWh of the home from long-term statistics.
+def _read_hourly_watts(
+    hass: HomeAssistant, ids: list[str], start: datetime, end: datetime
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Runs in the recorder's executor: each sensor's mean power (W) per hour from long-term statistics.
 
-    Energy meters give their hourly change (resets handled by the recorder); without
-    meters, power sensors' hourly means (W) count as kWh / 1000.
+    A meter's hourly change (kWh, resets handled by the recorder) is its mean power over
+    the hour; a power sensor gives its hourly mean. Sensors without statistics are left out.
     """
-    ids = energy_ids or power_ids
-    stat_type: Literal["change", "mean"] = "change" if energy_ids else "mean"
     rows = statistics.statistics_during_period(
-        hass, start, end, set(ids), "hour", {"energy": "kWh", "power": "W"}, {stat_type}
+        hass, start, end, set(ids), "hour", {"energy": "kWh", "power": "W"}, {"change", "mean"}
     )
-    scale = 1.0 if energy_ids else 1e-3
-    totals: dict[float, float] = {}
-    for series in rows.values():
+    found: dict[str, tuple[list[float], list[float]]] = {}
+    for statistic_id, series in rows.items():
+        hours: list[float] = []
+        watts: list[float] = []
         for row in series:
-            value = row.get(stat_type)
-            if isinstance(value, (int, float)):
-                totals[row["start"]] = totals.get(row["start"], 0.0) + value * scale
-    hours = sorted(totals)
-    return hours, [totals[hour] for hour in hours]
+            change, mean = row.get("change"), row.get("mean")
+            if isinstance(change, (int, float)):
+                watts.append(change * 1000.0)
+            elif isinstance(mean, (int, float)):
+                watts.append(mean)
+            else:
+                continue
+            hours.append(row["start"])
+        if hours:
+            found[statistic_id] = (hours, watts)
+    return found
+
+
+async def async_hourly_watts(
+    hass: HomeAssistant, ids: list[str], days: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """(hour starts, mean W) of each sensor with long-term statistics over the last `days`.
+
+    A recorder that fails gives none: the models then learn from the observations alone.
+    """
+    if not ids or not recorder_available(hass):
+        return {}
+    end = dt_util.utcnow()
+    try:
+        return await get_instance(hass).async_add_executor_job(
+            _read_hourly_watts, hass, ids, end - timedelta(days=days), end
+        )
+    except (SQLAlchemyError, HomeAssistantError, OSError) as err:
+        LOGGER.warning("SmartML could not read the recorder's long-term statistics, learning from states: %s", err)
+        return {}
 
 
 async def async_hourly_energy(
     hass: HomeAssistant, energy_ids: list[str], power_ids: list[str], days: int
 ) -> tuple[list[float], list[float]] | None:
-    """Hourly consumption from the recorder's long-term statistics, or None if there are none."""
-    if not (energy_ids or power_ids) or not recorder_available(hass):
-        return None
-    end = dt_util.utcnow()
-    hours, kwh = await get_instance(hass).async_add_executor_job(
-        _read_hourly_energy, hass, energy_ids, power_ids, end - timedelta(days=days), end
-    )
-    return (hours, kwh) if hours else None
+    """The home's hourly consumption (kWh) from long-term statistics, or None if there are none.
+
+    Its energy meters are summed; without meters, its power sensors.
+    """
+    totals: dict[float, float] = {}
+    for hours, watts in (await async_hourly_watts(hass, energy_ids or power_ids, days)).values():
+        for hour, value in zip(hours, watts, strict=True):
+            totals[hour] = totals.get(hour, 0.0) + value / 1000.0
+    hours = sorted(totals)
+    return (hours, [totals[hour] for hour in hours]) if hours else None
 
 
 @paced()

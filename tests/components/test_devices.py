@@ -6,9 +6,12 @@ from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.models import StatisticMeanType
+from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
 from custom_components.smartml.const import CONF_DEVICES, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON
@@ -17,6 +20,7 @@ from .conftest import home_options, setup_entry
 from .home_history import STEP, record_home
 
 OVEN = "sensor.oven_power"
+DRYER = "sensor.dryer_power"
 OVEN_ATTRIBUTES = {"unit_of_measurement": "W", "device_class": "power", "state_class": "measurement"}
 HISTORY_DAYS = 10
 
@@ -26,23 +30,32 @@ def _oven_watts(hour: int) -> float:
     return 2000.0 if hour == 18 else 2.0
 
 
-async def _record_oven(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+async def _record_oven(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = HISTORY_DAYS, entity_ids: tuple[str, ...] = (OVEN,)
+) -> None:
     """The oven's history, before the rest of the home's (record_home waits for the recorder)."""
     now = dt_util.now()
-    moment = dt_util.start_of_local_day(now) - timedelta(days=HISTORY_DAYS)
+    moment = dt_util.start_of_local_day(now) - timedelta(days=days)
     while moment < now - STEP:
         freezer.move_to(moment)
-        hass.states.async_set(OVEN, f"{_oven_watts(dt_util.as_local(moment).hour):.0f}", OVEN_ATTRIBUTES)
+        for entity_id in entity_ids:
+            hass.states.async_set(entity_id, f"{_oven_watts(dt_util.as_local(moment).hour):.0f}", OVEN_ATTRIBUTES)
         moment += STEP
     freezer.move_to(now)
 
 
 async def _oven_runs(
-    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, watts: float, hours: float
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    watts: float,
+    hours: float,
+    entity_ids: tuple[str, ...] = (OVEN,),
 ) -> None:
     """The oven draws `watts` for `hours`, reporting every 15 minutes, with the models refreshed."""
     for _ in range(int(hours * 4)):
-        hass.states.async_set(OVEN, f"{watts:.0f}", OVEN_ATTRIBUTES, force_update=True)
+        for entity_id in entity_ids:
+            hass.states.async_set(entity_id, f"{watts:.0f}", OVEN_ATTRIBUTES, force_update=True)
         await hass.async_block_till_done()
         freezer.tick(timedelta(minutes=15))
         await entry.runtime_data.coordinator.async_refresh()
@@ -119,3 +132,56 @@ async def test_a_long_run_left_unanswered_is_learned_up_to_its_alert(
     await _oven_runs(hass, entry, freezer, 2000.0, 2.25)
     assert hass.states.get("binary_sensor.oven_power_left_on").state == "off"
     assert len([event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]) == 1
+
+
+async def test_a_device_learns_its_usual_runs_from_long_term_statistics_older_than_its_states(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Sixteen weeks of hourly statistics, a few days of states: the weekly roast in the statistics is usual."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
+    days = 4
+    first_state = dt_util.start_of_local_day(dt_util.now()) - timedelta(days=days)
+    # The oven's recorder statistics, hourly means, from 16 weeks back to its first state:
+    # its usual hour at dinner, and on Sundays a roast of three hours (18:00-21:00).
+    hour, rows = first_state - timedelta(weeks=16), []
+    while hour < first_state:
+        local = dt_util.as_local(hour)
+        roast = local.weekday() == 6 and 18 <= local.hour < 21
+        watts = 2000.0 if roast else _oven_watts(local.hour)
+        rows.append({"start": hour.astimezone(dt_util.UTC), "mean": watts, "min": watts, "max": watts})
+        hour += timedelta(hours=1)
+    async_import_statistics(
+        hass,
+        {
+            "mean_type": StatisticMeanType.ARITHMETIC,
+            "has_sum": False,
+            "name": None,
+            "source": "recorder",
+            "statistic_id": OVEN,
+            "unit_class": "power",
+            "unit_of_measurement": "W",
+        },
+        rows,
+    )
+    await async_wait_recording_done(hass)
+    # A second plug, used the same way in the last days but without statistics.
+    await _record_oven(hass, freezer, days=days, entity_ids=(OVEN, DRYER))
+    await record_home(hass, freezer, days=days)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN, DRYER]}))
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    coordinator = entry.runtime_data.coordinator
+    assert set(coordinator.fitter.device_hourly) == {OVEN}
+    profiles = coordinator.models.energy.devices_.profiles_
+    # The oven has learned from 16 weeks, its roasts included; the plug from its few days.
+    assert profiles[OVEN].days > 16 * 7 - 1
+    assert profiles[OVEN].longest_s[18] == 3 * 3600
+    assert profiles[DRYER].days < days + 1
+    assert profiles[DRYER].longest_s[18] == 3600
+
+    # Two and a half hours at dinner: an ordinary roast for the oven, far too long for the plug.
+    await _oven_runs(hass, entry, freezer, 2000.0, 2.5, entity_ids=(OVEN, DRYER))
+    assert hass.states.get("binary_sensor.oven_power_left_on").state == "off"
+    assert hass.states.get("binary_sensor.dryer_power_left_on").state == "on"
+    fired = [event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]
+    assert [event.data["entity_ids"] for event in fired] == [[DRYER]]

@@ -209,6 +209,65 @@ async def test_energy_history_comes_from_long_term_statistics(
     assert kwh == pytest.approx([wh / 1000 for wh in hourly_wh])
 
 
+async def test_a_watched_meter_gives_its_hourly_power_from_long_term_statistics(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    from homeassistant.components.recorder.models import StatisticMeanType
+    from homeassistant.components.recorder.statistics import async_import_statistics
+
+    kettle, plug = "sensor.kettle_energy", "sensor.plug_power"
+    start = dt_util.start_of_local_day(dt_util.utcnow() - timedelta(days=3)).astimezone(dt_util.UTC)
+    # A device's meter in Wh: the hourly change of its sum is its mean power over the hour.
+    hourly_wh = [5.0 if hour % 24 != 7 else 1500.0 for hour in range(48)]
+    total, rows = 0.0, []
+    for hour, wh in enumerate(hourly_wh):
+        total += wh
+        rows.append({"start": start + timedelta(hours=hour), "state": total, "sum": total})
+    metadata: Any = {
+        "mean_type": StatisticMeanType.NONE,
+        "has_sum": True,
+        "name": None,
+        "source": "recorder",
+        "statistic_id": kettle,
+        "unit_class": "energy",
+        "unit_of_measurement": "Wh",
+    }
+    async_import_statistics(hass, metadata, rows)
+    await async_wait_recording_done(hass)
+    set_home_states(hass)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(devices=[kettle, plug]))
+    await setup_entry(hass, entry)
+    device_hourly = entry.runtime_data.coordinator.fitter.device_hourly
+    # The plug has no statistics: it learns from its observations alone.
+    assert set(device_hourly) == {kettle}
+    hours, watts = device_hourly[kettle]
+    assert hours[0] == start.timestamp()
+    assert watts == pytest.approx(hourly_wh)
+
+
+async def test_a_failing_statistics_read_leaves_the_models_to_their_observations(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from custom_components.smartml import history
+
+    def broken(*_args: Any) -> None:
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(history, "_read_hourly_watts", broken)
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    fitter = mock_entry.runtime_data.coordinator.fitter
+    assert fitter.last_update_success
+    assert fitter.hourly_energy is None and fitter.device_hourly == {}
+    assert "could not read the recorder's long-term statistics, learning from states" in caplog.text
+
+
 @pytest.mark.parametrize("persistent_database", [True])
 async def test_bootstrap_leaves_no_page_cache_behind(
     recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory

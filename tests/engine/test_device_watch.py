@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY
+from custom_components.smartml.engine.device_watch import earlier_from_hourly
 from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import energy_anomaly
 from custom_components.smartml.engine.facts import DeviceLeftOn, DeviceStandby, facts_from_json
@@ -139,3 +140,34 @@ def test_device_facts_round_trip_and_read_as_words() -> None:
     )
     text = explain(energy_anomaly(TYPE_DEVICE_STANDBY, ["sensor.fridge_plug"], T0, 2.0, standby, key="fridge"))
     assert text.startswith("Fridge plug has not dropped below 95 W for a day; it usually falls to about 3 W.")
+
+
+def test_hourly_statistics_reach_back_before_the_observations_and_never_replace_them() -> None:
+    # Observations from day 50 only; statistics for days 0-55, in which the heater ran five
+    # hours each evening (18:00-23:00) and, in its last days, 9 kW: the observations win there.
+    store = ObservationStore(max_points=10**7)
+    for t in np.arange(T0 + 50 * DAY, T0 + 56 * DAY, 900.0).tolist():
+        hour = (t - T0) % DAY / HOUR
+        store.add_state(HOUSE, "power", "400", t)
+        store.add_state(HEATER, "devices", "800" if 18 <= hour < 20 else "0", t, unit="W")
+    hours = np.arange(T0, T0 + 56 * DAY, HOUR)
+    evening = ((hours - T0) % DAY >= 18 * HOUR) & ((hours - T0) % DAY < 23 * HOUR)
+    watts = np.where(evening, np.where(hours >= T0 + 50 * DAY, 9000.0, 800.0), 0.0)
+    watts[5] = np.nan  # an hour the recorder has no mean for stays unknown
+    hourly = {HEATER: (hours[::-1].tolist(), watts[::-1].tolist())}  # any order
+
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 56 * DAY, device_hourly=hourly)
+    profile = model.devices_.profiles_[HEATER]
+    assert profile.longest_s[18] == 5 * HOUR and 700 <= profile.running_w <= 800
+    assert 55 < profile.days < 56
+    assert KETTLE not in model.devices_.profiles_  # no data at all: not watched
+
+    starts = np.arange(T0 - DAY, T0 + 2 * DAY, 900.0)
+    observed = np.where(starts >= T0 + DAY, 1.0, np.nan)
+    filled = earlier_from_hourly(starts, observed, hourly[HEATER])
+    assert np.isnan(filled[starts < T0]).all()  # before the statistics
+    assert np.isnan(filled[(starts >= T0 + 5 * HOUR) & (starts < T0 + 6 * HOUR)]).all()
+    assert (filled[starts >= T0 + DAY] == 1.0).all()
+    assert filled[starts == T0 + 18 * HOUR][0] == 800.0
+    assert earlier_from_hourly(starts, observed, ([], [])) is observed

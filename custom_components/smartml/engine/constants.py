@@ -12,6 +12,9 @@ MINUTE_SECONDS: Final = 60.0
 HOUR_SECONDS: Final = 3_600.0
 DAY_SECONDS: Final = 86_400.0
 WEEK_SECONDS: Final = 7 * DAY_SECONDS
+# Watched devices learn their usual runs from this many days (long-term statistics reach
+# further back than the observations Home Assistant keeps).
+DEVICE_LEARN_DAYS: Final = 112
 # Length of the time slots occupancy is learned in and coverage is counted in (minutes).
 DEFAULT_SLOT_MINUTES: Final = 15
 

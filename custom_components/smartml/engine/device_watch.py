@@ -2,7 +2,8 @@
 
 A 1-2 kW load left on cannot be told apart in the total of a home whose evenings draw that
 much for hours; on the device's own circuit it can. For each watched device, from the last
-weeks of its own power (15-minute grid):
+weeks of its own power (15-minute grid; where the recorder's hourly long-term statistics
+reach further back than the observations, their hours before them):
 - its standby (a low quantile) and running power (the median draw while on);
 - its runs (consecutive slots above the on level) and, for each hour of the day, the
   longest one that started within RUN_WINDOW_HOURS of it;
@@ -26,6 +27,7 @@ import numpy as np
 
 from .constants import (
     DAY_SECONDS,
+    DEVICE_LEARN_DAYS,
     HOUR_SECONDS,
     MINUTE_SECONDS,
     RUN_WINDOW_HOURS,
@@ -33,13 +35,13 @@ from .constants import (
     TYPE_DEVICE_STANDBY,
 )
 from .energy_alerts import EnergyAlerts, energy_anomaly
-from .energy_series import GRID_SECONDS, FloatArray, IntArray, hour_of_week, power_grid
+from .energy_series import GRID_SECONDS, FloatArray, HourlyValues, IntArray, hour_of_week, power_grid
 from .facts import DeviceLeftOn, DeviceStandby
 from .observations import ObservationStore, device_power_channel
 from .results import Anomaly
 from .slots import counted
 
-LEARN_DAYS: Final = 112
+LEARN_DAYS: Final = DEVICE_LEARN_DAYS
 MIN_DAYS: Final = 3.0
 ON_MIN_W: Final = 20.0  # a device draws at least this much over its standby while running
 ON_SHARE: Final = 0.25  # the on level: this share of the way from standby to running power
@@ -60,6 +62,27 @@ def device_grid(store: ObservationStore, entity_id: str, start: float, end: floa
     """A device's mean power (W) on the 15-minute grid of [start, end), from its meter or power sensor."""
     spec = {"energy": [entity_id], "power": [device_power_channel(entity_id)]}
     return power_grid(store, spec, start, end, hold=DEVICE_POWER_HOLD)
+
+
+def earlier_from_hourly(starts: FloatArray, watts: FloatArray, hourly: HourlyValues) -> FloatArray:
+    """The grid's slots before its first observed one, filled with their hour's mean from `hourly`.
+
+    The observations stay the source from where they begin: statistics only reach back further.
+    """
+    known = np.flatnonzero(np.isfinite(watts))
+    observed_from = int(known[0]) if len(known) else len(watts)
+    hours = np.asarray(hourly[0], dtype=np.float64)
+    means = np.asarray(hourly[1], dtype=np.float64)
+    order = np.argsort(hours)
+    hours, means = hours[order], means[order]
+    if not len(hours) or not observed_from:
+        return watts
+    slot_hours = np.floor(starts[:observed_from] / HOUR_SECONDS) * HOUR_SECONDS
+    at = np.minimum(np.searchsorted(hours, slot_hours), len(hours) - 1)
+    found = (hours[at] == slot_hours) & np.isfinite(means[at])
+    filled = watts.copy()
+    filled[:observed_from] = np.where(found, means[at], np.nan)
+    return filled
 
 
 def runs(on: np.ndarray) -> tuple[IntArray, IntArray]:
@@ -93,13 +116,25 @@ class DeviceWatch:
         self.left_on_: set[str] = set()
 
     def fit(
-        self, store: ObservationStore, devices: Sequence[str], now: float, timezone: str, alerts: EnergyAlerts
+        self,
+        store: ObservationStore,
+        devices: Sequence[str],
+        now: float,
+        timezone: str,
+        alerts: EnergyAlerts,
+        hourly: Mapping[str, HourlyValues] | None = None,
     ) -> None:
-        """Learn each device from its last LEARN_DAYS before `now`; reported periods left out."""
+        """Learn each device from its last LEARN_DAYS before `now`; reported periods left out.
+
+        hourly: per device, (hour starts, mean W) from long-term statistics; they are learned
+        from where they reach further back than the device's observations.
+        """
         self.timezone_ = timezone
         self.profiles_ = {}
         for entity_id in devices:
             starts, watts = device_grid(store, entity_id, now - LEARN_DAYS * DAY_SECONDS, now)
+            if hourly and entity_id in hourly:
+                watts = earlier_from_hourly(starts, watts, hourly[entity_id])
             known = np.isfinite(watts)
             if known.sum() * GRID_SECONDS < MIN_DAYS * DAY_SECONDS:
                 continue

@@ -175,11 +175,13 @@ class EnergyModel:
         now: float,
         hourly: HourlyValues | None = None,
         occupancy_hourly: HourlyValues | None = None,
+        device_hourly: Mapping[str, HourlyValues] | None = None,
     ) -> None:
         """Fit on everything measured before `now` (executor).
 
         hourly: (hour starts, kWh) from long-term statistics; occupancy_hourly: (hour
-        starts, probability the home is occupied) observed in the past.
+        starts, probability the home is occupied) observed in the past; device_hourly: per
+        watched device, (hour starts, mean W) from long-term statistics.
         """
         self.spec_ = dict(spec)
         self.timezone_ = str(spec.get("timezone", "UTC"))
@@ -204,7 +206,7 @@ class EnergyModel:
         if np.isfinite(watts).any():
             self.power_.fit(watts, hod, series)
             self.detectors_.fit(starts, watts, hod, self.power_.standby_w_, self.alerts)
-        self.devices_.fit(store, spec.get(ROLE_DEVICE) or [], now, self.timezone_, self.alerts)
+        self.devices_.fit(store, spec.get(ROLE_DEVICE) or [], now, self.timezone_, self.alerts, device_hourly)
         self._apply_feedback()
 
     def enough_data(self) -> tuple[bool, str]:

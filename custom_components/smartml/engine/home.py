@@ -88,6 +88,7 @@ class HomeModels:
         saved: Mapping[str, Any] | None = None,
         hourly_energy: tuple[list[float], list[float]] | None = None,
         *,
+        device_hourly: Mapping[str, tuple[list[float], list[float]]] | None = None,
         occupancy_slot_minutes: int = DEFAULT_SLOT_MINUTES,
         occupancy_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
         occupancy_classifier: Classifier = DEFAULT_CLASSIFIER,
@@ -100,6 +101,7 @@ class HomeModels:
 
         feedback: anomalies marked normal; saved: the models' live state from the last run;
         hourly_energy: (hour starts, kWh) from long-term statistics, when there are any.
+        device_hourly: per watched device with long-term statistics, (hour starts, mean W).
         occupancy_slot_minutes, occupancy_half_life_days, occupancy_classifier: the occupancy
         model's slot length, routine half-life and classifier ("logistic" or "routine").
         climate_half_life_days: how fast the climate model forgets old setpoint habits.
@@ -113,6 +115,7 @@ class HomeModels:
         self.feedback = list(feedback or [])
         self.saved = dict(saved or {})
         self.hourly_energy = hourly_energy
+        self.device_hourly = dict(device_hourly or {})
         self.occupancy_slot_minutes = occupancy_slot_minutes
         self.occupancy_half_life_days = occupancy_half_life_days
         self.occupancy_classifier = occupancy_classifier
@@ -207,7 +210,7 @@ class HomeModels:
             forecast_model=self.energy_forecast_model or profile_quantiles,
             seed=self.energy_seed,
         )
-        model.fit(store, self.spec, now, hourly=self.hourly_energy)
+        model.fit(store, self.spec, now, hourly=self.hourly_energy, device_hourly=self.device_hourly)
         self.energy = model
         ready, reason = model.enough_data()
         return bool(ready), str(reason)
