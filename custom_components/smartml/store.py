@@ -144,9 +144,10 @@ class LearnedState:
         if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
         excluded = [ExcludedPeriod.from_json(item) for item in data.get("excluded", [])]
+        # What was told only shows on sensors: unreadable, it is dropped, not the whole file.
         anomalies = data.get("anomalies", [])
         if not isinstance(anomalies, list):
-            raise TypeError("anomalies malformed")
+            anomalies = []
         held = observations if observations is not None else data
         stored = held.get("observations")
         saved_at = held.get("saved_at")

@@ -213,6 +213,17 @@ async def test_what_was_told_outlives_a_restart_and_a_broken_item_is_left_out(
     await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "d1"}, blocking=True)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
+    # An unreadable list costs only what was told, never what was learned.
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    hass_storage[key]["data"]["anomalies"] = "garbage"
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_entry.runtime_data.coordinator
+    assert not coordinator.anomalies.recent
+    assert [item["id"] for item in coordinator.state.feedback] == ["d1"]
+    raised = [issue for (domain, issue) in ir.async_get(hass).issues if domain == DOMAIN]
+    assert not [issue for issue in raised if issue.startswith(ISSUE_STORE_CORRUPT)]
+
 
 async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
