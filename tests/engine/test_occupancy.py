@@ -424,8 +424,8 @@ def test_beyond_its_record_a_scope_keeps_its_last_state() -> None:
     assert within[:2].min() > 0.0
 
 
-def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
-    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
+def _homebody_first_absence() -> tuple[OccupancyModel, ObservationStore]:
+    """Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00."""
     rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
     for day in range(13):
         _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
@@ -435,6 +435,11 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
     store.merge_states(rows, entity_roles(SPEC))
     model = OccupancyModel()
     model.fit(store, SPEC, _ts(12, 0))
+    return model, store
+
+
+def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
+    model, store = _homebody_first_absence()
     now = _ts(12, 11.0)
     assert _p_at(model, store, now, now, HOME) < 0.05
     assert _p_at(model, store, now, now + 3600, HOME) < 0.05
@@ -447,16 +452,7 @@ def test_a_homebodys_first_absence_is_not_taken_for_presence() -> None:
 
 
 def test_while_the_home_is_away_beyond_its_record_no_area_is_likelier_in_use_at_any_horizon() -> None:
-    # Home and in the kitchen daily for 12 days, never away; on day 12 away from 10:00.
-    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
-    for day in range(13):
-        _add_interval(rows, "binary_sensor.kitchen_motion", "on", "off", _ts(day, 7.5), _ts(day, 8.0))
-        _add_interval(rows, "binary_sensor.office_motion", "on", "off", _ts(day, 9.0), _ts(day, 9.5))
-    rows.append(("person.alex", "not_home", _ts(12, 10.0), None))
-    store = ObservationStore(max_points=10**6)
-    store.merge_states(rows, entity_roles(SPEC))
-    model = OccupancyModel()
-    model.fit(store, SPEC, _ts(12, 0))
+    model, store = _homebody_first_absence()
     # Ten hours into the absence the last state holds for five; breakfast is 11.5 h ahead.
     now = _ts(12, 20.0)
     breakfast = _ts(13, 7.5)
