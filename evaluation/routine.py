@@ -207,16 +207,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     not_ready: list[str] = []
     real: dict[str, Raised] = {}  # the model's alerts on the real stream, by id
     rule_real: dict[float, float] = {}  # the rule's, by silence start
-    for replay_day in walk_forward(
+    for cutoff, next_cutoff, model, events, state0 in walk_forward(
         spec, rows, roles, days, replay.end, HomeReplay.refit_routine, args.sensitivity, not_ready
     ):
-        cutoff, next_cutoff, model, events, state0 = (
-            replay_day.cutoff,
-            replay_day.next_cutoff,
-            replay_day.model,
-            replay_day.events,
-            replay_day.presence,
-        )
         models.append(model)
         streams.append(events)
         before = [ts for e, _, ts in all_events if ts < cutoff and (e in sensors or e in presence)]

@@ -31,13 +31,12 @@ import argparse
 import bisect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 import copy
-from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
 import math
 import statistics
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from custom_components.smartml.engine.constants import DEFAULT_SENSITIVITY, SECURITY_SENSITIVITIES
@@ -92,9 +91,11 @@ def _events(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayDay:
-    """One test day of a walk-forward replay: the model fitted before it and its real stream."""
+class ReplayDay(NamedTuple):
+    """One test day of a walk-forward replay: the model fitted before it and its real stream.
+
+    A named tuple, so that a replay loop unpacks it in its `for`.
+    """
 
     cutoff: float
     next_cutoff: float
@@ -265,16 +266,9 @@ def run(argv: list[str]) -> dict[str, Any]:
     not_ready: list[str] = []
     real_alerts: list[Raised] = []
     real_alert_ids: list[set[str]] = []
-    for replay_day in walk_forward(
+    for cutoff, next_cutoff, model, events, state0 in walk_forward(
         spec, rows, roles, days, replay.end, HomeReplay.refit_security, args.sensitivity, not_ready
     ):
-        cutoff, next_cutoff, model, events, state0 = (
-            replay_day.cutoff,
-            replay_day.next_cutoff,
-            replay_day.model,
-            replay_day.events,
-            replay_day.presence,
-        )
         models.append(model)
         real_streams.append(events)
         presence_at_cutoff.append(state0)
