@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -44,6 +44,21 @@ async def _record_oven(
     freezer.move_to(now)
 
 
+def _tomorrow_evening() -> datetime:
+    """18:00 local tomorrow: the oven's usual time."""
+    return dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18)
+
+
+async def _oven_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> MockConfigEntry:
+    """At the oven's usual time, with its history and the home's recorded: SmartML set up watching it."""
+    freezer.move_to(_tomorrow_evening())
+    await _record_oven(hass, freezer)
+    await record_home(hass, freezer, days=HISTORY_DAYS)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
+    await setup_entry(hass, entry)
+    return entry
+
+
 async def _oven_runs(
     hass: HomeAssistant,
     entry: MockConfigEntry,
@@ -66,11 +81,7 @@ async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_lim
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     # Evening, 18:00 local: the oven's usual time; it has never run longer than an hour.
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
-    await _record_oven(hass, freezer)
-    await record_home(hass, freezer, days=HISTORY_DAYS)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
-    await setup_entry(hass, entry)
+    entry = await _oven_home(hass, freezer)
     events = async_capture_events(hass, EVENT_ANOMALY)
     left_on = "binary_sensor.oven_power_left_on"
     assert hass.states.get(left_on).state == "off"
@@ -104,11 +115,7 @@ async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_lim
 async def test_a_long_run_left_unanswered_is_learned_up_to_its_alert(
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
-    await _record_oven(hass, freezer)
-    await record_home(hass, freezer, days=HISTORY_DAYS)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
-    await setup_entry(hass, entry)
+    entry = await _oven_home(hass, freezer)
     events = async_capture_events(hass, EVENT_ANOMALY)
     coordinator = entry.runtime_data.coordinator
 
@@ -138,7 +145,7 @@ async def test_a_device_learns_its_usual_runs_from_long_term_statistics_older_th
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
     """Sixteen weeks of hourly statistics, a few days of states: the weekly roast in the statistics is usual."""
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18))
+    freezer.move_to(_tomorrow_evening())
     days = 4
     first_state = dt_util.start_of_local_day(dt_util.now()) - timedelta(days=days)
     # The oven's recorder statistics, hourly means, from 16 weeks back to its first state:
