@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 import shutil
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import Event, HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
@@ -43,6 +44,11 @@ async def _morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
         await hass.async_block_till_done()
 
 
+def _routine_told(events: list[Event]) -> list[dict[str, Any]]:
+    """The data of the missing-routine anomalies among the captured events."""
+    return [event.data for event in events if event.data["type"] == "routine_missing"]
+
+
 async def test_quiet_morning_raises_one_routine_missing_incident(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -56,7 +62,7 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
 
     await _morning(hass, mock_entry, freezer, hours=4)
 
-    routine = [event.data for event in events if event.data["type"] == "routine_missing"]
+    routine = _routine_told(events)
     assert len(routine) == 1
     anomaly = routine[0]
     assert anomaly["kind"] == "routine"
@@ -84,7 +90,7 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.routine_anomaly").state == "off"
     await _morning(hass, mock_entry, freezer, hours=1)
-    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+    assert len(_routine_told(events)) == 1
 
 
 async def test_a_silence_told_before_a_restart_is_not_told_again(
@@ -98,9 +104,9 @@ async def test_a_silence_told_before_a_restart_is_not_told_again(
     await setup_entry(hass, mock_entry)
     events = async_capture_events(hass, EVENT_ANOMALY)
     await _morning(hass, mock_entry, freezer, hours=4)
-    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+    assert len(_routine_told(events)) == 1
 
-    told = next(event.data for event in events if event.data["type"] == "routine_missing")
+    told = _routine_told(events)[0]
     assert hass.states.get("binary_sensor.routine_anomaly").state == "on"
 
     # Home Assistant restarts while the home is still silent: the models are fitted afresh.
@@ -108,7 +114,7 @@ async def test_a_silence_told_before_a_restart_is_not_told_again(
     await hass.async_block_till_done()
     await _morning(hass, mock_entry, freezer, hours=1)
 
-    assert len([event for event in events if event.data["type"] == "routine_missing"]) == 1
+    assert len(_routine_told(events)) == 1
     # What was told came back with it: the sensor still shows it, and "It was me" still finds it.
     state = hass.states.get("binary_sensor.routine_anomaly")
     assert state.state == "on" and state.attributes["explanation"] == told["explanation"]
@@ -140,7 +146,7 @@ async def test_a_silence_after_coming_in_through_the_door_is_not_doubted(
 
     await _morning(hass, mock_entry, freezer, hours=4)
 
-    routine = [event.data for event in events if event.data["type"] == "routine_missing"]
+    routine = _routine_told(events)
     assert len(routine) == 1
     assert routine[0]["explanation"].startswith("No activity in the home since 05:31")
     # Whoever just came in is in: no doubt that the home may be empty.
@@ -171,7 +177,7 @@ async def test_options_switch_turns_routine_alerts_off(
 
     await _morning(hass, mock_entry, freezer, hours=4)
 
-    assert [event for event in events if event.data["type"] == "routine_missing"] == []
+    assert _routine_told(events) == []
     sensor = hass.states.get("binary_sensor.routine_anomaly")
     assert sensor is None or sensor.state == "unavailable"
 
@@ -194,7 +200,7 @@ async def test_sensor_unavailable_is_a_repair_issue_not_a_missing_routine(
     await _morning(hass, mock_entry, freezer, hours=4)
 
     # The kitchen sensor gives most of the morning's activity: its silence is not the household's.
-    assert [event for event in events if event.data["type"] == "routine_missing"] == []
+    assert _routine_told(events) == []
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == ISSUE_SENSOR_SILENT
