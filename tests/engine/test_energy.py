@@ -19,6 +19,7 @@ from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
+from custom_components.smartml.engine import energy_quantiles
 from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
@@ -501,3 +502,33 @@ def _anomalies(store: ObservationStore, model: EnergyModel) -> list[Anomaly]:
     for now in np.arange(cutoff + 900, cutoff + DAY + 1, 900).tolist():
         found += model.check(store, now, None)
     return found
+
+
+def test_next_hour_knows_a_load_that_runs_two_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A heater that runs exactly two hours from random starts: after its first hour it stays on, after its second it stops.
+
+    The linear correction reads the last hours' levels alike at every step of a run; the trees tell the steps apart.
+    """
+    rng = np.random.default_rng(7)
+    ts = T0 + np.arange(0, 42 * DAY, 600.0)
+    watts = routine_watts(ts, rng)
+    for start in rng.choice(np.arange(0, 42 * 24 - 2), size=120, replace=False):
+        watts += np.where((ts >= T0 + start * HOUR) & (ts < T0 + (start + 2) * HOUR), 2500.0, 0.0)
+    store = ObservationStore(max_points=10**7)
+    for t, w in zip(ts.tolist(), watts.tolist(), strict=True):
+        store.add_state(POWER, "power", f"{w:.1f}", t)
+
+    def next_hour_error() -> float:
+        model = EnergyModel()
+        model.fit(store, SPEC_POWER, T0 + 35 * DAY)
+        series = model.series(store, T0 + 42 * DAY, None, None, since=T0)
+        origins = np.arange(35 * 24, 42 * 24 - 1)
+        q = model.quantiles(series, origins, np.ones(len(origins), dtype=np.int64))
+        truth = series.y[origins]
+        ok = np.isfinite(truth)
+        return float(np.mean(np.abs(q[ok, 1] - truth[ok])))
+
+    with_trees = next_hour_error()
+    monkeypatch.setattr(energy_quantiles, "MIN_TREE_ROWS", 10**9)
+    without = next_hour_error()
+    assert with_trees < 0.85 * without

@@ -74,6 +74,20 @@ LEVEL_COLUMNS: Final = tuple(
     FEATURES.index(name)
     for name in ("usual", "last", "second_last", "third_last", "same_hour_last_day", "same_hour_last_week")
 )
+# What the next hour's trees read: the calendar and the measured hours the trees split on
+# (binned by rank, so kWh or log kWh alike).
+NEXT_HOUR_TREE_COLUMNS: Final = tuple(
+    FEATURES.index(name)
+    for name in (
+        "hour_of_day",
+        "day_of_week",
+        "last",
+        "second_last",
+        "third_last",
+        "same_hour_last_day",
+        "same_hour_last_week",
+    )
+)
 # Columns in kWh, which the boosted model reads in log space like its target.
 CONSUMPTION_COLUMNS: Final = tuple(
     FEATURES.index(name)

@@ -15,6 +15,7 @@ from typing import Final, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from .boosted_trees import MedianBoostedTrees
 from .energy_features import (
     COLUMN_HORIZON,
     COLUMN_HOUR_OF_DAY,
@@ -23,6 +24,7 @@ from .energy_features import (
     CORRECTION_COLUMNS,
     LEVEL_COLUMNS,
     LOG_FLOOR,
+    NEXT_HOUR_TREE_COLUMNS,
     features,
     to_log,
 )
@@ -46,6 +48,12 @@ CORRECTION_RIDGE: Final = 1e-4
 NEXT_HOUR_BLOCK_HOURS: Final = 3
 NEXT_HOUR_MODEL_SHARES: Final = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_BLOCK_ROWS: Final = 10
+# Boosted trees on the hour of the day, the weekday and the last hours' levels see what a
+# linear correction cannot (a load that runs two hours at this time, one at that); averaged
+# with the blend in equal shares, the two forecasts' errors partly cancel. The trees need
+# two weeks of next hours before they join.
+NEXT_HOUR_TREE_SHARE: Final = 0.5
+MIN_TREE_ROWS: Final = 14 * 24
 
 
 def horizon_band(x: FloatArray) -> IntArray:
@@ -108,12 +116,16 @@ class ProfileQuantiles:
         self.coef_ = np.zeros((len(HORIZON_BANDS) - 1, len(CORRECTION_COLUMNS) + len(LEVEL_COLUMNS) + 1))
         self.offsets_ = np.zeros((len(HORIZON_BANDS) - 1, len(QUANTILES)))
         self.model_share_ = np.ones(24 // NEXT_HOUR_BLOCK_HOURS)
+        self.next_hour_trees_: MedianBoostedTrees | None = None
 
     def _median(self, x: FloatArray) -> FloatArray:
-        """The P50: the correction's, blended with the last hour's value for the next hour."""
+        """The P50: the correction's; for the next hour, blended with the last hour, then averaged with the trees."""
         median = self._corrected(x)
         rows, share = _next_hour_rows(x), self.model_share_[_hour_block(x)]
         median[rows] = share[rows] * median[rows] + (1.0 - share[rows]) * x[rows, COLUMN_LAST]
+        if self.next_hour_trees_ is not None and rows.any():
+            trees = np.exp(self.next_hour_trees_.predict(x[rows][:, list(NEXT_HOUR_TREE_COLUMNS)])) - LOG_FLOOR
+            median[rows] = (1.0 - NEXT_HOUR_TREE_SHARE) * median[rows] + NEXT_HOUR_TREE_SHARE * trees
         return median
 
     def _corrected(self, x: FloatArray) -> FloatArray:
@@ -128,7 +140,7 @@ class ProfileQuantiles:
         return np.asarray(np.exp(log_median) - LOG_FLOOR, dtype=np.float64)
 
     def fit(self, x: FloatArray, y: FloatArray) -> None:
-        """Coefficients per band by least absolute error, the next hour's blend, then the residual quantiles."""
+        """Coefficients per band by least absolute error, the next hour's blend and trees, then the residuals."""
         design, gap = _design(x), to_log(y) - to_log(_usual(x))
         band = horizon_band(x)
         for b in range(len(HORIZON_BANDS) - 1):
@@ -136,6 +148,7 @@ class ProfileQuantiles:
             if sel.sum() >= 10 * design.shape[1]:
                 self.coef_[b] = least_absolute(design[sel], gap[sel], CORRECTION_RIDGE)
         self._fit_model_share(x, y)
+        self._fit_next_hour_trees(x, y)
         resid = y - self._median(x)
         for b in range(len(HORIZON_BANDS) - 1):
             sel = resid[band == b]
@@ -158,6 +171,14 @@ class ProfileQuantiles:
             sel = block == b
             if sel.sum() >= MIN_BLOCK_ROWS:
                 self.model_share_[b] = shares[int(np.argmin(errors[:, sel].sum(axis=1)))]
+
+    def _fit_next_hour_trees(self, x: FloatArray, y: FloatArray) -> None:
+        """Trees for the median of the next hour (log kWh), once there are two weeks of next hours."""
+        self.next_hour_trees_ = None
+        rows = _next_hour_rows(x)
+        if rows.sum() >= MIN_TREE_ROWS:
+            self.next_hour_trees_ = MedianBoostedTrees()
+            self.next_hour_trees_.fit(x[rows][:, list(NEXT_HOUR_TREE_COLUMNS)], to_log(y[rows]))
 
     def predict(self, x: FloatArray) -> FloatArray:
         """(rows, 3) kWh quantiles, unsorted."""
