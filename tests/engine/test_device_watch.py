@@ -95,6 +95,26 @@ def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -
     assert model.devices_.profiles_[HEATER].longest_s[18] == limit
 
 
+
+def test_a_run_left_on_and_never_answered_stays_out_of_learning_as_long_as_the_device_learns() -> None:
+    """Months later, unanswered runs still do not count as usual: the same fault is found again."""
+    stuck = {
+        t: 800.0
+        for day in (21, 60, 81)
+        for t in np.arange(T0 + day * DAY + 18 * HOUR, T0 + (day + 1) * DAY + HOUR, 900.0).tolist()
+    }
+    store = _home(83, stuck)
+    model = EnergyModel()
+    found = []
+    for day in (21, 60, 81):
+        model.fit(store, SPEC, T0 + day * DAY)
+        found += [(f[1], f[2]) for f in _alerts(model, store, T0 + day * DAY, T0 + (day + 1) * DAY)]
+    # Each run is learned only up to the limit it crossed, the first one too, sixty days on:
+    # never its seven hours.
+    assert model.devices_.profiles_[HEATER].longest_s[18] < 7 * HOUR
+    assert found == [(TYPE_DEVICE_LEFT_ON, HEATER)] * 3
+
+
 def test_usual_days_raise_nothing_and_a_rising_standby_is_reported() -> None:
     store = _home(35, kettle_extra=40.0)
     model = EnergyModel()

@@ -17,16 +17,17 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ENERGY
+from .constants import DAY_SECONDS, DEVICE_LEARN_DAYS, HOUR_SECONDS, KIND_ENERGY
 from .energy_series import FloatArray
 from .facts import EnergyFacts
 from .results import Anomaly
 
 REARM_SECONDS: Final = 6 * HOUR_SECONDS
 CALIBRATION_DAYS: Final = 28  # the past the anomaly thresholds are learned from
-# Reported anomalies are remembered this long and left out of the calibration, so a
-# fault that was reported does not make the detector blind to the next one.
-FLAG_KEEP_SECONDS: Final = (CALIBRATION_DAYS + 3) * DAY_SECONDS
+# Reported anomalies are remembered as long as anything learns from their days (the house
+# detectors' calibration, a watched device's runs) and left out of it, so a fault that was
+# reported and never answered does not make a detector blind to the next one.
+FLAG_KEEP_SECONDS: Final = (max(CALIBRATION_DAYS, DEVICE_LEARN_DAYS) + 3) * DAY_SECONDS
 MAX_FLAGGED: Final = 200
 
 # [anomaly type, start, end], as stored.
