@@ -177,7 +177,7 @@ class DeviceLeftOnSensor(_FollowsAnomalies):
     def is_on(self) -> bool:
         """On while the device runs past its limit, unless its alert was marked normal."""
         prediction = self.coordinator.prediction
-        running = prediction is not None and prediction.energy is not None and self._device in prediction.energy.left_on
+        running = prediction is not None and self._device in prediction.left_on
         latest = self._latest()
         return running and latest is not None and not latest.dismissed
 

@@ -323,7 +323,7 @@ async def async_setup_entry(
     if coordinator.has_occupancy:
         entities.extend(SmartMLSensor(coordinator, d, phrases=phrases) for d in HOME_SCOPE_SENSORS)
         entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SENSORS)
-    if coordinator.has_energy:
+    if coordinator.has_energy_forecast:
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
     for climate_id, zone_name in coordinator.climate_names.items():
         entities.extend(ClimateSensor(coordinator, d, climate_id, zone_name) for d in CLIMATE_SENSORS)

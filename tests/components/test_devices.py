@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -13,7 +14,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import CONF_DEVICES, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.const import CONF_DEVICES, CONF_ENERGY, CONF_POWER, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON
 
 from .conftest import home_options, setup_entry
@@ -49,12 +50,12 @@ def _tomorrow_evening() -> datetime:
     return dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=18)
 
 
-async def _oven_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> MockConfigEntry:
+async def _oven_home(hass: HomeAssistant, freezer: FrozenDateTimeFactory, **options: Any) -> MockConfigEntry:
     """At the oven's usual time, with its history and the home's recorded: SmartML set up watching it."""
     freezer.move_to(_tomorrow_evening())
     await _record_oven(hass, freezer)
     await record_home(hass, freezer, days=HISTORY_DAYS)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN]}))
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_DEVICES: [OVEN], **options}))
     await setup_entry(hass, entry)
     return entry
 
@@ -111,6 +112,22 @@ async def test_oven_left_on_turns_its_sensor_on_once_and_feedback_raises_its_lim
     minutes = fired[0].data["facts"]["minutes"]
     assert max(profile.limit_s) >= minutes * 60 > limit_before
 
+
+async def test_a_plug_is_watched_in_a_home_without_a_house_meter(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Only a smart plug is listed: no house forecast to show, and the plug is watched all the same."""
+    entry = await _oven_home(hass, freezer, **{CONF_POWER: [], CONF_ENERGY: []})
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    left_on = "binary_sensor.oven_power_left_on"
+    assert hass.states.get(left_on).state == "off"
+    assert hass.states.get("sensor.energy_forecast_next_hour") is None
+
+    await _oven_runs(hass, entry, freezer, 2000.0, 3.5)
+    assert hass.states.get(left_on).state == "on"
+    fired = [event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]
+    assert len(fired) == 1 and fired[0].data["entity_ids"] == [OVEN]
+    assert entry.runtime_data.coordinator.models.energy.enough_data()[0] is False
 
 async def test_a_long_run_left_unanswered_is_learned_up_to_its_alert(
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory

@@ -77,6 +77,16 @@ def test_device_left_on_is_found_after_its_longest_run_and_feedback_lifts_the_li
     assert model.devices_.profiles_[HEATER].limit_s[18] >= facts.minutes * 60
 
 
+def test_devices_are_watched_without_a_house_forecast() -> None:
+    """No house meter listed: nothing to forecast, and the heater left on is found all the same."""
+    stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 22 * DAY + HOUR, 900.0).tolist(), 800.0)
+    store = _home(23, stuck)
+    model = EnergyModel()
+    model.fit(store, {**SPEC, "power": []}, T0 + 21 * DAY)
+    assert model.model_ is None and not model.enough_data()[0]
+    assert model.watches_devices()
+    assert [(f[1], f[2]) for f in _alerts(model, store, T0 + 21 * DAY, T0 + 22 * DAY)] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+
 def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:
     # Day 21: the heater stays on from 18:00 for 30 hours.
     stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 23 * DAY, 900.0).tolist(), 800.0)

@@ -83,14 +83,14 @@ def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
 
     Occupancy needs areas, presence or occupancy entities; the security and routine models
     learn from the same binary sensors, or from the security entities alone; energy needs a power or
-    energy sensor; climate a thermostat. Watched numeric sensors have detectors of their
-    own and need no model.
+    energy sensor, of the house or of a watched device; climate a thermostat. Watched numeric
+    sensors have detectors of their own and need no model.
     """
     occupancy = bool(spec.get("areas") or spec.get("presence") or spec.get("occupancy"))
     wanted = {
         MODEL_OCCUPANCY: occupancy,
         MODEL_SECURITY: occupancy or bool(spec.get("security")),
-        MODEL_ENERGY: bool(spec.get("power") or spec.get("energy")),
+        MODEL_ENERGY: bool(spec.get("power") or spec.get("energy") or spec.get("devices")),
         MODEL_CLIMATE: bool(spec.get("climate")),
         MODEL_ROUTINE: occupancy or bool(spec.get("security")),
     }

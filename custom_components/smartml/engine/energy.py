@@ -196,8 +196,17 @@ class EnergyModel:
         self.history_ = series
         self.model_ = None
         self.train_rows_ = 0
-        if known.sum() < MIN_TRAIN_HOURS:
-            return
+        if known.sum() >= MIN_TRAIN_HOURS:
+            self._fit_house(store, now, series, spans)
+        # Watched devices learn from their own streams: without a house meter, or before it
+        # has enough hours, they are watched all the same.
+        self.devices_.fit(store, spec.get(ROLE_DEVICE) or [], now, self.timezone_, self.alerts, device_hourly)
+        self._apply_feedback()
+
+    def _fit_house(
+        self, store: ObservationStore, now: float, series: HourlySeries, spans: list[tuple[float, float]]
+    ) -> None:
+        """The house's forecast, power levels and detectors, from its consumption."""
         self.profile_ = usual_profile(series.y, series.how, series.hod, len(series.y))
         self.model_, self.train_rows_ = fit_forecast(series, self.profile_, self.forecast_model, self.seed)
         starts, watts = calibration_grid(store, self.spec_, now, series)
@@ -206,8 +215,10 @@ class EnergyModel:
         if np.isfinite(watts).any():
             self.power_.fit(watts, hod, series)
             self.detectors_.fit(starts, watts, hod, self.power_.standby_w_, self.alerts)
-        self.devices_.fit(store, spec.get(ROLE_DEVICE) or [], now, self.timezone_, self.alerts, device_hourly)
-        self._apply_feedback()
+
+    def watches_devices(self) -> bool:
+        """Whether any watched device has been learned well enough to be watched."""
+        return bool(self.devices_.profiles_)
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether the forecast is usable, and why not."""
@@ -313,8 +324,9 @@ class EnergyModel:
 
     def check(self, store: ObservationStore, now: float, home_occupied: bool | None = None) -> list[Anomaly]:
         """New energy anomalies at `now` (executor, every few minutes); only data before now."""
+        devices = self.devices_.check(store, now, self.alerts)
         if self.model_ is None:
-            return []
+            return devices
         starts, watts = check_window(store, self.spec_, now)
         found = self.detectors_.check(
             starts,
@@ -326,7 +338,7 @@ class EnergyModel:
             alerts=self.alerts,
             entity_ids=self.entities_,
         )
-        return found + self._check_above_forecast(store, now) + self.devices_.check(store, now, self.alerts)
+        return found + self._check_above_forecast(store, now) + devices
 
     def _check_above_forecast(self, store: ObservationStore, now: float) -> list[Anomaly]:
         """The last complete hours against their 1-hour-ahead forecast."""

@@ -213,7 +213,8 @@ class HomeModels:
         model.fit(store, self.spec, now, hourly=self.hourly_energy, device_hourly=self.device_hourly)
         self.energy = model
         ready, reason = model.enough_data()
-        return bool(ready), str(reason)
+        # Watched devices make the model worth running before (or without) a house forecast.
+        return bool(ready) or model.watches_devices(), str(reason)
 
     def _fit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .climate import ClimateModel
@@ -241,9 +242,10 @@ class HomeModels:
             )
         self.home_occupied_ = home_occupied
         energy: EnergyOutlook | None = None
+        left_on: tuple[str, ...] = ()
         anomalies: list[Anomaly] = []
         if (found := self._predict_part(MODEL_ENERGY, self._predict_energy, store, now)) is not None:
-            energy, energy_anomalies = found
+            energy, energy_anomalies, left_on = found
             anomalies.extend(energy_anomalies)
         climate = self._predict_part(MODEL_CLIMATE, self._predict_climate, store, now, occupancy) or {}
         return HomePrediction(
@@ -253,6 +255,7 @@ class HomeModels:
             climate=climate,
             anomalies=tuple(anomalies),
             home_occupied=home_occupied,
+            left_on=left_on,
         )
 
     def _predict_part[**P, R](self, name: str, predict: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
@@ -270,20 +273,25 @@ class HomeModels:
         forecast: OccupancyForecast = self.occupancy.predict(store, now)
         return forecast
 
-    def _predict_energy(self, store: ObservationStore, now: float) -> tuple[EnergyOutlook, list[Anomaly]]:
+    def _predict_energy(
+        self, store: ObservationStore, now: float
+    ) -> tuple[EnergyOutlook | None, list[Anomaly], tuple[str, ...]]:
+        """The house's outlook (None until its forecast is usable), new anomalies, and the devices left on."""
         model = self.energy
         home_occupied = self.home_occupied_
-        skill, scored = model.skill()
         found = list(model.check(store, now, home_occupied))
+        left_on = tuple(sorted(model.devices_.left_on_))
+        if not model.enough_data()[0]:
+            return None, found, left_on
+        skill, scored = model.skill()
         outlook = EnergyOutlook(
             forecast=model.forecast(store, now),
             baseline_w=float(model.baseline_power(now, home_occupied)),
             standby_w=float(model.standby_power()),
             skill=skill,
             scored_hours=int(scored),
-            left_on=tuple(sorted(model.devices_.left_on_)),
         )
-        return outlook, found
+        return outlook, found, left_on
 
     def _predict_climate(
         self, store: ObservationStore, now: float, occupancy: OccupancyForecast | None

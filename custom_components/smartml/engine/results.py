@@ -221,7 +221,6 @@ class EnergyOutlook:
     standby_w: float  # what the home draws when nothing runs
     skill: float | None  # live accuracy against the naive forecast, None until scored
     scored_hours: int
-    left_on: tuple[str, ...] = ()  # watched devices running far longer than they ever have
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +234,8 @@ class HomePrediction:
     anomalies: tuple[Anomaly, ...] = ()
     # Whether anyone is home: by the presence entities when they know, else by the occupancy model.
     home_occupied: bool | None = None
+    # Watched devices running far longer than they ever have (with or without a house forecast).
+    left_on: tuple[str, ...] = ()
 
     def scope(self, scope: str) -> ScopeForecast | None:
         """The occupancy outlook of one area, or of the whole home (scope HOME)."""
