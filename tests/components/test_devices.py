@@ -129,6 +129,7 @@ async def test_a_plug_is_watched_in_a_home_without_a_house_meter(
     assert len(fired) == 1 and fired[0].data["entity_ids"] == [OVEN]
     assert entry.runtime_data.coordinator.models.energy.enough_data()[0] is False
 
+
 async def test_a_long_run_left_unanswered_is_learned_up_to_its_alert(
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -85,7 +85,10 @@ def test_devices_are_watched_without_a_house_forecast() -> None:
     model.fit(store, {**SPEC, "power": []}, T0 + 21 * DAY)
     assert model.model_ is None and not model.enough_data()[0]
     assert model.watches_devices()
-    assert [(f[1], f[2]) for f in _alerts(model, store, T0 + 21 * DAY, T0 + 22 * DAY)] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+    assert [(f[1], f[2]) for f in _alerts(model, store, T0 + 21 * DAY, T0 + 22 * DAY)] == [
+        (TYPE_DEVICE_LEFT_ON, HEATER)
+    ]
+
 
 def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:
     # Day 21: the heater stays on from 18:00 for 30 hours.
@@ -103,7 +106,6 @@ def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -
     # What it ran before crossing its limit is learned; what came after is not.
     model.fit(store, SPEC, T0 + 24 * DAY)
     assert model.devices_.profiles_[HEATER].longest_s[18] == limit
-
 
 
 def test_a_run_left_on_and_never_answered_stays_out_of_learning_as_long_as_the_device_learns() -> None:

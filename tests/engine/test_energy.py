@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from custom_components.smartml.engine import energy_quantiles
 from custom_components.smartml.engine.constants import (
     TYPE_ABOVE_FORECAST,
     TYPE_BASE_LOAD,
@@ -19,7 +20,6 @@ from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
-from custom_components.smartml.engine import energy_quantiles
 from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
@@ -505,7 +505,7 @@ def _anomalies(store: ObservationStore, model: EnergyModel) -> list[Anomaly]:
 
 
 def test_next_hour_knows_a_load_that_runs_two_hours(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A heater that runs exactly two hours from random starts: after its first hour it stays on, after its second it stops.
+    """A heater that runs exactly two hours from random starts: on after its first hour, off after its second.
 
     The linear correction reads the last hours' levels alike at every step of a run; the trees tell the steps apart.
     """
