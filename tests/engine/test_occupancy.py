@@ -16,6 +16,7 @@ from custom_components.smartml.engine.observations import ObservationStore, enti
 from custom_components.smartml.engine.occupancy import OccupancyModel
 from custom_components.smartml.engine.occupancy_blend import (
     NAIVE,
+    PRIOR_ROWS,
     band_of,
     choose_blend,
     day_ahead_shift,
@@ -380,8 +381,31 @@ def test_a_blend_keeps_the_classifier_where_it_wins_and_leans_on_a_naive_forecas
     near_band, far_band = band_of(np.array([1, 96]))
     assert blend.weight[near_band] > 0.95
     assert blend.naive[far_band] == NAIVE.index("overall_rate") and blend.weight[far_band] < 0.2
+    # A constant is pooled as a probability only (in log-odds it would only rescale the classifier).
+    assert blend.log_odds_share[far_band] == 0.0
     blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
     assert brier(truth[~near], blended[~near]) < brier(truth[~near], model[~near])
+
+
+def test_a_sure_forecast_stays_sure_where_the_other_is_unsure_when_log_odds_pool_better() -> None:
+    # A home occupied throughout: on half the rows the classifier is sure and the time of
+    # week unsure (a past absence at that time), on the other half the other way round.
+    rows = 20_000
+    truth = np.ones(rows)
+    classifier_sure = np.arange(rows) % 2 == 0
+    model = np.where(classifier_sure, 0.999, 0.6)
+    week = np.where(classifier_sure, 0.7, 0.999)
+    naive = np.stack([np.zeros(rows), week, np.full(rows, 0.5)])
+    steps = np.ones(rows, dtype=np.int64)
+    blend = choose_blend(model, naive, truth, steps)
+    band = int(band_of(steps[:1])[0])
+    assert blend.naive[band] == NAIVE.index("time_of_week")
+    # The hold-out's many rows give the log-odds pool nearly all the share.
+    assert blend.log_odds_share[band] == pytest.approx(rows / (rows + PRIOR_ROWS))
+    blended = blend.apply(model, naive, steps, np.zeros(rows, dtype=bool))
+    # A weighted mean of 0.999 and 0.7 (or of 0.6 and 0.999) could not exceed 0.85 on both.
+    assert blended.min() > 0.95
+    assert brier(truth, blended) < 0.01
 
 
 def test_few_held_out_rows_keep_the_classifier() -> None:

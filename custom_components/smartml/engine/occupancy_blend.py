@@ -7,7 +7,12 @@ scored on them, out of sample, beside the naive forecasts it must beat: the last
 (persistence), the time-of-week frequency and the overall rate. Per scope and band of
 horizons, the blend weight of the best naive forecast that does best on those days is
 kept; where the classifier wins, its weight stays one. Where the hold-out holds little
-evidence, few slots, the weight is shrunk back towards the classifier. Where the scope has
+evidence, few slots, the weight is shrunk back towards the classifier. The two are pooled
+as probabilities (a weighted mean) or, where pooling their log-odds scores better on the
+hold-out and the naive forecast is not a constant, mostly as log-odds: a sure forecast then
+stays sure beside an unsure one (a home occupied for days stays likely occupied in the next
+slot though its time of week once saw an absence there). The log-odds pool's share is shrunk
+towards the weighted mean by the same pseudo-rows as the weight. Where the scope has
 been in its state more than twice as long as it ever was before (the first absence of a
 home always occupied until then, a sensor stuck on for days), the pooled classifier is
 answering far from anything it learned from, and the last state holds (persistence) over
@@ -55,6 +60,9 @@ SHIFT_ITERATIONS: Final = 30
 LOGIT_FLOOR: Final = 1e-4
 # Naive forecasts, by name.
 NAIVE: Final = ("persistence", "time_of_week", "overall_rate")
+# A constant in log-odds pooling only rescales the classifier's log-odds (Platt scaling on
+# the hold-out, which did not carry over to the days after it): it is pooled as a probability.
+CONSTANT_NAIVE: Final = NAIVE.index("overall_rate")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -101,17 +109,23 @@ def held_steps(y: BoolArray, origins: IntArray) -> IntArray:
 
 @dataclass(frozen=True, slots=True)
 class Blend:
-    """Per band of horizons: which naive forecast (index in NAIVE) and the classifier's weight."""
+    """Per band of horizons: the naive forecast blended in, the classifier's weight, the pools.
+
+    naive: index in NAIVE; weight: the classifier's; log_odds_share: the share of
+    pool_log_odds in the result, the rest pool_mean's (0: the weighted mean alone).
+    """
 
     naive: tuple[int, ...]
     weight: tuple[float, ...]
+    log_odds_share: tuple[float, ...]
 
     def apply(self, model: FloatArray, naive: FloatArray, steps: IntArray, holds: BoolArray) -> FloatArray:
         """The blended probability of each row; persistence where the last state `holds` (held_steps)."""
         bands = band_of(steps)
         weight = np.asarray(self.weight)[bands]
         chosen = naive[np.asarray(self.naive)[bands], np.arange(len(steps))]
-        blended = weight * model + (1.0 - weight) * chosen
+        share = np.asarray(self.log_odds_share)[bands]
+        blended = (1.0 - share) * pool_mean(weight, model, chosen) + share * pool_log_odds(weight, model, chosen)
         return np.asarray(np.where(holds, naive[0], blended), dtype=np.float64)
 
 
@@ -120,6 +134,7 @@ def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps:
     bands = band_of(steps)
     chosen_naive: list[int] = []
     chosen_weight: list[float] = []
+    chosen_share: list[float] = []
     for band in range(len(BAND_EDGES) + 1):
         pace()
         rows = bands == band
@@ -127,16 +142,31 @@ def choose_blend(model: FloatArray, naive: FloatArray, truth: FloatArray, steps:
         if not n:
             chosen_naive.append(0)
             chosen_weight.append(1.0)
+            chosen_share.append(0.0)
             continue
         m, y = model[rows], truth[rows]
         best_naive = int(np.argmin([np.mean((naive[i, rows] - y) ** 2) for i in range(len(NAIVE))]))
         ref = naive[best_naive, rows]
-        scores = [np.mean((w * m + (1.0 - w) * ref - y) ** 2) for w in WEIGHTS]
-        best = float(WEIGHTS[int(np.argmin(scores))])
-        # Few rows say little: the weight moves towards one in proportion.
+        pools = (pool_mean,) if best_naive == CONSTANT_NAIVE else (pool_mean, pool_log_odds)
+        scores = np.array([[np.mean((pool(w, m, ref) - y) ** 2) for w in WEIGHTS] for pool in pools])
+        by_log_odds, best = np.unravel_index(int(np.argmin(scores)), scores.shape)
+        # Few rows say little: the weight moves towards one, and the pool towards the
+        # weighted mean, in proportion.
+        evidence = n / (n + PRIOR_ROWS)
         chosen_naive.append(best_naive)
-        chosen_weight.append((n * best + PRIOR_ROWS) / (n + PRIOR_ROWS))
-    return Blend(tuple(chosen_naive), tuple(chosen_weight))
+        chosen_weight.append(evidence * float(WEIGHTS[int(best)]) + 1.0 - evidence)
+        chosen_share.append(evidence if by_log_odds else 0.0)
+    return Blend(tuple(chosen_naive), tuple(chosen_weight), tuple(chosen_share))
+
+
+def pool_mean(weight: FloatArray | float, model: FloatArray, naive: FloatArray) -> FloatArray:
+    """The classifier's and a naive forecast's probabilities averaged, the classifier with `weight`."""
+    return np.asarray(weight * model + (1.0 - weight) * naive, dtype=np.float64)
+
+
+def pool_log_odds(weight: FloatArray | float, model: FloatArray, naive: FloatArray) -> FloatArray:
+    """The classifier's and a naive forecast's log-odds averaged, the classifier with `weight`."""
+    return sigmoid(weight * _log_odds(model) + (1.0 - weight) * _log_odds(naive))
 
 
 def day_ahead_shift(model: FloatArray, truth: FloatArray) -> float:
