@@ -45,19 +45,12 @@ from .engine.constants import (
     MODEL_OCCUPANCY,
     MODEL_ROUTINE,
     MODEL_SECURITY,
+    has_house_meter,
     models_for,
 )
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
-from .engine.observations import (
-    BINARY_ROLES,
-    ROLE_CLIMATE,
-    ROLE_ENERGY,
-    ROLE_OCCUPANCY,
-    ROLE_POWER,
-    ROLE_SECURITY,
-    entity_roles,
-)
+from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROLE_SECURITY, entity_roles
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
@@ -140,7 +133,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         # The security sensor shows the security model's anomalies and the watched sensors' alike.
         self.has_security = MODEL_SECURITY in models or bool(options.get(CONF_SECURITY_SENSORS))
         # The forecast sensors need the house's consumption; watched devices alone raise alerts only.
-        self.has_energy_forecast = bool(self.spec.get(ROLE_POWER) or self.spec.get(ROLE_ENERGY))
+        self.has_energy_forecast = has_house_meter(self.spec)
         self.has_energy_anomalies = MODEL_ENERGY in models and bool(options.get(CONF_ENERGY_ANOMALIES, True))
         self.has_routine_anomalies = MODEL_ROUTINE in models and bool(options.get(CONF_ROUTINE_ANOMALIES, True))
         # The sensors whose silence the routine model reads.

@@ -51,3 +51,14 @@ def test_a_column_never_measured_is_never_split_on() -> None:
     got = trees.predict(np.array([[0.5, np.nan], [0.5, 7.0]]))
     assert got[0] == got[1]
     assert abs(got[0] - 1.5) < 0.2
+
+
+def test_an_unknown_value_never_seen_in_training_is_read_as_a_middling_one() -> None:
+    """A gap in a column that always had values is no evidence of a small value (nor a large one)."""
+    rng = np.random.default_rng(3)
+    x = rng.random((2000, 1))
+    trees = MedianBoostedTrees()
+    trees.fit(x, 10.0 * x[:, 0])
+    got = trees.predict(np.array([[np.nan], [0.02], [0.98]]))
+    assert 4.0 < got[0] < 6.0
+    assert got[1] < 1.0 and got[2] > 9.0

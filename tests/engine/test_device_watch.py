@@ -90,6 +90,25 @@ def test_devices_are_watched_without_a_house_forecast() -> None:
     ]
 
 
+
+def test_readiness_tells_a_home_with_plugs_what_it_waits_for() -> None:
+    """Plugs alone: ready once they are learned; a house meter still warming up is a note, not silence."""
+    plugs_only = {**SPEC, "power": []}
+    model = EnergyModel()
+    model.fit(_home(2), plugs_only, T0 + 2 * DAY)
+    assert model.readiness() == (False, "watched devices need 3 days of data", "")
+    model.fit(_home(5), plugs_only, T0 + 5 * DAY)
+    assert model.readiness() == (True, "", "")
+    # The house meter listed only a day ago: the plugs are watched, the forecast waits.
+    store = _home(5)
+    del store.channels[HOUSE]
+    for t in np.arange(T0 + 4 * DAY, T0 + 5 * DAY, 900.0).tolist():
+        store.add_state(HOUSE, "power", "400", t)
+    model.fit(store, SPEC, T0 + 5 * DAY)
+    ready, reason, note = model.readiness()
+    assert ready and not reason
+    assert note.startswith("needs 3 days of consumption")
+
 def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:
     # Day 21: the heater stays on from 18:00 for 30 hours.
     stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 23 * DAY, 900.0).tolist(), 800.0)

@@ -20,7 +20,8 @@ DEPTH: Final = 3
 ROUNDS: Final = 100
 LEARNING_RATE: Final = 0.1
 MIN_LEAF_ROWS: Final = 40
-# Bin 0 holds unknown values; measured ones take bins 1..MAX_BINS.
+# Bin 0 holds unknown values of a column that had some in training (the trees learned where
+# they go); measured values take bins 1..MAX_BINS.
 UNKNOWN_BIN: Final = 0
 
 
@@ -52,6 +53,9 @@ class MedianBoostedTrees:
 
     def __init__(self) -> None:
         self.edges_: list[FloatArray] = []
+        # Where each column's unknown values go: their own bin if training had some, else the
+        # median bin (nothing says an unknown is small or large).
+        self.unknown_bins_: list[int] = []
         self.base_ = 0.0
         # Per round and level, the split feature and bin of each node (a bin past the last
         # sends every row left: no split); per round, the value of each leaf.
@@ -60,18 +64,23 @@ class MedianBoostedTrees:
         self.leaves_ = np.zeros((0, 2**DEPTH))
 
     def _bins(self, x: FloatArray) -> IntArray:
-        """Each value's bin: 0 unknown, else 1 + its rank among the edges."""
-        bins = np.full(x.shape, UNKNOWN_BIN, dtype=np.int64)
-        for j, edges in enumerate(self.edges_):
+        """Each value's bin: 1 + its rank among the edges, or its column's bin for unknowns."""
+        bins = np.zeros(x.shape, dtype=np.int64)
+        for j, (edges, unknown_bin) in enumerate(zip(self.edges_, self.unknown_bins_, strict=True)):
             col = x[:, j]
             known = np.isfinite(col)
             bins[known, j] = UNKNOWN_BIN + 1 + np.searchsorted(edges, col[known], side="left")
+            bins[~known, j] = unknown_bin
         return bins
 
     def fit(self, x: FloatArray, y: FloatArray) -> None:
         """Grow ROUNDS trees on rows x (features) and y (targets, all known)."""
         self.edges_ = [_bin_edges(x[:, j]) for j in range(x.shape[1])]
+        self.unknown_bins_ = [UNKNOWN_BIN] * x.shape[1]
         bins = self._bins(x)
+        self.unknown_bins_ = [
+            UNKNOWN_BIN if (bins[:, j] == UNKNOWN_BIN).any() else int(np.median(bins[:, j])) for j in range(x.shape[1])
+        ]
         self.base_ = float(np.median(y))
         current = np.full(len(y), self.base_)
         features, thresholds, leaves = [], [], []

@@ -78,6 +78,11 @@ TYPE_ROUTINE_MISSING: Final = "routine_missing"
 ROUTINE_TYPES: Final = (TYPE_ROUTINE_MISSING,)
 
 
+def has_house_meter(spec: Mapping[str, Any]) -> bool:
+    """Whether the home's own consumption is measured (a power sensor or an energy meter of the house)."""
+    return bool(spec.get("power") or spec.get("energy"))
+
+
 def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
     """The models a home spec calls for (the one place that decides it).
 
@@ -90,7 +95,7 @@ def models_for(spec: Mapping[str, Any]) -> frozenset[str]:
     wanted = {
         MODEL_OCCUPANCY: occupancy,
         MODEL_SECURITY: occupancy or bool(spec.get("security")),
-        MODEL_ENERGY: bool(spec.get("power") or spec.get("energy") or spec.get("devices")),
+        MODEL_ENERGY: has_house_meter(spec) or bool(spec.get("devices")),
         MODEL_CLIMATE: bool(spec.get("climate")),
         MODEL_ROUTINE: occupancy or bool(spec.get("security")),
     }

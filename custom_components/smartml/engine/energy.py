@@ -29,8 +29,9 @@ import numpy as np
 from .constants import (
     DAY_SECONDS as DAY,
     HOUR_SECONDS as HOUR,
+    has_house_meter,
 )
-from .device_watch import DeviceWatch
+from .device_watch import MIN_DAYS as DEVICE_MIN_DAYS, DeviceWatch
 from .energy_alerts import EnergyAlerts, StoredPeriod
 from .energy_detectors import EnergyDetectors, check_above_forecast, check_window
 from .energy_features import COLUMN_OCCUPANCY, features, usual_profile
@@ -219,6 +220,21 @@ class EnergyModel:
     def watches_devices(self) -> bool:
         """Whether any watched device has been learned well enough to be watched."""
         return bool(self.devices_.profiles_)
+
+    def readiness(self) -> tuple[bool, str, str]:
+        """Whether the model has anything to say, why not, and what the user should know meanwhile.
+
+        Watched devices make it worth running before (or without) a house forecast; the
+        forecast's reason then becomes a note, where the home has a meter to forecast.
+        """
+        ready, reason = self.enough_data()
+        if ready:
+            return True, "", ""
+        if self.watches_devices():
+            return True, "", reason if has_house_meter(self.spec_) else ""
+        if not has_house_meter(self.spec_):
+            reason = f"watched devices need {DEVICE_MIN_DAYS:g} days of data"
+        return False, reason, ""
 
     def enough_data(self) -> tuple[bool, str]:
         """Whether the forecast is usable, and why not."""

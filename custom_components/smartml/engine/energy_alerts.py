@@ -28,7 +28,8 @@ CALIBRATION_DAYS: Final = 28  # the past the anomaly thresholds are learned from
 # detectors' calibration, a watched device's runs) and left out of it, so a fault that was
 # reported and never answered does not make a detector blind to the next one.
 FLAG_KEEP_SECONDS: Final = (max(CALIBRATION_DAYS, DEVICE_LEARN_DAYS) + 3) * DAY_SECONDS
-MAX_FLAGGED: Final = 200
+# Shared by the house detectors and every watched device over those weeks.
+MAX_FLAGGED: Final = 1000
 
 # [anomaly type, start, end], as stored.
 StoredPeriod = list[str | float]

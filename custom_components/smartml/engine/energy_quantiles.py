@@ -1,9 +1,10 @@
 """The energy forecast's quantile model: P10, P50 and P90 of an hour's kWh from feature rows.
 
 `ProfileQuantiles` is numpy only (usual profile plus a decaying correction from the last
-hours). It is an estimator on arrays, fit(x, y) and predict(x) -> (rows, 3), like any
-`QuantileModel`; `fit_forecast` picks the training rows of a series and fits one. The
-evaluation compares it with a gradient-boosted model that stays out of the integration
+hours, and for the next hour numpy boosted trees). It is an estimator on arrays, fit(x, y)
+and predict(x) -> (rows, 3), like any `QuantileModel`; `fit_forecast` picks the training
+rows of a series and fits one. The evaluation also compares it with scikit-learn's
+gradient boosting at every horizon, which stays out of the integration
 (evaluation/energy_boosted.py). numpy runs in the executor only.
 """
 
@@ -108,7 +109,8 @@ class ProfileQuantiles:
     themselves, so a load running now can be told from a usual hour. b minimises the mean
     absolute error on the training rows with a small ridge. For the next hour, the P50 is
     then blended with the last hour's value, per block of hours of the day, in the share
-    that did best on the training rows (never worse there than the last hour alone).
+    that did best on the training rows (never worse there than the last hour alone), and
+    averaged with boosted trees on the calendar and the last hours (NEXT_HOUR_TREE_SHARE).
     P10/P90 add that band's residual quantiles, widened because in-sample residuals run small.
     """
 

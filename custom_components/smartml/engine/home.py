@@ -212,9 +212,10 @@ class HomeModels:
         )
         model.fit(store, self.spec, now, hourly=self.hourly_energy, device_hourly=self.device_hourly)
         self.energy = model
-        ready, reason = model.enough_data()
-        # Watched devices make the model worth running before (or without) a house forecast.
-        return bool(ready) or model.watches_devices(), str(reason)
+        ready, reason, note = model.readiness()
+        if note:
+            self.report.notes[MODEL_ENERGY] = note
+        return ready, reason
 
     def _fit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
         from .climate import ClimateModel
