@@ -22,6 +22,10 @@ def test_trees_find_the_median_of_an_interaction_despite_outliers() -> None:
     # Away from the edges, where a bin of rows straddles the step.
     clear = (np.abs(probe[:, 0] - 0.5) > 0.05) & (np.abs(probe[:, 1] - 0.5) > 0.05)
     assert np.mean(np.abs(trees.predict(probe)[clear] - expected[clear])) < 0.1
+    # Stumps add one feature at a time: an interaction is beyond them, whatever their number.
+    stumps = MedianBoostedTrees(depth=1, rounds=300)
+    stumps.fit(x, y)
+    assert np.mean(np.abs(stumps.predict(probe)[clear] - expected[clear])) > 0.3
 
 
 def test_unknown_values_have_a_branch_of_their_own() -> None:
