@@ -41,7 +41,7 @@ from .occupancy_blend import (
     naive_forecasts,
     shifted,
 )
-from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, train_steps, training_rows
+from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, scored_pairs, train_steps, training_rows
 from .occupancy_reasons import contributions, last_on, scope_entities
 from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
@@ -200,14 +200,8 @@ class OccupancyModel:
         timeline = routines.timeline
         far = train_steps(self.slot_minutes)
         far = far[far > DAY_AHEAD_STEPS]
-        o, k = np.meshgrid(
-            np.arange(self.per_day, timeline.known, DAY_AHEAD_ORIGIN_STRIDE, dtype=np.int64), far, indexing="ij"
-        )
-        o, k = o.ravel(), k.ravel()
-        keep = o + k - 1 < timeline.known
-        o, k = o[keep], k[keep]
-        keep = timeline.counted[o + k - 1]  # an excluded period says nothing
-        o, k = o[keep], k[keep]
+        origins = np.arange(self.per_day, timeline.known, DAY_AHEAD_ORIGIN_STRIDE, dtype=np.int64)
+        o, k = scored_pairs(timeline, origins, far, timeline.known)
         shifts: dict[str, float] = {}
         for scope, y in timeline.targets.items():
             pace()
@@ -230,11 +224,7 @@ class OccupancyModel:
         if len(labels) < 50 or labels.min() == labels.max():
             return {}
         fitted = fit_logistic_design(design, labels, c=1.0)
-        o, k = np.meshgrid(np.arange(cut, known, dtype=np.int64), train_steps(self.slot_minutes), indexing="ij")
-        keep = (o + k - 1 < known).ravel()
-        o, k = o.ravel()[keep], k.ravel()[keep]
-        keep = timeline.counted[o + k - 1]  # an excluded period scores nothing
-        o, k = o[keep], k[keep]
+        o, k = scored_pairs(timeline, np.arange(cut, known, dtype=np.int64), train_steps(self.slot_minutes), known)
         blends: dict[str, Blend] = {}
         for scope, y in timeline.targets.items():
             pace()

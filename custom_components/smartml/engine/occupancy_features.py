@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from .constants import HOME
 from .logistic import sigmoid
 from .occupancy_routine import Routines
-from .occupancy_targets import run_lengths
+from .occupancy_targets import Timeline, run_lengths
 from .pacing import pace
 
 # Horizons (minutes) the classifier is trained on; predictions at other horizons follow
@@ -125,6 +125,19 @@ def train_steps(slot_minutes: int) -> IntArray:
     return np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
 
 
+def scored_pairs(timeline: Timeline, origins: IntArray, steps: IntArray, known: int) -> tuple[IntArray, IntArray]:
+    """Every (origin, step) pair whose target is observed before slot `known` and counted.
+
+    An excluded period's slots teach and score nothing.
+    """
+    o, k = np.meshgrid(origins, steps, indexing="ij")
+    o, k = o.ravel(), k.ravel()
+    keep = o + k - 1 < known
+    o, k = o[keep], k[keep]
+    keep = timeline.counted[o + k - 1]
+    return o[keep], k[keep]
+
+
 def training_rows(
     routines: Routines, slot_minutes: int, until: int | None = None, max_rows: int = MAX_TRAIN_ROWS
 ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
@@ -138,18 +151,13 @@ def training_rows(
     known = timeline.known if until is None else min(until, timeline.known)
     steps = train_steps(slot_minutes)
     pace()
-    origins = np.arange(routines.per_day, known, dtype=np.int64)
+    pairs = scored_pairs(timeline, np.arange(routines.per_day, known, dtype=np.int64), steps, known)
     rng = np.random.default_rng(0)
     per_scope = max_rows // max(len(timeline.targets), 1)
     picks: dict[str, tuple[IntArray, IntArray]] = {}
     for scope in timeline.targets:
         pace()
-        o, k = np.meshgrid(origins, steps, indexing="ij")
-        o, k = o.ravel(), k.ravel()
-        keep = o + k - 1 < known
-        o, k = o[keep], k[keep]
-        keep = timeline.counted[o + k - 1]  # no target from an excluded period
-        o, k = o[keep], k[keep]
+        o, k = pairs
         if len(o) > per_scope:
             pick = np.sort(rng.choice(len(o), per_scope, replace=False))
             o, k = o[pick], k[pick]
