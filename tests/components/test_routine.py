@@ -44,6 +44,15 @@ async def _morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
         await hass.async_block_till_done()
 
 
+async def _quiet_morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory) -> list[Event]:
+    """The home's history recorded, SmartML set up, then four hours of a morning with no activity."""
+    await record_home(hass, freezer)
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _morning(hass, entry, freezer, hours=4)
+    return events
+
+
 def _routine_told(events: list[Event]) -> list[dict[str, Any]]:
     """The data of the missing-routine anomalies among the captured events."""
     return [event.data for event in events if event.data["type"] == "routine_missing"]
@@ -56,11 +65,7 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     freezer: FrozenDateTimeFactory,
     before_dawn: None,
 ) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
-
-    await _morning(hass, mock_entry, freezer, hours=4)
+    events = await _quiet_morning(hass, mock_entry, freezer)
 
     routine = _routine_told(events)
     assert len(routine) == 1
@@ -100,10 +105,7 @@ async def test_a_silence_told_before_a_restart_is_not_told_again(
     freezer: FrozenDateTimeFactory,
     before_dawn: None,
 ) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
-    await _morning(hass, mock_entry, freezer, hours=4)
+    events = await _quiet_morning(hass, mock_entry, freezer)
     assert len(_routine_told(events)) == 1
 
     told = _routine_told(events)[0]

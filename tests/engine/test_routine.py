@@ -64,6 +64,12 @@ def fitted() -> RoutineModel:
     return model
 
 
+def _first_alert(model: RoutineModel, start: float, end: float) -> Anomaly | None:
+    """The first alert of checks every 5 minutes from `start` to `end` (hours) on day 14."""
+    checks = (model.check(_at(14, minute / 60), None) for minute in range(int(start * 60), int(end * 60), 5))
+    return next((found for found in checks if found is not None), None)
+
+
 def _watch_morning(model: RoutineModel, bed_off: float | None, until: float) -> list[Anomaly]:
     """Check every 5 minutes from 06:00 to `until` (hours) on day 14; the bed empties at bed_off."""
     raised: list[Anomaly] = []
@@ -128,10 +134,7 @@ def test_a_silence_after_a_door_alerts_once_longer_than_the_outings_however_ofte
     model.observe(BED, 0.0, _at(14, 7.0))
     model.observe(DOOR, 1.0, _at(14, 7.5))
     model.observe(DOOR, 0.0, _at(14, 7.51))
-    found = next(
-        (a for minute in range(8 * 60, 20 * 60, 5) if (a := model.check(_at(14, minute / 60), None)) is not None),
-        None,
-    )
+    found = _first_alert(model, 8, 20)
     assert found is not None and isinstance(found.facts, RoutineMissing) and found.facts.presence_doubted
     assert 5.5 * 60 <= found.facts.quiet_minutes <= 8 * 60
 
@@ -219,10 +222,9 @@ def test_a_silence_begun_at_a_door_alerts_later_and_says_why() -> None:
         model.observe(BED, 0.0, _at(14, 7.0))
         model.observe(last, 1.0, _at(14, 7.5))
         model.observe(last, 0.0, _at(14, 7.51))
-        for minute in range(int(7.6 * 60), 14 * 60, 5):
-            if (found := model.check(_at(14, minute / 60), None)) is not None:
-                return found
-        raise AssertionError("no alert")
+        found = _first_alert(model, 7.6, 14)
+        assert found is not None
+        return found
 
     at_door, in_kitchen = first_alert(DOOR), first_alert(KITCHEN)
     assert isinstance(at_door.facts, RoutineMissing) and at_door.facts.presence_doubted
@@ -240,10 +242,7 @@ def test_a_silence_begun_by_someone_arriving_is_not_doubted() -> None:
     model.observe(DOOR, 1.0, _at(14, 15.99))
     model.observe(PERSON, 1.0, _at(14, 15.995))
     model.observe(DOOR, 0.0, _at(14, 16.0))
-    found = next(
-        (a for minute in range(16 * 60, 23 * 60, 5) if (a := model.check(_at(14, minute / 60), None)) is not None),
-        None,
-    )
+    found = _first_alert(model, 16, 23)
     assert found is not None and isinstance(found.facts, RoutineMissing)
     assert not found.facts.presence_doubted
     assert found.facts.since == time(16, 0)
