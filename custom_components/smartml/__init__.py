@@ -57,6 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
 
     entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _async_remove_stale_entities(hass, entry, coordinator.offered_unique_ids)
     return True
 
 
@@ -72,6 +73,18 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) 
             # Removing the device itself: a device belongs to one config entry from 2026.8,
             # which deprecates taking an entry off a device.
             registry.async_remove_device(device.id)
+
+
+@callback
+def _async_remove_stale_entities(hass: HomeAssistant, entry: SmartMLConfigEntry, offered: set[str]) -> None:
+    """Remove the entities no platform offered this time: a house meter or watched device taken out.
+
+    An entity the user disabled is still offered, so it stays disabled rather than coming back.
+    """
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.unique_id not in offered:
+            registry.async_remove(entity.entity_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:

@@ -43,7 +43,7 @@ async def async_setup_entry(
         ]
     if coordinator.has_routine_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ROUTINE))
-    await async_add_in_batches(async_add_entities, entities)
+    await async_add_in_batches(coordinator, async_add_entities, entities)
 
 
 class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):

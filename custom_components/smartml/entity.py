@@ -25,8 +25,11 @@ from .engine.results import ClimatePrediction, EnergyForecast, ScopeForecast
 ADD_ENTITIES_BATCH = 4
 
 
-async def async_add_in_batches(async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]) -> None:
-    """Add entities in batches, letting the event loop run between them."""
+async def async_add_in_batches(
+    coordinator: SmartMLCoordinator, async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]
+) -> None:
+    """Add entities in batches, letting the event loop run between them; the entry remembers what it offered."""
+    coordinator.offered_unique_ids.update(entity.unique_id for entity in entities if entity.unique_id)
     for start in range(0, len(entities), ADD_ENTITIES_BATCH):
         async_add_entities(entities[start : start + ADD_ENTITIES_BATCH])
         await asyncio.sleep(0)

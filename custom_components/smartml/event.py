@@ -9,7 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .anomalies import ReportedAnomaly
 from .const import ANOMALY_TYPES
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity
+from .entity import SmartMLEntity, async_add_in_batches
 
 PARALLEL_UPDATES = 0
 
@@ -18,7 +18,8 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: SmartMLConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the anomaly event entity."""
-    async_add_entities([AnomalyEvent(entry.runtime_data.coordinator)])
+    coordinator = entry.runtime_data.coordinator
+    await async_add_in_batches(coordinator, async_add_entities, [AnomalyEvent(coordinator)])
 
 
 class AnomalyEvent(SmartMLEntity, EventEntity):

@@ -327,7 +327,7 @@ async def async_setup_entry(
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
     for climate_id, zone_name in coordinator.climate_names.items():
         entities.extend(ClimateSensor(coordinator, d, climate_id, zone_name) for d in CLIMATE_SENSORS)
-    await async_add_in_batches(async_add_entities, entities)
+    await async_add_in_batches(coordinator, async_add_entities, entities)
 
 
 class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity, scope_object_id
+from .entity import SmartMLEntity, async_add_in_batches, scope_object_id
 
 PARALLEL_UPDATES = 0
 
@@ -24,7 +24,7 @@ async def async_setup_entry(
     entities.extend(
         AutoApplySwitch(coordinator, climate_id, name) for climate_id, name in coordinator.climate_names.items()
     )
-    async_add_entities(entities)
+    await async_add_in_batches(coordinator, async_add_entities, entities)
 
 
 class LearningSwitch(SmartMLEntity, SwitchEntity):

@@ -299,3 +299,35 @@ async def test_the_device_of_a_removed_area_is_removed(hass: HomeAssistant, mock
     assert not mock_entry.options["areas"]
     assert registry.async_get_device(identifiers={kitchen}) is None
     assert registry.async_get_device(identifiers={(DOMAIN, mock_entry.entry_id)}) is not None
+
+
+async def test_entities_of_a_removed_meter_and_device_are_removed(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    oven = "sensor.oven_power"
+    hass.states.async_set(oven, "2", {"unit_of_measurement": "W", "device_class": "power"})
+    mock_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_entry, options={**mock_entry.options, CONF_DEVICES: [oven]})
+    await setup_entry(hass, mock_entry)
+    registry = er.async_get(hass)
+    meter_and_device = ("sensor.energy_forecast_next_hour", "binary_sensor.oven_power_left_on")
+    for entity_id in meter_and_device:
+        assert registry.async_get(entity_id) is not None, entity_id
+    # A prediction the user disabled is still offered: it must stay, and stay disabled.
+    disabled = "sensor.home_occupancy_probability"
+    registry.async_update_entity(disabled, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(mock_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_POWER: [], CONF_ENERGY: [], CONF_DEVICES: []})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    for entity_id in meter_and_device:
+        assert registry.async_get(entity_id) is None, entity_id
+        assert hass.states.get(entity_id) is None, entity_id
+    entry = registry.async_get(disabled)
+    assert entry is not None and entry.disabled_by is er.RegistryEntryDisabler.USER
+    assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None
