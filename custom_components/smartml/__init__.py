@@ -76,14 +76,15 @@ def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) 
 
 
 @callback
-def _async_remove_stale_entities(hass: HomeAssistant, entry: SmartMLConfigEntry, offered: set[str]) -> None:
-    """Remove the entities no platform offered this time: a house meter or watched device taken out.
+def _async_remove_stale_entities(hass: HomeAssistant, entry: SmartMLConfigEntry, offered: dict[str, set[str]]) -> None:
+    """Remove the entities their platform no longer offers: a house meter or watched device taken out.
 
     An entity the user disabled is still offered, so it stays disabled rather than coming back.
+    A platform that offered nothing (its setup failed) keeps its entities and their settings.
     """
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
-        if entity.unique_id not in offered:
+        if entity.domain in offered and entity.unique_id not in offered[entity.domain]:
             registry.async_remove(entity.entity_id)
 
 

@@ -114,8 +114,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.recovery: Recovery | None = None
         # The device of the whole home, which area and thermostat devices hang from (set at setup).
         self.home_device_id: str | None = None
-        # Unique ids of the entities the platforms offered at this setup: the rest are stale.
-        self.offered_unique_ids: set[str] = set()
+        # Unique ids of the entities each platform offered at this setup: the rest are stale.
+        self.offered_unique_ids: dict[str, set[str]] = {}
         self._restored = state.observations.total_points
         self.state = state
         self.spec = build_spec(options, hass.config.time_zone)

@@ -29,7 +29,9 @@ async def async_add_in_batches(
     coordinator: SmartMLCoordinator, async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]
 ) -> None:
     """Add entities in batches, letting the event loop run between them; the entry remembers what it offered."""
-    coordinator.offered_unique_ids.update(entity.unique_id for entity in entities if entity.unique_id)
+    for entity in entities:
+        domain = entity.entity_id.partition(".")[0]
+        coordinator.offered_unique_ids.setdefault(domain, set()).add(str(entity.unique_id))
     for start in range(0, len(entities), ADD_ENTITIES_BATCH):
         async_add_entities(entities[start : start + ADD_ENTITIES_BATCH])
         await asyncio.sleep(0)

@@ -331,3 +331,22 @@ async def test_entities_of_a_removed_meter_and_device_are_removed(
     entry = registry.async_get(disabled)
     assert entry is not None and entry.disabled_by is er.RegistryEntryDisabler.USER
     assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None
+
+
+async def test_a_platform_that_fails_to_set_up_keeps_its_entities(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    registry = er.async_get(hass)
+    renamed = registry.async_update_entity("sensor.energy_forecast_next_hour", name="Next hour's kWh")
+
+    async def broken(*_args: Any) -> None:
+        raise RuntimeError("translations could not be read")
+
+    # The sensor platform fails before offering anything: its entities are not stale.
+    monkeypatch.setattr("custom_components.smartml.sensor.async_reason_phrases", broken)
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get(renamed.entity_id) == renamed
+    assert registry.async_get("binary_sensor.home_occupancy_predicted") is not None
