@@ -80,7 +80,7 @@ def _async_remove_stale_entities(hass: HomeAssistant, entry: SmartMLConfigEntry,
     """Remove the entities their platform no longer offers: a house meter or watched device taken out.
 
     An entity the user disabled is still offered, so it stays disabled rather than coming back.
-    A platform that offered nothing (its setup failed) keeps its entities and their settings.
+    A platform whose setup failed before it offered anything keeps its entities and their settings.
     """
     registry = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -43,7 +44,7 @@ async def async_setup_entry(
         ]
     if coordinator.has_routine_anomalies:
         entities.append(AnomalySensor(coordinator, KIND_ROUTINE))
-    await async_add_in_batches(coordinator, async_add_entities, entities)
+    await async_add_in_batches(coordinator, Platform.BINARY_SENSOR, async_add_entities, entities)
 
 
 class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):

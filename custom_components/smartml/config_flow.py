@@ -62,6 +62,7 @@ from .const import (
     SECURITY_DOMAINS,
     SENSITIVITIES,
 )
+from .engine.constants import HOME
 
 ENTITY_LISTS = (
     CONF_OCCUPANCY,
@@ -307,7 +308,8 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
     for key in (CONF_OCCUPANCY, CONF_ENVIRONMENT):
         for entity_id in lists[key]:
             area_id = _entity_area(hass, entity_id)
-            if area_id is None:
+            # An area called "Home" has the whole home's scope id, and stands for the whole home.
+            if area_id is None or area_id == HOME:
                 unassigned[key].append(entity_id)
             else:
                 areas.setdefault(area_id, {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: []})[key].append(entity_id)

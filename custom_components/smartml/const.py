@@ -91,6 +91,7 @@ ANOMALY_TYPES: Final = (KIND_SECURITY, KIND_ENERGY, *SECURITY_TYPES, *ENERGY_TYP
 # Setpoints closer than this count as the same (thermostats round to 0.5 °C or 1 °F).
 SETPOINT_TOLERANCE: Final = 0.3
 DEFAULT_MANUAL_HOLD_MINUTES: Final = 120.0
+MAX_MANUAL_HOLD_MINUTES: Final = 1440.0
 DEFAULT_MIN_SETPOINT: Final = 7.0
 DEFAULT_MAX_SETPOINT: Final = 35.0
 

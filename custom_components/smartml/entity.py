@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import time
 from typing import Final, TypedDict, cast
 
+from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity
@@ -26,12 +27,16 @@ ADD_ENTITIES_BATCH = 4
 
 
 async def async_add_in_batches(
-    coordinator: SmartMLCoordinator, async_add_entities: AddConfigEntryEntitiesCallback, entities: Sequence[Entity]
+    coordinator: SmartMLCoordinator,
+    platform: Platform,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities: Sequence[Entity],
 ) -> None:
-    """Add entities in batches, letting the event loop run between them; the entry remembers what it offered."""
-    for entity in entities:
-        domain = entity.entity_id.partition(".")[0]
-        coordinator.offered_unique_ids.setdefault(domain, set()).add(str(entity.unique_id))
+    """Add a platform's entities in batches, letting the event loop run between them.
+
+    The entry remembers what each platform offered, none included, to remove the rest.
+    """
+    coordinator.offered_unique_ids[platform] = {str(entity.unique_id) for entity in entities}
     for start in range(0, len(entities), ADD_ENTITIES_BATCH):
         async_add_entities(entities[start : start + ADD_ENTITIES_BATCH])
         await asyncio.sleep(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.event import EventEntity
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -19,7 +20,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the anomaly event entity."""
     coordinator = entry.runtime_data.coordinator
-    await async_add_in_batches(coordinator, async_add_entities, [AnomalyEvent(coordinator)])
+    await async_add_in_batches(coordinator, Platform.EVENT, async_add_entities, [AnomalyEvent(coordinator)])
 
 
 class AnomalyEvent(SmartMLEntity, EventEntity):

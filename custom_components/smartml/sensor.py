@@ -13,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTemperature
+from homeassistant.const import EntityCategory, Platform, UnitOfEnergy, UnitOfPower, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -327,7 +327,7 @@ async def async_setup_entry(
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
     for climate_id, zone_name in coordinator.climate_names.items():
         entities.extend(ClimateSensor(coordinator, d, climate_id, zone_name) for d in CLIMATE_SENSORS)
-    await async_add_in_batches(coordinator, async_add_entities, entities)
+    await async_add_in_batches(coordinator, Platform.SENSOR, async_add_entities, entities)
 
 
 class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):

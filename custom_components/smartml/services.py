@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
@@ -31,6 +32,7 @@ from .const import (
     DOMAIN,
     MAX_EXCLUDED_DAYS,
     MAX_FORECAST_HOURS,
+    MAX_MANUAL_HOLD_MINUTES,
     SERVICE_APPLY_SETPOINT,
     SERVICE_EXCLUDE_PERIOD,
     SERVICE_FORGET_DATA,
@@ -62,7 +64,10 @@ EXCLUDE_SCHEMA = PERIOD_SCHEMA.extend(
 )
 FORGET_SCHEMA = PERIOD_SCHEMA.extend({vol.Required(ATTR_ENTITY_ID): cv.entity_id})
 APPLY_SETPOINT_SCHEMA: VolDictType = {
-    vol.Optional(ATTR_MANUAL_HOLD_MINUTES, default=DEFAULT_MANUAL_HOLD_MINUTES): vol.Coerce(float)
+    # The selector's own range; a NaN fails it too (a negative or NaN hold would never hold).
+    vol.Optional(ATTR_MANUAL_HOLD_MINUTES, default=DEFAULT_MANUAL_HOLD_MINUTES): vol.All(
+        vol.Coerce(float), vol.Range(min=0, max=MAX_MANUAL_HOLD_MINUTES)
+    )
 }
 
 
@@ -232,6 +237,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN,
         SERVICE_APPLY_SETPOINT,
         entity_domain="sensor",
+        # Only the predicted setpoints: any other SmartML sensor gets a translated "not supported".
+        entity_device_classes=[SensorDeviceClass.TEMPERATURE],
         schema=APPLY_SETPOINT_SCHEMA,
         func="async_apply_setpoint",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -24,7 +24,7 @@ async def async_setup_entry(
     entities.extend(
         AutoApplySwitch(coordinator, climate_id, name) for climate_id, name in coordinator.climate_names.items()
     )
-    await async_add_in_batches(coordinator, async_add_entities, entities)
+    await async_add_in_batches(coordinator, Platform.SWITCH, async_add_entities, entities)
 
 
 class LearningSwitch(SmartMLEntity, SwitchEntity):

@@ -350,3 +350,46 @@ async def test_a_platform_that_fails_to_set_up_keeps_its_entities(
     await hass.async_block_till_done()
     assert registry.async_get(renamed.entity_id) == renamed
     assert registry.async_get("binary_sensor.home_occupancy_predicted") is not None
+
+
+async def test_binary_sensors_go_when_the_home_no_longer_has_any(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    registry = er.async_get(hass)
+    assert registry.async_get("binary_sensor.home_occupancy_predicted") is not None
+
+    # Cut down to the house meter alone: no platform offers a binary sensor any more.
+    result = await hass.config_entries.options.async_init(mock_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        _user_input(**{CONF_OCCUPANCY: [], CONF_PRESENCE: [], CONF_SECURITY: [], CONF_ENVIRONMENT: []}),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    left = [e.entity_id for e in er.async_entries_for_config_entry(registry, mock_entry.entry_id)]
+    assert not [entity_id for entity_id in left if entity_id.startswith("binary_sensor.")]
+    assert "sensor.energy_forecast_next_hour" in left
+
+
+async def test_an_area_called_home_stands_for_the_whole_home(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its id is the whole home's scope: its sensors count for the home, and no entity ids clash."""
+    area = ar.async_get(hass).async_create("Home")
+    assert area.id == "home"
+    hall = er.async_get(hass).async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
+    assert hall.entity_id == HALL_MOTION
+    er.async_get(hass).async_update_entity(HALL_MOTION, area_id=area.id)
+    set_home_states(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_ENVIRONMENT: [], CONF_OCCUPANCY: [HALL_MOTION]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert result["options"][CONF_AREAS] == {}
+    assert result["options"][CONF_OCCUPANCY] == [HALL_MOTION]
+    assert "does not generate unique IDs" not in caplog.text
+    assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None

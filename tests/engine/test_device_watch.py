@@ -90,7 +90,6 @@ def test_devices_are_watched_without_a_house_forecast() -> None:
     ]
 
 
-
 def test_readiness_tells_a_home_with_plugs_what_it_waits_for() -> None:
     """Plugs alone: ready once they are learned; a house meter still warming up is a note, not silence."""
     plugs_only = {**SPEC, "power": []}
@@ -108,6 +107,7 @@ def test_readiness_tells_a_home_with_plugs_what_it_waits_for() -> None:
     ready, reason, note = model.readiness()
     assert ready and not reason
     assert note.startswith("needs 3 days of consumption")
+
 
 def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:
     # Day 21: the heater stays on from 18:00 for 30 hours.

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import ServiceNotSupported, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
-from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.const import ANOMALY_TYPES, DOMAIN
 from tests.components.conftest import KITCHEN_MOTION, set_home_states, setup_entry
 
+SETPOINT = "sensor.living_room_predicted_setpoint"
 SCHEMA_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("import_history", {}),
     ("import_history", {"path": ""}),
@@ -36,6 +37,9 @@ SCHEMA_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("exclude_period", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "reason": "x" * 500}),
     ("forget_data", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
     ("forget_data", {"entity_id": ["a", "b"], "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
+    ("apply_setpoint", {"entity_id": SETPOINT, "manual_hold_minutes": -5}),
+    ("apply_setpoint", {"entity_id": SETPOINT, "manual_hold_minutes": "nan"}),
+    ("apply_setpoint", {"entity_id": SETPOINT, "manual_hold_minutes": 10**6}),
 ]
 TRANSLATED_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("import_history", {"path": "/etc/passwd"}, "path_not_allowed"),
@@ -151,3 +155,27 @@ async def test_apply_setpoint_with_malformed_hold_is_a_schema_error(
             blocking=True,
         )
     assert _learned(mock_entry) == before
+
+
+@pytest.mark.parametrize("target", ["sensor.smartml_learning_status", "sensor.smartml_observations"])
+async def test_apply_setpoint_on_another_sensor_is_not_supported(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, target: str
+) -> None:
+    """Only a predicted setpoint can be applied: any other SmartML sensor is refused with a translated error."""
+    before = await _loaded(hass, mock_entry)
+    with pytest.raises(ServiceNotSupported) as err:
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": target}, blocking=True)
+    assert err.value.translation_key == "service_not_supported"
+    assert _learned(mock_entry) == before
+
+
+def test_every_anomaly_type_of_the_event_entity_is_translated() -> None:
+    """The logbook and the entity card show a type's name, never its bare key."""
+    import json
+    from pathlib import Path
+
+    strings = json.loads(
+        (Path(__file__).parents[2] / "custom_components" / "smartml" / "strings.json").read_text(encoding="utf-8")
+    )
+    states = strings["entity"]["event"]["anomaly"]["state_attributes"]["event_type"]["state"]
+    assert set(ANOMALY_TYPES) <= set(states)
