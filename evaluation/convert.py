@@ -3,6 +3,7 @@
     scripts/convert ordonez --source ../shared/data/ordonez_adl --out build/ordonez_a
     scripts/convert kasteren --source ../shared/data/kasteren2008 --out build/kasteren
     scripts/convert open_smart_home --source ../shared/data/open_smart_home --out build/open_smart_home
+    scripts/convert kasteren2010 --source <folder holding houseB-ss.txt and its maps> --out build/kasteren2010_b
 
 (for a folder holding several Ordóñez homes, `--source <folder>/OrdonezB_Sensors.txt` picks
 home B) writes `history.csv` (entity_id,state,last_changed, and an attributes column where states
@@ -118,7 +119,8 @@ def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: l
     """Write the history and spec of a home of binary sensors in areas and a resident's spells away.
 
     Each firing is on at its start and off at its end; `person.resident` is home from the
-    first firing on, except during the away spells (the data's ground truth of nobody home).
+    first firing (or first away spell) on, except during the away spells (the data's ground
+    truth of nobody home).
     """
     if not firings:
         raise ValueError(f"no sensor firings for {out}")
@@ -133,7 +135,10 @@ def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: l
             security.append(firing.entity_id)
         events.append((firing.start, firing.entity_id, "on"))
         events.append((firing.end, firing.entity_id, "off"))
-    first = min(events, key=lambda e: datetime.fromisoformat(e[0]).timestamp())[0]
+    # Home from the first firing, or from the first spell away where the data opens with one
+    # (the sort below is stable: that spell's `not_home` still follows this `home`).
+    stamps = [event[0] for event in events] + [start for start, _ in away]
+    first = min(stamps, key=lambda stamp: datetime.fromisoformat(stamp).timestamp())
     events.append((first, PERSON, "home"))
     for start, end in away:
         events.append((start, PERSON, "not_home"))
@@ -312,6 +317,114 @@ def convert_kasteren(source: Path, out: Path) -> dict[str, Any]:
     return _write_activity_home(out, KASTEREN_TIMEZONE, firings, away)
 
 
+# Transfer-learning layout, one folder a home: `house<X>-ss.txt` firings and `house<X>-as.txt`
+# activities (start, end, id as in van Kasteren 2008), `sensorMap<X>-ids.txt` (id,name,location)
+# and `actionMap<X>.txt` (id,label). van Kasteren 2010 houses B and C use it, and so does the
+# re-export of Tapia's MIT homes, whose sensor names carry the room (`Kitchen-Freezer-houseD`).
+TAPIA_TIMEZONE = "America/New_York"
+# The layout's location classes grouped into the rooms they stand in.
+TL_LOCATION_AREAS = {
+    "kitchen": "kitchen",
+    "kitchstor": "kitchen",
+    "kitchheat": "kitchen",
+    "sleep": "bedroom",
+    "sleepdoor": "bedroom",
+    "bathroom": "bathroom",
+    "bathroomdoor": "bathroom",
+    "toilet": "toilet",
+    "outside": "hall",
+    "other": "living_room",
+}
+
+
+def _tl_file(source: Path, pattern: str) -> Path:
+    found = sorted(source.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no {pattern} in {source}")
+    return found[0]
+
+
+def _tl_map(path: Path) -> dict[int, list[str]]:
+    """id -> the other comma-separated fields of a sensor or action map (blank or broken lines left out)."""
+    rows: dict[int, list[str]] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = [part.strip() for part in line.split(",")]
+        try:
+            rows[int(parts[0])] = parts[1:]
+        except ValueError:
+            continue
+    return rows
+
+
+def _tl_firings(source: Path, tz: ZoneInfo, first: datetime, last: datetime) -> list[Firing]:
+    """The named sensors' firings from `first` to `last` (local times); a sensor id missing from
+    the map is left out, having no room."""
+    sensors = _tl_map(_tl_file(source, "sensorMap*.txt"))
+    named: dict[int, tuple[str, str, bool]] = {}
+    for sensor, fields in sensors.items():
+        if len(fields) < 2:
+            continue
+        name, location = fields[0], fields[-1]
+        room, _, rest = name.partition("-")
+        if rest.lower().rsplit("-", 1)[-1].startswith("house"):  # `<Room>-<object>-house<X>`
+            area, name = _slug(room), rest.rsplit("-", 1)[0] + f" {room}"
+        else:
+            area = TL_LOCATION_AREAS.get(_slug(location), _slug(location))
+        entity_id = f"binary_sensor.{_slug(name)}"
+        if any(entity_id == other for other, _, _ in named.values()):
+            entity_id = f"{entity_id}_{sensor}"
+        # The door to the outside is the one the security model watches.
+        named[sensor] = (entity_id, area, location.lower() == "outside" and "door" in name.lower())
+    return [
+        Firing(
+            start=start.replace(tzinfo=tz).isoformat(),
+            end=end.replace(tzinfo=tz).isoformat(),
+            entity_id=named[sensor][0],
+            area=named[sensor][1],
+            security=named[sensor][2],
+        )
+        for start, end, sensor in _kasteren_rows(_tl_file(source, "house*-ss.txt"))
+        if sensor in named and first <= start and end <= last
+    ]
+
+
+def _convert_tl_home(source: Path, out: Path, tz_name: str) -> dict[str, Any]:
+    """A home in the transfer-learning layout, kept to the span its activity labels cover.
+
+    The `leave-house` spells are the ground truth of nobody home, so firings before the first
+    label or after the last are left out: there, an absence would go unrecorded.
+    """
+    tz = ZoneInfo(tz_name)
+    labels = {
+        activity: fields[0].lower()
+        for activity, fields in _tl_map(_tl_file(source, "actionMap*.txt")).items()
+        if fields
+    }
+    activities = _kasteren_rows(_tl_file(source, "house*-as.txt"))
+    if not activities:
+        raise ValueError(f"no activity labels in {source}")
+    first, last = min(start for start, _, _ in activities), max(end for _, end, _ in activities)
+    firings = _tl_firings(source, tz, first, last)
+    away = [
+        (start.replace(tzinfo=tz).isoformat(), end.replace(tzinfo=tz).isoformat())
+        for start, end, activity in activities
+        if "leav" in labels.get(activity, "")
+    ]
+    return _write_activity_home(out, tz_name, firings, away)
+
+
+def convert_kasteren2010(source: Path, out: Path) -> dict[str, Any]:
+    """van Kasteren 2010 house B or C (one folder a house): contacts, PIRs and pressure mats in
+    the rooms their location class names; the front door is the security entity."""
+    return _convert_tl_home(source, out, KASTEREN_TIMEZONE)
+
+
+def convert_tapia(source: Path, out: Path) -> dict[str, Any]:
+    """Tapia's MIT homes (subject 1 or 2) in the same layout: object contacts in the room their
+    name starts with; the foyer or hallway door is the security entity."""
+    return _convert_tl_home(source, out, TAPIA_TIMEZONE)
+
+
 # Energy homes. Their clocks do not follow daylight saving time (see each SOURCE.md), so
 # the specs use a fixed offset zone: time of week then means what it meant in the home.
 ENERGY_POWER = "sensor.home_power"
@@ -486,6 +599,8 @@ CONVERTERS = {
     "ordonez": convert_ordonez,
     "casas": convert_casas,
     "kasteren": convert_kasteren,
+    "kasteren2010": convert_kasteren2010,
+    "tapia": convert_tapia,
     "appliances": convert_appliances,
     "uci_household": convert_uci_household,
     "open_smart_home": convert_open_smart_home,
