@@ -115,12 +115,14 @@ class Firing:
     security: bool  # a door the security model watches
 
 
-def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: list[tuple[str, str]]) -> dict[str, Any]:
+def _write_activity_home(
+    out: Path, tz_name: str, firings: list[Firing], away: list[tuple[str, str]] | None
+) -> dict[str, Any]:
     """Write the history and spec of a home of binary sensors in areas and a resident's spells away.
 
     Each firing is on at its start and off at its end; `person.resident` is home from the
     first firing (or first away spell) on, except during the away spells (the data's ground
-    truth of nobody home).
+    truth of nobody home). Without spells (None) the home has no presence entity.
     """
     if not firings:
         raise ValueError(f"no sensor firings for {out}")
@@ -137,16 +139,17 @@ def _write_activity_home(out: Path, tz_name: str, firings: list[Firing], away: l
         events.append((firing.end, firing.entity_id, "off"))
     # Home from the first firing, or from the first spell away where the data opens with one
     # (the sort below is stable: that spell's `not_home` still follows this `home`).
-    stamps = [event[0] for event in events] + [start for start, _ in away]
-    first = min(stamps, key=lambda stamp: datetime.fromisoformat(stamp).timestamp())
-    events.append((first, PERSON, "home"))
-    for start, end in away:
-        events.append((start, PERSON, "not_home"))
-        events.append((end, PERSON, "home"))
+    if away is not None:
+        stamps = [event[0] for event in events] + [start for start, _ in away]
+        first = min(stamps, key=lambda stamp: datetime.fromisoformat(stamp).timestamp())
+        events.append((first, PERSON, "home"))
+        for start, end in away:
+            events.append((start, PERSON, "not_home"))
+            events.append((end, PERSON, "home"))
     spec = {
         "timezone": tz_name,
         "areas": areas,
-        "presence": [PERSON],
+        "presence": [] if away is None else [PERSON],
         "security": security,
         "power": [],
         "energy": [],
@@ -388,11 +391,12 @@ def _tl_firings(source: Path, tz: ZoneInfo, first: datetime, last: datetime) -> 
     ]
 
 
-def _convert_tl_home(source: Path, out: Path, tz_name: str) -> dict[str, Any]:
+def _convert_tl_home(source: Path, out: Path, tz_name: str, leaving_is_away: bool) -> dict[str, Any]:
     """A home in the transfer-learning layout, kept to the span its activity labels cover.
 
-    The `leave-house` spells are the ground truth of nobody home, so firings before the first
-    label or after the last are left out: there, an absence would go unrecorded.
+    Where the `leave-house` spells are the time away (`leaving_is_away`), they are the ground
+    truth of nobody home, so firings before the first label or after the last are left out:
+    there, an absence would go unrecorded. Otherwise the home has no presence entity.
     """
     tz = ZoneInfo(tz_name)
     labels = {
@@ -410,19 +414,23 @@ def _convert_tl_home(source: Path, out: Path, tz_name: str) -> dict[str, Any]:
         for start, end, activity in activities
         if "leav" in labels.get(activity, "")
     ]
-    return _write_activity_home(out, tz_name, firings, away)
+    return _write_activity_home(out, tz_name, firings, away if leaving_is_away else None)
 
 
 def convert_kasteren2010(source: Path, out: Path) -> dict[str, Any]:
     """van Kasteren 2010 house B or C (one folder a house): contacts, PIRs and pressure mats in
     the rooms their location class names; the front door is the security entity."""
-    return _convert_tl_home(source, out, KASTEREN_TIMEZONE)
+    return _convert_tl_home(source, out, KASTEREN_TIMEZONE, leaving_is_away=True)
 
 
 def convert_tapia(source: Path, out: Path) -> dict[str, Any]:
     """Tapia's MIT homes (subject 1 or 2) in the same layout: object contacts in the room their
-    name starts with; the foyer or hallway door is the security entity."""
-    return _convert_tl_home(source, out, TAPIA_TIMEZONE)
+    name starts with; the foyer or hallway door is the security entity.
+
+    Their `leave-house` labels are the minutes of getting ready to go (4 min median, never
+    over 45), not the time away: these homes have no presence entity.
+    """
+    return _convert_tl_home(source, out, TAPIA_TIMEZONE, leaving_is_away=False)
 
 
 # Energy homes. Their clocks do not follow daylight saving time (see each SOURCE.md), so

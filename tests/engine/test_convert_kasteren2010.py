@@ -84,7 +84,7 @@ def test_history_keeps_to_the_labelled_span_and_opens_away_when_the_labels_do(tm
     assert len(lines) == 1 + 3 + 2 * 4  # header, presence, four firings on and off
 
 
-def test_tapia_rooms_come_from_the_sensor_names_in_new_york_time(tmp_path: Path) -> None:
+def test_tapia_rooms_come_from_the_sensor_names_in_new_york_time_without_presence(tmp_path: Path) -> None:
     home = tmp_path / "houseD"
     home.mkdir()
     (home / "sensorMapD-ids.txt").write_text(
@@ -104,7 +104,7 @@ def test_tapia_rooms_come_from_the_sensor_names_in_new_york_time(tmp_path: Path)
         encoding="utf-8",
     )
     (home / "houseD-as.txt").write_text(
-        "05-Apr-2003 06:59:00\t05-Apr-2003 07:10:00\t19\n06-Apr-2003 08:01:00\t06-Apr-2003 17:00:00\t14\n"
+        "05-Apr-2003 06:59:00\t05-Apr-2003 07:10:00\t19\n06-Apr-2003 07:55:00\t06-Apr-2003 08:01:00\t14\n"
         "06-Apr-2003 17:59:00\t06-Apr-2003 18:10:00\t171\n",
         encoding="utf-8",
     )
@@ -120,8 +120,11 @@ def test_tapia_rooms_come_from_the_sensor_names_in_new_york_time(tmp_path: Path)
     # Daylight saving time began on 6 April 2003 at 2:00.
     assert "binary_sensor.refrigerator_c_kitchen,on,2003-04-05T07:00:00-05:00" in lines
     assert "binary_sensor.refrigerator_c_kitchen_138,on,2003-04-06T07:00:00-04:00" in lines
-    assert "person.resident,not_home,2003-04-06T08:01:00-04:00" in lines
-    assert "person.resident,home,2003-04-06T17:00:00-04:00" in lines
+    # Getting ready to leave is labelled, not the time away: no presence entity.
+    assert spec["presence"] == []
+    assert not any(line.startswith("person.") for line in lines)
+    # The labels still bound the history.
+    assert len(lines) == 1 + 2 * 4
 
 
 def test_a_home_without_labels_or_files_is_refused(tmp_path: Path) -> None:
