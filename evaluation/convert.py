@@ -121,8 +121,9 @@ def _write_activity_home(
     """Write the history and spec of a home of binary sensors in areas and a resident's spells away.
 
     Each firing is on at its start and off at its end; `person.resident` is home from the
-    first firing (or first away spell) on, except during the away spells (the data's ground
-    truth of nobody home). Without spells (None) the home has no presence entity.
+    first firing (or a minute before a spell away that comes first) on, except during the
+    away spells (the data's ground truth of nobody home). Without spells (None) the home has
+    no presence entity.
     """
     if not firings:
         raise ValueError(f"no sensor firings for {out}")
@@ -137,12 +138,12 @@ def _write_activity_home(
             security.append(firing.entity_id)
         events.append((firing.start, firing.entity_id, "on"))
         events.append((firing.end, firing.entity_id, "off"))
-    # Home from the first firing, or from the first spell away where the data opens with one
-    # (the sort below is stable: that spell's `not_home` still follows this `home`).
     if away is not None:
-        stamps = [event[0] for event in events] + [start for start, _ in away]
-        first = min(stamps, key=lambda stamp: datetime.fromisoformat(stamp).timestamp())
-        events.append((first, PERSON, "home"))
+        first = min(datetime.fromisoformat(event[0]) for event in events)
+        if away:
+            # Leaving starts at home: a spell away that opens the data begins with a departure.
+            first = min(first, min(datetime.fromisoformat(start) for start, _ in away) - timedelta(minutes=1))
+        events.append((first.isoformat(), PERSON, "home"))
         for start, end in away:
             events.append((start, PERSON, "not_home"))
             events.append((end, PERSON, "home"))

@@ -71,14 +71,13 @@ def test_history_keeps_to_the_labelled_span_and_opens_away_when_the_labels_do(tm
     _write_kasteren_home(tmp_path / "houseB")
     convert_kasteren2010(tmp_path / "houseB", tmp_path / "out")
     lines = _history(tmp_path / "out")
+    # Leaving starts at home: the first spell away begins with a departure.
     assert lines[1:5] == [
-        "person.resident,home,2011-01-05T08:00:00+01:00",
+        "person.resident,home,2011-01-05T07:59:00+01:00",
         "person.resident,not_home,2011-01-05T08:00:00+01:00",
         "person.resident,home,2011-01-05T09:00:00+01:00",
         "binary_sensor.frontdoor,on,2011-01-05T09:00:10+01:00",
     ]
-    # The last state written at 08:00 is the absence: a reader taking the latest state
-    # of that instant finds nobody home until 09:00.
     assert sum(line.startswith("person.resident") for line in lines) == 3
     assert not any("06:00:0" in line or "2011-01-06T12" in line for line in lines)
     assert len(lines) == 1 + 3 + 2 * 4  # header, presence, four firings on and off
