@@ -91,6 +91,7 @@ def test_tapia_rooms_come_from_the_sensor_names_in_new_york_time_without_presenc
         "136,Kitchen-Refrigerator C-houseD,KitchStor\n"
         "137,Office/study-Light switch-houseD,Other\n"
         "138,Kitchen-Refrigerator C-houseD,KitchStor\n"
+        "77,no location\n"
         "broken line\n",
         encoding="utf-8",
     )
