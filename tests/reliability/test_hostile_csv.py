@@ -95,6 +95,17 @@ def test_very_long_line_of_many_fields_is_a_bad_row_not_a_crash(tmp_path: Path) 
     assert result.ignored_rows + result.bad_rows == 1
 
 
+def test_attributes_nested_past_the_parser_s_depth_are_a_bad_row(tmp_path: Path) -> None:
+    nested = "[" * 30_000 + "]" * 30_000
+    path = _write(
+        tmp_path / "x.csv",
+        HEADER + f'{POWER},4,2024-01-01T00:00:00+00:00,"{nested}"\n' + f"{POWER},5,2024-01-01T00:05:00+00:00,\n",
+    )
+    result = read_history_csv(path, WANTED)
+    assert result.bad_rows == 1
+    assert [row[1] for row in result.rows] == ["5"]
+
+
 def test_formula_like_strings_never_become_observations(tmp_path: Path) -> None:
     rows = [
         f"{POWER},=1+1,2024-01-01T00:00:00+00:00,",

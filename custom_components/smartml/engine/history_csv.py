@@ -127,7 +127,8 @@ def read_history_csv(
                 attributes = (
                     _parse_attributes(row[attr_index]) if attr_index is not None and attr_index < len(row) else None
                 )
-            except (ValueError, OverflowError):
+            # RecursionError: attributes nested deeper than the JSON parser goes.
+            except (ValueError, OverflowError, RecursionError):
                 result.bad_rows += 1
                 continue
             result.rows.append((entity_id, row[1].strip(), ts, attributes))

@@ -351,9 +351,9 @@ class ChannelBuffer:
 
     def prune_before(self, cutoff: float) -> None:
         """Forget points older than cutoff, keeping the last one before it as the starting state."""
-        keep_from = 0
-        while keep_from < len(self.times) and self.times[keep_from] < cutoff:
-            keep_from += 1
+        # A search, not a walk: pruning runs in the event loop, after a shorter history setting
+        # on months of points too.
+        keep_from = bisect_left(self.times, cutoff)
         if self.kind == KIND_STATE and keep_from:
             keep_from -= 1
         del self.times[:keep_from]
