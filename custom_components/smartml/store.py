@@ -49,6 +49,8 @@ from .engine.pacing import paced
 from .engine.results import AnomalyJson
 
 OBSERVATIONS_KEY_SUFFIX = "observations"
+# What data of the wrong shape raises, in core's Store (no version or data, a list, null) or in from_dict.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 
 
 class StoredState(TypedDict):
@@ -280,16 +282,17 @@ class SmartMLStorage:
     async def _async_parse(self, store: _VersionedStore, main: Any, observations: Any | None) -> LearnedState | None:
         try:
             return await self.hass.async_add_executor_job(LearnedState.from_dict, main, observations)
-        except (KeyError, TypeError, ValueError, AttributeError) as err:
+        except _MALFORMED as err:
             await self._async_set_aside(store, f"{type(err).__name__}: {err}")
             return None
 
     async def _async_read(self, store: _VersionedStore) -> Any:
         try:
             return await store.async_load()
-        except (HomeAssistantError, OSError, NotImplementedError, ValueError) as err:
-            # Unreadable file or an unknown format version; core moves JSON garbage aside itself.
-            await self._async_set_aside(store, str(err))
+        except (HomeAssistantError, OSError, NotImplementedError, *_MALFORMED) as err:
+            # Unreadable file, an unknown format version, or valid JSON that is not a store file
+            # (no version or data, a list, null); core moves JSON garbage aside itself.
+            await self._async_set_aside(store, f"{type(err).__name__}: {err}")
             return None
 
     async def _async_set_aside(self, store: _VersionedStore, reason: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import struct
 import time
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -16,6 +17,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -342,3 +344,42 @@ async def test_a_renamed_entity_keeps_what_was_learned_under_its_new_id(
     observations = mock_entry.runtime_data.coordinator.state.observations
     assert list(observations.channels["binary_sensor.cuisine_motion"].values) == [0.0, 1.0, 0.0]
     assert KITCHEN_MOTION not in observations.channels
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"data": {"learning": False}},  # no version
+        {"version": 1, "minor_version": 5, "key": "x"},  # no data
+        {"version": "one", "data": {}},  # a version that is not a number
+        [],
+        None,
+        "text",
+    ],
+)
+async def test_a_store_file_of_the_wrong_shape_is_set_aside_and_setup_continues(
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    tmp_path: Path,
+    content: Any,
+) -> None:
+    """Valid JSON that is not a store file, read from disk by the real Store (not the test double)."""
+
+    async def load_from_disk(store: Store[Any]) -> Any:
+        return await store._async_load_data()
+
+    hass.config.config_dir = str(tmp_path)
+    path = tmp_path / ".storage" / f"{DOMAIN}.{mock_entry.entry_id}"
+    path.parent.mkdir()
+    path.write_text(json.dumps(content), encoding="utf-8")
+    set_home_states(hass)
+    with patch.object(Store, "_async_load", load_from_disk):
+        await setup_entry(hass, mock_entry)
+    assert mock_entry.state is ConfigEntryState.LOADED
+    issues = [i for (domain, i) in ir.async_get(hass).issues if domain == DOMAIN and i.startswith(ISSUE_STORE_CORRUPT)]
+    assert len(issues) == 1
+    # Moved aside (kept for the user), and learning starts afresh from the current states.
+    assert not path.exists()
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.corrupt-")]
+    assert mock_entry.runtime_data.coordinator.learning is True
+    assert list(mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR].values) == [0.0]
