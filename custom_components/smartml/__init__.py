@@ -89,10 +89,13 @@ def _async_remove_stale_entities(hass: HomeAssistant, entry: SmartMLConfigEntry,
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
-    """Stop collecting, save what was learned and unload the platforms."""
+    """Unload the platforms, stop predicting and fitting, then save what was learned a last time."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.coordinator.storage.async_save_now()
+        coordinator = entry.runtime_data.coordinator
+        # Stopped first, so that no refresh still running schedules a write after the last one.
+        await coordinator.async_shutdown()
+        await coordinator.storage.async_close()
     return unloaded
 
 

@@ -222,7 +222,13 @@ class _Throttled:
         """Write now (a pending write is replaced by this one)."""
         if self.data_func is not None:
             data = await self.store.hass.async_add_executor_job(self._data)
-            await self.store.async_save(data)
+            if self.data_func is not None:  # not closed meanwhile: the final write stays the last
+                await self.store.async_save(data)
+
+    async def async_close(self) -> None:
+        """Write a last time; later changes write nothing (entry unloaded or removed)."""
+        await self.async_save_now()
+        self.data_func = None
 
 
 class SmartMLStorage:
@@ -340,6 +346,15 @@ class SmartMLStorage:
         """Write both files now (unload, reset, an import)."""
         await self._main_writes.async_save_now()
         await self.async_save_observations()
+
+    async def async_close(self) -> None:
+        """Write both files a last time; nothing is written after (unload).
+
+        What is still running then (a prediction finishing) can neither overwrite the files
+        of the entry loaded next nor bring back those of an entry removed.
+        """
+        await self._main_writes.async_close()
+        await self._observation_writes.async_close()
 
     async def async_remove(self) -> None:
         """Delete the files (entry removed)."""

@@ -383,3 +383,30 @@ async def test_a_store_file_of_the_wrong_shape_is_set_aside_and_setup_continues(
     assert [p.name for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.corrupt-")]
     assert mock_entry.runtime_data.coordinator.learning is True
     assert list(mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR].values) == [0.0]
+
+
+async def test_nothing_is_written_after_an_unload_or_a_removal(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    saved = {k: json.dumps(hass_storage[k]) for k in (key, f"{key}.observations")}
+
+    async def a_prediction_finishing_late() -> None:
+        """What a refresh still running at the unload does when it ends: it learned something."""
+        coordinator.state.models["late"] = {"changed": True}
+        coordinator.storage.schedule_save()
+        await coordinator.storage.async_save_choices()
+        freezer.tick(timedelta(seconds=OBSERVATIONS_SAVE_INTERVAL + 60))
+        async_fire_time_changed(hass)
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+        await hass.async_block_till_done()
+
+    await a_prediction_finishing_late()
+    assert {k: json.dumps(hass_storage[k]) for k in saved} == saved
+    await hass.config_entries.async_remove(mock_entry.entry_id)
+    await a_prediction_finishing_late()
+    assert not [k for k in hass_storage if k.startswith(key)]
