@@ -277,9 +277,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     @callback
     def async_rename_entity(self, old: str, new: str) -> dict[str, object]:
         """Follow an entity id change: keep what was learned, return the updated options."""
-        self.state.observations.rename_entity(old, new)
-        if old in self.state.bootstrapped:
-            self.state.bootstrapped[new] = self.state.bootstrapped.pop(old)
+        self.state.rename_entity(old, new)
         self.watched.rename(old, new)
         self.storage.schedule_save()
         return rename_in_options(self.config_entry.options, old, new)

@@ -23,19 +23,27 @@ def entity_name(hass: HomeAssistant, entity_id: str) -> str:
     return entity_id.partition(".")[2].replace("_", " ").capitalize()
 
 
-def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, object]:
-    """Entry options with one entity id replaced everywhere it is listed."""
+def renamed(value: Any, old: str, new: str) -> Any:
+    """JSON-like data with one entity id replaced, in values and in mapping keys.
 
-    def swap(value: object) -> object:
+    Also in the alerts' keys of a watched device, "<anomaly type>:<entity id>" (entity ids
+    hold no colon, so nothing else ends in ":" and one).
+    """
+    if isinstance(value, str):
         if value == old:
             return new
-        if isinstance(value, list):
-            return [swap(item) for item in value]
-        if isinstance(value, Mapping):
-            return {key: swap(item) for key, item in value.items()}
-        return value
+        head, colon, tail = value.rpartition(":")
+        return f"{head}{colon}{new}" if colon and tail == old else value
+    if isinstance(value, list | tuple):
+        return [renamed(item, old, new) for item in value]
+    if isinstance(value, Mapping):
+        return {renamed(key, old, new): renamed(item, old, new) for key, item in value.items()}
+    return value
 
-    return {key: swap(value) for key, value in options.items()}
+
+def rename_in_options(options: Mapping[str, Any], old: str, new: str) -> dict[str, object]:
+    """Entry options with one entity id replaced everywhere it is listed."""
+    return {key: renamed(value, old, new) for key, value in options.items()}
 
 
 def presence_now(hass: HomeAssistant, spec: Mapping[str, Any]) -> bool | None:

@@ -47,6 +47,7 @@ from .engine.exclusions import ExcludedPeriod
 from .engine.observations import ObservationStore
 from .engine.pacing import paced
 from .engine.results import AnomalyJson
+from .home_spec import renamed
 
 OBSERVATIONS_KEY_SUFFIX = "observations"
 # What data of the wrong shape raises, in core's Store (no version or data, a list, null) or in from_dict.
@@ -164,6 +165,23 @@ class LearnedState:
             anomalies=anomalies,
             observed_until=float(saved_at) if saved_at is not None else None,
         )
+
+    def rename_entity(self, old: str, new: str) -> None:
+        """Follow an entity id change in every part: what was learned, said and chosen about it.
+
+        Each part is replaced, not changed in place: a save may be reading it.
+        """
+        self.observations.rename_entity(old, new)
+        if old in self.bootstrapped:
+            self.bootstrapped[new] = self.bootstrapped.pop(old)
+        # The same dicts stay (the thermostats' control holds the settings).
+        for part in (self.settings, self.models):
+            for key, value in list(part.items()):
+                part[key] = renamed(value, old, new)
+        self.feedback = renamed(self.feedback, old, new)
+        self.anomalies = renamed(self.anomalies, old, new)
+        self.excluded = [period.renamed(old, new) for period in self.excluded]
+        self.update_excluded()
 
     def __post_init__(self) -> None:
         """The observations carry the excluded periods to every fit."""

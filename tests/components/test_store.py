@@ -40,6 +40,7 @@ from .conftest import (
     POWER,
     THERMOSTAT,
     door_anomaly,
+    home_options,
     set_home_states,
     setup_entry,
 )
@@ -410,3 +411,53 @@ async def test_nothing_is_written_after_an_unload_or_a_removal(
     await hass.config_entries.async_remove(mock_entry.entry_id)
     await a_prediction_finishing_late()
     assert not [k for k in hass_storage if k.startswith(key)]
+
+
+async def test_a_renamed_entity_keeps_what_was_chosen_and_said_about_it(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Auto-apply, "It was me", an excluded period, what was told and a device's alerts follow a rename."""
+    plug = "sensor.plug_power"
+    registry = er.async_get(hass)
+    for domain, object_id in (("climate", "living_room"), ("binary_sensor", "front_door"), ("sensor", "plug_power")):
+        registry.async_get_or_create(domain, "test", object_id, suggested_object_id=object_id)
+    set_home_states(hass)
+    hass.states.async_set(plug, "40", {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="SmartML", unique_id=DOMAIN, data={}, options=home_options(devices=[plug])
+    )
+    await setup_entry(hass, entry)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.living_room_auto_apply"}, blocking=True)
+    entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("d1"))
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "d1"}, blocking=True)
+    now = dt_util.now()
+    await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": (now - timedelta(days=2)).isoformat(), "end": now.isoformat(), "entities": [FRONT_DOOR]},
+        blocking=True,
+        return_response=True,
+    )
+    # What the energy model learned live about the device: an alert open and a period reported.
+    alert_key = f"device_left_on:{plug}"
+    entry.runtime_data.coordinator.state.models["energy"] = {"alerts": {alert_key: 1.0}, "flagged": [[alert_key, 0, 1]]}
+
+    renames = {THERMOSTAT: "climate.lounge", FRONT_DOOR: "binary_sensor.entrance", plug: "sensor.kettle_power"}
+    for old, new in renames.items():
+        moved = hass.states.get(old)
+        assert moved is not None
+        registry.async_update_entity(old, new_entity_id=new)
+        hass.states.async_set(new, moved.state, moved.attributes)
+        await hass.async_block_till_done()
+
+    # Reloaded from the files, under the new ids.
+    state = entry.runtime_data.coordinator.state
+    door = renames[FRONT_DOOR]
+    assert state.settings["auto_apply"] == ["climate.lounge"]
+    assert hass.states.get("switch.lounge_auto_apply").state == "on"
+    assert [(item["entity_ids"], item["facts"]["entity_id"]) for item in state.feedback] == [([door], door)]
+    assert [period.entities for period in state.excluded] == [(door,)]
+    assert [item["anomaly"]["entity_ids"] for item in state.anomalies] == [[door]]
+    kettle_key = "device_left_on:sensor.kettle_power"
+    assert state.models["energy"] == {"alerts": {kettle_key: 1.0}, "flagged": [[kettle_key, 0, 1]]}
+    assert FRONT_DOOR not in json.dumps(hass_storage[f"{DOMAIN}.{entry.entry_id}"])

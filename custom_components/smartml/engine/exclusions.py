@@ -10,7 +10,7 @@ and worker alike); the slot masks are built with numpy in `slots.counted`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from .constants import JsonObject
@@ -37,6 +37,10 @@ class ExcludedPeriod:
     def concerns(self, entities: Iterable[str]) -> bool:
         """Whether the period concerns a model reading these entities."""
         return not self.entities or not set(self.entities).isdisjoint(entities)
+
+    def renamed(self, old: str, new: str) -> ExcludedPeriod:
+        """The same period after an entity id change."""
+        return replace(self, entities=tuple(new if entity_id == old else entity_id for entity_id in self.entities))
 
     def as_json(self) -> JsonObject:
         """Stored form."""
