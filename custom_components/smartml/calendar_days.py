@@ -23,10 +23,10 @@ SERVICE_GET_EVENTS = "get_events"
 LOOK_AHEAD = timedelta(days=2)
 
 
-async def async_calendar_periods(hass: HomeAssistant, calendar_id: str, since: float) -> list[ExcludedPeriod]:
+async def async_calendar_periods(hass: HomeAssistant, calendar_id: str, since: float) -> list[ExcludedPeriod] | None:
     """The calendar's events from `since` until shortly ahead, as excluded periods.
 
-    A calendar that is missing or fails to answer excludes nothing (logged).
+    None (logged) when the calendar is missing or fails to answer, as when it is not up yet.
     """
     try:
         response = await hass.services.async_call(
@@ -41,8 +41,12 @@ async def async_calendar_periods(hass: HomeAssistant, calendar_id: str, since: f
             return_response=True,
         )
     except (HomeAssistantError, ValueError) as err:
-        LOGGER.warning("SmartML cannot read the calendar %s of days not to learn from: %s", calendar_id, err)
-        return []
+        LOGGER.warning(
+            "SmartML cannot read the calendar %s of days not to learn from (the days last read stay): %s",
+            calendar_id,
+            err,
+        )
+        return None
     answer: Any = (response or {}).get(calendar_id)
     events: Any = answer.get("events") if isinstance(answer, dict) else None
     if not isinstance(events, list):

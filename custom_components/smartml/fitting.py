@@ -13,7 +13,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, CoreState, HomeAssistant, callback
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .calendar_days import async_calendar_periods
@@ -89,6 +90,8 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         self.device_hourly: dict[str, tuple[list[float], list[float]]] = {}
         self.fitting = False
         self._on_fit_started = on_fit_started
+        # Cancels the calendar's read once Home Assistant has started (pending after a failed read).
+        self._calendar_retry: CALLBACK_TYPE | None = None
         self.data = FitOutcome(None, FitReport(), None)
 
     @property
@@ -111,9 +114,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         since = now - self.retention_seconds
         self.state.observations.prune_before(since)
         self.state.prune_excluded(since)
-        if calendar := self.config_entry.options.get(CONF_EXCLUDE_CALENDAR):
-            self.state.calendar_excluded = await async_calendar_periods(self.hass, calendar, since)
-            self.state.update_excluded()
+        await self._async_read_calendar(since)
         self.fitting = True
         self._on_fit_started()
         try:
@@ -133,6 +134,35 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         finally:
             self.fitting = False
         return FitOutcome(models, report, now)
+
+    async def _async_read_calendar(self, since: float) -> None:
+        """The calendar's days not to learn from; while it cannot be read, the last known stay.
+
+        At startup the calendar's entity is often not up yet: it is read again once Home
+        Assistant has started, and a difference refits.
+        """
+        calendar = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
+        periods = await async_calendar_periods(self.hass, calendar, since) if calendar else []
+        if periods is not None:
+            self.state.calendar_excluded = periods
+        elif self._calendar_retry is None and self.hass.state is not CoreState.running:
+            self._calendar_retry = async_at_started(self.hass, self._async_calendar_up)
+        self.state.update_excluded()
+
+    async def _async_calendar_up(self, _hass: HomeAssistant) -> None:
+        """Home Assistant has started: refit if the calendar now tells other days than the last known."""
+        self._calendar_retry = None
+        calendar = str(self.config_entry.options.get(CONF_EXCLUDE_CALENDAR))
+        periods = await async_calendar_periods(self.hass, calendar, time.time() - self.retention_seconds)
+        if periods is not None and periods != self.state.calendar_excluded:
+            await self.async_request_refresh()
+
+    async def async_shutdown(self) -> None:
+        """Stop refitting (entry unloaded)."""
+        if self._calendar_retry is not None:
+            self._calendar_retry()
+            self._calendar_retry = None
+        await super().async_shutdown()
 
     async def _async_read_statistics(self) -> None:
         """Hourly consumption and devices' power from long-term statistics, which outlive the recorder's states."""

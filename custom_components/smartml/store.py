@@ -22,7 +22,7 @@ observations inside) load, and are split at the next save.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import os
 import time
 from typing import Any, NotRequired, TypedDict
@@ -43,7 +43,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .engine.constants import JsonObject
-from .engine.exclusions import ExcludedPeriod
+from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
 from .engine.observations import ObservationStore
 from .engine.pacing import paced
 from .engine.results import AnomalyJson
@@ -63,6 +63,7 @@ class StoredState(TypedDict):
     settings: dict[str, list[str]]
     excluded: list[JsonObject]  # since 1.4
     anomalies: list[JsonObject]  # since 1.5
+    calendar_excluded: NotRequired[list[JsonObject]]  # the days a calendar told at its last read
     saved_at: float
     # Files of version 1.2 and before held these too.
     observations: NotRequired[JsonObject]
@@ -94,7 +95,7 @@ class LearnedState:
     excluded: list[ExcludedPeriod] = field(default_factory=list)
     # What was told (anomalies and incidents), so that it outlives a restart.
     anomalies: list[JsonObject] = field(default_factory=list)
-    # Those a calendar says, read again at each fit (not stored).
+    # Those a calendar says, read again at each fit; the last read is kept for a calendar not up yet.
     calendar_excluded: list[ExcludedPeriod] = field(default_factory=list)
     # Up to when the loaded observations were saved (None: nothing was loaded).
     observed_until: float | None = None
@@ -108,6 +109,7 @@ class LearnedState:
             "settings": dict(self.settings),
             "excluded": [period.as_json() for period in self.excluded],
             "anomalies": list(self.anomalies),
+            "calendar_excluded": [period.as_json() for period in self.calendar_excluded],
             "saved_at": time.time(),
         }
 
@@ -147,6 +149,8 @@ class LearnedState:
         if not isinstance(feedback, list) or not isinstance(models, dict) or not isinstance(settings, dict):
             raise TypeError("feedback or models malformed")
         excluded = [ExcludedPeriod.from_json(item) for item in data.get("excluded", [])]
+        told = data.get("calendar_excluded") or []
+        calendar_excluded = [replace(ExcludedPeriod.from_json(item), source=SOURCE_CALENDAR) for item in told]
         # What was told only shows on sensors: unreadable, it is dropped, not the whole file.
         anomalies = data.get("anomalies", [])
         if not isinstance(anomalies, list):
@@ -163,6 +167,7 @@ class LearnedState:
             settings=settings,
             excluded=excluded,
             anomalies=anomalies,
+            calendar_excluded=calendar_excluded,
             observed_until=float(saved_at) if saved_at is not None else None,
         )
 

@@ -9,7 +9,8 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.recorder import Recorder
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -22,7 +23,7 @@ from custom_components.smartml.diagnostics import async_get_config_entry_diagnos
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore
 
-from .conftest import ENERGY, home_options, setup_entry
+from .conftest import ENERGY, home_options, set_home_states, setup_entry
 from .home_history import record_home
 
 UNUSUAL_DAY = 4  # days before today
@@ -172,14 +173,8 @@ class _UnusualDays(CalendarEntity):
         return [self._event] if self._event.start_datetime_local < end_date else []
 
 
-async def test_a_calendar_event_is_a_day_not_learned_from(
-    recorder_mock: Recorder,
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    mid_morning: None,
-) -> None:
-    await record_home(hass, freezer, unusual_day=UNUSUAL_DAY)
-    start, end = _unusual_day()
+async def _set_up_calendar(hass: HomeAssistant, start: datetime, end: datetime) -> None:
+    """The household's calendar of unusual days, with one event."""
 
     async def setup_platform(
         hass: HomeAssistant, config: dict[str, Any], add_entities: AddEntitiesCallback, *_: Any
@@ -189,6 +184,17 @@ async def test_a_calendar_event_is_a_day_not_learned_from(
     mock_platform(hass, "household.calendar", MockPlatform(async_setup_platform=setup_platform))
     assert await async_setup_component(hass, "calendar", {"calendar": {"platform": "household"}})
     await hass.async_block_till_done()
+
+
+async def test_a_calendar_event_is_a_day_not_learned_from(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    await record_home(hass, freezer, unusual_day=UNUSUAL_DAY)
+    start, end = _unusual_day()
+    await _set_up_calendar(hass, start, end)
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_EXCLUDE_CALENDAR: CALENDAR}))
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.coordinator
@@ -198,3 +204,37 @@ async def test_a_calendar_event_is_a_day_not_learned_from(
     ]
     assert _security_rates(coordinator.models) == pytest.approx(_security_rates(await _fit_never_seen(hass, entry)))
     assert coordinator.state.excluded == []  # a calendar's events are read again, not stored
+
+
+async def test_a_calendar_not_up_at_startup_keeps_the_days_last_read_and_is_read_once_started(
+    hass: HomeAssistant, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory, mid_morning: None
+) -> None:
+    start, end = _unusual_day()
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_EXCLUDE_CALENDAR: CALENDAR}))
+    key = f"{DOMAIN}.{entry.entry_id}"
+    last_read = {"start": start.timestamp() - 7 * 86400, "end": end.timestamp() - 7 * 86400, "reason": "Visit"}
+    hass_storage[key] = {"version": 1, "minor_version": 5, "key": key, "data": {"calendar_excluded": [last_read]}}
+    hass.set_state(CoreState.starting)
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+
+    # The calendar is not up yet: the fit leaves out the days it told before the restart.
+    assert [(p.start, p.reason) for p in coordinator.state.calendar_excluded] == [(last_read["start"], "Visit")]
+    assert list(coordinator.state.observations.excluded) == coordinator.state.calendar_excluded
+    first_fit = coordinator.fitter.data.fitted_at
+    assert first_fit is not None
+
+    # It comes up; once Home Assistant has started it is read again, and its days are refitted without.
+    await _set_up_calendar(hass, start, end)
+    freezer.tick(timedelta(minutes=1))
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+    told = [(start.timestamp(), end.timestamp(), "Guests")]
+    assert [(p.start, p.end, p.reason) for p in coordinator.state.calendar_excluded] == told
+    assert list(coordinator.state.observations.excluded) == coordinator.state.calendar_excluded
+    assert (coordinator.fitter.data.fitted_at or 0.0) > first_fit
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    stored = hass_storage[key]["data"]["calendar_excluded"]
+    assert [(p["start"], p["end"], p["reason"]) for p in stored] == told
