@@ -54,7 +54,7 @@ from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROL
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
-from .history import ImportResult, async_bootstrap_missing, async_fill_gap, async_import_csv
+from .history import ImportResult, async_bootstrap_missing, async_check_recorder, async_fill_gap, async_import_csv
 from .home_spec import build_spec, entity_name, presence_now, rename_in_options
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
@@ -205,6 +205,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     @callback
     def _async_fitted(self) -> None:
+        # SmartML may hold the days the recorder could not give by now: its repair clears.
+        async_check_recorder(self.hass, self.config_entry.entry_id, self.state, self.roles, self.fitter.history_days)
         if not self._retraining:  # a retrain predicts right after its fit itself
             self.config_entry.async_create_task(self.hass, self.async_refresh(), f"{DOMAIN} predict after fit")
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
 from .engine.history_csv import HistoryCsvError, read_history_csv
+from .engine.home import days_covered
 from .engine.memory import release_freed_memory
 from .engine.observations import ObservationStore, PendingMerge
 from .engine.pacing import pace, paced
@@ -317,10 +318,17 @@ async def async_fill_gap(hass: HomeAssistant, state: LearnedState, roles: Mappin
 
 
 @callback
-def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterable[str], history_days: int) -> None:
-    """Raise (or clear) repair issues when the recorder cannot give the history asked for."""
+def async_check_recorder(
+    hass: HomeAssistant, entry_id: str, state: LearnedState, roles: Iterable[str], history_days: int
+) -> None:
+    """Raise (or clear) repair issues when the recorder cannot give the history asked for.
+
+    The recorder's shorter horizon matters only until SmartML holds the days in its own
+    observations: while an entity is still to be read from it, or fewer days are held.
+    """
     if not recorder_available(hass):
         return
+    entity_ids = list(roles)
     instance = get_instance(hass)
     entity_filter = instance.entity_filter
     excluded = sorted(e for e in entity_ids if entity_filter is not None and not entity_filter(e))
@@ -338,7 +346,9 @@ def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterabl
     else:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
     issue_id = f"{ISSUE_RECORDER_KEEP_DAYS}_{entry_id}"
-    if instance.keep_days < history_days:
+    held = days_covered(state.observations, time.time())
+    to_read = any(e not in state.bootstrapped for e in entity_ids)
+    if instance.keep_days < history_days and (to_read or held < history_days):
         ir.async_create_issue(
             hass,
             DOMAIN,
@@ -346,7 +356,11 @@ def async_check_recorder(hass: HomeAssistant, entry_id: str, entity_ids: Iterabl
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_RECORDER_KEEP_DAYS,
-            translation_placeholders={"keep_days": str(instance.keep_days), "history_days": str(history_days)},
+            translation_placeholders={
+                "keep_days": str(instance.keep_days),
+                "history_days": str(history_days),
+                "held_days": str(math.floor(held)),
+            },
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
@@ -459,7 +473,7 @@ async def async_bootstrap_missing(
     A recorder that is not there yet, or fails, leaves them for the next start: SmartML then
     learns from live states rather than not starting at all.
     """
-    async_check_recorder(hass, entry_id, roles, history_days)
+    async_check_recorder(hass, entry_id, state, roles, history_days)
     missing = sorted(e for e in roles if e not in state.bootstrapped)
     if not missing or not recorder_available(hass):
         return ImportResult()

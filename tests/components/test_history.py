@@ -22,6 +22,7 @@ from custom_components.smartml.const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISS
 from .conftest import (
     ENERGY,
     FRONT_DOOR,
+    HALL_MOTION,
     KITCHEN_MOTION,
     PERSON,
     POWER,
@@ -94,6 +95,48 @@ async def test_recorder_limits_raise_repair_issues(
     await hass.async_block_till_done()
     assert issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_EXCLUDES}_{mock_entry.entry_id}") is None
     assert issues.async_get_issue(DOMAIN, f"{ISSUE_RECORDER_KEEP_DAYS}_{mock_entry.entry_id}") is None
+
+
+async def test_the_recorder_keeping_fewer_days_matters_only_until_smartml_holds_them(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """SmartML keeps its own observations: once they span the days asked for, the recorder's horizon is moot."""
+    recorder_mock.keep_days = 10
+    key = f"{DOMAIN}.{mock_entry.entry_id}.observations"
+    now = dt_util.utcnow().timestamp()
+    first = now - 27.5 * 86400
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 5,
+        "key": key,
+        "data": {
+            "observations": {
+                "channels": {KITCHEN_MOTION: {"kind": "state", "t": [first], "v": [0.0]}},
+                "roles": {KITCHEN_MOTION: "occupancy"},
+            },
+            "bootstrapped": dict.fromkeys(
+                [KITCHEN_MOTION, HALL_MOTION, FRONT_DOOR, PERSON, POWER, ENERGY, THERMOSTAT], first
+            ),
+            "saved_at": now,
+        },
+    }
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    issues = ir.async_get(hass)
+    issue_id = f"{ISSUE_RECORDER_KEEP_DAYS}_{mock_entry.entry_id}"
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"keep_days": "10", "history_days": "28", "held_days": "27"}
+
+    # A day later SmartML holds the 28 days itself: the next fit clears the repair.
+    freezer.tick(timedelta(days=1))
+    await hass.services.async_call(DOMAIN, "retrain", {}, blocking=True)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.fixture
