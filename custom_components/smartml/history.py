@@ -49,6 +49,8 @@ RECORDER_ENTITIES_PER_READ = 5
 # Assistant 2026.2); on others the history API is used.
 TESTED_SCHEMA_VERSIONS: Final = frozenset({53})
 _UNKNOWN_SCHEMAS_LOGGED: set[object] = set()
+# Failures of the direct read, logged once each: every read after fails the same way.
+_FAST_READ_FAILURES_LOGGED: set[type[Exception]] = set()
 RECORDER_FIRST_WINDOW = timedelta(hours=3)
 RECORDER_MIN_WINDOW = timedelta(minutes=15)
 RECORDER_MAX_WINDOW = timedelta(days=7)
@@ -96,8 +98,10 @@ def _read_recorder(
     if _states_table_is_known(hass):
         try:
             rows = _read_states_table(hass, scratch, roles, entity_ids, start, end)
-        except (AttributeError, SQLAlchemyError) as err:
-            LOGGER.debug("Reading the recorder's states table failed (%s), using the history API", err)
+        except Exception as err:  # recorder internals may change in any way: the public API is the fallback
+            if type(err) not in _FAST_READ_FAILURES_LOGGED:
+                _FAST_READ_FAILURES_LOGGED.add(type(err))
+                LOGGER.debug("Reading the recorder's states table failed (%r), using the history API", err)
             scratch = ObservationStore(max_points=observations.max_points)
     if rows is None:
         rows = _read_history_api(hass, scratch, roles, entity_ids, start, end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -435,6 +436,33 @@ async def test_an_unknown_recorder_schema_reads_through_the_history_api(
     assert api == table
     said = [r for r in caplog.records if "history API" in r.getMessage() and "schema" in r.getMessage()]
     assert len(said) == 1
+
+
+async def test_any_failure_of_the_direct_read_falls_back_to_the_history_api(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A recorder whose internals changed in a way the direct read does not expect (a new signature)."""
+    from custom_components.smartml import history
+
+    await _record_past_week(hass, freezer)
+
+    def changed_signature(*_args: Any) -> int:
+        raise TypeError("get_many() takes 3 positional arguments but 4 were given")
+
+    monkeypatch.setattr(history, "_read_states_table", changed_signature)
+    monkeypatch.setattr(history, "_FAST_READ_FAILURES_LOGGED", set())
+    caplog.set_level(logging.DEBUG, logger="custom_components.smartml")
+    await setup_entry(hass, mock_entry)
+    kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert list(kitchen.values) == [0.0, 1.0] * 7 + [0.0]
+    await _read_small_home(hass, recorder_mock)
+    said = [r for r in caplog.records if "states table failed" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.DEBUG]
 
 
 async def test_the_tested_schema_is_the_running_one(recorder_mock: Recorder, hass: HomeAssistant) -> None:
