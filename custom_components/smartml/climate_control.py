@@ -9,21 +9,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 import time
+from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import (
     DEFAULT_MANUAL_HOLD_MINUTES,
     DEFAULT_MAX_SETPOINT,
     DEFAULT_MIN_SETPOINT,
     DOMAIN,
+    LOGGER,
     SETPOINT_TOLERANCE,
 )
-from .engine.observations import ATTR_SETPOINT, CHANNEL_SEP, ObservationStore
+from .engine.guard import guarded_setpoint
+from .engine.observations import (
+    ATTR_SETPOINT,
+    ATTR_TARGET_TEMP_HIGH,
+    ATTR_TARGET_TEMP_LOW,
+    CHANNEL_SEP,
+    ObservationStore,
+    reported_setpoint,
+    target_range,
+)
 from .engine.results import ClimatePrediction
 
 SETTING_AUTO_APPLY = "auto_apply"
+# A thermostat that refused a setpoint (offline, or a mode it cannot take it in) is asked
+# again after this long, not at every refresh.
+REFUSED_RETRY_SECONDS = 15 * 60
 
 
 class SetpointControl:
@@ -44,6 +58,8 @@ class SetpointControl:
         # When SmartML last set each thermostat, and when someone else last changed it.
         self.applied: dict[str, tuple[float, float]] = {}
         self.manual_changes: dict[str, float] = {}
+        # Thermostats whose last auto-applied setpoint was refused, and when.
+        self.refused: dict[str, float] = {}
 
     @property
     def auto_apply(self) -> list[str]:
@@ -57,6 +73,7 @@ class SetpointControl:
             zones.append(climate_id)
         elif not enabled and climate_id in zones:
             zones.remove(climate_id)
+        self.refused.pop(climate_id, None)
         self._on_changed()
 
     def note_setpoint_change(self, entity_id: str, ts: float) -> None:
@@ -85,8 +102,6 @@ class SetpointControl:
         elif state is None or state.state in ("unknown", "unavailable"):
             reason = "climate_unavailable"
         else:
-            from .engine.guard import guarded_setpoint
-
             setpoint, reason = guarded_setpoint(
                 float(zone.setpoint_now),
                 min_temp=float(state.attributes.get("min_temp", DEFAULT_MIN_SETPOINT)),
@@ -96,7 +111,7 @@ class SetpointControl:
                 now=time.time(),
                 manual_hold_minutes=manual_hold_minutes,
             )
-        if setpoint is None:
+        if setpoint is None or state is None:
             if raise_on_refusal:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
@@ -105,19 +120,66 @@ class SetpointControl:
                 )
             return None
         self.applied[climate_id] = (setpoint, time.time())
-        await self.hass.services.async_call(
-            "climate", "set_temperature", {"entity_id": climate_id, "temperature": setpoint}, blocking=True
-        )
+        target = _target(state.attributes, setpoint)
+        try:
+            await self.hass.services.async_call(
+                "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
+            )
+        except HomeAssistantError as err:
+            self.applied.pop(climate_id, None)
+            # The thermostat's own words, under SmartML's: the class says whose fault it is.
+            refusal = ServiceValidationError if isinstance(err, ServiceValidationError) else HomeAssistantError
+            raise refusal(
+                translation_domain=DOMAIN,
+                translation_key="setpoint_refused",
+                translation_placeholders={"entity_id": climate_id, "error": str(err) or type(err).__name__},
+            ) from err
         return setpoint
 
     async def async_auto_apply(self, zones: Mapping[str, ClimatePrediction]) -> None:
-        """Apply these predicted setpoints to the thermostats whose auto-apply switch is on."""
+        """Apply these predicted setpoints to the thermostats whose auto-apply switch is on.
+
+        A thermostat that refuses is told once in the log and asked again later; the
+        others, and the rest of SmartML, carry on.
+        """
+        now = time.time()
         for climate_id in self.auto_apply:
             zone = zones.get(climate_id)
             state = self.hass.states.get(climate_id)
             if zone is None or state is None:
                 continue
-            current = state.attributes.get(ATTR_SETPOINT)
+            current = reported_setpoint(state.attributes)
             if isinstance(current, (int, float)) and abs(current - zone.setpoint_now) < SETPOINT_TOLERANCE:
                 continue
-            await self.async_apply(climate_id, zone, raise_on_refusal=False)
+            refused_at = self.refused.get(climate_id)
+            if refused_at is not None and now - refused_at < REFUSED_RETRY_SECONDS:
+                continue
+            try:
+                await self.async_apply(climate_id, zone, raise_on_refusal=False)
+            except Exception as err:  # whatever its integration raises, the other thermostats go on
+                if refused_at is None:
+                    LOGGER.warning(
+                        "%s (SmartML asks again every %d minutes while auto-apply is on)",
+                        err if isinstance(err, HomeAssistantError) else f"{climate_id}: {err!r}",
+                        REFUSED_RETRY_SECONDS // 60,
+                    )
+                self.refused[climate_id] = now
+                continue
+            if self.refused.pop(climate_id, None) is not None:
+                LOGGER.info("%s takes the predicted setpoint again", climate_id)
+
+
+def _target(attributes: Mapping[str, Any], setpoint: float) -> dict[str, float]:
+    """The set_temperature data that brings a thermostat to setpoint.
+
+    A thermostat holding a target range (heat_cool on many) keeps its range's width, moved so
+    that its middle (what SmartML learned from) is the setpoint, within its min and max.
+    """
+    span = target_range(attributes)
+    if span is None:
+        return {ATTR_SETPOINT: setpoint}
+    half = max(span[1] - span[0], 0.0) / 2.0
+    low = float(attributes.get("min_temp", DEFAULT_MIN_SETPOINT))
+    high = float(attributes.get("max_temp", DEFAULT_MAX_SETPOINT))
+    middle = min(max(setpoint, low + half), high - half) if high - low >= 2 * half else setpoint
+    return {ATTR_TARGET_TEMP_LOW: middle - half, ATTR_TARGET_TEMP_HIGH: middle + half}

@@ -436,8 +436,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             self._async_check_sensors(models, now, unavailable)
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
-            await self.setpoints.async_auto_apply(prediction.climate)
         self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)
+        if prediction is not None:
+            # Last: thermostats answer in their own time (a cloud one may be slow or refuse).
+            await self.setpoints.async_auto_apply(prediction.climate)
         return self._summary(now, prediction)
 
 

@@ -50,6 +50,9 @@ ATTR_SETPOINT: Final = "temperature"
 ATTR_CURRENT_TEMPERATURE: Final = "current_temperature"
 ATTR_HVAC_ACTION: Final = "hvac_action"
 ATTR_HVAC_MODE: Final = "hvac_mode"
+# A thermostat in heat_cool may hold a range instead of a target temperature.
+ATTR_TARGET_TEMP_LOW: Final = "target_temp_low"
+ATTR_TARGET_TEMP_HIGH: Final = "target_temp_high"
 
 CLIMATE_ATTRIBUTES: Final = (ATTR_SETPOINT, ATTR_CURRENT_TEMPERATURE, ATTR_HVAC_ACTION, ATTR_HVAC_MODE)
 
@@ -148,19 +151,33 @@ def _binary(entity_id: str, state: str) -> float:
     return value
 
 
+def target_range(attributes: Mapping[str, Any]) -> tuple[float, float] | None:
+    """A thermostat's target range (low, high) where it holds one instead of a target temperature."""
+    if attributes.get(ATTR_SETPOINT) is not None:
+        return None
+    low, high = attributes.get(ATTR_TARGET_TEMP_LOW), attributes.get(ATTR_TARGET_TEMP_HIGH)
+    if low is None or high is None:
+        return None
+    try:
+        return _number(low), _number(high)
+    except Skip:
+        return None
+
+
+def reported_setpoint(attributes: Mapping[str, Any]) -> Any:
+    """A thermostat's setpoint as it reports it: its target temperature, else the middle of its range."""
+    setpoint: Any = attributes.get(ATTR_SETPOINT)
+    if setpoint is None and (span := target_range(attributes)) is not None:
+        setpoint = (span[0] + span[1]) / 2.0
+    return setpoint
+
+
 def _climate(entity_id: str, state: str, attributes: Mapping[str, Any], unit: str | None) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     mode = _HVAC_MODES.get(state)
     if mode is not None:
         out.append((entity_id + CHANNEL_SEP + ATTR_HVAC_MODE, mode))
-    setpoint: Any = attributes.get(ATTR_SETPOINT)
-    if setpoint is None:
-        low, high = attributes.get("target_temp_low"), attributes.get("target_temp_high")
-        if low is not None and high is not None:
-            try:
-                setpoint = (_number(low) + _number(high)) / 2.0
-            except Skip:
-                setpoint = None
+    setpoint = reported_setpoint(attributes)
     for attr, raw in ((ATTR_SETPOINT, setpoint), (ATTR_CURRENT_TEMPERATURE, attributes.get(ATTR_CURRENT_TEMPERATURE))):
         if raw is None:
             continue

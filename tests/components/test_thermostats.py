@@ -1,0 +1,175 @@
+"""Thermostats as they come: offline, holding a target range; SmartML keeps going with each."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.climate import (
+    ATTR_TARGET_TEMP_HIGH,
+    ATTR_TARGET_TEMP_LOW,
+    ClimateEntity,
+    ClimateEntityFeature,
+    HVACMode,
+)
+from homeassistant.components.recorder import Recorder
+from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, setup_test_component_platform
+
+from custom_components.smartml.const import DOMAIN
+
+from .conftest import THERMOSTAT, setup_entry
+from .home_history import record_home
+
+PREDICTED_SETPOINT = "sensor.living_room_predicted_setpoint"
+AUTO_APPLY = "switch.living_room_auto_apply"
+
+
+class Thermostat(ClimateEntity):
+    """A thermostat of the living room as an integration offers it: in its own unit, online or not."""
+
+    _attr_name = "Living room"
+    _attr_should_poll = False
+    _attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.HEAT_COOL]
+    _attr_min_temp = 7.0
+    _attr_max_temp = 30.0
+
+    def __init__(
+        self,
+        *,
+        hvac_mode: HVACMode = HVACMode.HEAT,
+        temperature: float | None = 20.0,
+        span: tuple[float, float] | None = None,
+        unit: str = UnitOfTemperature.CELSIUS,
+        step: float | None = None,
+    ) -> None:
+        """Hold a target temperature, or only a target range (span)."""
+        self._attr_hvac_mode = hvac_mode
+        self._attr_temperature_unit = unit
+        self._attr_target_temperature = temperature
+        self._attr_current_temperature = 19.0
+        if step is not None:
+            self._attr_target_temperature_step = step
+        self._attr_target_temperature_low, self._attr_target_temperature_high = span or (None, None)
+        self._attr_supported_features = (
+            ClimateEntityFeature.TARGET_TEMPERATURE_RANGE if span else ClimateEntityFeature.TARGET_TEMPERATURE
+        )
+        self.online = True
+        self.asked = 0
+
+    async def async_set_temperature(self, **kwargs: Any) -> None:
+        """Take the setpoint, or fail as a device that cannot be reached does."""
+        self.asked += 1
+        if not self.online:
+            raise HomeAssistantError("The thermostat does not answer")
+        self._attr_target_temperature = kwargs.get(ATTR_TEMPERATURE, self._attr_target_temperature)
+        self._attr_target_temperature_low = kwargs.get(ATTR_TARGET_TEMP_LOW, self._attr_target_temperature_low)
+        self._attr_target_temperature_high = kwargs.get(ATTR_TARGET_TEMP_HIGH, self._attr_target_temperature_high)
+        self.async_write_ha_state()
+
+
+@pytest.fixture
+def evening(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 16:40 local time, before people come home (the eco setpoint is due)."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))
+
+
+async def _home_with(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, thermostat: Thermostat
+) -> None:
+    """The recorded home, its thermostat now this one, and SmartML set up."""
+    await record_home(hass, freezer)
+    hass.states.async_remove(THERMOSTAT)
+    setup_test_component_platform(hass, "climate", [thermostat])
+    assert await async_setup_component(hass, "climate", {"climate": {"platform": "test"}})
+    await hass.async_block_till_done()
+    assert hass.states.get(THERMOSTAT) is not None
+    await setup_entry(hass, entry)
+
+
+async def _refresh(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, minutes: float) -> None:
+    freezer.tick(timedelta(minutes=minutes))
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_a_thermostat_that_refuses_leaves_smartml_running(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    thermostat = Thermostat()
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    predicted = float(hass.states.get(PREDICTED_SETPOINT).state)
+    assert predicted != 20
+    thermostat.online = False
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    coordinator = mock_entry.runtime_data.coordinator
+
+    for _ in range(3):
+        await _refresh(hass, mock_entry, freezer, 1)
+        assert coordinator.last_update_success
+        for entity_id in ("sensor.smartml_learning_status", "sensor.kitchen_occupancy_probability", PREDICTED_SETPOINT):
+            assert hass.states.get(entity_id).state != "unavailable"
+    # Told once, without a traceback, and not asked again at every refresh.
+    told = [r for r in caplog.records if r.levelno >= logging.WARNING and THERMOSTAT in r.getMessage()]
+    assert len(told) == 1
+    assert told[0].exc_info is None
+    assert "does not answer" in told[0].getMessage()
+    assert thermostat.asked == 1
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == 20
+
+    # Back online: the next try sets it.
+    thermostat.online = True
+    await _refresh(hass, mock_entry, freezer, 15)
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == predicted
+    assert coordinator.setpoints.manual_changes == {}
+
+
+async def test_apply_setpoint_to_a_thermostat_that_refuses_says_so(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    thermostat = Thermostat()
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    thermostat.online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "setpoint_refused"
+    assert "does not answer" in str(err.value)
+    assert THERMOSTAT in str(err.value)
+
+
+async def test_a_thermostat_holding_a_range_keeps_its_width_around_the_prediction(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    thermostat = Thermostat(hvac_mode=HVACMode.HEAT_COOL, temperature=None, span=(20.0, 24.0))
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    predicted = float(hass.states.get(PREDICTED_SETPOINT).state)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    await _refresh(hass, mock_entry, freezer, 1)
+    attributes = hass.states.get(THERMOSTAT).attributes
+    assert ATTR_TEMPERATURE not in attributes
+    assert (attributes[ATTR_TARGET_TEMP_LOW], attributes[ATTR_TARGET_TEMP_HIGH]) == (predicted - 2, predicted + 2)
+    # SmartML's own change is not taken for someone's, so it keeps following the prediction.
+    coordinator = mock_entry.runtime_data.coordinator
+    assert coordinator.setpoints.manual_changes == {}
+    assert coordinator.last_update_success
