@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 import time
 from typing import Any
 
+from homeassistant.const import UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
     DEFAULT_MANUAL_HOLD_MINUTES,
@@ -93,19 +95,29 @@ class SetpointControl:
         *,
         raise_on_refusal: bool = True,
     ) -> float | None:
-        """Set a thermostat to its predicted setpoint (zone) within the guard rails; returns what was set."""
+        """Set a thermostat to its predicted setpoint (zone) within the guard rails.
+
+        Predictions are in °C; the thermostat is set in the home's unit, as Home Assistant
+        shows it. Returns what was set, in that unit.
+        """
         state = self.hass.states.get(climate_id)
+        unit = self.hass.config.units.temperature_unit
         reason: str | None = None
         setpoint: float | None = None
+        limits = (0.0, 0.0)
         if zone is None:
             reason = "no_prediction"
         elif state is None or state.state in ("unknown", "unavailable"):
             reason = "climate_unavailable"
         else:
+            limits = (
+                float(state.attributes.get("min_temp", _from_celsius(DEFAULT_MIN_SETPOINT, unit))),
+                float(state.attributes.get("max_temp", _from_celsius(DEFAULT_MAX_SETPOINT, unit))),
+            )
             setpoint, reason = guarded_setpoint(
-                float(zone.setpoint_now),
-                min_temp=float(state.attributes.get("min_temp", DEFAULT_MIN_SETPOINT)),
-                max_temp=float(state.attributes.get("max_temp", DEFAULT_MAX_SETPOINT)),
+                _from_celsius(float(zone.setpoint_now), unit),
+                min_temp=limits[0],
+                max_temp=limits[1],
                 hvac_mode=state.state,
                 last_manual_change=self.manual_changes.get(climate_id),
                 now=time.time(),
@@ -119,8 +131,9 @@ class SetpointControl:
                     translation_placeholders={"entity_id": climate_id},
                 )
             return None
-        self.applied[climate_id] = (setpoint, time.time())
-        target = _target(state.attributes, setpoint)
+        # Kept in °C, as the observed setpoints it is compared with.
+        self.applied[climate_id] = (_to_celsius(setpoint, unit), time.time())
+        target = _target(state.attributes, setpoint, limits)
         try:
             await self.hass.services.async_call(
                 "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
@@ -149,7 +162,11 @@ class SetpointControl:
             if zone is None or state is None:
                 continue
             current = reported_setpoint(state.attributes)
-            if isinstance(current, (int, float)) and abs(current - zone.setpoint_now) < SETPOINT_TOLERANCE:
+            if (
+                isinstance(current, (int, float))
+                and abs(_to_celsius(current, self.hass.config.units.temperature_unit) - zone.setpoint_now)
+                < SETPOINT_TOLERANCE
+            ):
                 continue
             refused_at = self.refused.get(climate_id)
             if refused_at is not None and now - refused_at < REFUSED_RETRY_SECONDS:
@@ -169,17 +186,24 @@ class SetpointControl:
                 LOGGER.info("%s takes the predicted setpoint again", climate_id)
 
 
-def _target(attributes: Mapping[str, Any], setpoint: float) -> dict[str, float]:
-    """The set_temperature data that brings a thermostat to setpoint.
+def _from_celsius(value: float, unit: str) -> float:
+    return TemperatureConverter.convert(value, UnitOfTemperature.CELSIUS, unit)
+
+
+def _to_celsius(value: float, unit: str) -> float:
+    return TemperatureConverter.convert(value, unit, UnitOfTemperature.CELSIUS)
+
+
+def _target(attributes: Mapping[str, Any], setpoint: float, limits: tuple[float, float]) -> dict[str, float]:
+    """The set_temperature data that brings a thermostat to setpoint, within its limits (min, max).
 
     A thermostat holding a target range (heat_cool on many) keeps its range's width, moved so
-    that its middle (what SmartML learned from) is the setpoint, within its min and max.
+    that its middle (what SmartML learned from) is the setpoint, within its limits.
     """
     span = target_range(attributes)
     if span is None:
         return {ATTR_SETPOINT: setpoint}
     half = max(span[1] - span[0], 0.0) / 2.0
-    low = float(attributes.get("min_temp", DEFAULT_MIN_SETPOINT))
-    high = float(attributes.get("max_temp", DEFAULT_MAX_SETPOINT))
+    low, high = limits
     middle = min(max(setpoint, low + half), high - half) if high - low >= 2 * half else setpoint
     return {ATTR_TARGET_TEMP_LOW: middle - half, ATTR_TARGET_TEMP_HIGH: middle + half}

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 
-from .engine.observations import ObservationStore
+from .engine.observations import ObservationStore, state_unit
 
 type ObservationListener = Callable[[str, str, float], None]
 
@@ -51,7 +51,7 @@ class Collector:
             last = self.observations.last_time(entity_id)
             if self.enabled and (last is None or state.last_updated_timestamp > last):
                 self.observations.add_state(
-                    entity_id, role, state.state, state.last_updated_timestamp, state.attributes
+                    entity_id, role, state.state, state.last_updated_timestamp, state.attributes, self._unit(role)
                 )
         self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
         return self.async_stop
@@ -62,6 +62,10 @@ class Collector:
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
+
+    def _unit(self, role: str) -> str | None:
+        """The unit of a role's states where they carry none (read each time: the home's may change)."""
+        return state_unit(role, self.hass.config.units.temperature_unit)
 
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
@@ -76,7 +80,7 @@ class Collector:
         if role is None:  # an entity this entry does not learn from
             return
         ts = new_state.last_updated_timestamp
-        if self.observations.add_state(entity_id, role, new_state.state, ts, new_state.attributes):
+        if self.observations.add_state(entity_id, role, new_state.state, ts, new_state.attributes, self._unit(role)):
             self._on_change()
             for listener in self._listeners:
                 listener(entity_id, role, ts)

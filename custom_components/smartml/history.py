@@ -31,7 +31,7 @@ from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LO
 from .engine.history_csv import HistoryCsvError, read_history_csv
 from .engine.home import days_covered
 from .engine.memory import release_freed_memory
-from .engine.observations import ObservationStore, PendingMerge
+from .engine.observations import ObservationStore, PendingMerge, state_unit
 from .engine.pacing import pace, paced
 from .store import LearnedState
 
@@ -154,13 +154,14 @@ def _read_states_table(
         if metadata_id is None or role is None:
             continue
         entity_rows = columns.where(States.metadata_id == metadata_id)
+        unit = state_unit(role, hass.config.units.temperature_unit)
         with session_scope(hass=hass, read_only=True) as session:
             # The state in force when the window opens (its last row before), timed at the start.
             before = session.execute(
                 entity_rows.where(States.last_updated_ts <= start_ts).order_by(States.last_updated_ts.desc()).limit(1)
             ).first()
             if before is not None:
-                scratch.add_states(entity_id, role, [(before[0], start_ts, _attributes(before[2], decoded))])
+                scratch.add_states(entity_id, role, [(before[0], start_ts, _attributes(before[2], decoded))], unit)
                 rows += 1
             result = session.execute(
                 entity_rows.where(States.last_updated_ts > start_ts, States.last_updated_ts <= end_ts)
@@ -169,7 +170,7 @@ def _read_states_table(
             )
             for batch in result.partitions():
                 pace()
-                scratch.add_states(entity_id, role, [(s, ts, _attributes(a, decoded)) for s, ts, a in batch])
+                scratch.add_states(entity_id, role, [(s, ts, _attributes(a, decoded)) for s, ts, a in batch], unit)
                 rows += len(batch)
     return rows
 
@@ -230,7 +231,7 @@ def _read_history_api(
                 kept = [
                     (state, ts, attributes) for state, ts, attributes in map(_row_parts, entity_states) if ts <= limit
                 ]
-                scratch.add_states(entity_id, role, kept)
+                scratch.add_states(entity_id, role, kept, state_unit(role, hass.config.units.temperature_unit))
                 rows += len(kept)
             window_start = window_end
     return rows
@@ -435,11 +436,14 @@ async def async_hourly_energy(
 
 @paced()
 def _read_csv(
-    path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str
+    path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str, temperature_unit: str
 ) -> tuple[PendingMerge, ImportResult]:
-    """Runs in the executor: parse the file and merge it off the event loop."""
+    """Runs in the executor: parse the file and merge it off the event loop.
+
+    An export comes from this home: its thermostats' temperatures are in the home's unit.
+    """
     parsed = read_history_csv(path, roles, default_tz=dt_util.get_time_zone(tz_name))
-    pending = observations.prepare_merge(parsed.rows, roles)
+    pending = observations.prepare_merge(parsed.rows, roles, temperature_unit)
     return pending, ImportResult(
         rows=len(parsed.rows),
         bad_rows=parsed.bad_rows,
@@ -458,7 +462,9 @@ async def async_import_csv(
             translation_domain=DOMAIN, translation_key="path_not_allowed", translation_placeholders={"path": path}
         )
     try:
-        pending, result = await hass.async_add_executor_job(_read_csv, path, observations, roles, hass.config.time_zone)
+        pending, result = await hass.async_add_executor_job(
+            _read_csv, path, observations, roles, hass.config.time_zone, hass.config.units.temperature_unit
+        )
     except HistoryCsvError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -98,8 +98,8 @@ def mock_entry() -> MockConfigEntry:
     return MockConfigEntry(domain=DOMAIN, title="SmartML", unique_id=DOMAIN, data={}, options=home_options())
 
 
-def set_home_states(hass: HomeAssistant) -> None:
-    """Give the small home's entities a plausible current state."""
+def set_home_states(hass: HomeAssistant, fahrenheit: bool = False) -> None:
+    """Give the small home's entities a plausible current state (the thermostat's in °F if asked)."""
     hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
     hass.states.async_set(HALL_MOTION, "off", {"device_class": "motion"})
     hass.states.async_set(FRONT_DOOR, "off", {"device_class": "door"})
@@ -108,8 +108,9 @@ def set_home_states(hass: HomeAssistant) -> None:
     hass.states.async_set(
         ENERGY, "1200.5", {"unit_of_measurement": "kWh", "device_class": "energy", "state_class": "total_increasing"}
     )
+    setpoint, current = (68.9, 67.6) if fahrenheit else (20.5, 19.8)
     hass.states.async_set(
-        THERMOSTAT, "heat", {"temperature": 20.5, "current_temperature": 19.8, "hvac_action": "heating"}
+        THERMOSTAT, "heat", {"temperature": setpoint, "current_temperature": current, "hvac_action": "heating"}
     )
 
 

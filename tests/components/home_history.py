@@ -44,6 +44,7 @@ async def record_home(
     unusual_day: int | None = None,
     heating_per_step: float = 0.9,
     hvac_action: bool = True,
+    fahrenheit: bool = False,
 ) -> None:
     """Write `days` of the household into the recorder, ending now (time is frozen).
 
@@ -52,11 +53,16 @@ async def record_home(
     heating_per_step: how much the zone warms in a half hour of heating (0: a room its
     radiator does not reach, whose readings follow nothing the thermostat does).
     hvac_action: whether the thermostat reports it (many radiator valves do not).
+    fahrenheit: the thermostat reports in °F, as in a home on the US customary unit system.
     """
+
+    def shown(celsius: float) -> float:
+        return round(celsius * 9 / 5 + 32, 1) if fahrenheit else celsius
+
     now = dt_util.now()
     moment = dt_util.start_of_local_day(now) - timedelta(days=days)
     freezer.move_to(moment)
-    set_home_states(hass)
+    set_home_states(hass, fahrenheit)
     meter, indoor = 1000.0, 18.0
     while moment < now - STEP:
         local = dt_util.as_local(moment)
@@ -74,10 +80,10 @@ async def record_home(
             THERMOSTAT,
             "heat",
             {
-                "temperature": setpoint,
-                "current_temperature": round(indoor, 1),
-                "min_temp": 7,
-                "max_temp": 30,
+                "temperature": shown(setpoint),
+                "current_temperature": shown(round(indoor, 1)),
+                "min_temp": shown(7),
+                "max_temp": shown(30),
             }
             | ({"hvac_action": "heating" if heating else "idle"} if hvac_action else {}),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -20,6 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, setup_test_component_platform
 
@@ -37,9 +39,6 @@ class Thermostat(ClimateEntity):
 
     _attr_name = "Living room"
     _attr_should_poll = False
-    _attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.HEAT_COOL]
-    _attr_min_temp = 7.0
-    _attr_max_temp = 30.0
 
     def __init__(
         self,
@@ -51,10 +50,11 @@ class Thermostat(ClimateEntity):
         step: float | None = None,
     ) -> None:
         """Hold a target temperature, or only a target range (span)."""
+        self._attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.HEAT_COOL]
         self._attr_hvac_mode = hvac_mode
         self._attr_temperature_unit = unit
         self._attr_target_temperature = temperature
-        self._attr_current_temperature = 19.0
+        self._attr_current_temperature = temperature
         if step is not None:
             self._attr_target_temperature_step = step
         self._attr_target_temperature_low, self._attr_target_temperature_high = span or (None, None)
@@ -85,7 +85,7 @@ async def _home_with(
     hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, thermostat: Thermostat
 ) -> None:
     """The recorded home, its thermostat now this one, and SmartML set up."""
-    await record_home(hass, freezer)
+    await record_home(hass, freezer, fahrenheit=hass.config.units is US_CUSTOMARY_SYSTEM)
     hass.states.async_remove(THERMOSTAT)
     setup_test_component_platform(hass, "climate", [thermostat])
     assert await async_setup_component(hass, "climate", {"climate": {"platform": "test"}})
@@ -173,3 +173,50 @@ async def test_a_thermostat_holding_a_range_keeps_its_width_around_the_predictio
     coordinator = mock_entry.runtime_data.coordinator
     assert coordinator.setpoints.manual_changes == {}
     assert coordinator.last_update_success
+
+
+async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    """A home on the US customary system: the thermostat is at 68 °F, the household's eco setpoint is 62.6 °F."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    thermostat = Thermostat(temperature=68.0, unit=UnitOfTemperature.FAHRENHEIT)
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    coordinator = mock_entry.runtime_data.coordinator
+    # Recorder history and the live state alike are kept in °C.
+    observed = coordinator.state.observations.channels[f"{THERMOSTAT}|temperature"]
+    assert sorted({round(v, 1) for v in observed.values}) == [17.0, 20.0, 20.5, 21.0]
+    assert observed.values[-1] == pytest.approx(20.0)
+    predicted = hass.states.get(PREDICTED_SETPOINT)
+    assert predicted.attributes["unit_of_measurement"] == UnitOfTemperature.FAHRENHEIT
+    assert float(predicted.state) == pytest.approx(62.6, abs=0.5)
+    # The thermal fit sees one unit: the zone heats 1.8 °C/h, as recorded.
+    assert float(hass.states.get("sensor.living_room_heating_rate").state) == pytest.approx(1.8, rel=0.25)
+
+    await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    # The thermostat shows whole degrees Fahrenheit.
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == pytest.approx(62.6, abs=1.0)
+    assert coordinator.setpoints.manual_changes == {}
+
+
+async def test_a_fahrenheit_home_imports_its_history_in_celsius(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, tmp_path: Path
+) -> None:
+    """A history export of the home is in the home's unit: 68 °F is learned as 20 °C."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    export = tmp_path / "history.csv"
+    export.write_text(
+        "entity_id,state,last_changed,attributes\n"
+        f'{THERMOSTAT},heat,2026-11-20T06:00:00+00:00,"{{""temperature"": 68, ""current_temperature"": 59}}"\n',
+        encoding="utf-8",
+    )
+    await setup_entry(hass, mock_entry)
+    await hass.services.async_call(DOMAIN, "import_history", {"path": str(export)}, blocking=True, return_response=True)
+    channels = mock_entry.runtime_data.coordinator.state.observations.channels
+    assert list(channels[f"{THERMOSTAT}|temperature"].values) == [pytest.approx(20.0)]
+    assert list(channels[f"{THERMOSTAT}|current_temperature"].values) == [pytest.approx(15.0)]

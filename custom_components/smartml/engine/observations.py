@@ -194,6 +194,15 @@ def _climate(entity_id: str, state: str, attributes: Mapping[str, Any], unit: st
     return out
 
 
+def state_unit(role: str, temperature_unit: str | None) -> str | None:
+    """The unit of a role's states where they carry none.
+
+    A thermostat's temperatures are in the home's temperature unit (Home Assistant shows
+    them so); other states say theirs.
+    """
+    return temperature_unit if role == ROLE_CLIMATE else None
+
+
 def convert_state(
     entity_id: str,
     role: str,
@@ -204,7 +213,8 @@ def convert_state(
     """Return the (channel, value) observations a state carries, or raise Skip.
 
     Units are normalised (W, kWh, °C); `unit` defaults to the state's
-    `unit_of_measurement` attribute.
+    `unit_of_measurement` attribute. Thermostats carry none: their temperatures are in
+    the home's unit, which the caller passes.
     """
     _check_known(state)
     attributes = attributes or {}
@@ -472,14 +482,19 @@ class ObservationStore:
         return self._append(points, ts)
 
     def add_states(
-        self, entity_id: str, role: str, rows: Iterable[tuple[str, float, Mapping[str, Any] | None]]
+        self,
+        entity_id: str,
+        role: str,
+        rows: Iterable[tuple[str, float, Mapping[str, Any] | None]],
+        unit: str | None = None,
     ) -> None:
         """Convert and append one entity's states (state, time, attributes) in time order.
 
         For history, where weeks of rows pass through here: a numeric sensor's unit is
         looked up once per distinct attributes mapping (the recorder decodes each distinct
         set once) and its values go straight to the buffer; other entities' states
-        repeat, so each distinct (state, attributes) pair is converted once.
+        repeat, so each distinct (state, attributes) pair is converted once. `unit`, as
+        for convert_state, is the unit of states that carry none (a thermostat's).
         """
         if role not in BINARY_ROLES and role not in (ROLE_CLIMATE, ROLE_DEVICE):
             self._add_numeric_states(entity_id, role, rows)
@@ -492,7 +507,7 @@ class ObservationStore:
                 last_attributes = attributes
             points = converted.get(state)
             if points is None:
-                points = self._points(entity_id, role, state, attributes)
+                points = self._points(entity_id, role, state, attributes, unit)
                 if len(converted) < CONVERSION_CACHE_SIZE:
                     converted[state] = points
             self._append(points, ts)
@@ -560,11 +575,12 @@ class ObservationStore:
         self,
         rows: Iterable[tuple[str, str, float, Mapping[str, Any] | None]],
         roles: Mapping[str, str],
+        temperature_unit: str | None = None,
     ) -> PendingMerge:
         """Convert history rows and merge them with copies of the current buffers.
 
-        Rows are (entity_id, state, ts, attributes). Safe in a worker thread;
-        commit_merge applies the result in the event loop.
+        Rows are (entity_id, state, ts, attributes); temperature_unit is the home's (see
+        state_unit). Safe in a worker thread; commit_merge applies the result in the event loop.
         """
         by_entity: dict[str, list[tuple[float, str, Mapping[str, Any] | None]]] = {}
         for entity_id, state, ts, attributes in rows:
@@ -576,7 +592,13 @@ class ObservationStore:
                 # Sorting per entity keeps each GIL-holding sort short.
                 entity_rows.sort(key=lambda row: row[0])
             pace()
-            scratch.add_states(entity_id, roles[entity_id], ((state, ts, attrs) for ts, state, attrs in entity_rows))
+            role = roles[entity_id]
+            scratch.add_states(
+                entity_id,
+                role,
+                ((state, ts, attrs) for ts, state, attrs in entity_rows),
+                state_unit(role, temperature_unit),
+            )
         return self.prepare_merge_store(scratch)
 
     def prepare_merge_store(self, scratch: ObservationStore) -> PendingMerge:
