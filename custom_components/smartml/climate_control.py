@@ -8,6 +8,8 @@ them last.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+import math
 import time
 from typing import Any
 
@@ -37,9 +39,37 @@ from .engine.observations import (
 from .engine.results import ClimatePrediction
 
 SETTING_AUTO_APPLY = "auto_apply"
+# Setpoints closer than this are the same number (unit conversions leave float crumbs).
+SETPOINT_EPSILON = 1e-6
 # A thermostat that refused a setpoint (offline, or a mode it cannot take it in) is asked
 # again after this long, not at every refresh.
 REFUSED_RETRY_SECONDS = 15 * 60
+# A thermostat's first setpoint report this soon after SmartML set it is its answer: one
+# that rounds to steps of its own may show a step off what it was sent.
+ANSWER_SECONDS = 10 * 60
+ATTR_TARGET_TEMP_STEP = "target_temp_step"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What SmartML last set a thermostat to (°C), and whether the thermostat has answered."""
+
+    setpoint: float
+    step: float  # the thermostat's step, as a difference in °C
+    at: float
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What applying a prediction would set a thermostat to, in the home's unit, or why not."""
+
+    setpoint: float | None
+    reason: str
+    unit: str
+    step: float = 0.0
+    limits: tuple[float, float] = (0.0, 0.0)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SetpointControl:
@@ -57,8 +87,8 @@ class SetpointControl:
         self._observations = observations
         self._settings = settings
         self._on_changed = on_changed
-        # When SmartML last set each thermostat, and when someone else last changed it.
-        self.applied: dict[str, tuple[float, float]] = {}
+        # What SmartML last set each thermostat to, and when someone else last changed it.
+        self.applied: dict[str, Applied] = {}
         self.manual_changes: dict[str, float] = {}
         # Thermostats whose last auto-applied setpoint was refused, and when.
         self.refused: dict[str, float] = {}
@@ -79,13 +109,48 @@ class SetpointControl:
         self._on_changed()
 
     def note_setpoint_change(self, entity_id: str, ts: float) -> None:
-        """A thermostat's setpoint changed at ts: by SmartML, or by hand (which starts a hold)."""
+        """A thermostat's setpoint changed at ts: by SmartML, or by hand (which starts a hold).
+
+        The thermostat's answer to what SmartML set is SmartML's even a step off (the device
+        rounded it); later reports are SmartML's only where they still show what it set.
+        """
         channel = self._observations.channels.get(f"{entity_id}{CHANNEL_SEP}{ATTR_SETPOINT}")
         if channel is None or not channel.values or channel.times[-1] != ts:
             return
         applied = self.applied.get(entity_id)
-        if applied is None or abs(applied[0] - channel.values[-1]) > SETPOINT_TOLERANCE:
-            self.manual_changes[entity_id] = ts
+        if applied is not None:
+            off = abs(applied.setpoint - channel.values[-1])
+            answer = not applied.answered and ts - applied.at <= ANSWER_SECONDS
+            self.applied[entity_id] = replace(applied, answered=True)
+            if off <= SETPOINT_TOLERANCE or (answer and off <= applied.step + SETPOINT_EPSILON):
+                return
+        self.manual_changes[entity_id] = ts
+
+    def _plan(self, climate_id: str, zone: ClimatePrediction | None, manual_hold_minutes: float) -> Plan:
+        """What the prediction (°C) would set the thermostat to, within the guard rails."""
+        state = self.hass.states.get(climate_id)
+        unit = self.hass.config.units.temperature_unit
+        if zone is None:
+            return Plan(None, "no_prediction", unit)
+        if state is None or state.state in ("unknown", "unavailable"):
+            return Plan(None, "climate_unavailable", unit)
+        attributes = state.attributes
+        limits = (
+            float(attributes.get("min_temp", _from_celsius(DEFAULT_MIN_SETPOINT, unit))),
+            float(attributes.get("max_temp", _from_celsius(DEFAULT_MAX_SETPOINT, unit))),
+        )
+        step = _step(attributes, unit)
+        setpoint, reason = guarded_setpoint(
+            _from_celsius(float(zone.setpoint_now), unit),
+            min_temp=limits[0],
+            max_temp=limits[1],
+            hvac_mode=state.state,
+            last_manual_change=self.manual_changes.get(climate_id),
+            now=time.time(),
+            manual_hold_minutes=manual_hold_minutes,
+            step=step,
+        )
+        return Plan(setpoint, reason, unit, step, limits, attributes)
 
     async def async_apply(
         self,
@@ -98,42 +163,29 @@ class SetpointControl:
         """Set a thermostat to its predicted setpoint (zone) within the guard rails.
 
         Predictions are in °C; the thermostat is set in the home's unit, as Home Assistant
-        shows it. Returns what was set, in that unit.
+        shows it, to its step. Returns what was set, in that unit.
         """
-        state = self.hass.states.get(climate_id)
-        unit = self.hass.config.units.temperature_unit
-        reason: str | None = None
-        setpoint: float | None = None
-        limits = (0.0, 0.0)
-        if zone is None:
-            reason = "no_prediction"
-        elif state is None or state.state in ("unknown", "unavailable"):
-            reason = "climate_unavailable"
-        else:
-            limits = (
-                float(state.attributes.get("min_temp", _from_celsius(DEFAULT_MIN_SETPOINT, unit))),
-                float(state.attributes.get("max_temp", _from_celsius(DEFAULT_MAX_SETPOINT, unit))),
-            )
-            setpoint, reason = guarded_setpoint(
-                _from_celsius(float(zone.setpoint_now), unit),
-                min_temp=limits[0],
-                max_temp=limits[1],
-                hvac_mode=state.state,
-                last_manual_change=self.manual_changes.get(climate_id),
-                now=time.time(),
-                manual_hold_minutes=manual_hold_minutes,
-            )
-        if setpoint is None or state is None:
+        plan = self._plan(climate_id, zone, manual_hold_minutes)
+        if plan.setpoint is None:
             if raise_on_refusal:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
-                    translation_key=f"setpoint_{reason}",
+                    translation_key=f"setpoint_{plan.reason}",
                     translation_placeholders={"entity_id": climate_id},
                 )
             return None
+        await self._async_set(climate_id, plan, plan.setpoint)
+        return plan.setpoint
+
+    async def _async_set(self, climate_id: str, plan: Plan, setpoint: float) -> None:
+        """Send the setpoint; raises a translated error when the thermostat refuses it."""
         # Kept in °C, as the observed setpoints it is compared with.
-        self.applied[climate_id] = (_to_celsius(setpoint, unit), time.time())
-        target = _target(state.attributes, setpoint, limits)
+        self.applied[climate_id] = Applied(
+            _to_celsius(setpoint, plan.unit),
+            TemperatureConverter.convert_interval(plan.step, plan.unit, UnitOfTemperature.CELSIUS),
+            time.time(),
+        )
+        target = _target(plan.attributes, setpoint, plan.limits)
         try:
             await self.hass.services.async_call(
                 "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
@@ -147,7 +199,22 @@ class SetpointControl:
                 translation_key="setpoint_refused",
                 translation_placeholders={"entity_id": climate_id, "error": str(err) or type(err).__name__},
             ) from err
-        return setpoint
+
+    def _holds(self, climate_id: str, plan: Plan, setpoint: float) -> bool:
+        """Whether the thermostat is at the setpoint already, to its step.
+
+        Within half a step it shows that setpoint; within a whole one where SmartML sent
+        this very setpoint and the thermostat rounded it its own way.
+        """
+        current = reported_setpoint(plan.attributes)
+        if not isinstance(current, (int, float)) or not math.isfinite(current):
+            return False
+        off = abs(current - setpoint)
+        if off < plan.step / 2:
+            return True
+        applied = self.applied.get(climate_id)
+        sent = applied is not None and abs(applied.setpoint - _to_celsius(setpoint, plan.unit)) < SETPOINT_EPSILON
+        return sent and off <= plan.step + SETPOINT_EPSILON
 
     async def async_auto_apply(self, zones: Mapping[str, ClimatePrediction]) -> None:
         """Apply these predicted setpoints to the thermostats whose auto-apply switch is on.
@@ -158,21 +225,16 @@ class SetpointControl:
         now = time.time()
         for climate_id in self.auto_apply:
             zone = zones.get(climate_id)
-            state = self.hass.states.get(climate_id)
-            if zone is None or state is None:
+            if zone is None:
                 continue
-            current = reported_setpoint(state.attributes)
-            if (
-                isinstance(current, (int, float))
-                and abs(_to_celsius(current, self.hass.config.units.temperature_unit) - zone.setpoint_now)
-                < SETPOINT_TOLERANCE
-            ):
+            plan = self._plan(climate_id, zone, DEFAULT_MANUAL_HOLD_MINUTES)
+            if plan.setpoint is None or self._holds(climate_id, plan, plan.setpoint):
                 continue
             refused_at = self.refused.get(climate_id)
             if refused_at is not None and now - refused_at < REFUSED_RETRY_SECONDS:
                 continue
             try:
-                await self.async_apply(climate_id, zone, raise_on_refusal=False)
+                await self._async_set(climate_id, plan, plan.setpoint)
             except Exception as err:  # whatever its integration raises, the other thermostats go on
                 if refused_at is None:
                     LOGGER.warning(
@@ -184,6 +246,14 @@ class SetpointControl:
                 continue
             if self.refused.pop(climate_id, None) is not None:
                 LOGGER.info("%s takes the predicted setpoint again", climate_id)
+
+
+def _step(attributes: Mapping[str, Any], unit: str) -> float:
+    """The thermostat's setpoint step in the home's unit: its own, else 1 °F or 0.5 °C."""
+    step = attributes.get(ATTR_TARGET_TEMP_STEP)
+    if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step) and step > 0:
+        return float(step)
+    return 1.0 if unit == UnitOfTemperature.FAHRENHEIT else 0.5
 
 
 def _from_celsius(value: float, unit: str) -> float:

@@ -45,6 +45,7 @@ async def record_home(
     heating_per_step: float = 0.9,
     hvac_action: bool = True,
     fahrenheit: bool = False,
+    eco_setpoint: float = 17.0,
 ) -> None:
     """Write `days` of the household into the recorder, ending now (time is frozen).
 
@@ -54,6 +55,7 @@ async def record_home(
     radiator does not reach, whose readings follow nothing the thermostat does).
     hvac_action: whether the thermostat reports it (many radiator valves do not).
     fahrenheit: the thermostat reports in °F, as in a home on the US customary unit system.
+    eco_setpoint: the setpoint (°C) when people are away or asleep.
     """
 
     def shown(celsius: float) -> float:
@@ -66,7 +68,7 @@ async def record_home(
     meter, indoor = 1000.0, 18.0
     while moment < now - STEP:
         local = dt_util.as_local(moment)
-        setpoint = 21.0 if _comfort(local) and _home(local) else 17.0
+        setpoint = 21.0 if _comfort(local) and _home(local) else eco_setpoint
         heating = indoor < setpoint - 0.2
         meter += _watts(local) / 1000 * STEP.total_seconds() / 3600
         freezer.move_to(moment)

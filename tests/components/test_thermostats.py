@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,12 @@ class Thermostat(ClimateEntity):
         span: tuple[float, float] | None = None,
         unit: str = UnitOfTemperature.CELSIUS,
         step: float | None = None,
+        rounds_to: float | None = None,
     ) -> None:
-        """Hold a target temperature, or only a target range (span)."""
+        """Hold a target temperature, or only a target range (span).
+
+        step: the step it declares; rounds_to: the step it keeps setpoints to, declared or not.
+        """
         self._attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.HEAT_COOL]
         self._attr_hvac_mode = hvac_mode
         self._attr_temperature_unit = unit
@@ -63,13 +68,20 @@ class Thermostat(ClimateEntity):
         )
         self.online = True
         self.asked = 0
+        self.sent: list[float] = []
+        self.rounds_to = rounds_to
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Take the setpoint, or fail as a device that cannot be reached does."""
         self.asked += 1
         if not self.online:
             raise HomeAssistantError("The thermostat does not answer")
-        self._attr_target_temperature = kwargs.get(ATTR_TEMPERATURE, self._attr_target_temperature)
+        temperature = kwargs.get(ATTR_TEMPERATURE, self._attr_target_temperature)
+        if ATTR_TEMPERATURE in kwargs:
+            self.sent.append(kwargs[ATTR_TEMPERATURE])
+        if temperature is not None and self.rounds_to:
+            temperature = math.floor(temperature / self.rounds_to + 0.5) * self.rounds_to  # half up, as devices do
+        self._attr_target_temperature = temperature
         self._attr_target_temperature_low = kwargs.get(ATTR_TARGET_TEMP_LOW, self._attr_target_temperature_low)
         self._attr_target_temperature_high = kwargs.get(ATTR_TARGET_TEMP_HIGH, self._attr_target_temperature_high)
         self.async_write_ha_state()
@@ -82,10 +94,14 @@ def evening(freezer: FrozenDateTimeFactory) -> None:
 
 
 async def _home_with(
-    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, thermostat: Thermostat
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    thermostat: Thermostat,
+    eco_setpoint: float = 17.0,
 ) -> None:
     """The recorded home, its thermostat now this one, and SmartML set up."""
-    await record_home(hass, freezer, fahrenheit=hass.config.units is US_CUSTOMARY_SYSTEM)
+    await record_home(hass, freezer, fahrenheit=hass.config.units is US_CUSTOMARY_SYSTEM, eco_setpoint=eco_setpoint)
     hass.states.async_remove(THERMOSTAT)
     setup_test_component_platform(hass, "climate", [thermostat])
     assert await async_setup_component(hass, "climate", {"climate": {"platform": "test"}})
@@ -198,7 +214,8 @@ async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
     assert float(hass.states.get("sensor.living_room_heating_rate").state) == pytest.approx(1.8, rel=0.25)
 
     await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
-    # The thermostat shows whole degrees Fahrenheit.
+    # Sent to the thermostat's step: whole degrees Fahrenheit.
+    assert thermostat.target_temperature == round(float(predicted.state))
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == pytest.approx(62.6, abs=1.0)
     assert coordinator.setpoints.manual_changes == {}
 
@@ -220,3 +237,44 @@ async def test_a_fahrenheit_home_imports_its_history_in_celsius(
     channels = mock_entry.runtime_data.coordinator.state.observations.channels
     assert list(channels[f"{THERMOSTAT}|temperature"].values) == [pytest.approx(20.0)]
     assert list(channels[f"{THERMOSTAT}|current_temperature"].values) == [pytest.approx(15.0)]
+
+
+@pytest.mark.parametrize(
+    ("declared", "sent"),
+    [
+        # It says it takes whole degrees: SmartML sends one.
+        (1.0, 16.0),
+        # It says nothing and rounds 16.5 up: its answer is still SmartML's own.
+        (None, 16.5),
+    ],
+)
+async def test_a_thermostat_with_whole_degree_steps_keeps_following_the_prediction(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    declared: float | None,
+    sent: float,
+) -> None:
+    """The household's eco setpoint is 16.5 °C; the thermostat keeps whole degrees."""
+    thermostat = Thermostat(step=declared, rounds_to=1.0)
+    await _home_with(hass, mock_entry, freezer, thermostat, eco_setpoint=16.5)
+    assert float(hass.states.get(PREDICTED_SETPOINT).state) == pytest.approx(16.5, abs=0.2)
+    coordinator = mock_entry.runtime_data.coordinator
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    for _ in range(3):
+        await _refresh(hass, mock_entry, freezer, 1)
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] in (16.0, 17.0)
+    # Not taken for a change by hand, and not sent again at every refresh.
+    assert coordinator.setpoints.manual_changes == {}
+    assert thermostat.sent == [sent]
+
+    # A step by hand afterwards is someone's: SmartML leaves it for the hold time.
+    current = hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE]
+    await hass.services.async_call(
+        "climate", "set_temperature", {"entity_id": THERMOSTAT, ATTR_TEMPERATURE: current + 1}, blocking=True
+    )
+    await _refresh(hass, mock_entry, freezer, 1)
+    assert THERMOSTAT in coordinator.setpoints.manual_changes
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == current + 1

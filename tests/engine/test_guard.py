@@ -16,6 +16,13 @@ def test_setpoint_is_rounded_to_half_degrees() -> None:
     assert guarded_setpoint(20.26, **BASE) == (20.5, "ok")
 
 
+def test_setpoint_is_rounded_to_the_thermostats_step() -> None:
+    assert guarded_setpoint(20.4, **BASE, step=1.0) == (20.0, "ok")
+    assert guarded_setpoint(68.7, **{**BASE, "max_temp": 86.0}, step=1.0) == (69.0, "ok")
+    assert guarded_setpoint(20.26, **BASE, step=0.1) == (20.3, "ok")
+    assert guarded_setpoint(20.0, **BASE, step=0.0) == (None, "invalid_prediction")
+
+
 def test_setpoint_is_clamped_to_thermostat_range() -> None:
     assert guarded_setpoint(31.0, **BASE) == (25.0, "ok")
     assert guarded_setpoint(2.0, **BASE) == (7.0, "ok")

@@ -20,8 +20,9 @@ def guarded_setpoint(
     last_manual_change: float | None,
     now: float,
     manual_hold_minutes: float,
+    step: float = 0.5,
 ) -> tuple[float | None, str]:
-    """The setpoint to apply (clamped to the thermostat's range, to 0.5 °C) or None and why not.
+    """The setpoint to apply (to the thermostat's step, clamped to its range) or None and why not.
 
     Never touches a thermostat that is off, nor one changed by hand within the hold time.
     """
@@ -29,6 +30,7 @@ def guarded_setpoint(
         return None, REASON_HVAC_OFF
     if last_manual_change is not None and now - last_manual_change < manual_hold_minutes * 60:
         return None, REASON_MANUAL_OVERRIDE
-    if not math.isfinite(predicted) or min_temp > max_temp:
+    if not math.isfinite(predicted) or min_temp > max_temp or not step > 0:
         return None, REASON_INVALID
-    return min(max(round(predicted * 2) / 2, min_temp), max_temp), REASON_OK
+    # Rounded again so that steps such as 0.1 give 20.3, not 20.300000000000001.
+    return min(max(round(round(predicted / step) * step, 6), min_temp), max_temp), REASON_OK
