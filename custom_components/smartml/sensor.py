@@ -17,6 +17,7 @@ from homeassistant.const import EntityCategory, Platform, UnitOfEnergy, UnitOfPo
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .compat import percentage_unit
 from .const import (
@@ -402,6 +403,30 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
 
 class ClimateSensor(SmartMLSensor[ClimatePrediction]):
     """A thermostat's prediction; the predicted setpoint can be applied with smartml.apply_setpoint."""
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
+        """The described attributes, their setpoints in the home's unit as the thermostat shows them.
+
+        Home Assistant converts the state of a temperature sensor, never its attributes.
+        """
+        attributes = super().extra_state_attributes
+        unit = self.hass.config.units.temperature_unit
+        if attributes is None or unit == UnitOfTemperature.CELSIUS:
+            return attributes
+
+        def shown(celsius: object) -> object:
+            if not isinstance(celsius, (int, float)):
+                return celsius
+            return TemperatureConverter.convert(celsius, UnitOfTemperature.CELSIUS, unit)
+
+        converted = dict(attributes)
+        if ATTR_TARGET_SETPOINT in converted:
+            converted[ATTR_TARGET_SETPOINT] = shown(converted[ATTR_TARGET_SETPOINT])
+        forecast = converted.get(FORECAST_ATTRIBUTE)
+        if isinstance(forecast, list):
+            converted[FORECAST_ATTRIBUTE] = [{**hour, "setpoint": shown(hour["setpoint"])} for hour in forecast]
+        return converted
 
     async def async_apply_setpoint(self, **kwargs: Any) -> None:
         """Set the thermostat to the prediction, within the guard rails."""

@@ -210,6 +210,12 @@ async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
     predicted = hass.states.get(PREDICTED_SETPOINT)
     assert predicted.attributes["unit_of_measurement"] == UnitOfTemperature.FAHRENHEIT
     assert float(predicted.state) == pytest.approx(62.6, abs=0.5)
+    # Its forecast too: 21 °C when people are up and home, 17 °C otherwise.
+    forecast = [hour["setpoint"] for hour in predicted.attributes["forecast"]]
+    assert max(forecast) == pytest.approx(69.8, abs=1.1)
+    assert min(forecast) == pytest.approx(62.6, abs=1.1)
+    target = hass.states.get("sensor.living_room_preheat_start").attributes["target_setpoint"]
+    assert target == pytest.approx(69.8, abs=1.1)
     # The thermal fit sees one unit: the zone heats 1.8 °C/h, as recorded.
     assert float(hass.states.get("sensor.living_room_heating_rate").state) == pytest.approx(1.8, rel=0.25)
 
