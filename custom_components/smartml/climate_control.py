@@ -16,6 +16,7 @@ from typing import Any
 from homeassistant.const import UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import (
@@ -23,6 +24,7 @@ from .const import (
     DEFAULT_MAX_SETPOINT,
     DEFAULT_MIN_SETPOINT,
     DOMAIN,
+    ISSUE_SETPOINT_REFUSED,
     LOGGER,
     SETPOINT_TOLERANCE,
 )
@@ -44,6 +46,8 @@ SETPOINT_EPSILON = 1e-6
 # A thermostat that refused a setpoint (offline, or a mode it cannot take it in) is asked
 # again after this long, not at every refresh.
 REFUSED_RETRY_SECONDS = 15 * 60
+# One refusing this long gets a repair issue: the log is not where people look.
+REFUSED_ISSUE_SECONDS = 60 * 60
 # A thermostat's first setpoint report this soon after SmartML set it is its answer: one
 # that rounds to steps of its own may show a step off what it was sent.
 ANSWER_SECONDS = 10 * 60
@@ -90,8 +94,8 @@ class SetpointControl:
         # What SmartML last set each thermostat to, and when someone else last changed it.
         self.applied: dict[str, Applied] = {}
         self.manual_changes: dict[str, float] = {}
-        # Thermostats whose last auto-applied setpoint was refused, and when.
-        self.refused: dict[str, float] = {}
+        # Thermostats whose last auto-applied setpoint was refused: since when, and the last try.
+        self.refused: dict[str, tuple[float, float]] = {}
 
     @property
     def auto_apply(self) -> list[str]:
@@ -105,8 +109,16 @@ class SetpointControl:
             zones.append(climate_id)
         elif not enabled and climate_id in zones:
             zones.remove(climate_id)
-        self.refused.pop(climate_id, None)
+        self._forget_refusal(climate_id)
         self._on_changed()
+
+    def _forget_refusal(self, climate_id: str) -> bool:
+        """Forget a refusal and its repair issue (the thermostat took a setpoint, or is left alone).
+
+        Returns whether there was one.
+        """
+        ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_SETPOINT_REFUSED}_{climate_id}")
+        return self.refused.pop(climate_id, None) is not None
 
     def note_setpoint_change(self, entity_id: str, ts: float) -> None:
         """A thermostat's setpoint changed at ts: by SmartML, or by hand (which starts a hold).
@@ -230,22 +242,37 @@ class SetpointControl:
             plan = self._plan(climate_id, zone, DEFAULT_MANUAL_HOLD_MINUTES)
             if plan.setpoint is None or self._holds(climate_id, plan, plan.setpoint):
                 continue
-            refused_at = self.refused.get(climate_id)
-            if refused_at is not None and now - refused_at < REFUSED_RETRY_SECONDS:
+            refusal = self.refused.get(climate_id)
+            if refusal is not None and now - refusal[1] < REFUSED_RETRY_SECONDS:
                 continue
             try:
                 await self._async_set(climate_id, plan, plan.setpoint)
             except Exception as err:  # whatever its integration raises, the other thermostats go on
-                if refused_at is None:
-                    LOGGER.warning(
-                        "%s (SmartML asks again every %d minutes while auto-apply is on)",
-                        err if isinstance(err, HomeAssistantError) else f"{climate_id}: {err!r}",
-                        REFUSED_RETRY_SECONDS // 60,
-                    )
-                self.refused[climate_id] = now
+                self._note_refusal(climate_id, err, now)
                 continue
-            if self.refused.pop(climate_id, None) is not None:
+            if self.refused and self._forget_refusal(climate_id):
                 LOGGER.info("%s takes the predicted setpoint again", climate_id)
+
+    def _note_refusal(self, climate_id: str, err: Exception, now: float) -> None:
+        """Told once in the log; a repair issue if it goes on."""
+        said = err if isinstance(err, HomeAssistantError) else f"{climate_id}: {err!r}"
+        refusal = self.refused.get(climate_id)
+        if refusal is None:
+            LOGGER.warning(
+                "%s (SmartML asks again every %d minutes while auto-apply is on)", said, REFUSED_RETRY_SECONDS // 60
+            )
+        since = now if refusal is None else refusal[0]
+        self.refused[climate_id] = (since, now)
+        if now - since >= REFUSED_ISSUE_SECONDS:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"{ISSUE_SETPOINT_REFUSED}_{climate_id}",
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_SETPOINT_REFUSED,
+                translation_placeholders={"error": str(said)},
+            )
 
 
 def _step(attributes: Mapping[str, Any], unit: str) -> float:

@@ -20,6 +20,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
@@ -145,11 +146,26 @@ async def test_a_thermostat_that_refuses_leaves_smartml_running(
     assert thermostat.asked == 1
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == 20
 
-    # Back online: the next try sets it.
+    # Asked again every 15 minutes; refusing for an hour raises a repair issue.
+    issues = ir.async_get(hass)
+    issue_id = f"setpoint_refused_{THERMOSTAT}"
+    for tries in range(2, 6):
+        assert issues.async_get_issue(DOMAIN, issue_id) is None
+        await _refresh(hass, mock_entry, freezer, 15)
+        assert thermostat.asked == tries
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert "does not answer" in issue.translation_placeholders["error"]
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING and THERMOSTAT in r.getMessage()]) == 1
+
+    # Back online: the next try sets it (people are home by now), and the issue goes.
     thermostat.online = True
     await _refresh(hass, mock_entry, freezer, 15)
-    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == predicted
+    now_predicted = float(hass.states.get(PREDICTED_SETPOINT).state)
+    assert now_predicted != predicted
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == round(now_predicted * 2) / 2
     assert coordinator.setpoints.manual_changes == {}
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_apply_setpoint_to_a_thermostat_that_refuses_says_so(
