@@ -212,14 +212,13 @@ def convert_state(
 ) -> list[tuple[str, float]]:
     """Return the (channel, value) observations a state carries, or raise Skip.
 
-    Units are normalised (W, kWh, °C); `unit` defaults to the state's
-    `unit_of_measurement` attribute. Thermostats carry none: their temperatures are in
-    the home's unit, which the caller passes.
+    Units are normalised (W, kWh, °C): a state's `unit_of_measurement` attribute says its
+    unit, else `unit` does. Thermostats carry none: their temperatures are in the home's
+    unit, which the caller passes (see state_unit).
     """
     _check_known(state)
     attributes = attributes or {}
-    if unit is None:
-        unit = _unit_attribute(attributes)
+    unit = _unit_attribute(attributes) or unit
     if role in BINARY_ROLES:
         return [(entity_id, _binary(entity_id, state))]
     if role == ROLE_CLIMATE:
