@@ -117,6 +117,7 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
     await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("ends", ["answers", "switched_off"])
 async def test_a_thermostat_that_refuses_leaves_smartml_running(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -124,6 +125,7 @@ async def test_a_thermostat_that_refuses_leaves_smartml_running(
     freezer: FrozenDateTimeFactory,
     evening: None,
     caplog: pytest.LogCaptureFixture,
+    ends: str,
 ) -> None:
     thermostat = Thermostat()
     await _home_with(hass, mock_entry, freezer, thermostat)
@@ -158,6 +160,13 @@ async def test_a_thermostat_that_refuses_leaves_smartml_running(
     assert "does not answer" in issue.translation_placeholders["error"]
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING and THERMOSTAT in r.getMessage()]) == 1
 
+    if ends == "switched_off":
+        # Auto-apply off: SmartML leaves the thermostat alone, and the issue goes.
+        await hass.services.async_call("switch", "turn_off", {"entity_id": AUTO_APPLY}, blocking=True)
+        assert issues.async_get_issue(DOMAIN, issue_id) is None
+        await _refresh(hass, mock_entry, freezer, 15)
+        assert thermostat.asked == 5
+        return
     # Back online: the next try sets it (people are home by now), and the issue goes.
     thermostat.online = True
     await _refresh(hass, mock_entry, freezer, 15)
