@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
-from datetime import time as dt_time
+from datetime import time as dt_time, timedelta
 import logging
 import time
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -156,3 +158,9 @@ def door_anomaly(anomaly_id: str = "a1", kind: str = "security", type_: str = TY
         score=0.97,
         facts=facts,
     )
+
+
+@pytest.fixture
+def evening(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 16:40 local time, before people come home (the eco setpoint is due)."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))

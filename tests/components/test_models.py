@@ -128,12 +128,6 @@ async def test_energy_entities_unavailable_without_history(hass: HomeAssistant, 
     assert hass.states.get("sensor.power_baseline").state == "unavailable"
 
 
-@pytest.fixture
-def evening(freezer: FrozenDateTimeFactory) -> None:
-    """Tests start at 16:40 local time, before people come home."""
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))
-
-
 async def test_thermostat_predictions_from_history(
     recorder_mock: Recorder,
     hass: HomeAssistant,

@@ -22,7 +22,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, setup_test_component_platform
@@ -86,12 +85,6 @@ class Thermostat(ClimateEntity):
         self._attr_target_temperature_low = kwargs.get(ATTR_TARGET_TEMP_LOW, self._attr_target_temperature_low)
         self._attr_target_temperature_high = kwargs.get(ATTR_TARGET_TEMP_HIGH, self._attr_target_temperature_high)
         self.async_write_ha_state()
-
-
-@pytest.fixture
-def evening(freezer: FrozenDateTimeFactory) -> None:
-    """Tests start at 16:40 local time, before people come home (the eco setpoint is due)."""
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))
 
 
 async def _home_with(
