@@ -225,6 +225,9 @@ class _Throttled:
         # that restarts more frequent than the interval do not keep pushing it out.
         self.written_at = 0.0
         self._pending = False
+        # From the start of the last write on: a change then (the home goes on while the
+        # entry unloads) must not leave a write behind it.
+        self._closing = False
 
     def _data(self) -> Any:
         # Called when the write starts (in the executor): a change after this schedules anew.
@@ -236,7 +239,7 @@ class _Throttled:
     @callback
     def schedule(self) -> None:
         """Write within the interval (and at shutdown); later calls do not postpone it."""
-        if self.data_func is not None and not self._pending:
+        if self.data_func is not None and not self._pending and not self._closing:
             self._pending = True
             due = max(0.0, self.written_at + self.interval - time.time())
             self.store.async_delay_save(self._data, due)
@@ -250,6 +253,7 @@ class _Throttled:
 
     async def async_close(self) -> None:
         """Write a last time; later changes write nothing (entry unloaded or removed)."""
+        self._closing = True
         await self.async_save_now()
         self.data_func = None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 import json
+import logging
 from pathlib import Path
 import struct
 import time
@@ -411,6 +412,33 @@ async def test_nothing_is_written_after_an_unload_or_a_removal(
     await hass.config_entries.async_remove(mock_entry.entry_id)
     await a_prediction_finishing_late()
     assert not [k for k in hass_storage if k.startswith(key)]
+
+
+async def test_a_change_during_the_last_write_leaves_no_write_behind(
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The home goes on while the entry unloads: a sensor reports just as the last write ends."""
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    storage = mock_entry.runtime_data.coordinator.storage
+    writes = storage._observation_writes
+    last_write = writes.store.async_save
+
+    async def the_home_goes_on(data: Any) -> None:
+        await last_write(data)
+        storage.schedule_save()
+
+    writes.store.async_save = the_home_goes_on  # type: ignore[method-assign]
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    assert not writes._pending  # nothing left to write once the last write is done
+    freezer.tick(timedelta(seconds=OBSERVATIONS_SAVE_INTERVAL + 60))
+    async_fire_time_changed(hass)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
 async def test_a_renamed_entity_keeps_what_was_chosen_and_said_about_it(
