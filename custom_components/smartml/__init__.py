@@ -31,6 +31,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     await coordinator.async_bootstrap()
     await coordinator.fitter.async_refresh()
     entry.async_on_unload(coordinator.async_start())
+    entry.async_on_unload(coordinator.setpoints.forget_refusals)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = SmartMLRuntime(coordinator)
     # The home device first: area and thermostat devices point at it.

@@ -7,6 +7,7 @@ them last.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 import math
@@ -52,6 +53,10 @@ REFUSED_ISSUE_SECONDS = 60 * 60
 # that rounds to steps of its own may show a step off what it was sent.
 ANSWER_SECONDS = 10 * 60
 ATTR_TARGET_TEMP_STEP = "target_temp_step"
+# A thermostat that has not answered in this long has refused: a hung integration must not
+# hold back every SmartML entity's update.
+SET_TIMEOUT_SECONDS = 30
+REASON_UNAVAILABLE = "climate_unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +150,7 @@ class SetpointControl:
         if zone is None:
             return Plan(None, "no_prediction", unit)
         if state is None or state.state in ("unknown", "unavailable"):
-            return Plan(None, "climate_unavailable", unit)
+            return Plan(None, REASON_UNAVAILABLE, unit)
         attributes = state.attributes
         limits = (
             float(attributes.get("min_temp", _from_celsius(DEFAULT_MIN_SETPOINT, unit))),
@@ -162,6 +167,9 @@ class SetpointControl:
             manual_hold_minutes=manual_hold_minutes,
             step=step,
         )
+        if setpoint is not None and (span := _target(attributes, setpoint, limits)).keys() != {ATTR_SETPOINT}:
+            # A range thermostat is planned at the middle it will really be given (within its limits).
+            setpoint = (span[ATTR_TARGET_TEMP_LOW] + span[ATTR_TARGET_TEMP_HIGH]) / 2.0
         return Plan(setpoint, reason, unit, step, limits, attributes)
 
     async def async_apply(
@@ -187,6 +195,7 @@ class SetpointControl:
                 )
             return None
         await self._async_set(climate_id, plan, plan.setpoint)
+        self._forget_refusal(climate_id)
         return plan.setpoint
 
     async def _async_set(self, climate_id: str, plan: Plan, setpoint: float) -> None:
@@ -199,17 +208,19 @@ class SetpointControl:
         )
         target = _target(plan.attributes, setpoint, plan.limits)
         try:
-            await self.hass.services.async_call(
-                "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
-            )
-        except HomeAssistantError as err:
+            async with asyncio.timeout(SET_TIMEOUT_SECONDS):
+                await self.hass.services.async_call(
+                    "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
+                )
+        except (HomeAssistantError, TimeoutError) as err:
             self.applied.pop(climate_id, None)
             # The thermostat's own words, under SmartML's: the class says whose fault it is.
             refusal = ServiceValidationError if isinstance(err, ServiceValidationError) else HomeAssistantError
+            said = f"no answer in {SET_TIMEOUT_SECONDS} s" if isinstance(err, TimeoutError) else str(err)
             raise refusal(
                 translation_domain=DOMAIN,
                 translation_key="setpoint_refused",
-                translation_placeholders={"entity_id": climate_id, "error": str(err) or type(err).__name__},
+                translation_placeholders={"entity_id": climate_id, "error": said or type(err).__name__},
             ) from err
 
     def _holds(self, climate_id: str, plan: Plan, setpoint: float) -> bool:
@@ -241,6 +252,10 @@ class SetpointControl:
                 continue
             plan = self._plan(climate_id, zone, DEFAULT_MANUAL_HOLD_MINUTES)
             if plan.setpoint is None or self._holds(climate_id, plan, plan.setpoint):
+                # At the setpoint already, or left alone (off, changed by hand): nothing refuses
+                # any more. Unavailable, it is still the thermostat that does not answer.
+                if plan.reason != REASON_UNAVAILABLE and climate_id in self.refused:
+                    self._forget_refusal(climate_id)
                 continue
             refusal = self.refused.get(climate_id)
             if refusal is not None and now - refusal[1] < REFUSED_RETRY_SECONDS:
@@ -252,6 +267,11 @@ class SetpointControl:
                 continue
             if self.refused and self._forget_refusal(climate_id):
                 LOGGER.info("%s takes the predicted setpoint again", climate_id)
+
+    def forget_refusals(self) -> None:
+        """Forget every refusal and its repair issue (the entry unloads: nothing is asked any more)."""
+        for climate_id in list(self.refused):
+            self._forget_refusal(climate_id)
 
     def _note_refusal(self, climate_id: str, err: Exception, now: float) -> None:
         """Told once in the log; a repair issue if it goes on."""

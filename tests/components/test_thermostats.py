@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import logging
 import math
@@ -50,6 +51,7 @@ class Thermostat(ClimateEntity):
         unit: str = UnitOfTemperature.CELSIUS,
         step: float | None = None,
         rounds_to: float | None = None,
+        min_temp: float | None = None,
     ) -> None:
         """Hold a target temperature, or only a target range (span).
 
@@ -62,6 +64,8 @@ class Thermostat(ClimateEntity):
         self._attr_current_temperature = temperature
         if step is not None:
             self._attr_target_temperature_step = step
+        if min_temp is not None:
+            self._attr_min_temp = min_temp
         self._attr_target_temperature_low, self._attr_target_temperature_high = span or (None, None)
         self._attr_supported_features = (
             ClimateEntityFeature.TARGET_TEMPERATURE_RANGE if span else ClimateEntityFeature.TARGET_TEMPERATURE
@@ -70,10 +74,18 @@ class Thermostat(ClimateEntity):
         self.asked = 0
         self.sent: list[float] = []
         self.rounds_to = rounds_to
+        self.hangs = False
+
+    async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
+        """Turned off (or on) at the thermostat."""
+        self._attr_hvac_mode = hvac_mode
+        self.async_write_ha_state()
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
-        """Take the setpoint, or fail as a device that cannot be reached does."""
+        """Take the setpoint, or fail as a device that cannot be reached does, or never answer."""
         self.asked += 1
+        if self.hangs:
+            await asyncio.Event().wait()
         if not self.online:
             raise HomeAssistantError("The thermostat does not answer")
         temperature = kwargs.get(ATTR_TEMPERATURE, self._attr_target_temperature)
@@ -110,7 +122,7 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
     await hass.async_block_till_done()
 
 
-@pytest.mark.parametrize("ends", ["answers", "switched_off"])
+@pytest.mark.parametrize("ends", ["answers", "switched_off", "turned_off_at_the_thermostat", "unloaded"])
 async def test_a_thermostat_that_refuses_leaves_smartml_running(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -160,6 +172,19 @@ async def test_a_thermostat_that_refuses_leaves_smartml_running(
         await _refresh(hass, mock_entry, freezer, 15)
         assert thermostat.asked == 5
         return
+    if ends == "turned_off_at_the_thermostat":
+        # Back, but turned off: nothing is refused any more, nothing is sent.
+        thermostat.online = True
+        await hass.services.async_call("climate", "set_hvac_mode", {"entity_id": THERMOSTAT, "hvac_mode": "off"})
+        await _refresh(hass, mock_entry, freezer, 15)
+        assert issues.async_get_issue(DOMAIN, issue_id) is None
+        assert thermostat.asked == 5
+        return
+    if ends == "unloaded":
+        # Nothing asks the thermostat any more (an options change reloads, the entry may go).
+        assert await hass.config_entries.async_unload(mock_entry.entry_id)
+        assert issues.async_get_issue(DOMAIN, issue_id) is None
+        return
     # Back online: the next try sets it (people are home by now), and the issue goes.
     thermostat.online = True
     await _refresh(hass, mock_entry, freezer, 15)
@@ -207,6 +232,48 @@ async def test_a_thermostat_holding_a_range_keeps_its_width_around_the_predictio
     coordinator = mock_entry.runtime_data.coordinator
     assert coordinator.setpoints.manual_changes == {}
     assert coordinator.last_update_success
+
+
+async def test_a_range_moved_against_the_thermostat_s_limit_is_set_once(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    """The range cannot be centred on the prediction: it is set as near as the minimum allows, once."""
+    thermostat = Thermostat(hvac_mode=HVACMode.HEAT_COOL, temperature=None, span=(16.0, 22.0), min_temp=15.0)
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    assert float(hass.states.get(PREDICTED_SETPOINT).state) < 18
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    for _ in range(5):
+        await _refresh(hass, mock_entry, freezer, 1)
+    attributes = hass.states.get(THERMOSTAT).attributes
+    assert (attributes[ATTR_TARGET_TEMP_LOW], attributes[ATTR_TARGET_TEMP_HIGH]) == (15.0, 21.0)
+    assert thermostat.asked == 1
+    assert mock_entry.runtime_data.coordinator.setpoints.manual_changes == {}
+
+
+async def test_a_thermostat_that_never_answers_holds_nothing_up(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The test clock stands still: the wait is cut at once, as the real one is after 30 s.
+    monkeypatch.setattr("custom_components.smartml.climate_control.SET_TIMEOUT_SECONDS", 0)
+    thermostat = Thermostat()
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    thermostat.hangs = True
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    await _refresh(hass, mock_entry, freezer, 1)
+    assert mock_entry.runtime_data.coordinator.last_update_success
+    assert thermostat.asked == 1
+    told = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and THERMOSTAT in r.getMessage()]
+    assert len(told) == 1 and "no answer" in told[0]
 
 
 async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
