@@ -57,7 +57,7 @@ POWER_UNITS: Final = ["W", "kW"]
 ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 
 STORAGE_VERSION: Final = 1
-STORAGE_MINOR_VERSION: Final = 5
+STORAGE_MINOR_VERSION: Final = 6
 # The main file (switch, feedback, live scores; a few kB) is written at most this long after
 # a change. The observations, which the recorder gives back after a crash, far less often:
 # at 200 entities x 28 days the file is about 20 MB, and twice a day keeps the store's

@@ -27,6 +27,7 @@ import os
 import time
 from typing import Any, NotRequired, TypedDict
 
+from homeassistant.const import UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -44,7 +45,12 @@ from .const import (
 )
 from .engine.constants import JsonObject
 from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
-from .engine.observations import ObservationStore
+from .engine.observations import (
+    ATTR_CURRENT_TEMPERATURE,
+    ATTR_SETPOINT,
+    CHANNEL_SEP,
+    ObservationStore,
+)
 from .engine.pacing import paced
 from .engine.results import AnomalyJson
 from .home_spec import renamed
@@ -210,8 +216,42 @@ class _VersionedStore(Store[StoredState]):
     ) -> StoredState:
         if old_major_version > STORAGE_VERSION:
             raise NotImplementedError  # a newer SmartML wrote this; Store refuses to downgrade
-        # Minor versions only ever add keys with defaults, which from_dict fills in.
+        if old_minor_version < CELSIUS_THERMOSTATS_MINOR and (
+            self.hass.config.units.temperature_unit == UnitOfTemperature.FAHRENHEIT
+        ):
+            _forget_fahrenheit_thermostats(old_data)
+        # Otherwise minor versions only ever add keys with defaults, which from_dict fills in.
         return old_data
+
+
+# From this minor version on, thermostat temperatures are kept in °C in every home.
+CELSIUS_THERMOSTATS_MINOR = 6
+
+
+def _forget_fahrenheit_thermostats(data: Any) -> None:
+    """Drop thermostat temperatures an earlier release kept in °F, to be read again in °C.
+
+    They carried no unit, so they were kept as the thermostat showed them. The thermostats
+    are no longer marked as read from the recorder, which gives back what it still holds.
+    """
+    if not isinstance(data, dict) or not isinstance(held := data.get("observations"), dict):
+        return
+    channels = held.get("channels")
+    if not isinstance(channels, dict):
+        return
+    in_their_unit = (f"{CHANNEL_SEP}{ATTR_SETPOINT}", f"{CHANNEL_SEP}{ATTR_CURRENT_TEMPERATURE}")
+    thermostats = {
+        name.partition(CHANNEL_SEP)[0]
+        for name in channels
+        if name.startswith("climate.") and name.endswith(in_their_unit)
+    }
+    # All of a thermostat's channels go: the recorder gives its modes back with its temperatures.
+    for name in [name for name in channels if name.partition(CHANNEL_SEP)[0] in thermostats]:
+        del channels[name]
+    bootstrapped = data.get("bootstrapped")
+    if isinstance(bootstrapped, dict):
+        for entity_id in thermostats:
+            bootstrapped.pop(entity_id, None)
 
 
 class _Throttled:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import logging
 import math
 from pathlib import Path
+import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -28,6 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, setup_test_component_platform
 
 from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.engine.observations import ObservationStore
 
 from .conftest import THERMOSTAT, setup_entry
 from .home_history import record_home
@@ -309,6 +311,33 @@ async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
     assert thermostat.target_temperature == round(float(predicted.state))
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == pytest.approx(62.6, abs=1.0)
     assert coordinator.setpoints.manual_changes == {}
+
+
+async def test_a_fahrenheit_home_s_thermostat_kept_in_fahrenheit_before_is_read_again_in_celsius(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    """An earlier release kept this home's thermostat as it showed it, in °F, with no unit to tell."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    earlier = ObservationStore()
+    for hour, setpoint in enumerate((62.6, 68.9, 69.8, 68.0)):
+        earlier.add_state(THERMOSTAT, "climate", "heat", time.time() - (10 - hour) * 3600, {"temperature": setpoint})
+    key = f"{DOMAIN}.{mock_entry.entry_id}.observations"
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 5,
+        "key": key,
+        "data": {"observations": earlier.as_dict(), "bootstrapped": {THERMOSTAT: time.time() - 3600}},
+    }
+    thermostat = Thermostat(temperature=68.0, unit=UnitOfTemperature.FAHRENHEIT)
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    observed = mock_entry.runtime_data.coordinator.state.observations.channels[f"{THERMOSTAT}|temperature"]
+    assert max(observed.values) < 25  # all in °C, the recorder's history read again
+    assert float(hass.states.get(PREDICTED_SETPOINT).state) == pytest.approx(62.6, abs=0.5)
 
 
 async def test_a_fahrenheit_home_imports_its_history_in_celsius(
