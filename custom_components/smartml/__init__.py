@@ -6,6 +6,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
+from .config_flow import home_area_as_the_home
 from .const import CONF_AREAS, CONF_CLIMATE, DOMAIN, PLATFORMS
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
@@ -17,6 +18,15 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services once for all entries."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
+    """Bring an entry's options to this version's form."""
+    if entry.version > 1:
+        return False  # written by a newer SmartML
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(entry, options=home_area_as_the_home(entry.options), minor_version=2)
     return True
 
 

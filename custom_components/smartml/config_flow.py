@@ -64,6 +64,21 @@ from .const import (
 )
 from .engine.constants import HOME
 
+
+def home_area_as_the_home(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options with the sensors of an area called "Home" listed for the whole home.
+
+    Its id is the whole home's scope id: as an area of its own, its entities would clash with
+    the home's.
+    """
+    areas = dict(options.get(CONF_AREAS) or {})
+    home_area = areas.pop(HOME, None) or {}
+    moved = {
+        key: [*(options.get(key) or []), *(home_area.get(key) or [])] for key in (CONF_OCCUPANCY, CONF_ENVIRONMENT)
+    }
+    return {**options, CONF_AREAS: areas, **moved}
+
+
 ENTITY_LISTS = (
     CONF_OCCUPANCY,
     CONF_PRESENCE,
@@ -308,8 +323,7 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
     for key in (CONF_OCCUPANCY, CONF_ENVIRONMENT):
         for entity_id in lists[key]:
             area_id = _entity_area(hass, entity_id)
-            # An area called "Home" has the whole home's scope id, and stands for the whole home.
-            if area_id is None or area_id == HOME:
+            if area_id is None:
                 unassigned[key].append(entity_id)
             else:
                 areas.setdefault(area_id, {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: []})[key].append(entity_id)
@@ -337,14 +351,15 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_EXCLUDE_CALENDAR: calendar,
         CONF_ROUTINE_ANOMALIES: bool(user_input.get(CONF_ROUTINE_ANOMALIES, True)),
     }
-    return options, errors
+    return home_area_as_the_home(options), errors
 
 
 class SmartMLConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up SmartML for the home (one entry per Home Assistant instance)."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 2: an area called "Home" stands for the whole home (its sensors are the home's own).
+    MINOR_VERSION = 2
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick the entities to learn from."""

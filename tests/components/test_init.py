@@ -6,9 +6,12 @@ import sys
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import KITCHEN_MOTION, set_home_states, setup_entry
+from custom_components.smartml.const import DOMAIN
+
+from .conftest import HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
 
 
 async def test_setup_creates_status_entities(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
@@ -40,3 +43,21 @@ async def test_setup_does_not_import_scikit_learn(hass: HomeAssistant, mock_entr
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
     assert "sklearn" not in sys.modules
+
+
+async def test_an_entry_with_an_area_called_home_is_migrated_to_the_whole_home(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Set up before an area called Home stood for the whole home: its sensors move to the home's own."""
+    set_home_states(hass)
+    options = home_options()
+    options["areas"] = {**options["areas"], "home": {"occupancy": [HALL_MOTION], "environment": []}}
+    options["occupancy"] = []
+    entry = MockConfigEntry(domain=DOMAIN, title="SmartML", unique_id=DOMAIN, options=options, minor_version=1)
+    await setup_entry(hass, entry)
+    assert entry.minor_version == 2
+    assert "home" not in entry.options["areas"]
+    assert "kitchen" in entry.options["areas"]
+    assert entry.options["occupancy"] == [HALL_MOTION]
+    assert "does not generate unique IDs" not in caplog.text
+    assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None
