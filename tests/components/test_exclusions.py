@@ -203,7 +203,7 @@ async def test_a_calendar_event_is_a_day_not_learned_from(
         (start.timestamp(), end.timestamp(), "Guests")
     ]
     assert _security_rates(coordinator.models) == pytest.approx(_security_rates(await _fit_never_seen(hass, entry)))
-    assert coordinator.state.excluded == []  # a calendar's events are read again, not stored
+    assert coordinator.state.excluded == []  # a calendar's days are kept apart from the periods people set
 
 
 async def test_a_calendar_not_up_at_startup_keeps_the_days_last_read_and_is_read_once_started(
