@@ -234,7 +234,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     @callback
     def _async_feedback(self, anomaly: Anomaly) -> None:
-        """The user says an anomaly was normal: remember it and teach the models."""
+        """The user says an anomaly was normal: remember it and teach the models, once.
+
+        Said again (a second phone, the service after the action) it teaches nothing more.
+        """
+        if any(taught.get("id") == anomaly.id for taught in self.state.feedback):
+            return
         self.state.feedback.append(anomaly.as_json())
         del self.state.feedback[:-MAX_FEEDBACK]
         if self.models is not None:

@@ -51,6 +51,11 @@ async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistan
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
     assert [a["id"] for a in coordinator.state.feedback] == ["a1"]
+    # Said again, from a second phone or by the service: taught once all the same.
+    hass.bus.async_fire("mobile_app_notification_action", {"action": "SMARTML_NORMAL_a1"})
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "a1"}, blocking=True)
+    await hass.async_block_till_done()
+    assert [a["id"] for a in coordinator.state.feedback] == ["a1"]
 
     await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
