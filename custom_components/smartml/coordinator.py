@@ -14,7 +14,7 @@ import time
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import area_registry as ar, issue_registry as ir
+from homeassistant.helpers import area_registry as ar, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
@@ -29,6 +29,7 @@ from .const import (
     CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY_SENSORS,
     DOMAIN,
+    ISSUE_ENTITY_MISSING,
     ISSUE_SENSOR_SILENT,
     LOGGER,
     MAX_FEEDBACK,
@@ -50,7 +51,14 @@ from .engine.constants import (
 )
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
-from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROLE_SECURITY, entity_roles
+from .engine.observations import (
+    BINARY_ROLES,
+    CHANNEL_SEP,
+    ROLE_CLIMATE,
+    ROLE_OCCUPANCY,
+    ROLE_SECURITY,
+    entity_roles,
+)
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
@@ -101,6 +109,10 @@ class SmartMLData:
     recovery: Recovery | None = None
 
 
+# A chosen entity with neither a state nor a registry entry this long after setup is gone.
+ENTITY_MISSING_AFTER_SECONDS = 10 * 60
+
+
 class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     """Predicts every minute and owns the learned state of one entry."""
 
@@ -114,6 +126,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.recovery: Recovery | None = None
         # The device of the whole home, which area and thermostat devices hang from (set at setup).
         self.home_device_id: str | None = None
+        self._set_up_at = time.time()
         # Unique ids of the entities each platform offered at this setup: the rest are stale.
         self.offered_unique_ids: dict[str, set[str]] = {}
         self._restored = state.observations.total_points
@@ -421,6 +434,35 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             translation_placeholders={"entities": ", ".join(entity_name(self.hass, e) for e in problems)},
         )
 
+    @callback
+    def _async_check_missing(self, now: float) -> None:
+        """Raise (or clear) the repair issue of chosen entities that no longer exist at all.
+
+        Only once Home Assistant has run a while: an entity of YAML, without a registry
+        entry, has no state either until its integration is up.
+        """
+        if not self.hass.is_running or now - self._set_up_at < ENTITY_MISSING_AFTER_SECONDS:
+            return
+        registry = er.async_get(self.hass)
+        missing = sorted(
+            entity_id
+            for entity_id in {channel.partition(CHANNEL_SEP)[0] for channel in self.roles}
+            if self.hass.states.get(entity_id) is None and registry.async_get(entity_id) is None
+        )
+        issue_id = f"{ISSUE_ENTITY_MISSING}_{self.config_entry.entry_id}"
+        if not missing:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_ENTITY_MISSING,
+            translation_placeholders={"entities": ", ".join(missing)},
+        )
+
     async def _async_update_data(self) -> SmartMLData:
         if not self._reason_texts:
             self._reason_texts = await async_get_translations(
@@ -442,6 +484,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
         self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)
+        self._async_check_missing(now)
         if prediction is not None:
             # Last: thermostats answer in their own time (a cloud one may be slow or refuse).
             await self.setpoints.async_auto_apply(prediction.climate)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import sys
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -61,3 +64,27 @@ async def test_an_entry_with_an_area_called_home_is_migrated_to_the_whole_home(
     assert entry.options["occupancy"] == [HALL_MOTION]
     assert "does not generate unique IDs" not in caplog.text
     assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None
+
+
+async def test_a_chosen_entity_that_no_longer_exists_raises_a_repair_issue(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    issue_id = f"entity_missing_{mock_entry.entry_id}"
+    issues = ir.async_get(hass)
+
+    hass.states.async_remove(KITCHEN_MOTION)  # deleted, with no registry entry to keep it
+    await coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None  # Home Assistant may still be starting up
+    freezer.tick(timedelta(minutes=11))
+    await coordinator.async_refresh()
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"entities": KITCHEN_MOTION}
+
+    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+    freezer.tick(timedelta(minutes=1))
+    await coordinator.async_refresh()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
