@@ -420,19 +420,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             {e for e, seconds in unavailable if seconds >= SENSOR_UNAVAILABLE_SECONDS}
             | set(models.silent_sensors(now, last_change))
         )
-        issue_id = f"{ISSUE_SENSOR_SILENT}_{self.config_entry.entry_id}"
-        if not problems:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_SENSOR_SILENT,
-            translation_placeholders={"entities": ", ".join(entity_name(self.hass, e) for e in problems)},
-        )
+        self._async_entities_issue(ISSUE_SENSOR_SILENT, [entity_name(self.hass, e) for e in problems])
 
     @callback
     def _async_check_missing(self, now: float) -> None:
@@ -449,8 +437,13 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             for entity_id in {channel.partition(CHANNEL_SEP)[0] for channel in self.roles}
             if self.hass.states.get(entity_id) is None and registry.async_get(entity_id) is None
         )
-        issue_id = f"{ISSUE_ENTITY_MISSING}_{self.config_entry.entry_id}"
-        if not missing:
+        self._async_entities_issue(ISSUE_ENTITY_MISSING, missing)
+
+    @callback
+    def _async_entities_issue(self, key: str, entities: list[str]) -> None:
+        """Raise the repair issue `key` of this entry naming these entities; clear it when there are none."""
+        issue_id = f"{key}_{self.config_entry.entry_id}"
+        if not entities:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         ir.async_create_issue(
@@ -459,8 +452,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_ENTITY_MISSING,
-            translation_placeholders={"entities": ", ".join(missing)},
+            translation_key=key,
+            translation_placeholders={"entities": ", ".join(entities)},
         )
 
     async def _async_update_data(self) -> SmartMLData:
