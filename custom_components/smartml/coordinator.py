@@ -51,14 +51,7 @@ from .engine.constants import (
 )
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
-from .engine.observations import (
-    BINARY_ROLES,
-    CHANNEL_SEP,
-    ROLE_CLIMATE,
-    ROLE_OCCUPANCY,
-    ROLE_SECURITY,
-    entity_roles,
-)
+from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROLE_SECURITY, entity_roles
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
@@ -434,7 +427,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         registry = er.async_get(self.hass)
         missing = sorted(
             entity_id
-            for entity_id in {channel.partition(CHANNEL_SEP)[0] for channel in self.roles}
+            for entity_id in self.roles
             if self.hass.states.get(entity_id) is None and registry.async_get(entity_id) is None
         )
         self._async_entities_issue(ISSUE_ENTITY_MISSING, missing)
