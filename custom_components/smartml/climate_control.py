@@ -77,8 +77,9 @@ class Plan:
     reason: str
     unit: str
     step: float = 0.0
-    limits: tuple[float, float] = (0.0, 0.0)
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # The set_temperature data that brings the thermostat there.
+    target: Mapping[str, float] = field(default_factory=dict)
 
 
 class SetpointControl:
@@ -153,12 +154,12 @@ class SetpointControl:
             return Plan(None, REASON_UNAVAILABLE, unit)
         attributes = state.attributes
         limits = (
-            float(attributes.get("min_temp", _from_celsius(DEFAULT_MIN_SETPOINT, unit))),
-            float(attributes.get("max_temp", _from_celsius(DEFAULT_MAX_SETPOINT, unit))),
+            float(attributes.get("min_temp", from_celsius(DEFAULT_MIN_SETPOINT, unit))),
+            float(attributes.get("max_temp", from_celsius(DEFAULT_MAX_SETPOINT, unit))),
         )
         step = _step(attributes, unit)
         setpoint, reason = guarded_setpoint(
-            _from_celsius(float(zone.setpoint_now), unit),
+            from_celsius(float(zone.setpoint_now), unit),
             min_temp=limits[0],
             max_temp=limits[1],
             hvac_mode=state.state,
@@ -167,10 +168,13 @@ class SetpointControl:
             manual_hold_minutes=manual_hold_minutes,
             step=step,
         )
-        if setpoint is not None and (span := _target(attributes, setpoint, limits)).keys() != {ATTR_SETPOINT}:
+        if setpoint is None:
+            return Plan(None, reason, unit, step, attributes)
+        target = _target(attributes, setpoint, limits)
+        if ATTR_SETPOINT not in target:
             # A range thermostat is planned at the middle it will really be given (within its limits).
-            setpoint = (span[ATTR_TARGET_TEMP_LOW] + span[ATTR_TARGET_TEMP_HIGH]) / 2.0
-        return Plan(setpoint, reason, unit, step, limits, attributes)
+            setpoint = (target[ATTR_TARGET_TEMP_LOW] + target[ATTR_TARGET_TEMP_HIGH]) / 2.0
+        return Plan(setpoint, reason, unit, step, attributes, target)
 
     async def async_apply(
         self,
@@ -199,18 +203,17 @@ class SetpointControl:
         return plan.setpoint
 
     async def _async_set(self, climate_id: str, plan: Plan, setpoint: float) -> None:
-        """Send the setpoint; raises a translated error when the thermostat refuses it."""
+        """Send the plan's setpoint (given apart, known not None); raises a translated error when refused."""
         # Kept in °C, as the observed setpoints it is compared with.
         self.applied[climate_id] = Applied(
             _to_celsius(setpoint, plan.unit),
             TemperatureConverter.convert_interval(plan.step, plan.unit, UnitOfTemperature.CELSIUS),
             time.time(),
         )
-        target = _target(plan.attributes, setpoint, plan.limits)
         try:
             async with asyncio.timeout(SET_TIMEOUT_SECONDS):
                 await self.hass.services.async_call(
-                    "climate", "set_temperature", {"entity_id": climate_id, **target}, blocking=True
+                    "climate", "set_temperature", {"entity_id": climate_id, **plan.target}, blocking=True
                 )
         except (HomeAssistantError, TimeoutError) as err:
             self.applied.pop(climate_id, None)
@@ -303,7 +306,8 @@ def _step(attributes: Mapping[str, Any], unit: str) -> float:
     return 1.0 if unit == UnitOfTemperature.FAHRENHEIT else 0.5
 
 
-def _from_celsius(value: float, unit: str) -> float:
+def from_celsius(value: float, unit: str) -> float:
+    """A temperature in °C in the home's unit, as Home Assistant shows it."""
     return TemperatureConverter.convert(value, UnitOfTemperature.CELSIUS, unit)
 
 
