@@ -17,8 +17,8 @@ from homeassistant.const import EntityCategory, Platform, UnitOfEnergy, UnitOfPo
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util.unit_conversion import TemperatureConverter
 
+from .climate_control import from_celsius
 from .compat import percentage_unit
 from .const import (
     STATUS_COLLECTING,
@@ -418,7 +418,7 @@ class ClimateSensor(SmartMLSensor[ClimatePrediction]):
         def shown(celsius: object) -> object:
             if not isinstance(celsius, (int, float)):
                 return celsius
-            return TemperatureConverter.convert(celsius, UnitOfTemperature.CELSIUS, unit)
+            return from_celsius(celsius, unit)
 
         converted = dict(attributes)
         if ATTR_TARGET_SETPOINT in converted:
