@@ -122,6 +122,11 @@ def to_log(kwh: FloatArray) -> FloatArray:
     return np.log(np.clip(kwh, 0.0, None) + LOG_FLOOR)
 
 
+def from_log(log_kwh: FloatArray) -> FloatArray:
+    """Consumption (kWh) back from log space (to_log's inverse)."""
+    return np.asarray(np.exp(log_kwh) - LOG_FLOOR, dtype=np.float64)
+
+
 def log_ratio(measured: FloatArray, usual: FloatArray) -> FloatArray:
     """How far measured hours were from their usual, in log space."""
     return to_log(measured) - to_log(usual)

@@ -24,9 +24,9 @@ from .energy_features import (
     COLUMN_USUAL,
     CORRECTION_COLUMNS,
     LEVEL_COLUMNS,
-    LOG_FLOOR,
     NEXT_HOUR_TREE_COLUMNS,
     features,
+    from_log,
     to_log,
 )
 from .energy_series import WEEK_HOURS, FloatArray, HourlySeries, IntArray
@@ -126,7 +126,7 @@ class ProfileQuantiles:
         rows, share = _next_hour_rows(x), self.model_share_[_hour_block(x)]
         median[rows] = share[rows] * median[rows] + (1.0 - share[rows]) * x[rows, COLUMN_LAST]
         if self.next_hour_trees_ is not None and rows.any():
-            trees = np.exp(self.next_hour_trees_.predict(x[rows][:, list(NEXT_HOUR_TREE_COLUMNS)])) - LOG_FLOOR
+            trees = from_log(self.next_hour_trees_.predict(x[rows][:, list(NEXT_HOUR_TREE_COLUMNS)]))
             median[rows] = (1.0 - NEXT_HOUR_TREE_SHARE) * median[rows] + NEXT_HOUR_TREE_SHARE * trees
         return median
 
@@ -139,7 +139,7 @@ class ProfileQuantiles:
         # must not multiply a busy one (a load running on top of the evening peak).
         levels = design[:, -len(LEVEL_COLUMNS) :]
         log_median = np.clip(log_median, levels.min(axis=1), levels.max(axis=1))
-        return np.asarray(np.exp(log_median) - LOG_FLOOR, dtype=np.float64)
+        return from_log(log_median)
 
     def fit(self, x: FloatArray, y: FloatArray) -> None:
         """Coefficients per band by least absolute error, the next hour's blend and trees, then the residuals."""
