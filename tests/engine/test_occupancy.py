@@ -129,6 +129,32 @@ def test_home_is_occupied_by_presence_or_any_area() -> None:
     assert targets[HOME].tolist() == [False, True, False, False, True, True]
 
 
+def test_a_sensor_left_on_in_an_empty_home_is_no_room_in_use() -> None:
+    rows = [
+        ("person.alex", "not_home", 0.0, None),
+        ("person.alex", "home", 4 * SLOT + 1, None),
+        # Turned on by someone coming by, then left on until after they are back.
+        ("binary_sensor.office_motion", "off", 0.0, None),
+        ("binary_sensor.office_motion", "on", SLOT + 5, None),
+        ("binary_sensor.office_motion", "off", 5 * SLOT + 50, None),
+    ]
+    grid = slot_grid(0.0, 6 * SLOT, 15)
+    store = ObservationStore()
+    store.merge_states(rows, entity_roles(SPEC))
+    targets = occupancy_targets(store, SPEC, grid, SLOT)
+    # The switch-on is a sign of someone; its level while everyone is away is not.
+    assert targets[HOME].tolist() == [False, True, False, False, True, True]
+    assert targets["office"].tolist() == [False, True, False, False, True, True]
+
+    # Without a presence entity the sensors are all there is: their level counts.
+    no_presence = {key: value for key, value in SPEC.items() if key != "presence"}
+    store = ObservationStore()
+    store.merge_states(rows[2:], entity_roles(no_presence))
+    targets = occupancy_targets(store, no_presence, grid, SLOT)
+    assert targets["office"].tolist() == [False, True, True, True, True, True]
+    assert targets[HOME].tolist() == targets["office"].tolist()
+
+
 def test_run_lengths_count_slots_since_the_last_change() -> None:
     y = np.array([0, 0, 1, 1, 1, 0], dtype=bool)
     assert run_lengths(y).tolist() == [1, 2, 1, 2, 3, 1]

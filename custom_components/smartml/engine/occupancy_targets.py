@@ -1,8 +1,8 @@
 """Occupancy targets: which slots each area and the home were occupied in (numpy; executor only).
 
 Targets are per time slot (15 min by default): an area is occupied in a slot when any of
-its occupancy entities was on at some moment of it; the home is occupied when a presence
-entity was home or any area was occupied. A `Timeline` is a slot grid with these targets
+its occupancy entities was on at some moment of it (and, where a presence entity says who
+is home, only while the home is occupied). A `Timeline` is a slot grid with these targets
 for its observed slots; the model extends its fit timeline with the slots observed since.
 """
 
@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from .constants import HOME
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore, entity_roles
-from .slots import binary_occupied, counted, slot_grid, time_of_week
+from .slots import binary_changed, binary_occupied, counted, slot_grid, time_of_week
 
 
 def occupancy_targets(
@@ -25,12 +25,12 @@ def occupancy_targets(
 ) -> dict[str, NDArray[np.bool_]]:
     """Occupied or not per slot for each configured area (with occupancy entities) and the home.
 
-    The home is occupied when any presence entity was home in the slot, any area was
-    occupied, or any home-level occupancy entity was on.
+    Without a presence entity the home is occupied when any area was, or any home-level
+    occupancy entity was on. With one, the presence says who is home: the home is occupied
+    when a presence entity was home in the slot or an occupancy entity changed in it (a
+    guest, a phone left behind), and an area is occupied only while the home is. A door
+    left open or a sensor stuck on in an empty, still home is not a room in use.
     """
-    targets: dict[str, NDArray[np.bool_]] = {}
-    home = np.zeros(len(starts), dtype=bool)
-    have_home = False
 
     def any_on(entities: Sequence[str]) -> NDArray[np.bool_] | None:
         found = [store.channels[e] for e in entities if e in store.channels]
@@ -41,19 +41,23 @@ def occupancy_targets(
             out |= binary_occupied(buf, starts, slot_seconds)
         return out
 
-    for area, conf in (spec.get("areas") or {}).items():
-        occupied = any_on(list((conf or {}).get(ROLE_OCCUPANCY) or []))
-        if occupied is not None:
-            targets[str(area)] = occupied
-            home |= occupied
-            have_home = True
-    for role in (ROLE_PRESENCE, ROLE_OCCUPANCY):
-        occupied = any_on(list(spec.get(role) or []))
-        if occupied is not None:
-            home |= occupied
-            have_home = True
-    if have_home:
-        targets[HOME] = home
+    areas = {
+        str(area): list((conf or {}).get(ROLE_OCCUPANCY) or []) for area, conf in (spec.get("areas") or {}).items()
+    }
+    home_wide = list(spec.get(ROLE_OCCUPANCY) or [])
+    targets = {area: occupied for area, entities in areas.items() if (occupied := any_on(entities)) is not None}
+    presence = any_on(list(spec.get(ROLE_PRESENCE) or []))
+    if presence is None:
+        found = [*targets.values()] + [on for on in (any_on(home_wide),) if on is not None]
+        if found:
+            targets[HOME] = np.logical_or.reduce(found)
+        return targets
+    home = presence.copy()
+    for entity_id in [*home_wide, *(e for entities in areas.values() for e in entities)]:
+        if entity_id in store.channels:
+            home |= binary_changed(store.channels[entity_id], starts, slot_seconds)
+    targets = {area: occupied & home for area, occupied in targets.items()}
+    targets[HOME] = home
     return targets
 
 

@@ -127,6 +127,17 @@ def binary_occupied(buf: ChannelBuffer, starts: NDArray[np.float64], slot_second
     return np.asarray(np.cumsum(diff[:-1]) > 0)
 
 
+def binary_changed(buf: ChannelBuffer, starts: NDArray[np.float64], slot_seconds: float) -> NDArray[np.bool_]:
+    """Whether the channel changed state at some moment of each slot."""
+    changed = np.zeros(len(starts), dtype=bool)
+    if len(buf.times) < 2 or not len(starts):
+        return changed
+    times = np.frombuffer(buf.times, dtype=np.float64)[1:]
+    index = np.floor((times - starts[0]) / slot_seconds).astype(np.int64)
+    changed[index[(index >= 0) & (index < len(starts))]] = True
+    return changed
+
+
 def last_reading(
     times: NDArray[np.float64], values: NDArray[np.float64], at: NDArray[np.float64], max_age: float = math.inf
 ) -> NDArray[np.float64]:
