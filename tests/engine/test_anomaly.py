@@ -23,7 +23,9 @@ from custom_components.smartml.engine.anomaly import (
 from custom_components.smartml.engine.facts import EntryWithoutArrival, PresenceDoubt, UnusualTime
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.replay import load_replay
+from custom_components.smartml.engine.security_context import RUN_GAP_SECONDS, TRANSITION_LOOK_SECONDS
 from custom_components.smartml.engine.security_live import quiet_span
+from custom_components.smartml.engine.security_rates import leaving_doors
 from custom_components.smartml.engine.security_threshold import held_out_threshold
 from custom_components.smartml.engine.streaming import StreamingDetector
 from custom_components.smartml.explain import explain
@@ -188,6 +190,41 @@ def test_an_arrival_explains_what_waits_even_after_its_grace_ran_out() -> None:
     # The phone says home a few seconds after the grace, before the next check.
     model.check(PERSON, 1.0, _at(21, 11.0) + model.entry_grace_s_ + 5, None)
     assert _reported(model, _at(21, 11.0)) == []
+
+
+def _leave_with_trips(model: SecurityModel, trips: list[float]) -> list[Anomaly]:
+    """Everyone leaves at 09:00 on a weekday; the door is used `trips` seconds after."""
+    left = _at(21, 9.0)
+    model.check(PERSON, 0.0, left, None)
+    for after in trips:
+        model.check(DOOR, 1.0, left + after, None)
+        model.check(DOOR, 0.0, left + after + 10, None)
+    return _reported(model, left)
+
+
+def test_going_back_in_for_the_keys_is_still_the_leaving() -> None:
+    model = _fresh()
+    grace = model.departure_grace_s_
+    # Out within the grace, back in for the keys five minutes later, out again.
+    assert _leave_with_trips(model, [grace - 30, grace + 300, grace + 330]) == []
+    # The same door five minutes after the grace, with no first trip, is an entry.
+    found = _leave_with_trips(_fresh(), [grace + 300])
+    assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+    # A trip long after the last one is no longer the leaving.
+    found = _leave_with_trips(_fresh(), [grace - 30, grace + RUN_GAP_SECONDS + 60])
+    assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+
+
+def test_the_leaving_doors_are_a_run_from_the_departure() -> None:
+    departures, arrivals = np.array([0.0]), np.array([5000.0])
+    doors = np.array([60.0, 400.0, 900.0, 900.0 + RUN_GAP_SECONDS + 1, 4000.0])
+    assert leaving_doors(doors, departures, arrivals, 120.0).tolist() == [60.0, 400.0, 900.0]
+    # The first trip must come within the departure's grace.
+    assert leaving_doors(doors[1:], departures, arrivals, 120.0).tolist() == []
+    # Never past the next arrival, nor past an hour.
+    assert leaving_doors(doors, departures, np.array([300.0]), 120.0).tolist() == [60.0]
+    steady = np.arange(60.0, 2 * TRANSITION_LOOK_SECONDS, RUN_GAP_SECONDS - 1)
+    assert leaving_doors(steady, departures, np.zeros(0), 120.0).max() < TRANSITION_LOOK_SECONDS
 
 
 def test_after_an_alert_while_away_continued_activity_is_doubted_not_alerted() -> None:

@@ -71,6 +71,7 @@ from .security_rates import (
     graces,
     hierarchical_rates,
     home_series,
+    leaving_doors,
     local_hour_weekend,
     longest_openings,
     night_hours,
@@ -202,6 +203,10 @@ class SecurityModel:
         door_keys = [self.entity_source_[e] for e in security]
         doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
+        # Another trip out through the door is still the leaving, as the live watch reads it.
+        door_starts = np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)])
+        leaving = leaving_doors(door_starts, departures, arrivals, self.departure_grace_s_)
+        departing = np.sort(np.r_[departures, leaving])
         self.night_hours_ = night_hours(starts, home, hours, grid, counted_slots)
         exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, counted_slots)
         exposure = exposure_by_day.sum(axis=0)
@@ -217,7 +222,7 @@ class SecurityModel:
                 home_then,
                 self.timezone_,
                 self.night_hours_,
-                ((departures, self.departure_grace_s_), (arrivals, self.arrival_grace_s_)),
+                ((departing, self.departure_grace_s_), (arrivals, self.arrival_grace_s_)),
                 is_door,
             )
             counts = count_contexts(contexts)

@@ -23,6 +23,11 @@ DAY_TYPES: Final = ("weekday", "weekend")
 
 # An area's activity starts when one of its sensors turns on after this long without any.
 AREA_REFRACTORY_SECONDS: Final = 600.0
+# Activity leads up to an arrival, and a leaving through the door goes on, when each start
+# follows the last within this (going back in for the keys is still the leaving).
+RUN_GAP_SECONDS: Final = 600.0
+# Activity this close before an arrival / after a departure belongs to it.
+TRANSITION_LOOK_SECONDS: Final = 3600.0
 
 
 def alerting_states(is_door: bool) -> tuple[int, ...]:

@@ -42,10 +42,12 @@ from .results import Anomaly, anomaly_id
 from .security_context import (
     AREA_REFRACTORY_SECONDS,
     DAY_TYPES,
+    RUN_GAP_SECONDS,
     STATE_EMPTY,
     STATE_NIGHT,
     STATE_OCCUPIED,
     STATES,
+    TRANSITION_LOOK_SECONDS,
     SecuritySource,
     alerting_states,
     surprise_of_rate,
@@ -102,6 +104,8 @@ class SecurityWatch:
         self._tz = ZoneInfo(model.timezone_)
         self._presence = dict(presence)
         self._last_departure = last_departure
+        # The last moment of the leaving: the departure, or a door used again soon after it.
+        self._leaving_last = last_departure
         self._last_arrival = last_arrival
         self._open_since = dict(open_since)
         self._open_flagged: set[str] = set()
@@ -121,6 +125,8 @@ class SecurityWatch:
         self._open_flagged |= previous._open_flagged & set(self._open_since)
         for key, ts in previous._last_start.items():
             self._last_start[key] = max(ts, self._last_start.get(key, -math.inf))
+        if previous._last_departure == self._last_departure:
+            self._leaving_last = max(self._leaving_last, previous._leaving_last)
         if previous._doubt_since is not None and previous._last_departure >= self._last_departure:
             self._last_departure = previous._last_departure
             self._doubt_since = previous._doubt_since
@@ -143,7 +149,7 @@ class SecurityWatch:
             home: bool | None = any(v > 0.5 for v in self._presence.values())
         else:
             home = home_occupied
-        if ts - self._last_departure <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
+        if ts - self._leaving_last <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
             return None  # part of a departure or an arrival
         if home is False:
             return STATE_EMPTY
@@ -176,6 +182,8 @@ class SecurityWatch:
         source = model.sources_[key]
         if not source.is_door and ts - last < AREA_REFRACTORY_SECONDS:
             return None
+        if source.is_door and self._leaving_goes_on(ts):
+            self._leaving_last = ts
         if not model.ready()[0]:
             return None
         state = self._home_state(ts, home_occupied)
@@ -195,6 +203,13 @@ class SecurityWatch:
             return None
         return anomaly
 
+    def _leaving_goes_on(self, ts: float) -> bool:
+        """Whether a door opening now is the leaving going on: another trip out (`leaving_doors`)."""
+        if self.away_since is None or ts - self._last_departure > TRANSITION_LOOK_SECONDS:
+            return False
+        gap = RUN_GAP_SECONDS if self._leaving_last > self._last_departure else self._model.departure_grace_s_
+        return ts - self._leaving_last <= gap
+
     def _presence_changed(self, entity_id: str, value: float, ts: float) -> None:
         was_home = any(v > 0.5 for v in self._presence.values())
         self._presence[entity_id] = value
@@ -210,7 +225,7 @@ class SecurityWatch:
         if is_home:
             self._last_arrival = ts
         else:
-            self._last_departure = ts
+            self._last_departure = self._leaving_last = ts
 
     def _tell_doubt(self, ts: float) -> None:
         """Say once, in the alert's incident, that the presence is probably wrong."""

@@ -21,7 +21,14 @@ from numpy.typing import NDArray
 from .constants import HOUR_SECONDS
 from .observations import ChannelBuffer, ObservationStore
 from .pacing import pace
-from .security_context import STATE_EMPTY, STATE_NIGHT, STATE_OCCUPIED, STATES
+from .security_context import (
+    RUN_GAP_SECONDS,
+    STATE_EMPTY,
+    STATE_NIGHT,
+    STATE_OCCUPIED,
+    STATES,
+    TRANSITION_LOOK_SECONDS,
+)
 from .slots import buffer_arrays, local_weekday_seconds, state_at
 
 # The probability that the home is occupied at each time (the occupancy model's answer).
@@ -52,12 +59,8 @@ GRACE_QUANTILE: Final = 0.98
 # A door opening long after everyone left is more often a return than a slow leaving (and
 # the return is what a doubted time away is made of), so departures take a lower quantile.
 DEPARTURE_GRACE_QUANTILE: Final = 0.9
-# Activity leads up to an arrival when each start follows the last within this.
-ARRIVAL_RUN_GAP_SECONDS: Final = 600.0
 GRACE_MARGIN_SECONDS: Final = 60.0
 GRACE_BOUNDS_SECONDS: Final = (120.0, 1800.0)
-# Activity this close before an arrival / after a departure belongs to it.
-TRANSITION_LOOK_SECONDS: Final = 3600.0
 # Door held open: never alert before this, nor below this multiple of the longest opening.
 MIN_OPEN_LIMIT_SECONDS: Final = 600.0
 OPEN_LIMIT_FACTOR: Final = 2.0
@@ -157,7 +160,7 @@ def _arrival_lags(
     """Seconds from the first (earliest) or last marker in the hour before each arrival to it.
 
     earliest: the first marker of the run that leads up to the arrival (markers less than
-    ARRIVAL_RUN_GAP_SECONDS apart).
+    RUN_GAP_SECONDS apart).
 
     Arrivals that end a doubted time away (the resident had come back long before the
     presence entity said so) are not arrivals' lags and are left out.
@@ -176,7 +179,7 @@ def _arrival_lags(
             continue
         if earliest:
             # The run of activity that leads up to the arrival, not a stray event an hour before.
-            gaps = np.flatnonzero(np.diff(np.r_[before, ts]) > ARRIVAL_RUN_GAP_SECONDS)
+            gaps = np.flatnonzero(np.diff(np.r_[before, ts]) > RUN_GAP_SECONDS)
             start = int(gaps[-1]) + 1 if gaps.size else 0
             # No run when the last gap is the one before the arrival itself.
             lags.append(ts - float(before[start]) if start < before.size else 0.0)
@@ -212,10 +215,33 @@ def graces(
         if next_arrival.size:
             # Activity that belongs to the next arrival is not the departure's.
             after = after[after < next_arrival[0] - arrival_grace]
-        # Through a door, the leaving is its first opening (a later one is a return);
-        # without doors, the last sound of the home. Nothing after: the leaving came first.
+        # Through a door, the leaving is its first opening (the openings that follow it
+        # closely are the leaving going on: `leaving_doors`); without doors, the last sound
+        # of the home. Nothing after: the leaving came first.
         departure_lags.append(float(after[0] if door_starts else after[-1]) - ts if after.size else 0.0)
     return arrival_grace, _grace(departure_lags, DEPARTURE_GRACE_QUANTILE)
+
+
+def leaving_doors(
+    door_starts: NDArray[np.float64], departures: NDArray[np.float64], arrivals: NDArray[np.float64], grace: float
+) -> NDArray[np.float64]:
+    """Door openings after a departure that are the leaving going on (several trips).
+
+    The first opening within the departure grace, then each within RUN_GAP_SECONDS of the
+    last, before the next arrival and within TRANSITION_LOOK_SECONDS of the departure.
+    """
+    doors = np.sort(door_starts)
+    out: list[float] = []
+    for ts in departures.tolist():
+        later = arrivals[arrivals > ts]
+        until = min(ts + TRANSITION_LOOK_SECONDS, float(later[0]) if later.size else math.inf)
+        last, limit = ts, grace
+        for opened in doors[(doors > ts) & (doors < until)].tolist():
+            if opened - last > limit:
+                break
+            out.append(opened)
+            last, limit = opened, RUN_GAP_SECONDS
+    return np.asarray(out, dtype=np.float64)
 
 
 def entry_grace(
@@ -353,10 +379,11 @@ def doubted_spells(
 
     A door opening while everyone is away that neither the departure nor the arrival
     explains is, in a home's past, far more often a resident whose phone still said away
-    than a burglar. From that opening to the next arrival the presence was wrong and the
-    home counts as occupied, so that the model does not learn that doors open while
-    everyone is away. (Live, the first such opening alerts; `security_live` then doubts
-    the presence for the rest of the time away.)
+    than a burglar. (Another trip out soon after the departure, `leaving_doors`, may start
+    one too: whether someone stayed in shows only in what follows.) From that opening to
+    the next arrival the presence was wrong and the home counts as occupied, so that the
+    model does not learn that doors open while everyone is away. (Live, the first such
+    opening alerts; `security_live` then doubts the presence for the rest of the time away.)
     """
     departure_grace, arrival_grace = graces_s
     out: list[tuple[float, float]] = []
