@@ -61,6 +61,7 @@ from .security_feedback import (
 from .security_live import SecurityWatch
 from .security_rates import (
     GRACE_BOUNDS_SECONDS,
+    MIN_DEPARTURE_GRACE_SECONDS,
     SLOT_SECONDS,
     OccupancyOf,
     activity_starts,
@@ -87,6 +88,7 @@ from .security_threshold import (
     held_out_maxima,
     held_out_threshold,
     min_threshold,
+    source_thresholds,
     start_days,
 )
 from .slots import counted
@@ -132,7 +134,9 @@ class SecurityModel:
         self.night_hours_: list[bool] = [False] * 24
         self.exposure_: list[list[list[float]]] = []
         self.arrival_grace_s_ = GRACE_BOUNDS_SECONDS[0]
-        self.departure_grace_s_ = GRACE_BOUNDS_SECONDS[0]
+        self.departure_grace_s_ = MIN_DEPARTURE_GRACE_SECONDS
+        # How long activity while home waits for a departure that would explain it.
+        self.departure_wait_s_ = GRACE_BOUNDS_SECONDS[0]
         self.entry_grace_s_ = GRACE_BOUNDS_SECONDS[0]
         self.open_limit_s_: dict[str, float] = {}
         self.longest_open_s_: dict[str, float] = {}
@@ -231,17 +235,20 @@ class SecurityModel:
             rates = hierarchical_rates(counts, exposure)
             self.sources_[key] = SecuritySource(key, label, is_door, rates.tolist(), counts.tolist(), int(counts.sum()))
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
+        maxima = held_out_maxima(held_out, exposure_by_day)
         self.calibration_ = held_out_threshold(
-            held_out_maxima(held_out, exposure_by_day),
-            full_days,
-            self.target_false_alarms_per_day,
-            self.sensitivity,
+            maxima.max(axis=0, initial=0.0), full_days, self.target_false_alarms_per_day, self.sensitivity
         )
+        self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
+        thresholds = source_thresholds(
+            maxima, full_days, self.target_false_alarms_per_day, self.sensitivity, self.threshold_
+        )
+        for key, threshold in zip(list(self.sources_), thresholds, strict=True):
+            self.sources_[key].threshold = threshold
         self.doubt_since_ = doubted[-1][0] if doubted and doubted[-1][1] >= now else None
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
         self.watch_ = self._start_watch(store, last_departures, last_arrivals)
         self.fitted_ = True
         for item in self.feedback_:
@@ -263,7 +270,8 @@ class SecurityModel:
         door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         doubted: list[tuple[float, float]] = []
         for _ in range(2):
-            self.arrival_grace_s_, self.departure_grace_s_ = graces(starts, departures, arrivals, doubted, door_keys)
+            self.arrival_grace_s_, self.departure_wait_s_ = graces(starts, departures, arrivals, doubted, door_keys)
+            self.departure_grace_s_ = max(self.departure_wait_s_, MIN_DEPARTURE_GRACE_SECONDS)
             doubted = doubted_spells(
                 door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
             )
@@ -317,6 +325,7 @@ class SecurityModel:
             departure_grace_s=self.departure_grace_s_,
             open_limit_s=dict(self.open_limit_s_),
             sources=tuple(sorted(self.sources_)),
+            source_thresholds={key: source.threshold for key, source in sorted(self.sources_.items())},
             calibration_days=self.calibration_.days,
             calibration_days_needed=self.calibration_.days_needed,
         )

@@ -11,7 +11,7 @@ Plain Python (no numpy): the live checks use it in the event loop.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 from typing import Final
 
@@ -51,6 +51,8 @@ class SecuritySource:
     rates: list[list[list[float]]]
     counts: list[list[list[float]]]
     events: int
+    # Surprise above which its activity alerts (the home's, or lower: `source_thresholds`).
+    threshold: float = math.inf
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class SecurityLearned:
     sources: tuple[str, ...]  # the entities and areas watched, by key
     calibration_days: int = 0  # past days the threshold was calibrated on, each held out
     calibration_days_needed: int = 0  # held-out days the false-alarm target needs
+    # Per source, by key: the threshold in force (the home's, or lower where its own days allow).
+    source_thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 def surprise_of_rate(rate_per_hour: float) -> float:

@@ -196,7 +196,7 @@ class SecurityWatch:
             # An arrival (when away) or a departure (when home) that follows within the
             # grace explains the activity: wait for it before reporting.
             if state != STATE_EMPTY:
-                grace = model.departure_grace_s_
+                grace = model.departure_wait_s_
             else:
                 grace = model.entry_grace_s_ if source.is_door else model.arrival_grace_s_
             self._pending.append((ts + grace, anomaly))
@@ -260,10 +260,10 @@ class SecurityWatch:
         day_type, hour = int(local.weekday() >= 5), local.hour
         rate = source.rates[STATES.index(state)][day_type][hour]
         surprise = surprise_of_rate(rate)
-        if surprise < model.threshold_:
+        if surprise < source.threshold:
             return None
-        taught = feedback_rate(model.feedback_, source.key, state, hour, model.threshold_)
-        if surprise_of_rate(taught) < model.threshold_:
+        taught = feedback_rate(model.feedback_, source.key, state, hour, source.threshold)
+        if surprise_of_rate(taught) < source.threshold:
             # The person said this was them. While everyone is "away", that means someone is
             # in after all: what follows in this time away is theirs too (nothing to tell).
             if state == STATE_EMPTY and self._doubt_since is None:
@@ -288,7 +288,7 @@ class SecurityWatch:
             "days_of_history": round(model.days_, 1),
             "hours_observed": round(observed, 1),
             "expected_per_hour": round(rate, 5),
-            "threshold": round(model.threshold_, 3),
+            "threshold": round(source.threshold, 3),
         }
         facts: SecurityFacts
         if state != STATE_EMPTY:

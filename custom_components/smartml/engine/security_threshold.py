@@ -57,6 +57,8 @@ def held_out_maxima(
 ) -> NDArray[np.float64]:
     """Each day's most surprising start, scored with rates fitted on all the other days.
 
+    Per source: one row of maxima a source (zeros on days it could not alert), in order.
+
     sources: per source, the day of each start, its [state, day type, hour] (3 x n), and
     whether it could have alerted (its state alerts, no transition explains it).
     exposure_by_day: hours in each context per day, [day][state][day type][hour].
@@ -64,18 +66,45 @@ def held_out_maxima(
     one batched rate fit per source rather than one model fit per day.
     """
     n_days = exposure_by_day.shape[0]
-    maxima = np.zeros(n_days)
+    rows: list[NDArray[np.float64]] = []
     exposure_total = exposure_by_day.sum(axis=0)
     for days, contexts, alerting in sources:
-        counts_by_day = np.zeros_like(exposure_by_day)
-        np.add.at(counts_by_day, (days, contexts[0], contexts[1], contexts[2]), 1.0)
+        maxima = np.zeros(n_days)
+        rows.append(maxima)
         if not alerting.any():
             continue
+        counts_by_day = np.zeros_like(exposure_by_day)
+        np.add.at(counts_by_day, (days, contexts[0], contexts[1], contexts[2]), 1.0)
         rates = hierarchical_rates(counts_by_day.sum(axis=0) - counts_by_day, exposure_total - exposure_by_day)
         picked = (days[alerting], contexts[0][alerting], contexts[1][alerting], contexts[2][alerting])
         surprise = -np.log(np.maximum(-np.expm1(-np.maximum(rates[picked], 1e-12)), 1e-300))
         np.maximum.at(maxima, days[alerting], surprise)
-    return maxima
+    return np.vstack(rows) if rows else np.zeros((0, n_days))
+
+
+def source_thresholds(
+    maxima: NDArray[np.float64],
+    full_days: NDArray[np.bool_],
+    target_per_day: float,
+    sensitivity: str,
+    home_threshold: float,
+) -> list[float]:
+    """Each source's threshold: the home's, or lower where the source's own days allow it.
+
+    A source is calibrated on its own held-out maxima (one row of `maxima` each) with an
+    equal share of the false-alarm target, so that together they stay within it. It may
+    only lower the home's threshold, never below the floor: one noisy room (a bathroom used
+    during a labelled absence) must not blind the front door, and a source whose own
+    history is noisier keeps the home's threshold.
+    """
+    if not len(maxima):
+        return []
+    share = target_per_day / len(maxima)
+    floor = min_threshold(sensitivity)
+    return [
+        max(floor, min(home_threshold, held_out_threshold(row, full_days, share, sensitivity).threshold))
+        for row in maxima
+    ]
 
 
 def held_out_threshold(
