@@ -25,7 +25,7 @@ from custom_components.smartml.engine.observations import ObservationStore, enti
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.security_context import RUN_GAP_SECONDS, TRANSITION_LOOK_SECONDS
 from custom_components.smartml.engine.security_live import quiet_span
-from custom_components.smartml.engine.security_rates import MIN_DEPARTURE_GRACE_SECONDS, leaving_doors
+from custom_components.smartml.engine.security_rates import MIN_DEPARTURE_GRACE_SECONDS, leaving_doors, near_moments
 from custom_components.smartml.engine.security_threshold import held_out_threshold, min_threshold, source_thresholds
 from custom_components.smartml.engine.streaming import StreamingDetector
 from custom_components.smartml.explain import explain
@@ -164,6 +164,14 @@ def test_feedback_suppresses_the_same_situation() -> None:
     assert _reported(again, _at(22, 3.4)) == []
 
 
+def _away_with_an_entry_at(model: SecurityModel, ts: float) -> list[Anomaly]:
+    """The door opens at ts while everyone is already away, then the kitchen."""
+    model.check(DOOR, 1.0, ts, None)
+    model.check(DOOR, 0.0, ts + 20, None)
+    model.check(KITCHEN, 1.0, ts + 60, None)
+    return _reported(model, ts)
+
+
 def _away_with_an_entry(model: SecurityModel) -> list[Anomaly]:
     """Everyone leaves at 09:00 on a weekday; the door opens at 11:00, then the kitchen."""
     model.check(PERSON, 0.0, _at(21, 9.0), None)
@@ -220,6 +228,49 @@ def test_a_door_minutes_after_a_quick_households_leaving_is_still_theirs() -> No
     # Every past leaving went out within seconds; a slower one is still a leaving.
     assert model.departure_grace_s_ == MIN_DEPARTURE_GRACE_SECONDS
     assert _leave_with_trips(model, [MIN_DEPARTURE_GRACE_SECONDS - 60]) == []
+
+
+def _refit_after_two_trips_out(stayed: bool) -> SecurityModel:
+    """Everyone leaves at 09:00 on day 21, the door is used 3 and 10 minutes later, refit at 10:00."""
+    store = _home()
+    left = _at(21, 9.0)
+    rows = [(PERSON, "not_home", left, None)]
+    rows += [
+        (DOOR, state, left + after + shift, None) for after in (180, 600) for state, shift in (("on", 0), ("off", 10))
+    ]
+    if stayed:  # back in for good: the kitchen in use from 09:30
+        rows += [
+            (KITCHEN, state, _at(21, 9.5 + k / 4) + shift, None)
+            for k in range(2)
+            for state, shift in (("on", 0), ("off", 30))
+        ]
+    store.merge_states(rows, entity_roles(SPEC))
+    model = SecurityModel()
+    model.fit(store, SPEC, _at(21, 10.0))
+    return model
+
+
+def test_a_refit_after_a_leaving_of_two_trips_still_watches_the_empty_home() -> None:
+    model = _refit_after_two_trips_out(stayed=False)
+    assert model.doubt_since_ is None
+    assert _away_with_an_entry_at(model, _at(21, 12.0))[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+    # Someone who went back in and stayed is the presence gone wrong, as live.
+    assert _refit_after_two_trips_out(stayed=True).doubt_since_ == _at(21, 9.5)
+
+
+def test_a_restart_right_after_two_trips_out_keeps_the_leaving() -> None:
+    model = _refit_after_two_trips_out(stayed=False)
+    # A third trip nine minutes after the second is still the leaving after the refit.
+    model.check(DOOR, 1.0, _at(21, 9.0) + 600 + 540, None)
+    model.check(DOOR, 0.0, _at(21, 9.0) + 600 + 550, None)
+    assert _reported(model, _at(21, 9.0) + 600 + 540) == []
+
+
+def test_near_moments_reads_before_and_after_apart() -> None:
+    moments = np.array([100.0, 1000.0])
+    times = np.array([40.0, 95.0, 100.0, 130.0, 170.0, 990.0])
+    assert near_moments(moments, times, 10.0, 60.0).tolist() == [False, True, True, True, False, True]
+    assert near_moments(np.zeros(0), times, 10.0, 60.0).tolist() == [False] * 6
 
 
 def test_the_leaving_doors_are_a_run_from_the_departure() -> None:

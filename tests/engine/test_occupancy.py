@@ -155,6 +155,20 @@ def test_a_sensor_left_on_in_an_empty_home_is_no_room_in_use() -> None:
     assert targets[HOME].tolist() == targets["office"].tolist()
 
 
+def test_before_the_presence_is_first_read_the_sensors_are_all_there_is() -> None:
+    rows = [
+        ("binary_sensor.office_motion", "on", 0.0, None),
+        ("binary_sensor.office_motion", "off", 5 * SLOT + 50, None),
+        # The person entity appears later (added to the home, or its history starts then).
+        ("person.alex", "not_home", 3 * SLOT + 1, None),
+    ]
+    store = ObservationStore()
+    store.merge_states(rows, entity_roles(SPEC))
+    targets = occupancy_targets(store, SPEC, slot_grid(0.0, 6 * SLOT, 15), SLOT)
+    assert targets["office"].tolist() == [True, True, True, False, False, True]
+    assert targets[HOME].tolist() == targets["office"].tolist()
+
+
 def test_run_lengths_count_slots_since_the_last_change() -> None:
     y = np.array([0, 0, 1, 1, 1, 0], dtype=bool)
     assert run_lengths(y).tolist() == [1, 2, 1, 2, 3, 1]

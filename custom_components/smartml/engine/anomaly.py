@@ -208,9 +208,8 @@ class SecurityModel:
         doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         # Another trip out through the door is still the leaving, as the live watch reads it.
-        door_starts = np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)])
+        door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         leaving = leaving_doors(door_starts, departures, arrivals, self.departure_grace_s_)
-        departing = np.sort(np.r_[departures, leaving])
         self.night_hours_ = night_hours(starts, home, hours, grid, counted_slots)
         exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, counted_slots)
         exposure = exposure_by_day.sum(axis=0)
@@ -226,7 +225,11 @@ class SecurityModel:
                 home_then,
                 self.timezone_,
                 self.night_hours_,
-                ((departing, self.departure_grace_s_), (arrivals, self.arrival_grace_s_)),
+                (
+                    (departures, self.departure_wait_s_, self.departure_grace_s_),
+                    (leaving, 0.0, self.departure_grace_s_),
+                    (arrivals, self.arrival_grace_s_, self.arrival_grace_s_),
+                ),
                 is_door,
             )
             counts = count_contexts(contexts)
@@ -236,20 +239,21 @@ class SecurityModel:
             self.sources_[key] = SecuritySource(key, label, is_door, rates.tolist(), counts.tolist(), int(counts.sum()))
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
         maxima = held_out_maxima(held_out, exposure_by_day)
-        self.calibration_ = held_out_threshold(
-            maxima.max(axis=0, initial=0.0), full_days, self.target_false_alarms_per_day, self.sensitivity
-        )
-        self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
-        thresholds = source_thresholds(
-            maxima, full_days, self.target_false_alarms_per_day, self.sensitivity, self.threshold_
-        )
+        busiest = maxima.max(axis=0, initial=0.0)
+        target = self.target_false_alarms_per_day
+        self.calibration_ = held_out_threshold(busiest, full_days, target, self.sensitivity)
+        # Half the target for the home's threshold, half for the doors and areas whose own
+        # days allow a lower one: together they stay within it.
+        home_threshold = held_out_threshold(busiest, full_days, target / 2, self.sensitivity).threshold
+        self.threshold_ = max(min_threshold(self.sensitivity), home_threshold)
+        thresholds = source_thresholds(maxima, full_days, target / 2, self.sensitivity, self.threshold_)
         for key, threshold in zip(list(self.sources_), thresholds, strict=True):
             self.sources_[key].threshold = threshold
         self.doubt_since_ = doubted[-1][0] if doubted and doubted[-1][1] >= now else None
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.watch_ = self._start_watch(store, last_departures, last_arrivals)
+        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving)
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)
@@ -268,21 +272,26 @@ class SecurityModel:
         arrival, then again without the arrivals that ended a doubted time away.
         """
         door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
+        activity = np.concatenate([times for key, times in starts.items() if key not in door_keys] or [np.zeros(0)])
         doubted: list[tuple[float, float]] = []
         for _ in range(2):
             self.arrival_grace_s_, self.departure_wait_s_ = graces(starts, departures, arrivals, doubted, door_keys)
             self.departure_grace_s_ = max(self.departure_wait_s_, MIN_DEPARTURE_GRACE_SECONDS)
-            doubted = doubted_spells(
-                door_starts, departures, arrivals, (self.departure_grace_s_, self.arrival_grace_s_), now
-            )
+            graces_s = (self.departure_grace_s_, self.arrival_grace_s_)
+            doubted = doubted_spells(door_starts, departures, arrivals, graces_s, now, activity)
         self.entry_grace_s_ = entry_grace(door_starts, departures, arrivals, doubted, self.arrival_grace_s_)
         return doubted
 
     def _start_watch(
-        self, store: ObservationStore, departures: NDArray[np.float64], arrivals: NDArray[np.float64]
+        self,
+        store: ObservationStore,
+        departures: NDArray[np.float64],
+        arrivals: NDArray[np.float64],
+        leaving: NDArray[np.float64],
     ) -> SecurityWatch:
-        """The live side, from the presence and the doors at the end of the history."""
+        """The live side, from the presence, the doors and the last leaving at the end of the history."""
         presence = {e: store.channels[e].values[-1] for e in self.presence_ if store.channels[e].times}
+        last_departure = float(departures[-1]) if len(departures) else -math.inf
         open_since: dict[str, float] = {}
         for entity_id in self.open_limit_s_:
             door = store.channels.get(entity_id)
@@ -291,10 +300,11 @@ class SecurityModel:
         return SecurityWatch(
             self,
             presence,
-            last_departure=float(departures[-1]) if len(departures) else -math.inf,
+            last_departure=last_departure,
             last_arrival=float(arrivals[-1]) if len(arrivals) else -math.inf,
             open_since=open_since,
             doubt_since=self.doubt_since_,
+            leaving_last=float(np.max(leaving, initial=last_departure)),
         )
 
     def ready(self) -> tuple[bool, str]:

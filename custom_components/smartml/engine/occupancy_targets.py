@@ -29,7 +29,8 @@ def occupancy_targets(
     occupancy entity was on. With one, the presence says who is home: the home is occupied
     when a presence entity was home in the slot or an occupancy entity changed in it (a
     guest, a phone left behind), and an area is occupied only while the home is. A door
-    left open or a sensor stuck on in an empty, still home is not a room in use.
+    left open or a sensor stuck on in an empty, still home is not a room in use. Slots
+    before the presence's first reading are read as without one.
     """
 
     def any_on(entities: Sequence[str]) -> NDArray[np.bool_] | None:
@@ -46,17 +47,23 @@ def occupancy_targets(
     }
     home_wide = list(spec.get(ROLE_OCCUPANCY) or [])
     targets = {area: occupied for area, entities in areas.items() if (occupied := any_on(entities)) is not None}
-    presence = any_on(list(spec.get(ROLE_PRESENCE) or []))
-    if presence is None:
-        found = [*targets.values()] + [on for on in (any_on(home_wide),) if on is not None]
-        if found:
-            targets[HOME] = np.logical_or.reduce(found)
+    found = [*targets.values()] + [on for on in (any_on(home_wide),) if on is not None]
+    by_sensors = np.logical_or.reduce(found) if found else None
+    people = [store.channels[e] for e in spec.get(ROLE_PRESENCE) or [] if e in store.channels]
+    people = [buf for buf in people if buf.times]
+    if not people:
+        if by_sensors is not None:
+            targets[HOME] = by_sensors
         return targets
-    home = presence.copy()
+    home = np.logical_or.reduce([binary_occupied(buf, starts, slot_seconds) for buf in people])
     for entity_id in [*home_wide, *(e for entities in areas.values() for e in entities)]:
         if entity_id in store.channels:
             home |= binary_changed(store.channels[entity_id], starts, slot_seconds)
-    targets = {area: occupied & home for area, occupied in targets.items()}
+    # Before the presence's first reading the sensors are all there is.
+    known = starts + slot_seconds > min(buf.times[0] for buf in people)
+    if by_sensors is not None:
+        home = np.where(known, home, by_sensors)
+    targets = {area: np.where(known, occupied & home, occupied) for area, occupied in targets.items()}
     targets[HOME] = home
     return targets
 

@@ -28,6 +28,9 @@ AREA_REFRACTORY_SECONDS: Final = 600.0
 RUN_GAP_SECONDS: Final = 600.0
 # Activity this close before an arrival / after a departure belongs to it.
 TRANSITION_LOOK_SECONDS: Final = 3600.0
+# A leaving of several trips through the door is over this long after the departure: later
+# trips are comings and goings again. Van Kasteren 2010 house C's longest was 12 minutes.
+LEAVING_MAX_SECONDS: Final = 1200.0
 
 
 def alerting_states(is_door: bool) -> tuple[int, ...]:

@@ -42,12 +42,12 @@ from .results import Anomaly, anomaly_id
 from .security_context import (
     AREA_REFRACTORY_SECONDS,
     DAY_TYPES,
+    LEAVING_MAX_SECONDS,
     RUN_GAP_SECONDS,
     STATE_EMPTY,
     STATE_NIGHT,
     STATE_OCCUPIED,
     STATES,
-    TRANSITION_LOOK_SECONDS,
     SecuritySource,
     alerting_states,
     surprise_of_rate,
@@ -94,18 +94,20 @@ class SecurityWatch:
         last_arrival: float,
         open_since: Mapping[str, float],
         doubt_since: float | None = None,
+        leaving_last: float | None = None,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
         doubt_since: when the home came into use in the time away still going on, if the
         history shows that someone came back in (the doubt was told before the fit).
+        leaving_last: the last trip out of the last departure's leaving, when it had more.
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._presence = dict(presence)
         self._last_departure = last_departure
         # The last moment of the leaving: the departure, or a door used again soon after it.
-        self._leaving_last = last_departure
+        self._leaving_last = last_departure if leaving_last is None else max(leaving_last, last_departure)
         self._last_arrival = last_arrival
         self._open_since = dict(open_since)
         self._open_flagged: set[str] = set()
@@ -205,7 +207,7 @@ class SecurityWatch:
 
     def _leaving_goes_on(self, ts: float) -> bool:
         """Whether a door opening now is the leaving going on: another trip out (`leaving_doors`)."""
-        if self.away_since is None or ts - self._last_departure > TRANSITION_LOOK_SECONDS:
+        if self.away_since is None or ts - self._last_departure > LEAVING_MAX_SECONDS:
             return False
         gap = RUN_GAP_SECONDS if self._leaving_last > self._last_departure else self._model.departure_grace_s_
         return ts - self._leaving_last <= gap

@@ -22,6 +22,7 @@ from .constants import HOUR_SECONDS
 from .observations import ChannelBuffer, ObservationStore
 from .pacing import pace
 from .security_context import (
+    LEAVING_MAX_SECONDS,
     RUN_GAP_SECONDS,
     STATE_EMPTY,
     STATE_NIGHT,
@@ -79,12 +80,17 @@ def smooth_hours(counts: NDArray[np.float64]) -> NDArray[np.float64]:
     return centre * counts + left * np.roll(counts, 1, axis=-1) + right * np.roll(counts, -1, axis=-1)
 
 
-def distance_to_nearest(sorted_times: NDArray[np.float64], times: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Distance from each time to the nearest of sorted_times."""
-    idx = np.searchsorted(sorted_times, times)
-    before = sorted_times[np.clip(idx - 1, 0, len(sorted_times) - 1)]
-    after = sorted_times[np.clip(idx, 0, len(sorted_times) - 1)]
-    return np.asarray(np.minimum(np.abs(times - before), np.abs(after - times)))
+def near_moments(
+    sorted_moments: NDArray[np.float64], times: NDArray[np.float64], before: float, after: float
+) -> NDArray[np.bool_]:
+    """Whether each time is at most `before` ahead of one of the moments or `after` behind one."""
+    if not len(sorted_moments):
+        return np.zeros(len(times), dtype=bool)
+    idx = np.searchsorted(sorted_moments, times, side="right")
+    last = len(sorted_moments) - 1
+    previous = sorted_moments[np.clip(idx - 1, 0, last)]
+    following = sorted_moments[np.clip(idx, 0, last)]
+    return np.asarray(((idx > 0) & (times - previous <= after)) | ((idx <= last) & (following - times <= before)))
 
 
 def home_series(
@@ -235,13 +241,13 @@ def leaving_doors(
     """Door openings after a departure that are the leaving going on (several trips).
 
     The first opening within the departure grace, then each within RUN_GAP_SECONDS of the
-    last, before the next arrival and within TRANSITION_LOOK_SECONDS of the departure.
+    last, before the next arrival and within LEAVING_MAX_SECONDS of the departure.
     """
     doors = np.sort(door_starts)
     out: list[float] = []
     for ts in departures.tolist():
         later = arrivals[arrivals > ts]
-        until = min(ts + TRANSITION_LOOK_SECONDS, float(later[0]) if later.size else math.inf)
+        until = min(ts + LEAVING_MAX_SECONDS, float(later[0]) if later.size else math.inf)
         last, limit = ts, grace
         for opened in doors[(doors > ts) & (doors < until)].tolist():
             if opened - last > limit:
@@ -338,14 +344,15 @@ def start_contexts(
     home: NDArray[np.int8],
     timezone: str,
     night: Sequence[bool],
-    transitions_graced: Sequence[tuple[NDArray[np.float64], float]],
+    transitions_graced: Sequence[tuple[NDArray[np.float64], float, float]],
     is_door: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
     """The activity starts a source's rates learn from, their contexts, and which could alert.
 
     home: the home's state at each start. A start within a grace of a departure or an
-    arrival (either side; `transitions_graced` holds both with their graces) is that
-    departure or arrival, whatever state the presence entities show at its moment. An
+    arrival (`transitions_graced`: the moments, and how long before and after each a start
+    belongs to it, as the live watch reads them) is that departure or arrival, whatever
+    state the presence entities show at its moment. An
     area's are left out. A door's are kept as openings with someone home, so that its rates
     while home say when people come and go (a door opening at 19:00 is ordinary where people
     come home then; at 02:00 it is not), but they never alert: they are the transition.
@@ -355,9 +362,8 @@ def start_contexts(
         return times, np.zeros((3, 0), dtype=np.int64), np.zeros(0, dtype=bool)
     hours, weekend = local_hour_weekend(times, timezone)
     graced = np.zeros(len(times), dtype=bool)
-    for moments, grace in transitions_graced:
-        if len(moments):
-            graced |= distance_to_nearest(moments, times) <= grace
+    for moments, before, after in transitions_graced:
+        graced |= near_moments(moments, times, before, after)
     if is_door:
         home = np.where(graced, 1, home).astype(np.int8)
         keep = np.ones(len(times), dtype=bool)
@@ -381,25 +387,35 @@ def doubted_spells(
     arrivals: NDArray[np.float64],
     graces_s: tuple[float, float],
     now: float,
+    activity: NDArray[np.float64] | None = None,
 ) -> list[tuple[float, float]]:
-    """Times away in which someone evidently came back in: (first such door opening, arrival).
+    """Times away in which someone evidently came back in: (first sign of it, arrival).
 
-    A door opening while everyone is away that neither the departure nor the arrival
-    explains is, in a home's past, far more often a resident whose phone still said away
-    than a burglar. (Another trip out soon after the departure, `leaving_doors`, may start
-    one too: whether someone stayed in shows only in what follows.) From that opening to
-    the next arrival the presence was wrong and the home counts as occupied, so that the
-    model does not learn that doors open while everyone is away. (Live, the first such
-    opening alerts; `security_live` then doubts the presence for the rest of the time away.)
+    A door opening while everyone is away that neither the departure (its grace, or another
+    trip out: `leaving_doors`) nor the arrival explains is, in a home's past, far more often
+    a resident whose phone still said away than a burglar. After a leaving of several trips,
+    activity in the home once the last trip's grace is over (`activity`: the areas' starts)
+    is the same sign: someone went back in and stayed. From that sign to the next arrival
+    the presence was wrong and the home counts as occupied, so that the model does not learn
+    that the empty home is used. (Live, the first such sign alerts; `security_live` then
+    doubts the presence for the rest of the time away.)
     """
     departure_grace, arrival_grace = graces_s
+    leaving = leaving_doors(door_starts, departures, arrivals, departure_grace)
+    unexplained = door_starts[~np.isin(door_starts, leaving)]
+    inside_activity = np.sort(activity) if activity is not None else np.zeros(0)
     out: list[tuple[float, float]] = []
     for departed in departures.tolist():
         later = arrivals[arrivals > departed]
         back = float(later[0]) if later.size else now
-        inside = door_starts[(door_starts > departed + departure_grace) & (door_starts < back - arrival_grace)]
-        if inside.size:
-            out.append((float(inside[0]), back))
+        until = back - arrival_grace
+        signs = [unexplained[(unexplained > departed + departure_grace) & (unexplained < until)]]
+        trips = leaving[(leaving > departed + departure_grace) & (leaving < back)]
+        if trips.size:
+            signs.append(inside_activity[(inside_activity > trips[-1] + departure_grace) & (inside_activity < until)])
+        first = min((float(times[0]) for times in signs if times.size), default=None)
+        if first is not None:
+            out.append((first, back))
     return out
 
 

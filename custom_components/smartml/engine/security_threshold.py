@@ -92,8 +92,9 @@ def source_thresholds(
     """Each source's threshold: the home's, or lower where the source's own days allow it.
 
     A source is calibrated on its own held-out maxima (one row of `maxima` each) with an
-    equal share of the false-alarm target, so that together they stay within it. It may
-    only lower the home's threshold, never below the floor: one noisy room (a bathroom used
+    equal share of `target_per_day`, the part of the false-alarm target the lowered sources
+    may use between them (the home's threshold is calibrated on the rest). It may only
+    lower the home's threshold, never below the floor: one noisy room (a bathroom used
     during a labelled absence) must not blind the front door, and a source whose own
     history is noisier keeps the home's threshold.
     """
