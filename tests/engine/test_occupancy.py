@@ -23,7 +23,7 @@ from custom_components.smartml.engine.occupancy_blend import (
     held_steps,
     shifted,
 )
-from custom_components.smartml.engine.occupancy_reasons import last_on
+from custom_components.smartml.engine.occupancy_reasons import last_on, nobody_home
 from custom_components.smartml.engine.occupancy_routine import EwIndex
 from custom_components.smartml.engine.occupancy_spells import next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
@@ -374,6 +374,25 @@ def test_last_on_reads_only_what_was_known_then() -> None:
     assert last_on(store, office, 400.0) == 160.0
     assert last_on(store, office, 600.0) == 600.0
     assert last_on(store, ["binary_sensor.kitchen_motion"], 600.0) is None
+    # With everyone away, a sensor left on is no one there: its switch-on was the last sign.
+    assert last_on(store, office, 600.0, level_counts=False) == 500.0
+
+
+def test_nobody_home_needs_every_presence_to_say_away() -> None:
+    spec = {**SPEC, "presence": ["person.alex", "person.sam"]}
+    store = ObservationStore()
+    store.merge_states(
+        [
+            ("person.alex", "not_home", 100.0, None),
+            ("person.sam", "home", 100.0, None),
+            ("person.sam", "not_home", 300.0, None),
+        ],
+        entity_roles(spec),
+    )
+    assert not nobody_home(store, spec, 50.0)  # nothing known yet
+    assert not nobody_home(store, spec, 200.0)
+    assert nobody_home(store, spec, 400.0)
+    assert not nobody_home(store, SPEC | {"presence": []}, 400.0)
 
 
 def test_contributions_name_what_weighs_most_strongest_first() -> None:

@@ -42,7 +42,7 @@ from .occupancy_blend import (
     shifted,
 )
 from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, scored_pairs, train_steps, training_rows
-from .occupancy_reasons import contributions, last_on, scope_entities
+from .occupancy_reasons import contributions, last_on, nobody_home, scope_entities
 from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
 from .occupancy_spells import HomeSpells, current_run, home_now, next_use
@@ -317,6 +317,8 @@ class OccupancyModel:
         recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
         recent = recent[timeline.counted[recent]]
         outlooks: dict[str, ScopeForecast] = {}
+        # As in the targets: with everyone away, a sensor left on is no one there.
+        away = nobody_home(store, self.spec_, now)
         for scope, p in probs.items():
             pace()
             row = p[0]
@@ -333,7 +335,7 @@ class OccupancyModel:
             if scope in self.virtual_:
                 features = store_features(store, self.spec_, scope, np.array([now]))
                 virtual = float(self.virtual_[scope].predict_proba(features)[0])
-            active = last_on(store, scope_entities(self.spec_, scope), now)
+            active = last_on(store, scope_entities(self.spec_, scope), now, level_counts=not away)
             outlooks[scope] = ScopeForecast(
                 probability=float(row[0]),
                 forecast=hourly,

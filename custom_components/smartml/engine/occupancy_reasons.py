@@ -58,8 +58,25 @@ def scope_entities(spec: Mapping[str, Any], scope: str) -> list[str]:
     return entities + [str(e) for role in (ROLE_PRESENCE, ROLE_OCCUPANCY) for e in spec.get(role) or []]
 
 
-def last_on(store: ObservationStore, entities: Sequence[str], now: float) -> float | None:
-    """When any of the entities was last on: `now` while one is, None when none ever was."""
+def nobody_home(store: ObservationStore, spec: Mapping[str, Any], now: float) -> bool:
+    """Whether every presence entity with a reading says away at `now` (False without any)."""
+    states = []
+    for entity in spec.get(ROLE_PRESENCE) or []:
+        buf = store.channels.get(str(entity))
+        if buf is None or not buf.times:
+            continue
+        known = int(np.searchsorted(np.frombuffer(buf.times, dtype=np.float64), now, side="right"))
+        if known:
+            states.append(buf.values[known - 1] > 0.5)
+    return bool(states) and not any(states)
+
+
+def last_on(store: ObservationStore, entities: Sequence[str], now: float, level_counts: bool = True) -> float | None:
+    """When any of the entities was last on: `now` while one is, None when none ever was.
+
+    level_counts False (nobody is home): a sensor left on is no one there, so its last
+    change is the last sign of use.
+    """
     latest: float | None = None
     for entity in entities:
         buf = store.channels.get(entity)
@@ -71,8 +88,9 @@ def last_on(store: ObservationStore, entities: Sequence[str], now: float) -> flo
         if not len(on):
             continue
         index = int(on[-1])
-        # On until the next transition (the last one known is still on).
-        ended = now if index == known - 1 else float(times[index + 1])
+        # On until the next transition; the last one known is still on, or was only turned on.
+        still_on = now if level_counts else float(times[index])
+        ended = float(times[index + 1]) if index < known - 1 else still_on
         latest = ended if latest is None else max(latest, ended)
     return latest
 
