@@ -102,7 +102,7 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
 
     # Diagnostics show what the alerts were calibrated on.
     security = (await async_get_config_entry_diagnostics(hass, entry))["security"]
-    assert security["calibration_days"] >= 9 and security["calibration_days_needed"] == 18
+    assert security["calibration_days"] >= 9 and security["calibration_days_needed"] == 37
     assert security["threshold"] >= 3.0 and security["entry_grace_s"] <= security["arrival_grace_s"]
 
     # Quiet for the incident's window: the episode ends.

@@ -205,11 +205,15 @@ class SecurityModel:
         departures, arrivals = (times[counted(times, spans)] for times in (last_departures, last_arrivals))
         counted_slots = counted(grid + SLOT_SECONDS / 2, spans)
         door_keys = [self.entity_source_[e] for e in security]
-        doubted = self._learn_transitions(starts, door_keys, departures, arrivals, now)
+        # Graces learn from the counted transitions; what a time away holds pairs each
+        # departure with its own arrival, counted or not.
+        doubted = self._learn_transitions(
+            starts, door_keys, (departures, arrivals), (last_departures, last_arrivals), now
+        )
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         # Another trip out through the door is still the leaving, as the live watch reads it.
         door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
-        leaving = leaving_doors(door_starts, departures, arrivals, self.departure_grace_s_)
+        leaving = leaving_doors(door_starts, last_departures, last_arrivals, self.departure_grace_s_)
         self.night_hours_ = night_hours(starts, home, hours, grid, counted_slots)
         exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, counted_slots)
         exposure = exposure_by_day.sum(axis=0)
@@ -226,9 +230,10 @@ class SecurityModel:
                 self.timezone_,
                 self.night_hours_,
                 (
-                    (departures, self.departure_wait_s_, self.departure_grace_s_),
+                    (last_departures, self.departure_wait_s_, self.departure_grace_s_),
                     (leaving, 0.0, self.departure_grace_s_),
-                    (arrivals, self.arrival_grace_s_, self.arrival_grace_s_),
+                    # A door waits for an arrival as long as the live watch lets it.
+                    (last_arrivals, self.entry_grace_s_ if is_door else self.arrival_grace_s_, self.arrival_grace_s_),
                 ),
                 is_door,
             )
@@ -240,16 +245,18 @@ class SecurityModel:
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
         maxima = held_out_maxima(held_out, exposure_by_day)
         busiest = maxima.max(axis=0, initial=0.0)
-        target = self.target_false_alarms_per_day
-        self.calibration_ = held_out_threshold(busiest, full_days, target, self.sensitivity)
         # Half the target for the home's threshold, half for the doors and areas whose own
         # days allow a lower one: together they stay within it.
-        home_threshold = held_out_threshold(busiest, full_days, target / 2, self.sensitivity).threshold
-        self.threshold_ = max(min_threshold(self.sensitivity), home_threshold)
-        thresholds = source_thresholds(maxima, full_days, target / 2, self.sensitivity, self.threshold_)
+        share = self.target_false_alarms_per_day / 2
+        self.calibration_ = held_out_threshold(busiest, full_days, share, self.sensitivity)
+        self.threshold_ = max(min_threshold(self.sensitivity), self.calibration_.threshold)
+        thresholds = source_thresholds(maxima, full_days, share, self.sensitivity, self.threshold_)
         for key, threshold in zip(list(self.sources_), thresholds, strict=True):
             self.sources_[key].threshold = threshold
-        self.doubt_since_ = doubted[-1][0] if doubted and doubted[-1][1] >= now else None
+        # Live, only an unexplained door starts the doubt before an alert is told: activity
+        # after a second trip out may be a pet, and must not keep the next fit quiet.
+        still = doubted[-1] if doubted and doubted[-1][1] >= now else None
+        self.doubt_since_ = still[0] if still is not None and still[0] in door_starts else None
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
@@ -262,15 +269,18 @@ class SecurityModel:
         self,
         starts: Mapping[str, NDArray[np.float64]],
         door_keys: list[str],
-        departures: NDArray[np.float64],
-        arrivals: NDArray[np.float64],
+        counted_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
+        all_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
         now: float,
     ) -> list[tuple[float, float]]:
         """Learn the arrival, departure and entry graces; the doubted times away.
 
+        counted_transitions: (departures, arrivals) outside excluded periods, the graces'
+        evidence; all_transitions: every one, so that each time away ends at its own arrival.
         Graces and doubted times away depend on each other: graces first from every
         arrival, then again without the arrivals that ended a doubted time away.
         """
+        departures, arrivals = counted_transitions
         door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         activity = np.concatenate([times for key, times in starts.items() if key not in door_keys] or [np.zeros(0)])
         doubted: list[tuple[float, float]] = []
@@ -278,7 +288,7 @@ class SecurityModel:
             self.arrival_grace_s_, self.departure_wait_s_ = graces(starts, departures, arrivals, doubted, door_keys)
             self.departure_grace_s_ = max(self.departure_wait_s_, MIN_DEPARTURE_GRACE_SECONDS)
             graces_s = (self.departure_grace_s_, self.arrival_grace_s_)
-            doubted = doubted_spells(door_starts, departures, arrivals, graces_s, now, activity)
+            doubted = doubted_spells(door_starts, *all_transitions, graces_s, now, activity)
         self.entry_grace_s_ = entry_grace(door_starts, departures, arrivals, doubted, self.arrival_grace_s_)
         return doubted
 

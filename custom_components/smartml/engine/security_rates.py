@@ -247,14 +247,15 @@ def leaving_doors(
     out: list[float] = []
     for ts in departures.tolist():
         later = arrivals[arrivals > ts]
-        until = min(ts + LEAVING_MAX_SECONDS, float(later[0]) if later.size else math.inf)
+        back = float(later[0]) if later.size else math.inf
         last, limit = ts, grace
-        for opened in doors[(doors > ts) & (doors < until)].tolist():
+        for opened in doors[(doors > ts) & (doors <= ts + LEAVING_MAX_SECONDS) & (doors < back)].tolist():
             if opened - last > limit:
                 break
             out.append(opened)
             last, limit = opened, RUN_GAP_SECONDS
-    return np.asarray(out, dtype=np.float64)
+    # Departures close together (an arrival between them not counted) share trips.
+    return np.unique(np.asarray(out, dtype=np.float64))
 
 
 def entry_grace(
