@@ -229,6 +229,16 @@ def test_going_back_in_for_the_keys_is_still_the_leaving() -> None:
     assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
 
 
+def test_a_later_trip_out_excuses_the_door_not_the_home() -> None:
+    model = _fresh()
+    grace = model.departure_grace_s_
+    left = _at(21, 9.0)
+    assert _leave_with_trips(model, [grace - 30, grace + 300]) == []
+    # Someone in the kitchen two minutes after the second trip: not the leaving.
+    model.check(KITCHEN, 1.0, left + grace + 420, None)
+    assert [a.type for a in _reported(model, left + grace + 420)] == [TYPE_ACTIVITY_WHEN_EMPTY]
+
+
 def test_a_door_minutes_after_a_quick_households_leaving_is_still_theirs() -> None:
     model = _fresh()
     # Every past leaving went out within seconds; a slower one is still a leaving.

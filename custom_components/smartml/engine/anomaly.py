@@ -231,7 +231,7 @@ class SecurityModel:
                 self.night_hours_,
                 (
                     (last_departures, self.departure_wait_s_, self.departure_grace_s_),
-                    (leaving, 0.0, self.departure_grace_s_),
+                    (leaving if is_door else np.zeros(0), 0.0, self.departure_grace_s_),
                     # A door waits for an arrival as long as the live watch lets it.
                     (last_arrivals, self.entry_grace_s_ if is_door else self.arrival_grace_s_, self.arrival_grace_s_),
                 ),

@@ -144,14 +144,16 @@ class SecurityWatch:
     def _local(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
 
-    def _home_state(self, ts: float, home_occupied: bool | None) -> str | None:
+    def _home_state(self, ts: float, home_occupied: bool | None, is_door: bool) -> str | None:
         """Occupied / empty / night, or None right after a departure (activity belongs to it)."""
         model = self._model
         if self._presence:
             home: bool | None = any(v > 0.5 for v in self._presence.values())
         else:
             home = home_occupied
-        if ts - self._leaving_last <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
+        # A later trip out excuses the door only: activity in the home after it is not the leaving.
+        leaving = self._leaving_last if is_door else self._last_departure
+        if ts - leaving <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
             return None  # part of a departure or an arrival
         if home is False:
             return STATE_EMPTY
@@ -188,7 +190,7 @@ class SecurityWatch:
             self._leaving_last = ts
         if not model.ready()[0]:
             return None
-        state = self._home_state(ts, home_occupied)
+        state = self._home_state(ts, home_occupied, source.is_door)
         if state is None:
             return None
         anomaly = self._rate_anomaly(source, entity_id, state, ts)
