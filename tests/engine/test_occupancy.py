@@ -23,9 +23,9 @@ from custom_components.smartml.engine.occupancy_blend import (
     held_steps,
     shifted,
 )
-from custom_components.smartml.engine.occupancy_reasons import last_on, nobody_home
+from custom_components.smartml.engine.occupancy_reasons import last_on
 from custom_components.smartml.engine.occupancy_routine import EwIndex
-from custom_components.smartml.engine.occupancy_spells import next_use
+from custom_components.smartml.engine.occupancy_spells import home_now, next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.results import (
     CONTRIBUTION_ACTIVITY,
@@ -378,8 +378,8 @@ def test_last_on_reads_only_what_was_known_then() -> None:
     assert last_on(store, office, 600.0, level_counts=False) == 500.0
 
 
-def test_nobody_home_needs_every_presence_to_say_away() -> None:
-    spec = {**SPEC, "presence": ["person.alex", "person.sam"]}
+def test_with_everyone_away_the_home_is_not_taken_as_in_use() -> None:
+    presence = ["person.alex", "person.sam"]
     store = ObservationStore()
     store.merge_states(
         [
@@ -387,12 +387,13 @@ def test_nobody_home_needs_every_presence_to_say_away() -> None:
             ("person.sam", "home", 100.0, None),
             ("person.sam", "not_home", 300.0, None),
         ],
-        entity_roles(spec),
+        entity_roles({**SPEC, "presence": presence}),
     )
-    assert not nobody_home(store, spec, 50.0)  # nothing known yet
-    assert not nobody_home(store, spec, 200.0)
-    assert nobody_home(store, spec, 400.0)
-    assert not nobody_home(store, SPEC | {"presence": []}, 400.0)
+    # Away only when every presence entity with a reading says so; with none, the sensors count.
+    assert home_now(store, presence, 50.0, p_next=1.0)  # nothing known yet
+    assert home_now(store, presence, 200.0, p_next=1.0)
+    assert not home_now(store, presence, 400.0, p_next=1.0)
+    assert home_now(store, [], 400.0, p_next=1.0)
 
 
 def test_contributions_name_what_weighs_most_strongest_first() -> None:

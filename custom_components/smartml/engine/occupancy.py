@@ -42,7 +42,7 @@ from .occupancy_blend import (
     shifted,
 )
 from .occupancy_features import PROBABILITY_FLOOR, occupied_probability, scored_pairs, train_steps, training_rows
-from .occupancy_reasons import contributions, last_on, nobody_home, scope_entities
+from .occupancy_reasons import contributions, last_on, scope_entities
 from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
 from .occupancy_spells import HomeSpells, current_run, home_now, next_use
@@ -317,8 +317,9 @@ class OccupancyModel:
         recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
         recent = recent[timeline.counted[recent]]
         outlooks: dict[str, ScopeForecast] = {}
-        # As in the targets: with everyone away, a sensor left on is no one there.
-        away = nobody_home(store, self.spec_, now)
+        # As in the targets: with everyone away, a sensor left on is no one there (without a
+        # presence reading, the sensors are all there is).
+        away = not home_now(store, self.presence_, now, p_next=1.0)
         for scope, p in probs.items():
             pace()
             row = p[0]

@@ -58,19 +58,6 @@ def scope_entities(spec: Mapping[str, Any], scope: str) -> list[str]:
     return entities + [str(e) for role in (ROLE_PRESENCE, ROLE_OCCUPANCY) for e in spec.get(role) or []]
 
 
-def nobody_home(store: ObservationStore, spec: Mapping[str, Any], now: float) -> bool:
-    """Whether every presence entity with a reading says away at `now` (False without any)."""
-    states = []
-    for entity in spec.get(ROLE_PRESENCE) or []:
-        buf = store.channels.get(str(entity))
-        if buf is None or not buf.times:
-            continue
-        known = int(np.searchsorted(np.frombuffer(buf.times, dtype=np.float64), now, side="right"))
-        if known:
-            states.append(buf.values[known - 1] > 0.5)
-    return bool(states) and not any(states)
-
-
 def last_on(store: ObservationStore, entities: Sequence[str], now: float, level_counts: bool = True) -> float | None:
     """When any of the entities was last on: `now` while one is, None when none ever was.
 
