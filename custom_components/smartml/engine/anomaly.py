@@ -205,14 +205,14 @@ class SecurityModel:
         departures, arrivals = (times[counted(times, spans)] for times in (last_departures, last_arrivals))
         counted_slots = counted(grid + SLOT_SECONDS / 2, spans)
         door_keys = [self.entity_source_[e] for e in security]
+        door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         # Graces learn from the counted transitions; what a time away holds pairs each
         # departure with its own arrival, counted or not.
         doubted = self._learn_transitions(
-            starts, door_keys, (departures, arrivals), (last_departures, last_arrivals), now
+            starts, door_keys, door_starts, (departures, arrivals), (last_departures, last_arrivals), now
         )
         home = with_doubt(home, grid + SLOT_SECONDS / 2, doubted)
         # Another trip out through the door is still the leaving, as the live watch reads it.
-        door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         leaving = leaving_doors(door_starts, last_departures, last_arrivals, self.departure_grace_s_)
         self.night_hours_ = night_hours(starts, home, hours, grid, counted_slots)
         exposure_by_day = exposure_by_day_hours(home, hours, weekend, self.night_hours_, counted_slots)
@@ -269,19 +269,20 @@ class SecurityModel:
         self,
         starts: Mapping[str, NDArray[np.float64]],
         door_keys: list[str],
+        door_starts: NDArray[np.float64],
         counted_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
         all_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
         now: float,
     ) -> list[tuple[float, float]]:
         """Learn the arrival, departure and entry graces; the doubted times away.
 
-        counted_transitions: (departures, arrivals) outside excluded periods, the graces'
-        evidence; all_transitions: every one, so that each time away ends at its own arrival.
+        door_starts: the doors' opening times, sorted. counted_transitions: (departures,
+        arrivals) outside excluded periods, the graces' evidence; all_transitions: every
+        one, so that each time away ends at its own arrival.
         Graces and doubted times away depend on each other: graces first from every
         arrival, then again without the arrivals that ended a doubted time away.
         """
         departures, arrivals = counted_transitions
-        door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         activity = np.concatenate([times for key, times in starts.items() if key not in door_keys] or [np.zeros(0)])
         doubted: list[tuple[float, float]] = []
         for _ in range(2):
