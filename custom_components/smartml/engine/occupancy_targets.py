@@ -49,18 +49,17 @@ def occupancy_targets(
     targets = {area: occupied for area, entities in areas.items() if (occupied := any_on(entities)) is not None}
     found = [*targets.values()] + [on for on in (any_on(home_wide),) if on is not None]
     by_sensors = np.logical_or.reduce(found) if found else None
-    people = [store.channels[e] for e in spec.get(ROLE_PRESENCE) or [] if e in store.channels]
-    people = [buf for buf in people if buf.times]
-    if not people:
+    people = [e for e in spec.get(ROLE_PRESENCE) or [] if e in store.channels and store.channels[e].times]
+    home = any_on(people)
+    if home is None:
         if by_sensors is not None:
             targets[HOME] = by_sensors
         return targets
-    home = np.logical_or.reduce([binary_occupied(buf, starts, slot_seconds) for buf in people])
     for entity_id in [*home_wide, *(e for entities in areas.values() for e in entities)]:
         if entity_id in store.channels:
             home |= binary_changed(store.channels[entity_id], starts, slot_seconds)
     # Before the presence's first reading the sensors are all there is.
-    known = starts + slot_seconds > min(buf.times[0] for buf in people)
+    known = starts + slot_seconds > min(store.channels[e].times[0] for e in people)
     if by_sensors is not None:
         home = np.where(known, home, by_sensors)
     targets = {area: np.where(known, occupied & home, occupied) for area, occupied in targets.items()}
