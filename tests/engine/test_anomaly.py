@@ -388,6 +388,23 @@ def test_a_refit_keeps_what_waits_and_the_doubt() -> None:
     assert again.check_open_durations(_at(21, 12.5) + 600) == []  # still doubted, already said
 
 
+def test_a_refit_carries_a_departure_and_an_arrival_seen_while_it_ran() -> None:
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    refit = _fresh()  # its history ended before the departure
+    refit.watch_.continue_from(model.watch_)
+    assert refit.watch_.away_since == _at(21, 9.0)
+    assert _away_with_an_entry_at(refit, _at(21, 11.0))[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+    # Back home while the next fit ran: the one after it must not take the home as empty.
+    refit.check(PERSON, 1.0, _at(21, 13.0), None)
+    again = _fresh()
+    again.check(PERSON, 0.0, _at(21, 9.0), None)  # its history ended in that time away
+    again.watch_.continue_from(refit.watch_)
+    assert again.watch_.away_since is None
+    found = [a.type for a in _away_with_an_entry_at(again, _at(21, 14.0))]
+    assert TYPE_ENTRY_WITHOUT_ARRIVAL not in found and TYPE_ACTIVITY_WHEN_EMPTY not in found
+
+
 def test_a_time_away_in_which_the_door_opened_is_learned_as_a_return() -> None:
     """History: one weekday the phone said away all day while the door opened and the home was used."""
     store = _home()

@@ -316,6 +316,9 @@ class SecurityModel:
             open_since=open_since,
             doubt_since=self.doubt_since_,
             leaving_last=float(np.max(leaving, initial=last_departure)),
+            presence_seen=max(
+                (store.channels[e].times[-1] for e in self.presence_ if store.channels[e].times), default=-math.inf
+            ),
         )
 
     def ready(self) -> tuple[bool, str]:

@@ -95,16 +95,19 @@ class SecurityWatch:
         open_since: Mapping[str, float],
         doubt_since: float | None = None,
         leaving_last: float | None = None,
+        presence_seen: float = -math.inf,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
         doubt_since: when the home came into use in the time away still going on, if the
         history shows that someone came back in (the doubt was told before the fit).
         leaving_last: the last trip out of the last departure's leaving, when it had more.
+        presence_seen: the time of the latest presence reading in that history.
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._presence = dict(presence)
+        self._presence_seen = presence_seen
         self._last_departure = last_departure
         # The last moment of the leaving: the departure, or a door used again soon after it.
         self._leaving_last = last_departure if leaving_last is None else max(leaving_last, last_departure)
@@ -119,9 +122,17 @@ class SecurityWatch:
     def continue_from(self, previous: SecurityWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended.
 
-        Entries still waiting for their grace, doors already reported as held open, and a
-        presence doubt of the same time away would otherwise be lost at every refit.
+        Entries still waiting for their grace, doors already reported as held open, a
+        presence doubt of the same time away, and a departure or an arrival seen while the
+        fit ran would otherwise be lost at every refit.
         """
+        if previous._presence_seen > self._presence_seen:
+            # The presence changed after this fit's history ended: the previous watch saw it.
+            self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
+            self._presence_seen = previous._presence_seen
+            self._last_departure = max(self._last_departure, previous._last_departure)
+            self._last_arrival = max(self._last_arrival, previous._last_arrival)
+            self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
         known = {anomaly.id for _, anomaly in self._pending}
         self._pending.extend(item for item in previous._pending if item[1].id not in known)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
@@ -215,6 +226,7 @@ class SecurityWatch:
         return ts - self._leaving_last <= gap
 
     def _presence_changed(self, entity_id: str, value: float, ts: float) -> None:
+        self._presence_seen = max(self._presence_seen, ts)
         was_home = any(v > 0.5 for v in self._presence.values())
         self._presence[entity_id] = value
         is_home = any(v > 0.5 for v in self._presence.values())
