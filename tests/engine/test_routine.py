@@ -261,6 +261,26 @@ def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     assert after.watch_.silence_start == _at(14, 7.0)
 
 
+def test_a_refit_carries_who_left_while_it_ran() -> None:
+    """Two people home; one leaves while the refit runs, the other after the swap: nobody is in."""
+    sam = "person.sam"
+    spec = {**SPEC, "presence": [PERSON, sam]}
+
+    def fitted() -> RoutineModel:
+        store = _home()
+        store.merge_states([(sam, "home", _at(0, 0), None)], entity_roles(spec))
+        model = RoutineModel()
+        model.fit(store, spec, _at(14, 0))
+        return model
+
+    before = fitted()
+    before.observe(sam, 0.0, _at(14, 9.0))  # after the refit's history ended: someone is still home
+    after = fitted()
+    after.watch_.continue_from(before.watch_)
+    after.observe(PERSON, 0.0, _at(14, 10.0))
+    assert _first_alert(after, 10, 23) is None
+
+
 def test_the_told_silence_outlives_a_restart() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))

@@ -455,7 +455,8 @@ class RoutineModel:
             for e in self.holding_
             if store.channels[e].values and store.channels[e].values[-1] > 0.5
         }
-        return RoutineWatch(self, last_life, last_entity, presence, last_change, held)
+        seen = max((store.channels[e].times[-1] for e in self.presence_ if store.channels[e].times), default=-math.inf)
+        return RoutineWatch(self, last_life, last_entity, presence, last_change, held, seen)
 
     # ------------------------------------------------------------------ reports
     def ready(self) -> tuple[bool, str]:

@@ -103,13 +103,18 @@ class RoutineWatch:
         presence: Mapping[str, float],
         last_presence_change: float,
         held: Mapping[str, float] | None = None,
+        presence_seen: float = -math.inf,
     ) -> None:
-        """Start from the state at the end of the fitted history (held: holding sensors on, since)."""
+        """Start from the state at the end of the fitted history.
+
+        held: holding sensors on, since when; presence_seen: the latest presence reading.
+        """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._last_life = last_life
         self._last_entity = last_entity
         self._presence = dict(presence)
+        self._presence_seen = presence_seen
         self._last_presence_change = last_presence_change
         self._held: dict[str, float] = dict(held or {})  # holding sensors on now, since when
         self._told: float | None = None  # start of the silence already told
@@ -119,9 +124,11 @@ class RoutineWatch:
         """Carry what the previous fit's watch saw live since its history ended."""
         if previous._last_life > self._last_life:
             self._last_life, self._last_entity = previous._last_life, previous._last_entity
-        if previous._last_presence_change > self._last_presence_change:
-            self._last_presence_change = previous._last_presence_change
-            self._presence = dict(previous._presence)
+        if previous._presence_seen > self._presence_seen:
+            # A presence reading after this fit's history ended, even one that left someone home.
+            self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
+            self._presence_seen = previous._presence_seen
+            self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
         self._told = previous._told
         self._held = {e: since for e, since in previous._held.items() if e in self._model.holding_}
 
@@ -143,6 +150,7 @@ class RoutineWatch:
         """Note a sign of life or a presence change."""
         model = self._model
         if entity_id in model.presence_:
+            self._presence_seen = max(self._presence_seen, ts)
             was_home = any(v > 0.5 for v in self._presence.values())
             self._presence[entity_id] = value
             if was_home != any(v > 0.5 for v in self._presence.values()):
