@@ -261,6 +261,40 @@ def test_a_refit_does_not_tell_the_same_silence_again() -> None:
     assert after.watch_.silence_start == _at(14, 7.0)
 
 
+def _first_quiet_alert(began_by: str) -> float | None:
+    """Hours into the afternoon silence begun by `began_by` at 14:00 on day 14 when it alerts."""
+    bedroom_door = "binary_sensor.bedroom_door"
+    spec = {**SPEC, "areas": {"kitchen": {"occupancy": [KITCHEN]}, "bedroom": {"occupancy": [bedroom_door]}}}
+    rows: list[tuple[str, str, float, None]] = [(PERSON, "home", _at(0, 0), None)]
+    for day in range(14):
+        # Busy afternoons; on every other one a nap behind the bedroom door from 14:00 to 16:00.
+        napping = day % 2 == 0
+        for hour in np.arange(12.0, 20.0, 1 / 3):
+            if not (napping and 14.0 <= hour < 16.0):
+                rows += [(KITCHEN, "on", _at(day, hour), None), (KITCHEN, "off", _at(day, hour + 0.02), None)]
+        if napping:
+            rows += [(bedroom_door, "on", _at(day, 14.0), None), (bedroom_door, "off", _at(day, 14.01), None)]
+    store = ObservationStore(max_points=10**6)
+    store.merge_states(rows, entity_roles(spec))
+    model = RoutineModel()
+    model.fit(store, spec, _at(14, 0))
+    assert model.pace_[f"{bedroom_door}:off"] < 0.8 and model.pace_[f"{KITCHEN}:off"] == 1.0
+    model.observe(began_by, 1.0, _at(14, 13.99))
+    model.observe(began_by, 0.0, _at(14, 14.0))
+    for minute in range(14 * 60 + 5, 20 * 60, 5):
+        if model.check(_at(14, minute / 60), None) is not None:
+            return minute / 60 - 14.0
+    return None
+
+
+def test_what_began_a_silence_says_how_long_it_usually_lasts() -> None:
+    after_kitchen = _first_quiet_alert(KITCHEN)
+    after_nap = _first_quiet_alert("binary_sensor.bedroom_door")
+    assert after_kitchen is not None and after_kitchen < 2.0
+    # A silence after the bedroom door may be a nap: it alerts, but later.
+    assert after_nap is None or after_nap > after_kitchen
+
+
 def test_a_refit_carries_who_left_while_it_ran() -> None:
     """Two people home; one leaves while the refit runs, the other after the swap: nobody is in."""
     sam = "person.sam"

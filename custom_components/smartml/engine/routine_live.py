@@ -55,6 +55,8 @@ TOLD_SAME_SECONDS: Final = 1.0
 # exponential of this mean, worth this many outings.
 OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
 OUTING_PRIOR_STRENGTH: Final = 2.0
+# The silences an arrival or a departure began share one pace.
+STARTER_PRESENCE: Final = "presence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,13 @@ class RoutineLearned:
     calibration_days: int
     calibration_days_needed: int
     longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
+
+
+def starter_key(entity_id: str | None, value: float) -> str:
+    """What began a silence: a sensor and the state it changed to, or (None) a presence change."""
+    if entity_id is None:
+        return STARTER_PRESENCE
+    return f"{entity_id}:{'on' if value > 0.5 else 'off'}"
 
 
 def doubted_surprise(expected: float, empty_chance: float, still_out: float = 1.0) -> float:
@@ -104,6 +113,7 @@ class RoutineWatch:
         last_presence_change: float,
         held: Mapping[str, float] | None = None,
         presence_seen: float = -math.inf,
+        last_value: float = 0.0,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
@@ -113,6 +123,7 @@ class RoutineWatch:
         self._tz = ZoneInfo(model.timezone_)
         self._last_life = last_life
         self._last_entity = last_entity
+        self._last_value = last_value
         self._presence = dict(presence)
         self._presence_seen = presence_seen
         self._last_presence_change = last_presence_change
@@ -124,6 +135,7 @@ class RoutineWatch:
         """Carry what the previous fit's watch saw live since its history ended."""
         if previous._last_life > self._last_life:
             self._last_life, self._last_entity = previous._last_life, previous._last_entity
+            self._last_value = previous._last_value
         if previous._presence_seen > self._presence_seen:
             # A presence reading after this fit's history ended, even one that left someone home.
             self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
@@ -162,7 +174,7 @@ class RoutineWatch:
             else:
                 self._held.pop(entity_id, None)
         if (entity_id in model.area_of_ or entity_id in model.sensors_) and ts >= self._last_life:
-            self._last_life, self._last_entity = ts, entity_id
+            self._last_life, self._last_entity, self._last_value = ts, entity_id, value
 
     def _someone_held(self, now: float) -> bool:
         """Whether a bed or seat shows someone there (not far longer than it ever did)."""
@@ -204,7 +216,10 @@ class RoutineWatch:
             return None
         if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
             return None  # the sensors are the problem, not the routine
-        expected = self.expected_bouts(start, now)
+        began_by = starter_key(
+            None if self._last_presence_change > self._last_life else self._last_entity, self._last_value
+        )
+        expected = self.expected_bouts(start, now) * model.pace_.get(began_by, 1.0)
         # A door that closed as the presence changed was someone arriving: they are in.
         door_started = (
             self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s
