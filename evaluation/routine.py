@@ -15,7 +15,11 @@ home (a usual time of activity) and removes every occupancy and security change 
 on for 3 to 12 hours, while the presence stays home. It is replayed with a fresh copy of
 that day's model; it counts as detected when an alert the real stream did not raise comes
 within the spell. Time to detect is from the spell's start: the activity that did not
-come.
+come. Because a spell may start where the home usually goes quiet for a while (the last
+sign of life before bed), it is also timed from when activity was *due*: the spell's start
+plus the median wait, on the earlier days with someone home at the same clock time, from
+that time to the next sign of life. An alert before that counts as at once. Each spell is
+listed in `info.spells` with both.
 
 Beside it, `rule_silence`: no activity for 12 hours while someone is home, the fixed rule a
 homeowner would otherwise write. With --alerts-out FILE, each alert raised on the real
@@ -26,6 +30,8 @@ explanation).
 from __future__ import annotations
 
 import argparse
+from bisect import bisect_right
+from collections.abc import Sequence
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,6 +137,22 @@ def _home_spans(
     return spans
 
 
+def due_after(start: float, signs: Sequence[float], home: Sequence[tuple[float, float]], since: float) -> float:
+    """When activity was due after `start`: the median wait to the next sign of life on the earlier days.
+
+    Only days from `since` on with someone home at the same clock time count (24-hour
+    steps); the data's own signs, never the model's. No such day: due at once.
+    """
+    waits: list[float] = []
+    t = start - DAY_SECONDS
+    while t >= since:
+        after = bisect_right(signs, t)
+        if after < len(signs) and any(a <= t < b for a, b in home):
+            waits.append(signs[after] - t)
+        t -= DAY_SECONDS
+    return start + statistics.median(waits) if waits else start
+
+
 def usual_hours(events: list[Event], sensors: set[str], tz: ZoneInfo) -> set[int]:
     """Local hours with some sign of life on at least USUAL_HOUR_SHARE of the days (the data's own)."""
     seen: dict[int, set[str]] = {}
@@ -228,8 +250,12 @@ def run(argv: list[str]) -> dict[str, Any]:
         )
 
     plan = plan_spells(args.inject, args.seed, streams, spans, presence, usual_hours(all_events, sensors, tz), tz)
+    signs = [ts for e, _, ts in all_events if e in sensors]
+    home_all = _home_spans(all_events, presence, {}, replay.start, replay.end)
     delays: dict[str, list[float | None]] = {"smartml": [], "rule_silence": []}
+    after_due: list[float] = []
     missed: list[dict[str, Any]] = []
+    spell_rows: list[dict[str, Any]] = []
     for spell in plan:
         cutoff, next_cutoff = days[spell.day]
         end = max(next_cutoff, spell.end)
@@ -244,13 +270,21 @@ def run(argv: list[str]) -> dict[str, Any]:
         rule = _rule_silence(stream, cutoff, end, presence, *starts[spell.day])
         rule_found = [when for when, silence in rule if silence not in rule_real and spell.start <= when <= spell.end]
         delays["rule_silence"].append(min(rule_found) - spell.start if rule_found else None)
-        if not found:
-            missed.append(
-                {
-                    "local_time": _local_iso(spell.start, tz),
-                    "hours": round((spell.end - spell.start) / 3600.0, 2),
-                }
-            )
+        due = due_after(spell.start, signs, home_all, replay.start)
+        row: dict[str, Any] = {
+            "local_time": _local_iso(spell.start, tz),
+            "hours": round((spell.end - spell.start) / 3600.0, 2),
+            "due_minutes": round((due - spell.start) / 60.0, 1),
+            "minutes_to_detect": None,
+            "minutes_after_due": None,
+        }
+        if found:
+            after_due.append(max(0.0, min(found) - due))
+            row["minutes_to_detect"] = round((min(found) - spell.start) / 60.0, 1)
+            row["minutes_after_due"] = round(after_due[-1] / 60.0, 1)
+        else:
+            missed.append({"local_time": row["local_time"], "hours": row["hours"]})
+        spell_rows.append(row)
 
     test_days = sum(end - start for start, end in days) / 86_400.0
     false_alarms = {"smartml": len(real), "rule_silence": len(rule_real)}
@@ -263,6 +297,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             "false_alarms_per_week": false_alarms[name] / test_days * WEEK_DAYS,
             "injections": float(len(found_delays)),
         }
+    results["all"]["smartml"]["median_minutes_after_due"] = statistics.median(after_due) / 60.0 if after_due else None
     alerts_real = sorted(real.values(), key=lambda raised: raised[0])
     if args.alerts_out:
         _write_alerts(args.alerts_out, alerts_real, all_events, sensors | set(presence), tz)
@@ -280,6 +315,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             "false_alarms": false_alarms,
             "not_ready_days": not_ready,
             "missed": missed,
+            "spells": spell_rows,
             "false_alarms_explained": [explain(anomaly) for _, anomaly in alerts_real],
             "last_model": _model_info(models[-1].routine_learned()),
         },

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from evaluation import __main__ as evaluate
+from evaluation.routine import due_after
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 HISTORY = str(FIXTURES / "ordonez_a_history.csv")
@@ -76,6 +77,24 @@ def test_routine_replay_detects_quiet_spells_and_writes_its_alerts(tmp_path: Pat
     assert len(lines) == result["info"]["false_alarms"]["smartml"]
     for line in lines:
         assert line["kind"] == "routine_missing" and line["explanation"].startswith("No activity in the home since")
+    # Each spell is timed from its start and from when activity was due, never before it.
+    spells = result["info"]["spells"]
+    assert len(spells) == 8
+    for spell in spells:
+        if spell["minutes_to_detect"] is not None:
+            assert 0.0 <= spell["minutes_after_due"] <= spell["minutes_to_detect"]
+
+
+def test_activity_is_due_after_the_usual_wait_on_the_earlier_days_at_home() -> None:
+    day = 86_400.0
+    # The next sign of life came 10, 30 and 50 minutes after 08:00 on three earlier days.
+    start = 10 * day + 8 * 3600.0
+    signs = [start - k * day + wait * 60.0 for k, wait in ((3, 10), (2, 30), (1, 50))]
+    home, since = [(0.0, 20 * day)], start - 3 * day
+    assert due_after(start, signs, home, since) == start + 30 * 60.0
+    # Days with nobody home at that time do not count; none at all: due at once.
+    assert due_after(start, signs, [(start - 1.5 * day, 20 * day)], since) == start + 50 * 60.0
+    assert due_after(start, signs, [], since) == start
 
 
 @pytest.mark.parametrize("mode", ["simulated", "replayed"])
