@@ -347,4 +347,5 @@ def _model_info(learned: RoutineLearned | None) -> dict[str, Any]:
         "usual_first_activity": dict(learned.usual_first_activity),
         "empty_chance_after_door": learned.empty_chance_after_door,
         "calibration_days": learned.calibration_days,
+        "slower_after": dict(learned.slower_after),
     }

@@ -562,6 +562,7 @@ class RoutineModel:
             calibration_days=self.calibration_.days,
             calibration_days_needed=self.calibration_.days_needed,
             longest_silence_s=dict(self.longest_silence_s_),
+            slower_after={key: round(pace, 3) for key, pace in self.pace_.items() if pace < 1.0},
         )
 
     # ------------------------------------------------------------------ live (event loop)

@@ -70,6 +70,7 @@ class RoutineLearned:
     calibration_days: int
     calibration_days_needed: int
     longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
+    slower_after: Mapping[str, float]  # what began a silence (starter_key) -> its pace, where below 1
 
 
 def starter_key(entity_id: str | None, value: float) -> str:
