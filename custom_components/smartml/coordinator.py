@@ -231,9 +231,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         if models is None or not self.learning or role not in BINARY_ROLES:
             return
+        buffer = self.state.observations.channels[entity_id]
+        if buffer.times[-1] != ts:
+            return  # only its attributes changed (a phone's location, a battery): nothing happened
         if entity_id in self.activity_sensors:
             self.anomalies.async_end(KIND_ROUTINE)
-        value = self.state.observations.channels[entity_id].values[-1]
+        value = buffer.values[-1]
         anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
         if anomaly is not None:
             self.anomalies.async_report(anomaly)

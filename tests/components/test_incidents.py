@@ -110,6 +110,28 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
 
+async def test_a_sensor_whose_attributes_change_while_everyone_is_away_is_no_activity(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = notified
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    hass.states.async_set(PERSON, "not_home")
+    await hass.async_block_till_done()
+    await _minutes(hass, entry, freezer, 60)
+    # Still "on", only its battery reading changed: no one moved in the empty home.
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion", "battery": 80})
+    hass.states.async_set(PERSON, "not_home", {"latitude": 52.1, "longitude": 5.1})
+    await hass.async_block_till_done()
+    await _minutes(hass, entry, freezer, 30)
+    assert events == [] and calls == []
+    # A real change still counts.
+    await _pulse(hass, FRONT_DOOR, "door")
+    await _minutes(hass, entry, freezer, 30)
+    assert [event.data["type"] for event in events] == ["entry_without_arrival"]
+
+
 async def test_feedback_on_an_incident_teaches_all_of_it_and_its_repeat_stays_quiet(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
 ) -> None:
