@@ -34,7 +34,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import math
 import statistics
@@ -137,19 +137,23 @@ def _home_spans(
     return spans
 
 
-def due_after(start: float, signs: Sequence[float], home: Sequence[tuple[float, float]], since: float) -> float:
+def due_after(
+    start: float, signs: Sequence[float], home: Sequence[tuple[float, float]], since: float, tz: ZoneInfo
+) -> float:
     """When activity was due after `start`: the median wait to the next sign of life on the earlier days.
 
-    Only days from `since` on with someone home at the same clock time count (24-hour
-    steps); the data's own signs, never the model's. No such day: due at once.
+    Each earlier day from `since` on counts at the same local clock time, when someone was
+    home from then until that next sign of life; the data's own signs, never the model's.
+    No such day: due at once.
     """
+    local = datetime.fromtimestamp(start, UTC).astimezone(tz)
     waits: list[float] = []
-    t = start - DAY_SECONDS
-    while t >= since:
+    days_back = 1
+    while (t := (local - timedelta(days=days_back)).timestamp()) >= since:
         after = bisect_right(signs, t)
-        if after < len(signs) and any(a <= t < b for a, b in home):
+        if after < len(signs) and any(a <= t and signs[after] <= b for a, b in home):
             waits.append(signs[after] - t)
-        t -= DAY_SECONDS
+        days_back += 1
     return start + statistics.median(waits) if waits else start
 
 
@@ -270,7 +274,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         rule = _rule_silence(stream, cutoff, end, presence, *starts[spell.day])
         rule_found = [when for when, silence in rule if silence not in rule_real and spell.start <= when <= spell.end]
         delays["rule_silence"].append(min(rule_found) - spell.start if rule_found else None)
-        due = due_after(spell.start, signs, home_all, replay.start)
+        due = due_after(spell.start, signs, home_all, replay.start, tz)
         row: dict[str, Any] = {
             "local_time": _local_iso(spell.start, tz),
             "hours": round((spell.end - spell.start) / 3600.0, 2),
@@ -347,5 +351,4 @@ def _model_info(learned: RoutineLearned | None) -> dict[str, Any]:
         "usual_first_activity": dict(learned.usual_first_activity),
         "empty_chance_after_door": learned.empty_chance_after_door,
         "calibration_days": learned.calibration_days,
-        "slower_after": dict(learned.slower_after),
     }

@@ -117,8 +117,6 @@ def routine_diagnostics(learned: RoutineLearned | None) -> dict[str, object] | N
         "night_hours": len(learned.night_hours),
         "areas_with_a_usual_first_activity": len(learned.usual_first_activity),
         "sensors": len(learned.longest_silence_s),
-        # Which changes the home is usually quieter after (a bedroom door closing), and how much.
-        "slower_after": dict(learned.slower_after),
     }
 
 

@@ -378,7 +378,8 @@ def test_a_refit_keeps_what_waits_and_the_doubt() -> None:
     refit = _fresh()  # fitted on the same history: it knows nothing of the live events
     refit.check(PERSON, 0.0, _at(21, 9.0), None)
     refit.watch_.continue_from(model.watch_)
-    assert [a.type for a in _reported(refit, _at(21, 11.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+    # The door, seen opening live before the swap, is also still open an hour later.
+    assert [a.type for a in _reported(refit, _at(21, 11.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_OPEN_TOO_LONG]
     refit.check(KITCHEN, 1.0, _at(21, 12.0), None)
     assert [a.type for a in refit.check_open_durations(_at(21, 12.0) + 60)] == [TYPE_PRESENCE_DOUBT]
     again = _fresh()
@@ -402,6 +403,21 @@ def test_a_refit_carries_a_departure_and_an_arrival_seen_while_it_ran() -> None:
     again.watch_.continue_from(refit.watch_)
     assert again.watch_.away_since is None
     found = [a.type for a in _away_with_an_entry_at(again, _at(21, 14.0))]
+    assert TYPE_ENTRY_WITHOUT_ARRIVAL not in found and TYPE_ACTIVITY_WHEN_EMPTY not in found
+
+
+def test_a_watch_starts_from_the_fits_time_even_when_its_copy_holds_later_readings() -> None:
+    """The copy of the observations was taken after the fit's time, with a departure in it."""
+    learning = _fresh(days=3)
+    assert not learning.ready()[0]  # its watch saw nothing live
+    store = _home()
+    store.add_state(PERSON, entity_roles(SPEC)[PERSON], "not_home", _at(21, 9.0))
+    refit = SecurityModel()
+    refit.fit(store, SPEC, _at(21, 8.9))
+    refit.watch_.continue_from(learning.watch_)
+    # Not a time away begun the day before: the door at the leaving is no entry.
+    assert refit.watch_.away_since is None
+    found = [a.type for a in _away_with_an_entry_at(refit, _at(21, 9.0) + 60)]
     assert TYPE_ENTRY_WITHOUT_ARRIVAL not in found and TYPE_ACTIVITY_WHEN_EMPTY not in found
 
 

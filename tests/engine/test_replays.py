@@ -8,10 +8,12 @@ that each home-replay task runs end to end through the façade and keeps its JSO
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timedelta
 import io
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -86,15 +88,19 @@ def test_routine_replay_detects_quiet_spells_and_writes_its_alerts(tmp_path: Pat
 
 
 def test_activity_is_due_after_the_usual_wait_on_the_earlier_days_at_home() -> None:
-    day = 86_400.0
+    tz = ZoneInfo("Europe/Amsterdam")
+    start = datetime(2024, 4, 10, 8, 0, tzinfo=tz).timestamp()
+
+    def earlier(days: int, minutes: float) -> float:
+        return (datetime(2024, 4, 10, 8, 0, tzinfo=tz) - timedelta(days=days, minutes=-minutes)).timestamp()
+
     # The next sign of life came 10, 30 and 50 minutes after 08:00 on three earlier days.
-    start = 10 * day + 8 * 3600.0
-    signs = [start - k * day + wait * 60.0 for k, wait in ((3, 10), (2, 30), (1, 50))]
-    home, since = [(0.0, 20 * day)], start - 3 * day
-    assert due_after(start, signs, home, since) == start + 30 * 60.0
-    # Days with nobody home at that time do not count; none at all: due at once.
-    assert due_after(start, signs, [(start - 1.5 * day, 20 * day)], since) == start + 50 * 60.0
-    assert due_after(start, signs, [], since) == start
+    signs = [earlier(3, 10), earlier(2, 30), earlier(1, 50)]
+    home, since = [(0.0, start + 86_400.0)], earlier(3, 0)
+    assert due_after(start, signs, home, since, tz) == start + 30 * 60.0
+    # Only days with someone home from 08:00 until that sign count; none at all: due at once.
+    assert due_after(start, signs, [(earlier(2, -1), earlier(1, 40))], since, tz) == start + 30 * 60.0
+    assert due_after(start, signs, [], since, tz) == start
 
 
 @pytest.mark.parametrize("mode", ["simulated", "replayed"])

@@ -77,6 +77,7 @@ from .security_rates import (
     longest_openings,
     night_hours,
     open_limit,
+    presence_before,
     start_contexts,
     transitions,
     with_doubt,
@@ -91,7 +92,7 @@ from .security_threshold import (
     source_thresholds,
     start_days,
 )
-from .slots import counted
+from .slots import change_before, counted
 
 __all__ = [
     "KIND_SECURITY",
@@ -260,7 +261,7 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving)
+        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving, now)
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)
@@ -299,15 +300,17 @@ class SecurityModel:
         departures: NDArray[np.float64],
         arrivals: NDArray[np.float64],
         leaving: NDArray[np.float64],
+        now: float,
     ) -> SecurityWatch:
-        """The live side, from the presence, the doors and the last leaving at the end of the history."""
-        presence = {e: store.channels[e].values[-1] for e in self.presence_ if store.channels[e].times}
+        """The live side, from the presence, the doors and the last leaving before the fit's time."""
+        presence, presence_seen = presence_before(store, self.presence_, now)
         last_departure = float(departures[-1]) if len(departures) else -math.inf
         open_since: dict[str, float] = {}
         for entity_id in self.open_limit_s_:
             door = store.channels.get(entity_id)
-            if door is not None and door.values and door.values[-1] > 0.5:
-                open_since[entity_id] = door.times[-1]
+            last = change_before(door, now) if door is not None else None
+            if last is not None and last[1] > 0.5:
+                open_since[entity_id] = last[0]
         return SecurityWatch(
             self,
             presence,
@@ -316,9 +319,7 @@ class SecurityModel:
             open_since=open_since,
             doubt_since=self.doubt_since_,
             leaving_last=float(np.max(leaving, initial=last_departure)),
-            presence_seen=max(
-                (store.channels[e].times[-1] for e in self.presence_ if store.channels[e].times), default=-math.inf
-            ),
+            presence_seen=presence_seen,
         )
 
     def ready(self) -> tuple[bool, str]:

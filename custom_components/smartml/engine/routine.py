@@ -6,9 +6,7 @@ knows: the home's state (occupied, or its quiet night hours), the day type and t
 hour, with the same Gamma-Poisson shrinkage (`security_rates.hierarchical_rates`). A
 silence while someone is home is scored by the bouts it was expected to hold: the integral
 of the rate over it, -ln P(no bout in it). A person who usually gets up at 07:00 misses
-several expected bouts by 08:30; a night asleep misses few. What began the silence scales
-that rate down when the home's own history says so: after the bedroom door closes at night
-the home stays quiet longer than the hour's rate alone says (`_paces_by_day`).
+several expected bouts by 08:30; a night asleep misses few.
 
 The alert threshold is calibrated out of sample as the security model's is
 (`security_threshold.held_out_threshold`): each past day's longest silences scored with
@@ -47,15 +45,7 @@ from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
 from .pacing import pace
 from .results import Anomaly
-from .routine_live import (
-    RECENT_DAYS,
-    STARTER_PRESENCE,
-    RoutineLearned,
-    RoutineWatch,
-    chance_still_out,
-    doubted_surprise,
-    starter_key,
-)
+from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, chance_still_out, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
     OccupancyOf,
@@ -64,11 +54,12 @@ from .security_rates import (
     home_series,
     local_hour_weekend,
     night_hours,
+    presence_before,
     state_index,
     transitions,
 )
 from .security_threshold import SENSITIVITY_FACTORS, HeldOutCalibration, held_out_threshold, start_days
-from .slots import buffer_arrays, counted, local_weekday_seconds, state_at
+from .slots import buffer_arrays, change_before, counted, local_weekday_seconds, state_at
 
 DEFAULT_LEARNING_DAYS: Final = 6.0
 # One false alarm in four weeks at medium sensitivity: a missing-routine alert asks a
@@ -99,11 +90,6 @@ DOOR_SILENCE_MIN_SECONDS: Final = 1800.0
 # Doors left open and appliances stuck on fail the second test.
 HOLDING_MEDIAN_SECONDS: Final = 1800.0
 HOLDING_MAX_SECONDS: Final = 16 * 3600.0
-# How soon the home goes on after what began a silence (a bed's mat released, a bedroom door
-# closed) is shrunk to the home's overall pace with the weight of this many expected bouts.
-# Chosen on van Kasteren 2008, the largest without a false alarm there (32 and 64 raised
-# one); checked on Ordóñez A (unchanged) and houses B and C of van Kasteren 2010.
-STARTER_PRIOR_BOUTS: Final = 16.0
 # Local hour after which the first activity counts as the start of the day.
 DAY_STARTS_HOUR: Final = 4
 
@@ -206,8 +192,6 @@ class RoutineModel:
         self.share_: dict[str, float] = {}  # each sensor's share of the bouts
         self.fitted_ = False
         self.feedback_: list[tuple[int, int, float]] = []  # (day type, hour, score) marked normal
-        # What began a silence (starter_key) -> the share of the hour's usual bouts that follow it.
-        self.pace_: dict[str, float] = {}
         self.watch_ = RoutineWatch(self, -math.inf, None, {}, -math.inf)
 
     def fit(
@@ -267,29 +251,9 @@ class RoutineModel:
         self.outings_ = outing_lengths(departures, arrivals)
         held = self._held_at(store, (silence_start + silence_end) / 2)
         learned = ~held & counted(silence_start, spans) & counted(silence_end, spans)
-        # What began each silence: the sensor that changed and its new state, or the presence.
-        starters = np.asarray(
-            [starter_key(*change) if change else STARTER_PRESENCE for change in self._changes_at(store, silence_start)]
-        )
         silence_start, silence_end, door_started = silence_start[learned], silence_end[learned], door_started[learned]
-        starters = starters[learned]
         slot_state = state_index(home, hours, self.night_hours_)
         in_home = home != 0
-        keys, starter_index = np.unique(starters, return_inverse=True)
-        full_paces, paces_by_day = self._paces_by_day(
-            exposure_by_day.shape[0],
-            len(keys),
-            starter_index,
-            in_home,
-            slot_state,
-            weekend,
-            hours,
-            grid,
-            silence_start,
-            silence_end,
-            life,
-        )
-        self.pace_ = {str(key): float(pace) for key, pace in zip(keys.tolist(), full_paces.tolist(), strict=False)}
         maxima = self._held_out_maxima(
             counts_by_day,
             exposure_by_day,
@@ -301,8 +265,6 @@ class RoutineModel:
             silence_start,
             silence_end,
             door_started,
-            paces_by_day,
-            starter_index,
         )
         full_days = exposure_by_day.sum(axis=(1, 2, 3)) >= FULL_DAY_HOURS
         self.calibration_ = held_out_threshold(
@@ -352,16 +314,14 @@ class RoutineModel:
             area: bout_starts(sign_of_life_times(store, ids, now), self.bout_gap_s) for area, ids in by_area.items()
         }
 
-    def _changes_at(self, store: ObservationStore, times: NDArray[np.float64]) -> list[tuple[str, float] | None]:
-        """Which sensor changed at each time and to what (the first sensor found), None for none."""
-        found: list[tuple[str, float] | None] = [None] * len(times)
-        for entity_id in reversed(self.sensors_):  # so that the first sensor found wins
-            t, v = buffer_arrays(store.channels[entity_id])
-            if not len(t):
-                continue
-            at = np.searchsorted(t, times, side="right") - 1
-            for i in np.flatnonzero((at >= 0) & (t[np.maximum(at, 0)] == times)).tolist():
-                found[i] = (entity_id, float(v[at[i]]))
+    def _last_sign_at(self, store: ObservationStore, times: NDArray[np.float64]) -> list[str | None]:
+        """Which sensor changed at each time (the first found), None for a presence change."""
+        found: list[str | None] = [None] * len(times)
+        for entity_id in self.sensors_:
+            t = buffer_arrays(store.channels[entity_id])[0]
+            hit = np.isin(times, t)
+            for i in np.flatnonzero(hit).tolist():
+                found[i] = found[i] or entity_id
         return found
 
     def _door_started(
@@ -401,46 +361,6 @@ class RoutineModel:
         out[door_started] = doubted
         return out
 
-    def _paces_by_day(
-        self,
-        n_days: int,
-        n_keys: int,
-        starter_index: NDArray[np.int64],
-        in_home: NDArray[np.bool_],
-        slot_state: NDArray[np.int64],
-        weekend: NDArray[np.int64],
-        hours: NDArray[np.int64],
-        grid: NDArray[np.float64],
-        silence_start: NDArray[np.float64],
-        silence_end: NDArray[np.float64],
-        life: NDArray[np.float64],
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Each silence starter's pace, over the whole history and with each day left out ([day][starter]).
-
-        The pace is the bouts that ended its silences over the bouts the hours' rates expected
-        in them, as a share of the home's: a bedroom door closed late or a bed's mat released
-        is followed by fewer than the hours say. It never goes above 1: what began a silence
-        may make it less surprising, never more. Silences shorter than a bout gap are inside
-        a bout and not counted.
-        """
-        rate = np.where(in_home, np.asarray(self.rates_)[slot_state, weekend, hours], 0.0)
-        expected = integral(cumulative(rate), grid, silence_start, silence_end)
-        counted_silence = silence_end - silence_start >= self.bout_gap_s
-        ended = counted_silence & np.isin(silence_end, life)
-        days = start_days(silence_end, grid)
-        bouts_by_day = np.zeros((n_days, max(n_keys, 1)))
-        expected_by_day = np.zeros((n_days, max(n_keys, 1)))
-        np.add.at(bouts_by_day, (days[ended], starter_index[ended]), 1.0)
-        np.add.at(expected_by_day, (days[counted_silence], starter_index[counted_silence]), expected[counted_silence])
-
-        def paces(bouts: NDArray[np.float64], expected_bouts: NDArray[np.float64]) -> NDArray[np.float64]:
-            pooled = (bouts.sum(axis=-1, keepdims=True) + 1.0) / (expected_bouts.sum(axis=-1, keepdims=True) + 1.0)
-            own = (bouts + STARTER_PRIOR_BOUTS * pooled) / (expected_bouts + STARTER_PRIOR_BOUTS)
-            return np.asarray(np.minimum(own, pooled) / pooled)
-
-        bouts, expected_bouts = bouts_by_day.sum(axis=0), expected_by_day.sum(axis=0)
-        return paces(bouts, expected_bouts), paces(bouts - bouts_by_day, expected_bouts - expected_by_day)
-
     def _held_out_maxima(
         self,
         counts_by_day: NDArray[np.float64],
@@ -453,8 +373,6 @@ class RoutineModel:
         silence_start: NDArray[np.float64],
         silence_end: NDArray[np.float64],
         door_started: NDArray[np.bool_],
-        paces_by_day: NDArray[np.float64],
-        starter_index: NDArray[np.int64],
     ) -> NDArray[np.float64]:
         """Each day's most surprising silence, scored with rates fitted on all the other days."""
         n_days = exposure_by_day.shape[0]
@@ -470,7 +388,6 @@ class RoutineModel:
             rate = np.where(in_home, held_out[day][slot_state, weekend, hours], 0.0)
             picked = end_days == day
             expected = integral(cumulative(rate), grid, silence_start[picked], silence_end[picked])
-            expected *= paces_by_day[day][starter_index[picked]]
             lengths = silence_end[picked] - silence_start[picked]
             maxima[day] = float(np.max(self.silence_surprise(expected, lengths, door_started[picked])))
         return maxima
@@ -529,19 +446,17 @@ class RoutineModel:
         now: float,
     ) -> RoutineWatch:
         last_life = float(life[-1]) if len(life) else -math.inf
-        last_sign = self._changes_at(store, np.asarray([last_life]))[0] if len(life) else None
-        last_entity, last_value = last_sign if last_sign else (None, 0.0)
-        presence = {e: store.channels[e].values[-1] for e in self.presence_ if store.channels[e].times}
+        last_entity = self._last_sign_at(store, np.asarray([last_life]))[0] if len(life) else None
+        presence, presence_seen = presence_before(store, self.presence_, now)
         last_presence_change = max(
             float(departures[-1]) if len(departures) else -math.inf, float(arrivals[-1]) if len(arrivals) else -math.inf
         )
-        held = {
-            e: store.channels[e].times[-1]
-            for e in self.holding_
-            if store.channels[e].values and store.channels[e].values[-1] > 0.5
-        }
-        seen = max((store.channels[e].times[-1] for e in self.presence_ if store.channels[e].times), default=-math.inf)
-        return RoutineWatch(self, last_life, last_entity, presence, last_presence_change, held, seen, last_value)
+        held: dict[str, float] = {}
+        for entity_id in self.holding_:
+            last = change_before(store.channels[entity_id], now)
+            if last is not None and last[1] > 0.5:
+                held[entity_id] = last[0]
+        return RoutineWatch(self, last_life, last_entity, presence, last_presence_change, held, presence_seen)
 
     # ------------------------------------------------------------------ reports
     def ready(self) -> tuple[bool, str]:
@@ -562,7 +477,6 @@ class RoutineModel:
             calibration_days=self.calibration_.days,
             calibration_days_needed=self.calibration_.days_needed,
             longest_silence_s=dict(self.longest_silence_s_),
-            slower_after={key: round(pace, 3) for key, pace in self.pace_.items() if pace < 1.0},
         )
 
     # ------------------------------------------------------------------ live (event loop)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ROUTINE, TYPE_ROUTINE_MISSING
 from .facts import RoutineMissing
+from .live_carry import carried_since
 from .results import Anomaly, anomaly_id
 from .security_context import DAY_TYPES, STATE_NIGHT, STATE_OCCUPIED, STATES
 
@@ -55,8 +56,6 @@ TOLD_SAME_SECONDS: Final = 1.0
 # exponential of this mean, worth this many outings.
 OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
 OUTING_PRIOR_STRENGTH: Final = 2.0
-# The silences an arrival or a departure began share one pace.
-STARTER_PRESENCE: Final = "presence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +69,6 @@ class RoutineLearned:
     calibration_days: int
     calibration_days_needed: int
     longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
-    slower_after: Mapping[str, float]  # what began a silence (starter_key) -> its pace, where below 1
-
-
-def starter_key(entity_id: str | None, value: float) -> str:
-    """What began a silence: a sensor and the state it changed to, or (None) a presence change."""
-    if entity_id is None:
-        return STARTER_PRESENCE
-    return f"{entity_id}:{'on' if value > 0.5 else 'off'}"
 
 
 def doubted_surprise(expected: float, empty_chance: float, still_out: float = 1.0) -> float:
@@ -114,7 +105,6 @@ class RoutineWatch:
         last_presence_change: float,
         held: Mapping[str, float] | None = None,
         presence_seen: float = -math.inf,
-        last_value: float = 0.0,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
@@ -124,7 +114,6 @@ class RoutineWatch:
         self._tz = ZoneInfo(model.timezone_)
         self._last_life = last_life
         self._last_entity = last_entity
-        self._last_value = last_value
         self._presence = dict(presence)
         self._presence_seen = presence_seen
         self._last_presence_change = last_presence_change
@@ -134,16 +123,17 @@ class RoutineWatch:
 
     def continue_from(self, previous: RoutineWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended."""
+        if not previous._model.ready()[0]:
+            return  # it watched nothing live: this fit's history is the newer
         if previous._last_life > self._last_life:
             self._last_life, self._last_entity = previous._last_life, previous._last_entity
-            self._last_value = previous._last_value
         if previous._presence_seen > self._presence_seen:
             # A presence reading after this fit's history ended, even one that left someone home.
             self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
             self._presence_seen = previous._presence_seen
-            self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
+        self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
         self._told = previous._told
-        self._held = {e: since for e, since in previous._held.items() if e in self._model.holding_}
+        self._held = carried_since(self._held, previous._held, previous._model.holding_, self._model.holding_)
 
     @property
     def told(self) -> float | None:
@@ -175,7 +165,13 @@ class RoutineWatch:
             else:
                 self._held.pop(entity_id, None)
         if (entity_id in model.area_of_ or entity_id in model.sensors_) and ts >= self._last_life:
-            self._last_life, self._last_entity, self._last_value = ts, entity_id, value
+            if ts == self._last_life and self._rank(entity_id) > self._rank(self._last_entity):
+                return  # changes at the same moment: the fit names the first sensor, so does the watch
+            self._last_life, self._last_entity = ts, entity_id
+
+    def _rank(self, entity_id: str | None) -> int:
+        sensors = self._model.sensors_
+        return sensors.index(entity_id) if entity_id in sensors else len(sensors)
 
     def _someone_held(self, now: float) -> bool:
         """Whether a bed or seat shows someone there (not far longer than it ever did)."""
@@ -217,10 +213,7 @@ class RoutineWatch:
             return None
         if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
             return None  # the sensors are the problem, not the routine
-        began_by = starter_key(
-            None if self._last_presence_change > self._last_life else self._last_entity, self._last_value
-        )
-        expected = self.expected_bouts(start, now) * model.pace_.get(began_by, 1.0)
+        expected = self.expected_bouts(start, now)
         # A door that closed as the presence changed was someone arriving: they are in.
         door_started = (
             self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s

@@ -38,6 +38,7 @@ from .facts import (
     SecurityFacts,
     UnusualTime,
 )
+from .live_carry import carried_since
 from .results import Anomaly, anomaly_id
 from .security_context import (
     AREA_REFRACTORY_SECONDS,
@@ -122,17 +123,24 @@ class SecurityWatch:
     def continue_from(self, previous: SecurityWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended.
 
-        Entries still waiting for their grace, doors already reported as held open, a
-        presence doubt of the same time away, and a departure or an arrival seen while the
-        fit ran would otherwise be lost at every refit.
+        Entries still waiting for their grace, doors open and already reported as held
+        open, a presence doubt of the same time away, and a departure or an arrival seen
+        while the fit ran would otherwise be lost at every refit.
         """
+        if not previous._model.ready()[0]:
+            return  # it watched nothing live: this fit's history is the newer
         if previous._presence_seen > self._presence_seen:
             # The presence changed after this fit's history ended: the previous watch saw it.
             self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
             self._presence_seen = previous._presence_seen
+        if previous._last_departure > self._last_departure or previous._last_arrival > self._last_arrival:
+            # A departure or an arrival this fit did not see: the time away (and its doubt) is the previous one's.
             self._last_departure = max(self._last_departure, previous._last_departure)
             self._last_arrival = max(self._last_arrival, previous._last_arrival)
             self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
+        self._open_since = carried_since(
+            self._open_since, previous._open_since, previous._model.open_limit_s_, self._model.open_limit_s_
+        )
         known = {anomaly.id for _, anomaly in self._pending}
         self._pending.extend(item for item in previous._pending if item[1].id not in known)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
