@@ -17,8 +17,9 @@ that day's model; it counts as detected when an alert the real stream did not ra
 within the spell. Time to detect is from the spell's start: the activity that did not
 come. Because a spell may start where the home usually goes quiet for a while (the last
 sign of life before bed), it is also timed from when activity was *due*: the spell's start
-plus the median wait, on the earlier days with someone home at the same clock time, from
-that time to the next sign of life. An alert before that counts as at once. Each spell is
+plus the median wait, on the earlier days at the same local clock time with someone home
+until it came, from that time to the next sign of life. An alert before that counts as at
+once. Each spell is
 listed in `info.spells` with both.
 
 Beside it, `rule_silence`: no activity for 12 hours while someone is home, the fixed rule a

@@ -108,7 +108,8 @@ class RoutineWatch:
     ) -> None:
         """Start from the state at the end of the fitted history.
 
-        held: holding sensors on, since when; presence_seen: the latest presence reading.
+        held: holding sensors on, since when; presence_seen: when the latest presence
+        reading before the fit's time was taken.
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)

@@ -103,7 +103,7 @@ class SecurityWatch:
         doubt_since: when the home came into use in the time away still going on, if the
         history shows that someone came back in (the doubt was told before the fit).
         leaving_last: the last trip out of the last departure's leaving, when it had more.
-        presence_seen: the time of the latest presence reading in that history.
+        presence_seen: when the latest presence reading before the fit's time was taken.
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
