@@ -406,7 +406,7 @@ def test_a_refit_carries_a_departure_and_an_arrival_seen_while_it_ran() -> None:
     assert TYPE_ENTRY_WITHOUT_ARRIVAL not in found and TYPE_ACTIVITY_WHEN_EMPTY not in found
 
 
-def test_a_watch_starts_from_the_fits_time_even_when_its_copy_holds_later_readings() -> None:
+def test_a_watch_starts_from_the_latest_readings_of_its_copy() -> None:
     """The copy of the observations was taken after the fit's time, with a departure in it."""
     learning = _fresh(days=3)
     assert not learning.ready()[0]  # its watch saw nothing live
@@ -415,10 +415,23 @@ def test_a_watch_starts_from_the_fits_time_even_when_its_copy_holds_later_readin
     refit = SecurityModel()
     refit.fit(store, SPEC, _at(21, 8.9))
     refit.watch_.continue_from(learning.watch_)
-    # Not a time away begun the day before: the door at the leaving is no entry.
-    assert refit.watch_.away_since is None
-    found = [a.type for a in _away_with_an_entry_at(refit, _at(21, 9.0) + 60)]
-    assert TYPE_ENTRY_WITHOUT_ARRIVAL not in found and TYPE_ACTIVITY_WHEN_EMPTY not in found
+    assert refit.watch_.away_since == _at(21, 9.0)
+    # The door right after it is the leaving; an hour later it is an entry.
+    assert _away_with_an_entry_at(refit, _at(21, 9.0) + 60) == []
+    assert _away_with_an_entry_at(refit, _at(21, 10.0))[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+
+
+def test_a_door_the_live_watch_never_heard_of_stays_open_after_a_refit() -> None:
+    """A door opened while Home Assistant restarted: the copy has it, the running watch does not."""
+    model = _fresh()
+    model.check(KITCHEN, 1.0, _at(21, 10.5), None)  # the watch is live, only it missed the door
+    store = _home()
+    store.add_state(DOOR, entity_roles(SPEC)[DOOR], "on", _at(21, 10.0))
+    refit = SecurityModel()
+    refit.fit(store, SPEC, _at(21, 11.0))
+    refit.watch_.continue_from(model.watch_)
+    limit = refit.open_limit_s_[DOOR]
+    assert [a.type for a in refit.check_open_durations(_at(21, 10.0) + limit + 1)] == [TYPE_OPEN_TOO_LONG]
 
 
 def test_a_time_away_in_which_the_door_opened_is_learned_as_a_return() -> None:

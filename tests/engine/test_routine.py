@@ -305,6 +305,22 @@ def test_a_refit_carries_who_left_while_it_ran() -> None:
     assert _first_alert(after, 10, 23) is None
 
 
+def test_a_refit_takes_over_each_person_from_whichever_watch_read_them_last() -> None:
+    """The running watch missed Alex leaving (a restart filled it in); it saw Sam leave later."""
+    sam = "person.sam"
+    spec = {**SPEC, "presence": [PERSON, sam]}
+    store = _home()
+    store.merge_states([(sam, "home", _at(0, 0), None)], entity_roles(spec))
+    before = RoutineModel()
+    before.fit(store, spec, _at(14, 0))
+    store.merge_states([(PERSON, "not_home", _at(14, 9.0), None)], entity_roles(spec))
+    before.observe(sam, 0.0, _at(14, 9.5))
+    after = RoutineModel()
+    after.fit(store, spec, _at(14, 9.2))
+    after.watch_.continue_from(before.watch_)
+    assert _first_alert(after, 9.5, 23) is None  # nobody is home
+
+
 def test_the_told_silence_outlives_a_restart() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))

@@ -72,12 +72,12 @@ from .security_rates import (
     graces,
     hierarchical_rates,
     home_series,
+    latest_readings,
     leaving_doors,
     local_hour_weekend,
     longest_openings,
     night_hours,
     open_limit,
-    presence_before,
     start_contexts,
     transitions,
     with_doubt,
@@ -92,7 +92,7 @@ from .security_threshold import (
     source_thresholds,
     start_days,
 )
-from .slots import change_before, counted
+from .slots import counted
 
 __all__ = [
     "KIND_SECURITY",
@@ -261,7 +261,7 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving, now)
+        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving)
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)
@@ -300,26 +300,29 @@ class SecurityModel:
         departures: NDArray[np.float64],
         arrivals: NDArray[np.float64],
         leaving: NDArray[np.float64],
-        now: float,
     ) -> SecurityWatch:
-        """The live side, from the presence, the doors and the last leaving before the fit's time."""
-        presence, presence_seen = presence_before(store, self.presence_, now)
-        last_departure = float(departures[-1]) if len(departures) else -math.inf
-        open_since: dict[str, float] = {}
-        for entity_id in self.open_limit_s_:
-            door = store.channels.get(entity_id)
-            last = change_before(door, now) if door is not None else None
-            if last is not None and last[1] > 0.5:
-                open_since[entity_id] = last[0]
+        """The live side, from the latest presence and door readings and the last leaving.
+
+        The copy of the observations may hold readings after the fit's time: the watch
+        starts from them all, and a departure or an arrival among them ends what the fit
+        learned of the time away before it (its doubt, its leaving).
+        """
+        readings = latest_readings(store, [*self.presence_, *self.open_limit_s_])
+        all_departures, all_arrivals = transitions(store, self.presence_, math.inf)
+        last_departure = float(all_departures[-1]) if len(all_departures) else -math.inf
+        last_arrival = float(all_arrivals[-1]) if len(all_arrivals) else -math.inf
+        fitted_departure = float(departures[-1]) if len(departures) else -math.inf
+        fitted_arrival = float(arrivals[-1]) if len(arrivals) else -math.inf
+        same_time_away = last_departure == fitted_departure and last_arrival == fitted_arrival
         return SecurityWatch(
             self,
-            presence,
+            {e: value for e, (_, value) in readings.items() if e in self.presence_},
             last_departure=last_departure,
-            last_arrival=float(arrivals[-1]) if len(arrivals) else -math.inf,
-            open_since=open_since,
-            doubt_since=self.doubt_since_,
-            leaving_last=float(np.max(leaving, initial=last_departure)),
-            presence_seen=presence_seen,
+            last_arrival=last_arrival,
+            open_since={e: ts for e, (ts, value) in readings.items() if e in self.open_limit_s_ and value > 0.5},
+            doubt_since=self.doubt_since_ if same_time_away else None,
+            leaving_last=float(np.max(leaving, initial=last_departure)) if same_time_away else None,
+            seen={e: ts for e, (ts, _) in readings.items()},
         )
 
     def ready(self) -> tuple[bool, str]:

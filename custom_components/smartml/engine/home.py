@@ -365,8 +365,9 @@ class HomeModels:
     def continue_live_from(self, previous: HomeModels) -> None:
         """Carry what the previous models saw live since their history ended (event loop).
 
-        The security watch's entries waiting for their grace, doors reported as held open
-        and a presence doubt would otherwise be lost at every refit.
+        Entries waiting for their grace, doors open or reported as held open, a presence
+        doubt, the presence, beds held and the silence already told would otherwise be lost
+        at every refit (`live_carry`).
         """
         if self.security is not None and previous.security is not None:
             self.security.watch_.continue_from(previous.security.watch_)

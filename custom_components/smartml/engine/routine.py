@@ -52,14 +52,14 @@ from .security_rates import (
     exposure_by_day_hours,
     hierarchical_rates,
     home_series,
+    latest_readings,
     local_hour_weekend,
     night_hours,
-    presence_before,
     state_index,
     transitions,
 )
 from .security_threshold import SENSITIVITY_FACTORS, HeldOutCalibration, held_out_threshold, start_days
-from .slots import buffer_arrays, change_before, counted, local_weekday_seconds, state_at
+from .slots import buffer_arrays, counted, local_weekday_seconds, state_at
 
 DEFAULT_LEARNING_DAYS: Final = 6.0
 # One false alarm in four weeks at medium sensitivity: a missing-routine alert asks a
@@ -279,7 +279,7 @@ class RoutineModel:
         self.recent_starts_ = {area: times[times >= recent].tolist() for area, times in starts_by_area.items()}
         self.presence_changes_ = self._presence_changes(store, recent)
         self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now)
-        self.watch_ = self._start_watch(store, life, departures, arrivals, now)
+        self.watch_ = self._start_watch(store)
         self.fitted_ = True
 
     def _holding_sensors(self, store: ObservationStore, now: float) -> dict[str, float]:
@@ -437,26 +437,25 @@ class RoutineModel:
             longest[entity_id] = float(np.max(np.diff(t)))
         return longest, share
 
-    def _start_watch(
-        self,
-        store: ObservationStore,
-        life: NDArray[np.float64],
-        departures: NDArray[np.float64],
-        arrivals: NDArray[np.float64],
-        now: float,
-    ) -> RoutineWatch:
+    def _start_watch(self, store: ObservationStore) -> RoutineWatch:
+        # From the latest readings of the copy, which may hold some after the fit's time.
+        life = sign_of_life_times(store, self.sensors_, math.inf)
         last_life = float(life[-1]) if len(life) else -math.inf
         last_entity = self._last_sign_at(store, np.asarray([last_life]))[0] if len(life) else None
-        presence, presence_seen = presence_before(store, self.presence_, now)
+        readings = latest_readings(store, [*self.presence_, *self.holding_])
+        departures, arrivals = transitions(store, self.presence_, math.inf)
         last_presence_change = max(
             float(departures[-1]) if len(departures) else -math.inf, float(arrivals[-1]) if len(arrivals) else -math.inf
         )
-        held: dict[str, float] = {}
-        for entity_id in self.holding_:
-            last = change_before(store.channels[entity_id], now)
-            if last is not None and last[1] > 0.5:
-                held[entity_id] = last[0]
-        return RoutineWatch(self, last_life, last_entity, presence, last_presence_change, held, presence_seen)
+        return RoutineWatch(
+            self,
+            last_life,
+            last_entity,
+            {e: value for e, (_, value) in readings.items() if e in self.presence_},
+            last_presence_change,
+            {e: ts for e, (ts, value) in readings.items() if e in self.holding_ and value > 0.5},
+            {e: ts for e, (ts, _) in readings.items()},
+        )
 
     # ------------------------------------------------------------------ reports
     def ready(self) -> tuple[bool, str]:

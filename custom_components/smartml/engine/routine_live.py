@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ROUTINE, TYPE_ROUTINE_MISSING
 from .facts import RoutineMissing
-from .live_carry import carried_since
+from .live_carry import read_later, take_over
 from .results import Anomaly, anomaly_id
 from .security_context import DAY_TYPES, STATE_NIGHT, STATE_OCCUPIED, STATES
 
@@ -104,19 +104,19 @@ class RoutineWatch:
         presence: Mapping[str, float],
         last_presence_change: float,
         held: Mapping[str, float] | None = None,
-        presence_seen: float = -math.inf,
+        seen: Mapping[str, float] | None = None,
     ) -> None:
-        """Start from the state at the end of the fitted history.
+        """Start from the latest readings of the fit's copy of the observations.
 
-        held: holding sensors on, since when; presence_seen: when the latest presence
-        reading before the fit's time was taken.
+        held: holding sensors on, since when; seen: when each presence entity and holding
+        sensor was last read (`live_carry`).
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._last_life = last_life
         self._last_entity = last_entity
         self._presence = dict(presence)
-        self._presence_seen = presence_seen
+        self._seen: dict[str, float] = dict(seen or {})
         self._last_presence_change = last_presence_change
         self._held: dict[str, float] = dict(held or {})  # holding sensors on now, since when
         self._told: float | None = None  # start of the silence already told
@@ -125,16 +125,15 @@ class RoutineWatch:
     def continue_from(self, previous: RoutineWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended."""
         if not previous._model.ready()[0]:
-            return  # it watched nothing live: this fit's history is the newer
+            return  # it watched nothing live: this fit's copy is the newer
         if previous._last_life > self._last_life:
             self._last_life, self._last_entity = previous._last_life, previous._last_entity
-        if previous._presence_seen > self._presence_seen:
-            # A presence reading after this fit's history ended, even one that left someone home.
-            self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
-            self._presence_seen = previous._presence_seen
+        later = read_later(self._seen, previous._seen)
+        take_over(self._presence, previous._presence, [e for e in later if e in self._model.presence_])
+        take_over(self._held, previous._held, [e for e in later if e in self._model.holding_])
+        self._seen.update({e: previous._seen[e] for e in later})
         self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
         self._told = previous._told
-        self._held = carried_since(self._held, previous._held, previous._model.holding_, self._model.holding_)
 
     @property
     def told(self) -> float | None:
@@ -154,13 +153,14 @@ class RoutineWatch:
         """Note a sign of life or a presence change."""
         model = self._model
         if entity_id in model.presence_:
-            self._presence_seen = max(self._presence_seen, ts)
+            self._seen[entity_id] = ts
             was_home = any(v > 0.5 for v in self._presence.values())
             self._presence[entity_id] = value
             if was_home != any(v > 0.5 for v in self._presence.values()):
                 self._last_presence_change = max(self._last_presence_change, ts)
             return
         if entity_id in model.holding_:
+            self._seen[entity_id] = ts
             if value > 0.5:
                 self._held.setdefault(entity_id, ts)
             else:

@@ -38,7 +38,7 @@ from .facts import (
     SecurityFacts,
     UnusualTime,
 )
-from .live_carry import carried_since
+from .live_carry import read_later, take_over
 from .results import Anomaly, anomaly_id
 from .security_context import (
     AREA_REFRACTORY_SECONDS,
@@ -96,19 +96,19 @@ class SecurityWatch:
         open_since: Mapping[str, float],
         doubt_since: float | None = None,
         leaving_last: float | None = None,
-        presence_seen: float = -math.inf,
+        seen: Mapping[str, float] | None = None,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
         doubt_since: when the home came into use in the time away still going on, if the
         history shows that someone came back in (the doubt was told before the fit).
         leaving_last: the last trip out of the last departure's leaving, when it had more.
-        presence_seen: when the latest presence reading before the fit's time was taken.
+        seen: when each presence entity and door was last read (`live_carry`).
         """
         self._model = model
         self._tz = ZoneInfo(model.timezone_)
         self._presence = dict(presence)
-        self._presence_seen = presence_seen
+        self._seen: dict[str, float] = dict(seen or {})
         self._last_departure = last_departure
         # The last moment of the leaving: the departure, or a door used again soon after it.
         self._leaving_last = last_departure if leaving_last is None else max(leaving_last, last_departure)
@@ -128,19 +128,16 @@ class SecurityWatch:
         while the fit ran would otherwise be lost at every refit.
         """
         if not previous._model.ready()[0]:
-            return  # it watched nothing live: this fit's history is the newer
-        if previous._presence_seen > self._presence_seen:
-            # The presence changed after this fit's history ended: the previous watch saw it.
-            self._presence.update({e: v for e, v in previous._presence.items() if e in self._model.presence_})
-            self._presence_seen = previous._presence_seen
+            return  # it watched nothing live: this fit's copy is the newer
+        later = read_later(self._seen, previous._seen)
+        take_over(self._presence, previous._presence, [e for e in later if e in self._model.presence_])
+        take_over(self._open_since, previous._open_since, [e for e in later if e in self._model.open_limit_s_])
+        self._seen.update({e: previous._seen[e] for e in later})
         if previous._last_departure > self._last_departure or previous._last_arrival > self._last_arrival:
             # A departure or an arrival this fit did not see: the time away (and its doubt) is the previous one's.
             self._last_departure = max(self._last_departure, previous._last_departure)
             self._last_arrival = max(self._last_arrival, previous._last_arrival)
             self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
-        self._open_since = carried_since(
-            self._open_since, previous._open_since, previous._model.open_limit_s_, self._model.open_limit_s_
-        )
         known = {anomaly.id for _, anomaly in self._pending}
         self._pending.extend(item for item in previous._pending if item[1].id not in known)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
@@ -188,6 +185,7 @@ class SecurityWatch:
         if key is None or not model.fitted_:
             return None
         if entity_id in model.open_limit_s_:
+            self._seen[entity_id] = ts
             if value > 0.5:
                 self._open_since.setdefault(entity_id, ts)
             else:
@@ -234,7 +232,7 @@ class SecurityWatch:
         return ts - self._leaving_last <= gap
 
     def _presence_changed(self, entity_id: str, value: float, ts: float) -> None:
-        self._presence_seen = max(self._presence_seen, ts)
+        self._seen[entity_id] = ts
         was_home = any(v > 0.5 for v in self._presence.values())
         self._presence[entity_id] = value
         is_home = any(v > 0.5 for v in self._presence.values())

@@ -30,7 +30,7 @@ from .security_context import (
     STATES,
     TRANSITION_LOOK_SECONDS,
 )
-from .slots import buffer_arrays, change_before, local_weekday_seconds, state_at
+from .slots import buffer_arrays, local_weekday_seconds, state_at
 
 # The probability that the home is occupied at each time (the occupancy model's answer).
 OccupancyOf = Callable[[NDArray[np.float64]], NDArray[np.float64]]
@@ -109,10 +109,13 @@ def home_series(
     return np.full(len(times), -1, dtype=np.int8)
 
 
-def presence_before(store: ObservationStore, presence: Sequence[str], now: float) -> tuple[dict[str, float], float]:
-    """Each presence entity's state before now, and when the latest of them was read (-inf: none)."""
-    last = {e: found for e in presence if e in store.channels and (found := change_before(store.channels[e], now))}
-    return {e: value for e, (_, value) in last.items()}, max((ts for ts, _ in last.values()), default=-math.inf)
+def latest_readings(store: ObservationStore, entities: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Each entity's latest reading in the store, (time, value); a live watch starts from these."""
+    return {
+        e: (store.channels[e].times[-1], store.channels[e].values[-1])
+        for e in entities
+        if e in store.channels and store.channels[e].times
+    }
 
 
 def transitions(

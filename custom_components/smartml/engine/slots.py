@@ -151,17 +151,6 @@ def last_reading(
     return np.where(fresh, values[safe], np.nan)
 
 
-def change_before(buf: ChannelBuffer, now: float) -> tuple[float, float] | None:
-    """The channel's last change before now, (time, value); None without one.
-
-    A fit's live watch starts from it: readings at or after the fit's time may be in its
-    copy of the observations, but the previous watch saw them live and hands them over.
-    """
-    t, v = buffer_arrays(buf)
-    last = int(np.searchsorted(t, now, side="left")) - 1
-    return (float(t[last]), float(v[last])) if last >= 0 else None
-
-
 def state_at(buf: ChannelBuffer, times: NDArray[np.float64], default: float = np.nan) -> NDArray[np.float64]:
     """The channel's value in force at each time (last change at or before it)."""
     pace()
