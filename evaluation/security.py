@@ -437,6 +437,7 @@ def _model_info(learned: SecurityLearned | None) -> dict[str, Any]:
         "arrival_grace_minutes": round(learned.arrival_grace_s / 60.0, 1),
         "entry_grace_minutes": round(learned.entry_grace_s / 60.0, 1),
         "departure_grace_minutes": round(learned.departure_grace_s / 60.0, 1),
+        "departure_wait_minutes": round(learned.departure_wait_s / 60.0, 1),
         "open_limit_minutes": {e: round(v / 60.0, 1) for e, v in learned.open_limit_s.items()},
         "sources": list(learned.sources),
         "source_thresholds": {key: round(value, 3) for key, value in learned.source_thresholds.items()},

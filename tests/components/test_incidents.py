@@ -104,6 +104,8 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
     security = (await async_get_config_entry_diagnostics(hass, entry))["security"]
     assert security["calibration_days"] >= 9 and security["calibration_days_needed"] == 37
     assert security["threshold"] >= 3.0 and security["entry_grace_s"] <= security["arrival_grace_s"]
+    # The leaving has its floor; activity while home waits only the home's own lag for a departure.
+    assert security["departure_wait_s"] <= security["departure_grace_s"] and security["departure_grace_s"] >= 300
 
     # Quiet for the incident's window: the episode ends.
     await _minutes(hass, entry, freezer, 61)

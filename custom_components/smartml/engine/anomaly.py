@@ -351,6 +351,7 @@ class SecurityModel:
             arrival_grace_s=self.arrival_grace_s_,
             entry_grace_s=self.entry_grace_s_,
             departure_grace_s=self.departure_grace_s_,
+            departure_wait_s=self.departure_wait_s_,
             open_limit_s=dict(self.open_limit_s_),
             sources=tuple(sorted(self.sources_)),
             source_thresholds={key: source.threshold for key, source in sorted(self.sources_.items())},

@@ -66,7 +66,8 @@ class SecurityLearned:
     night_hours: tuple[int, ...]  # local hours in which the occupied home is quiet
     arrival_grace_s: float  # activity this long before an arrival is the arrival
     entry_grace_s: float  # a door opening while away waits this long for an arrival
-    departure_grace_s: float
+    departure_grace_s: float  # activity this long after a departure is the leaving
+    departure_wait_s: float  # activity while home waits this long for a departure (the home's own lag)
     open_limit_s: Mapping[str, float]  # per door: how long it may stay open
     sources: tuple[str, ...]  # the entities and areas watched, by key
     calibration_days: int = 0  # past days the threshold was calibrated on, each held out
