@@ -177,7 +177,8 @@ class SecurityModel:
 
         home = home_series(store, self.presence_, grid + SLOT_SECONDS / 2, occupancy)
         # The watch goes on from the latest transitions; learning skips excluded periods.
-        last_departures, last_arrivals = transitions(store, self.presence_, now)
+        transitions_in_copy = transitions(store, self.presence_, math.inf)
+        last_departures, last_arrivals = (times[times < now] for times in transitions_in_copy)
         hours, weekend = local_hour_weekend(grid + SLOT_SECONDS / 2, self.timezone_)
 
         # Activity starts of each source before now.
@@ -261,7 +262,7 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.watch_ = self._start_watch(store, last_departures, last_arrivals, leaving)
+        self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving)
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)
@@ -297,8 +298,8 @@ class SecurityModel:
     def _start_watch(
         self,
         store: ObservationStore,
-        departures: NDArray[np.float64],
-        arrivals: NDArray[np.float64],
+        fitted_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
+        transitions_in_copy: tuple[NDArray[np.float64], NDArray[np.float64]],
         leaving: NDArray[np.float64],
     ) -> SecurityWatch:
         """The live side, from the latest presence and door readings and the last leaving.
@@ -308,12 +309,11 @@ class SecurityModel:
         learned of the time away before it (its doubt, its leaving).
         """
         readings = latest_readings(store, [*self.presence_, *self.open_limit_s_])
-        all_departures, all_arrivals = transitions(store, self.presence_, math.inf)
-        last_departure = float(all_departures[-1]) if len(all_departures) else -math.inf
-        last_arrival = float(all_arrivals[-1]) if len(all_arrivals) else -math.inf
-        fitted_departure = float(departures[-1]) if len(departures) else -math.inf
-        fitted_arrival = float(arrivals[-1]) if len(arrivals) else -math.inf
-        same_time_away = last_departure == fitted_departure and last_arrival == fitted_arrival
+        last_departure, last_arrival = (float(times[-1]) if len(times) else -math.inf for times in transitions_in_copy)
+        # The fit's transitions are the copy's before now: the same count, none came after.
+        same_time_away = all(
+            len(fitted) == len(in_copy) for fitted, in_copy in zip(fitted_transitions, transitions_in_copy, strict=True)
+        )
         return SecurityWatch(
             self,
             {e: value for e, (_, value) in readings.items() if e in self.presence_},

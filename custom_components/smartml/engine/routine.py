@@ -219,7 +219,9 @@ class RoutineModel:
         home = np.where(self._held_at(store, middles), 0, home_series(store, self.presence_, middles, occupancy))
         home = home.astype(np.int8)
         hours, weekend = local_hour_weekend(middles, self.timezone_)
-        life = sign_of_life_times(store, self.sensors_, now)
+        # Read once in full: the fit learns from what came before now, the watch starts from the latest.
+        life_in_copy = sign_of_life_times(store, self.sensors_, math.inf)
+        life = life_in_copy[life_in_copy < now]
         # An excluded period teaches nothing: neither its activity, its silences nor its hours.
         spans = store.excluded_spans([*self.presence_, *self.sensors_])
         kept = counted(middles, spans)
@@ -243,7 +245,8 @@ class RoutineModel:
         counts, exposure = counts_by_day.sum(axis=0), exposure_by_day.sum(axis=0)
         self.rates_ = hierarchical_rates(counts, exposure).tolist()
 
-        departures, arrivals = transitions(store, self.presence_, now)
+        transitions_in_copy = transitions(store, self.presence_, math.inf)
+        departures, arrivals = (times[times < now] for times in transitions_in_copy)
         silence_start, silence_end = silence_bounds(life, np.r_[departures, arrivals], now)
         door_times = np.concatenate([buffer_arrays(store.channels[e])[0] for e in self.doors_] or [np.zeros(0)])
         door_started = self._door_started(silence_start, door_times, np.r_[departures, arrivals])
@@ -279,7 +282,7 @@ class RoutineModel:
         self.recent_starts_ = {area: times[times >= recent].tolist() for area, times in starts_by_area.items()}
         self.presence_changes_ = self._presence_changes(store, recent)
         self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now)
-        self.watch_ = self._start_watch(store)
+        self.watch_ = self._start_watch(store, life_in_copy, *transitions_in_copy)
         self.fitted_ = True
 
     def _holding_sensors(self, store: ObservationStore, now: float) -> dict[str, float]:
@@ -437,13 +440,17 @@ class RoutineModel:
             longest[entity_id] = float(np.max(np.diff(t)))
         return longest, share
 
-    def _start_watch(self, store: ObservationStore) -> RoutineWatch:
-        # From the latest readings of the copy, which may hold some after the fit's time.
-        life = sign_of_life_times(store, self.sensors_, math.inf)
+    def _start_watch(
+        self,
+        store: ObservationStore,
+        life: NDArray[np.float64],
+        departures: NDArray[np.float64],
+        arrivals: NDArray[np.float64],
+    ) -> RoutineWatch:
+        """The live side, from the latest readings of the copy, which may hold some after the fit's time."""
         last_life = float(life[-1]) if len(life) else -math.inf
         last_entity = self._last_sign_at(store, np.asarray([last_life]))[0] if len(life) else None
         readings = latest_readings(store, [*self.presence_, *self.holding_])
-        departures, arrivals = transitions(store, self.presence_, math.inf)
         last_presence_change = max(
             float(departures[-1]) if len(departures) else -math.inf, float(arrivals[-1]) if len(arrivals) else -math.inf
         )
