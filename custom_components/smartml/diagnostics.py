@@ -116,7 +116,7 @@ def routine_diagnostics(learned: RoutineLearned | None) -> dict[str, object] | N
         "empty_chance_after_door": learned.empty_chance_after_door,
         "night_hours": len(learned.night_hours),
         "areas_with_a_usual_first_activity": len(learned.usual_first_activity),
-        "sensors": len(learned.longest_silence_s),
+        "sensors_judged_for_silence": len(learned.longest_silence_s),
     }
 
 

@@ -156,6 +156,23 @@ def test_a_sensor_silent_far_longer_than_ever_is_a_sensor_problem(fitted: Routin
     assert fitted.silent_sensors(now, {**last, KITCHEN: now - 3600.0}) == []
 
 
+def test_a_sensor_used_now_and_then_is_never_a_sensor_problem() -> None:
+    window = "binary_sensor.bedroom_window"
+    spec = {**SPEC, "security": [DOOR, window]}
+    store = _home()
+    # Opened on two days of the fourteen: a window shut for the winter.
+    store.merge_states(
+        [(window, "off", _at(0, 0), None), (window, "on", _at(2, 9.0), None), (window, "off", _at(5, 9.0), None)],
+        entity_roles(spec),
+    )
+    model = RoutineModel()
+    model.fit(store, spec, _at(14, 0))
+    assert window in model.sensors_ and window not in model.longest_silence_s_
+    now = _at(17, 12.0)
+    last = {KITCHEN: _at(14, 22.0), BED: now - 3600.0, DOOR: now - 600.0, window: _at(5, 9.0)}
+    assert model.silent_sensors(now, last) == [KITCHEN]
+
+
 def test_bouts_join_changes_close_together() -> None:
     times = np.array([0.0, 100.0, 500.0, 1200.0, 1300.0])
     assert bout_starts(times, 600.0).tolist() == [0.0, 1200.0]

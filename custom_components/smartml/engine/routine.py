@@ -90,6 +90,9 @@ DOOR_SILENCE_MIN_SECONDS: Final = 1800.0
 # Doors left open and appliances stuck on fail the second test.
 HOLDING_MEDIAN_SECONDS: Final = 1800.0
 HOLDING_MAX_SECONDS: Final = 16 * 3600.0
+# A sensor is judged for a sensor problem only if it changed on at least this share of the
+# days of history: silences of a sensor used now and then say nothing of it being broken.
+REGULAR_USE_DAY_SHARE: Final = 0.5
 # Local hour after which the first activity counts as the start of the day.
 DAY_STARTS_HOUR: Final = 4
 
@@ -426,7 +429,11 @@ class RoutineModel:
     def _sensor_silences(
         self, store: ObservationStore, bouts: NDArray[np.float64], now: float
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """Each sensor's longest silence during which the other sensors reported, and its share of bouts."""
+        """The longest silence of each sensor in regular use, and every sensor's share of bouts.
+
+        A sensor that changed on fewer than half of the days (a window shut all winter, a
+        guest room's motion sensor) has no usual silence to be far outside: it is not judged.
+        """
         longest: dict[str, float] = {}
         share: dict[str, float] = {}
         total = max(len(bouts), 1)
@@ -434,10 +441,9 @@ class RoutineModel:
             t = buffer_arrays(store.channels[entity_id])[0]
             t = t[t < now]
             share[entity_id] = float(np.isin(bouts, t).sum()) / total
-            if len(t) < 2:
-                longest[entity_id] = 0.0
-                continue
-            longest[entity_id] = float(np.max(np.diff(t)))
+            days_used = len(np.unique(np.floor(t / DAY_SECONDS)))
+            if len(t) >= 2 and days_used >= REGULAR_USE_DAY_SHARE * self.days_:
+                longest[entity_id] = float(np.max(np.diff(t)))
         return longest, share
 
     def _start_watch(

@@ -68,7 +68,7 @@ class RoutineLearned:
     empty_chance_after_door: float  # chance that a silence begun at a door means nobody is in
     calibration_days: int
     calibration_days_needed: int
-    longest_silence_s: Mapping[str, float]  # per sensor, while the others reported
+    longest_silence_s: Mapping[str, float]  # per sensor in regular use (judged for a sensor problem)
 
 
 def doubted_surprise(expected: float, empty_chance: float, still_out: float = 1.0) -> float:
@@ -292,11 +292,9 @@ class RoutineWatch:
         # The latest and second latest reports: "the others" of a sensor is the latest that is not its own.
         reports = sorted(((last_change.get(e, -math.inf), e) for e in model.sensors_), reverse=True)[:2]
         out: list[str] = []
-        for entity_id in model.sensors_:
+        for entity_id, longest in model.longest_silence_s_.items():  # the sensors in regular use
             since = last_change.get(entity_id, -math.inf)
-            limit = max(
-                MIN_SENSOR_SILENCE_SECONDS, SENSOR_SILENCE_FACTOR * model.longest_silence_s_.get(entity_id, 0.0)
-            )
+            limit = max(MIN_SENSOR_SILENCE_SECONDS, SENSOR_SILENCE_FACTOR * longest)
             if now - since < limit:
                 continue
             others = next((t for t, e in reports if e != entity_id), -math.inf)
