@@ -269,6 +269,9 @@ async def test_check_on_blueprint_notifies_the_chosen_person(hass: HomeAssistant
 
     mock_entry.runtime_data.coordinator.anomalies.async_report(_routine_anomaly())
     await hass.async_block_till_done()
+    # A reload restores the last event (from unavailable): it is not told again.
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
     # Security alerts are not for this automation.
     mock_entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("a2"))
     await hass.async_block_till_done()
