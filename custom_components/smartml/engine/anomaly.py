@@ -78,6 +78,7 @@ from .security_rates import (
     longest_openings,
     night_hours,
     open_limit,
+    own_changes,
     start_contexts,
     transitions,
     with_doubt,
@@ -179,6 +180,8 @@ class SecurityModel:
         # The watch goes on from the latest transitions; learning skips excluded periods.
         transitions_in_copy = transitions(store, self.presence_, math.inf)
         last_departures, last_arrivals = (times[times < now] for times in transitions_in_copy)
+        own_in_copy = own_changes(store, self.presence_, math.inf)
+        own_departures, own_arrivals = (times[times < now] for times in own_in_copy)
         hours, weekend = local_hour_weekend(grid + SLOT_SECONDS / 2, self.timezone_)
 
         # Activity starts of each source before now.
@@ -236,6 +239,15 @@ class SecurityModel:
                     (leaving if is_door else np.zeros(0), 0.0, self.departure_grace_s_),
                     # A door waits for an arrival as long as the live watch lets it.
                     (last_arrivals, self.entry_grace_s_ if is_door else self.arrival_grace_s_, self.arrival_grace_s_),
+                    # One person coming or going while another stays in uses the door too.
+                    *(
+                        (
+                            (own_departures, self.departure_wait_s_, self.departure_grace_s_),
+                            (own_arrivals, self.entry_grace_s_, self.arrival_grace_s_),
+                        )
+                        if is_door
+                        else ()
+                    ),
                 ),
                 is_door,
             )
@@ -263,6 +275,9 @@ class SecurityModel:
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
         self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving)
+        self.watch_.own_departure, self.watch_.own_arrival = (
+            float(times[-1]) if len(times) else -math.inf for times in own_in_copy
+        )
         self.fitted_ = True
         for item in self.feedback_:
             raise_open_limit(item, self.open_limit_s_)

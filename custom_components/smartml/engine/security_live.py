@@ -38,6 +38,7 @@ from .facts import (
     SecurityFacts,
     UnusualTime,
 )
+from .incidents import is_door_alert
 from .live_carry import read_later, take_over
 from .results import Anomaly, anomaly_id
 from .security_context import (
@@ -119,6 +120,9 @@ class SecurityWatch:
         self._pending: list[tuple[float, Anomaly]] = []
         self._doubt_since = doubt_since
         self._doubt_told = doubt_since is not None
+        # The last time one person left or came back by their own presence entity.
+        self.own_departure = -math.inf
+        self.own_arrival = -math.inf
 
     def continue_from(self, previous: SecurityWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended.
@@ -141,6 +145,8 @@ class SecurityWatch:
         known = {anomaly.id for _, anomaly in self._pending}
         self._pending.extend(item for item in previous._pending if item[1].id not in known)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
+        self.own_departure = max(self.own_departure, previous.own_departure)
+        self.own_arrival = max(self.own_arrival, previous.own_arrival)
         for key, ts in previous._last_start.items():
             self._last_start[key] = max(ts, self._last_start.get(key, -math.inf))
         if previous._last_departure == self._last_departure:
@@ -168,8 +174,10 @@ class SecurityWatch:
         else:
             home = home_occupied
         # A later trip out excuses the door only: activity in the home after it is not the leaving.
-        leaving = self._leaving_last if is_door else self._last_departure
-        if ts - leaving <= model.departure_grace_s_ or ts - self._last_arrival <= model.arrival_grace_s_:
+        # So does one person coming or going while another stays in.
+        leaving = max(self._leaving_last, self.own_departure) if is_door else self._last_departure
+        arrival = max(self._last_arrival, self.own_arrival) if is_door else self._last_arrival
+        if ts - leaving <= model.departure_grace_s_ or ts - arrival <= model.arrival_grace_s_:
             return None  # part of a departure or an arrival
         if home is False:
             return STATE_EMPTY
@@ -234,8 +242,16 @@ class SecurityWatch:
     def _presence_changed(self, entity_id: str, value: float, ts: float) -> None:
         self._seen[entity_id] = ts
         was_home = any(v > 0.5 for v in self._presence.values())
+        before = self._presence.get(entity_id)
         self._presence[entity_id] = value
         is_home = any(v > 0.5 for v in self._presence.values())
+        if before is not None and (before > 0.5) != (value > 0.5):
+            # Someone came or went: a door waiting to be reported was them.
+            self._pending = [item for item in self._pending if not is_door_alert(item[1])]
+            if value > 0.5:
+                self.own_arrival = ts
+            else:
+                self.own_departure = ts
         if was_home == is_home:
             return
         self._doubt_since = None

@@ -134,6 +134,26 @@ def transitions(
     return change_times[before & ~home], change_times[~before & home]
 
 
+def own_changes(
+    store: ObservationStore, presence: Sequence[str], now: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Times any one person left or came back by their own presence entity, (departures, arrivals).
+
+    With one person these are the home's transitions; with more, one person leaving while
+    another stays in is a coming or going through the door too.
+    """
+    departures: list[NDArray[np.float64]] = [np.zeros(0)]
+    arrivals: list[NDArray[np.float64]] = [np.zeros(0)]
+    for entity_id in presence:
+        t, v = buffer_arrays(store.channels[entity_id])
+        home = v[t < now] > 0.5
+        t = t[t < now]
+        before = np.r_[home[:1], home[:-1]]
+        departures.append(t[before & ~home])
+        arrivals.append(t[~before & home])
+    return np.sort(np.concatenate(departures)), np.sort(np.concatenate(arrivals))
+
+
 def local_hour_weekend(times: NDArray[np.float64], timezone: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Local hour and whether it is a weekend day, at each time."""
     weekday, seconds = local_weekday_seconds(times, timezone)
