@@ -103,6 +103,16 @@ def test_later_evidence_of_the_same_spell_updates_the_closed_incident() -> None:
     assert is_new and different is not first
 
 
+def test_activity_of_another_time_away_opens_its_own_incident_even_while_one_is_open() -> None:
+    grouper = IncidentGrouper(quiet_s=60 * MINUTE)
+    first, _ = grouper.add(0.0, _alert(0.0), AWAY)
+    # Someone came and went within the hour: the next activity belongs to a new time away.
+    later, is_new = grouper.add(45 * MINUTE, _alert(45 * MINUTE), "away:2500")
+    assert is_new and later is not first and first.end == 45 * MINUTE
+    # One without a spell (activity while someone is home, by day) joins whatever is open.
+    assert grouper.add(50 * MINUTE, _alert(50 * MINUTE, state="occupied"), None) == (later, False)
+
+
 def test_spells_and_openings_from_the_facts() -> None:
     local = datetime(2024, 1, 2, 3, 0, tzinfo=UTC)
     assert spell_of(_alert(0.0), local, 1000.0) == AWAY
