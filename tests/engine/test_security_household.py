@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from custom_components.smartml.engine.anomaly import SecurityModel
-from custom_components.smartml.engine.constants import TYPE_UNUSUAL_TIME
+from custom_components.smartml.engine.constants import MODEL_SECURITY, TYPE_UNUSUAL_TIME
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.results import Anomaly
 
@@ -105,3 +106,30 @@ def test_one_person_s_early_goings_in_the_history_do_not_raise_the_threshold() -
     assert door.events == fitted["plain"].sources_[door.key].events + 6
     # The calibration (below the floor here) is what they would have raised.
     assert fitted["early"].calibration_.threshold == pytest.approx(fitted["plain"].calibration_.threshold)
+
+
+def test_without_presence_entities_a_quiet_home_is_not_taken_for_an_empty_one() -> None:
+    # The occupancy model's guess comes from the very activity security would score: the first
+    # movement after a quiet hour would always look like someone in an empty home.
+    spec = {**SPEC, "presence": []}
+    kept = _home()
+    store = ObservationStore(max_points=10**6)
+    roles = entity_roles(spec)
+    rows = [
+        (entity_id, "on" if value > 0.5 else "off", ts)
+        for entity_id, channel in kept.channels.items()
+        if entity_id in roles
+        for ts, value in zip(channel.times, channel.values, strict=True)
+    ]
+    for entity_id, state, ts in sorted(rows, key=lambda r: r[2]):
+        store.add_state(entity_id, roles[entity_id], state, ts)
+    models = HomeModels(spec)
+    models.fit(store, _at(21, 0))
+    assert models.report.ready[MODEL_SECURITY]
+    models.predict(store, _at(21, 12.0))  # midday on a weekday: usually nobody in
+    assert models.home_occupied_ is False
+    assert models.check_event(KITCHEN, 1.0, _at(21, 12.0) + 60, None) is None
+    assert models.due_anomalies(_at(21, 12.5)) == []
+    # A door at an hour it never opens is still told (at once: no arrival to wait for).
+    found = models.check_event(DOOR, 1.0, _at(22, 3.0), None)
+    assert found is not None and found.type == TYPE_UNUSUAL_TIME

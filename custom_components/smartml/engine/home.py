@@ -232,8 +232,8 @@ class HomeModels:
         """What every ready model says at `now`.
 
         presence: whether anyone is home by the presence entities, None when they do not
-        know; the occupancy model's own estimate stands in then, for energy and climate
-        alike, and for the security checks until the next prediction.
+        know; the occupancy model's own estimate stands in then, for energy, climate and
+        the missing routine (not for security: see `check_event`).
         """
         occupancy = self._predict_part(MODEL_OCCUPANCY, self._predict_occupancy, store, now)
         home_occupied = presence
@@ -312,18 +312,19 @@ class HomeModels:
     def check_event(self, entity_id: str, value: float, ts: float, presence: bool | None) -> Anomaly | None:
         """Score one new binary observation for security anomalies (cheap, event loop).
 
-        presence: as for `predict`; when None, the last prediction's estimate stands in.
+        presence: as for `predict`. Security reads only the presence entities: the
+        occupancy model's estimate comes from the very activity it would score (the first
+        movement after a quiet hour would always look like someone in an empty home), and
+        its fit never learned an empty home without them. Without presence entities it
+        watches doors at unusual hours and doors held open.
         The routine model notes it as a sign of life (or a presence change).
         """
         if self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
             self.routine.observe(entity_id, value, ts)
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return None
-        anomaly: Anomaly | None = self.security.check(entity_id, value, ts, self._home_occupied(presence))
+        anomaly: Anomaly | None = self.security.check(entity_id, value, ts, presence)
         return anomaly
-
-    def _home_occupied(self, presence: bool | None) -> bool | None:
-        return self.home_occupied_ if presence is None else presence
 
     def due_anomalies(self, now: float, unavailable: Sequence[str] = ()) -> list[Anomaly]:
         """Anomalies that are due: doors held open, entries no arrival explained, a missing routine.
