@@ -252,9 +252,9 @@ class OpenTooLong:
 class PresenceDoubt:
     """The home stays in use while the presence entities say everyone is away.
 
-    Raised once per time away, after its first alert: it explains why the activity that
-    follows no longer alerts (the presence is probably wrong: a phone left at home, a stale
-    tracker). A later arrival or departure ends the doubt.
+    Raised once per time away, once the home has stayed in use after its first alert: it
+    explains why the activity that follows no longer alerts (the presence is probably wrong:
+    a phone left at home, a stale tracker). A later arrival or departure ends the doubt.
     """
 
     entity_id: str  # the presence entity that says away

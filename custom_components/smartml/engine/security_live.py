@@ -38,7 +38,7 @@ from .facts import (
     SecurityFacts,
     UnusualTime,
 )
-from .incidents import is_door_alert
+from .incidents import INCIDENT_QUIET_SECONDS, is_door_alert
 from .live_carry import read_later, take_over
 from .results import Anomaly, anomaly_id
 from .security_context import (
@@ -120,6 +120,9 @@ class SecurityWatch:
         self._pending: list[tuple[float, Anomaly]] = []
         self._doubt_since = doubt_since
         self._doubt_told = doubt_since is not None
+        # The last activity since a doubt began: until the doubt is said (the home stayed in
+        # use), a quiet spell ends it.
+        self._doubt_last = -math.inf if doubt_since is None else doubt_since
         # The last time one person left or came back by their own presence entity.
         self.own_departure = -math.inf
         self.own_arrival = -math.inf
@@ -142,6 +145,7 @@ class SecurityWatch:
             self._last_departure = max(self._last_departure, previous._last_departure)
             self._last_arrival = max(self._last_arrival, previous._last_arrival)
             self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
+            self._doubt_last = previous._doubt_last
         known = {anomaly.id for _, anomaly in self._pending}
         self._pending.extend(item for item in previous._pending if item[1].id not in known)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
@@ -155,6 +159,7 @@ class SecurityWatch:
             self._last_departure = previous._last_departure
             self._doubt_since = previous._doubt_since
             self._doubt_told = previous._doubt_told or self._doubt_told
+            self._doubt_last = max(self._doubt_last, previous._doubt_last)
 
     @property
     def away_since(self) -> float | None:
@@ -204,10 +209,16 @@ class SecurityWatch:
         last = self._last_start.get(key, -math.inf)
         self._last_start[key] = ts
         if self._doubt_since is not None and self.away_since is not None:
-            # Someone is in the home whatever the presence says: their activity is theirs,
-            # and their doors are comings and goings the presence does not show.
-            self._tell_doubt(ts)
-            return None
+            if self._doubt_told or ts - self._doubt_last < INCIDENT_QUIET_SECONDS:
+                # Someone is in the home whatever the presence says: their activity is theirs,
+                # and their doors are comings and goings the presence does not show.
+                self._doubt_last = ts
+                self._tell_doubt(ts)
+                return None
+            # The home fell quiet for as long as closes an incident before it had been in use
+            # long enough to doubt the presence: what comes now is scored afresh (an intrusion
+            # hours after a pet's alert).
+            self._doubt_since = None
         source = model.sources_[key]
         if not source.is_door and ts - last < AREA_REFRACTORY_SECONDS:
             return None
@@ -302,10 +313,11 @@ class SecurityWatch:
             return None
         taught = feedback_rate(model.feedback_, source.key, state, hour, source.threshold)
         if surprise_of_rate(taught) < source.threshold:
-            # The person said this was them. While everyone is "away", that means someone is
-            # in after all: what follows in this time away is theirs too (nothing to tell).
-            if state == STATE_EMPTY and self._doubt_since is None:
-                self._doubt_since, self._doubt_told = ts, True
+            # The person said this entry was them. While everyone is "away", that means someone
+            # is in after all: what follows in this time away is theirs too.
+            if state == STATE_EMPTY and source.is_door and self._doubt_since is None:
+                self._doubt_since = self._doubt_last = ts
+                self._doubt_told = True
             return None
         counts = source.counts[STATES.index(state)]
         exposure = model.exposure_[STATES.index(state)] if model.exposure_ else [[1.0] * 24] * 2
@@ -364,6 +376,7 @@ class SecurityWatch:
                 alerted = [a.ts for a in due if isinstance(a.facts, ActivityFacts) and a.facts.state == STATE_EMPTY]
                 if alerted and self._doubt_since is None:
                     self._doubt_since = min(alerted)
+                    self._doubt_last = max([*alerted, *self._last_start.values()])
         if not model.fitted_ or not model.ready()[0]:
             return out
         for entity_id, since in list(self._open_since.items()):

@@ -428,7 +428,7 @@ def doubted_spells(
     is the same sign: someone went back in and stayed. From that sign to the next arrival
     the presence was wrong and the home counts as occupied, so that the model does not learn
     that the empty home is used. (Live, the first such sign alerts; `security_live` then
-    doubts the presence for the rest of the time away.)
+    doubts the presence for the rest of the time away once the home stays in use.)
     """
     departure_grace, arrival_grace = graces_s
     leaving = leaving_doors(door_starts, departures, arrivals, departure_grace)
