@@ -485,6 +485,17 @@ def test_a_time_away_in_which_the_door_opened_is_learned_as_a_return() -> None:
     assert _reported(model, _at(21, 12.5)) == []
 
 
+def test_a_state_kept_from_long_ago_adds_no_quiet_days() -> None:
+    store = _home()
+    window = "binary_sensor.bedroom_window"
+    spec = {**SPEC, "security": [DOOR, window]}
+    store.add_state(window, entity_roles(spec)[window], "off", _at(-60, 0))  # shut for two months
+    model = SecurityModel()
+    model.fit(store, spec, _at(21, 0))
+    assert model.days_ == pytest.approx(_fresh().days_)
+    assert model.calibration_.days == _fresh().calibration_.days
+
+
 def test_explanation_windows_cover_only_hours_spent_in_the_state() -> None:
     night_only = [1.0 if 1 <= h < 5 else 0.0 for h in range(24)]
     assert quiet_span([0.0] * 24, 3, night_only) == (1, 4)  # 01:00-05:00, not round the clock

@@ -173,6 +173,34 @@ def test_a_sensor_used_now_and_then_is_never_a_sensor_problem() -> None:
     assert model.silent_sensors(now, last) == [KITCHEN]
 
 
+def test_days_before_the_sensors_were_recorded_are_no_silence() -> None:
+    window = "binary_sensor.bedroom_window"
+    power = "sensor.house_power"
+    spec = {**SPEC, "security": [DOOR, window], "power": [power]}
+    store = _home()
+    roles = entity_roles(spec)
+    # A window shut for two months, kept as its state since then, and a power meter recorded
+    # for four weeks: neither says the home was silent before its sensors were recorded.
+    store.merge_states([(window, "off", _at(-60, 0), None)], roles)
+    store.merge_states([(power, str(300 + day % 7), _at(day, 12.0), None) for day in range(-28, 14)], roles)
+    model = RoutineModel()
+    model.fit(store, spec, _at(14, 0))
+    assert model.days_ == pytest.approx(14 - 7 / 24, abs=0.3)  # from the first change, the first morning
+    assert model.calibration_.days <= 14
+    assert _watch_morning(model, bed_off=7.0, until=11.0)  # the morning's silence is still told
+
+
+def test_sensors_installed_two_days_ago_are_still_learning() -> None:
+    power = "sensor.house_power"
+    spec = {**SPEC, "power": [power]}
+    rows = [(power, str(300 + day % 7), _at(day, 12.0), None) for day in range(-26, 2)]
+    store = _home(days=2)
+    store.merge_states(rows, entity_roles(spec))
+    model = RoutineModel()
+    model.fit(store, spec, _at(2, 0))
+    assert not model.ready()[0]
+
+
 def test_bouts_join_changes_close_together() -> None:
     times = np.array([0.0, 100.0, 500.0, 1200.0, 1300.0])
     assert bout_starts(times, 600.0).tolist() == [0.0, 1200.0]

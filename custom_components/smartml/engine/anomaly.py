@@ -93,7 +93,7 @@ from .security_threshold import (
     source_thresholds,
     start_days,
 )
-from .slots import counted
+from .slots import counted, first_change
 
 __all__ = [
     "KIND_SECURITY",
@@ -168,8 +168,10 @@ class SecurityModel:
             name: [e for e in (body.get(ROLE_OCCUPANCY) or []) if e not in security]
             for name, body in (spec.get("areas") or {}).items()
         }
-        span = store.time_span()
-        start = span[0] if span else now
+        # Days before the doors and rooms were recorded (another entity's older history, a
+        # state kept from long ago) are no quiet days.
+        watched = [*security, *(e for entities in areas.values() for e in entities)]
+        start = first_change(store, watched, now) or now
         self.days_ = max(0.0, (now - start) / DAY_SECONDS)
         grid: NDArray[np.float64] = np.arange(start - start % SLOT_SECONDS, now, SLOT_SECONDS, dtype=np.float64)
         if len(grid) < 2:

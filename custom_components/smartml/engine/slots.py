@@ -8,7 +8,7 @@ autumn hour maps twice to the same local slots and the skipped spring hour never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 import math
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES
-from .observations import ChannelBuffer
+from .observations import ChannelBuffer, ObservationStore
 from .pacing import pace
 
 
@@ -43,6 +43,23 @@ def slot_middles(start: float, end: float, slot_minutes: int = DEFAULT_SLOT_MINU
 def buffer_arrays(buf: ChannelBuffer) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """A channel's times and values as read-only arrays over its buffers (no copy)."""
     return np.frombuffer(buf.times, dtype=np.float64), np.frombuffer(buf.values, dtype=np.float64)
+
+
+def first_change(store: ObservationStore, entities: Iterable[str], now: float) -> float | None:
+    """When the record of these entities' activity starts: the first change of any before now.
+
+    A channel's first point may be the state in force when its record began, kept with its
+    old time (a window shut for months): only a change shows the sensor was being recorded.
+    """
+    firsts: list[float] = []
+    for entity_id in entities:
+        if entity_id not in store.channels:
+            continue
+        t, v = buffer_arrays(store.channels[entity_id])
+        changed = np.flatnonzero((v[1:] != v[:-1]) & (t[1:] < now))
+        if changed.size:
+            firsts.append(float(t[changed[0] + 1]))
+    return min(firsts, default=None)
 
 
 def _utc_offset(ts: float, tz: ZoneInfo) -> float:
