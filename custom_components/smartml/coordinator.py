@@ -462,14 +462,17 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
-            unavailable = self._unavailable_sensors(now)
-            self.anomalies.async_report_new(
-                [*prediction.anomalies, *models.due_anomalies(now, [e for e, _ in unavailable])],
-                self.learning,
-                self.has_energy_anomalies,
-                self.has_routine_anomalies,
-            )
-            self._async_check_sensors(models, now, unavailable)
+            if self.learning:
+                # Paused, the models hear no events: nothing they would find is true (and the
+                # routine takes the pause for time not watched).
+                unavailable = self._unavailable_sensors(now)
+                self.anomalies.async_report_new(
+                    [*prediction.anomalies, *models.due_anomalies(now, [e for e, _ in unavailable])],
+                    self.learning,
+                    self.has_energy_anomalies,
+                    self.has_routine_anomalies,
+                )
+                self._async_check_sensors(models, now, unavailable)
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
         self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)

@@ -241,6 +241,29 @@ def _routine_anomaly() -> Anomaly:
     )
 
 
+async def test_a_morning_while_learning_is_paused_is_not_told_after_it(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    before_dawn: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    await _morning(hass, mock_entry, freezer, hours=4)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    await _morning(hass, mock_entry, freezer, hours=0.5)
+    # Paused, nothing was heard: the morning was not watched, so it is no missing routine now.
+    assert _routine_told(events) == []
+    assert hass.states.get("binary_sensor.routine_anomaly").state == "off"
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, f"{ISSUE_SENSOR_SILENT}_{mock_entry.entry_id}")
+    # Watched again and still silent: it is told once it is far longer than usual.
+    await _morning(hass, mock_entry, freezer, hours=3)
+    assert len(_routine_told(events)) == 1
+
+
 async def test_check_on_blueprint_notifies_the_chosen_person(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     calls: list[ServiceCall] = []
     hass.services.async_register("notify", "mobile_app_daughter", calls.append)

@@ -366,12 +366,62 @@ def test_a_refit_takes_over_each_person_from_whichever_watch_read_them_last() ->
     assert _first_alert(after, 9.5, 23) is None  # nobody is home
 
 
+def _first_alert_after(model: RoutineModel, start: float, unavailable_until: float | None = None) -> float:
+    """Check every minute from `start` (hours, day 14); the hour of the first alert."""
+    for minute in range(int(start * 60), 20 * 60):
+        hour = minute / 60
+        down = [KITCHEN, BED] if unavailable_until is not None and hour < unavailable_until else []
+        if model.check(_at(14, hour), None, unavailable=down) is not None:
+            return hour
+    raise AssertionError("no alert")
+
+
+def _up_at_seven() -> RoutineModel:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.observe(BED, 1.0, _at(13, 23.0))
+    model.observe(BED, 0.0, _at(14, 7.0))
+    return model
+
+
+def test_time_home_assistant_was_down_is_no_silence() -> None:
+    usual = _first_alert_after(_up_at_seven(), 7.0) - 7.0
+    restarted = _up_at_seven()
+    restarted.check(_at(14, 7.0), None)
+    # Down from 07:05 to 09:00 (a power cut): the checks stopped, and start again after the restart.
+    restarted.restore_live({"watched_until": _at(14, 7 + 5 / 60)})
+    assert _first_alert_after(restarted, 9.0) >= 9.0 + usual - 10 / 60
+
+
+def test_time_the_sensors_were_unavailable_is_no_silence() -> None:
+    usual = _first_alert_after(_up_at_seven(), 7.0) - 7.0
+    # The kitchen and the bed unavailable from 07:20 to 09:30: when they are back, the silence
+    # is not two hours longer for it.
+    blinded = _up_at_seven()
+    for minute in range(7 * 60, 7 * 60 + 20):
+        assert blinded.check(_at(14, minute / 60), None) is None
+    assert _first_alert_after(blinded, 7 + 20 / 60, unavailable_until=9.5) >= 9.5 + usual - 25 / 60
+
+
+def test_the_explanation_compares_the_same_clock_across_a_change_of_summer_time() -> None:
+    # Summer time began on 31 March 2024: the morning of 2 April compares with the mornings before it.
+    model = RoutineModel()
+    model.fit(_home(29), SPEC, _at(29, 0))
+    model.observe(BED, 1.0, _at(28, 23.0))
+    model.observe(BED, 0.0, _at(29, 7.0))
+    found = next(a for minute in range(7 * 60, 11 * 60, 5) if (a := model.check(_at(29, minute / 60), None)))
+    assert isinstance(found.facts, RoutineMissing)
+    # Up at 07:00 give or take 20 minutes, in the kitchen 12 minutes later: most days by 07:25.
+    assert found.facts.area == "kitchen" and found.facts.days_considered == 10
+    assert found.facts.days_with_activity >= 7
+
+
 def test_the_told_silence_outlives_a_restart() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))
     assert len(_watch_morning(before, bed_off=7.0, until=11.0)) == 1
     saved = json.loads(json.dumps(before.live_state()))
-    assert saved == {"told_silence": _at(14, 7.0)}
+    assert saved == {"told_silence": _at(14, 7.0), "watched_until": _at(14, 10 + 55 / 60)}
 
     def started_again(saved: dict[str, object]) -> RoutineModel:
         """A fit at startup knows only what was recorded: the bed emptied at 07:00, then nothing."""

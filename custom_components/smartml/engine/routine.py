@@ -177,6 +177,7 @@ class RoutineModel:
         # Learned in fit.
         self.timezone_ = "UTC"
         self.days_ = 0.0
+        self.history_start_ = math.inf  # the first change of the sensors learned from
         self.presence_: list[str] = []
         self.sensors_: list[str] = []
         self.holding_: dict[str, float] = {}  # sensors whose "on" shows someone there, longest on
@@ -212,6 +213,7 @@ class RoutineModel:
         # Days before the sensors were recorded (another entity's older history, a state
         # kept from long ago) are no silence.
         start = first_change(store, self.sensors_, now) or now
+        self.history_start_ = start
         self.days_ = max(0.0, (now - start) / DAY_SECONDS)
         grid: NDArray[np.float64] = np.arange(start - start % SLOT_SECONDS, now, SLOT_SECONDS, dtype=np.float64)
         self.fitted_ = False
@@ -506,14 +508,18 @@ class RoutineModel:
         return self.watch_.silent_sensors(now, last_change)
 
     def live_state(self) -> JsonObject:
-        """What must outlive a restart: the start of the silence already told (None: none)."""
-        return {"told_silence": self.watch_.told}
+        """What must outlive a restart: the start of the silence already told (None: none), the last check."""
+        watched = self.watch_.watched_until
+        return {"told_silence": self.watch_.told, "watched_until": watched if math.isfinite(watched) else None}
 
     def restore_live(self, saved: Mapping[str, object]) -> None:
-        """After a fit at startup: the silence told before the restart is not told again."""
+        """After a fit at startup: what was told is not told again; the time down is no silence."""
         told = saved.get("told_silence")
         if isinstance(told, int | float) and math.isfinite(told):
             self.watch_.remember_told(float(told))
+        watched = saved.get("watched_until")
+        if isinstance(watched, int | float) and math.isfinite(watched):
+            self.watch_.remember_watched_until(float(watched))
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, anomaly: Anomaly) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 import math
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
@@ -52,6 +52,10 @@ OTHERS_REPORT_SECONDS: Final = DAY_SECONDS
 # A silence told before a restart is the same one if it began this close (times read back
 # from the recorder may be rounded).
 TOLD_SAME_SECONDS: Final = 1.0
+# Checks come every minute: a pause of a quarter of an hour between two (Home Assistant stopped,
+# learning paused) is time the home was not watched, and so is time its main sensors were unavailable.
+# Neither counts as silence.
+UNWATCHED_AFTER_SECONDS: Final = 900.0
 # How long someone who went out stays out, before the household's own outings speak: an
 # exponential of this mean, worth this many outings.
 OUTING_PRIOR_SECONDS: Final = 4 * HOUR_SECONDS
@@ -121,6 +125,8 @@ class RoutineWatch:
         self._held: dict[str, float] = dict(held or {})  # holding sensors on now, since when
         self._told: float | None = None  # start of the silence already told
         self._cache: tuple[float, float, float] = (math.nan, math.nan, 0.0)  # silence start, until, bouts
+        self._last_check = -math.inf
+        self._unwatched: list[tuple[float, float]] = []  # spans the home was not watched, oldest first
 
     def continue_from(self, previous: RoutineWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended."""
@@ -134,6 +140,8 @@ class RoutineWatch:
         self._seen.update({e: previous._seen[e] for e in later})
         self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
         self._told = previous._told
+        self._last_check = max(self._last_check, previous._last_check)
+        self._unwatched = [*previous._unwatched, *self._unwatched]
 
     @property
     def told(self) -> float | None:
@@ -143,6 +151,27 @@ class RoutineWatch:
     def remember_told(self, silence_start: float) -> None:
         """A silence told before a restart: the same one, still going on, is not told again."""
         self._told = silence_start
+
+    @property
+    def watched_until(self) -> float:
+        """The last check, kept over a restart: the time Home Assistant was down was not watched."""
+        return self._last_check
+
+    def remember_watched_until(self, ts: float) -> None:
+        """The last check before a restart."""
+        self._last_check = max(self._last_check, ts)
+
+    def _note_watch(self, now: float, blind: bool) -> None:
+        """Note a check: a long pause since the last one, or sensors unavailable, was not watched."""
+        since = self._last_check
+        if math.isfinite(since) and (blind or now - since > UNWATCHED_AFTER_SECONDS):
+            if self._unwatched and self._unwatched[-1][1] >= since:
+                self._unwatched[-1] = (self._unwatched[-1][0], now)
+            else:
+                self._unwatched.append((since, now))
+        self._last_check = max(since, now)
+        start = self.silence_start
+        self._unwatched = [(a, b) for a, b in self._unwatched if b > start]
 
     @property
     def silence_start(self) -> float:
@@ -188,9 +217,15 @@ class RoutineWatch:
         """The bouts the home usually shows between start and end with someone in."""
         cached_start, cached_until, cached = self._cache
         if cached_start == start and cached_until <= end:
-            total, t = cached, cached_until
+            total = cached + self._bouts_between(cached_until, end)
         else:
-            total, t = 0.0, start
+            total = self._bouts_between(start, end)
+        self._cache = (start, end, total)
+        return total
+
+    def _bouts_between(self, t: float, end: float) -> float:
+        """The learned rate integrated from t to end, local hour by local hour."""
+        total = 0.0
         rates, night = self._model.rates_, self._model.night_hours_
         while t < end:
             local = datetime.fromtimestamp(t, UTC).astimezone(self._tz)
@@ -199,12 +234,13 @@ class RoutineWatch:
             state = STATES.index(STATE_NIGHT if night[local.hour] else STATE_OCCUPIED)
             total += rates[state][int(local.weekday() >= 5)][local.hour] * (stop - t) / HOUR_SECONDS
             t = stop
-        self._cache = (start, end, total)
         return total
 
     def check(self, now: float, home_occupied: bool | None, unavailable: Sequence[str] = ()) -> Anomaly | None:
         """One anomaly per silence that has gone far past the usual while someone is home."""
         model = self._model
+        blind = sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE
+        self._note_watch(now, blind)
         start = self.silence_start
         if not model.fitted_ or not model.ready()[0] or not math.isfinite(start):
             return None
@@ -212,9 +248,11 @@ class RoutineWatch:
             return None
         if not self._home(home_occupied) or self._someone_held(now):
             return None
-        if sum(model.share_.get(e, 0.0) for e in unavailable) >= UNAVAILABLE_SHARE:
+        if blind:
             return None  # the sensors are the problem, not the routine
-        expected = self.expected_bouts(start, now)
+        expected = self.expected_bouts(start, now) - sum(
+            self._bouts_between(max(a, start), min(b, now)) for a, b in self._unwatched
+        )
         # A door that closed as the presence changed was someone arriving: they are in.
         door_started = (
             self._last_entity in model.doors_ and self._last_life - self._last_presence_change > model.bout_gap_s
@@ -268,16 +306,20 @@ class RoutineWatch:
         return changes[index - 1][1] if index else changes[0][1]
 
     def _evidence(self, start: float, now: float) -> tuple[str | None, int, int]:
-        """The area most often active in the same clock window on the last days with someone home."""
+        """The area most often active in the same clock window on the last days with someone home.
+
+        The same local clock on earlier days, also across a change of daylight-saving time;
+        only days the history reaches by that clock.
+        """
         model = self._model
         window = min(now - start, DAY_SECONDS)
-        recent = range(1, min(int(model.days_), RECENT_DAYS) + 1)
-        days = [k for k in recent if self._home_at(now - k * DAY_SECONDS)][:EVIDENCE_DAYS]
+        local_now = datetime.fromtimestamp(now, UTC).astimezone(self._tz)
+        ends = [(local_now - timedelta(days=k)).timestamp() for k in range(1, RECENT_DAYS + 1)]
+        days = [end for end in ends if end >= model.history_start_ and self._home_at(end)][:EVIDENCE_DAYS]
         best: tuple[str | None, int] = (None, -1)
         for area, starts in model.recent_starts_.items():
             active = 0
-            for k in days:
-                end = now - k * DAY_SECONDS
+            for end in days:
                 i = bisect_right(starts, end)
                 active += bool(i and starts[i - 1] >= end - window)
             if active > best[1]:
