@@ -462,16 +462,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
             prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
+            unavailable = self._unavailable_sensors(now)
+            # Paused, the models hear no events: the routine is not checked (it takes the pause
+            # for time not watched), nor are the sensors, and nothing found is told.
+            due = models.due_anomalies(now, [e for e, _ in unavailable], watching=self.learning)
+            self.anomalies.async_report_new(
+                [*prediction.anomalies, *due], self.learning, self.has_energy_anomalies, self.has_routine_anomalies
+            )
             if self.learning:
-                # Paused, the models hear no events: nothing they would find is true (and the
-                # routine takes the pause for time not watched).
-                unavailable = self._unavailable_sensors(now)
-                self.anomalies.async_report_new(
-                    [*prediction.anomalies, *models.due_anomalies(now, [e for e, _ in unavailable])],
-                    self.learning,
-                    self.has_energy_anomalies,
-                    self.has_routine_anomalies,
-                )
                 self._async_check_sensors(models, now, unavailable)
             self.state.models.update(models.live_state())
             self.storage.schedule_save()

@@ -326,17 +326,18 @@ class HomeModels:
         anomaly: Anomaly | None = self.security.check(entity_id, value, ts, presence)
         return anomaly
 
-    def due_anomalies(self, now: float, unavailable: Sequence[str] = ()) -> list[Anomaly]:
+    def due_anomalies(self, now: float, unavailable: Sequence[str] = (), watching: bool = True) -> list[Anomaly]:
         """Anomalies that are due: doors held open, entries no arrival explained, a missing routine.
 
         Pure Python, called from the event loop every refresh, so that it never races
         check_event over the detector's live state. unavailable: the home's sensors that
-        are unavailable now (a silence of theirs is not a missing routine).
+        are unavailable now (a silence of theirs is not a missing routine). watching: False
+        while no events reach the models (learning paused): the routine is not checked.
         """
         due: list[Anomaly] = []
         if self.security is not None and self.report.ready.get(MODEL_SECURITY):
             due.extend(self.security.check_open_durations(now))
-        if self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
+        if watching and self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
             missing = self.routine.check(now, self.home_occupied_, unavailable)
             if missing is not None:
                 due.append(missing)
