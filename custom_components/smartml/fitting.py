@@ -131,6 +131,11 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
             if self.data.models is not None:
                 # In the event loop, so that no event falls between the carry and the swap.
                 models.continue_live_from(self.data.models)
+            # "It was me" said while the fit ran teaches the new models too.
+            taught = {anomaly.id for anomaly in carried.feedback}
+            for item in self.state.feedback:
+                if item.get("id") not in taught:
+                    models.add_feedback(Anomaly.from_json(item))
         finally:
             self.fitting = False
         return FitOutcome(models, report, now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -98,3 +101,31 @@ async def test_energy_anomaly_turns_on_energy_sensor_only(hass: HomeAssistant, m
     assert hass.states.get("binary_sensor.energy_anomaly").state == "on"
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
     assert hass.states.get("event.smartml_anomaly").attributes["event_type"] == "long_run"
+
+
+async def test_it_was_me_said_while_a_refit_runs_teaches_the_new_models(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    coordinator.anomalies.async_report(door_anomaly())
+    await hass.async_block_till_done()
+    fitter = coordinator.fitter
+    fit = fitter._fit
+    running, answered = threading.Event(), threading.Event()
+
+    def slow_fit(*args: Any) -> Any:
+        running.set()
+        answered.wait(10)
+        return fit(*args)
+
+    fitter._fit = slow_fit  # type: ignore[method-assign]
+    refit = hass.async_create_task(fitter.async_refresh())
+    await hass.async_add_executor_job(running.wait, 10)
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "a1"}, blocking=True)
+    answered.set()
+    await refit
+    await hass.async_block_till_done()
+    assert coordinator.models is not None
+    assert [anomaly.id for anomaly in coordinator.models.feedback] == ["a1"]
