@@ -113,7 +113,8 @@ async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     hours: int = call.data[ATTR_HOURS]
     if not 1 <= hours <= MAX_FORECAST_HOURS:
         raise _validation_error("invalid_hours", hours=str(hours), max=str(MAX_FORECAST_HOURS))
-    areas: list[str] = call.data.get(ATTR_AREAS) or list(coordinator.area_names)
+    every = [*coordinator.area_names, HOME] if coordinator.has_occupancy else list(coordinator.area_names)
+    areas: list[str] = call.data.get(ATTR_AREAS) or every
     if unknown := [area for area in areas if area not in coordinator.area_names and area != HOME]:
         raise _validation_error("unknown_area", areas=", ".join(unknown), known=", ".join(coordinator.area_names))
     prediction = coordinator.prediction

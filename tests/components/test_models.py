@@ -115,6 +115,9 @@ async def test_energy_forecast_and_baselines_from_history(
     assert float(hass.states.get("sensor.power_baseline").state) > 0
 
     response = await hass.services.async_call(DOMAIN, "get_forecast", {"hours": 6}, blocking=True, return_response=True)
+    # By default every area and the whole home.
+    assert set(response["occupancy"]) == {*mock_entry.runtime_data.coordinator.area_names, "home"}
+    assert len(response["occupancy"]["home"]) == 6
     assert len(response["energy"]) == 6
     assert response["energy"][0]["p10"] <= response["energy"][0]["p50"] <= response["energy"][0]["p90"]
 
