@@ -35,14 +35,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     storage = SmartMLStorage(hass, entry.entry_id)
     state = await storage.async_load() or LearnedState()
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
-    if storage.loaded_legacy:
-        await storage.async_save_now()
-    await coordinator.anomalies.async_load_phrases()
-    await coordinator.async_bootstrap()
-    await coordinator.fitter.async_refresh()
-    entry.async_on_unload(coordinator.async_start())
-    entry.async_on_unload(coordinator.setpoints.forget_refusals)
-    await coordinator.async_config_entry_first_refresh()
+    try:
+        if storage.loaded_legacy:
+            await storage.async_save_now()
+        await coordinator.anomalies.async_load_phrases()
+        await coordinator.async_bootstrap()
+        await coordinator.fitter.async_refresh()
+        entry.async_on_unload(coordinator.async_start())
+        entry.async_on_unload(coordinator.setpoints.forget_refusals)
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        # Setup is retried with a new coordinator: this one's thread and pending writes end
+        # here, so that a late write cannot overwrite the files of the next attempt.
+        await coordinator.async_shutdown()
+        await storage.async_close()
+        raise
     entry.runtime_data = SmartMLRuntime(coordinator)
     # The home device first: area and thermostat devices point at it.
     home_device = dr.async_get(hass).async_get_or_create(

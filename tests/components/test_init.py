@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 import sys
+import threading
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.coordinator import SmartMLCoordinator
 
 from .conftest import HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
 
@@ -88,3 +92,21 @@ async def test_a_chosen_entity_that_no_longer_exists_raises_a_repair_issue(
     freezer.tick(timedelta(minutes=1))
     await coordinator.async_refresh()
     assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_failed_setup_leaves_no_thread_or_late_write_behind(
+    hass: HomeAssistant, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing_prediction(self: SmartMLCoordinator) -> None:
+        raise ConfigEntryNotReady("the prediction failed")
+
+    monkeypatch.setattr(SmartMLCoordinator, "_async_update_data", failing_prediction)
+    set_home_states(hass)
+    entry = MockConfigEntry(domain=DOMAIN, title="SmartML", unique_id=DOMAIN, data={}, options=home_options())
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # What the attempt learned is written at once, not left to a delayed write.
+    assert f"{DOMAIN}.{entry.entry_id}" in hass_storage
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith(f"{DOMAIN}_models")]
