@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import home_area_as_the_home
-from .const import CONF_AREAS, CONF_CLIMATE, DOMAIN, PLATFORMS
+from .const import (
+    CONF_AREAS,
+    CONF_CLIMATE,
+    DOMAIN,
+    ISSUE_ENTITY_MISSING,
+    ISSUE_RECORDER_EXCLUDES,
+    ISSUE_RECORDER_KEEP_DAYS,
+    ISSUE_SENSOR_SILENT,
+    PLATFORMS,
+)
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .services import async_setup_services
 from .store import LearnedState, SmartMLStorage
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Repair issues of one entry (their ids end with the entry's id).
+ENTRY_ISSUES = (ISSUE_ENTITY_MISSING, ISSUE_SENSOR_SILENT, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -114,9 +130,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> 
         # Stopped first, so that no refresh still running schedules a write after the last one.
         await coordinator.async_shutdown()
         await coordinator.storage.async_close()
+        _async_delete_issues(hass, entry)
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
     """Delete the learned state with the entry."""
+    _async_delete_issues(hass, entry)
     await SmartMLStorage(hass, entry.entry_id).async_remove()
+
+
+@callback
+def _async_delete_issues(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
+    """The entry's repair issues go with it (a loaded entry raises again what still holds)."""
+    for key in ENTRY_ISSUES:
+        ir.async_delete_issue(hass, DOMAIN, f"{key}_{entry.entry_id}")

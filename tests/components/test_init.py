@@ -15,7 +15,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
 
 from .conftest import HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
@@ -110,3 +110,15 @@ async def test_a_failed_setup_leaves_no_thread_or_late_write_behind(
     # What the attempt learned is written at once, not left to a delayed write.
     assert f"{DOMAIN}.{entry.entry_id}" in hass_storage
     assert not [thread for thread in threading.enumerate() if thread.name.startswith(f"{DOMAIN}_models")]
+
+
+async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    issue_id = f"{ISSUE_SENSOR_SILENT}_{mock_entry.entry_id}"
+    ir.async_create_issue(
+        hass, DOMAIN, issue_id, is_fixable=False, severity=ir.IssueSeverity.WARNING, translation_key=ISSUE_SENSOR_SILENT
+    )
+    assert await hass.config_entries.async_remove(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
