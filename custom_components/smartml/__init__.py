@@ -15,6 +15,7 @@ from .config_flow import home_area_as_the_home
 from .const import (
     CONF_AREAS,
     CONF_CLIMATE,
+    CONF_EXCLUDE_CALENDAR,
     DOMAIN,
     ISSUE_ENTITY_MISSING,
     ISSUE_RECORDER_EXCLUDES,
@@ -82,7 +83,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         data = event.data
-        if data["action"] != "update" or (old := data.get("old_entity_id")) not in coordinator.roles:
+        old = data.get("old_entity_id") if data["action"] == "update" else None
+        if old is None or (old not in coordinator.roles and old != entry.options.get(CONF_EXCLUDE_CALENDAR)):
             return
         options = coordinator.async_rename_entity(old, data["entity_id"])
         # A reload with the new options collects under the new id.

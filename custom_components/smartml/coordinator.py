@@ -25,6 +25,7 @@ from .const import (
     CONF_AREAS,
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
+    CONF_EXCLUDE_CALENDAR,
     CONF_NOTIFY,
     CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY_SENSORS,
@@ -428,9 +429,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if not self.hass.is_running or now - self._set_up_at < ENTITY_MISSING_AFTER_SECONDS:
             return
         registry = er.async_get(self.hass)
+        calendar = self.config_entry.options.get(CONF_EXCLUDE_CALENDAR)
         missing = sorted(
             entity_id
-            for entity_id in self.roles
+            for entity_id in [*self.roles, *([calendar] if calendar else [])]
             if self.hass.states.get(entity_id) is None and registry.async_get(entity_id) is None
         )
         self._async_entities_issue(ISSUE_ENTITY_MISSING, missing)

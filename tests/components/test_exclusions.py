@@ -11,6 +11,7 @@ from homeassistant.components.calendar import CalendarEntity, CalendarEvent
 from homeassistant.components.recorder import Recorder
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -238,3 +239,16 @@ async def test_a_calendar_not_up_at_startup_keeps_the_days_last_read_and_is_read
     assert await hass.config_entries.async_unload(entry.entry_id)
     stored = hass_storage[key]["data"]["calendar_excluded"]
     assert [(p["start"], p["end"], p["reason"]) for p in stored] == told
+
+
+async def test_a_renamed_calendar_is_followed(hass: HomeAssistant) -> None:
+    registry = er.async_get(hass)
+    registry.async_get_or_create("calendar", "household", "unusual-days", suggested_object_id="holidays")
+    set_home_states(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_EXCLUDE_CALENDAR: "calendar.holidays"})
+    )
+    await setup_entry(hass, entry)
+    registry.async_update_entity("calendar.holidays", new_entity_id="calendar.family")
+    await hass.async_block_till_done()
+    assert entry.options[CONF_EXCLUDE_CALENDAR] == "calendar.family"
