@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from custom_components.smartml.engine.constants import KIND_ROUTINE, TYPE_ROUTINE_MISSING
+from custom_components.smartml.engine.exclusions import ExcludedPeriod
 from custom_components.smartml.engine.facts import RoutineMissing
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.results import Anomaly
@@ -199,6 +200,32 @@ def test_sensors_installed_two_days_ago_are_still_learning() -> None:
     model = RoutineModel()
     model.fit(store, spec, _at(2, 0))
     assert not model.ready()[0]
+
+
+def test_a_sensor_outage_excluded_inside_a_silence_does_not_raise_the_threshold() -> None:
+    full = _home(28)
+    roles = entity_roles(SPEC)
+    # The sensors were dead from 19:30 to 22:30 one evening, the person at home; the user
+    # excluded exactly that span. What is left of the silence around it is ordinary.
+    down_from, down_to = _at(10, 19.5), _at(10, 22.5)
+    states = {PERSON: ("not_home", "home")}
+    rows = [
+        (entity_id, states.get(entity_id, ("off", "on"))[int(value > 0.5)], ts, None)
+        for entity_id, channel in full.channels.items()
+        for ts, value in zip(channel.times, channel.values, strict=True)
+        if entity_id == PERSON or not down_from <= ts < down_to
+    ]
+    thresholds = []
+    for excluded in ((), (ExcludedPeriod(down_from, down_to, (), "sensors down"),)):
+        store = ObservationStore(max_points=10**6)
+        store.merge_states(sorted(rows, key=lambda r: r[2]), roles)
+        store.excluded = excluded
+        model = RoutineModel()
+        model.fit(store, SPEC, _at(28, 0))
+        thresholds.append(model.threshold_)
+    reference = RoutineModel()
+    reference.fit(full, SPEC, _at(28, 0))
+    assert thresholds[1] <= 1.5 * reference.threshold_ < thresholds[0]
 
 
 def test_bouts_join_changes_close_together() -> None:

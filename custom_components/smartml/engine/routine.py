@@ -262,7 +262,8 @@ class RoutineModel:
         learned = ~held & counted(silence_start, spans) & counted(silence_end, spans)
         silence_start, silence_end, door_started = silence_start[learned], silence_end[learned], door_started[learned]
         slot_state = state_index(home, hours, self.night_hours_)
-        in_home = home != 0
+        # An excluded period's slots expect nothing: a silence that spans one is scored on the rest.
+        in_home = (home != 0) & kept
         maxima = self._held_out_maxima(
             counts_by_day,
             exposure_by_day,
