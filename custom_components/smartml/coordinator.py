@@ -52,7 +52,14 @@ from .engine.constants import (
 )
 from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
-from .engine.observations import BINARY_ROLES, ROLE_CLIMATE, ROLE_OCCUPANCY, ROLE_SECURITY, entity_roles
+from .engine.observations import (
+    BINARY_ROLES,
+    ROLE_CLIMATE,
+    ROLE_OCCUPANCY,
+    ROLE_PRESENCE,
+    ROLE_SECURITY,
+    entity_roles,
+)
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
@@ -203,12 +210,25 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self.worker.async_stop),
         ]
 
+        self._async_presence_to_models()
+
         @callback
         def async_stop() -> None:
             for stop in stops:
                 stop()
 
         return async_stop
+
+    @callback
+    def _async_presence_to_models(self) -> None:
+        """Tell the models who is home now: a change while the first fit ran was heard by no one."""
+        models = self.models
+        if models is None or not self.learning:
+            return
+        for entity_id in [e for e, role in self.roles.items() if role == ROLE_PRESENCE]:
+            buffer = self.state.observations.channels.get(entity_id)
+            if buffer is not None and buffer.times:
+                models.check_event(entity_id, buffer.values[-1], buffer.times[-1], None)
 
     @callback
     def _async_fitted(self) -> None:

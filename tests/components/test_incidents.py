@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 import json
 import re
+import time
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
@@ -17,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.smartml.const import CONF_NOTIFY, CONF_ROUTINE_ANOMALIES, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.constants import TYPE_PRESENCE_DOUBT
+from custom_components.smartml.fitting import SmartMLFitCoordinator
 
 from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, setup_entry
 from .home_history import record_home
@@ -202,3 +205,30 @@ async def test_diagnostics_tell_nothing_of_the_routine(
     assert not re.search(r"\b1[6-9]\d{8}(\.\d+)?\b", text), "an epoch time"
     for word in ("arrival", "departure", "explanation", "preheat_start", "restored_until"):
         assert f'"{word}"' not in text
+
+
+async def test_a_departure_while_the_first_fit_runs_is_known_to_the_watch(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    at_night: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await record_home(hass, freezer)
+    fit = SmartMLFitCoordinator._fit
+
+    def fit_while_leaving(self: SmartMLFitCoordinator, *args: Any) -> Any:
+        # The person leaves as Home Assistant starts, before anything listens.
+        hass.loop.call_soon_threadsafe(hass.states.async_set, PERSON, "not_home")
+        time.sleep(0.2)
+        return fit(self, *args)
+
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", fit_while_leaving)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options())
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    # The door an hour later is an entry while away, not a door of an occupied home.
+    await _minutes(hass, entry, freezer, 60)
+    await _pulse(hass, FRONT_DOOR, "door")
+    await _minutes(hass, entry, freezer, 10)
+    assert [event.data["type"] for event in events] == ["entry_without_arrival"]
