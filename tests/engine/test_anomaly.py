@@ -420,6 +420,35 @@ def test_a_refit_keeps_what_waits_and_the_doubt() -> None:
     assert again.check_open_durations(_at(21, 11.25) + 900) == []  # still doubted, already said
 
 
+def test_an_entry_waiting_for_its_grace_outlives_a_restart() -> None:
+    roles = entity_roles(SPEC)
+    model = _fresh()
+    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(DOOR, 1.0, _at(21, 11.0), None)
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
+    saved = json.loads(json.dumps(model.live_state()))
+    assert [item["anomaly"]["type"] for item in saved["pending"]] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+
+    def restarted(arrival: float | None) -> SecurityModel:
+        """Home Assistant restarts a minute later: the fit at startup has the door in its history."""
+        store = _home()
+        store.add_state(PERSON, roles[PERSON], "not_home", _at(21, 9.0))
+        store.add_state(DOOR, roles[DOOR], "on", _at(21, 11.0))
+        store.add_state(DOOR, roles[DOOR], "off", _at(21, 11.0) + 20)
+        if arrival is not None:
+            store.add_state(PERSON, roles[PERSON], "home", arrival)
+        again = SecurityModel()
+        again.fit(store, SPEC, _at(21, 11.0) + 60)
+        again.restore_live(saved)
+        return again
+
+    assert [a.type for a in restarted(None).check_open_durations(_at(21, 11.5))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
+    # Someone came home during the restart: the door was them.
+    assert restarted(_at(21, 11.0) + 30).check_open_durations(_at(21, 11.5)) == []
+    # What another version wrote is skipped.
+    assert restarted(None).restore_live({"pending": [{"due": 0.0, "anomaly": {"id": 3}}, "x"]}) is None
+
+
 def test_a_refit_carries_a_departure_and_an_arrival_seen_while_it_ran() -> None:
     model = _fresh()
     model.check(PERSON, 0.0, _at(21, 9.0), None)

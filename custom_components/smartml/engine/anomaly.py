@@ -45,6 +45,7 @@ from .constants import (
     TYPE_OPEN_TOO_LONG,
     TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
+    JsonObject,
 )
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
@@ -341,6 +342,16 @@ class SecurityModel:
             leaving_last=float(np.max(leaving, initial=last_departure)) if same_time_away else None,
             seen={e: ts for e, (ts, _) in readings.items()},
         )
+
+    def live_state(self) -> JsonObject:
+        """What must outlive a restart: the alerts still waiting for their grace."""
+        return {"pending": self.watch_.pending_as_json()}
+
+    def restore_live(self, saved: Mapping[str, Any]) -> None:
+        """After a fit: alerts that waited before a restart wait on, unless a coming or going explained them."""
+        pending = saved.get("pending")
+        if isinstance(pending, list):
+            self.watch_.restore_pending(pending)
 
     def ready(self) -> tuple[bool, str]:
         """Whether the learning period is over; the reason when not."""

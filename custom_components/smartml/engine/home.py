@@ -183,6 +183,7 @@ class HomeModels:
         model = SecurityModel(sensitivity=sensitivity)
         model.fit(store, self.spec, now)
         model.load_feedback(self.feedback)
+        model.restore_live(self.saved.get(MODEL_SECURITY) or {})
         self.security = model
         if note := model.calibration_note():
             self.report.notes[MODEL_SECURITY] = note
@@ -392,7 +393,7 @@ class HomeModels:
     def live_state(self) -> dict[str, JsonObject]:
         """State the models keep between fits (live accuracy), to be persisted."""
         state: dict[str, JsonObject] = {}
-        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_ROUTINE):
+        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_SECURITY, MODEL_ROUTINE):
             model = getattr(self, name)
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()

@@ -26,6 +26,7 @@ from .constants import (
     TYPE_OPEN_TOO_LONG,
     TYPE_PRESENCE_DOUBT,
     TYPE_UNUSUAL_TIME,
+    JsonObject,
 )
 from .facts import (
     AREA_SOURCE_PREFIX,
@@ -160,6 +161,25 @@ class SecurityWatch:
             self._doubt_since = previous._doubt_since
             self._doubt_told = previous._doubt_told or self._doubt_told
             self._doubt_last = max(self._doubt_last, previous._doubt_last)
+
+    def pending_as_json(self) -> list[JsonObject]:
+        """The alerts waiting for their grace, for a restart."""
+        return [{"due": due, "anomaly": dict(anomaly.as_json())} for due, anomaly in self._pending]
+
+    def restore_pending(self, saved: Sequence[object]) -> None:
+        """Alerts that waited before a restart, unless a departure or an arrival came after them."""
+        explained_until = max(self._last_departure, self._last_arrival, self.own_departure, self.own_arrival)
+        known = {anomaly.id for _, anomaly in self._pending}
+        for item in saved:
+            if not isinstance(item, Mapping) or not isinstance(item.get("due"), int | float):
+                continue
+            try:
+                anomaly = Anomaly.from_json(item["anomaly"])
+            except (KeyError, TypeError, ValueError):
+                continue  # written by another version: nothing to wait for
+            if anomaly.ts > explained_until and anomaly.id not in known:
+                self._pending.append((float(item["due"]), anomaly))
+                known.add(anomaly.id)
 
     @property
     def away_since(self) -> float | None:
