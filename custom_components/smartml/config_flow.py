@@ -91,6 +91,9 @@ ENTITY_LISTS = (
     CONF_DEVICES,
 )
 # Lists that give SmartML something to learn on their own (environment needs occupancy).
+# The notify action that sends to notify entities: it needs an entity target SmartML does not
+# choose, so alerts sent with it would fail.
+NOTIFY_ENTITY_ACTION = "send_message"
 LEARNABLE = (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
 ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_OCCUPANCY: OCCUPANCY_DOMAINS,
@@ -215,7 +218,7 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
 
 def build_schema(hass: HomeAssistant, defaults: Mapping[str, Any]) -> vol.Schema:
     """The one form of the user, options and reconfigure steps."""
-    notify_services = sorted(hass.services.async_services_for_domain("notify"))
+    notify_services = sorted(set(hass.services.async_services_for_domain("notify")) - {NOTIFY_ENTITY_ACTION})
     fields: dict[Any, Any] = {}
     for key in ENTITY_LISTS:
         fields[vol.Optional(key, default=list(defaults.get(key, [])))] = SELECTORS[key]
@@ -315,7 +318,9 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
     if calendar and (error := _entity_error(hass, CONF_EXCLUDE_CALENDAR, calendar)):
         errors[CONF_EXCLUDE_CALENDAR] = error
     notify = (user_input.get(CONF_NOTIFY) or "").removeprefix("notify.") or None
-    if notify and not hass.services.has_service("notify", notify):
+    if notify == NOTIFY_ENTITY_ACTION:
+        errors[CONF_NOTIFY] = "notify_needs_entity"
+    elif notify and not hass.services.has_service("notify", notify):
         errors[CONF_NOTIFY] = "notify_not_found"
 
     areas: dict[str, dict[str, list[str]]] = {}

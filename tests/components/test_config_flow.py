@@ -118,6 +118,7 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         ({CONF_ENERGY: ["sensor.energy_today"]}, CONF_ENERGY, "energy_not_cumulative"),
         ({CONF_OUTDOOR_TEMPERATURE: "climate.living_room"}, CONF_OUTDOOR_TEMPERATURE, "wrong_domain"),
         ({CONF_NOTIFY: "notify.nobody"}, CONF_NOTIFY, "notify_not_found"),
+        ({CONF_NOTIFY: "notify.send_message"}, CONF_NOTIFY, "notify_needs_entity"),
         ({CONF_SECURITY_SENSORS: ["sensor.weather"]}, CONF_SECURITY_SENSORS, "not_numeric"),
         ({CONF_SECURITY_SENSORS: [FRONT_DOOR]}, CONF_SECURITY_SENSORS, "wrong_domain"),
         ({CONF_SECURITY_SENSORS: ["sensor.ghost"]}, CONF_SECURITY_SENSORS, "entity_not_found"),
