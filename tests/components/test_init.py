@@ -116,9 +116,18 @@ async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_en
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
     issue_id = f"{ISSUE_SENSOR_SILENT}_{mock_entry.entry_id}"
-    ir.async_create_issue(
-        hass, DOMAIN, issue_id, is_fixable=False, severity=ir.IssueSeverity.WARNING, translation_key=ISSUE_SENSOR_SILENT
-    )
+
+    def raise_issue() -> None:
+        severity = ir.IssueSeverity.WARNING
+        ir.async_create_issue(
+            hass, DOMAIN, issue_id, is_fixable=False, severity=severity, translation_key=ISSUE_SENSOR_SILENT
+        )
+
+    raise_issue()
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    # An entry not loaded (disabled, or waiting to retry its setup) is removed without an unload.
+    raise_issue()
     assert await hass.config_entries.async_remove(mock_entry.entry_id)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

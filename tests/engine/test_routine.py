@@ -169,6 +169,15 @@ def test_a_sensor_used_now_and_then_is_never_a_sensor_problem() -> None:
     model = RoutineModel()
     model.fit(store, spec, _at(14, 0))
     assert window in model.sensors_ and window not in model.longest_silence_s_
+    # Aired every morning for three weeks, then shut for the winter: judged no more a week on.
+    aired = _home(28)
+    aired.merge_states(
+        [(window, state, _at(day, hour), None) for day in range(21) for state, hour in (("on", 8.0), ("off", 8.5))],
+        entity_roles(spec),
+    )
+    shut = RoutineModel()
+    shut.fit(aired, spec, _at(28, 0))
+    assert window not in shut.longest_silence_s_
     now = _at(17, 12.0)
     last = {KITCHEN: _at(14, 22.0), BED: now - 3600.0, DOOR: now - 600.0, window: _at(5, 9.0)}
     assert model.silent_sensors(now, last) == [KITCHEN]
@@ -443,12 +452,44 @@ def test_the_explanation_compares_the_same_clock_across_a_change_of_summer_time(
     assert found.facts.days_with_activity >= 7
 
 
+def test_time_not_watched_before_a_restart_stays_not_watched() -> None:
+    usual = _first_alert_after(_up_at_seven(), 7.0) - 7.0
+    blinded = _up_at_seven()
+    for minute in range(7 * 60, int(9.5 * 60)):
+        down = [KITCHEN, BED] if minute >= 7 * 60 + 20 else []
+        assert blinded.check(_at(14, minute / 60), None, unavailable=down) is None
+    # Restarted (to bring the sensors back) for a minute at 09:30.
+    restarted = _up_at_seven()
+    restarted.restore_live(json.loads(json.dumps(blinded.live_state())))
+    assert _first_alert_after(restarted, 9.5 + 1 / 60) >= 9.5 + usual - 25 / 60
+
+
+def test_a_clock_set_back_leaves_no_span_the_wrong_way_round() -> None:
+    usual = _first_alert_after(_up_at_seven(), 7.0) - 7.0
+    model = _up_at_seven()
+    model.restore_live({"watched_until": _at(14, 10.0)})  # saved before the clock was set back
+    assert _first_alert_after(model, 7.0, unavailable_until=9.0) >= 9.0 + usual - 10 / 60
+    assert all(b > a for a, b in model.watch_._unwatched)
+
+
+def test_after_a_long_pause_no_sensor_is_silent_for_it(fitted: RoutineModel) -> None:
+    model = RoutineModel()
+    model.fit(_home(), SPEC, _at(14, 0))
+    model.check(_at(14, 8.0), None)
+    # Learning paused for three days: nothing heard, nothing checked. The kitchen reports again.
+    now = _at(17, 8.0)
+    model.check(now, None)
+    last = {KITCHEN: now, BED: _at(14, 7.0), DOOR: _at(14, 7.5)}
+    assert model.silent_sensors(now, last) == []
+    assert fitted.silent_sensors(now, last) == [BED]  # a watch that was not paused (a door is not judged)
+
+
 def test_the_told_silence_outlives_a_restart() -> None:
     before = RoutineModel()
     before.fit(_home(), SPEC, _at(14, 0))
     assert len(_watch_morning(before, bed_off=7.0, until=11.0)) == 1
     saved = json.loads(json.dumps(before.live_state()))
-    assert saved == {"told_silence": _at(14, 7.0), "watched_until": _at(14, 10 + 55 / 60)}
+    assert saved == {"told_silence": _at(14, 7.0), "watched_until": _at(14, 10 + 55 / 60), "unwatched": []}
 
     def started_again(saved: dict[str, object]) -> RoutineModel:
         """A fit at startup knows only what was recorded: the bed emptied at 07:00, then nothing."""

@@ -91,7 +91,7 @@ DOOR_SILENCE_MIN_SECONDS: Final = 1800.0
 HOLDING_MEDIAN_SECONDS: Final = 1800.0
 HOLDING_MAX_SECONDS: Final = 16 * 3600.0
 # A sensor is judged for a sensor problem only if it changed on at least this share of the
-# days of history: silences of a sensor used now and then say nothing of it being broken.
+# last days (RECENT_DAYS): silences of a sensor used now and then say nothing of it being broken.
 REGULAR_USE_DAY_SHARE: Final = 0.5
 # Local hour after which the first activity counts as the start of the day.
 DAY_STARTS_HOUR: Final = 4
@@ -288,7 +288,8 @@ class RoutineModel:
         recent = now - RECENT_DAYS * DAY_SECONDS
         self.recent_starts_ = {area: times[times >= recent].tolist() for area, times in starts_by_area.items()}
         self.presence_changes_ = self._presence_changes(store, recent)
-        self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now)
+        motion = [e for e in self.sensors_ if roles[e] == ROLE_OCCUPANCY and e not in self.doors_]
+        self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now, motion)
         self.watch_ = self._start_watch(store, life_in_copy, *transitions_in_copy)
         self.fitted_ = True
 
@@ -431,12 +432,13 @@ class RoutineModel:
         return out + [(float(t), bool(s)) for t, s in zip(times[keep], states[keep], strict=True)]
 
     def _sensor_silences(
-        self, store: ObservationStore, bouts: NDArray[np.float64], now: float
+        self, store: ObservationStore, bouts: NDArray[np.float64], now: float, motion: Sequence[str]
     ) -> tuple[dict[str, float], dict[str, float]]:
-        """The longest silence of each sensor in regular use, and every sensor's share of bouts.
+        """The longest silence of each motion sensor in regular use, and every sensor's share of bouts.
 
-        A sensor that changed on fewer than half of the days (a window shut all winter, a
-        guest room's motion sensor) has no usual silence to be far outside: it is not judged.
+        A door or a window unused for days is not broken (a window shut for the winter), nor
+        is a motion sensor that changed on fewer than half of the last days (a guest room's):
+        neither has a usual silence to be far outside, so neither is judged.
         """
         longest: dict[str, float] = {}
         share: dict[str, float] = {}
@@ -445,8 +447,10 @@ class RoutineModel:
             t = buffer_arrays(store.channels[entity_id])[0]
             t = t[t < now]
             share[entity_id] = float(np.isin(bouts, t).sum()) / total
-            days_used = len(np.unique(np.floor(t / DAY_SECONDS)))
-            if len(t) >= 2 and days_used >= REGULAR_USE_DAY_SHARE * self.days_:
+            recent = t[t >= now - RECENT_DAYS * DAY_SECONDS]
+            days_used = len(np.unique(np.floor(recent / DAY_SECONDS)))
+            regular = days_used >= REGULAR_USE_DAY_SHARE * min(self.days_, RECENT_DAYS)
+            if entity_id in motion and len(t) >= 2 and regular:
                 longest[entity_id] = float(np.max(np.diff(t)))
         return longest, share
 
@@ -509,18 +513,15 @@ class RoutineModel:
         return self.watch_.silent_sensors(now, last_change)
 
     def live_state(self) -> JsonObject:
-        """What must outlive a restart: the start of the silence already told (None: none), the last check."""
-        watched = self.watch_.watched_until
-        return {"told_silence": self.watch_.told, "watched_until": watched if math.isfinite(watched) else None}
+        """What must outlive a restart: the silence already told (None: none), what was not watched."""
+        return {"told_silence": self.watch_.told, **self.watch_.watching_as_json()}
 
     def restore_live(self, saved: Mapping[str, object]) -> None:
         """After a fit at startup: what was told is not told again; the time down is no silence."""
         told = saved.get("told_silence")
         if isinstance(told, int | float) and math.isfinite(told):
             self.watch_.remember_told(float(told))
-        watched = saved.get("watched_until")
-        if isinstance(watched, int | float) and math.isfinite(watched):
-            self.watch_.remember_watched_until(float(watched))
+        self.watch_.restore_watching(saved)
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, anomaly: Anomaly) -> None:

@@ -20,7 +20,7 @@ import math
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ROUTINE, TYPE_ROUTINE_MISSING
+from .constants import DAY_SECONDS, HOUR_SECONDS, KIND_ROUTINE, TYPE_ROUTINE_MISSING, JsonObject
 from .facts import RoutineMissing
 from .live_carry import read_later, take_over
 from .results import Anomaly, anomaly_id
@@ -127,6 +127,7 @@ class RoutineWatch:
         self._cache: tuple[float, float, float] = (math.nan, math.nan, 0.0)  # silence start, until, bouts
         self._last_check = -math.inf
         self._unwatched: list[tuple[float, float]] = []  # spans the home was not watched, oldest first
+        self._unwatched_end = -math.inf
 
     def continue_from(self, previous: RoutineWatch) -> None:
         """Carry what the previous fit's watch saw live since its history ended."""
@@ -141,7 +142,8 @@ class RoutineWatch:
         self._last_presence_change = max(self._last_presence_change, previous._last_presence_change)
         self._told = previous._told
         self._last_check = max(self._last_check, previous._last_check)
-        self._unwatched = [*previous._unwatched, *self._unwatched]
+        self._unwatched = sorted({*previous._unwatched, *self._unwatched})
+        self._unwatched_end = max(self._unwatched_end, previous._unwatched_end)
 
     @property
     def told(self) -> float | None:
@@ -152,26 +154,40 @@ class RoutineWatch:
         """A silence told before a restart: the same one, still going on, is not told again."""
         self._told = silence_start
 
-    @property
-    def watched_until(self) -> float:
-        """The last check, kept over a restart: the time Home Assistant was down was not watched."""
-        return self._last_check
+    def watching_as_json(self) -> JsonObject:
+        """The last check and the spans not watched in the silence so far, kept over a restart."""
+        last = self._last_check
+        return {
+            "watched_until": last if math.isfinite(last) else None,
+            "unwatched": [[a, b] for a, b in self._unwatched],
+        }
 
-    def remember_watched_until(self, ts: float) -> None:
-        """The last check before a restart."""
-        self._last_check = max(self._last_check, ts)
+    def restore_watching(self, saved: Mapping[str, object]) -> None:
+        """The last check before a restart (the time down was not watched) and the spans before it."""
+        last = saved.get("watched_until")
+        if isinstance(last, int | float) and math.isfinite(last):
+            self._last_check = max(self._last_check, float(last))
+        spans = saved.get("unwatched")
+        if isinstance(spans, list):
+            kept = [
+                (float(span[0]), float(span[1]))
+                for span in spans
+                if isinstance(span, list) and len(span) == 2 and all(isinstance(t, int | float) for t in span)
+            ]
+            self._unwatched = sorted({*kept, *self._unwatched})
 
     def _note_watch(self, now: float, blind: bool) -> None:
         """Note a check: a long pause since the last one, or sensors unavailable, was not watched."""
-        since = self._last_check
+        since = min(self._last_check, now)  # a clock set back must not leave a span the wrong way round
         if math.isfinite(since) and (blind or now - since > UNWATCHED_AFTER_SECONDS):
             if self._unwatched and self._unwatched[-1][1] >= since:
                 self._unwatched[-1] = (self._unwatched[-1][0], now)
             else:
                 self._unwatched.append((since, now))
-        self._last_check = max(since, now)
+            self._unwatched_end = now
+        self._last_check = now
         start = self.silence_start
-        self._unwatched = [(a, b) for a, b in self._unwatched if b > start]
+        self._unwatched = [(a, b) for a, b in self._unwatched if b > start and b > a]
 
     @property
     def silence_start(self) -> float:
@@ -335,7 +351,8 @@ class RoutineWatch:
         reports = sorted(((last_change.get(e, -math.inf), e) for e in model.sensors_), reverse=True)[:2]
         out: list[str] = []
         for entity_id, longest in model.longest_silence_s_.items():  # the sensors in regular use
-            since = last_change.get(entity_id, -math.inf)
+            # Time not watched (Home Assistant down, learning paused) says nothing of the sensor.
+            since = max(last_change.get(entity_id, -math.inf), self._unwatched_end)
             limit = max(MIN_SENSOR_SILENCE_SECONDS, SENSOR_SILENCE_FACTOR * longest)
             if now - since < limit:
                 continue
