@@ -151,7 +151,7 @@ def _run_model(home: HomeReplay, events: list[Event], start: float, end: float) 
         if last_value.get(entity_id) == value:
             continue  # Home Assistant reports changes only
         last_value[entity_id] = value
-        anomaly = home.check_event(entity_id, value, ts, None)
+        anomaly = home.check_event(entity_id, value, ts)
         if anomaly is not None:
             raised.append((ts, anomaly))
     while tick <= end + 3600.0:

@@ -225,10 +225,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         if models is None or not self.learning:
             return
-        for entity_id in [e for e, role in self.roles.items() if role == ROLE_PRESENCE]:
-            buffer = self.state.observations.channels.get(entity_id)
-            if buffer is not None and buffer.times:
-                models.check_event(entity_id, buffer.values[-1], buffer.times[-1], None)
+        channels = self.state.observations.channels
+        latest = sorted(
+            (buffer.times[-1], entity_id, buffer.values[-1])
+            for entity_id, role in self.roles.items()
+            if role == ROLE_PRESENCE and (buffer := channels.get(entity_id)) is not None and buffer.times
+        )
+        for ts, entity_id, value in latest:  # in time order: who left last is when the home emptied
+            models.check_event(entity_id, value, ts)
 
     @callback
     def _async_fitted(self) -> None:
@@ -258,7 +262,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if entity_id in self.activity_sensors:
             self.anomalies.async_end(KIND_ROUTINE)
         value = buffer.values[-1]
-        anomaly = models.check_event(entity_id, value, ts, presence_now(self.hass, self.spec))
+        anomaly = models.check_event(entity_id, value, ts)
         if anomaly is not None:
             self.anomalies.async_report(anomaly)
 

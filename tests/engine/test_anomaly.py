@@ -115,9 +115,9 @@ def test_model_learns_night_graces_and_threshold(fitted: SecurityModel) -> None:
 
 def test_door_at_night_in_empty_home_raises_anomaly() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 23.0), None)  # everyone left late in the evening
-    assert model.check(DOOR, 1.0, _at(22, 3 + 10 / 60), None) is None  # waits for an arrival
-    model.check(DOOR, 0.0, _at(22, 3 + 10 / 60) + 20, None)
+    model.check(PERSON, 0.0, _at(21, 23.0))  # everyone left late in the evening
+    assert model.check(DOOR, 1.0, _at(22, 3 + 10 / 60)) is None  # waits for an arrival
+    model.check(DOOR, 0.0, _at(22, 3 + 10 / 60) + 20)
     found = _reported(model, _at(22, 3 + 10 / 60))
     assert [a.type for a in found] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
     anomaly = found[0]
@@ -129,23 +129,23 @@ def test_door_at_night_in_empty_home_raises_anomaly() -> None:
 
 def test_routine_arrival_is_not_flagged() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(DOOR, 1.0, _at(21, 17.0), None)
-    model.check(PERSON, 1.0, _at(21, 17.0) + 10, None)
-    model.check(DOOR, 0.0, _at(21, 17.0) + 30, None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(DOOR, 1.0, _at(21, 17.0))
+    model.check(PERSON, 1.0, _at(21, 17.0) + 10)
+    model.check(DOOR, 0.0, _at(21, 17.0) + 30)
     assert _reported(model, _at(21, 17.0)) == []
 
 
 def test_cat_at_night_is_rare_but_normal() -> None:
     model = _fresh()
-    assert model.check(LIVING, 1.0, _at(21, 2.5), None) is None
+    assert model.check(LIVING, 1.0, _at(21, 2.5)) is None
     assert _reported(model, _at(21, 2.5)) == []
 
 
 def test_door_at_night_while_asleep_is_an_unusual_time() -> None:
     model = _fresh()
-    model.check(DOOR, 1.0, _at(21, 3.2), None)
-    model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
+    model.check(DOOR, 1.0, _at(21, 3.2))
+    model.check(DOOR, 0.0, _at(21, 3.2) + 20)
     found = _reported(model, _at(21, 3.2))
     assert [a.type for a in found] == [TYPE_UNUSUAL_TIME]
     assert "at night" in explain(found[0])
@@ -153,37 +153,37 @@ def test_door_at_night_while_asleep_is_an_unusual_time() -> None:
 
 def test_feedback_suppresses_the_same_situation() -> None:
     model = _fresh()
-    model.check(DOOR, 1.0, _at(21, 3.2), None)
-    model.check(DOOR, 0.0, _at(21, 3.2) + 20, None)
+    model.check(DOOR, 1.0, _at(21, 3.2))
+    model.check(DOOR, 0.0, _at(21, 3.2) + 20)
     first = _reported(model, _at(21, 3.2))
     assert len(first) == 1
     model.add_feedback(Anomaly.from_json(json.loads(json.dumps(first[0].as_json()))))
-    model.check(DOOR, 1.0, _at(22, 3.4), None)
-    model.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    model.check(DOOR, 1.0, _at(22, 3.4))
+    model.check(DOOR, 0.0, _at(22, 3.4) + 20)
     assert _reported(model, _at(22, 3.4)) == []
     # Feedback is plain JSON and survives a refit.
     saved = json.loads(json.dumps(model.feedback_as_dict()))
     again = _fresh()
     again.load_feedback(saved)
-    again.check(DOOR, 1.0, _at(22, 3.4), None)
-    again.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    again.check(DOOR, 1.0, _at(22, 3.4))
+    again.check(DOOR, 0.0, _at(22, 3.4) + 20)
     assert _reported(again, _at(22, 3.4)) == []
 
 
 def _away_with_an_entry_at(model: SecurityModel, ts: float) -> list[Anomaly]:
     """The door opens at ts while everyone is already away, then the kitchen."""
-    model.check(DOOR, 1.0, ts, None)
-    model.check(DOOR, 0.0, ts + 20, None)
-    model.check(KITCHEN, 1.0, ts + 60, None)
+    model.check(DOOR, 1.0, ts)
+    model.check(DOOR, 0.0, ts + 20)
+    model.check(KITCHEN, 1.0, ts + 60)
     return _reported(model, ts)
 
 
 def _away_with_an_entry(model: SecurityModel) -> list[Anomaly]:
     """Everyone leaves at 09:00 on a weekday; the door opens at 11:00, then the kitchen."""
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(DOOR, 1.0, _at(21, 11.0), None)
-    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
-    model.check(KITCHEN, 1.0, _at(21, 11.0) + 60, None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(DOOR, 1.0, _at(21, 11.0))
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20)
+    model.check(KITCHEN, 1.0, _at(21, 11.0) + 60)
     return _reported(model, _at(21, 11.0))
 
 
@@ -198,21 +198,21 @@ def test_an_entry_while_away_is_reported_within_the_door_grace() -> None:
 
 def test_an_arrival_explains_what_waits_even_after_its_grace_ran_out() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(DOOR, 1.0, _at(21, 11.0), None)
-    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(DOOR, 1.0, _at(21, 11.0))
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20)
     # The phone says home a few seconds after the grace, before the next check.
-    model.check(PERSON, 1.0, _at(21, 11.0) + model.entry_grace_s_ + 5, None)
+    model.check(PERSON, 1.0, _at(21, 11.0) + model.entry_grace_s_ + 5)
     assert _reported(model, _at(21, 11.0)) == []
 
 
 def _leave_with_trips(model: SecurityModel, trips: list[float]) -> list[Anomaly]:
     """Everyone leaves at 09:00 on a weekday; the door is used `trips` seconds after."""
     left = _at(21, 9.0)
-    model.check(PERSON, 0.0, left, None)
+    model.check(PERSON, 0.0, left)
     for after in trips:
-        model.check(DOOR, 1.0, left + after, None)
-        model.check(DOOR, 0.0, left + after + 10, None)
+        model.check(DOOR, 1.0, left + after)
+        model.check(DOOR, 0.0, left + after + 10)
     return _reported(model, left)
 
 
@@ -235,7 +235,7 @@ def test_a_later_trip_out_excuses_the_door_not_the_home() -> None:
     left = _at(21, 9.0)
     assert _leave_with_trips(model, [grace - 30, grace + 300]) == []
     # Someone in the kitchen two minutes after the second trip: not the leaving.
-    model.check(KITCHEN, 1.0, left + grace + 420, None)
+    model.check(KITCHEN, 1.0, left + grace + 420)
     assert [a.type for a in _reported(model, left + grace + 420)] == [TYPE_ACTIVITY_WHEN_EMPTY]
 
 
@@ -274,7 +274,7 @@ def test_a_refit_after_a_leaving_of_two_trips_still_watches_the_empty_home() -> 
     # but does not start the live doubt from it (a pet moves too); the next activity alerts.
     stayed = _refit_after_two_trips_out(stayed=True)
     assert stayed.doubt_since_ is None
-    stayed.check(KITCHEN, 1.0, _at(21, 10.1), None)
+    stayed.check(KITCHEN, 1.0, _at(21, 10.1))
     assert [a.type for a in _reported(stayed, _at(21, 10.1))] == [TYPE_ACTIVITY_WHEN_EMPTY]
 
 
@@ -300,8 +300,8 @@ def test_a_trip_twenty_minutes_on_is_no_longer_the_leaving() -> None:
 def test_a_restart_right_after_two_trips_out_keeps_the_leaving() -> None:
     model = _refit_after_two_trips_out(stayed=False)
     # A third trip nine minutes after the second is still the leaving after the refit.
-    model.check(DOOR, 1.0, _at(21, 9.0) + 600 + 540, None)
-    model.check(DOOR, 0.0, _at(21, 9.0) + 600 + 550, None)
+    model.check(DOOR, 1.0, _at(21, 9.0) + 600 + 540)
+    model.check(DOOR, 0.0, _at(21, 9.0) + 600 + 550)
     assert _reported(model, _at(21, 9.0) + 600 + 540) == []
 
 
@@ -354,10 +354,10 @@ def test_after_an_alert_while_away_continued_activity_is_doubted_not_alerted() -
     # An hour of cooking while the phone still says away: no new alert, one doubt, said once.
     later: list[Anomaly] = []
     for minute in range(5, 65, 5):
-        model.check(KITCHEN, 1.0, _at(21, 11.0) + 60 * minute, None)
-        model.check(KITCHEN, 0.0, _at(21, 11.0) + 60 * minute + 30, None)
-        model.check(DOOR, 1.0, _at(21, 11.0) + 60 * minute + 40, None)
-        model.check(DOOR, 0.0, _at(21, 11.0) + 60 * minute + 50, None)
+        model.check(KITCHEN, 1.0, _at(21, 11.0) + 60 * minute)
+        model.check(KITCHEN, 0.0, _at(21, 11.0) + 60 * minute + 30)
+        model.check(DOOR, 1.0, _at(21, 11.0) + 60 * minute + 40)
+        model.check(DOOR, 0.0, _at(21, 11.0) + 60 * minute + 50)
         later += model.check_open_durations(_at(21, 11.0) + 60 * minute + 60)
     assert [a.type for a in later] == [TYPE_PRESENCE_DOUBT]
     assert isinstance(later[0].facts, PresenceDoubt)
@@ -366,34 +366,53 @@ def test_after_an_alert_while_away_continued_activity_is_doubted_not_alerted() -
     # Once said, the doubt holds for the rest of the time away: a door hours later is theirs.
     assert _away_with_an_entry_at(model, _at(21, 15.0)) == []
     # An arrival ends the doubt: the next time away alerts afresh.
-    model.check(PERSON, 1.0, _at(21, 17.0), None)
-    model.check(PERSON, 0.0, _at(21, 18.0), None)
-    model.check(DOOR, 1.0, _at(21, 19.0), None)
-    model.check(DOOR, 0.0, _at(21, 19.0) + 20, None)
+    model.check(PERSON, 1.0, _at(21, 17.0))
+    model.check(PERSON, 0.0, _at(21, 18.0))
+    model.check(DOOR, 1.0, _at(21, 19.0))
+    model.check(DOOR, 0.0, _at(21, 19.0) + 20)
     assert [a.type for a in _reported(model, _at(21, 19.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
 
 
 def test_a_pet_s_alert_does_not_hide_a_later_entry() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(KITCHEN, 1.0, _at(21, 10.0), None)  # the cat, once
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(KITCHEN, 1.0, _at(21, 10.0))  # the cat, once
     assert [a.type for a in _reported(model, _at(21, 10.0))] == [TYPE_ACTIVITY_WHEN_EMPTY]
     found = _away_with_an_entry_at(model, _at(21, 14.0))
     assert found and found[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
     assert not any(a.type == TYPE_PRESENCE_DOUBT for a in found)
 
 
+def test_a_refit_or_a_restart_does_not_make_a_lapsing_doubt_last() -> None:
+    roles = entity_roles(SPEC)
+    store = _home()
+    store.add_state(PERSON, roles[PERSON], "not_home", _at(21, 9.0))
+    store.add_state(DOOR, roles[DOOR], "on", _at(21, 11.0))
+    store.add_state(DOOR, roles[DOOR], "off", _at(21, 11.0) + 20)
+    live = _fresh()
+    live.check(PERSON, 0.0, _at(21, 9.0))
+    assert _away_with_an_entry_at(live, _at(21, 11.0))[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+    for previous in (live, None):  # a refit at 11:40, or a restart then
+        again = SecurityModel()
+        again.fit(store, SPEC, _at(21, 11.0) + 40 * 60)
+        if previous is not None:
+            again.watch_.continue_from(previous.watch_)
+        # Nothing followed the door: hours later, another entry is told.
+        found = _away_with_an_entry_at(again, _at(21, 15.0))
+        assert found and found[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
+
+
 def test_it_was_me_on_activity_while_away_is_no_standing_disarm() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(KITCHEN, 1.0, _at(21, 12.0), None)  # the robot vacuum
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(KITCHEN, 1.0, _at(21, 12.0))  # the robot vacuum
     vacuum = _reported(model, _at(21, 12.0))
     assert [a.type for a in vacuum] == [TYPE_ACTIVITY_WHEN_EMPTY]
     model.add_feedback(vacuum[0])
     # The next day it runs again at the same hour: taught, so nothing is told ...
-    model.check(PERSON, 1.0, _at(21, 17.0), None)
-    model.check(PERSON, 0.0, _at(22, 9.0), None)
-    model.check(KITCHEN, 1.0, _at(22, 12.1), None)
+    model.check(PERSON, 1.0, _at(21, 17.0))
+    model.check(PERSON, 0.0, _at(22, 9.0))
+    model.check(KITCHEN, 1.0, _at(22, 12.1))
     assert _reported(model, _at(22, 12.1)) == []
     # ... but a door minutes later is still an entry: only a taught entry means someone is in.
     found = _away_with_an_entry_at(model, _at(22, 12.2))
@@ -402,30 +421,30 @@ def test_it_was_me_on_activity_while_away_is_no_standing_disarm() -> None:
 
 def test_a_refit_keeps_what_waits_and_the_doubt() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(DOOR, 1.0, _at(21, 11.0), None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(DOOR, 1.0, _at(21, 11.0))
     refit = _fresh()  # fitted on the same history: it knows nothing of the live events
-    refit.check(PERSON, 0.0, _at(21, 9.0), None)
+    refit.check(PERSON, 0.0, _at(21, 9.0))
     refit.watch_.continue_from(model.watch_)
     # The door, seen opening live before the swap, is also still open an hour later.
     assert [a.type for a in _reported(refit, _at(21, 11.0))] == [TYPE_ENTRY_WITHOUT_ARRIVAL, TYPE_OPEN_TOO_LONG]
     # The home stays in use: the doubt is said once it has been a quarter of an hour.
     for minute in (5, 10, 15):
-        refit.check(KITCHEN, 1.0, _at(21, 11.0) + 60 * minute, None)
+        refit.check(KITCHEN, 1.0, _at(21, 11.0) + 60 * minute)
     assert [a.type for a in refit.check_open_durations(_at(21, 11.25) + 60)] == [TYPE_PRESENCE_DOUBT]
     again = _fresh()
-    again.check(PERSON, 0.0, _at(21, 9.0), None)
+    again.check(PERSON, 0.0, _at(21, 9.0))
     again.watch_.continue_from(refit.watch_)
-    again.check(KITCHEN, 1.0, _at(21, 11.25) + 300, None)
+    again.check(KITCHEN, 1.0, _at(21, 11.25) + 300)
     assert again.check_open_durations(_at(21, 11.25) + 900) == []  # still doubted, already said
 
 
 def test_an_entry_waiting_for_its_grace_outlives_a_restart() -> None:
     roles = entity_roles(SPEC)
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
-    model.check(DOOR, 1.0, _at(21, 11.0), None)
-    model.check(DOOR, 0.0, _at(21, 11.0) + 20, None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(DOOR, 1.0, _at(21, 11.0))
+    model.check(DOOR, 0.0, _at(21, 11.0) + 20)
     saved = json.loads(json.dumps(model.live_state()))
     assert [item["anomaly"]["type"] for item in saved["pending"]] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
 
@@ -446,20 +465,22 @@ def test_an_entry_waiting_for_its_grace_outlives_a_restart() -> None:
     # Someone came home during the restart: the door was them.
     assert restarted(_at(21, 11.0) + 30).check_open_durations(_at(21, 11.5)) == []
     # What another version wrote is skipped.
-    assert restarted(None).restore_live({"pending": [{"due": 0.0, "anomaly": {"id": 3}}, "x"]}) is None
+    skipped = restarted(None)
+    skipped.watch_.restore_pending([{"due": 0.0, "anomaly": {"id": 3}}, "x"])
+    assert [a.type for a in skipped.check_open_durations(_at(21, 11.5))] == [TYPE_ENTRY_WITHOUT_ARRIVAL]
 
 
 def test_a_refit_carries_a_departure_and_an_arrival_seen_while_it_ran() -> None:
     model = _fresh()
-    model.check(PERSON, 0.0, _at(21, 9.0), None)
+    model.check(PERSON, 0.0, _at(21, 9.0))
     refit = _fresh()  # its history ended before the departure
     refit.watch_.continue_from(model.watch_)
     assert refit.watch_.away_since == _at(21, 9.0)
     assert _away_with_an_entry_at(refit, _at(21, 11.0))[0].type == TYPE_ENTRY_WITHOUT_ARRIVAL
     # Back home while the next fit ran: the one after it must not take the home as empty.
-    refit.check(PERSON, 1.0, _at(21, 13.0), None)
+    refit.check(PERSON, 1.0, _at(21, 13.0))
     again = _fresh()
-    again.check(PERSON, 0.0, _at(21, 9.0), None)  # its history ended in that time away
+    again.check(PERSON, 0.0, _at(21, 9.0))  # its history ended in that time away
     again.watch_.continue_from(refit.watch_)
     assert again.watch_.away_since is None
     found = [a.type for a in _away_with_an_entry_at(again, _at(21, 14.0))]
@@ -484,7 +505,7 @@ def test_a_watch_starts_from_the_latest_readings_of_its_copy() -> None:
 def test_a_door_the_live_watch_never_heard_of_stays_open_after_a_refit() -> None:
     """A door opened while Home Assistant restarted: the copy has it, the running watch does not."""
     model = _fresh()
-    model.check(KITCHEN, 1.0, _at(21, 10.5), None)  # the watch is live, only it missed the door
+    model.check(KITCHEN, 1.0, _at(21, 10.5))  # the watch is live, only it missed the door
     store = _home()
     store.add_state(DOOR, entity_roles(SPEC)[DOOR], "on", _at(21, 10.0))
     refit = SecurityModel()
@@ -510,7 +531,7 @@ def test_a_time_away_in_which_the_door_opened_is_learned_as_a_return() -> None:
     assert sum(sum(day) for day in door.counts[1]) == 0
     assert sum(sum(day) for day in model.sources_["area:kitchen"].counts[1]) == 0
     # Live, the watch starts doubted: nothing more alerts in that time away.
-    model.check(KITCHEN, 1.0, _at(21, 12.5), None)
+    model.check(KITCHEN, 1.0, _at(21, 12.5))
     assert _reported(model, _at(21, 12.5)) == []
 
 
@@ -567,7 +588,7 @@ def test_held_out_threshold_exceeds_the_held_out_days_and_widens_when_few() -> N
 
 def test_door_held_open_is_reported_once_and_feedback_raises_the_limit() -> None:
     model = _fresh()
-    model.check(DOOR, 1.0, _at(21, 11.0), None)  # a routine Saturday opening that stays open
+    model.check(DOOR, 1.0, _at(21, 11.0))  # a routine Saturday opening that stays open
     limit = model.open_limit_s_[DOOR]
     assert model.check_open_durations(_at(21, 11.0) + limit - 60) == []
     found = model.check_open_durations(_at(21, 11.0) + limit + 1)
@@ -581,8 +602,8 @@ def test_nothing_is_flagged_during_the_learning_period() -> None:
     model = _fresh(days=3)
     ready, reason = model.ready()
     assert not ready and "learning" in reason
-    model.check(PERSON, 0.0, _at(3, 1.0), None)
-    assert model.check(DOOR, 1.0, _at(3, 3.0), None) is None
+    model.check(PERSON, 0.0, _at(3, 1.0))
+    assert model.check(DOOR, 1.0, _at(3, 3.0)) is None
     assert _reported(model, _at(3, 3.0)) == []
 
 
@@ -646,8 +667,8 @@ def test_anomaly_stored_by_an_earlier_release_still_loads_and_teaches() -> None:
     assert anomaly.as_json()["facts"] == stored["facts"]
     model = _fresh()
     model.load_feedback([anomaly])
-    model.check(DOOR, 1.0, _at(22, 3.4), None)
-    model.check(DOOR, 0.0, _at(22, 3.4) + 20, None)
+    model.check(DOOR, 1.0, _at(22, 3.4))
+    model.check(DOOR, 0.0, _at(22, 3.4) + 20)
     assert _reported(model, _at(22, 3.4)) == []
 
 
@@ -670,15 +691,15 @@ def test_real_home_day_is_quiet_and_an_injected_night_entry_is_caught() -> None:
     raised = []
     for ts, entity_id, value in events:
         raised += model.check_open_durations(ts)
-        if (anomaly := model.check(entity_id, value, ts, None)) is not None:
+        if (anomaly := model.check(entity_id, value, ts)) is not None:
             raised.append(anomaly)
     raised += model.check_open_durations(next_cutoff)
     assert raised == []
     # The next night, ten minutes into the hours the home was learned to sleep.
     first_night_hour = next(h for h in range(24) if model.night_hours_[h] and not model.night_hours_[h - 1])
     intrusion = next_cutoff + first_night_hour * 3600.0 + 600.0
-    model.check(door, 1.0, intrusion, None)
-    model.check(door, 0.0, intrusion + 20, None)
+    model.check(door, 1.0, intrusion)
+    model.check(door, 0.0, intrusion + 20)
     found = _reported(model, intrusion)
     assert found and found[0].entity_ids == [door]
 

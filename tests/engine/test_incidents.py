@@ -111,6 +111,11 @@ def test_activity_of_another_time_away_opens_its_own_incident_even_while_one_is_
     assert is_new and later is not first and first.end == 45 * MINUTE
     # One without a spell (activity while someone is home, by day) joins whatever is open.
     assert grouper.add(50 * MINUTE, _alert(50 * MINUTE, state="occupied"), None) == (later, False)
+    # An incident without a spell does not take in a time away that begins after it.
+    other = IncidentGrouper(quiet_s=60 * MINUTE)
+    by_day, _ = other.add(0.0, _alert(0.0, state="occupied"), None)
+    away, is_new = other.add(40 * MINUTE, _alert(40 * MINUTE), AWAY)
+    assert is_new and away is not by_day
 
 
 def test_spells_and_openings_from_the_facts() -> None:

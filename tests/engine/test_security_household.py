@@ -64,8 +64,8 @@ def model() -> SecurityModel:
 
 
 def _door(model: SecurityModel, ts: float) -> None:
-    model.check(DOOR, 1.0, ts, None)
-    model.check(DOOR, 0.0, ts + 20, None)
+    model.check(DOOR, 1.0, ts)
+    model.check(DOOR, 0.0, ts + 20)
 
 
 def _reported(model: SecurityModel, ts: float) -> list[Anomaly]:
@@ -79,16 +79,24 @@ def test_the_door_at_an_odd_hour_is_still_told_when_nobody_comes_or_goes(model: 
 
 def test_one_leaving_early_while_the_other_sleeps_is_their_going(model: SecurityModel) -> None:
     _door(model, _at(21, 5.5))
-    model.check(ALEX, 0.0, _at(21, 5.5) + 60, None)
+    model.check(ALEX, 0.0, _at(21, 5.5) + 60)
     # Back in for the keys a minute later: still the leaving.
     _door(model, _at(21, 5.5) + 120)
     assert _reported(model, _at(21, 5.5)) == []
 
 
 def test_one_coming_home_at_night_while_the_other_sleeps_is_their_coming(model: SecurityModel) -> None:
-    model.check(BO, 0.0, _at(20, 22.0), None)
+    model.check(BO, 0.0, _at(20, 22.0))
     _door(model, _at(21, 3.0))
-    model.check(BO, 1.0, _at(21, 3.0) + 30, None)
+    model.check(BO, 1.0, _at(21, 3.0) + 30)
+    assert _reported(model, _at(21, 3.0)) == []
+
+
+def test_one_coming_home_waits_as_long_as_an_entry_would(model: SecurityModel) -> None:
+    model.entry_grace_s_ = 300.0  # a phone that takes four minutes to say home
+    model.check(BO, 0.0, _at(20, 22.0))
+    _door(model, _at(21, 3.0))
+    model.check(BO, 1.0, _at(21, 3.0) + 230)
     assert _reported(model, _at(21, 3.0)) == []
 
 
@@ -128,8 +136,8 @@ def test_without_presence_entities_a_quiet_home_is_not_taken_for_an_empty_one() 
     assert models.report.ready[MODEL_SECURITY]
     models.predict(store, _at(21, 12.0))  # midday on a weekday: usually nobody in
     assert models.home_occupied_ is False
-    assert models.check_event(KITCHEN, 1.0, _at(21, 12.0) + 60, None) is None
+    assert models.check_event(KITCHEN, 1.0, _at(21, 12.0) + 60) is None
     assert models.due_anomalies(_at(21, 12.5)) == []
     # A door at an hour it never opens is still told (at once: no arrival to wait for).
-    found = models.check_event(DOOR, 1.0, _at(22, 3.0), None)
+    found = models.check_event(DOOR, 1.0, _at(22, 3.0))
     assert found is not None and found.type == TYPE_UNUSUAL_TIME

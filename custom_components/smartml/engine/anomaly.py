@@ -59,7 +59,7 @@ from .security_feedback import (
     raise_open_limit,
     saved_items,
 )
-from .security_live import SecurityWatch
+from .security_live import SecurityWatch, doubt_in_history
 from .security_rates import (
     GRACE_BOUNDS_SECONDS,
     MIN_DEPARTURE_GRACE_SECONDS,
@@ -277,7 +277,8 @@ class SecurityModel:
 
         self.longest_open_s_ = longest_openings(store, security, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
-        self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving)
+        activity = np.sort(np.concatenate([np.zeros(0), *starts.values()]))
+        self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving, activity)
         self.watch_.own_departure, self.watch_.own_arrival = (
             float(times[-1]) if len(times) else -math.inf for times in own_in_copy
         )
@@ -319,6 +320,7 @@ class SecurityModel:
         fitted_transitions: tuple[NDArray[np.float64], NDArray[np.float64]],
         transitions_in_copy: tuple[NDArray[np.float64], NDArray[np.float64]],
         leaving: NDArray[np.float64],
+        activity: NDArray[np.float64],
     ) -> SecurityWatch:
         """The live side, from the latest presence and door readings and the last leaving.
 
@@ -338,7 +340,10 @@ class SecurityModel:
             last_departure=last_departure,
             last_arrival=last_arrival,
             open_since={e: ts for e, (ts, value) in readings.items() if e in self.open_limit_s_ and value > 0.5},
-            doubt_since=self.doubt_since_ if same_time_away else None,
+            doubt=doubt_in_history(
+                self.doubt_since_ if same_time_away else None,
+                activity[activity > (self.doubt_since_ or math.inf)].tolist(),
+            ),
             leaving_last=float(np.max(leaving, initial=last_departure)) if same_time_away else None,
             seen={e: ts for e, (ts, _) in readings.items()},
         )
@@ -388,9 +393,9 @@ class SecurityModel:
         )
 
     # ------------------------------------------------------------------ live checks (event loop)
-    def check(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> Anomaly | None:
+    def check(self, entity_id: str, value: float, ts: float) -> Anomaly | None:
         """Score one new observation of a security, occupancy or presence entity (cheap)."""
-        return self.watch_.check(entity_id, value, ts, home_occupied)
+        return self.watch_.check(entity_id, value, ts)
 
     def check_open_durations(self, now: float) -> list[Anomaly]:
         """Doors held open too long, and entries while away that no arrival explained (each once)."""

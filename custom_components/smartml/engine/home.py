@@ -310,21 +310,21 @@ class HomeModels:
             if model.enough_data(entity_id)[0]
         }
 
-    def check_event(self, entity_id: str, value: float, ts: float, presence: bool | None) -> Anomaly | None:
+    def check_event(self, entity_id: str, value: float, ts: float) -> Anomaly | None:
         """Score one new binary observation for security anomalies (cheap, event loop).
 
-        presence: as for `predict`. Security reads only the presence entities: the
-        occupancy model's estimate comes from the very activity it would score (the first
-        movement after a quiet hour would always look like someone in an empty home), and
-        its fit never learned an empty home without them. Without presence entities it
-        watches doors at unusual hours and doors held open.
+        Security reads only the presence entities it learned from: the occupancy model's
+        estimate comes from the very activity it would score (the first movement after a
+        quiet hour would always look like someone in an empty home), and its fit never
+        learned an empty home without them. Without presence entities it watches doors at
+        unusual hours and doors held open.
         The routine model notes it as a sign of life (or a presence change).
         """
         if self.routine is not None and self.report.ready.get(MODEL_ROUTINE):
             self.routine.observe(entity_id, value, ts)
         if self.security is None or not self.report.ready.get(MODEL_SECURITY):
             return None
-        anomaly: Anomaly | None = self.security.check(entity_id, value, ts, presence)
+        anomaly: Anomaly | None = self.security.check(entity_id, value, ts)
         return anomaly
 
     def due_anomalies(self, now: float, unavailable: Sequence[str] = (), watching: bool = True) -> list[Anomaly]:

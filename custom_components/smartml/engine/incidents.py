@@ -143,6 +143,6 @@ class IncidentGrouper:
             if current is not None and when - current.last < self.entry_quiet_s:
                 return current
             return None
-        if current is not None and (spell is None or current.spell in (None, spell)):
+        if current is not None and (spell is None or current.spell == spell):
             return current
         return self._by_spell.get(spell) if spell is not None else None

@@ -65,6 +65,24 @@ if TYPE_CHECKING:
 DOUBT_TOLD_AFTER_SECONDS: Final = 900.0
 
 
+def doubt_in_history(doubt_since: float | None, activity: Sequence[float]) -> tuple[float | None, bool, float]:
+    """A doubt begun in the history read as the live watch reads one: (since, said, last activity).
+
+    activity: the activity starts after the doubt began, in time order. It is said once the
+    home has been in use DOUBT_TOLD_AFTER_SECONDS, and ends (None) after a quiet hour before.
+    """
+    if doubt_since is None:
+        return None, False, -math.inf
+    last = doubt_since
+    for ts in activity:
+        if ts - last >= INCIDENT_QUIET_SECONDS:
+            return None, False, -math.inf
+        last = ts
+        if ts - doubt_since >= DOUBT_TOLD_AFTER_SECONDS:
+            return doubt_since, True, last
+    return doubt_since, False, last
+
+
 def quiet_span(hour_counts: Sequence[float], hour: int, hour_exposure: Sequence[float]) -> tuple[int, int]:
     """The run of hours around `hour` as quiet as it; last == first + 23 is the whole day.
 
@@ -96,14 +114,14 @@ class SecurityWatch:
         last_departure: float,
         last_arrival: float,
         open_since: Mapping[str, float],
-        doubt_since: float | None = None,
+        doubt: tuple[float | None, bool, float] = (None, False, -math.inf),
         leaving_last: float | None = None,
         seen: Mapping[str, float] | None = None,
     ) -> None:
         """Start from the state at the end of the fitted history.
 
-        doubt_since: when the home came into use in the time away still going on, if the
-        history shows that someone came back in (the doubt was told before the fit).
+        doubt: of the time away still going on, if the history shows that someone came back
+        in (`doubt_in_history`): when it began, whether it was said, the last activity since.
         leaving_last: the last trip out of the last departure's leaving, when it had more.
         seen: when each presence entity and door was last read (`live_carry`).
         """
@@ -119,11 +137,9 @@ class SecurityWatch:
         self._open_flagged: set[str] = set()
         self._last_start: dict[str, float] = {}
         self._pending: list[tuple[float, Anomaly]] = []
-        self._doubt_since = doubt_since
-        self._doubt_told = doubt_since is not None
         # The last activity since a doubt began: until the doubt is said (the home stayed in
-        # use), a quiet spell ends it.
-        self._doubt_last = -math.inf if doubt_since is None else doubt_since
+        # use), a quiet hour ends it.
+        self._doubt_since, self._doubt_told, self._doubt_last = doubt
         # The last time one person left or came back by their own presence entity.
         self.own_departure = -math.inf
         self.own_arrival = -math.inf
@@ -147,8 +163,9 @@ class SecurityWatch:
             self._last_arrival = max(self._last_arrival, previous._last_arrival)
             self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
             self._doubt_last = previous._doubt_last
-        known = {anomaly.id for _, anomaly in self._pending}
-        self._pending.extend(item for item in previous._pending if item[1].id not in known)
+        # What waits is the previous watch's: it heard every coming and going since (the
+        # list restored from the last save may be older).
+        self._pending = list(previous._pending)
         self._open_flagged |= previous._open_flagged & set(self._open_since)
         self.own_departure = max(self.own_departure, previous.own_departure)
         self.own_arrival = max(self.own_arrival, previous.own_arrival)
@@ -156,11 +173,11 @@ class SecurityWatch:
             self._last_start[key] = max(ts, self._last_start.get(key, -math.inf))
         if previous._last_departure == self._last_departure:
             self._leaving_last = max(self._leaving_last, previous._leaving_last)
-        if previous._doubt_since is not None and previous._last_departure >= self._last_departure:
+        if previous._last_departure >= self._last_departure:
+            # The same time away, watched live: its doubt is the previous one's, begun, said or lapsed.
             self._last_departure = previous._last_departure
-            self._doubt_since = previous._doubt_since
-            self._doubt_told = previous._doubt_told or self._doubt_told
-            self._doubt_last = max(self._doubt_last, previous._doubt_last)
+            self._doubt_since, self._doubt_told = previous._doubt_since, previous._doubt_told
+            self._doubt_last = previous._doubt_last
 
     def pending_as_json(self) -> list[JsonObject]:
         """The alerts waiting for their grace, for a restart."""
@@ -191,13 +208,14 @@ class SecurityWatch:
     def _local(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, UTC).astimezone(self._tz)
 
-    def _home_state(self, ts: float, home_occupied: bool | None, is_door: bool) -> str | None:
-        """Occupied / empty / night, or None right after a departure (activity belongs to it)."""
+    def _home_state(self, ts: float, is_door: bool) -> str | None:
+        """Occupied / empty / night, or None right after a departure (activity belongs to it).
+
+        Without presence entities learned from, the home is taken as occupied: its empty
+        state was never learned.
+        """
         model = self._model
-        if self._presence:
-            home: bool | None = any(v > 0.5 for v in self._presence.values())
-        else:
-            home = home_occupied
+        home = any(v > 0.5 for v in self._presence.values()) if self._presence else None
         # A later trip out excuses the door only: activity in the home after it is not the leaving.
         # So does one person coming or going while another stays in.
         leaving = max(self._leaving_last, self.own_departure) if is_door else self._last_departure
@@ -208,7 +226,7 @@ class SecurityWatch:
             return STATE_EMPTY
         return STATE_NIGHT if model.night_hours_[self._local(ts).hour] else STATE_OCCUPIED
 
-    def check(self, entity_id: str, value: float, ts: float, home_occupied: bool | None) -> Anomaly | None:
+    def check(self, entity_id: str, value: float, ts: float) -> Anomaly | None:
         """Score one new observation of a security, occupancy or presence entity (cheap)."""
         model = self._model
         if entity_id in model.presence_:
@@ -246,7 +264,7 @@ class SecurityWatch:
             self._leaving_last = ts
         if not model.ready()[0]:
             return None
-        state = self._home_state(ts, home_occupied, source.is_door)
+        state = self._home_state(ts, source.is_door)
         if state is None:
             return None
         anomaly = self._rate_anomaly(source, entity_id, state, ts)
@@ -257,6 +275,9 @@ class SecurityWatch:
             # grace explains the activity: wait for it before reporting.
             if state != STATE_EMPTY:
                 grace = model.departure_wait_s_
+                if source.is_door and any(v <= 0.5 for v in self._presence.values()):
+                    # Someone is out: the door may be them coming home (as learned: `own_changes`).
+                    grace = max(grace, model.entry_grace_s_)
             else:
                 grace = model.entry_grace_s_ if source.is_door else model.arrival_grace_s_
             self._pending.append((ts + grace, anomaly))
