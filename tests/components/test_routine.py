@@ -44,11 +44,16 @@ async def _morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
         await hass.async_block_till_done()
 
 
-async def _quiet_morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory) -> list[Event]:
-    """The home's history recorded, SmartML set up, then four hours of a morning with no activity."""
+async def _recorded_home(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory) -> list[Event]:
+    """The home's history recorded and SmartML set up; the anomaly events from then on."""
     await record_home(hass, freezer)
     await setup_entry(hass, entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
+    return async_capture_events(hass, EVENT_ANOMALY)
+
+
+async def _quiet_morning(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory) -> list[Event]:
+    """The home's history recorded, SmartML set up, then four hours of a morning with no activity."""
+    events = await _recorded_home(hass, entry, freezer)
     await _morning(hass, entry, freezer, hours=4)
     return events
 
@@ -134,9 +139,7 @@ async def test_a_silence_after_coming_in_through_the_door_is_not_doubted(
     freezer: FrozenDateTimeFactory,
     before_dawn: None,
 ) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
+    events = await _recorded_home(hass, mock_entry, freezer)
     # Out for the night, back at 05:30 through the front door, and then nothing.
     hass.states.async_set(PERSON, "not_home")
     freezer.tick(timedelta(minutes=30))
@@ -192,9 +195,7 @@ async def test_sensor_unavailable_is_a_repair_issue_not_a_missing_routine(
     before_dawn: None,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
+    events = await _recorded_home(hass, mock_entry, freezer)
     issue_id = f"{ISSUE_SENSOR_SILENT}_{mock_entry.entry_id}"
     hass.states.async_set(KITCHEN_MOTION, "unavailable", {"device_class": "motion"})
     await hass.async_block_till_done()
@@ -248,9 +249,7 @@ async def test_a_morning_while_learning_is_paused_is_not_told_after_it(
     freezer: FrozenDateTimeFactory,
     before_dawn: None,
 ) -> None:
-    await record_home(hass, freezer)
-    await setup_entry(hass, mock_entry)
-    events = async_capture_events(hass, EVENT_ANOMALY)
+    events = await _recorded_home(hass, mock_entry, freezer)
     await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
     await _morning(hass, mock_entry, freezer, hours=4)
     await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.smartml_learning"}, blocking=True)
