@@ -18,7 +18,7 @@ from homeassistant.const import UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.util.unit_conversion import TemperatureConverter
+from homeassistant.util.unit_conversion import TemperatureConverter, TemperatureDeltaConverter
 
 from .const import (
     DEFAULT_MANUAL_HOLD_MINUTES,
@@ -207,7 +207,7 @@ class SetpointControl:
         # Kept in °C, as the observed setpoints it is compared with.
         self.applied[climate_id] = Applied(
             _to_celsius(setpoint, plan.unit),
-            TemperatureConverter.convert_interval(plan.step, plan.unit, UnitOfTemperature.CELSIUS),
+            TemperatureDeltaConverter.convert(plan.step, plan.unit, UnitOfTemperature.CELSIUS),
             time.time(),
         )
         try:

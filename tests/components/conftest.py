@@ -44,13 +44,20 @@ THERMOSTAT = "climate.living_room"
 
 
 # How Home Assistant announces that it will stop loading an integration: its frame helper
-# reports each deprecated use it detects in the integration's code.
+# reports each deprecated use it detects in the integration's code, and a deprecated
+# function or constant says it was used (naming the integration when it finds its frame).
 DEPRECATION_REPORT = "Detected that custom integration 'smartml'"
+DEPRECATED_USE = "The deprecated "
 
 
 def deprecation_reports(records: Iterable[logging.LogRecord]) -> list[str]:
     """Home Assistant's reports of deprecated use by this integration among log records."""
-    return [record.getMessage() for record in records if DEPRECATION_REPORT in record.getMessage()]
+    return [
+        message
+        for record in records
+        if DEPRECATION_REPORT in (message := record.getMessage())
+        or (message.startswith(DEPRECATED_USE) and record.name.startswith("homeassistant"))
+    ]
 
 
 @pytest.fixture(autouse=True)
