@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.const import UnitOfTemperature
 from homeassistant.core import HomeAssistant
@@ -42,6 +42,9 @@ from .engine.observations import (
 from .engine.results import ClimatePrediction
 
 SETTING_AUTO_APPLY = "auto_apply"
+# When each thermostat was last changed by hand: kept with the settings, so that a restart or
+# a reload does not end the hold and set the thermostat back at once.
+SETTING_MANUAL_CHANGES = "manual_changes"
 # Setpoints closer than this are the same number (unit conversions leave float crumbs).
 SETPOINT_EPSILON = 1e-6
 # A thermostat that refused a setpoint (offline, or a mode it cannot take it in) is asked
@@ -89,7 +92,7 @@ class SetpointControl:
         self,
         hass: HomeAssistant,
         observations: ObservationStore,
-        settings: dict[str, list[str]],
+        settings: dict[str, Any],
         on_changed: Callable[[], None],
     ) -> None:
         """Control the thermostats; on_changed saves the settings."""
@@ -99,14 +102,24 @@ class SetpointControl:
         self._on_changed = on_changed
         # What SmartML last set each thermostat to, and when someone else last changed it.
         self.applied: dict[str, Applied] = {}
-        self.manual_changes: dict[str, float] = {}
         # Thermostats whose last auto-applied setpoint was refused: since when, and the last try.
         self.refused: dict[str, tuple[float, float]] = {}
 
     @property
+    def manual_changes(self) -> dict[str, float]:
+        """When each thermostat was last changed by hand (persisted)."""
+        changes = self._settings.get(SETTING_MANUAL_CHANGES)
+        if not isinstance(changes, dict):
+            changes = self._settings[SETTING_MANUAL_CHANGES] = {}
+        return cast(dict[str, float], changes)
+
+    @property
     def auto_apply(self) -> list[str]:
         """Thermostats SmartML keeps at the predicted setpoint (persisted)."""
-        return self._settings.setdefault(SETTING_AUTO_APPLY, [])
+        zones = self._settings.get(SETTING_AUTO_APPLY)
+        if not isinstance(zones, list):
+            zones = self._settings[SETTING_AUTO_APPLY] = []
+        return cast(list[str], zones)
 
     def set_auto_apply(self, climate_id: str, enabled: bool) -> None:
         """Turn auto-apply on or off for a thermostat."""
@@ -140,9 +153,13 @@ class SetpointControl:
             off = abs(applied.setpoint - channel.values[-1])
             answer = not applied.answered and ts - applied.at <= ANSWER_SECONDS
             self.applied[entity_id] = replace(applied, answered=True)
-            if off <= SETPOINT_TOLERANCE or (answer and off <= applied.step + SETPOINT_EPSILON):
+            # Later reports show what SmartML set only as the thermostat rounds it: a nudge of
+            # a fine-stepped thermostat by hand is someone's.
+            shown = min(SETPOINT_TOLERANCE, applied.step / 2 + SETPOINT_EPSILON)
+            if off <= shown or (answer and off <= applied.step + SETPOINT_EPSILON):
                 return
         self.manual_changes[entity_id] = ts
+        self._on_changed()
 
     def _plan(self, climate_id: str, zone: ClimatePrediction | None, manual_hold_minutes: float) -> Plan:
         """What the prediction (°C) would set the thermostat to, within the guard rails."""

@@ -501,8 +501,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             self.storage.schedule_save()
         self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)
         self._async_check_missing(now)
-        if prediction is not None:
+        if prediction is not None and self.learning:
             # Last: thermostats answer in their own time (a cloud one may be slow or refuse).
+            # Paused, SmartML does not hear a change by hand, so it sets nothing.
             await self.setpoints.async_auto_apply(prediction.climate)
         return self._summary(now, prediction)
 

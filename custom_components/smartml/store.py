@@ -66,7 +66,7 @@ class StoredState(TypedDict):
     learning: bool
     feedback: list[AnomalyJson]
     models: dict[str, JsonObject]
-    settings: dict[str, list[str]]
+    settings: dict[str, Any]
     excluded: list[JsonObject]  # since 1.4
     anomalies: list[JsonObject]  # since 1.5
     calendar_excluded: NotRequired[list[JsonObject]]  # the days a calendar told at its last read
@@ -95,8 +95,8 @@ class LearnedState:
     feedback: list[AnomalyJson] = field(default_factory=list)
     # Per model, what it learned live (scores, detector states), as it wrote it.
     models: dict[str, JsonObject] = field(default_factory=dict)
-    # User choices made on entities (e.g. thermostats on auto-apply).
-    settings: dict[str, list[str]] = field(default_factory=dict)
+    # User choices made on entities (thermostats on auto-apply, when each was last set by hand).
+    settings: dict[str, Any] = field(default_factory=dict)
     # Periods the household said not to learn from (smartml.exclude_period, forget_data).
     excluded: list[ExcludedPeriod] = field(default_factory=list)
     # What was told (anomalies and incidents), so that it outlives a restart.

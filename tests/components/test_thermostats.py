@@ -36,6 +36,7 @@ from .home_history import record_home
 
 PREDICTED_SETPOINT = "sensor.living_room_predicted_setpoint"
 AUTO_APPLY = "switch.living_room_auto_apply"
+LEARNING = "switch.smartml_learning"
 
 
 class Thermostat(ClimateEntity):
@@ -398,3 +399,59 @@ async def test_a_thermostat_with_whole_degree_steps_keeps_following_the_predicti
     await _refresh(hass, mock_entry, freezer, 1)
     assert THERMOSTAT in coordinator.setpoints.manual_changes
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == current + 1
+
+
+async def _auto_applied(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, step: float
+) -> Thermostat:
+    """The recorded home with a thermostat of this step, auto-apply on and applied once."""
+    thermostat = Thermostat(step=step)
+    await _home_with(hass, entry, freezer, thermostat)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    await _refresh(hass, entry, freezer, 1)
+    assert thermostat.sent
+    return thermostat
+
+
+async def _set_by_hand(hass: HomeAssistant, setpoint: float) -> None:
+    await hass.services.async_call(
+        "climate", "set_temperature", {"entity_id": THERMOSTAT, ATTR_TEMPERATURE: setpoint}, blocking=True
+    )
+
+
+@pytest.mark.parametrize("then", ["reloaded", "learning_paused"])
+async def test_a_setpoint_set_by_hand_is_kept_over_a_reload_and_while_learning_is_paused(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    then: str,
+) -> None:
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
+    if then == "learning_paused":
+        await hass.services.async_call("switch", "turn_off", {"entity_id": LEARNING}, blocking=True)
+    await _set_by_hand(hass, 23.0)
+    await _refresh(hass, mock_entry, freezer, 1)
+    if then == "reloaded":
+        assert await hass.config_entries.async_reload(mock_entry.entry_id)
+        await hass.async_block_till_done()
+    await _refresh(hass, mock_entry, freezer, 5)
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == 23.0
+    assert thermostat.sent[1:] == [23.0]  # the hand's, and nothing from SmartML since
+
+
+async def test_a_small_nudge_of_a_fine_stepped_thermostat_is_someone_s(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.1)
+    await _refresh(hass, mock_entry, freezer, 20)
+    nudged = thermostat.sent[-1] + 0.2
+    await _set_by_hand(hass, nudged)
+    await _refresh(hass, mock_entry, freezer, 1)
+    assert THERMOSTAT in mock_entry.runtime_data.coordinator.setpoints.manual_changes
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == pytest.approx(nudged)
