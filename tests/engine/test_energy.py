@@ -84,6 +84,12 @@ def test_meter_reset_counts_new_value_from_zero() -> None:
     assert used.tolist() == pytest.approx([0.0, 0.5, 1.0, 1.2, 1.7])
 
 
+def test_a_meter_that_dips_a_little_was_not_reset() -> None:
+    # 12000.50 then 12000.42 (a re-read): nothing used, not twelve thousand kWh.
+    used = meter_consumption(np.array([12000.0, 12000.5, 12000.42, 12000.9]))
+    assert used.tolist() == pytest.approx([0.0, 0.5, 0.5, 0.98])
+
+
 def test_hourly_from_meter_with_reset_and_units() -> None:
     store = ObservationStore()
     # 1 kWh per hour read in Wh; the meter is reset during the hour before 03:00.

@@ -30,6 +30,10 @@ MAX_METER_GAP: Final = 2 * HOUR
 # A power sensor reports on change; its last value holds at most this long.
 MAX_POWER_HOLD: Final = 2 * HOUR
 
+# A meter reset is a drop below this share of the last reading, as Home Assistant's own
+# statistics read a total_increasing sensor; a smaller dip is a meter's rounding or re-read.
+RESET_FRACTION: Final = 0.9
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 # (hour starts, values): hourly kWh from long-term statistics, or occupancy probabilities.
@@ -39,13 +43,15 @@ HourlyValues = tuple[Sequence[float], Sequence[float]]
 def meter_consumption(values: FloatArray) -> FloatArray:
     """Running consumption (kWh from the first reading) of a cumulative meter.
 
-    A drop means the meter was reset: its new value is what was used since the reset.
+    A drop below RESET_FRACTION of the last reading means the meter was reset: its new value
+    is what was used since. A smaller dip (rounding, a re-read) uses nothing.
     """
     v = np.asarray(values, dtype=np.float64)
     if not len(v):
         return v
     steps = np.diff(v)
-    steps = np.where(steps < 0.0, v[1:], steps)
+    reset = v[1:] < RESET_FRACTION * v[:-1]
+    steps = np.where(steps < 0.0, np.where(reset, v[1:], 0.0), steps)
     return np.concatenate(([0.0], np.cumsum(steps)))
 
 
