@@ -184,6 +184,7 @@ class SetpointControl:
             now=time.time(),
             manual_hold_minutes=manual_hold_minutes,
             step=step,
+            preset=attributes.get("preset_mode"),
         )
         if setpoint is None:
             return Plan(None, reason, unit, step, attributes)

@@ -21,7 +21,7 @@ from homeassistant.components.climate import (
 from homeassistant.components.recorder import Recorder
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
@@ -55,6 +55,7 @@ class Thermostat(ClimateEntity):
         step: float | None = None,
         rounds_to: float | None = None,
         min_temp: float | None = None,
+        preset: str | None = None,
     ) -> None:
         """Hold a target temperature, or only a target range (span).
 
@@ -73,6 +74,9 @@ class Thermostat(ClimateEntity):
         self._attr_supported_features = (
             ClimateEntityFeature.TARGET_TEMPERATURE_RANGE if span else ClimateEntityFeature.TARGET_TEMPERATURE
         )
+        if preset is not None:
+            self._attr_preset_modes, self._attr_preset_mode = ["none", "away"], preset
+            self._attr_supported_features |= ClimateEntityFeature.PRESET_MODE
         self.online = True
         self.asked = 0
         self.sent: list[float] = []
@@ -455,3 +459,20 @@ async def test_a_small_nudge_of_a_fine_stepped_thermostat_is_someone_s(
     await _refresh(hass, mock_entry, freezer, 1)
     assert THERMOSTAT in mock_entry.runtime_data.coordinator.setpoints.manual_changes
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == pytest.approx(nudged)
+
+
+async def test_a_thermostat_on_a_preset_of_its_own_is_left_alone(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    thermostat = Thermostat(preset="away")
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    await _refresh(hass, mock_entry, freezer, 5)
+    assert thermostat.sent == []
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert refused.value.translation_key == "setpoint_preset"

@@ -457,6 +457,10 @@ def test_guard_rails_clamp_and_refuse() -> None:
     assert guarded_setpoint(20.0, **{**base, "hvac_mode": "off"}) == (None, "hvac_off")  # type: ignore[arg-type]
     recent = {**base, "last_manual_change": 10_000.0 - 600.0}
     assert guarded_setpoint(20.0, **recent) == (None, "manual_override")  # type: ignore[arg-type]
+    # The household's own preset (away, eco) stands; the usual ones follow the prediction.
+    assert guarded_setpoint(20.0, **{**base, "preset": "away"}) == (None, "preset")  # type: ignore[arg-type]
+    assert guarded_setpoint(20.0, **{**base, "preset": "none"}) == (20.0, "ok")  # type: ignore[arg-type]
+    assert guarded_setpoint(20.0, **{**base, "preset": "Home"}) == (20.0, "ok")  # type: ignore[arg-type]
 
 
 def test_returning_from_an_override_is_not_mistaken_for_the_usual_step() -> None:

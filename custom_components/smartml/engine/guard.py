@@ -9,6 +9,10 @@ REASON_OK: Final = "ok"
 REASON_HVAC_OFF: Final = "hvac_off"
 REASON_MANUAL_OVERRIDE: Final = "manual_override"
 REASON_INVALID: Final = "invalid_prediction"
+REASON_PRESET: Final = "preset"
+# Presets under which a thermostat follows its setpoint as usual; any other (away, eco,
+# vacation, boost) is the household's choice, which a new setpoint would cancel.
+FOLLOWING_PRESETS: Final = frozenset({"none", "home", "comfort"})
 
 
 def guarded_setpoint(
@@ -21,13 +25,17 @@ def guarded_setpoint(
     now: float,
     manual_hold_minutes: float,
     step: float = 0.5,
+    preset: str | None = None,
 ) -> tuple[float | None, str]:
     """The setpoint to apply (to the thermostat's step, clamped to its range) or None and why not.
 
-    Never touches a thermostat that is off, nor one changed by hand within the hold time.
+    Never touches a thermostat that is off, on a preset of its own (away, eco), nor one
+    changed by hand within the hold time.
     """
     if hvac_mode == "off":
         return None, REASON_HVAC_OFF
+    if preset is not None and preset.lower() not in FOLLOWING_PRESETS:
+        return None, REASON_PRESET
     if last_manual_change is not None and now - last_manual_change < manual_hold_minutes * 60:
         return None, REASON_MANUAL_OVERRIDE
     if not math.isfinite(predicted) or min_temp > max_temp or not step > 0:
