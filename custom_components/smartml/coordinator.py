@@ -7,7 +7,7 @@ entities up to date. Entities subscribe to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import time
 
@@ -414,15 +414,21 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return reasons
 
     @paced()
-    def _predict(self, models: HomeModels, now: float, presence: bool | None) -> HomePrediction:
+    def _predict(
+        self, models: HomeModels, now: float, presence: bool | None, unavailable: frozenset[str]
+    ) -> HomePrediction:
         """Worker: predictions from the recent part of the observations."""
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
-        return models.predict(snapshot, now, presence)
+        return models.predict(snapshot, now, presence, unavailable)
 
     def _unavailable_sensors(self, now: float) -> list[tuple[str, float]]:
         """The activity sensors unavailable (or unknown) now, with how long they have been."""
+        return self._unavailable(now, self.activity_sensors)
+
+    def _unavailable(self, now: float, entity_ids: Iterable[str]) -> list[tuple[str, float]]:
+        """These entities, where unavailable (or unknown) now, with how long they have been."""
         out: list[tuple[str, float]] = []
-        for entity_id in self.activity_sensors:
+        for entity_id in entity_ids:
             state = self.hass.states.get(entity_id)
             if state is not None and state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
                 out.append((entity_id, now - state.last_changed.timestamp()))
@@ -487,7 +493,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
-            prediction = await self.worker.async_run(self._predict, models, now, presence_now(self.hass, self.spec))
+            down = frozenset(entity_id for entity_id, _ in self._unavailable(now, self.roles))
+            prediction = await self.worker.async_run(
+                self._predict, models, now, presence_now(self.hass, self.spec), down
+            )
             unavailable = self._unavailable_sensors(now)
             # Paused, the models hear no events: the routine is not checked (it takes the pause
             # for time not watched), nor are the sensors, and nothing found is told.

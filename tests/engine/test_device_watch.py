@@ -77,6 +77,19 @@ def test_device_left_on_is_found_after_its_longest_run_and_feedback_lifts_the_li
     assert model.devices_.profiles_[HEATER].limit_s[18] >= facts.minutes * 60
 
 
+def test_a_device_unavailable_now_is_not_left_on() -> None:
+    # The heater plug drops off the network at 18:30 while on; its last reading stays 800 W.
+    day = T0 + 21 * DAY
+    stuck = dict.fromkeys(np.arange(day + 18 * HOUR, day + 22 * HOUR, 900.0).tolist(), 800.0)
+    store = _home(22, stuck)
+    model = EnergyModel()
+    model.fit(store, SPEC, day)
+    later = day + 21.5 * HOUR
+    assert not model.check(store, later, unavailable={HEATER})
+    assert HEATER not in model.devices_.left_on_
+    assert [a.type for a in model.check(store, later)] == [TYPE_DEVICE_LEFT_ON]  # were it reporting
+
+
 def test_devices_are_watched_without_a_house_forecast() -> None:
     """No house meter listed: nothing to forecast, and the heater left on is found all the same."""
     stuck = dict.fromkeys(np.arange(T0 + 21 * DAY + 18 * HOUR, T0 + 22 * DAY + HOUR, 900.0).tolist(), 800.0)

@@ -17,7 +17,7 @@ learned like any run; what came after is left out until marked normal. numpy; ex
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -192,10 +192,19 @@ class DeviceWatch:
             if isinstance(floor, int | float):
                 profile.floor_limit_w = max(profile.floor_limit_w, float(floor) * FEEDBACK_MARGIN)
 
-    def check(self, store: ObservationStore, now: float, alerts: EnergyAlerts) -> list[Anomaly]:
-        """New left-on and standby alerts at `now`; only data before now."""
+    def check(
+        self, store: ObservationStore, now: float, alerts: EnergyAlerts, unavailable: Collection[str] = ()
+    ) -> list[Anomaly]:
+        """New left-on and standby alerts at `now`; only data before now.
+
+        unavailable: devices unavailable now. A plug that dropped off keeps its last reading
+        in the observations; it says nothing of what the device draws now.
+        """
         found: list[Anomaly] = []
         for entity_id, profile in self.profiles_.items():
+            if entity_id in unavailable:
+                self.left_on_.discard(entity_id)
+                continue
             window = max(max(profile.limit_s) + 2 * HOUR_SECONDS, STANDBY_WINDOW_SECONDS + HOUR_SECONDS)
             starts, watts = device_grid(store, entity_id, now - window, now)
             known = np.flatnonzero(np.isfinite(watts))

@@ -18,7 +18,7 @@ executor jobs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 import math
 from typing import Any, Final, TypedDict
@@ -338,9 +338,14 @@ class EnergyModel:
 
     # -- anomalies ------------------------------------------------------------------
 
-    def check(self, store: ObservationStore, now: float, home_occupied: bool | None = None) -> list[Anomaly]:
-        """New energy anomalies at `now` (executor, every few minutes); only data before now."""
-        devices = self.devices_.check(store, now, self.alerts)
+    def check(
+        self, store: ObservationStore, now: float, home_occupied: bool | None = None, unavailable: Collection[str] = ()
+    ) -> list[Anomaly]:
+        """New energy anomalies at `now` (executor, every few minutes); only data before now.
+
+        unavailable: entities unavailable now (a watched device's last reading is not what it draws).
+        """
+        devices = self.devices_.check(store, now, self.alerts, unavailable)
         if self.model_ is None:
             return devices
         starts, watts = check_window(store, self.spec_, now)

@@ -9,7 +9,7 @@ Predictions come back as the typed results of `results.py`, the contract the ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import logging
@@ -229,12 +229,15 @@ class HomeModels:
         reasons = "; ".join(str(reason) for ok, reason in ready if not ok)
         return any(ok for ok, _ in ready), reasons
 
-    def predict(self, store: ObservationStore, now: float, presence: bool | None = None) -> HomePrediction:
+    def predict(
+        self, store: ObservationStore, now: float, presence: bool | None = None, unavailable: Collection[str] = ()
+    ) -> HomePrediction:
         """What every ready model says at `now`.
 
         presence: whether anyone is home by the presence entities, None when they do not
         know; the occupancy model's own estimate stands in then, for energy, climate and
-        the missing routine (not for security: see `check_event`).
+        the missing routine (not for security: see `check_event`). unavailable: entities
+        unavailable now, whose last readings say nothing of now (watched devices).
         """
         occupancy = self._predict_part(MODEL_OCCUPANCY, self._predict_occupancy, store, now)
         home_occupied = presence
@@ -246,7 +249,7 @@ class HomeModels:
         energy: EnergyOutlook | None = None
         left_on: tuple[str, ...] = ()
         anomalies: list[Anomaly] = []
-        if (found := self._predict_part(MODEL_ENERGY, self._predict_energy, store, now)) is not None:
+        if (found := self._predict_part(MODEL_ENERGY, self._predict_energy, store, now, unavailable)) is not None:
             energy, energy_anomalies, left_on = found
             anomalies.extend(energy_anomalies)
         climate = self._predict_part(MODEL_CLIMATE, self._predict_climate, store, now, occupancy) or {}
@@ -276,12 +279,12 @@ class HomeModels:
         return forecast
 
     def _predict_energy(
-        self, store: ObservationStore, now: float
+        self, store: ObservationStore, now: float, unavailable: Collection[str] = ()
     ) -> tuple[EnergyOutlook | None, list[Anomaly], tuple[str, ...]]:
         """The house's outlook (None until its forecast is usable), new anomalies, and the devices left on."""
         model = self.energy
         home_occupied = self.home_occupied_
-        found = list(model.check(store, now, home_occupied))
+        found = list(model.check(store, now, home_occupied, unavailable))
         left_on = tuple(sorted(model.devices_.left_on_))
         if not model.enough_data()[0]:
             return None, found, left_on
