@@ -17,7 +17,12 @@ from typing import Any, Final
 from homeassistant.components.recorder import history, statistics
 from homeassistant.components.recorder.const import SupportedDialect
 from homeassistant.components.recorder.db_schema import StateAttributes, States
-from homeassistant.const import COMPRESSED_STATE_ATTRIBUTES, COMPRESSED_STATE_LAST_UPDATED, COMPRESSED_STATE_STATE
+from homeassistant.const import (
+    ATTR_UNIT_OF_MEASUREMENT,
+    COMPRESSED_STATE_ATTRIBUTES,
+    COMPRESSED_STATE_LAST_UPDATED,
+    COMPRESSED_STATE_STATE,
+)
 from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
@@ -436,14 +441,30 @@ async def async_hourly_energy(
 
 @paced()
 def _read_csv(
-    path: str, observations: ObservationStore, roles: Mapping[str, str], tz_name: str, temperature_unit: str
+    path: str,
+    observations: ObservationStore,
+    roles: Mapping[str, str],
+    tz_name: str,
+    temperature_unit: str,
+    units: Mapping[str, str],
 ) -> tuple[PendingMerge, ImportResult]:
     """Runs in the executor: parse the file and merge it off the event loop.
 
-    An export comes from this home: its thermostats' temperatures are in the home's unit.
+    An export comes from this home: its thermostats' temperatures are in the home's unit,
+    and a row without a unit (Home Assistant's own export has none) is in the entity's
+    unit now (`units`): a kW sensor's 0.45 is 450 W, not 0.45 W.
     """
     parsed = read_history_csv(path, roles, default_tz=dt_util.get_time_zone(tz_name))
-    pending = observations.prepare_merge(parsed.rows, roles, temperature_unit)
+    rows = [
+        (
+            entity_id,
+            state,
+            ts,
+            {ATTR_UNIT_OF_MEASUREMENT: units[entity_id]} if not attrs and entity_id in units else attrs,
+        )
+        for entity_id, state, ts, attrs in parsed.rows
+    ]
+    pending = observations.prepare_merge(rows, roles, temperature_unit)
     return pending, ImportResult(
         rows=len(parsed.rows),
         bad_rows=parsed.bad_rows,
@@ -462,8 +483,14 @@ async def async_import_csv(
             translation_domain=DOMAIN, translation_key="path_not_allowed", translation_placeholders={"path": path}
         )
     try:
+        units = {
+            entity_id: unit
+            for entity_id in roles
+            if (state := hass.states.get(entity_id)) is not None
+            and isinstance(unit := state.attributes.get(ATTR_UNIT_OF_MEASUREMENT), str)
+        }
         pending, result = await hass.async_add_executor_job(
-            _read_csv, path, observations, roles, hass.config.time_zone, hass.config.units.temperature_unit
+            _read_csv, path, observations, roles, hass.config.time_zone, hass.config.units.temperature_unit, units
         )
     except HistoryCsvError as err:
         raise ServiceValidationError(

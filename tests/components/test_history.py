@@ -143,7 +143,7 @@ async def test_the_recorder_keeping_fewer_days_matters_only_until_smartml_holds_
 @pytest.fixture
 def allowed_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     hass.config.allowlist_external_dirs = {str(tmp_path)}
-    for name in ("history_good.csv", "history_partly_bad.csv", "history_bad_header.csv"):
+    for name in ("history_good.csv", "history_partly_bad.csv", "history_bad_header.csv", "history_no_units.csv"):
         shutil.copy(FIXTURES / name, tmp_path / name)
     return tmp_path
 
@@ -167,6 +167,17 @@ async def test_import_good_csv(hass: HomeAssistant, mock_entry: MockConfigEntry,
     again = await _import(hass, allowed_dir / "history_good.csv")
     assert again["added"] == 0
     assert len(observations.channels[KITCHEN_MOTION].times) == 4
+
+
+async def test_an_export_without_units_is_read_in_each_entity_s_unit(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path
+) -> None:
+    await setup_entry(hass, mock_entry)
+    # The house sensor reports in kW now, as its export's rows are (Home Assistant's export has no units).
+    hass.states.async_set(POWER, "0.35", {"unit_of_measurement": "kW", "device_class": "power"})
+    await _import(hass, allowed_dir / "history_no_units.csv")
+    channel = mock_entry.runtime_data.coordinator.state.observations.channels[POWER]
+    assert list(channel.values)[:2] == [450.0, 380.0]  # the export's rows, before today's readings
 
 
 async def test_import_partly_bad_csv_counts_bad_rows(
