@@ -129,9 +129,7 @@ def transitions(
     if not len(change_times):
         return np.zeros(0), np.zeros(0)
     states = np.vstack([state_at(store.channels[e], change_times, default=0.0) for e in presence])
-    home = states.max(axis=0) > 0.5
-    before = np.r_[home[0], home[:-1]]
-    return change_times[before & ~home], change_times[~before & home]
+    return _leaving_and_return(change_times, states.max(axis=0) > 0.5)
 
 
 def own_changes(
@@ -146,12 +144,18 @@ def own_changes(
     arrivals: list[NDArray[np.float64]] = [np.zeros(0)]
     for entity_id in presence:
         t, v = buffer_arrays(store.channels[entity_id])
-        home = v[t < now] > 0.5
-        t = t[t < now]
-        before = np.r_[home[:1], home[:-1]]
-        departures.append(t[before & ~home])
-        arrivals.append(t[~before & home])
+        left, came = _leaving_and_return(t[t < now], v[t < now] > 0.5)
+        departures.append(left)
+        arrivals.append(came)
     return np.sort(np.concatenate(departures)), np.sort(np.concatenate(arrivals))
+
+
+def _leaving_and_return(
+    times: NDArray[np.float64], home: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The times home turned away, and turned home, from one reading to the next."""
+    before = np.r_[home[:1], home[:-1]]
+    return times[before & ~home], times[~before & home]
 
 
 def local_hour_weekend(times: NDArray[np.float64], timezone: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
