@@ -421,10 +421,6 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
         return models.predict(snapshot, now, presence, unavailable)
 
-    def _unavailable_sensors(self, now: float) -> list[tuple[str, float]]:
-        """The activity sensors unavailable (or unknown) now, with how long they have been."""
-        return self._unavailable(now, self.activity_sensors)
-
     def _unavailable(self, now: float, entity_ids: Iterable[str]) -> list[tuple[str, float]]:
         """These entities, where unavailable (or unknown) now, with how long they have been."""
         out: list[tuple[str, float]] = []
@@ -493,11 +489,11 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:
-            down = frozenset(entity_id for entity_id, _ in self._unavailable(now, self.roles))
+            down = self._unavailable(now, self.roles)
             prediction = await self.worker.async_run(
-                self._predict, models, now, presence_now(self.hass, self.spec), down
+                self._predict, models, now, presence_now(self.hass, self.spec), frozenset(e for e, _ in down)
             )
-            unavailable = self._unavailable_sensors(now)
+            unavailable = [(entity_id, seconds) for entity_id, seconds in down if entity_id in self.activity_sensors]
             # Paused, the models hear no events: the routine is not checked (it takes the pause
             # for time not watched), nor are the sensors, and nothing found is told.
             due = models.due_anomalies(now, [e for e, _ in unavailable], watching=self.learning)
