@@ -397,9 +397,7 @@ async def test_a_thermostat_with_whole_degree_steps_keeps_following_the_predicti
 
     # A step by hand afterwards is someone's: SmartML leaves it for the hold time.
     current = hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE]
-    await hass.services.async_call(
-        "climate", "set_temperature", {"entity_id": THERMOSTAT, ATTR_TEMPERATURE: current + 1}, blocking=True
-    )
+    await _set_by_hand(hass, current + 1)
     await _refresh(hass, mock_entry, freezer, 1)
     assert THERMOSTAT in coordinator.setpoints.manual_changes
     assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == current + 1
