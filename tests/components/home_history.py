@@ -46,6 +46,7 @@ async def record_home(
     hvac_action: bool = True,
     fahrenheit: bool = False,
     eco_setpoint: float = 17.0,
+    hvac_mode: str = "heat",
 ) -> None:
     """Write `days` of the household into the recorder, ending now (time is frozen).
 
@@ -56,6 +57,7 @@ async def record_home(
     hvac_action: whether the thermostat reports it (many radiator valves do not).
     fahrenheit: the thermostat reports in °F, as in a home on the US customary unit system.
     eco_setpoint: the setpoint (°C) when people are away or asleep.
+    hvac_mode: the thermostat's mode throughout.
     """
 
     def shown(celsius: float) -> float:
@@ -80,7 +82,7 @@ async def record_home(
         )
         hass.states.async_set(
             THERMOSTAT,
-            "heat",
+            hvac_mode,
             {
                 "temperature": shown(setpoint),
                 "current_temperature": shown(round(indoor, 1)),

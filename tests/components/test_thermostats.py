@@ -61,7 +61,7 @@ class Thermostat(ClimateEntity):
 
         step: the step it declares; rounds_to: the step it keeps setpoints to, declared or not.
         """
-        self._attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.HEAT_COOL]
+        self._attr_hvac_modes = [HVACMode.OFF, HVACMode.HEAT, HVACMode.COOL, HVACMode.HEAT_COOL]
         self._attr_hvac_mode = hvac_mode
         self._attr_temperature_unit = unit
         self._attr_target_temperature = temperature
@@ -114,7 +114,13 @@ async def _home_with(
     eco_setpoint: float = 17.0,
 ) -> None:
     """The recorded home, its thermostat now this one, and SmartML set up."""
-    await record_home(hass, freezer, fahrenheit=hass.config.units is US_CUSTOMARY_SYSTEM, eco_setpoint=eco_setpoint)
+    await record_home(
+        hass,
+        freezer,
+        fahrenheit=hass.config.units is US_CUSTOMARY_SYSTEM,
+        eco_setpoint=eco_setpoint,
+        hvac_mode=str(thermostat.hvac_mode),
+    )
     hass.states.async_remove(THERMOSTAT)
     setup_test_component_platform(hass, "climate", [thermostat])
     assert await async_setup_component(hass, "climate", {"climate": {"platform": "test"}})
@@ -474,3 +480,23 @@ async def test_a_thermostat_on_a_preset_of_its_own_is_left_alone(
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
     assert refused.value.translation_key == "setpoint_preset"
+
+
+async def test_a_thermostat_switched_to_cooling_is_not_given_heating_setpoints(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
+    await hass.services.async_call(
+        "climate", "set_hvac_mode", {"entity_id": THERMOSTAT, "hvac_mode": HVACMode.COOL}, blocking=True
+    )
+    sent = len(thermostat.sent)
+    await _refresh(hass, mock_entry, freezer, 5)
+    assert len(thermostat.sent) == sent
+    assert hass.states.get(PREDICTED_SETPOINT).state == "unavailable"
+    # Home Assistant calls no service of an unavailable entity: nothing is set either way.
+    await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert len(thermostat.sent) == sent

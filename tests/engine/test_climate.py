@@ -84,12 +84,16 @@ def _store(
     heat: NDArray[np.float64] | None = None,
     outdoor: NDArray[np.float64] | None = None,
     home: NDArray[np.bool_] | None = None,
+    modes: NDArray[np.str_] | None = None,
 ) -> ObservationStore:
-    """An observation store with what Home Assistant would record, one row per change."""
+    """An observation store with what Home Assistant would record, one row per change.
+
+    modes: the HVAC mode (the thermostat's state) of each minute; heat throughout without.
+    """
     times = _times(minutes)
     rows: list[tuple[str, str, float, dict[str, object] | None]] = []
     for i in range(minutes):
-        changed = i == 0 or setpoint[i] != setpoint[i - 1]
+        changed = i == 0 or setpoint[i] != setpoint[i - 1] or (modes is not None and modes[i] != modes[i - 1])
         attrs: dict[str, object] = {"temperature": float(setpoint[i])}
         if readings is not None:  # without `heat`, a thermostat that reports no hvac_action
             changed = changed or i % 5 == 0
@@ -98,7 +102,7 @@ def _store(
             changed = changed or heat[i] != heat[i - 1]
             attrs["hvac_action"] = "heating" if heat[i] else "idle"
         if changed:
-            rows.append((CLIMATE, "heat", float(times[i]), attrs))
+            rows.append((CLIMATE, "heat" if modes is None else str(modes[i]), float(times[i]), attrs))
         if outdoor is not None and i % 10 == 0:
             rows.append((OUTDOOR, f"{outdoor[i]:.2f}", float(times[i]), None))
         if home is not None and (i == 0 or home[i] != home[i - 1]):
@@ -284,6 +288,44 @@ def test_the_facade_replays_the_same_climate_model() -> None:
         assert predicted == direct.predict(CLIMATE, now, indoor=18.0, outdoor=5.0, home_now=1.0, current_setpoint=17.0)
         assert models.climate_zone(CLIMATE).change_counts == direct.zones_[CLIMATE].change_counts
     assert instances[0] is instances[1]  # refitted in place, day after day
+
+
+def test_only_the_mode_in_force_is_learned() -> None:
+    heating_days, cooling_days = 21, 3
+    minutes = (heating_days + cooling_days) * 1440
+    setpoint = _schedule(minutes)
+    setpoint[heating_days * 1440 :] = _schedule(cooling_days * 1440, comfort=24.0, night=26.0)
+    modes = np.array(["heat"] * (heating_days * 1440) + ["cool"] * (cooling_days * 1440))
+    store = _store(minutes, setpoint, modes=modes)
+    noon, night = _local(heating_days + cooling_days, 12.0), _local(heating_days + cooling_days, 3.0)
+
+    # A day after the switch there is too little cooling to learn from; the winter's
+    # heating setpoints are not offered for it.
+    switched = ClimateModel()
+    switched.fit(store, SPEC, START + (heating_days + 1) * DAY)
+    ready, reason = switched.enough_data(CLIMATE)
+    assert not ready and "days of setpoint history, has 1.0" in reason
+
+    cooling = ClimateModel()
+    cooling.fit(store, SPEC, START + (heating_days + cooling_days) * DAY)
+    assert cooling.enough_data(CLIMATE) == (True, "")
+    assert cooling.setpoints(CLIMATE, np.array([noon, night]), None).tolist() == pytest.approx([24.0, 26.0])
+
+
+def test_a_switch_of_mode_since_the_fit_stops_the_predictions() -> None:
+    minutes = 14 * 1440
+    model = ClimateModel()
+    store = _store(minutes, _schedule(minutes))
+    model.fit(store, SPEC, START + 14 * DAY)
+    assert model.enough_data(CLIMATE) == (True, "")
+    # Turned off: nothing is set then anyway (the guard rails), the routine stands.
+    store.merge_states([(CLIMATE, "off", START + 14 * DAY + 60.0, {"temperature": 21.0})], ROLES)
+    model.refresh(store, START + 14 * DAY + 120.0)
+    assert model.enough_data(CLIMATE) == (True, "")
+    store.merge_states([(CLIMATE, "cool", START + 14 * DAY + 180.0, {"temperature": 21.0})], ROLES)
+    model.refresh(store, START + 14 * DAY + 240.0)
+    ready, reason = model.enough_data(CLIMATE)
+    assert not ready and "another HVAC mode" in reason
 
 
 def test_not_enough_setpoint_history() -> None:

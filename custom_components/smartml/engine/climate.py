@@ -45,6 +45,7 @@ from .observations import (
     ATTR_HVAC_MODE,
     ATTR_SETPOINT,
     CHANNEL_SEP,
+    HVAC_MODE_OFF,
     ROLE_CLIMATE,
     ROLE_OUTDOOR,
     ROLE_PRESENCE,
@@ -166,6 +167,9 @@ class ClimateModel:
             return False, f"{entity_id}: no setpoint history"
         if zone.days < MIN_SETPOINT_DAYS:
             return False, f"{entity_id}: needs {MIN_SETPOINT_DAYS:g} days of setpoint history, has {zone.days:.1f}"
+        if zone.routine_mode is not None and zone.hvac_mode not in (None, HVAC_MODE_OFF, zone.routine_mode):
+            # Switched since the fit (heating to cooling): the next fit learns the new mode.
+            return False, f"{entity_id}: its setpoints were learned in another HVAC mode"
         return True, ""
 
     def occupancy_forecast(

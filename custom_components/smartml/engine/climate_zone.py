@@ -54,6 +54,8 @@ class ClimateZone:
     outdoor: float | None = None
     setpoint: float | None = None
     hvac_mode: float | None = None
+    # The HVAC mode the setpoint routine was learned in (None: the thermostat reports none).
+    routine_mode: float | None = None
 
 
 def channel_arrays(buf: ChannelBuffer | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -71,6 +73,12 @@ def value_at(buf: ChannelBuffer | None, now: float) -> float | None:
         return None
     i = bisect_right(buf.times, now, 0, min(len(buf.times), len(buf.values)))
     return float(buf.values[i - 1]) if i else None
+
+
+def learned_mode(mode_t: NDArray[np.float64], mode_v: NDArray[np.float64]) -> float | None:
+    """The HVAC mode whose setpoints to learn: the latest one other than off, None if none."""
+    running = mode_v[mode_v != HVAC_MODE_OFF]
+    return float(running[-1]) if len(running) else None
 
 
 def fit_zone(
@@ -129,14 +137,20 @@ def _fit_setpoints(
         return
     mode_t, mode_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_MODE))
     begin = max(start, sp_t[0])
-    zone.days = float(now - begin) / DAY_SECONDS
     grid = slot_middles(begin + SLOT_SECONDS, now, SLOT_MINUTES)
     setpoint = last_reading(sp_t, sp_v, grid)
     # Slots of an excluded period weigh nothing.
     weights = forgetting_weights(grid, now, half_life_days) * counted(grid, store.excluded_spans([entity_id]))
-    if len(mode_t):
+    zone.routine_mode = learned_mode(mode_t[mode_t < now], mode_v[mode_t < now])
+    if len(mode_t) and len(grid):
+        # Only the mode in force is learned: a home switched to cooling wants none of its
+        # heating setpoints (and off, none at all). Unknown slots predate any reading.
         mode = last_reading(mode_t, mode_v, grid)
-        weights = np.where(mode == HVAC_MODE_OFF, 0.0, weights)
+        in_mode = np.isnan(mode) | (mode == zone.routine_mode)
+        weights = np.where(in_mode, weights, 0.0)
+        if in_mode.any() and not in_mode[0]:
+            begin = float(grid[np.argmax(in_mode)]) - SLOT_SECONDS / 2.0
+    zone.days = float(now - begin) / DAY_SECONDS
     # Classify the changes (the first point is the state in force, not a change).
     change_idx = np.flatnonzero(np.diff(sp_v)) + 1 if len(sp_v) > 1 else np.empty(0, dtype=np.int64)
     transitions = None
