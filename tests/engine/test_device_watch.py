@@ -235,3 +235,29 @@ def test_hourly_statistics_reach_back_before_the_observations_and_never_replace_
     assert (filled[starts >= T0 + DAY] == 1.0).all()
     assert filled[starts == T0 + 18 * HOUR][0] == 800.0
     assert earlier_from_hourly(starts, observed, ([], [])) is observed
+
+
+def test_a_run_marked_normal_is_learned_whole_and_not_told_again_the_next_day() -> None:
+    # Days 21 and 22: the heater stays on from 18:00 until 01:00, as it now does every evening.
+    evenings = [
+        t
+        for day in (21, 22)
+        for t in np.arange(T0 + day * DAY + 18 * HOUR, T0 + (day + 1) * DAY + HOUR, 900.0).tolist()
+    ]
+    store = _home(24, dict.fromkeys(evenings, 800.0))
+    model = EnergyModel()
+    model.fit(store, SPEC, T0 + 21 * DAY)
+    first = [
+        anomaly
+        for now in np.arange(T0 + 21 * DAY, T0 + 21 * DAY + 22 * HOUR, 900.0).tolist()
+        for anomaly in model.check(store, now)
+    ]
+    assert [a.type for a in first] == [TYPE_DEVICE_LEFT_ON]
+    model.add_feedback(first[0])
+    # Refitted every six hours as it runs: the rest of the run is not held back from learning.
+    found: list[tuple[float, str, str]] = []
+    for refit in np.arange(T0 + 21 * DAY + 24 * HOUR, T0 + 23 * DAY + 1, 6 * HOUR).tolist():
+        model.fit(store, SPEC, refit)
+        found += _alerts(model, store, refit, refit + 6 * HOUR)
+    assert found == []
+    assert model.devices_.profiles_[HEATER].longest_s[18] == 7 * HOUR

@@ -17,12 +17,13 @@ from custom_components.smartml.engine.constants import (
     TYPE_STUCK_ON,
 )
 from custom_components.smartml.engine.energy import EnergyModel
-from custom_components.smartml.engine.energy_alerts import FlaggedPeriod, energy_anomaly
-from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
+from custom_components.smartml.engine.energy_alerts import EnergyAlerts, FlaggedPeriod, energy_anomaly
+from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W, EnergyDetectors, check_above_forecast
 from custom_components.smartml.engine.energy_features import usual_profile
 from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.engine.results import Anomaly
@@ -488,9 +489,10 @@ def test_feedback_lifts_the_detector_and_survives_a_restart() -> None:
     model.add_feedback(alarm)
     hour, floor = alarm.facts.hour, alarm.facts.floor_w
     assert model.detectors_.stuck_threshold_[hour] >= round(floor, 1) * 1.1
-    # The stored entry is the anomaly's type and JSON facts, as before; a refit applies it again.
+    # The stored entry is the anomaly's type and JSON facts, its id and time; a refit applies it again.
     stored = model.as_dict()
-    assert stored["feedback"] == [{"type": TYPE_STUCK_ON, "facts": alarm.as_json()["facts"]}]
+    facts = alarm.as_json()["facts"]
+    assert stored["feedback"] == [{"type": TYPE_STUCK_ON, "facts": facts, "id": alarm.id, "ts": alarm.ts}]
     again = EnergyModel.from_dict(stored)
     again.fit(store, SPEC_POWER, T0 + 22 * DAY)
     assert again.detectors_.stuck_threshold_[hour] >= round(floor, 1) * 1.1
@@ -538,3 +540,88 @@ def test_next_hour_knows_a_load_that_runs_two_hours(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(energy_quantiles, "MIN_TREE_ROWS", 10**9)
     without = next_hour_error()
     assert with_trees < 0.85 * without
+
+
+def test_a_detector_re_arms_after_six_hours_of_measured_quiet() -> None:
+    alerts = EnergyAlerts()
+    assert alerts.fire(TYPE_STUCK_ON, 0.0)
+    # Still on five hours later, off for an hour, then on again: the same episode.
+    assert not alerts.fire(TYPE_STUCK_ON, 5 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 7 * HOUR)
+    assert not alerts.fire(TYPE_STUCK_ON, 7.5 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 14 * HOUR)
+    assert alerts.fire(TYPE_STUCK_ON, 14.5 * HOUR)
+
+
+def test_hours_without_readings_are_not_quiet() -> None:
+    alerts = EnergyAlerts(fired={TYPE_STUCK_ON: 0.0, TYPE_BASE_LOAD: 0.0})
+    detectors = EnergyDetectors()
+    detectors.stuck_threshold_[:] = 1000.0
+    detectors.base_threshold_ = 500.0
+    starts = np.arange(0.0, 60 * HOUR, 900.0)
+    unknown = np.full(len(starts), np.nan)
+    later = 60 * HOUR
+    args = {"timezone": "UTC", "standby_w": 100.0, "alerts": alerts, "entity_ids": [POWER]}
+    assert detectors.check(starts, unknown, later, None, **args) == []
+    assert set(alerts.fired) == {TYPE_STUCK_ON, TYPE_BASE_LOAD}
+    quiet = np.full(len(starts), 200.0)
+    detectors.check(starts, quiet, later, None, **args)
+    assert alerts.fired == {}
+
+
+def test_above_forecast_marked_normal_lifts_how_far_above_is_told() -> None:
+    actual = np.array([3.0, 3.0, 3.0])
+    quantiles = np.array([[0.5, 1.0, 1.5]] * 3)
+    alarm = check_above_forecast(actual, quantiles, T0, EnergyAlerts(), [POWER])
+    assert [a.type for a in alarm] == [TYPE_ABOVE_FORECAST]
+    model = EnergyModel()
+    model.add_feedback(alarm[0])
+    fraction = model.detectors_.above_fraction_
+    assert fraction == pytest.approx(4.5 / 3.0 * 1.1)
+    assert check_above_forecast(actual, quantiles, T0, EnergyAlerts(), [POWER], fraction) == []
+    assert check_above_forecast(actual * 1.5, quantiles, T0, EnergyAlerts(), [POWER], fraction) != []
+
+
+def test_an_unavailable_house_meter_raises_no_house_alert() -> None:
+    start = T0 + 22 * DAY + 1 * HOUR
+    store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
+    assert any(a.type == TYPE_STUCK_ON for a in _anomalies(store, EnergyModel()))
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 22 * DAY)
+    for now in np.arange(T0 + 22 * DAY + 900, T0 + 23 * DAY + 1, 900).tolist():
+        assert model.check(store, now, None, unavailable={POWER}) == []
+
+
+def test_feedback_given_before_the_first_fit_reaches_the_energy_model() -> None:
+    start = T0 + 22 * DAY + 1 * HOUR
+    store = power_store(23, extra=(start, start + 6 * HOUR, 1500.0))
+    alarm = next(a for a in _anomalies(store, EnergyModel()) if a.type == TYPE_STUCK_ON)
+    assert isinstance(alarm.facts, LongRun)
+    # After a restart, "It was me" came before any model was fitted: the home keeps it.
+    models = HomeModels(SPEC_POWER, feedback=[alarm])
+    models.fit(store, T0 + 23 * DAY)
+    assert models.energy is not None
+    assert [item.id for item in models.energy.feedback_] == [alarm.id]
+    assert models.energy.detectors_.stuck_threshold_[alarm.facts.hour] >= alarm.facts.floor_w * 1.1 - 0.1
+
+
+def test_a_long_run_marked_normal_is_not_told_again_the_next_night() -> None:
+    # An electric car charges 01:00-07:00 on days 21 and 22.
+    nights = [(T0 + day * DAY + 1 * HOUR, T0 + day * DAY + 7 * HOUR, 1500.0) for day in (21, 22)]
+    store = power_store(24, extras=nights)
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 21 * DAY)
+    first = [
+        anomaly
+        for now in np.arange(T0 + 21 * DAY + 900, T0 + 21 * DAY + 12 * HOUR, 900).tolist()
+        for anomaly in model.check(store, now, None)
+    ]
+    assert TYPE_STUCK_ON in [a.type for a in first]
+    for anomaly in first:  # "It was me", to each
+        model.add_feedback(anomaly)
+    found: list[Anomaly] = []
+    for refit in np.arange(T0 + 21 * DAY + 12 * HOUR, T0 + 23 * DAY, 6 * HOUR).tolist():
+        model.fit(store, SPEC_POWER, refit)
+        for now in np.arange(refit + 900, refit + 6 * HOUR + 1, 900).tolist():
+            found += model.check(store, now, None)
+    assert [a.type for a in found] == []

@@ -57,6 +57,8 @@ TYPE_BASE_LOAD: Final = "base_load"
 TYPE_EMPTY_HOME: Final = "empty_home_draw"
 TYPE_DEVICE_LEFT_ON: Final = "device_left_on"
 TYPE_DEVICE_STANDBY: Final = "device_standby"
+# An energy limit lifted by feedback sits this much above what was marked normal.
+FEEDBACK_MARGIN: Final = 1.1
 SECURITY_TYPES: Final = (
     TYPE_ACTIVITY_WHEN_EMPTY,
     TYPE_UNUSUAL_TIME,

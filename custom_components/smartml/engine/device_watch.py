@@ -28,6 +28,7 @@ import numpy as np
 from .constants import (
     DAY_SECONDS,
     DEVICE_LEARN_DAYS,
+    FEEDBACK_MARGIN,
     HOUR_SECONDS,
     MINUTE_SECONDS,
     RUN_WINDOW_HOURS,
@@ -53,7 +54,6 @@ LEFT_ON_MARGIN_SHARE: Final = 0.1
 STANDBY_FENCE_IQR: Final = 2.0
 STANDBY_MIN_RISE_W: Final = 15.0
 STANDBY_WINDOW_SECONDS: Final = DAY_SECONDS
-FEEDBACK_MARGIN: Final = 1.1
 # A plug reports its power on change: a device that stays off all day reports nothing new.
 DEVICE_POWER_HOLD: Final = DAY_SECONDS
 
@@ -138,8 +138,8 @@ class DeviceWatch:
             known = np.isfinite(watts)
             if known.sum() * GRID_SECONDS < MIN_DAYS * DAY_SECONDS:
                 continue
-            keep = known & ~alerts.flagged_mask(starts, _key(TYPE_DEVICE_LEFT_ON, entity_id), after=HOUR_SECONDS)
-            keep &= ~alerts.flagged_mask(starts, _key(TYPE_DEVICE_STANDBY, entity_id))
+            keep = known & ~alerts.flagged_mask(starts, alert_key(TYPE_DEVICE_LEFT_ON, entity_id), after=HOUR_SECONDS)
+            keep &= ~alerts.flagged_mask(starts, alert_key(TYPE_DEVICE_STANDBY, entity_id))
             keep &= counted(starts, store.excluded_spans([entity_id]))  # periods not to learn from
             self.profiles_[entity_id] = self._profile(starts, np.where(keep, watts, np.nan))
 
@@ -264,7 +264,7 @@ def _standby_measurable(entity_id: str, starts: FloatArray, watts: FloatArray, a
     """
     if np.isfinite(watts).sum() * GRID_SECONDS < 0.75 * STANDBY_WINDOW_SECONDS:
         return False
-    return not alerts.flagged_mask(starts, _key(TYPE_DEVICE_LEFT_ON, entity_id)).any()
+    return not alerts.flagged_mask(starts, alert_key(TYPE_DEVICE_LEFT_ON, entity_id)).any()
 
 
 def _standby(entity_id: str, profile: DeviceProfile, starts: FloatArray, watts: FloatArray) -> _Finding | None:
@@ -287,7 +287,7 @@ def _report(
     anomaly_type: str, entity_id: str, finding: _Finding | None, now: float, alerts: EnergyAlerts
 ) -> list[Anomaly]:
     """One alert per episode: a finding is remembered as anomalous and raised once; quiet re-arms."""
-    key = _key(anomaly_type, entity_id)
+    key = alert_key(anomaly_type, entity_id)
     if finding is None:
         alerts.rearm(key, now)
         return []
@@ -297,7 +297,7 @@ def _report(
     return [energy_anomaly(anomaly_type, [entity_id], now, finding.score, finding.facts, key=entity_id)]
 
 
-def _key(anomaly_type: str, entity_id: str) -> str:
+def alert_key(anomaly_type: str, entity_id: str) -> str:
     """The alerts' key of one device's detector."""
     return f"{anomaly_type}:{entity_id}"
 

@@ -29,9 +29,12 @@ import numpy as np
 from .constants import (
     DAY_SECONDS as DAY,
     HOUR_SECONDS as HOUR,
+    KIND_ENERGY,
+    TYPE_DEVICE_LEFT_ON,
+    TYPE_DEVICE_STANDBY,
     has_house_meter,
 )
-from .device_watch import MIN_DAYS as DEVICE_MIN_DAYS, DeviceWatch
+from .device_watch import MIN_DAYS as DEVICE_MIN_DAYS, DeviceWatch, alert_key
 from .energy_alerts import EnergyAlerts, StoredPeriod
 from .energy_detectors import EnergyDetectors, check_above_forecast, check_window
 from .energy_features import COLUMN_OCCUPANCY, features, usual_profile
@@ -67,6 +70,7 @@ class EnergyStateDict(TypedDict):
     alerts: dict[str, float]
     feedback: list[FeedbackJson]
     flagged: list[StoredPeriod]
+    accepted: list[str]
 
 
 def _day_bounds(now: float, timezone: str) -> tuple[float, float, float]:
@@ -125,6 +129,7 @@ class EnergyModel:
             "alerts": self.alerts.stored_fired(),
             "feedback": [item.as_json() for item in self.feedback_],
             "flagged": self.alerts.stored_flagged(),
+            "accepted": self.alerts.stored_accepted(),
         }
 
     @classmethod
@@ -142,13 +147,35 @@ class EnergyModel:
         except (TypeError, ValueError, AttributeError):
             model.live, model.alerts.fired, model.feedback_ = LiveScore(error="absolute"), {}, []
         model.alerts.flagged = EnergyAlerts.read_flagged(data.get("flagged"))
+        model.alerts.accepted = EnergyAlerts.read_accepted(data.get("accepted"), model.alerts.fired)
         return model
 
     def add_feedback(self, anomaly: Anomaly) -> None:
         """An energy anomaly was normal: raise that detector's threshold above what it saw."""
-        self.feedback_.append(EnergyFeedback(anomaly.type, anomaly.as_json()["facts"]))
+        if self._learn_feedback(anomaly):
+            self._apply_feedback()
+
+    def load_feedback(self, anomalies: Iterable[Anomaly]) -> None:
+        """Anomalies marked normal, as the home keeps them: learn those not learned yet (before a fit).
+
+        "It was me" said while no energy model ran (before the first fit after a restart)
+        reaches the model only this way.
+        """
+        for anomaly in anomalies:
+            if anomaly.kind == KIND_ENERGY:
+                self._learn_feedback(anomaly)
+
+    def _learn_feedback(self, anomaly: Anomaly) -> bool:
+        """Keep one anomaly marked normal and learn from its period; False if it was known."""
+        item = EnergyFeedback(anomaly.type, anomaly.as_json()["facts"], anomaly.id, anomaly.ts)
+        if any(item.same_as(known) for known in self.feedback_):
+            return False
+        self.feedback_.append(item)
         del self.feedback_[:-MAX_FEEDBACK]
-        self._apply_feedback()
+        entity_id = item.facts.get("entity_id")
+        device = anomaly.type in (TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY) and isinstance(entity_id, str)
+        self.alerts.accept(alert_key(anomaly.type, str(entity_id)) if device else anomaly.type, anomaly.ts)
+        return True
 
     def _apply_feedback(self) -> None:
         """Lift the house detectors and the watched devices' limits above what was marked normal."""
@@ -346,7 +373,8 @@ class EnergyModel:
         unavailable: entities unavailable now (a watched device's last reading is not what it draws).
         """
         devices = self.devices_.check(store, now, self.alerts, unavailable)
-        if self.model_ is None:
+        if self.model_ is None or any(entity_id in unavailable for entity_id in self.entities_):
+            # A house meter unavailable now holds its last reading: nothing to check, nothing quiet.
             return devices
         starts, watts = check_window(store, self.spec_, now)
         found = self.detectors_.check(
@@ -371,4 +399,4 @@ class EnergyModel:
         actual = series.y[origins]
         if not np.isfinite(actual).all():
             return []
-        return check_above_forecast(actual, q, now, self.alerts, self.entities_)
+        return check_above_forecast(actual, q, now, self.alerts, self.entities_, self.detectors_.above_fraction_)

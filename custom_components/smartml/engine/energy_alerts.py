@@ -1,10 +1,13 @@
 """Energy alerts: one anomaly per episode, and the periods already reported.
 
 A detector that finds an anomaly fires once; it fires again only after it has been quiet
-for REARM_SECONDS (re-arming), so a heater left on all night is one alert, not thirty.
+(measured, not merely unknown) for REARM_SECONDS (re-arming), so a heater left on all night
+is one alert, not thirty, and one switched off for an hour and on again is still the same.
 Every reported period is remembered for a while (`flagged`): the detectors' calibration
 leaves those periods out, so a fault that was reported does not make them blind to the
-next one. Both survive a restart in the energy model's stored form.
+next one. An episode marked normal (`accept`) is not: its period is learned like any other,
+so the same run tomorrow is within what the device does. All of it survives a restart in
+the energy model's stored form.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ CALIBRATION_DAYS: Final = 28  # the past the anomaly thresholds are learned from
 FLAG_KEEP_SECONDS: Final = (max(CALIBRATION_DAYS, DEVICE_LEARN_DAYS) + 3) * DAY_SECONDS
 # Shared by the house detectors and every watched device over those weeks.
 MAX_FLAGGED: Final = 1000
+
+# An alert's time may fall this long before the period it flagged (a check's slot rounding).
+GRACE_SECONDS: Final = 15 * 60.0
 
 # [anomaly type, start, end], as stored.
 StoredPeriod = list[str | float]
@@ -72,25 +78,38 @@ def energy_anomaly(
 class EnergyAlerts:
     """Which detectors have fired (and when), and the periods reported as anomalous."""
 
-    # anomaly type -> when it last fired; it stays closed until re-armed.
+    # key (anomaly type, or type and device) -> when its episode was last seen anomalous;
+    # it stays closed until re-armed.
     fired: dict[str, float] = field(default_factory=dict)
     flagged: list[FlaggedPeriod] = field(default_factory=list)
+    # Keys whose open episode was marked normal: the rest of it is not flagged either.
+    accepted: set[str] = field(default_factory=set)
 
-    def fire(self, anomaly_type: str, now: float) -> bool:
+    def fire(self, key: str, now: float) -> bool:
         """Whether this is a new episode (then it is one until re-armed)."""
-        if anomaly_type in self.fired:
-            return False
-        self.fired[anomaly_type] = now
-        return True
+        opened = key not in self.fired
+        self.fired[key] = now
+        return opened
 
-    def rearm(self, anomaly_type: str, now: float) -> None:
-        """The detector is quiet: it may fire again once REARM_SECONDS have passed since it last did."""
-        fired = self.fired.get(anomaly_type)
+    def rearm(self, key: str, now: float) -> None:
+        """The detector is measured quiet: it may fire again once quiet for REARM_SECONDS."""
+        fired = self.fired.get(key)
         if fired is not None and now - fired >= REARM_SECONDS:
-            del self.fired[anomaly_type]
+            del self.fired[key]
+            self.accepted.discard(key)
+
+    def accept(self, key: str, ts: float) -> None:
+        """The episode alerted at `ts` was normal: learn from its period, and from the rest of it if still open."""
+        self.flagged = [
+            item for item in self.flagged if item.type != key or not item.start - GRACE_SECONDS <= ts <= item.end
+        ]
+        if key in self.fired:
+            self.accepted.add(key)
 
     def flag(self, anomaly_type: str, start: float, now: float) -> None:
         """Remember that [start, now] looked anomalous (extends the period still open)."""
+        if anomaly_type in self.accepted:
+            return
         for item in reversed(self.flagged):
             if item.type == anomaly_type:
                 if item.end >= start:
@@ -112,6 +131,15 @@ class EnergyAlerts:
     def stored_fired(self) -> dict[str, float]:
         """The stored form of `fired`."""
         return dict(self.fired)
+
+    def stored_accepted(self) -> list[str]:
+        """The stored form of `accepted`."""
+        return sorted(self.accepted)
+
+    @staticmethod
+    def read_accepted(data: object, fired: Mapping[str, float]) -> set[str]:
+        """`accepted` from its stored form: only keys of open episodes."""
+        return {str(key) for key in data if str(key) in fired} if isinstance(data, list) else set()
 
     def stored_flagged(self) -> list[StoredPeriod]:
         """The stored form of `flagged`."""

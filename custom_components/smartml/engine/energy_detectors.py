@@ -21,6 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .constants import (
     DAY_SECONDS,
+    FEEDBACK_MARGIN,
     HOUR_SECONDS as HOUR,
     TYPE_ABOVE_FORECAST,
     TYPE_BASE_LOAD,
@@ -114,9 +115,14 @@ class EnergyDetectors:
         self.base_level_ = math.nan
         self.base_threshold_ = math.nan
         self.empty_threshold_ = math.nan
+        # Above forecast: the last hours' excess over their P90, as a share of their P50.
+        self.above_fraction_ = ABOVE_EXCESS_FRACTION
+        # The calibration days' 3-h floors (slot starts, floor, local hour): what feedback reads.
+        self.stuck_floors_: tuple[FloatArray, FloatArray, IntArray] = (np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
 
     def fit(self, starts: FloatArray, watts: FloatArray, hod: IntArray, standby_w: float, alerts: EnergyAlerts) -> None:
         """Every threshold from the power grid of the calibration days (some values known)."""
+        self.above_fraction_ = ABOVE_EXCESS_FRACTION
         self._fit_stuck(starts, watts, hod, alerts)
         self._fit_base(starts, watts, alerts)
         night = np.isfinite(watts) & (hod < 5)
@@ -134,6 +140,7 @@ class EnergyDetectors:
         week does not raise the bar for the next one.
         """
         floor = rolling_min(watts, STUCK_WINDOW_SLOTS)
+        self.stuck_floors_ = (starts, floor.copy(), hod)
         days = _local_days(hod)
         flagged = alerts.flagged_mask(starts, TYPE_STUCK_ON)
         if flagged.any():
@@ -174,6 +181,29 @@ class EnergyDetectors:
         rise = max(BASE_MIN_RISE_W, BASE_MIN_RISE_FRACTION * self.base_level_)
         self.base_threshold_ = self.base_level_ + rise
 
+    def lift_stuck(self, ts: float | None, floor_w: float, limit_w: float, hour: int) -> None:
+        """A long run marked normal: lift each hour it covered above its floor there.
+
+        The run is read from the calibration days (once a refit holds it, all of it: the
+        same run another night crosses the limit an hour later otherwise); the alert's own
+        hour is lifted at once.
+        """
+        lifts = {hour % 24: floor_w}
+        starts, floor, hod = self.stuck_floors_
+        at = int(np.searchsorted(starts, ts - GRID_SECONDS, side="right")) - 1 if ts is not None else -1
+        above = np.isfinite(floor) & (floor > limit_w)
+        if 0 <= at < len(floor) and above[at]:
+            first, last = at, at
+            while first > 0 and above[first - 1]:
+                first -= 1
+            while last + 1 < len(floor) and above[last + 1]:
+                last += 1
+            for slot in range(first, last + 1):
+                h = int(hod[slot])
+                lifts[h] = max(lifts.get(h, 0.0), float(floor[slot]))
+        for h, seen in lifts.items():
+            self.stuck_threshold_[h] = max(float(self.stuck_threshold_[h]), seen * FEEDBACK_MARGIN)
+
     def check(
         self,
         starts: FloatArray,
@@ -205,7 +235,7 @@ class EnergyDetectors:
                     hour=hour,
                 )
                 found.append(energy_anomaly(TYPE_STUCK_ON, entity_ids, now, floor3 / limit, facts))
-        else:
+        elif math.isfinite(floor3):  # hours without readings are not quiet ones
             alerts.rearm(TYPE_STUCK_ON, now)
         if math.isfinite(floor48) and math.isfinite(self.base_threshold_) and floor48 > self.base_threshold_:
             alerts.flag(TYPE_BASE_LOAD, now - BASE_WINDOW_SLOTS * GRID_SECONDS, now)
@@ -217,7 +247,7 @@ class EnergyDetectors:
                     standby_w=standby_w,
                 )
                 found.append(energy_anomaly(TYPE_BASE_LOAD, entity_ids, now, floor48 / self.base_threshold_, base))
-        else:
+        elif math.isfinite(floor48):
             alerts.rearm(TYPE_BASE_LOAD, now)
         if (
             home_occupied is False
@@ -230,22 +260,28 @@ class EnergyDetectors:
                     floor_w=float(floor1), threshold_w=float(self.empty_threshold_), standby_w=standby_w
                 )
                 found.append(energy_anomaly(TYPE_EMPTY_HOME, entity_ids, now, floor1 / self.empty_threshold_, empty))
-        elif home_occupied is not None:
+        elif home_occupied is not None and math.isfinite(floor1):
             alerts.rearm(TYPE_EMPTY_HOME, now)
         return found
 
 
 def check_above_forecast(
-    actual: FloatArray, quantiles: FloatArray, now: float, alerts: EnergyAlerts, entity_ids: Sequence[str]
+    actual: FloatArray,
+    quantiles: FloatArray,
+    now: float,
+    alerts: EnergyAlerts,
+    entity_ids: Sequence[str],
+    fraction: float = ABOVE_EXCESS_FRACTION,
 ) -> list[Anomaly]:
     """The last complete hours (`actual`, all known) all above their 1-hour-ahead P90, by far in sum.
 
     quantiles: (ABOVE_FORECAST_HOURS, 3) forecast of those hours, each from its own start.
+    fraction: how far above the P90 together, as a share of the P50 (feedback lifts it).
     """
     q = quantiles
     spread = np.maximum(q[:, 2] - q[:, 1], 1e-3)
     excess = (actual - q[:, 2]) / spread
-    if np.all(excess > 1.0) and float(np.sum(actual - q[:, 2])) > ABOVE_EXCESS_FRACTION * float(np.sum(q[:, 1])):
+    if np.all(excess > 1.0) and float(np.sum(actual - q[:, 2])) > fraction * float(np.sum(q[:, 1])):
         if not alerts.fire(TYPE_ABOVE_FORECAST, now):
             return []
         facts = AboveForecast(

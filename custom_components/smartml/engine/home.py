@@ -211,6 +211,7 @@ class HomeModels:
             forecast_model=self.energy_forecast_model or profile_quantiles,
             seed=self.energy_seed,
         )
+        model.load_feedback(self.feedback)
         model.fit(store, self.spec, now, hourly=self.hourly_energy, device_hourly=self.device_hourly)
         self.energy = model
         ready, reason, note = model.readiness()
