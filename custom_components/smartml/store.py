@@ -52,7 +52,7 @@ from .engine.observations import (
     ObservationStore,
 )
 from .engine.pacing import paced
-from .engine.results import AnomalyJson
+from .engine.results import Anomaly, AnomalyJson
 from .home_spec import renamed
 
 OBSERVATIONS_KEY_SUFFIX = "observations"
@@ -168,7 +168,7 @@ class LearnedState:
             observations=ObservationStore() if stored is None else ObservationStore.from_dict(stored),
             learning=bool(data.get("learning", True)),
             bootstrapped={str(k): float(v) for k, v in held.get("bootstrapped", {}).items()},
-            feedback=feedback,
+            feedback=[item for item in feedback if _readable_anomaly(item)],
             models=models,
             settings=settings,
             excluded=excluded,
@@ -254,6 +254,17 @@ def _forget_fahrenheit_thermostats(data: Any) -> None:
             bootstrapped.pop(entity_id, None)
 
 
+def _readable_anomaly(item: object) -> bool:
+    """Whether a stored anomaly can be read back (one broken item must not stop every fit)."""
+    if not isinstance(item, dict):
+        return False
+    try:
+        Anomaly.from_json(item)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 class _Throttled:
     """One store written at most every `interval` seconds while its data changes."""
 
@@ -290,6 +301,11 @@ class _Throttled:
             data = await self.store.hass.async_add_executor_job(self._data)
             if self.data_func is not None:  # not closed meanwhile: the final write stays the last
                 await self.store.async_save(data)
+            if self._pending:
+                # A change while the data was read scheduled a write that this one cancelled;
+                # it is not in what was written: schedule it again.
+                self._pending = False
+                self.schedule()
 
     async def async_close(self) -> None:
         """Write a last time; later changes write nothing (entry unloaded or removed)."""

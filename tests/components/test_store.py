@@ -31,6 +31,7 @@ from custom_components.smartml.const import (
     SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
 )
+from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX
 
 from .conftest import (
     ENERGY,
@@ -176,6 +177,33 @@ async def test_a_steady_stream_of_changes_does_not_postpone_the_save(
     assert hass_storage[key]["data"]["saved_at"] > first
 
 
+async def test_a_change_while_an_immediate_write_reads_the_data_is_written_later(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any], freezer: FrozenDateTimeFactory
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    storage = mock_entry.runtime_data.coordinator.storage
+    writes = storage._observation_writes
+    read = writes.data_func
+    assert read is not None
+
+    def a_sensor_reports_meanwhile() -> Any:
+        hass.loop.call_soon_threadsafe(hass.states.async_set, KITCHEN_MOTION, "on", {"device_class": "motion"})
+        time.sleep(0.1)
+        return read()
+
+    writes.data_func = a_sensor_reports_meanwhile
+    await storage.async_save_observations()
+    writes.data_func = read
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{mock_entry.entry_id}.{OBSERVATIONS_KEY_SUFFIX}"
+    written = hass_storage[key]["data"]["saved_at"]
+    freezer.tick(timedelta(seconds=OBSERVATIONS_SAVE_INTERVAL + 1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["saved_at"] > written
+
+
 async def test_the_learning_switch_and_feedback_are_on_disk_at_once(
     hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
@@ -217,14 +245,17 @@ async def test_what_was_told_outlives_a_restart_and_a_broken_item_is_left_out(
     await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "d1"}, blocking=True)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
 
-    # An unreadable list costs only what was told, never what was learned.
+    # An unreadable list costs only what was told, never what was learned; a broken item of
+    # what was said is left out, and the models are fitted all the same.
     assert await hass.config_entries.async_unload(mock_entry.entry_id)
     hass_storage[key]["data"]["anomalies"] = "garbage"
+    hass_storage[key]["data"]["feedback"] += [{"id": "no type"}, "x", {"type": "unusual_time", "ts": "later"}]
     assert await hass.config_entries.async_setup(mock_entry.entry_id)
     await hass.async_block_till_done()
     coordinator = mock_entry.runtime_data.coordinator
     assert not coordinator.anomalies.recent
     assert [item["id"] for item in coordinator.state.feedback] == ["d1"]
+    assert coordinator.fitter.last_update_success
     raised = [issue for (domain, issue) in ir.async_get(hass).issues if domain == DOMAIN]
     assert not [issue for issue in raised if issue.startswith(ISSUE_STORE_CORRUPT)]
 
