@@ -44,17 +44,26 @@ class Collector:
     @callback
     def async_start(self) -> Callable[[], None]:
         """Record the current states, subscribe to changes; returns the unsubscribe function."""
+        if self.enabled:
+            self.async_record_current()
+        self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
+        return self.async_stop
+
+    @callback
+    def async_record_current(self, since: float | None = None) -> None:
+        """Record each current state not recorded yet, from when it changed.
+
+        since: learning resumes now; a state that changed while it was paused is recorded
+        from now, not from within the pause.
+        """
         for entity_id, role in self.roles.items():
             state = self.hass.states.get(entity_id)
             if state is None:
                 continue
             last = self.observations.last_time(entity_id)
-            if self.enabled and (last is None or state.last_updated_timestamp > last):
-                self.observations.add_state(
-                    entity_id, role, state.state, state.last_updated_timestamp, state.attributes, self._unit(role)
-                )
-        self._unsub = async_track_state_change_event(self.hass, list(self.roles), self._async_state_changed)
-        return self.async_stop
+            if last is None or state.last_updated_timestamp > last:
+                ts = state.last_updated_timestamp if since is None else max(since, state.last_updated_timestamp)
+                self.observations.add_state(entity_id, role, state.state, ts, state.attributes, self._unit(role))
 
     @callback
     def async_stop(self) -> None:

@@ -291,7 +291,13 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """Pause or resume collection (persisted); returns once every entity shows it."""
         self.state.learning = enabled
         self.collector.enabled = enabled
-        await self.storage.async_save_choices()
+        if enabled:
+            # What changed while paused is known from now on, to the models too.
+            self.collector.async_record_current(since=time.time())
+            self._async_presence_to_models()
+        # Both files now: the observations end where the pause began, or start again where
+        # it ended, so a restart fills from the recorder only time that was learned from.
+        await self.storage.async_save_now()
         if self.data is not None:
             self.data = self._summary(time.time(), self.data.prediction)
         await self.async_tell_listeners()
@@ -306,7 +312,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """Merge recorder history of entities not bootstrapped yet, and of the time since the last save."""
         until = self.state.observed_until
         if until is not None and self.recovery is None:
-            refilled = await async_fill_gap(self.hass, self.state, self.roles)
+            # While learning is paused, the time since the last save is what the pause leaves out.
+            refilled = await async_fill_gap(self.hass, self.state, self.roles) if self.learning else ImportResult()
             gap = max(0.0, time.time() - until) / 60.0
             self.recovery = Recovery(self._restored, until, refilled.added, round(gap, 1))
         result = await async_bootstrap_missing(

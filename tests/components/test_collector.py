@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -68,12 +70,15 @@ async def test_learning_switch_pauses_collection_and_is_persisted(
     await hass.async_block_till_done()
     assert hass.states.get("switch.smartml_learning").state == "off"
 
+    # Resumed: the kitchen turned on while paused, so it is on from now (not from within the pause).
+    resumed = time.time()
     await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.smartml_learning"}, blocking=True)
-    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
-    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
-    await hass.async_block_till_done()
     observations = mock_entry.runtime_data.coordinator.state.observations
-    assert list(observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0]
+    kitchen = observations.channels[KITCHEN_MOTION]
+    assert list(kitchen.values) == [0.0, 1.0] and kitchen.times[-1] >= resumed
+    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    assert list(observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0, 0.0]
     assert hass.states.get("sensor.smartml_learning_status").state == "collecting"
 
 

@@ -283,14 +283,19 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
 
 
+@pytest.mark.parametrize("learning", [True, False])
 async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     mock_entry: MockConfigEntry,
     hass_storage: dict[str, Any],
     freezer: FrozenDateTimeFactory,
+    learning: bool,
 ) -> None:
-    """The observations file ends two hours ago (a power cut); the recorder kept what came after."""
+    """The observations file ends two hours ago (a power cut); the recorder kept what came after.
+
+    Unless learning was paused then: what came after is what the pause leaves out.
+    """
     now = dt_util.utcnow()
     saved_at = (now - timedelta(hours=2)).timestamp()
     freezer.move_to(now - timedelta(hours=3))
@@ -316,13 +321,23 @@ async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
             "saved_at": saved_at,
         },
     }
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": key,
+        "data": {"learning": learning},
+    }
     await setup_entry(hass, mock_entry)
 
     kitchen = mock_entry.runtime_data.coordinator.state.observations.channels[KITCHEN_MOTION]
-    assert (now - timedelta(minutes=90)).timestamp() in list(kitchen.times)
-    assert list(kitchen.values)[-2:] == [0.0, 1.0]
     restored = hass.states.get("sensor.smartml_learning_status").attributes["restored"]
     assert restored["restored_observations"] == 1
+    if not learning:
+        assert list(kitchen.times) == [before]
+        assert restored["from_recorder"] == 0
+        return
+    assert (now - timedelta(minutes=90)).timestamp() in list(kitchen.times)
+    assert list(kitchen.values)[-2:] == [0.0, 1.0]
     assert restored["from_recorder"] >= 2
     assert restored["gap_minutes"] == 120.0
     assert restored["restored_until"] == dt_util.utc_from_timestamp(saved_at).isoformat()
