@@ -74,7 +74,6 @@ def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
         "climate": {
             entity_id: {
                 "forecast_hours": len(zone.forecast),
-                "mode": zone.mode,
                 "preheat_planned": zone.preheat_start is not None,
                 "preheat_method": zone.preheat_method,
                 "preheat_raises": zone.preheat_raises,
@@ -85,7 +84,9 @@ def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
             }
             for entity_id, zone in prediction.climate.items()
         },
-        "anomalies": [{"kind": a.kind, "type": a.type, "score": a.score} for a in prediction.anomalies],
+        # Only how many: their types (energy drawn while the home is empty) and the setpoint's
+        # mode (eco while everyone is out) would tell whether the household is home now.
+        "anomalies": len(prediction.anomalies),
     }
 
 

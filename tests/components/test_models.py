@@ -338,3 +338,4 @@ async def test_radiator_valve_without_hvac_action_gets_a_preheat_start_from_its_
     assert zone["preheat_planned"] is True
     assert zone["preheat_method"] == "approach"
     assert zone["preheat_raises"] >= 5
+    assert "mode" not in zone and isinstance(diagnostics["predictions"]["anomalies"], int)
