@@ -396,7 +396,7 @@ class SmartMLStorage:
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            f"{ISSUE_STORE_CORRUPT}_{stamp}",
+            f"{ISSUE_STORE_CORRUPT}_{store.key}_{stamp}",  # both files may be set aside in one second
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,

@@ -133,10 +133,15 @@ async def test_store_of_version_1_1_with_number_lists_loads(
 async def test_store_from_a_newer_version_is_set_aside(
     hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
-    hass_storage[f"{DOMAIN}.{mock_entry.entry_id}"] = {"version": 9, "minor_version": 1, "key": "x", "data": {}}
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    # Both files of a newer release (a downgrade): each is set aside and named in its own issue.
+    hass_storage[key] = {"version": 9, "minor_version": 1, "key": key, "data": {}}
+    hass_storage[f"{key}.{OBSERVATIONS_KEY_SUFFIX}"] = {"version": 9, "minor_version": 1, "key": key, "data": {}}
     await setup_entry(hass, mock_entry)
     assert mock_entry.state is ConfigEntryState.LOADED
-    assert any(domain == DOMAIN for (domain, _) in ir.async_get(hass).issues)
+    issues = ir.async_get(hass).issues
+    named = sorted(issue.translation_placeholders["path"] for (domain, _), issue in issues.items() if domain == DOMAIN)
+    assert [path.rsplit("/", 1)[-1] for path in named] == [key, f"{key}.{OBSERVATIONS_KEY_SUFFIX}"]
 
 
 async def test_removing_entry_deletes_store(
