@@ -64,13 +64,21 @@ def _add_interval(
     rows.append((entity, off, end, None))
 
 
-def _office_worker(days: int, wfh_from_day: int | None = None, seed: int = 0) -> ObservationStore:
+def _office_worker(
+    days: int, wfh_from_day: int | None = None, seed: int = 0, kitchen_from_day: int = 0
+) -> ObservationStore:
     """Away 08:30-17:30 on weekdays; kitchen at breakfast and dinner; office on home days.
 
-    From `wfh_from_day` on, Wednesdays are spent at home working in the office.
+    From `wfh_from_day` on, Wednesdays are spent at home working in the office. The kitchen's
+    sensor is read from `kitchen_from_day` on (added to the home then).
     """
     rng = np.random.default_rng(seed)
-    rows: list[tuple[str, str, float, None]] = [("person.alex", "home", _ts(0, 0), None)]
+    # Each entity's state at the start, as the recorder's history gives it.
+    rows: list[tuple[str, str, float, None]] = [
+        ("person.alex", "home", _ts(0, 0), None),
+        ("binary_sensor.kitchen_motion", "off", _ts(kitchen_from_day, 0), None),
+        ("binary_sensor.office_motion", "off", _ts(0, 0), None),
+    ]
     for day in range(days):
         weekday = (START + timedelta(days=day)).weekday()
         jitter = lambda: float(rng.normal(0.0, 0.15))  # noqa: E731 - hours
@@ -90,6 +98,7 @@ def _office_worker(days: int, wfh_from_day: int | None = None, seed: int = 0) ->
             _add_interval(
                 rows, "binary_sensor.office_motion", "on", "off", _ts(day, 13.0 + jitter()), _ts(day, 17.0 + jitter())
             )
+    rows = [row for row in rows if row[0] != "binary_sensor.kitchen_motion" or row[2] >= _ts(kitchen_from_day, 0)]
     store = ObservationStore(max_points=10**6)
     store.merge_states(rows, entity_roles(SPEC))
     return store
@@ -167,6 +176,17 @@ def test_before_the_presence_is_first_read_the_sensors_are_all_there_is() -> Non
     targets = occupancy_targets(store, SPEC, slot_grid(0.0, 6 * SLOT, 15), SLOT)
     assert targets["office"].tolist() == [True, True, True, False, False, True]
     assert targets[HOME].tolist() == targets["office"].tolist()
+
+
+def test_a_sensor_added_later_is_not_taught_that_its_room_was_empty_before() -> None:
+    monday = _ts(28, 0)  # breakfast about 07:30, dinner about 18:45, nobody in the kitchen at noon
+    # The second home's kitchen sensor joined on day 24: the weeks before were not read.
+    for store in (_office_worker(days=28), _office_worker(days=28, kitchen_from_day=24)):
+        model = OccupancyModel()
+        model.fit(store, SPEC, monday)
+        assert _p_at(model, store, monday, _ts(28, 7.5), "kitchen") > 0.5
+        assert _p_at(model, store, monday, _ts(28, 18.75), "kitchen") > 0.5
+        assert _p_at(model, store, monday, _ts(28, 12), "kitchen") < 0.5
 
 
 def test_run_lengths_count_slots_since_the_last_change() -> None:

@@ -201,10 +201,12 @@ class OccupancyModel:
         far = train_steps(self.slot_minutes)
         far = far[far > DAY_AHEAD_STEPS]
         origins = np.arange(self.per_day, timeline.known, DAY_AHEAD_ORIGIN_STRIDE, dtype=np.int64)
-        o, k = scored_pairs(timeline, origins, far, timeline.known)
         shifts: dict[str, float] = {}
         for scope, y in timeline.targets.items():
             pace()
+            o, k = scored_pairs(timeline, scope, origins, far, timeline.known)
+            if not len(o):  # an area whose sensors were read only lately
+                continue
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
             shifts[scope] = day_ahead_shift(p, y[o + k - 1].astype(np.float64))
         return shifts
@@ -218,16 +220,21 @@ class OccupancyModel:
             return {}
         # Persistence as known before the held-out days; routines learn on through them, as live.
         transitions: dict[str, FloatArray] = {}
-        fill_transitions(timeline.targets, cut, transitions)
+        fill_transitions(
+            {scope: y[timeline.observed_from.get(scope, 0) : cut] for scope, y in timeline.targets.items()}, transitions
+        )
         routines = build_routines(timeline, self.slot_minutes, self.half_life_days, transitions)
         design, labels, _ = training_rows(routines, self.slot_minutes, until=cut, max_rows=HOLDOUT_FIT_ROWS)
         if len(labels) < 50 or labels.min() == labels.max():
             return {}
         fitted = fit_logistic_design(design, labels, c=1.0)
-        o, k = scored_pairs(timeline, np.arange(cut, known, dtype=np.int64), train_steps(self.slot_minutes), known)
+        held_out = np.arange(cut, known, dtype=np.int64)
         blends: dict[str, Blend] = {}
         for scope, y in timeline.targets.items():
             pace()
+            o, k = scored_pairs(timeline, scope, held_out, train_steps(self.slot_minutes), known)
+            if not len(o):
+                continue
             p = occupied_probability(routines, scope, o, k, fitted.coef, fitted.intercept)
             truth = y[o + k - 1].astype(np.float64)
             blends[scope] = choose_blend(p, naive_forecasts(routines, scope, o, k), truth, k)
@@ -315,7 +322,6 @@ class OccupancyModel:
         baseline = self._tow_baseline(timeline, origin)
         # Slots of the last two days that are scored (an excluded period is not).
         recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
-        recent = recent[timeline.counted[recent]]
         outlooks: dict[str, ScopeForecast] = {}
         # As in the targets: with everyone away, a sensor left on is no one there (without a
         # presence reading, the sensors are all there is).
@@ -330,7 +336,8 @@ class OccupancyModel:
             first_use, chance = next_use(row)
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
-            self.live.resolve(scope, timeline.starts[recent], timeline.targets[scope][recent])
+            scored = recent[timeline.kept(scope)[recent]]
+            self.live.resolve(scope, timeline.starts[scored], timeline.targets[scope][scored])
             skill, scored = self.live.skill(scope)
             virtual = None
             if scope in self.virtual_:
@@ -367,10 +374,12 @@ class OccupancyModel:
 
     def _tow_baseline(self, timeline: Timeline, origin: float) -> dict[str, float]:
         target_tow = time_of_week(np.array([origin]), self.timezone_, self.slot_minutes)
-        return {
-            scope: float(occupancy_time_of_week(y, timeline.tow[: len(y)], len(y), target_tow, self.per_week)[0])
-            for scope, y in timeline.targets.items()
-        }
+        baseline: dict[str, float] = {}
+        for scope, y in timeline.targets.items():
+            observed = y[timeline.observed_from.get(scope, 0) :]
+            tow = timeline.tow[len(y) - len(observed) : len(y)]
+            baseline[scope] = float(occupancy_time_of_week(observed, tow, len(observed), target_tow, self.per_week)[0])
+        return baseline
 
     def spell_band(self, occupied: bool, origin: float, run_slots: float) -> Band | None:
         """When the home's state (occupied or empty since run_slots) is expected to change."""

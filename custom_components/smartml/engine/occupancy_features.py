@@ -125,16 +125,19 @@ def train_steps(slot_minutes: int) -> IntArray:
     return np.unique([max(1, m // slot_minutes) for m in TRAIN_HORIZON_MINUTES]).astype(np.int64)
 
 
-def scored_pairs(timeline: Timeline, origins: IntArray, steps: IntArray, known: int) -> tuple[IntArray, IntArray]:
-    """Every (origin, step) pair whose target is observed before slot `known` and counted.
+def scored_pairs(
+    timeline: Timeline, scope: str, origins: IntArray, steps: IntArray, known: int
+) -> tuple[IntArray, IntArray]:
+    """Every (origin, step) pair of a scope whose target is observed before slot `known` and counted.
 
-    An excluded period's slots teach and score nothing.
+    An excluded period's slots teach and score nothing, nor do an area's before its sensors
+    were read (nor origins whose last state was not read yet).
     """
     o, k = np.meshgrid(origins, steps, indexing="ij")
     o, k = o.ravel(), k.ravel()
-    keep = o + k - 1 < known
+    keep = (o + k - 1 < known) & (o > timeline.observed_from.get(scope, 0))
     o, k = o[keep], k[keep]
-    keep = timeline.counted[o + k - 1]
+    keep = timeline.kept(scope)[o + k - 1]
     return o[keep], k[keep]
 
 
@@ -151,13 +154,13 @@ def training_rows(
     known = timeline.known if until is None else min(until, timeline.known)
     steps = train_steps(slot_minutes)
     pace()
-    pairs = scored_pairs(timeline, np.arange(routines.per_day, known, dtype=np.int64), steps, known)
+    origins = np.arange(routines.per_day, known, dtype=np.int64)
     rng = np.random.default_rng(0)
     per_scope = max_rows // max(len(timeline.targets), 1)
     picks: dict[str, tuple[IntArray, IntArray]] = {}
     for scope in timeline.targets:
         pace()
-        o, k = pairs
+        o, k = scored_pairs(timeline, scope, origins, steps, known)
         if len(o) > per_scope:
             pick = np.sort(rng.choice(len(o), per_scope, replace=False))
             o, k = o[pick], k[pick]

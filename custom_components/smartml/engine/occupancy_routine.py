@@ -166,14 +166,12 @@ class Routines:
         return rate, out[0], out[1]
 
 
-def fill_transitions(
-    targets: Mapping[str, NDArray[np.bool_]], known: int, transitions: MutableMapping[str, FloatArray]
-) -> None:
-    """Add the persistence table of each scope that has none, from its first `known` slots."""
+def fill_transitions(targets: Mapping[str, NDArray[np.bool_]], transitions: MutableMapping[str, FloatArray]) -> None:
+    """Add the persistence table of each scope that has none, from the slots given for it."""
     missing = [scope for scope in targets if scope not in transitions]
     if not missing:
         return
-    counts = {scope: transition_counts(targets[scope][:known], MAX_TRANSITION_STEPS) for scope in missing}
+    counts = {scope: transition_counts(targets[scope], MAX_TRANSITION_STEPS) for scope in missing}
     seen = sum((c[0] for c in counts.values()), np.zeros((2, MAX_TRANSITION_STEPS + 1)))
     occupied_after = sum((c[1] for c in counts.values()), np.zeros((2, MAX_TRANSITION_STEPS + 1)))
     prior = (occupied_after + RATE_PRIOR * 0.5) / (seen + RATE_PRIOR)
@@ -196,17 +194,18 @@ def build_routines(
     per_day = 24 * 60 // slot_minutes
     per_week = slots_per_week(slot_minutes)
     half_life = half_life_days * DAY_SECONDS
-    # Excluded slots teach nothing: left out of the routines and of the persistence table.
-    kept = timeline.counted
-    times = timeline.starts[: timeline.known][kept]
-    tow = timeline.tow[: timeline.known][kept]
-    tod = tow % per_day
-    zeros = np.zeros(len(times), dtype=np.int64)
-    counted_targets = {scope: y[: timeline.known][kept] for scope, y in timeline.targets.items()}
-    fill_transitions(counted_targets, len(times), transitions)
+    # Excluded slots, and an area's slots before its sensors were read, teach nothing: left
+    # out of the routines and of the persistence table.
+    kept = {scope: timeline.kept(scope) for scope in timeline.targets}
+    counted_targets = {scope: y[: timeline.known][kept[scope]] for scope, y in timeline.targets.items()}
+    fill_transitions(counted_targets, transitions)
     scopes: dict[str, Routine] = {}
     for scope, y in counted_targets.items():
         pace()
+        times = timeline.starts[: timeline.known][kept[scope]]
+        tow = timeline.tow[: timeline.known][kept[scope]]
+        tod = tow % per_day
+        zeros = np.zeros(len(times), dtype=np.int64)
         values = y.astype(np.float64)
         table = transitions[scope]
         scopes[scope] = Routine(

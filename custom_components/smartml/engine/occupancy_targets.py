@@ -9,15 +9,21 @@ for its observed slots; the model extends its fit timeline with the slots observ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .constants import HOME
+from .constants import DAY_SECONDS, HOME
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore, entity_roles
 from .slots import binary_changed, binary_occupied, counted, slot_grid, time_of_week
+
+
+# An area first read this long after the timeline starts had its sensors added later (in
+# Home Assistant's history every entity has its state from the start; a sensor's first
+# change may still come hours in, the kitchen before breakfast).
+ADDED_LATER_SECONDS: Final = DAY_SECONDS
 
 
 def occupancy_targets(
@@ -98,6 +104,15 @@ class Timeline:
     targets: dict[str, NDArray[np.bool_]]
     # Observed slots that count: False in periods the household excluded from learning.
     counted: NDArray[np.bool_]
+    # Per area, the first slot its sensors were read in: a sensor added later says nothing
+    # of the weeks before it (they are not "empty"). Scopes not named: from the first slot.
+    observed_from: dict[str, int] = field(default_factory=dict)
+
+    def kept(self, scope: str) -> NDArray[np.bool_]:
+        """The observed slots that count for a scope: not excluded, and read by its sensors."""
+        kept = self.counted.copy()
+        kept[: self.observed_from.get(scope, 0)] = False
+        return kept
 
 
 def slot_timeline(
@@ -116,7 +131,26 @@ def slot_timeline(
     targets = occupancy_targets(store, spec, starts[:known], step)
     entities = [e for e, role in entity_roles(spec).items() if role in (ROLE_OCCUPANCY, ROLE_PRESENCE)]
     kept = counted(starts[:known] + step / 2, store.excluded_spans(entities))
-    return Timeline(starts, time_of_week(starts, timezone, slot_minutes), known, targets, kept)
+    observed_from = {
+        area: int(np.searchsorted(starts[:known], first - step, side="right"))
+        for area, first in first_readings(store, spec).items()
+        if area in targets and first > start + ADDED_LATER_SECONDS
+    }
+    return Timeline(starts, time_of_week(starts, timezone, slot_minutes), known, targets, kept, observed_from)
+
+
+def first_readings(store: ObservationStore, spec: Mapping[str, Any]) -> dict[str, float]:
+    """When each area's occupancy entities were first read."""
+    out: dict[str, float] = {}
+    for area, conf in (spec.get("areas") or {}).items():
+        firsts = [
+            store.channels[e].times[0]
+            for e in (conf or {}).get(ROLE_OCCUPANCY) or []
+            if e in store.channels and store.channels[e].times
+        ]
+        if firsts:
+            out[str(area)] = float(min(firsts))
+    return out
 
 
 def extended_timeline(
@@ -150,4 +184,5 @@ def extended_timeline(
         fitted.known + fresh_known,
         targets,
         np.concatenate([fitted.counted[: fitted.known], fresh.counted[:fresh_known]]),
+        fitted.observed_from,
     )
