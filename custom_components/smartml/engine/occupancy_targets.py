@@ -19,7 +19,6 @@ from .constants import DAY_SECONDS, HOME
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ObservationStore, entity_roles
 from .slots import binary_changed, binary_occupied, counted, slot_grid, time_of_week
 
-
 # An area first read this long after the timeline starts had its sensors added later (in
 # Home Assistant's history every entity has its state from the start; a sensor's first
 # change may still come hours in, the kitchen before breakfast).
