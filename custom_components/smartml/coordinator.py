@@ -27,6 +27,7 @@ from .const import (
     CONF_ENERGY_ANOMALIES,
     CONF_EXCLUDE_CALENDAR,
     CONF_NOTIFY,
+    CONF_OCCUPANCY,
     CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY_SENSORS,
     DOMAIN,
@@ -139,9 +140,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.worker = ModelWorker(hass)
         self.fitter = SmartMLFitCoordinator(hass, entry, state, self.spec, self.worker, self._async_fit_started)
         registry = ar.async_get(hass)
+        # Areas with an occupancy sensor: one with environmental sensors alone has nothing to
+        # learn from (they are learned against the area's occupancy sensors).
         self.area_names = {
             area_id: (area.name if (area := registry.async_get_area(area_id)) else area_id)
-            for area_id in options.get(CONF_AREAS) or {}
+            for area_id, sensors in (options.get(CONF_AREAS) or {}).items()
+            if (sensors or {}).get(CONF_OCCUPANCY)
         }
         self.climate_names = {entity_id: entity_name(hass, entity_id) for entity_id in options.get(CONF_CLIMATE) or []}
         models = models_for(self.spec)

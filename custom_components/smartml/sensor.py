@@ -59,6 +59,16 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else round(100.0 * share, 1)
 
 
+def _environment(area: ScopeForecast) -> dict[str, float]:
+    """The chance the area is in use now by its environmental sensors (light, CO2), where it has them.
+
+    To the whole per cent: it is written with the state, so noise below that is not.
+    """
+    if area.virtual_probability is None:
+        return {}
+    return {"environment_probability": float(round(100.0 * area.virtual_probability))}
+
+
 def _status(data: SmartMLData, _scope: str) -> SmartMLData:
     return data
 
@@ -148,7 +158,7 @@ AREA_SENSORS: tuple[SmartMLSensorDescription[ScopeForecast], ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda area: _percent(area.probability),
-        attrs_fn=lambda area: {"forecast": occupancy_forecast(area)},
+        attrs_fn=lambda area: {"forecast": occupancy_forecast(area)} | _environment(area),
         explained=True,
     ),
     SmartMLSensorDescription(

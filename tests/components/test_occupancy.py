@@ -36,6 +36,8 @@ from .conftest import HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, set_hom
 from .recorder_day import async_minute_refreshes, async_recorded
 
 SPARE_ROOM_MOTION = "binary_sensor.spare_room_motion"
+KITCHEN_LIGHT = "sensor.kitchen_illuminance"
+LUX = {"device_class": "illuminance", "unit_of_measurement": "lx", "state_class": "measurement"}
 # 2026-01-05 12:00 UTC, and a clock that shows UTC, for the reason's words.
 NOW = 1_767_614_400.0
 
@@ -47,8 +49,13 @@ def _utc_clock(ts: float) -> str:
 DAYS = 6
 
 
-async def record_routine(hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = DAYS) -> None:
-    """A household that cooks at 07:00 and 18:00 and is out from 08:30 to 17:30 on most days."""
+async def record_routine(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, days: int = DAYS, light: str | None = None
+) -> None:
+    """A household that cooks at 07:00 and 18:00 and is out from 08:30 to 17:30 on most days.
+
+    light: an illuminance sensor of the kitchen, bright while it is in use.
+    """
     now = dt_util.utcnow()
     midnight = dt_util.start_of_local_day(now)
     freezer.move_to(midnight - timedelta(days=days, hours=1))
@@ -75,6 +82,8 @@ async def record_routine(hass: HomeAssistant, freezer: FrozenDateTimeFactory, da
                 break
             freezer.move_to(moment)
             hass.states.async_set(entity_id, state, {"device_class": "motion"} if "motion" in entity_id else {})
+            if light and entity_id == KITCHEN_MOTION:
+                hass.states.async_set(light, "320" if state == "on" else "4", LUX)
     freezer.move_to(now)
     await async_wait_recording_done(hass)
 
@@ -451,3 +460,30 @@ def test_a_reason_joins_the_contributions_strongest_first_and_is_none_without_th
     both = (Contribution(CONTRIBUTION_AWAY, -3.0), Contribution(CONTRIBUTION_ROUTINE, 0.4))
     assert reason(both, _phrases_on_disk(), NOW, _utc_clock) == "everyone is away, usually occupied at this time"
     assert reason((), _phrases_on_disk(), NOW, _utc_clock) is None
+
+
+async def test_environmental_sensors_tell_whether_the_area_is_in_use_now(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    morning: None,
+) -> None:
+    hass.states.async_set(KITCHEN_LIGHT, "4", LUX)
+    await record_routine(hass, freezer, light=KITCHEN_LIGHT)
+    areas = {
+        "kitchen": {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: [KITCHEN_LIGHT]},
+        # Environmental sensors alone have nothing to be learned against: no entities.
+        "cellar": {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: ["sensor.cellar_co2"]},
+    }
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_AREAS: areas}))
+    await setup_entry(hass, entry)
+    probability = "sensor.kitchen_occupancy_probability"
+    assert hass.states.get(probability).attributes["environment_probability"] < 50
+    assert hass.states.get("sensor.cellar_occupancy_probability") is None
+    # Someone sits still in the kitchen with the light on: the motion sensor is off.
+    freezer.tick(timedelta(minutes=6))  # readings are kept as 5-minute means
+    hass.states.async_set(KITCHEN_LIGHT, "320", LUX)
+    freezer.tick(timedelta(minutes=1))
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(probability).attributes["environment_probability"] > 50
