@@ -260,6 +260,21 @@ def test_probabilities_are_calibrated_on_a_random_routine() -> None:
     assert brier(outcome, p) < brier(outcome, np.full(len(p), occupied[: target_idx[0]].mean()))
 
 
+def test_an_overdue_arrival_and_use_are_expected_now_not_in_the_past() -> None:
+    store = _office_worker(days=28)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(28, 0))
+    # Monday: out at 08:30 as usual, not back at 17:30; at 20:07 the return is overdue.
+    store.merge_states([("person.alex", "not_home", _ts(28, 8.5), None)], entity_roles(SPEC))
+    now = _ts(28, 20) + 7 * 60
+    late = model.predict(store, now)
+    assert late.home_occupied is False and late.expected_arrival is not None
+    band = late.expected_arrival
+    assert now <= band.low <= band.ts <= band.high
+    for outlook in late.areas.values():
+        assert outlook.next_occupied is None or outlook.next_occupied >= now
+
+
 def test_expected_arrival_and_departure_follow_the_routine() -> None:
     store = _office_worker(days=35)
     model = OccupancyModel()

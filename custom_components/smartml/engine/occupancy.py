@@ -86,6 +86,13 @@ def fit_virtual_occupancy(
     return models
 
 
+def not_before(band: Band | None, now: float) -> Band | None:
+    """An expected change overdue (the spells put it in the current slot, or earlier) is expected now."""
+    if band is None:
+        return None
+    return Band(max(band.ts, now), max(band.low, now), max(band.high, now), band.confidence)
+
+
 class OccupancyModel:
     """Probability that each area (and the home) is occupied, from the next slot to 24 h ahead."""
 
@@ -347,7 +354,8 @@ class OccupancyModel:
             outlooks[scope] = ScopeForecast(
                 probability=float(row[0]),
                 forecast=hourly,
-                next_occupied=None if first_use is None else float(slot_starts[first_use]),
+                # The current slot began in the past: a use expected in it is expected now.
+                next_occupied=None if first_use is None else max(float(slot_starts[first_use]), now),
                 chance_within_forecast=chance,
                 skill=skill,
                 scored_slots=scored,
@@ -360,7 +368,7 @@ class OccupancyModel:
         home_occupied, arrival, departure = None, None, None
         if HOME in probs:
             home_occupied = home_now(store, self.presence_, now, float(probs[HOME][0][0]))
-            band = self.spell_band(home_occupied, origin, current_run(timeline, home_occupied))
+            band = not_before(self.spell_band(home_occupied, origin, current_run(timeline, home_occupied)), now)
             arrival, departure = (None, band) if home_occupied else (band, None)
         return OccupancyForecast(
             generated_at=now,
