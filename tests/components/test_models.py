@@ -152,6 +152,24 @@ async def test_thermostat_predictions_from_history(
     assert preheat.state not in ("unavailable",)
 
 
+async def test_the_preheat_aims_at_the_same_return_as_the_quarter_hours_pass(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    targets = []
+    for _ in range(3):  # 16:40, 16:55, 17:10: each in another quarter of the hour
+        targets.append(hass.states.get("sensor.living_room_preheat_start").attributes.get("target_time"))
+        freezer.tick(timedelta(minutes=15))
+        await mock_entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+    assert targets[0] is not None and len(set(targets)) == 1
+
+
 async def test_heating_rate_unavailable_until_its_fit_can_be_trusted(
     recorder_mock: Recorder,
     hass: HomeAssistant,

@@ -10,7 +10,7 @@ presence channels and, if configured, an outdoor temperature channel, it learns:
   steps; manual ones count less, being unrepeatable.
 - the thermal response (`thermal`): a first-order RC model fitted by least squares.
 - when anyone is home (`climate_presence`): the learned rhythm of the presence channels,
-  or the occupancy model's hourly forecast given with `set_occupancy_outlook`.
+  or the occupancy model's forecast given with `set_occupancy_outlook`.
 - preheat (precool, `preheat`): the latest start so that the zone, from where it would
   otherwise be, reaches the setpoint predicted for the next predicted occupied step up in
   the time its heat-up estimator (`heat_up`: learned from the room's past raises, or its
@@ -137,7 +137,7 @@ class ClimateModel:
         self.refresh(store, now)
 
     def set_occupancy_outlook(self, forecast: Sequence[tuple[float, float]]) -> None:
-        """Aim preheat at the occupancy model's forecast of the home: (hour start, probability) pairs.
+        """Aim preheat at the occupancy model's forecast of the home: (slot or hour start, probability) pairs.
 
         Its probabilities then count fully (see `occupancy_forecast`) until the next fit;
         an empty forecast clears it.

@@ -2,7 +2,7 @@
 
 From the home's presence channels: the share of time at home at each 15-minute slot of
 the week and the mean lengths of home and away spells, learned with the same forgetting
-as the setpoint routine. From them, or from the occupancy model's hourly forecast when
+as the setpoint routine. From them, or from the occupancy model's forecast when
 there is one, the outlook of being home over the next hours. numpy only; executor.
 """
 
@@ -152,7 +152,7 @@ def hourly_occupancy(starts: Sequence[float], probabilities: Sequence[float]) ->
 def forecast_outlook(
     hourly: Callable[[float], float], times: NDArray[np.float64], now: float, home_now: float | None
 ) -> OccupancyOutlook:
-    """The occupancy model's hourly forecast, counting fully; what is seen now is known."""
+    """The occupancy model's forecast, counting fully; what is seen now is known."""
     seen = times <= now + SLOT_SECONDS / 2.0
     p = np.array([hourly(float(t)) for t in times], dtype=np.float64)
     if home_now is not None:

@@ -306,7 +306,7 @@ class HomeModels:
         model.refresh(store, now)
         home = None if occupancy is None else occupancy.home
         # Preheat aims at when the occupancy model expects people home.
-        model.set_occupancy_outlook([] if home is None else home.forecast)
+        model.set_occupancy_outlook([] if home is None else list(home.slots))
         home_now = None if self.home_occupied_ is None else float(self.home_occupied_)
         return {
             entity_id: model.predict(entity_id, now, home_now=home_now)

@@ -363,6 +363,7 @@ class OccupancyModel:
                 contributions=contributions(
                     routines, scope, origin_index, self.coef_, self.scope_means_.get(scope), now, active
                 ),
+                slots=tuple(zip(slot_starts.tolist(), row.tolist(), strict=True)) if scope == HOME else (),
             )
         self.live.prune(now)
         home_occupied, arrival, departure = None, None, None

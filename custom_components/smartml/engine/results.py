@@ -73,6 +73,9 @@ class ScopeForecast:
     chance_within_forecast: float = 0.0
     # What weighs most in `probability`, strongest first (at most MAX_CONTRIBUTIONS).
     contributions: tuple[Contribution, ...] = ()
+    # (slot start, P(occupied)) of every slot of the forecast: what preheat aims at. The
+    # hourly `forecast` groups them from the current slot on, not on the clock's hours.
+    slots: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
