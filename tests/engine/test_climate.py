@@ -13,6 +13,7 @@ import pytest
 
 from custom_components.smartml.engine.climate import ClimateModel
 from custom_components.smartml.engine.guard import guarded_setpoint
+from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.engine.preheat import preheat_start_time
@@ -466,6 +467,17 @@ def test_a_preheat_keeps_its_times_as_the_clock_moves() -> None:
     # Still at 17 °C well after the start: the start shown is the one that fell due.
     late = [plan_at(hour) for hour in (5.0, 5.25, 6.5)]
     assert all(start == due and aim == _local(6, 7.0) for start, aim in late)
+
+
+def test_a_start_shown_as_due_is_kept_over_a_refit() -> None:
+    before, after = HomeModels(SPEC), HomeModels(SPEC)
+    before.climate, after.climate = _morning_zone(), _morning_zone()
+    for hour in (1.0, 5.0):  # shown at 01:00, due since, still shown at 05:00
+        due = before.climate.predict(CLIMATE, _local(6, hour), indoor=17.0, outdoor=0.0, home_now=1.0).preheat_start
+    assert due is not None and due < _local(6, 5.0)
+    after.continue_live_from(before)  # the models of a refit take over
+    later = after.climate.predict(CLIMATE, _local(6, 5.25), indoor=17.0, outdoor=0.0, home_now=1.0)
+    assert later.preheat_start == due
 
 
 def test_refresh_reads_the_live_values_at_now() -> None:

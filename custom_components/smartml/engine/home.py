@@ -374,8 +374,10 @@ class HomeModels:
 
         Entries waiting for their grace, doors open or reported as held open, a presence
         doubt, the presence, beds held and the silence already told would otherwise be lost
-        at every refit (`live_carry`).
+        at every refit (`live_carry`); so would a preheat start shown as due.
         """
+        if self.climate is not None and previous.climate is not None:
+            self.climate.shown_starts_ = {**previous.climate.shown_starts_, **self.climate.shown_starts_}
         if self.security is not None and previous.security is not None:
             self.security.watch_.continue_from(previous.security.watch_)
         if self.routine is not None and previous.routine is not None:
