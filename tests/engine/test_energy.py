@@ -91,6 +91,15 @@ def test_a_meter_that_dips_a_little_was_not_reset() -> None:
     assert used.tolist() == pytest.approx([0.0, 0.5, 0.5, 0.98])
 
 
+def test_a_meter_read_as_zero_for_a_moment_was_not_reset() -> None:
+    # 12000 kWh, then 0 once or twice, then 12000.3: nothing like twelve thousand kWh used.
+    assert meter_consumption(np.array([12000.0, 0.0, 12000.3, 12000.5])).tolist() == pytest.approx([0, 0, 0.3, 0.5])
+    assert meter_consumption(np.array([12000.0, 0.0, 0.0, 12000.3])).tolist() == pytest.approx([0, 0, 0, 0.3])
+    # A meter that resets daily climbs from its new value: a reset.
+    daily = meter_consumption(np.array([14.0, 15.0, 0.1, 0.4, 0.9, 1.5, 14.0]))
+    assert daily.tolist() == pytest.approx([0.0, 1.0, 1.1, 1.4, 1.9, 2.5, 15.0])
+
+
 def test_hourly_from_meter_with_reset_and_units() -> None:
     store = ObservationStore()
     # 1 kWh per hour read in Wh; the meter is reset during the hour before 03:00.

@@ -33,6 +33,9 @@ MAX_POWER_HOLD: Final = 2 * HOUR
 # A meter reset is a drop below this share of the last reading, as Home Assistant's own
 # statistics read a total_increasing sensor; a smaller dip is a meter's rounding or re-read.
 RESET_FRACTION: Final = 0.9
+# A drop that the next few readings climb back from (a meter read as 0 for a moment) is a
+# glitch, not a reset: a reset meter counts up from its new value.
+GLITCH_READINGS: Final = 3
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -44,11 +47,18 @@ def meter_consumption(values: FloatArray) -> FloatArray:
     """Running consumption (kWh from the first reading) of a cumulative meter.
 
     A drop below RESET_FRACTION of the last reading means the meter was reset: its new value
-    is what was used since. A smaller dip (rounding, a re-read) uses nothing.
+    is what was used since, unless the next readings climb back (a glitch, held at the last
+    good reading). A smaller dip (rounding, a re-read) uses nothing.
     """
-    v = np.asarray(values, dtype=np.float64)
+    v = np.array(values, dtype=np.float64)
     if not len(v):
         return v
+    for i in np.flatnonzero(v[1:] < RESET_FRACTION * v[:-1]).tolist():
+        before = v[i]
+        after = v[i + 2 : i + 2 + GLITCH_READINGS]
+        back = np.flatnonzero(after >= RESET_FRACTION * before)
+        if len(back):  # the glitch's readings take the last good one
+            v[i + 1 : i + 2 + int(back[0])] = before
     steps = np.diff(v)
     reset = v[1:] < RESET_FRACTION * v[:-1]
     steps = np.where(steps < 0.0, np.where(reset, v[1:], 0.0), steps)
