@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY
+from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY, TYPE_STUCK_ON
 from custom_components.smartml.engine.device_watch import earlier_from_hourly
 from custom_components.smartml.engine.energy import EnergyModel
 from custom_components.smartml.engine.energy_alerts import energy_anomaly
-from custom_components.smartml.engine.facts import DeviceLeftOn, DeviceStandby, facts_from_json
+from custom_components.smartml.engine.facts import DeviceLeftOn, DeviceStandby, LongRun, facts_from_json
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.explain import explain
 
@@ -67,7 +67,7 @@ def test_device_left_on_is_found_after_its_longest_run_and_feedback_lifts_the_li
     # Once, for the heater, between 2 h 45 min and 3 h 15 min after it started.
     assert [(a.type, a.entity_ids) for _, a in found] == [(TYPE_DEVICE_LEFT_ON, [HEATER])]
     assert T0 + 21 * DAY + 20.75 * HOUR <= found[0][0] <= T0 + 21 * DAY + 21.25 * HOUR
-    assert model.devices_.left_on_ == {HEATER}
+    assert set(model.devices_.left_on_) == {HEATER}
     # Marked normal: the limit at that time of day rises above the run that was seen, also after a refit.
     facts = found[0][1].facts
     assert isinstance(facts, DeviceLeftOn)
@@ -261,3 +261,24 @@ def test_a_run_marked_normal_is_learned_whole_and_not_told_again_the_next_day() 
         found += _alerts(model, store, refit, refit + 6 * HOUR)
     assert found == []
     assert model.devices_.profiles_[HEATER].longest_s[18] == 7 * HOUR
+
+
+def test_a_device_left_on_is_told_once_not_again_as_the_house_s_long_run() -> None:
+    """A 1.5 kW heater on its plug, in the house's total too, left on all night."""
+    store = ObservationStore(max_points=10**7)
+    rng = np.random.default_rng(0)
+    for t in np.arange(T0, T0 + 24 * DAY, 900.0).tolist():
+        hour = (t - T0) % DAY / HOUR
+        left_on = T0 + 22 * DAY + 18 * HOUR <= t < T0 + 23 * DAY + 6 * HOUR
+        heater = 1500.0 if 18 <= hour < 20 or left_on else 0.0
+        usual = 300.0 + (600.0 if 7 <= hour < 9 or 17 <= hour < 22 else 0.0) + float(rng.normal(0.0, 30.0))
+        store.add_state(HOUSE, "power", f"{usual + heater:.0f}", t)
+        store.add_state(HEATER, "devices", f"{heater:.0f}", t, unit="W")
+    model = EnergyModel()
+    model.fit(store, {**SPEC, "devices": [HEATER]}, T0 + 22 * DAY)
+    told = _alerts(model, store, T0 + 22 * DAY, T0 + 23 * DAY + 6 * HOUR)
+    assert [(kind, device) for _, kind, device in told] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+    # Something more than the heater stuck on in the house is told as the house's own.
+    oven = LongRun(floor_w=3400.0, threshold_w=1200.0, usual_w=300.0, hours=3.0, hour=23)
+    model.devices_.left_on_ = {HEATER: 1500.0}
+    assert not model.explained_by_devices(energy_anomaly(TYPE_STUCK_ON, [HOUSE], T0, 2.8, oven))

@@ -112,8 +112,8 @@ class DeviceWatch:
     def __init__(self) -> None:
         self.profiles_: dict[str, DeviceProfile] = {}
         self.timezone_ = "UTC"
-        # Devices whose run, at the last check, was longer than their limit.
-        self.left_on_: set[str] = set()
+        # Devices whose run, at the last check, was longer than their limit, and what they draw (W).
+        self.left_on_: dict[str, float] = {}
 
     def fit(
         self,
@@ -203,7 +203,7 @@ class DeviceWatch:
         found: list[Anomaly] = []
         for entity_id, profile in self.profiles_.items():
             if entity_id in unavailable:
-                self.left_on_.discard(entity_id)
+                self.left_on_.pop(entity_id, None)
                 continue
             window = max(max(profile.limit_s) + 2 * HOUR_SECONDS, STANDBY_WINDOW_SECONDS + HOUR_SECONDS)
             starts, watts = device_grid(store, entity_id, now - window, now)
@@ -224,7 +224,7 @@ class DeviceWatch:
     ) -> _Finding | None:
         """The run in progress, if it is longer than the limit for the hour it started."""
         on = np.nan_to_num(watts, nan=-1.0) >= profile.on_w
-        self.left_on_.discard(entity_id)
+        self.left_on_.pop(entity_id, None)
         if not on[-1]:
             return None
         first = int(np.flatnonzero(~on)[-1]) + 1 if (~on).any() else 0
@@ -233,7 +233,7 @@ class DeviceWatch:
         hour = datetime.fromtimestamp(run_start, UTC).astimezone(ZoneInfo(self.timezone_)).hour
         if seconds <= profile.limit_s[hour]:
             return None
-        self.left_on_.add(entity_id)
+        self.left_on_[entity_id] = float(watts[-1])
         facts = DeviceLeftOn(
             entity_id=entity_id,
             power_w=float(np.mean(watts[first:])),

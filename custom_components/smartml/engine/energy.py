@@ -52,7 +52,7 @@ from .energy_series import (
     hourly_series,
     used_between,
 )
-from .facts import ABOVE_FORECAST_HOURS
+from .facts import ABOVE_FORECAST_HOURS, AboveForecast, LongRun
 from .live_score import SERIES, LiveScore, SeriesScoreDict
 from .observations import ROLE_DEVICE, ObservationStore
 from .results import Anomaly, EnergyForecast
@@ -61,6 +61,9 @@ from .slots import counted
 MIN_TRAIN_HOURS: Final = 72
 MIN_DAYS: Final = 3.0
 TRAIN_DAYS: Final = 56  # older hours tell less about the home now and cost fit time
+# A house alert is a watched device's own when the devices left on, their draw raised by this
+# margin, cover its excess (at least 80 %: plug and house meter do not agree to the watt).
+DEVICE_SHARE_MARGIN: Final = 1.25
 
 
 class EnergyStateDict(TypedDict):
@@ -387,7 +390,20 @@ class EnergyModel:
             alerts=self.alerts,
             entity_ids=self.entities_,
         )
-        return found + self._check_above_forecast(store, now) + devices
+        house = found + self._check_above_forecast(store, now)
+        # A watched device left on that draws what the house has too much of is told once,
+        # as that device: its long run and the hours above the forecast are the same story.
+        return [anomaly for anomaly in house if not self.explained_by_devices(anomaly)] + devices
+
+    def explained_by_devices(self, anomaly: Anomaly) -> bool:
+        """Whether the devices left on now draw (nearly) all a house alert found in excess."""
+        device_w = sum(self.devices_.left_on_.values()) * DEVICE_SHARE_MARGIN
+        facts = anomaly.facts
+        if isinstance(facts, LongRun):
+            return facts.floor_w - facts.usual_w <= device_w
+        if isinstance(facts, AboveForecast):
+            return (facts.used_kwh - facts.expected_p50_kwh) * 1000.0 / facts.hours <= device_w
+        return False
 
     def _check_above_forecast(self, store: ObservationStore, now: float) -> list[Anomaly]:
         """The last complete hours against their 1-hour-ahead forecast."""
