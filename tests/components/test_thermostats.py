@@ -493,6 +493,7 @@ async def test_a_thermostat_switched_to_cooling_is_not_given_heating_setpoints(
     await hass.services.async_call(
         "climate", "set_hvac_mode", {"entity_id": THERMOSTAT, "hvac_mode": HVACMode.COOL}, blocking=True
     )
+    await hass.async_block_till_done()  # the change is recorded before the next refresh
     sent = len(thermostat.sent)
     await _refresh(hass, mock_entry, freezer, 5)
     assert len(thermostat.sent) == sent

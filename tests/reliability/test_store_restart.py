@@ -102,7 +102,8 @@ async def test_crash_in_the_middle_of_a_save_keeps_the_last_complete_save(real_h
 async def test_truncated_observations_are_set_aside_and_the_rest_is_kept(real_hass: Any, keep: float) -> None:
     state = _learned(0, 1, 0)
     state.learning = False
-    state.feedback.append({"id": "a1"})  # type: ignore[typeddict-item]
+    said = {"id": "a1", "kind": "security", "type": "unusual_value", "ts": 1_700_000_000.0, "facts": {}}
+    state.feedback.append(said)  # type: ignore[arg-type]
     store = await _save(real_hass, state)
     path = Path(store.observations_path)
     raw = path.read_bytes()
@@ -113,7 +114,7 @@ async def test_truncated_observations_are_set_aside_and_the_rest_is_kept(real_ha
     restored = await SmartMLStorage(real_hass, ENTRY_ID).async_load()
     # The history starts over (the recorder bootstrap refills, see test_recorder.py); what a
     # person set is kept; the broken file is kept beside for the user, never overwritten.
-    assert restored is not None and restored.learning is False and restored.feedback == [{"id": "a1"}]
+    assert restored is not None and restored.learning is False and restored.feedback == [said]
     assert not restored.observations.channels and restored.bootstrapped == {}
     assert any(p.name.startswith(path.name + ".corrupt") for p in path.parent.iterdir())
     assert not path.exists()
