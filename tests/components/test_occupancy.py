@@ -483,6 +483,7 @@ async def test_environmental_sensors_tell_whether_the_area_is_in_use_now(
     # Someone sits still in the kitchen with the light on: the motion sensor is off.
     freezer.tick(timedelta(minutes=6))  # readings are kept as 5-minute means
     hass.states.async_set(KITCHEN_LIGHT, "320", LUX)
+    await hass.async_block_till_done()
     freezer.tick(timedelta(minutes=1))
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
