@@ -497,6 +497,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
                 self.hass, self.hass.config.language, "exceptions", {DOMAIN}
             )
         now = time.time()
+        # A sensor that holds its value writes no new state: its last five minutes are over all the same.
+        for buffer in self.state.observations.channels.values():
+            buffer.close_passed(now)
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:

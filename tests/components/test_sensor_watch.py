@@ -83,6 +83,15 @@ async def test_jump_after_steady_series_raises_security_anomaly(hass: HomeAssist
     assert len(events) == 1
 
 
+async def test_a_jump_that_stays_put_is_alarmed_without_a_further_reading(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values = [*_steady(600), 41.2]  # it jumps ten minutes ago and holds: no state is written since
+    await _feed(hass, time.time() - (len(values) + 1) * STEP, values)
+    await _refresh(entry, hass)
+    assert [event.data["type"] for event in events] == ["unusual_value"]
+
+
 async def test_nothing_fires_while_the_detector_learns(hass: HomeAssistant) -> None:
     entry = await _setup(hass)
     events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
@@ -94,7 +103,7 @@ async def test_nothing_fires_while_the_detector_learns(hass: HomeAssistant) -> N
     assert events == []
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
     status = entry.runtime_data.coordinator.watched.status()[GARAGE]
-    assert status["values"] == 301
+    assert status["values"] == 302  # the last bucket's five minutes are over: it is closed too
     assert status["ready"] is False
 
 
@@ -112,8 +121,8 @@ async def test_unavailable_and_garbage_states_are_ignored(hass: HomeAssistant) -
     assert events == []
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
     numeric = sum(isinstance(v, float) for v in values)
-    # Every numeric bucket but the open last one was learned, nothing else.
-    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == numeric - 1
+    # Every numeric bucket was learned, nothing else.
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == numeric
 
 
 async def test_detector_state_survives_a_reload(
@@ -121,7 +130,7 @@ async def test_detector_state_survives_a_reload(
 ) -> None:
     entry = await _setup(hass)
     values = _steady(600)
-    await _feed(hass, time.time() - len(values) * STEP, values)
+    await _feed(hass, time.time() - len(values) * STEP + 4 * 60, values)  # the last a minute ago
     await _refresh(entry, hass)
     assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 599
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)

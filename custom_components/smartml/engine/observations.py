@@ -317,6 +317,11 @@ class ChannelBuffer:
         self.bucket_start, self.bucket_value, self.bucket_count = start, value, 1
         return True
 
+    def close_passed(self, now: float) -> None:
+        """Close the open bucket once its five minutes are over (a sensor that holds its value)."""
+        if self.bucket_count and self.bucket_start + NUMERIC_BUCKET_SECONDS <= now:
+            self.flush()
+
     def flush(self) -> None:
         """Close the open bucket into the arrays."""
         if self.bucket_count:
