@@ -33,7 +33,7 @@ from .const import (
     MOBILE_ACTION_EVENT,
     MOBILE_ACTION_NORMAL,
 )
-from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY
+from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_UNUSUAL_VALUE
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
@@ -248,7 +248,9 @@ class AnomalyManager:
     def async_report(self, anomaly: Anomaly) -> None:
         """Announce a new anomaly everywhere, or add a security alert to its open incident."""
         now = time.time()
-        if anomaly.kind != KIND_SECURITY:
+        # A watched sensor's unusual value (a freezer warming) is its own story: grouped into an
+        # open incident, or one marked normal, it would be told to no one.
+        if anomaly.kind != KIND_SECURITY or anomaly.type == TYPE_UNUSUAL_VALUE:
             self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))

@@ -18,7 +18,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.smartml.const import CONF_NOTIFY, CONF_ROUTINE_ANOMALIES, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
-from custom_components.smartml.engine.constants import TYPE_PRESENCE_DOUBT
+from custom_components.smartml.engine.constants import KIND_SECURITY, TYPE_PRESENCE_DOUBT, TYPE_UNUSUAL_VALUE
+from custom_components.smartml.engine.results import Anomaly
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
 from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, PERSON, home_options, setup_entry
@@ -113,6 +114,29 @@ async def test_a_burst_of_activity_while_away_is_one_incident_and_one_notificati
     # Quiet for the incident's window: the episode ends.
     await _minutes(hass, entry, freezer, 61)
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
+
+
+async def test_an_unusual_value_during_an_incident_is_told_on_its_own(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, notified: tuple[MockConfigEntry, list[ServiceCall]]
+) -> None:
+    entry, calls = notified
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    await _night_out_with_a_busy_home(hass, entry, freezer)
+    assert len(events) == 1 and len(calls) == 1  # the incident is open
+    freezer_warm = Anomaly(
+        id="freezer",
+        kind=KIND_SECURITY,
+        type=TYPE_UNUSUAL_VALUE,
+        entity_ids=["sensor.freezer_temperature"],
+        ts=time.time(),
+        score=9.0,
+        facts={"entity_id": "sensor.freezer_temperature", "value": -5.0},
+        explanation="Freezer temperature read -5 °C around 03:50.",
+    )
+    entry.runtime_data.coordinator.anomalies.async_report(freezer_warm)
+    await hass.async_block_till_done()
+    assert [event.data["type"] for event in events] == ["entry_without_arrival", "unusual_value"]
+    assert len(calls) == 2 and calls[1].data["message"] == events[1].data["explanation"]
 
 
 async def test_a_sensor_whose_attributes_change_while_everyone_is_away_is_no_activity(
