@@ -113,7 +113,9 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         now = time.time()
         since = now - self.retention_seconds
         self.state.observations.prune_before(since)
-        self.state.prune_excluded(since)
+        # Watched devices learn further back than the observations (from long-term
+        # statistics): a period excluded there must stay excluded as long.
+        self.state.prune_excluded(min(since, now - DEVICE_LEARN_DAYS * DAY_SECONDS))
         await self._async_read_calendar(since)
         self.fitting = True
         self._on_fit_started()

@@ -252,3 +252,22 @@ async def test_a_renamed_calendar_is_followed(hass: HomeAssistant) -> None:
     registry.async_update_entity("calendar.holidays", new_entity_id="calendar.family")
     await hass.async_block_till_done()
     assert entry.options[CONF_EXCLUDE_CALENDAR] == "calendar.family"
+
+
+async def test_a_period_excluded_months_ago_stays_excluded_while_devices_learn_from_it(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    old = float(int(time.time() - 80 * 86_400.0))  # before the 8 weeks of observations, within the devices' 16
+    response = await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": dt_util.utc_from_timestamp(old), "end": dt_util.utc_from_timestamp(old + 86_400.0)},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None and response["excluded_periods"] == 1
+    await coordinator.async_retrain()
+    assert [period.start for period in coordinator.state.excluded] == [old]
