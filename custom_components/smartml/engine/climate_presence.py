@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from .constants import DAY_SECONDS
 from .observations import ObservationStore
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, SLOTS_PER_DAY, local_day_slot
-from .slots import slot_middles, state_at
+from .slots import counted, slot_middles, state_at
 
 # Spells shorter than this (hours) are not trusted for how fast the state is forgotten.
 MIN_SPELL_HOURS = 0.25
@@ -93,7 +93,8 @@ class PresenceRoutine:
         assert home is not None
         keep = np.isfinite(home)
         weekday, slot = local_day_slot(grid, tz_name)
-        weights = forgetting_weights(grid, now, half_life_days) * keep
+        # An excluded period (a holiday) teaches nothing of when the household is home.
+        weights = forgetting_weights(grid, now, half_life_days) * keep * counted(grid, store.excluded_spans(channels))
         sums = np.zeros((7, SLOTS_PER_DAY))
         counts = np.zeros((7, SLOTS_PER_DAY))
         np.add.at(sums, (weekday, slot), weights * np.nan_to_num(home))

@@ -105,11 +105,24 @@ def fit_zone(
     sp_t, sp_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_SETPOINT))
     if len(cur_t) and (len(act_t) or len(sp_t)):
         out_t, out_v = channel_arrays(channels.get(outdoor_channel)) if outdoor_channel else (None, None)
+        # Periods not to learn from: the thermostat's own, or the outdoor sensor's.
+        excluded = store.excluded_spans([entity_id, *([outdoor_channel] if outdoor_channel else [])])
         zone.thermal = fit_thermal(
-            cur_t, cur_v, act_t, act_v, out_t, out_v, setpoint_times=sp_t, setpoints=sp_v, start=start, end=now
+            cur_t,
+            cur_v,
+            act_t,
+            act_v,
+            out_t,
+            out_v,
+            setpoint_times=sp_t,
+            setpoints=sp_v,
+            start=start,
+            end=now,
+            excluded=excluded,
         )
         outdoor = None if out_t is None or out_v is None else (out_t, out_v)
         raises = find_raises((sp_t, sp_v), (cur_t, cur_v), outdoor, start, now)
+        raises = [r for r in raises if counted(np.array([r.at]), excluded)[0]]
         zone.heat_up = fit_heat_up(raises, zone.thermal, now)
     return zone
 

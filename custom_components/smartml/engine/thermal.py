@@ -14,6 +14,8 @@ readings best).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 import math
 from typing import Final, TypedDict
@@ -22,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .pacing import pace
-from .slots import last_reading
+from .slots import counted, last_reading
 
 THERMAL_STEP_MINUTES: Final = 15
 # A temperature reading older than this is not used for a grid point.
@@ -165,6 +167,7 @@ def fit_thermal(
     start: float | None = None,
     end: float | None = None,
     step_minutes: int = THERMAL_STEP_MINUTES,
+    excluded: Sequence[tuple[float, float]] = (),
 ) -> ThermalFit | None:
     """Least-squares RC fit of a zone from indoor readings, its heating input and outdoor readings.
 
@@ -176,7 +179,8 @@ def fit_thermal(
     tried, the best R² kept).
     Measurement noise in T enters the regressor and the target uncorrelated (the halves
     cancel), so the estimate is not attenuated. Without outdoor readings the outdoor term
-    is a fitted constant. Returns None when there is too little to fit.
+    is a fitted constant. Returns None when there is too little to fit. excluded: periods
+    not to learn from (their readings count as missing).
     """
     pace()
     if len(times) < 2:
@@ -187,7 +191,7 @@ def fit_thermal(
     grid = np.arange(first - first % step + step, last, step)
     if len(grid) < MIN_THERMAL_STEPS + 1:
         return None
-    t_in = last_reading(times, indoor, grid, MAX_READING_AGE_SECONDS)
+    t_in = np.where(counted(grid, excluded), last_reading(times, indoor, grid, MAX_READING_AGE_SECONDS), np.nan)
     heat = _duty(action_times, actions, grid, 1.0)
     cool = _duty(action_times, actions, grid, -1.0)
     d_hours = step / 3600.0
