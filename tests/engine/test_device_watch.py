@@ -263,21 +263,37 @@ def test_a_run_marked_normal_is_learned_whole_and_not_told_again_the_next_day() 
     assert model.devices_.profiles_[HEATER].longest_s[18] == 7 * HOUR
 
 
-def test_a_device_left_on_is_told_once_not_again_as_the_house_s_long_run() -> None:
-    """A 1.5 kW heater on its plug, in the house's total too, left on all night."""
+def _heater_left_on(until: float, other: tuple[float, float] | None = None) -> tuple[EnergyModel, ObservationStore]:
+    """A 1.5 kW heater on its plug, in the house's total too, left on from day 22's 18:00 until `until`.
+
+    other: (from, until) of an unwatched 700 W load in the house. Fitted at day 22.
+    """
     store = ObservationStore(max_points=10**7)
     rng = np.random.default_rng(0)
     for t in np.arange(T0, T0 + 24 * DAY, 900.0).tolist():
         hour = (t - T0) % DAY / HOUR
-        left_on = T0 + 22 * DAY + 18 * HOUR <= t < T0 + 23 * DAY + 6 * HOUR
+        left_on = T0 + 22 * DAY + 18 * HOUR <= t < until
         heater = 1500.0 if 18 <= hour < 20 or left_on else 0.0
         usual = 300.0 + (600.0 if 7 <= hour < 9 or 17 <= hour < 22 else 0.0) + float(rng.normal(0.0, 30.0))
-        store.add_state(HOUSE, "power", f"{usual + heater:.0f}", t)
+        extra = 700.0 if other is not None and other[0] <= t < other[1] else 0.0
+        store.add_state(HOUSE, "power", f"{usual + heater + extra:.0f}", t)
         store.add_state(HEATER, "devices", f"{heater:.0f}", t, unit="W")
     model = EnergyModel()
     model.fit(store, {**SPEC, "devices": [HEATER]}, T0 + 22 * DAY)
+    return model, store
+
+
+def test_a_device_left_on_is_told_once_not_again_as_the_house_s_long_run() -> None:
+    model, store = _heater_left_on(until=T0 + 23 * DAY + 6 * HOUR)
     told = _alerts(model, store, T0 + 22 * DAY, T0 + 23 * DAY + 6 * HOUR)
     assert [(kind, device) for _, kind, device in told] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+    # Another load once the heater is off is the house's own, and told.
+    model, store = _heater_left_on(
+        until=T0 + 23 * DAY + 2 * HOUR, other=(T0 + 23 * DAY + HOUR, T0 + 23 * DAY + 12 * HOUR)
+    )
+    told = _alerts(model, store, T0 + 22 * DAY, T0 + 23 * DAY + 12 * HOUR)
+    assert [kind for _, kind, _ in told][:1] == [TYPE_DEVICE_LEFT_ON] and len(told) == 2
+    assert told[1][0] >= T0 + 23 * DAY + 2 * HOUR and told[1][2] == HOUSE
     # Something more than the heater stuck on in the house is told as the house's own.
     oven = LongRun(floor_w=3400.0, threshold_w=1200.0, usual_w=300.0, hours=3.0, hour=23)
     model.devices_.left_on_ = {HEATER: 1500.0}

@@ -556,10 +556,30 @@ def test_a_detector_re_arms_after_six_hours_of_measured_quiet() -> None:
     assert alerts.fire(TYPE_STUCK_ON, 0.0)
     # Still on five hours later, off for an hour, then on again: the same episode.
     assert not alerts.fire(TYPE_STUCK_ON, 5 * HOUR)
-    alerts.rearm(TYPE_STUCK_ON, 7 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 6 * HOUR)
     assert not alerts.fire(TYPE_STUCK_ON, 7.5 * HOUR)
-    alerts.rearm(TYPE_STUCK_ON, 14 * HOUR)
-    assert alerts.fire(TYPE_STUCK_ON, 14.5 * HOUR)
+    # Quiet from 8:00; the meter unavailable at 10:00 breaks the count, quiet again from 11:00.
+    alerts.rearm(TYPE_STUCK_ON, 8 * HOUR)
+    alerts.unknown(TYPE_STUCK_ON)
+    alerts.rearm(TYPE_STUCK_ON, 11 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 16 * HOUR)
+    assert not alerts.fire(TYPE_STUCK_ON, 16.5 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 17 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 23.5 * HOUR)
+    assert alerts.fire(TYPE_STUCK_ON, 24 * HOUR)
+
+
+def test_yesterday_s_answer_does_not_cover_today_s_episode() -> None:
+    alerts = EnergyAlerts()
+    alerts.fire(TYPE_STUCK_ON, 0.0)
+    alerts.flag(TYPE_STUCK_ON, -3 * HOUR, 0.0)
+    alerts.rearm(TYPE_STUCK_ON, 4 * HOUR)
+    alerts.rearm(TYPE_STUCK_ON, 10 * HOUR)
+    alerts.fire(TYPE_STUCK_ON, 24 * HOUR)  # today's
+    alerts.flag(TYPE_STUCK_ON, 21 * HOUR, 24 * HOUR)
+    alerts.accept(TYPE_STUCK_ON, 0.0)  # "It was me" on yesterday's notification
+    assert TYPE_STUCK_ON not in alerts.accepted
+    assert [(item.start, item.end) for item in alerts.flagged] == [(21 * HOUR, 24 * HOUR)]
 
 
 def test_hours_without_readings_are_not_quiet() -> None:
@@ -575,6 +595,8 @@ def test_hours_without_readings_are_not_quiet() -> None:
     assert set(alerts.fired) == {TYPE_STUCK_ON, TYPE_BASE_LOAD}
     quiet = np.full(len(starts), 200.0)
     detectors.check(starts, quiet, later, None, **args)
+    assert set(alerts.fired) == {TYPE_STUCK_ON, TYPE_BASE_LOAD}  # quiet from now on
+    detectors.check(starts, quiet, later + 6 * HOUR, None, **args)
     assert alerts.fired == {}
 
 

@@ -202,13 +202,14 @@ class DeviceWatch:
         """
         found: list[Anomaly] = []
         for entity_id, profile in self.profiles_.items():
-            if entity_id in unavailable:
-                self.left_on_.pop(entity_id, None)
-                continue
             window = max(max(profile.limit_s) + 2 * HOUR_SECONDS, STANDBY_WINDOW_SECONDS + HOUR_SECONDS)
             starts, watts = device_grid(store, entity_id, now - window, now)
             known = np.flatnonzero(np.isfinite(watts))
-            if not len(known):
+            if entity_id in unavailable or not len(known):
+                # Nothing measured now: not left on as far as anyone knows, and not quiet either.
+                self.left_on_.pop(entity_id, None)
+                for anomaly_type in (TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY):
+                    alerts.unknown(alert_key(anomaly_type, entity_id))
                 continue
             starts, watts = starts[: known[-1] + 1], watts[: known[-1] + 1]
             left_on = self._left_on(entity_id, profile, starts, watts)

@@ -30,8 +30,12 @@ from .constants import (
     DAY_SECONDS as DAY,
     HOUR_SECONDS as HOUR,
     KIND_ENERGY,
+    TYPE_ABOVE_FORECAST,
+    TYPE_BASE_LOAD,
     TYPE_DEVICE_LEFT_ON,
     TYPE_DEVICE_STANDBY,
+    TYPE_EMPTY_HOME,
+    TYPE_STUCK_ON,
     has_house_meter,
 )
 from .device_watch import MIN_DAYS as DEVICE_MIN_DAYS, DeviceWatch, alert_key
@@ -61,6 +65,8 @@ from .slots import counted
 MIN_TRAIN_HOURS: Final = 72
 MIN_DAYS: Final = 3.0
 TRAIN_DAYS: Final = 56  # older hours tell less about the home now and cost fit time
+# The house detectors' alert keys (their anomaly types).
+HOUSE_TYPES: Final = (TYPE_STUCK_ON, TYPE_BASE_LOAD, TYPE_EMPTY_HOME, TYPE_ABOVE_FORECAST)
 # A house alert is a watched device's own when the devices left on, their draw raised by this
 # margin, cover its excess (at least 80 %: plug and house meter do not agree to the watt).
 DEVICE_SHARE_MARGIN: Final = 1.25
@@ -74,6 +80,7 @@ class EnergyStateDict(TypedDict):
     feedback: list[FeedbackJson]
     flagged: list[StoredPeriod]
     accepted: list[str]
+    opened: dict[str, float]
 
 
 def _day_bounds(now: float, timezone: str) -> tuple[float, float, float]:
@@ -133,6 +140,7 @@ class EnergyModel:
             "feedback": [item.as_json() for item in self.feedback_],
             "flagged": self.alerts.stored_flagged(),
             "accepted": self.alerts.stored_accepted(),
+            "opened": self.alerts.stored_opened(),
         }
 
     @classmethod
@@ -151,6 +159,14 @@ class EnergyModel:
             model.live, model.alerts.fired, model.feedback_ = LiveScore(error="absolute"), {}, []
         model.alerts.flagged = EnergyAlerts.read_flagged(data.get("flagged"))
         model.alerts.accepted = EnergyAlerts.read_accepted(data.get("accepted"), model.alerts.fired)
+        try:
+            model.alerts.opened = {
+                key: value
+                for key, value in EnergyAlerts.read_fired(data.get("opened")).items()
+                if key in model.alerts.fired
+            }
+        except (TypeError, ValueError, AttributeError):
+            model.alerts.opened = {}
         return model
 
     def add_feedback(self, anomaly: Anomaly) -> None:
@@ -164,9 +180,9 @@ class EnergyModel:
         "It was me" said while no energy model ran (before the first fit after a restart)
         reaches the model only this way.
         """
-        for anomaly in anomalies:
-            if anomaly.kind == KIND_ENERGY:
-                self._learn_feedback(anomaly)
+        # The newest the model keeps: older ones it has learned and let go of before.
+        for anomaly in [anomaly for anomaly in anomalies if anomaly.kind == KIND_ENERGY][-MAX_FEEDBACK:]:
+            self._learn_feedback(anomaly)
 
     def _learn_feedback(self, anomaly: Anomaly) -> bool:
         """Keep one anomaly marked normal and learn from its period; False if it was known."""
@@ -376,8 +392,12 @@ class EnergyModel:
         unavailable: entities unavailable now (a watched device's last reading is not what it draws).
         """
         devices = self.devices_.check(store, now, self.alerts, unavailable)
-        if self.model_ is None or any(entity_id in unavailable for entity_id in self.entities_):
+        if self.model_ is None:
+            return devices
+        if any(entity_id in unavailable for entity_id in self.entities_):
             # A house meter unavailable now holds its last reading: nothing to check, nothing quiet.
+            for key in HOUSE_TYPES:
+                self.alerts.unknown(key)
             return devices
         starts, watts = check_window(store, self.spec_, now)
         found = self.detectors_.check(
@@ -390,10 +410,16 @@ class EnergyModel:
             alerts=self.alerts,
             entity_ids=self.entities_,
         )
-        house = found + self._check_above_forecast(store, now)
-        # A watched device left on that draws what the house has too much of is told once,
-        # as that device: its long run and the hours above the forecast are the same story.
-        return [anomaly for anomaly in house if not self.explained_by_devices(anomaly)] + devices
+        told: list[Anomaly] = []
+        for anomaly in found + self._check_above_forecast(store, now):
+            # A watched device left on that draws what the house has too much of is told once,
+            # as that device: its long run and the hours above the forecast are the same story.
+            # Its episode is not opened either, so that another load later is still told.
+            if self.explained_by_devices(anomaly):
+                self.alerts.withdraw(anomaly.type)
+            else:
+                told.append(anomaly)
+        return told + devices
 
     def explained_by_devices(self, anomaly: Anomaly) -> bool:
         """Whether the devices left on now draw (nearly) all a house alert found in excess."""
@@ -414,5 +440,6 @@ class EnergyModel:
         q = self.quantiles(series, origins, np.ones(ABOVE_FORECAST_HOURS, dtype=np.int64))
         actual = series.y[origins]
         if not np.isfinite(actual).all():
+            self.alerts.unknown(TYPE_ABOVE_FORECAST)
             return []
         return check_above_forecast(actual, q, now, self.alerts, self.entities_, self.detectors_.above_fraction_)

@@ -1,7 +1,7 @@
 """Energy alerts: one anomaly per episode, and the periods already reported.
 
-A detector that finds an anomaly fires once; it fires again only after it has been quiet
-(measured, not merely unknown) for REARM_SECONDS (re-arming), so a heater left on all night
+A detector that finds an anomaly fires once; it fires again only after it has been measured
+quiet for REARM_SECONDS without a break (hours without readings break it) (re-arming), so a heater left on all night
 is one alert, not thirty, and one switched off for an hour and on again is still the same.
 Every reported period is remembered for a while (`flagged`): the detectors' calibration
 leaves those periods out, so a fault that was reported does not make them blind to the
@@ -84,26 +84,45 @@ class EnergyAlerts:
     flagged: list[FlaggedPeriod] = field(default_factory=list)
     # Keys whose open episode was marked normal: the rest of it is not flagged either.
     accepted: set[str] = field(default_factory=set)
+    # key -> when its open episode began.
+    opened: dict[str, float] = field(default_factory=dict)
+    # key -> since when it has been measured quiet without a break (not kept over a restart:
+    # the quiet is counted again).
+    quiet_since: dict[str, float] = field(default_factory=dict)
 
     def fire(self, key: str, now: float) -> bool:
         """Whether this is a new episode (then it is one until re-armed)."""
-        opened = key not in self.fired
+        new = key not in self.fired
+        if new:
+            self.opened[key] = now
         self.fired[key] = now
-        return opened
+        self.quiet_since.pop(key, None)
+        return new
+
+    def withdraw(self, key: str) -> None:
+        """Undo the opening of an episode just fired and not told (another alert tells it)."""
+        for held in (self.fired, self.opened, self.quiet_since):
+            held.pop(key, None)
+        self.accepted.discard(key)
 
     def rearm(self, key: str, now: float) -> None:
         """The detector is measured quiet: it may fire again once quiet for REARM_SECONDS."""
-        fired = self.fired.get(key)
-        if fired is not None and now - fired >= REARM_SECONDS:
-            del self.fired[key]
-            self.accepted.discard(key)
+        if key not in self.fired:
+            return
+        if now - self.quiet_since.setdefault(key, now) >= REARM_SECONDS:
+            self.withdraw(key)
+
+    def unknown(self, key: str) -> None:
+        """Nothing was measured (a meter unavailable): the quiet counted so far is broken."""
+        self.quiet_since.pop(key, None)
 
     def accept(self, key: str, ts: float) -> None:
         """The episode alerted at `ts` was normal: learn from its period, and from the rest of it if still open."""
         self.flagged = [
             item for item in self.flagged if item.type != key or not item.start - GRACE_SECONDS <= ts <= item.end
         ]
-        if key in self.fired:
+        # Only the episode that alert belongs to: yesterday's answer does not cover today's run.
+        if key in self.fired and self.opened.get(key, ts) <= ts + GRACE_SECONDS:
             self.accepted.add(key)
 
     def flag(self, anomaly_type: str, start: float, now: float) -> None:
@@ -131,6 +150,10 @@ class EnergyAlerts:
     def stored_fired(self) -> dict[str, float]:
         """The stored form of `fired`."""
         return dict(self.fired)
+
+    def stored_opened(self) -> dict[str, float]:
+        """The stored form of `opened`."""
+        return dict(self.opened)
 
     def stored_accepted(self) -> list[str]:
         """The stored form of `accepted`."""

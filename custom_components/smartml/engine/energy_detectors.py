@@ -235,8 +235,10 @@ class EnergyDetectors:
                     hour=hour,
                 )
                 found.append(energy_anomaly(TYPE_STUCK_ON, entity_ids, now, floor3 / limit, facts))
-        elif math.isfinite(floor3):  # hours without readings are not quiet ones
+        elif math.isfinite(floor3):
             alerts.rearm(TYPE_STUCK_ON, now)
+        else:  # hours without readings are not quiet ones
+            alerts.unknown(TYPE_STUCK_ON)
         if math.isfinite(floor48) and math.isfinite(self.base_threshold_) and floor48 > self.base_threshold_:
             alerts.flag(TYPE_BASE_LOAD, now - BASE_WINDOW_SLOTS * GRID_SECONDS, now)
             if alerts.fire(TYPE_BASE_LOAD, now):
@@ -249,6 +251,8 @@ class EnergyDetectors:
                 found.append(energy_anomaly(TYPE_BASE_LOAD, entity_ids, now, floor48 / self.base_threshold_, base))
         elif math.isfinite(floor48):
             alerts.rearm(TYPE_BASE_LOAD, now)
+        else:
+            alerts.unknown(TYPE_BASE_LOAD)
         if (
             home_occupied is False
             and math.isfinite(floor1)
@@ -262,6 +266,8 @@ class EnergyDetectors:
                 found.append(energy_anomaly(TYPE_EMPTY_HOME, entity_ids, now, floor1 / self.empty_threshold_, empty))
         elif home_occupied is not None and math.isfinite(floor1):
             alerts.rearm(TYPE_EMPTY_HOME, now)
+        elif not math.isfinite(floor1):
+            alerts.unknown(TYPE_EMPTY_HOME)
         return found
 
 

@@ -15,7 +15,6 @@ readings best).
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from dataclasses import dataclass
 import math
 from typing import Final, TypedDict
