@@ -313,6 +313,32 @@ def test_only_the_mode_in_force_is_learned() -> None:
     assert cooling.setpoints(CLIMATE, np.array([noon, night]), None).tolist() == pytest.approx([24.0, 26.0])
 
 
+def test_a_boost_in_heat_mode_of_a_thermostat_on_auto_is_the_same_routine() -> None:
+    minutes = 14 * 1440
+    modes = np.array(["auto"] * minutes)
+    modes[13 * 1440 + 600 : 13 * 1440 + 660] = "heat"  # an hour's boost on the last day
+    store = _store(minutes, _schedule(minutes), modes=modes)
+    model = ClimateModel()
+    model.fit(store, SPEC, START + 14 * DAY)
+    assert model.enough_data(CLIMATE) == (True, "")
+    store.merge_states([(CLIMATE, "heat", START + 14 * DAY + 60.0, {"temperature": 21.0})], ROLES)
+    model.refresh(store, START + 14 * DAY + 120.0)
+    assert model.enough_data(CLIMATE) == (True, "")
+    noon = np.array([_local(14, 12.0)])
+    assert model.setpoints(CLIMATE, noon, None).tolist() == pytest.approx([21.0])
+
+
+def test_an_afternoon_of_cooling_weeks_ago_is_not_two_days_of_it() -> None:
+    minutes = 30 * 1440
+    modes = np.array(["heat"] * minutes)
+    modes[5 * 1440 + 780 : 5 * 1440 + 1080] = "cool"  # one warm afternoon
+    modes[-180:] = "cool"  # and for good, three hours ago
+    model = ClimateModel()
+    model.fit(_store(minutes, _schedule(minutes), modes=modes), SPEC, START + 30 * DAY)
+    ready, reason = model.enough_data(CLIMATE)
+    assert not ready and "days of setpoint history, has 0.3" in reason
+
+
 def test_a_switch_of_mode_since_the_fit_stops_the_predictions() -> None:
     minutes = 14 * 1440
     model = ClimateModel()

@@ -38,13 +38,14 @@ from .climate_presence import (
     presence_series,
 )
 from .climate_state import ClimateSummary, saved_half_life, zone_summary
-from .climate_zone import ClimateZone, fit_zone, value_at
+from .climate_zone import ClimateZone, fit_zone, same_family, value_at
 from .constants import CLIMATE_HALF_LIFE_DAYS, DAY_SECONDS
 from .observations import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_HVAC_MODE,
     ATTR_SETPOINT,
     CHANNEL_SEP,
+    HVAC_MODE_COOL,
     HVAC_MODE_OFF,
     ROLE_CLIMATE,
     ROLE_OUTDOOR,
@@ -61,8 +62,6 @@ __all__ = ["ClimateModel", "hourly_occupancy"]
 # Learn from at most this much history (older weights are negligible anyway).
 MAX_HISTORY_DAYS: Final = 120.0
 MIN_SETPOINT_DAYS: Final = 2.0
-# The hvac_mode channel's value for cooling (see observations).
-HVAC_MODE_COOL: Final = 2.0
 
 
 def _entities(value: object) -> list[str]:
@@ -167,7 +166,9 @@ class ClimateModel:
             return False, f"{entity_id}: no setpoint history"
         if zone.days < MIN_SETPOINT_DAYS:
             return False, f"{entity_id}: needs {MIN_SETPOINT_DAYS:g} days of setpoint history, has {zone.days:.1f}"
-        if zone.routine_mode is not None and zone.hvac_mode not in (None, HVAC_MODE_OFF, zone.routine_mode):
+        learned, mode = zone.routine_mode, zone.hvac_mode
+        running = mode is not None and mode != HVAC_MODE_OFF
+        if running and learned is not None and not same_family(np.array([mode]), learned)[0]:
             # Switched since the fit (heating to cooling): the next fit learns the new mode.
             return False, f"{entity_id}: its setpoints were learned in another HVAC mode"
         return True, ""

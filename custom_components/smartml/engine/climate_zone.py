@@ -23,6 +23,7 @@ from .observations import (
     ATTR_HVAC_MODE,
     ATTR_SETPOINT,
     CHANNEL_SEP,
+    HVAC_MODE_COOL,
     HVAC_MODE_OFF,
     ChannelBuffer,
     ObservationStore,
@@ -73,6 +74,15 @@ def value_at(buf: ChannelBuffer | None, now: float) -> float | None:
         return None
     i = bisect_right(buf.times, now, 0, min(len(buf.times), len(buf.values)))
     return float(buf.values[i - 1]) if i else None
+
+
+def same_family(modes: NDArray[np.float64], learned: float) -> NDArray[np.bool_]:
+    """Whether HVAC modes set setpoints of the same kind as `learned`: cooling, or heating.
+
+    Heat, auto and heat_cool are one kind: many thermostats follow their schedule in auto
+    and switch to heat for a boost.
+    """
+    return np.asarray((modes == HVAC_MODE_COOL) == (learned == HVAC_MODE_COOL), dtype=bool)
 
 
 def learned_mode(mode_t: NDArray[np.float64], mode_v: NDArray[np.float64]) -> float | None:
@@ -155,15 +165,16 @@ def _fit_setpoints(
     # Slots of an excluded period weigh nothing.
     weights = forgetting_weights(grid, now, half_life_days) * counted(grid, store.excluded_spans([entity_id]))
     zone.routine_mode = learned_mode(mode_t[mode_t < now], mode_v[mode_t < now])
+    # Only the slots of the kind of mode in force are learned: a home switched to cooling
+    # wants none of its heating setpoints. Off slots weigh nothing either way.
+    family = np.ones(len(grid), dtype=bool)
     if len(mode_t) and len(grid):
-        # Only the mode in force is learned: a home switched to cooling wants none of its
-        # heating setpoints (and off, none at all). Unknown slots predate any reading.
         mode = last_reading(mode_t, mode_v, grid)
-        in_mode = np.isnan(mode) | (mode == zone.routine_mode)
-        weights = np.where(in_mode, weights, 0.0)
-        if in_mode.any() and not in_mode[0]:
-            begin = float(grid[np.argmax(in_mode)]) - SLOT_SECONDS / 2.0
-    zone.days = float(now - begin) / DAY_SECONDS
+        weights = np.where(mode == HVAC_MODE_OFF, 0.0, weights)
+        if zone.routine_mode is not None:
+            family = (mode == HVAC_MODE_OFF) | np.isnan(mode) | same_family(mode, zone.routine_mode)
+    # The time learned from: the slots of that kind, once another kind came between them.
+    zone.days = float(now - begin) / DAY_SECONDS if family.all() else float(family.sum()) * SLOT_SECONDS / DAY_SECONDS
     # Classify the changes (the first point is the state in force, not a change).
     change_idx = np.flatnonzero(np.diff(sp_v)) + 1 if len(sp_v) > 1 else np.empty(0, dtype=np.int64)
     transitions = None
@@ -186,6 +197,15 @@ def _fit_setpoints(
         home = np.interp(grid, h_grid, h, left=np.nan, right=np.nan)
         home = np.where(np.isfinite(home), np.rint(home), np.nan)
     weekday, slot = local_day_slot(grid, tz_name)
+    if not family.all():
+        grid, weekday, slot, setpoint, weights = (
+            grid[family],
+            weekday[family],
+            slot[family],
+            setpoint[family],
+            weights[family],
+        )
+        home = None if home is None else home[family]
     zone.routine = SetpointRoutine.fit(weekday, slot, setpoint, home, weights)
     if zone.routine is not None:
         zone.gate = fit_gate(grid, weekday, slot, setpoint, home, weights, tz_name, half_life_days, relax_hours)

@@ -99,6 +99,7 @@ _AWAY_DOMAINS: Final = {"person", "device_tracker"}
 _HVAC_ACTIONS: Final = {"heating": 1.0, "preheating": 1.0, "cooling": -1.0}
 _HVAC_MODES: Final = {"off": 0.0, "heat": 1.0, "cool": 2.0, "heat_cool": 3.0, "auto": 3.0}
 HVAC_MODE_OFF: Final = 0.0
+HVAC_MODE_COOL: Final = 2.0
 
 _POWER_TO_W: Final = {"W": 1.0, "kW": 1000.0, "MW": 1e6, "mW": 1e-3}
 _ENERGY_TO_KWH: Final = {"kWh": 1.0, "Wh": 1e-3, "MWh": 1000.0}
