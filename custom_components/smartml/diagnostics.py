@@ -67,8 +67,6 @@ def prediction_diagnostics(prediction: HomePrediction) -> dict[str, object]:
                 name: {"forecast_hours": len(scope.forecast), "skill": scope.skill, "scored_slots": scope.scored_slots}
                 for name, scope in {**occupancy.areas, **({"home": occupancy.home} if occupancy.home else {})}.items()
             },
-            "expected_arrival": occupancy.expected_arrival is not None,
-            "expected_departure": occupancy.expected_departure is not None,
         },
         "energy": None if prediction.energy is None else {"forecast_hours": len(prediction.energy.forecast.ts)},
         "climate": {

@@ -357,3 +357,5 @@ async def test_radiator_valve_without_hvac_action_gets_a_preheat_start_from_its_
     assert zone["preheat_method"] == "approach"
     assert zone["preheat_raises"] >= 5
     assert "mode" not in zone and isinstance(diagnostics["predictions"]["anomalies"], int)
+    # Nor whether anyone is home now (an expected arrival is given only to an empty home).
+    assert "expected_arrival" not in diagnostics["predictions"]["occupancy"]
