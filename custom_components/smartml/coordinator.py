@@ -51,7 +51,7 @@ from .engine.constants import (
     has_house_meter,
     models_for,
 )
-from .engine.exclusions import REASON_FORGOTTEN, ExcludedPeriod
+from .engine.exclusions import REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
 from .engine.home import HomeModels, days_covered
 from .engine.observations import (
     BINARY_ROLES,
@@ -111,6 +111,8 @@ class SmartMLData:
     recovery: Recovery | None = None
 
 
+# The settings key of when learning was paused (the span is excluded once it resumes).
+SETTING_PAUSED_AT = "paused_at"
 # A chosen entity with neither a state nor a registry entry this long after setup is gone.
 ENTITY_MISSING_AFTER_SECONDS = 10 * 60
 
@@ -293,15 +295,23 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     async def async_set_learning(self, enabled: bool) -> None:
         """Pause or resume collection (persisted); returns once every entity shows it."""
+        now = time.time()
+        paused_at: float | None = None
         self.state.learning = enabled
         self.collector.enabled = enabled
         if enabled:
             # What changed while paused is known from now on, to the models too.
-            self.collector.async_record_current(since=time.time())
+            self.collector.async_record_current(since=now)
             self._async_presence_to_models()
+            paused_at = self.state.settings.pop(SETTING_PAUSED_AT, None)
+        else:
+            self.state.settings.setdefault(SETTING_PAUSED_AT, now)
         # Both files now: the observations end where the pause began, or start again where
         # it ended, so a restart fills from the recorder only time that was learned from.
         await self.storage.async_save_now()
+        if isinstance(paused_at, int | float) and paused_at < now:
+            # Nothing was heard while paused: the states before it did not hold through it.
+            await self.async_exclude_period(ExcludedPeriod(float(paused_at), now, (), REASON_PAUSED))
         if self.data is not None:
             self.data = self._summary(time.time(), self.data.prediction)
         await self.async_tell_listeners()

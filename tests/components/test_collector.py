@@ -76,6 +76,12 @@ async def test_learning_switch_pauses_collection_and_is_persisted(
     observations = mock_entry.runtime_data.coordinator.state.observations
     kitchen = observations.channels[KITCHEN_MOTION]
     assert list(kitchen.values) == [0.0, 1.0] and kitchen.times[-1] >= resumed
+    # Nothing was heard while paused: the models learn nothing of that time (the kitchen was
+    # not "off" throughout), as from any period excluded.
+    coordinator = mock_entry.runtime_data.coordinator
+    [paused] = coordinator.state.excluded
+    assert paused.entities == () and paused.start < paused.end <= time.time()
+    assert paused.end >= resumed
     hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
     await hass.async_block_till_done()
     assert list(observations.channels[KITCHEN_MOTION].values) == [0.0, 1.0, 0.0]

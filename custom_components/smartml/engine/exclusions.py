@@ -21,6 +21,7 @@ SOURCE_SERVICE: Final = "service"
 SOURCE_CALENDAR: Final = "calendar"
 # The reason of the period smartml.forget_data leaves behind.
 REASON_FORGOTTEN: Final = "forgotten readings"
+REASON_PAUSED: Final = "learning paused"
 
 
 @dataclass(frozen=True, slots=True)
