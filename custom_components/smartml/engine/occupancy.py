@@ -289,7 +289,9 @@ class OccupancyModel:
         for scope, y in timeline.targets.items():
             pace()
             p = occupied_probability(routines, scope, o, k, self.coef_, self.intercept_)
-            held = held_steps(y, o)
+            # Runs and records count only from when the area was first read.
+            read_from = timeline.observed_from.get(scope, 0)
+            held = held_steps(y[read_from:], o - read_from) if read_from < o.min() else np.zeros(len(o), np.int64)
             shift = self.day_ahead_shifts_.get(scope, 0.0)
             if shift < 0.0:
                 # Not beyond its record: a state never seen before is not what the rate measured.

@@ -71,7 +71,9 @@ def feature_rows(routines: Routines, scope: str, origins: IntArray, steps: IntAr
     cum = np.r_[0.0, np.cumsum(y)]
     recent4 = (cum[origins] - cum[np.maximum(origins - 4, 0)]) / np.minimum(origins, 4)
     recent16 = (cum[origins] - cum[np.maximum(origins - 16, 0)]) / np.minimum(origins, 16)
-    runs = np.log1p(run_lengths(timeline.targets[scope])[last_index].astype(np.float64))
+    # A run is no longer than the area has been read (its sensors added later).
+    read_for = np.maximum(last_index - timeline.observed_from.get(scope, 0) + 1, 1)
+    runs = np.log1p(np.minimum(run_lengths(timeline.targets[scope])[last_index], read_for).astype(np.float64))
     areas = [s for s in timeline.targets if s not in (scope, HOME)]
     if areas:
         others = np.stack([timeline.targets[a] for a in areas])
