@@ -13,7 +13,6 @@ from homeassistant.helpers.typing import ConfigType
 
 from .config_flow import home_area_as_the_home
 from .const import (
-    CONF_AREAS,
     CONF_CLIMATE,
     CONF_EXCLUDE_CALENDAR,
     DOMAIN,
@@ -24,6 +23,7 @@ from .const import (
     PLATFORMS,
 )
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
+from .home_spec import occupancy_areas
 from .services import async_setup_services
 from .store import LearnedState, SmartMLStorage
 
@@ -101,7 +101,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
 def _async_remove_stale_devices(hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
     """Remove the devices of areas and thermostats the options no longer have."""
     kept = {entry.entry_id}
-    kept.update(f"{entry.entry_id}_{area}" for area in entry.options.get(CONF_AREAS) or {})
+    kept.update(f"{entry.entry_id}_{area}" for area in occupancy_areas(entry.options))
     kept.update(f"{entry.entry_id}_{climate_id}" for climate_id in entry.options.get(CONF_CLIMATE) or [])
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):

@@ -22,12 +22,10 @@ from .anomalies import AnomalyManager, ReportedAnomaly
 from .climate_control import SetpointControl
 from .collector import Collector
 from .const import (
-    CONF_AREAS,
     CONF_CLIMATE,
     CONF_ENERGY_ANOMALIES,
     CONF_EXCLUDE_CALENDAR,
     CONF_NOTIFY,
-    CONF_OCCUPANCY,
     CONF_ROUTINE_ANOMALIES,
     CONF_SECURITY_SENSORS,
     DOMAIN,
@@ -65,7 +63,7 @@ from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_check_recorder, async_fill_gap, async_import_csv
-from .home_spec import build_spec, entity_name, presence_now, rename_in_options
+from .home_spec import build_spec, entity_name, occupancy_areas, presence_now, rename_in_options
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
 from .watch import WatchedSensors, watched_roles
@@ -142,12 +140,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.worker = ModelWorker(hass)
         self.fitter = SmartMLFitCoordinator(hass, entry, state, self.spec, self.worker, self._async_fit_started)
         registry = ar.async_get(hass)
-        # Areas with an occupancy sensor: one with environmental sensors alone has nothing to
-        # learn from (they are learned against the area's occupancy sensors).
         self.area_names = {
             area_id: (area.name if (area := registry.async_get_area(area_id)) else area_id)
-            for area_id, sensors in (options.get(CONF_AREAS) or {}).items()
-            if (sensors or {}).get(CONF_OCCUPANCY)
+            for area_id in occupancy_areas(options)
         }
         self.climate_names = {entity_id: entity_name(hass, entity_id) for entity_id in options.get(CONF_CLIMATE) or []}
         models = models_for(self.spec)

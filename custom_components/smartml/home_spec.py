@@ -8,10 +8,21 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
+from .const import CONF_AREAS, CONF_OCCUPANCY
+
 
 def build_spec(options: Mapping[str, Any], time_zone: str) -> dict[str, object]:
     """The home spec (DESIGN.md) of an entry: its options plus the home's time zone."""
     return {**options, "timezone": time_zone}
+
+
+def occupancy_areas(options: Mapping[str, Any]) -> list[str]:
+    """The areas with an occupancy sensor, the only ones with entities.
+
+    Environmental sensors are learned against the area's occupancy sensors: alone, they
+    have nothing to learn from.
+    """
+    return [area for area, sensors in (options.get(CONF_AREAS) or {}).items() if (sensors or {}).get(CONF_OCCUPANCY)]
 
 
 def entity_name(hass: HomeAssistant, entity_id: str) -> str:

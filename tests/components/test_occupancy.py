@@ -15,7 +15,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder, get_instance, history
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -476,7 +476,12 @@ async def test_environmental_sensors_tell_whether_the_area_is_in_use_now(
         "cellar": {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: ["sensor.cellar_co2"]},
     }
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_AREAS: areas}))
+    entry.add_to_hass(hass)
+    devices = dr.async_get(hass)
+    # The cellar's device from a release that gave such an area entities: it goes.
+    devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, f"{entry.entry_id}_cellar")})
     await setup_entry(hass, entry)
+    assert devices.async_get_device({(DOMAIN, f"{entry.entry_id}_cellar")}) is None
     probability = "sensor.kitchen_occupancy_probability"
     assert hass.states.get(probability).attributes["environment_probability"] < 50
     assert hass.states.get("sensor.cellar_occupancy_probability") is None
