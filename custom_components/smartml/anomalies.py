@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import math
 import time
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from homeassistant.components import persistent_notification
+from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_translations
 
@@ -37,11 +38,18 @@ from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_UNU
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.results import Anomaly, AnomalyJson
-from .explain import ROUTINE_PHRASE_KEYS, explain, explain_incident
+from .explain import OPENED, ROUTINE_PHRASE_KEYS, Verbs, explain, explain_incident
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
 FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
+# What security sensors other than doors and windows did, in the alert's words.
+ACTIVITY: Final[Verbs] = ("detected activity", "detected activity")
+ACTIVITY_DEVICE_CLASSES: Final = frozenset({"motion", "moving", "occupancy", "presence", "sound", "vibration"})
+SENSOR_VERBS: Final[dict[str, Verbs]] = {
+    "lock": ("was unlocked", "been unlocked"),
+    "alarm_control_panel": ("changed state", "changed state"),
+}
 
 type AnomalyListener = Callable[[ReportedAnomaly], None]
 
@@ -231,7 +239,16 @@ class AnomalyManager:
 
     def explain(self, anomaly: Anomaly) -> str:
         """An anomaly in words, with the home's friendly names."""
-        return explain(anomaly, self._name_of, self._area_name, self._phrases)
+        return explain(anomaly, self._name_of, self._area_name, self._phrases, self._verbs_of)
+
+    def _verbs_of(self, entity_id: str) -> Verbs:
+        """What a security sensor did, by its kind: a door opens, a motion sensor detects activity."""
+        domain = entity_id.partition(".")[0]
+        if domain in SENSOR_VERBS:
+            return SENSOR_VERBS[domain]
+        state = self.hass.states.get(entity_id)
+        device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+        return ACTIVITY if device_class in ACTIVITY_DEVICE_CLASSES else OPENED
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool, routine: bool = True) -> None:
@@ -254,7 +271,7 @@ class AnomalyManager:
             self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
-        words = explain_incident(incident, self._name_of, self._area_name)
+        words = explain_incident(incident, self._name_of, self._area_name, self._verbs_of)
         # What was told of the incident: found by the id of the alert that opened it.
         told = None if is_new else self.find(incident.id)
         if told is None:

@@ -38,6 +38,16 @@ __all__ = ["explain", "explain_incident", "friendly_name"]
 
 # An entity id -> the name to show.
 NameOf = Callable[[str], str]
+# What a security sensor did, as said of it ("opened") and after "it had never" ("opened").
+Verbs = tuple[str, str]
+VerbsOf = Callable[[str], Verbs]
+OPENED: Final[Verbs] = ("opened", "opened")
+
+
+def opened(_entity_id: str) -> Verbs:
+    """The words of a door or window: what a security sensor is taken to be without more."""
+    return OPENED
+
 
 _STATE_PHRASES: Final[Mapping[str, str]] = {
     STATE_EMPTY: "while everyone was away",
@@ -73,9 +83,10 @@ def _window(facts: ActivityFacts) -> str:
     return f"between {facts.start_hour:02d}:00 and {facts.end_hour:02d}:00"
 
 
-def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf) -> str:
+def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf, verbs_of: VerbsOf) -> str:
     if facts.area is None:
-        what, verb = f"{name_of(facts.entity_id)} opened", "opened"
+        said, verb = verbs_of(facts.entity_id)
+        what = f"{name_of(facts.entity_id)} {said}"
     else:
         what, verb = f"Activity in {area_name(facts.area)}", "been active"
     days = f"In {facts.days_of_history:g} days of history"
@@ -206,21 +217,23 @@ def explain(
     name_of: NameOf = friendly_name,
     area_name: NameOf = area_label,
     phrases: Mapping[str, str] | None = None,
+    verbs_of: VerbsOf = opened,
 ) -> str:
     """The anomaly in words, naming entities with name_of and areas (by id) with area_name.
 
     Names are used as the home shows them ("alex" for a person without a friendly name); the
     sentence still starts with a capital. phrases: the translated words of the anomaly
-    types that have them (ROUTINE_PHRASE_KEYS); English where missing.
+    types that have them (ROUTINE_PHRASE_KEYS); English where missing. verbs_of: what a
+    security sensor did (a door opened, a motion sensor detected activity).
     """
-    text = _words(anomaly, name_of, area_name, phrases or {})
+    text = _words(anomaly, name_of, area_name, phrases or {}, verbs_of)
     return text[:1].upper() + text[1:]
 
 
-def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mapping[str, str]) -> str:
+def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mapping[str, str], verbs_of: VerbsOf) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
-        return _activity(facts, name_of, area_name)
+        return _activity(facts, name_of, area_name, verbs_of)
     if isinstance(facts, OpenTooLong):
         return _open_too_long(facts, name_of)
     if isinstance(facts, PresenceDoubt):
@@ -242,10 +255,12 @@ def _place(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
     return name_of(anomaly.entity_ids[0]) if anomaly.entity_ids else anomaly.type
 
 
-def explain_incident(incident: Incident, name_of: NameOf = friendly_name, area_name: NameOf = area_label) -> str:
+def explain_incident(
+    incident: Incident, name_of: NameOf = friendly_name, area_name: NameOf = area_label, verbs_of: VerbsOf = opened
+) -> str:
     """An incident in plain English: its first alert, how many followed and where, and any doubt."""
     first, *more = incident.anomalies
-    text = explain(first, name_of, area_name)
+    text = explain(first, name_of, area_name, verbs_of=verbs_of)
     alerts = [anomaly for anomaly in more if not isinstance(anomaly.facts, PresenceDoubt)]
     if alerts:
         places = ", ".join(dict.fromkeys(_place(anomaly, name_of, area_name) for anomaly in alerts))

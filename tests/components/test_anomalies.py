@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import threading
 from typing import Any
 
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.engine.constants import TYPE_STUCK_ON
+from custom_components.smartml.engine.facts import EntryWithoutArrival
 
 from .conftest import FRONT_DOOR, door_anomaly, home_options, set_home_states, setup_entry
 
@@ -39,6 +42,34 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     assert len(calls) == 1
     assert calls[0].data["message"] == sensor.attributes["explanation"]
     assert calls[0].data["data"]["actions"][0] == {"action": "SMARTML_NORMAL_a1", "title": "It was me"}
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "attributes", "said", "never"),
+    [
+        ("binary_sensor.garden_motion", {"device_class": "motion"}, "detected activity at 03:10", "detected activity"),
+        ("lock.back_door", {}, "was unlocked at 03:10", "been unlocked"),
+        ("binary_sensor.patio_door", {"device_class": "door"}, "opened at 03:10", "opened"),
+    ],
+)
+async def test_a_security_sensor_is_told_in_the_words_of_its_kind(
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    entity_id: str,
+    attributes: dict[str, str],
+    said: str,
+    never: str,
+) -> None:
+    set_home_states(hass)
+    hass.states.async_set(entity_id, "off", attributes)
+    await setup_entry(hass, mock_entry)
+    door = door_anomaly()
+    assert isinstance(door.facts, EntryWithoutArrival)
+    alert = replace(door, entity_ids=[entity_id], facts=replace(door.facts, entity_id=entity_id))
+    mock_entry.runtime_data.coordinator.anomalies.async_report(alert)
+    await hass.async_block_till_done()
+    explanation = hass.states.get("binary_sensor.security_anomaly").attributes["explanation"]
+    assert said in explanation and f"it had never {never}" in explanation
 
 
 async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistant) -> None:
