@@ -55,7 +55,7 @@ class ClimateZone:
     outdoor: float | None = None
     setpoint: float | None = None
     hvac_mode: float | None = None
-    # The HVAC mode the setpoint routine was learned in (None: the thermostat reports none).
+    # The HVAC mode at the fit, whose kind (heating or cooling) the routine learned (None: none reported).
     routine_mode: float | None = None
 
 
