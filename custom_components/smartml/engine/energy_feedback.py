@@ -1,9 +1,9 @@
 """Energy feedback: anomalies the user marked normal raise the detector that raised them.
 
 Each entry keeps the anomaly's id, time, type and facts as they were stored; applying it
-lifts that detector's threshold 10 % above what it saw (for a long run, at that hour of day
-and the next ones the run covered; above forecast, the excess over the forecast). Applied
-after every fit, so a refit does not forget what the user said.
+lifts that detector's threshold 10 % above what it saw (for a long run, at each hour of day
+the run covered; above forecast, the excess over the forecast). Applied after every fit,
+so a refit does not forget what the user said.
 """
 
 from __future__ import annotations
