@@ -503,8 +503,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             )
         now = time.time()
         # A sensor that holds its value writes no new state: its last five minutes are over all the same.
-        for buffer in self.state.observations.channels.values():
-            buffer.close_passed(now)
+        self.state.observations.close_passed(now)
         models = self.models
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready:

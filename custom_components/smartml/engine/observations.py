@@ -663,6 +663,11 @@ class ObservationStore:
         """Merge history rows in one go (single-threaded use: replays, tests)."""
         return self.commit_merge(self.prepare_merge(rows, roles))
 
+    def close_passed(self, now: float) -> None:
+        """Close every aggregation bucket whose five minutes are over (a sensor holding its value)."""
+        for buffer in self.channels.values():
+            buffer.close_passed(now)
+
     def snapshot(self, since: float | None = None) -> ObservationStore:
         """Return a private copy that models may view with numpy.
 
