@@ -56,6 +56,7 @@ from custom_components.smartml.engine.observations import (
     Skip,
     convert_state,
     entity_roles,
+    security_doors,
 )
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.results import Anomaly
@@ -168,7 +169,7 @@ class _Rule:
         roles = entity_roles(spec)
         self.presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
         self.watched = {e for e, r in roles.items() if r in (ROLE_SECURITY, ROLE_OCCUPANCY)}
-        self.doors = set(spec.get(ROLE_SECURITY) or [])
+        self.doors = set(security_doors(spec))
         self.condition = condition
         self.tz = ZoneInfo(str(spec.get("timezone", "UTC")))
 
@@ -245,7 +246,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     roles = entity_roles(spec)
     rows = sorted(replay.history.rows, key=lambda r: r[2])
     presence = [e for e, r in roles.items() if r == ROLE_PRESENCE]
-    doors = list(spec.get(ROLE_SECURITY) or [])
+    # A motion sensor of the security list is no door: an intruder's motion trips it.
+    doors = security_doors(spec)
     areas = {
         name: [e for e in (body.get(ROLE_OCCUPANCY) or []) if e not in doors]
         for name, body in (spec.get("areas") or {}).items()

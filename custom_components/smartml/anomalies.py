@@ -22,7 +22,6 @@ import time
 from typing import Any, Final, TypedDict
 
 from homeassistant.components import persistent_notification
-from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_translations
 
@@ -37,15 +36,16 @@ from .const import (
 from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_UNUSUAL_VALUE
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
+from .engine.observations import ACTIVITY_DEVICE_CLASSES
 from .engine.results import Anomaly, AnomalyJson
 from .explain import OPENED, ROUTINE_PHRASE_KEYS, Verbs, explain, explain_incident
+from .home_spec import device_class
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
 FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
 # What security sensors other than doors and windows did, in the alert's words.
 ACTIVITY: Final[Verbs] = ("detected activity", "detected activity")
-ACTIVITY_DEVICE_CLASSES: Final = frozenset({"motion", "moving", "occupancy", "presence", "sound", "vibration"})
 SENSOR_VERBS: Final[dict[str, Verbs]] = {
     "lock": ("was unlocked", "been unlocked"),
     "alarm_control_panel": ("changed state", "changed state"),
@@ -246,9 +246,7 @@ class AnomalyManager:
         domain = entity_id.partition(".")[0]
         if domain in SENSOR_VERBS:
             return SENSOR_VERBS[domain]
-        state = self.hass.states.get(entity_id)
-        device_class = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
-        return ACTIVITY if device_class in ACTIVITY_DEVICE_CLASSES else OPENED
+        return ACTIVITY if device_class(self.hass, entity_id) in ACTIVITY_DEVICE_CLASSES else OPENED
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool, routine: bool = True) -> None:

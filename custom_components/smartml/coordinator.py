@@ -133,7 +133,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.offered_unique_ids: dict[str, set[str]] = {}
         self._restored = state.observations.total_points
         self.state = state
-        self.spec = build_spec(options, hass.config.time_zone)
+        self.spec = build_spec(hass, options)
         self.roles = watched_roles(options, entity_roles(self.spec))
         self.collector = Collector(hass, state.observations, self.roles, storage.schedule_save)
         self.collector.enabled = state.learning

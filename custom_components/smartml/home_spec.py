@@ -5,15 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from .const import CONF_AREAS, CONF_OCCUPANCY
+from .const import CONF_AREAS, CONF_OCCUPANCY, CONF_SECURITY
+from .engine.observations import SPEC_DEVICE_CLASSES
 
 
-def build_spec(options: Mapping[str, Any], time_zone: str) -> dict[str, object]:
-    """The home spec (DESIGN.md) of an entry: its options plus the home's time zone."""
-    return {**options, "timezone": time_zone}
+def build_spec(hass: HomeAssistant, options: Mapping[str, Any]) -> dict[str, object]:
+    """The home spec (DESIGN.md) of an entry: its options and the home's time zone.
+
+    With the device class of each security entity: a motion sensor there is no door.
+    """
+    kinds = {e: kind for e in options.get(CONF_SECURITY) or [] if (kind := device_class(hass, e))}
+    return {**options, "timezone": hass.config.time_zone, SPEC_DEVICE_CLASSES: kinds}
+
+
+def device_class(hass: HomeAssistant, entity_id: str) -> str | None:
+    """An entity's device class: the registry's, else its state's.
+
+    The registry knows it before the entity's own integration has started.
+    """
+    if (entry := er.async_get(hass).async_get(entity_id)) and (entry.device_class or entry.original_device_class):
+        return str(entry.device_class or entry.original_device_class)
+    state = hass.states.get(entity_id)
+    kind = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
+    return str(kind) if kind else None
 
 
 def occupancy_areas(options: Mapping[str, Any]) -> list[str]:

@@ -16,7 +16,14 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.smartml.const import CONF_NOTIFY, CONF_ROUTINE_ANOMALIES, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.const import (
+    CONF_NOTIFY,
+    CONF_OCCUPANCY,
+    CONF_ROUTINE_ANOMALIES,
+    CONF_SECURITY,
+    DOMAIN,
+    EVENT_ANOMALY,
+)
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.constants import KIND_SECURITY, TYPE_PRESENCE_DOUBT, TYPE_UNUSUAL_VALUE
 from custom_components.smartml.engine.results import Anomaly
@@ -137,6 +144,35 @@ async def test_an_unusual_value_during_an_incident_is_told_on_its_own(
     await hass.async_block_till_done()
     assert [event.data["type"] for event in events] == ["entry_without_arrival", "unusual_value"]
     assert len(calls) == 2 and calls[1].data["message"] == events[1].data["explanation"]
+
+
+async def test_a_motion_sensor_on_the_security_list_is_no_door(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, at_night: None
+) -> None:
+    """The hall's motion sensor picked for security: up at night it is the household, away it is told."""
+    await record_home(hass, freezer)
+    options = home_options(**{CONF_OCCUPANCY: [], CONF_SECURITY: [FRONT_DOOR, HALL_MOTION]})
+    options[CONF_ROUTINE_ANOMALIES] = False
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=options)
+    await setup_entry(hass, entry)
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    # 02:05, everyone home: the hall at an hour it never saw, three times past the quiet window.
+    for _ in range(3):
+        await _pulse(hass, HALL_MOTION, "motion")
+        await _minutes(hass, entry, freezer, 15)
+    assert events == []
+
+    hass.states.async_set(PERSON, "not_home")
+    await hass.async_block_till_done()
+    await _minutes(hass, entry, freezer, 60)
+    await _pulse(hass, HALL_MOTION, "motion")
+    await _minutes(hass, entry, freezer, 10)
+    assert [event.data["type"] for event in events] == ["activity_when_empty"]
+    assert events[0].data["explanation"].startswith("Hall motion detected activity at 03:50 while everyone was away.")
+    # Held on, a motion sensor is no door left open.
+    hass.states.async_set(HALL_MOTION, "on", {"device_class": "motion"})
+    await _minutes(hass, entry, freezer, 120)
+    assert [event.data["type"] for event in events] == ["activity_when_empty"]
 
 
 async def test_a_sensor_whose_attributes_change_while_everyone_is_away_is_no_activity(

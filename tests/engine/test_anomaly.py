@@ -21,7 +21,8 @@ from custom_components.smartml.engine.anomaly import (
     Anomaly,
     SecurityModel,
 )
-from custom_components.smartml.engine.facts import EntryWithoutArrival, PresenceDoubt, UnusualTime
+from custom_components.smartml.engine.facts import ActivityWhenEmpty, EntryWithoutArrival, PresenceDoubt, UnusualTime
+from custom_components.smartml.engine.incidents import is_door_alert
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.security_context import LEAVING_MAX_SECONDS, RUN_GAP_SECONDS
@@ -168,6 +169,50 @@ def test_feedback_suppresses_the_same_situation() -> None:
     again.check(DOOR, 1.0, _at(22, 3.4))
     again.check(DOOR, 0.0, _at(22, 3.4) + 20)
     assert _reported(again, _at(22, 3.4)) == []
+
+
+# The kitchen's motion sensor picked for security too, as a homeowner may: it is no door.
+MOTION_ON_THE_LIST = {
+    **SPEC,
+    "areas": {"living": {"occupancy": [LIVING]}},
+    "security": [DOOR, KITCHEN],
+    "device_classes": {DOOR: "door", KITCHEN: "motion"},
+}
+
+
+def _fitted_with_motion_on_the_list() -> SecurityModel:
+    model = SecurityModel()
+    model.fit(_home(), MOTION_ON_THE_LIST, _at(21, 0))
+    assert model.ready()[0]
+    return model
+
+
+def test_a_motion_sensor_on_the_security_list_is_the_household_s_while_home() -> None:
+    model = _fitted_with_motion_on_the_list()
+    # Up at 03:00 to the kitchen, where the sensor never fired at night: no "unusual time".
+    for minute in (0, 12, 24):  # each past the 10 quiet minutes that would have been a new alert
+        model.check(KITCHEN, 1.0, _at(21, 3.0) + 60 * minute)
+        model.check(KITCHEN, 0.0, _at(21, 3.0) + 60 * minute + 30)
+    assert _reported(model, _at(21, 3.0)) == []
+    # Held on for hours (an occupancy sensor), it is no door held open either.
+    assert KITCHEN not in model.open_limit_s_ and DOOR in model.open_limit_s_
+    # The door keeps its own watch.
+    model.check(DOOR, 1.0, _at(22, 3.2))
+    model.check(DOOR, 0.0, _at(22, 3.2) + 20)
+    assert [a.type for a in _reported(model, _at(22, 3.2))] == [TYPE_UNUSUAL_TIME]
+
+
+def test_a_motion_sensor_on_the_security_list_tells_activity_while_away() -> None:
+    model = _fitted_with_motion_on_the_list()
+    model.check(PERSON, 0.0, _at(21, 9.0))
+    model.check(KITCHEN, 1.0, _at(21, 12.0))
+    found = _reported(model, _at(21, 12.0))
+    assert [a.type for a in found] == [TYPE_ACTIVITY_WHEN_EMPTY]
+    assert found[0].entity_ids == [KITCHEN] and isinstance(found[0].facts, ActivityWhenEmpty)
+    # Someone moving in the home: it joins what is already told rather than opening a new incident.
+    assert not is_door_alert(found[0])
+    assert found[0].facts.source == f"entity:{KITCHEN}"
+    assert explain(found[0]).startswith("Kitchen motion opened at 12:00 while everyone was away.")
 
 
 def _away_with_an_entry_at(model: SecurityModel, ts: float) -> list[Anomaly]:

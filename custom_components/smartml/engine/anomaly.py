@@ -48,7 +48,7 @@ from .constants import (
     JsonObject,
 )
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
-from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
+from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles, security_doors
 from .results import Anomaly
 from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource, alerting_states
 from .security_feedback import (
@@ -165,6 +165,7 @@ class SecurityModel:
         self.presence_ = [e for e, r in roles.items() if r == ROLE_PRESENCE and e in store.channels]
         security = [e for e, r in roles.items() if r == ROLE_SECURITY]
         security += [e for e in spec.get(ROLE_SECURITY) or [] if e not in security]
+        doors = [e for e in security if e in security_doors(spec)]
         areas: dict[str, list[str]] = {
             name: [e for e in (body.get(ROLE_OCCUPANCY) or []) if e not in security]
             for name, body in (spec.get("areas") or {}).items()
@@ -194,8 +195,11 @@ class SecurityModel:
         for entity_id in security:
             buf = store.channels.get(entity_id)
             key = f"{ENTITY_SOURCE_PREFIX}{entity_id}"
-            starts[key] = activity_starts([buf] if buf is not None else [], now, refractory=0.0)
-            labels[key] = (friendly_name(entity_id), True)
+            # A motion sensor of the list is scored as an area is: its own source, the area's pace.
+            is_door = entity_id in doors
+            refractory = 0.0 if is_door else AREA_REFRACTORY_SECONDS
+            starts[key] = activity_starts([buf] if buf is not None else [], now, refractory=refractory)
+            labels[key] = (friendly_name(entity_id), is_door)
             self.entity_source_[entity_id] = key
         for name, entities in areas.items():
             if not entities:
@@ -212,7 +216,7 @@ class SecurityModel:
         starts = {key: times[counted(times, spans)] for key, times in starts.items()}
         departures, arrivals = (times[counted(times, spans)] for times in (last_departures, last_arrivals))
         counted_slots = counted(grid + SLOT_SECONDS / 2, spans)
-        door_keys = [self.entity_source_[e] for e in security]
+        door_keys = [self.entity_source_[e] for e in doors]
         door_starts = np.sort(np.concatenate([starts[key] for key in door_keys] or [np.zeros(0)]))
         # Graces learn from the counted transitions; what a time away holds pairs each
         # departure with its own arrival, counted or not.
@@ -275,7 +279,7 @@ class SecurityModel:
         still = doubted[-1] if doubted and doubted[-1][1] >= now else None
         self.doubt_since_ = still[0] if still is not None and still[0] in door_starts else None
 
-        self.longest_open_s_ = longest_openings(store, security, now)
+        self.longest_open_s_ = longest_openings(store, doors, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
         activity = np.sort(np.concatenate([np.zeros(0), *starts.values()]))
         self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving, activity)

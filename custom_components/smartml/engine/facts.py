@@ -59,6 +59,11 @@ ENTITY_SOURCE_PREFIX: Final = "entity:"
 AREA_SOURCE_PREFIX: Final = "area:"
 
 
+def area_of_source(key: str) -> str | None:
+    """The area of a security source's key; None for an entity of the security list."""
+    return key.removeprefix(AREA_SOURCE_PREFIX) if key.startswith(AREA_SOURCE_PREFIX) else None
+
+
 def friendly_name(entity_id: str) -> str:
     """A readable name from an entity id, when nothing better is known: binary_sensor.front_door -> Front door."""
     name = entity_id.partition(".")[2] or entity_id
@@ -96,7 +101,7 @@ class ActivityFacts:
     """
 
     entity_id: str  # the sensor that reported the activity
-    area: str | None  # the area whose activity it was; None for a door, window or lock
+    area: str | None  # the area whose activity it was; None for an entity of the security list
     state: str  # the home's state: occupied, empty or night
     day_type: str  # weekday or weekend
     at: time  # local time of the event
@@ -110,7 +115,7 @@ class ActivityFacts:
 
     @property
     def is_door(self) -> bool:
-        """Whether a security entity (door, window, lock) rather than an area was active."""
+        """Whether a door, window or lock opened, rather than someone moved in the home."""
         return self.area is None
 
     @property
@@ -146,10 +151,9 @@ class ActivityFacts:
     def _fields_from_json(data: Mapping[str, object]) -> ActivityFields:
         source = str(data.get("source", ""))
         entity_id = str(data.get("entity_id", ""))
-        area = source.removeprefix(AREA_SOURCE_PREFIX) if source.startswith(AREA_SOURCE_PREFIX) else None
         return {
             "entity_id": entity_id,
-            "area": area,
+            "area": area_of_source(source),
             "state": str(data["state"]),
             "day_type": str(data.get("day_type", "weekday")),
             "at": _parse_clock(data.get("local_time", f"{int(_number(data, 'hour')):02d}:00")),
@@ -186,7 +190,12 @@ class _WhileAway(ActivityFacts):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActivityWhenEmpty(_WhileAway):
-    """Motion in an area while everyone is away, and nobody arrived."""
+    """Motion in an area (or at a motion sensor of the security list) while everyone is away, and nobody arrived."""
+
+    @property
+    def is_door(self) -> bool:
+        """Never: whatever sensor saw it, someone moved in the home."""
+        return False
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> ActivityWhenEmpty:

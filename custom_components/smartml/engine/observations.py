@@ -34,6 +34,10 @@ ROLE_OUTDOOR: Final = "outdoor_temperature"
 # entity's own channel) or a power sensor (W on DEVICE_POWER_CHANNEL), by its unit.
 ROLE_DEVICE: Final = "devices"
 DEVICE_POWER_ATTR: Final = "power"
+# The spec's device class of each security entity, where the home says it.
+SPEC_DEVICE_CLASSES: Final = "device_classes"
+# Device classes that sense someone there (as an area's sensors do), not something opened.
+ACTIVITY_DEVICE_CLASSES: Final = frozenset({"motion", "moving", "occupancy", "presence", "sound", "vibration"})
 
 # How a channel is buffered: state channels keep each change, mean/last channels keep
 # one aggregated point per bucket so that chatty sensors stay bounded in memory.
@@ -765,6 +769,16 @@ class ObservationStore:
             store.roles[str(channel)] = str(roles[channel])
         store.skipped = {str(k): int(v) for k, v in data.get("skipped", {}).items()}
         return store
+
+
+def security_doors(spec: Mapping[str, Any]) -> list[str]:
+    """The security entities that open (doors, windows, locks, covers), in the spec's order.
+
+    A motion or occupancy sensor in the security list senses the activity inside, as an
+    area's sensors do: it is no door, and its "on" is no one coming or going.
+    """
+    kinds: Mapping[str, Any] = spec.get(SPEC_DEVICE_CLASSES) or {}
+    return [e for e in spec.get(ROLE_SECURITY) or [] if kinds.get(e) not in ACTIVITY_DEVICE_CLASSES]
 
 
 def entity_roles(spec: Mapping[str, Any]) -> dict[str, str]:

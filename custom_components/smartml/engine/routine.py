@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 
 from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS, JsonObject
 from .facts import RoutineMissing
-from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles
+from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles, security_doors
 from .pacing import pace
 from .results import Anomaly
 from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, chance_still_out, doubted_surprise
@@ -205,7 +205,7 @@ class RoutineModel:
         self.timezone_ = str(spec.get("timezone", "UTC"))
         roles = entity_roles(spec)
         self.presence_ = [e for e, r in roles.items() if r == ROLE_PRESENCE and e in store.channels]
-        self.doors_ = [e for e in spec.get(ROLE_SECURITY) or [] if e in store.channels]
+        self.doors_ = [e for e in security_doors(spec) if e in store.channels]
         self.sensors_ = [e for e, r in roles.items() if r in (ROLE_OCCUPANCY, ROLE_SECURITY) and e in store.channels]
         self.area_of_ = {
             e: name for name, body in (spec.get("areas") or {}).items() for e in body.get(ROLE_OCCUPANCY) or []
@@ -288,7 +288,7 @@ class RoutineModel:
         recent = now - RECENT_DAYS * DAY_SECONDS
         self.recent_starts_ = {area: times[times >= recent].tolist() for area, times in starts_by_area.items()}
         self.presence_changes_ = self._presence_changes(store, recent)
-        motion = [e for e in self.sensors_ if roles[e] == ROLE_OCCUPANCY and e not in self.doors_]
+        motion = [e for e in self.sensors_ if e not in self.doors_]
         self.longest_silence_s_, self.share_ = self._sensor_silences(store, bouts, now, motion)
         self.watch_ = self._start_watch(store, life_in_copy, *transitions_in_copy)
         self.fitted_ = True

@@ -29,7 +29,6 @@ from .constants import (
     JsonObject,
 )
 from .facts import (
-    AREA_SOURCE_PREFIX,
     ActivityFacts,
     ActivityFields,
     ActivityWhenEmpty,
@@ -38,6 +37,7 @@ from .facts import (
     PresenceDoubt,
     SecurityFacts,
     UnusualTime,
+    area_of_source,
 )
 from .incidents import INCIDENT_QUIET_SECONDS, is_door_alert
 from .live_carry import read_later, take_over
@@ -369,7 +369,7 @@ class SecurityWatch:
         observed = sum(hour_exposure[h % 24] for h in range(first, last + 1))
         common: ActivityFields = {
             "entity_id": entity_id,
-            "area": None if source.is_door else source.key.removeprefix(AREA_SOURCE_PREFIX),
+            "area": area_of_source(source.key),
             "state": state,
             "day_type": DAY_TYPES[day_type],
             "at": time(local.hour, local.minute),
