@@ -45,10 +45,10 @@ RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
 FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
 # What security sensors other than doors and windows did, in the alert's words.
-ACTIVITY: Final[Verbs] = ("detected activity", "detected activity")
+ACTIVITY: Final = Verbs("detected activity", "detected activity", "on")
 SENSOR_VERBS: Final[dict[str, Verbs]] = {
-    "lock": ("was unlocked", "been unlocked"),
-    "alarm_control_panel": ("changed state", "changed state"),
+    "lock": Verbs("was unlocked", "been unlocked", "unlocked"),
+    "alarm_control_panel": Verbs("changed state", "changed state", "disarmed"),
 }
 
 type AnomalyListener = Callable[[ReportedAnomaly], None]

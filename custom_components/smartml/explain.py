@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 import json
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 from .engine.constants import RUN_WINDOW_HOURS
 from .engine.facts import (
@@ -38,10 +38,18 @@ __all__ = ["explain", "explain_incident", "friendly_name"]
 
 # An entity id -> the name to show.
 NameOf = Callable[[str], str]
-# What a security sensor did, as said of it ("opened") and after "it had never" ("opened").
-Verbs = tuple[str, str]
+
+
+class Verbs(NamedTuple):
+    """The words of what a security sensor does."""
+
+    said: str  # said of it: "opened", "was unlocked"
+    had: str  # after "it had never": "opened", "been unlocked"
+    held: str  # the state it may be left in: "open", "unlocked"
+
+
 VerbsOf = Callable[[str], Verbs]
-OPENED: Final[Verbs] = ("opened", "opened")
+OPENED: Final = Verbs("opened", "opened", "open")
 
 
 def opened(_entity_id: str) -> Verbs:
@@ -85,8 +93,8 @@ def _window(facts: ActivityFacts) -> str:
 
 def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf, verbs_of: VerbsOf) -> str:
     if facts.area is None:
-        said, verb = verbs_of(facts.entity_id)
-        what = f"{name_of(facts.entity_id)} {said}"
+        verbs = verbs_of(facts.entity_id)
+        what, verb = f"{name_of(facts.entity_id)} {verbs.said}", verbs.had
     else:
         what, verb = f"Activity in {area_name(facts.area)}", "been active"
     days = f"In {facts.days_of_history:g} days of history"
@@ -105,10 +113,11 @@ def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf, verbs_of
     return text
 
 
-def _open_too_long(facts: OpenTooLong, name_of: NameOf) -> str:
+def _open_too_long(facts: OpenTooLong, name_of: NameOf, verbs_of: VerbsOf) -> str:
+    held = verbs_of(facts.entity_id).held
     return (
-        f"{name_of(facts.entity_id)} has been open for {facts.open_minutes:g} minutes since "
-        f"{facts.open_since:%H:%M}; in {facts.days_of_history:g} days it was never open longer than "
+        f"{name_of(facts.entity_id)} has been {held} for {facts.open_minutes:g} minutes since "
+        f"{facts.open_since:%H:%M}; in {facts.days_of_history:g} days it was never {held} longer than "
         f"{facts.longest_open_minutes:g} minutes."
     )
 
@@ -235,7 +244,7 @@ def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mappin
     if isinstance(facts, ActivityFacts):
         return _activity(facts, name_of, area_name, verbs_of)
     if isinstance(facts, OpenTooLong):
-        return _open_too_long(facts, name_of)
+        return _open_too_long(facts, name_of, verbs_of)
     if isinstance(facts, PresenceDoubt):
         return _presence_doubt(facts, name_of)
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import time as dt_time
 import threading
 from typing import Any
 
@@ -12,8 +13,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
-from custom_components.smartml.engine.constants import TYPE_STUCK_ON
-from custom_components.smartml.engine.facts import EntryWithoutArrival
+from custom_components.smartml.engine.constants import TYPE_OPEN_TOO_LONG, TYPE_STUCK_ON
+from custom_components.smartml.engine.facts import EntryWithoutArrival, OpenTooLong
+from custom_components.smartml.engine.results import Anomaly
 
 from .conftest import FRONT_DOOR, door_anomaly, home_options, set_home_states, setup_entry
 
@@ -70,6 +72,33 @@ async def test_a_security_sensor_is_told_in_the_words_of_its_kind(
     await hass.async_block_till_done()
     explanation = hass.states.get("binary_sensor.security_anomaly").attributes["explanation"]
     assert said in explanation and f"it had never {never}" in explanation
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "held"), [("lock.back_door", "has been unlocked for 200 minutes"), (FRONT_DOOR, "has been open for")]
+)
+async def test_a_lock_left_unlocked_is_told_unlocked_not_open(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, entity_id: str, held: str
+) -> None:
+    set_home_states(hass)
+    hass.states.async_set(entity_id, "unlocked" if entity_id.startswith("lock.") else "on")
+    await setup_entry(hass, mock_entry)
+    facts = OpenTooLong(
+        entity_id=entity_id,
+        open_since=dt_time(9, 0),
+        open_minutes=200.0,
+        longest_open_minutes=90.0,
+        limit_minutes=180.0,
+        days_of_history=28.0,
+    )
+    left = Anomaly(
+        id="left", kind="security", type=TYPE_OPEN_TOO_LONG, entity_ids=[entity_id], ts=0.0, score=1.0, facts=facts
+    )
+    mock_entry.runtime_data.coordinator.anomalies.async_report(left)
+    await hass.async_block_till_done()
+    explanation = hass.states.get("binary_sensor.security_anomaly").attributes["explanation"]
+    assert held in explanation
+    assert f"it was never {held.split()[2]} longer than 90 minutes" in explanation
 
 
 async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistant) -> None:

@@ -215,6 +215,23 @@ def test_a_motion_sensor_on_the_security_list_tells_activity_while_away() -> Non
     assert explain(found[0]).startswith("Kitchen motion opened at 12:00 while everyone was away.")
 
 
+def test_an_alarm_panel_disarmed_for_days_is_the_household_in_not_a_door_held_open() -> None:
+    panel = "alarm_control_panel.home"
+    spec = {**SPEC, "security": [DOOR, panel]}
+    store = _home()
+    # Armed while out on weekdays; disarmed each evening and all weekend (64 hours at most).
+    store.add_state(panel, "security", "disarmed", _at(0, 0))
+    for day in range(21):
+        if (FIRST_DAY + timedelta(days=day)).weekday() < 5:
+            store.add_state(panel, "security", "armed_away", _at(day, 8.0))
+            store.add_state(panel, "security", "disarmed", _at(day, 18.0))
+    model = SecurityModel()
+    model.fit(store, spec, _at(21, 0))
+    assert panel not in model.open_limit_s_ and DOOR in model.open_limit_s_
+    # A week's holiday at home: disarmed since Friday evening, still on the next Saturday.
+    assert [a for a in model.check_open_durations(_at(26, 12.0)) if a.type == TYPE_OPEN_TOO_LONG] == []
+
+
 def _away_with_an_entry_at(model: SecurityModel, ts: float) -> list[Anomaly]:
     """The door opens at ts while everyone is already away, then the kitchen."""
     model.check(DOOR, 1.0, ts)

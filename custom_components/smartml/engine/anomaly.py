@@ -109,6 +109,7 @@ __all__ = [
 ]
 
 DEFAULT_LEARNING_DAYS: Final = 6.0
+ALARM_PANEL_PREFIX: Final = "alarm_control_panel."
 # A day of the history counts in the held-out calibration when it has this many hours.
 FULL_DAY_HOURS: Final = 20.0
 
@@ -279,7 +280,9 @@ class SecurityModel:
         still = doubted[-1] if doubted and doubted[-1][1] >= now else None
         self.doubt_since_ = still[0] if still is not None and still[0] in door_starts else None
 
-        self.longest_open_s_ = longest_openings(store, doors, now)
+        # A disarmed alarm panel is the household in, not something held open.
+        held_open = [e for e in doors if not e.startswith(ALARM_PANEL_PREFIX)]
+        self.longest_open_s_ = longest_openings(store, held_open, now)
         self.open_limit_s_ = {e: open_limit(longest) for e, longest in self.longest_open_s_.items()}
         activity = np.sort(np.concatenate([np.zeros(0), *starts.values()]))
         self.watch_ = self._start_watch(store, (last_departures, last_arrivals), transitions_in_copy, leaving, activity)
