@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import logging
 from pathlib import Path
 import shutil
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml.engine.constants import (
@@ -64,3 +66,20 @@ async def test_security_blueprint_tells_every_security_anomaly_once_and_lights_u
     assert await hass.config_entries.async_reload(mock_entry.entry_id)
     await hass.async_block_till_done()
     assert (len(told), len(lit)) == (3, 1)
+
+
+async def test_security_blueprint_without_lights_only_tells(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    told: list[ServiceCall] = []
+    hass.services.async_register("notify", "notify", told.append)
+    assert await async_setup_component(hass, "light", {})
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    await _use_blueprint(hass, SECURITY_BLUEPRINT, {"only_when_dark": False})  # the lights left empty
+
+    mock_entry.runtime_data.coordinator.anomalies.async_report(door_anomaly(type_=TYPE_ENTRY_WITHOUT_ARRIVAL))
+    await hass.async_block_till_done()
+
+    assert len(told) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
