@@ -94,7 +94,16 @@ ENTITY_LISTS = (
 # The notify action that sends to notify entities: it needs an entity target SmartML does not
 # choose, so alerts sent with it would fail.
 NOTIFY_ENTITY_ACTION = "send_message"
-LEARNABLE = (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS)
+LEARNABLE = (
+    CONF_OCCUPANCY,
+    CONF_PRESENCE,
+    CONF_POWER,
+    CONF_ENERGY,
+    CONF_CLIMATE,
+    CONF_SECURITY,
+    CONF_SECURITY_SENSORS,
+    CONF_DEVICES,
+)
 ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_OCCUPANCY: OCCUPANCY_DOMAINS,
     CONF_PRESENCE: PRESENCE_DOMAINS,
@@ -332,6 +341,12 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
                 unassigned[key].append(entity_id)
             else:
                 areas.setdefault(area_id, {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: []})[key].append(entity_id)
+    # An environmental sensor is learned against its area's occupancy sensors: alone, never.
+    if not errors.keys() & {CONF_ENVIRONMENT, CONF_OCCUPANCY} and (
+        unassigned[CONF_ENVIRONMENT]
+        or any(area[CONF_ENVIRONMENT] and not area[CONF_OCCUPANCY] for area in areas.values())
+    ):
+        errors[CONF_ENVIRONMENT] = "environment_without_occupancy"
     options: dict[str, Any] = {
         CONF_AREAS: areas,
         CONF_OCCUPANCY: unassigned[CONF_OCCUPANCY],

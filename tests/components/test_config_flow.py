@@ -107,7 +107,14 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
     ("overrides", "field", "error"),
     [
         (
-            {CONF_OCCUPANCY: [], CONF_PRESENCE: [], CONF_POWER: [], CONF_ENERGY: [], CONF_SECURITY: []},
+            {
+                CONF_OCCUPANCY: [],
+                CONF_ENVIRONMENT: [],
+                CONF_PRESENCE: [],
+                CONF_POWER: [],
+                CONF_ENERGY: [],
+                CONF_SECURITY: [],
+            },
             "base",
             "no_entities",
         ),
@@ -127,6 +134,9 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         ({CONF_DEVICES: ["sensor.energy_today"]}, CONF_DEVICES, "device_energy_not_cumulative"),
         ({CONF_DEVICES: [ENERGY]}, CONF_DEVICES, "device_in_house_total"),
         ({CONF_DEVICES: [FRONT_DOOR]}, CONF_DEVICES, "wrong_domain"),
+        # Learned against nothing: a humidity sensor without an area, the kitchen's CO2 without its motion sensor.
+        ({CONF_ENVIRONMENT: ["sensor.hall_humidity"]}, CONF_ENVIRONMENT, "environment_without_occupancy"),
+        ({CONF_OCCUPANCY: [HALL_MOTION]}, CONF_ENVIRONMENT, "environment_without_occupancy"),
     ],
 )
 async def test_user_step_errors(
@@ -134,6 +144,7 @@ async def test_user_step_errors(
 ) -> None:
     hass.states.async_set("sensor.energy_today", "3", {"unit_of_measurement": "kWh", "state_class": "measurement"})
     hass.states.async_set("sensor.weather", "sunny")
+    hass.states.async_set("sensor.hall_humidity", "48", {"device_class": "humidity", "unit_of_measurement": "%"})
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(**overrides))
     assert result["type"] is FlowResultType.FORM
@@ -141,6 +152,17 @@ async def test_user_step_errors(
     # The form comes back with what the user typed, and can then be completed.
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input())
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_device_to_watch_alone_is_enough(hass: HomeAssistant, kitchen_area: str) -> None:
+    hass.states.async_set("sensor.washer_power", "3", {"unit_of_measurement": "W", "device_class": "power"})
+    nothing_else = {key: [] for key in (CONF_OCCUPANCY, CONF_PRESENCE, CONF_ENVIRONMENT, CONF_POWER, CONF_ENERGY)}
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**nothing_else, **{CONF_SECURITY: [], CONF_DEVICES: ["sensor.washer_power"]})
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"][CONF_DEVICES] == ["sensor.washer_power"]
 
 
 async def test_devices_to_watch_are_stored_apart_from_the_house_total(hass: HomeAssistant, kitchen_area: str) -> None:
