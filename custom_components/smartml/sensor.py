@@ -127,7 +127,7 @@ STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
             "reason": status.status_reason,
             "skipped_states": dict(status.skipped),
             "last_fit_seconds": status.fit_seconds,
-            "restored": None if status.recovery is None else status.recovery.as_dict(),
+            "recovery": None if status.recovery is None else status.recovery.as_dict(),
         },
     ),
     SmartMLSensorDescription(
