@@ -52,7 +52,10 @@ ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 IMPORT_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_PATH): vol.All(cv.string, vol.Length(min=1, max=4096))})
 # Types only; ranges and names are checked in the handlers so errors are translated.
 FORECAST_SCHEMA = ENTRY_SCHEMA.extend(
-    {vol.Optional(ATTR_HOURS, default=DEFAULT_FORECAST_HOURS): vol.Coerce(int), vol.Optional(ATTR_AREAS): [cv.string]}
+    {
+        vol.Optional(ATTR_HOURS, default=DEFAULT_FORECAST_HOURS): vol.Coerce(int),
+        vol.Optional(ATTR_AREAS): vol.All(cv.ensure_list, [cv.string]),
+    }
 )
 FEEDBACK_SCHEMA = ENTRY_SCHEMA.extend({vol.Optional(ATTR_EVENT_ID): cv.string})
 PERIOD_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_START): cv.datetime, vol.Required(ATTR_END): cv.datetime})
@@ -110,6 +113,8 @@ def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
 
 async def _async_get_forecast(call: ServiceCall) -> ServiceResponse:
     coordinator = coordinator_for(call.hass, call)
+    if not coordinator.has_occupancy and not coordinator.has_energy_forecast:
+        raise _validation_error("nothing_to_forecast")
     hours: int = call.data[ATTR_HOURS]
     if not 1 <= hours <= MAX_FORECAST_HOURS:
         raise _validation_error("invalid_hours", hours=str(hours), max=str(MAX_FORECAST_HOURS))
@@ -127,8 +132,10 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     coordinator = coordinator_for(call.hass, call)
     anomaly_id: str | None = call.data.get(ATTR_EVENT_ID)
     reported = coordinator.anomalies.async_mark_normal(anomaly_id)
+    if reported is None and anomaly_id is None:
+        raise _validation_error("no_anomaly")
     if reported is None:
-        raise _validation_error("unknown_anomaly", event_id=anomaly_id or "latest")
+        raise _validation_error("unknown_anomaly", event_id=anomaly_id or "")
     anomaly = reported.anomaly
     return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list[JsonValueType](reported.entity_ids)}
 

@@ -8,9 +8,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
-from custom_components.smartml.const import DOMAIN
+from custom_components.smartml.const import CONF_AREAS, CONF_ENERGY, CONF_OCCUPANCY, CONF_POWER, CONF_PRESENCE, DOMAIN
 
-from .conftest import THERMOSTAT, set_home_states, setup_entry
+from .conftest import THERMOSTAT, home_options, set_home_states, setup_entry
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,25 @@ async def test_get_forecast_rejects_bad_input(
     assert err.value.translation_domain == DOMAIN
 
 
+async def test_get_forecast_takes_one_area_without_a_list(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    # Read as ["attic"]: refused for the area, not for its type.
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "get_forecast", {"areas": "attic"}, blocking=True, return_response=True)
+    assert err.value.translation_key == "unknown_area"
+
+
+async def test_get_forecast_of_a_home_with_nothing_to_forecast_says_so(hass: HomeAssistant) -> None:
+    set_home_states(hass)
+    nothing = {key: [] for key in (CONF_OCCUPANCY, CONF_PRESENCE, CONF_POWER, CONF_ENERGY)}
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**nothing, **{CONF_AREAS: {}}))
+    await setup_entry(hass, entry)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "get_forecast", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "nothing_to_forecast"
+
+
 async def test_get_forecast_schema_rejects_wrong_types(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     await setup_entry(hass, mock_entry)
     with pytest.raises(vol.Invalid):
@@ -43,7 +62,7 @@ async def test_report_false_alarm_without_anomaly_is_refused(hass: HomeAssistant
     await setup_entry(hass, mock_entry)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True)
-    assert err.value.translation_key == "unknown_anomaly"
+    assert err.value.translation_key == "no_anomaly" and not err.value.translation_placeholders
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "nope"}, blocking=True)
     assert err.value.translation_key == "unknown_anomaly"
