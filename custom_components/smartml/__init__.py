@@ -23,6 +23,7 @@ from .const import (
     PLATFORMS,
 )
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
+from .entity import left_on_unique_id
 from .home_spec import occupancy_areas
 from .services import async_setup_services
 from .store import LearnedState, SmartMLStorage
@@ -87,6 +88,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         if old is None or (old not in coordinator.roles and old != entry.options.get(CONF_EXCLUDE_CALENDAR)):
             return
         options = coordinator.async_rename_entity(old, data["entity_id"])
+        _async_follow_rename(hass, entry, old, data["entity_id"])
         # A reload with the new options collects under the new id.
         hass.config_entries.async_update_entry(entry, options=options)
         hass.config_entries.async_schedule_reload(entry.entry_id)
@@ -95,6 +97,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _async_remove_stale_entities(hass, entry, coordinator.offered_unique_ids)
     return True
+
+
+@callback
+def _async_follow_rename(hass: HomeAssistant, entry: SmartMLConfigEntry, old: str, new: str) -> None:
+    """Move SmartML's own entities and device of a renamed thermostat or watched device to its new id.
+
+    Their unique ids hold the entity id: without this, the reload would offer new entities
+    and remove the old ones, with the ids, names and enabled state the user gave them.
+    """
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    old_scope, new_scope = f"{entry.entry_id}_{old}", f"{entry.entry_id}_{new}"
+    moved: list[er.RegistryEntry] = []
+    if device := devices.async_get_device(identifiers={(DOMAIN, old_scope)}):
+        devices.async_update_device(device.id, new_identifiers={(DOMAIN, new_scope)})
+        moved += er.async_entries_for_device(entities, device.id, include_disabled_entities=True)
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id == left_on_unique_id(entry.entry_id, old):
+            moved.append(entity)
+    for entity in moved:
+        if entity.unique_id.startswith(f"{old_scope}_"):
+            new_unique_id = new_scope + entity.unique_id.removeprefix(old_scope)
+            entities.async_update_entity(entity.entity_id, new_unique_id=new_unique_id)
 
 
 @callback

@@ -14,7 +14,14 @@ from .const import CONF_DEVICES
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
 from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_DEVICE_LEFT_ON
 from .engine.results import ScopeForecast
-from .entity import FORECAST_ATTRIBUTE, SmartMLEntity, WrittenOnVisibleChange, async_add_in_batches, scope_object_id
+from .entity import (
+    FORECAST_ATTRIBUTE,
+    SmartMLEntity,
+    WrittenOnVisibleChange,
+    async_add_in_batches,
+    left_on_unique_id,
+    scope_object_id,
+)
 from .home_spec import entity_name
 from .reasons import REASON_ATTRIBUTE, Phrases, async_reason_phrases, forecast_reason
 
@@ -160,7 +167,7 @@ class DeviceLeftOnSensor(_FollowsAnomalies):
     def __init__(self, coordinator: SmartMLCoordinator, device: str, device_name: str) -> None:
         """Create for one watched device (a power or energy sensor)."""
         super().__init__(coordinator, "device_left_on", object_id=f"{scope_object_id(device)}_left_on")
-        self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{device}_left_on"
+        self._attr_unique_id = left_on_unique_id(coordinator.config_entry.entry_id, device)
         self._attr_translation_placeholders = {"device": device_name}
         self._device = device
 

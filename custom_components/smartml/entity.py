@@ -52,6 +52,11 @@ def iso_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+def left_on_unique_id(entry_id: str, device: str) -> str:
+    """The unique id of a watched device's "left on" sensor."""
+    return f"{entry_id}_{device}_left_on"
+
+
 def timestamp(ts: float | None) -> datetime | None:
     """An epoch time as the datetime a timestamp sensor shows."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC)

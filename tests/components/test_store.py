@@ -17,7 +17,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 import pytest
@@ -510,6 +510,14 @@ async def test_a_renamed_entity_keeps_what_was_chosen_and_said_about_it(
     )
     await setup_entry(hass, entry)
     await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.living_room_auto_apply"}, blocking=True)
+    # The user's own id and name for SmartML's entities, and one entity disabled.
+    registry.async_update_entity(
+        "sensor.living_room_preheat_start", new_entity_id="sensor.lounge_warm_up", name="Warm up"
+    )
+    registry.async_update_entity("sensor.living_room_predicted_setpoint", disabled_by=er.RegistryEntryDisabler.USER)
+    registry.async_update_entity("binary_sensor.plug_power_left_on", new_entity_id="binary_sensor.kettle_on")
+    thermostat_device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{entry.entry_id}_{THERMOSTAT}")})
+    assert thermostat_device is not None
     entry.runtime_data.coordinator.anomalies.async_report(door_anomaly("d1"))
     await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "d1"}, blocking=True)
     now = dt_util.now()
@@ -536,7 +544,17 @@ async def test_a_renamed_entity_keeps_what_was_chosen_and_said_about_it(
     state = entry.runtime_data.coordinator.state
     door = renames[FRONT_DOOR]
     assert state.settings["auto_apply"] == ["climate.lounge"]
-    assert hass.states.get("switch.lounge_auto_apply").state == "on"
+    # SmartML's entities of the thermostat and the plug are the same entities, as the user left them.
+    assert hass.states.get("switch.living_room_auto_apply").state == "on"
+    assert hass.states.get("switch.lounge_auto_apply") is None
+    warm_up = registry.async_get("sensor.lounge_warm_up")
+    assert warm_up is not None and warm_up.name == "Warm up"
+    assert warm_up.unique_id == f"{entry.entry_id}_climate.lounge_preheat_start"
+    setpoint = registry.async_get("sensor.living_room_predicted_setpoint")
+    assert setpoint is not None and setpoint.disabled_by is er.RegistryEntryDisabler.USER
+    assert warm_up.device_id == setpoint.device_id == thermostat_device.id
+    kettle = registry.async_get("binary_sensor.kettle_on")
+    assert kettle is not None and kettle.unique_id == f"{entry.entry_id}_sensor.kettle_power_left_on"
     assert [(item["entity_ids"], item["facts"]["entity_id"]) for item in state.feedback] == [([door], door)]
     assert [period.entities for period in state.excluded] == [(door,)]
     assert [item["anomaly"]["entity_ids"] for item in state.anomalies] == [[door]]
