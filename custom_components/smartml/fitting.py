@@ -109,14 +109,21 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         """How far back observations are kept and fitted on."""
         return max(self.history_days, RETENTION_DAYS_MIN) * DAY_SECONDS
 
+    @property
+    def excluded_seconds(self) -> float:
+        """How far back excluded periods matter.
+
+        Watched devices learn further back than the observations (from long-term
+        statistics): a period excluded there, by the service or the calendar, must stay
+        excluded as long.
+        """
+        return max(self.retention_seconds, DEVICE_LEARN_DAYS * DAY_SECONDS)
+
     async def _async_update_data(self) -> FitOutcome:
         now = time.time()
-        since = now - self.retention_seconds
-        self.state.observations.prune_before(since)
-        # Watched devices learn further back than the observations (from long-term
-        # statistics): a period excluded there must stay excluded as long.
-        self.state.prune_excluded(min(since, now - DEVICE_LEARN_DAYS * DAY_SECONDS))
-        await self._async_read_calendar(since)
+        self.state.observations.prune_before(now - self.retention_seconds)
+        self.state.prune_excluded(now - self.excluded_seconds)
+        await self._async_read_calendar(now - self.excluded_seconds)
         self.fitting = True
         self._on_fit_started()
         try:
@@ -160,7 +167,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         """Home Assistant has started: refit if the calendar now tells other days than the last known."""
         self._calendar_retry = None
         calendar = str(self.config_entry.options.get(CONF_EXCLUDE_CALENDAR))
-        periods = await async_calendar_periods(self.hass, calendar, time.time() - self.retention_seconds)
+        periods = await async_calendar_periods(self.hass, calendar, time.time() - self.excluded_seconds)
         if periods is not None and periods != self.state.calendar_excluded:
             await self.async_request_refresh()
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockPlatform, mock_platform
 
-from custom_components.smartml.const import CONF_EXCLUDE_CALENDAR, DOMAIN
+from custom_components.smartml.const import CONF_DEVICES, CONF_EXCLUDE_CALENDAR, DOMAIN
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore
@@ -171,7 +171,8 @@ class _UnusualDays(CalendarEntity):
         return None
 
     async def async_get_events(self, hass: HomeAssistant, start_date: datetime, end_date: datetime) -> list[Any]:
-        return [self._event] if self._event.start_datetime_local < end_date else []
+        event = self._event
+        return [event] if event.start_datetime_local < end_date and event.end_datetime_local > start_date else []
 
 
 async def _set_up_calendar(hass: HomeAssistant, start: datetime, end: datetime) -> None:
@@ -205,6 +206,18 @@ async def test_a_calendar_event_is_a_day_not_learned_from(
     ]
     assert _security_rates(coordinator.models) == pytest.approx(_security_rates(await _fit_never_seen(hass, entry)))
     assert coordinator.state.excluded == []  # a calendar's days are kept apart from the periods people set
+
+
+async def test_a_calendar_holiday_is_left_out_as_far_back_as_the_devices_learn(hass: HomeAssistant) -> None:
+    """Watched devices learn 16 weeks back: a holiday 80 days ago counts for them as a service period would."""
+    start = dt_util.start_of_local_day(dt_util.now() - timedelta(days=80))
+    await _set_up_calendar(hass, start, start + timedelta(days=7))
+    set_home_states(hass)
+    hass.states.async_set("sensor.freezer_power", "80", {"unit_of_measurement": "W", "device_class": "power"})
+    options = home_options(**{CONF_EXCLUDE_CALENDAR: CALENDAR, CONF_DEVICES: ["sensor.freezer_power"]})
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=options)
+    await setup_entry(hass, entry)
+    assert [p.start for p in entry.runtime_data.coordinator.state.calendar_excluded] == [start.timestamp()]
 
 
 async def test_a_calendar_not_up_at_startup_keeps_the_days_last_read_and_is_read_once_started(
