@@ -130,7 +130,9 @@ async def test_detector_state_survives_a_reload(
 ) -> None:
     entry = await _setup(hass)
     values = _steady(600)
-    await _feed(hass, time.time() - len(values) * STEP + 4 * 60, values)  # the last a minute ago
+    # The last in the 5-minute bucket still open: from the start of the current one.
+    now = time.time()
+    await _feed(hass, now - now % STEP - (len(values) - 1) * STEP, values)
     await _refresh(entry, hass)
     assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 599
     hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
