@@ -171,8 +171,8 @@ class SetpointControl:
             return Plan(None, REASON_UNAVAILABLE, unit)
         attributes = state.attributes
         limits = (
-            float(attributes.get("min_temp", from_celsius(DEFAULT_MIN_SETPOINT, unit))),
-            float(attributes.get("max_temp", from_celsius(DEFAULT_MAX_SETPOINT, unit))),
+            _reported(attributes, "min_temp", from_celsius(DEFAULT_MIN_SETPOINT, unit)),
+            _reported(attributes, "max_temp", from_celsius(DEFAULT_MAX_SETPOINT, unit)),
         )
         step = _step(attributes, unit)
         setpoint, reason = guarded_setpoint(
@@ -316,11 +316,19 @@ class SetpointControl:
             )
 
 
+def _reported(attributes: Mapping[str, Any], key: str, default: float) -> float:
+    """A number the thermostat reports, else the default (a device may report None or nothing)."""
+    value = attributes.get(key)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return default
+
+
 def _step(attributes: Mapping[str, Any], unit: str) -> float:
     """The thermostat's setpoint step in the home's unit: its own, else 1 °F or 0.5 °C."""
-    step = attributes.get(ATTR_TARGET_TEMP_STEP)
-    if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step) and step > 0:
-        return float(step)
+    step = _reported(attributes, ATTR_TARGET_TEMP_STEP, math.nan)
+    if step > 0:
+        return step
     return 1.0 if unit == UnitOfTemperature.FAHRENHEIT else 0.5
 
 

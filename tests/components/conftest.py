@@ -50,12 +50,19 @@ DEPRECATION_REPORT = "Detected that custom integration 'smartml'"
 DEPRECATED_USE = "The deprecated "
 
 
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError):  # a record its own arguments cannot format (a None for %d)
+        return str(record.msg)
+
+
 def deprecation_reports(records: Iterable[logging.LogRecord]) -> list[str]:
     """Home Assistant's reports of deprecated use by this integration among log records."""
     return [
         message
         for record in records
-        if DEPRECATION_REPORT in (message := record.getMessage())
+        if DEPRECATION_REPORT in (message := _message(record))
         or (message.startswith(DEPRECATED_USE) and record.name.startswith("homeassistant"))
     ]
 

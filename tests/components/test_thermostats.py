@@ -135,6 +135,29 @@ async def _refresh(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenD
     await hass.async_block_till_done()
 
 
+class _NoLimitsThermostat(Thermostat):
+    """A device that reports no limits: its min_temp and max_temp attributes are None."""
+
+    _attr_min_temp = None
+    _attr_max_temp = None
+
+
+async def test_a_thermostat_without_limits_leaves_smartml_running(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    await _home_with(hass, mock_entry, freezer, _NoLimitsThermostat())
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    for _ in range(2):
+        await _refresh(hass, mock_entry, freezer, 1)
+        assert mock_entry.runtime_data.coordinator.last_update_success
+        for entity_id in ("switch.smartml_learning", "sensor.kitchen_occupancy_probability", PREDICTED_SETPOINT):
+            assert hass.states.get(entity_id).state != "unavailable"
+
+
 @pytest.mark.parametrize("ends", ["answers", "switched_off", "turned_off_at_the_thermostat", "unloaded"])
 async def test_a_thermostat_that_refuses_leaves_smartml_running(
     recorder_mock: Recorder,
