@@ -506,7 +506,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.state.observations.close_passed(now)
         models = self.models
         prediction: HomePrediction | None = None
-        if models is not None and self.fitter.data.report.any_ready:
+        if models is not None and self.fitter.data.report.any_ready and not self.worker.stopped:
             down = self._unavailable(now, self.roles)
             prediction = await self.worker.async_run(
                 self._predict, models, now, presence_now(self.hass, self.spec), frozenset(e for e, _ in down)

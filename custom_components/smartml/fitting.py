@@ -136,6 +136,9 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 self.hourly_energy,
                 self.device_hourly,
             )
+            if self.worker.stopped:
+                # Unloaded (or stopping) while the calendar or the statistics were read: no fit.
+                return self.data
             models, report = await self.worker.async_run(self._fit, now, carried)
             if self.data.models is not None:
                 # In the event loop, so that no event falls between the carry and the swap.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 import sys
 import threading
@@ -15,8 +16,10 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.smartml import fitting
 from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
+from custom_components.smartml.fitting import SmartMLFitCoordinator
 
 from .conftest import HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
 
@@ -109,6 +112,35 @@ async def test_a_failed_setup_leaves_no_thread_or_late_write_behind(
     assert entry.state is ConfigEntryState.SETUP_RETRY
     # What the attempt learned is written at once, not left to a delayed write.
     assert f"{DOMAIN}.{entry.entry_id}" in hass_storage
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith(f"{DOMAIN}_models")]
+
+
+async def test_a_refit_still_reading_when_the_entry_unloads_fits_nothing_after(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The six-hourly refit waits on the recorder's statistics as the entry unloads (a reload)."""
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    statistics_read = asyncio.Event()
+    fitted: list[float] = []
+
+    async def slow_statistics(*_: Any, **__: Any) -> None:
+        await statistics_read.wait()  # months of hourly statistics on a small machine
+
+    def fit(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
+        fitted.append(now)
+        raise AssertionError("no fit after the entry unloaded")
+
+    monkeypatch.setattr(fitting, "async_hourly_energy", slow_statistics)
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", fit)
+    refit = hass.async_create_task(coordinator.fitter.async_refresh())
+    await asyncio.sleep(0)
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    statistics_read.set()
+    await refit
+    await hass.async_block_till_done()
+    assert fitted == []
     assert not [thread for thread in threading.enumerate() if thread.name.startswith(f"{DOMAIN}_models")]
 
 
