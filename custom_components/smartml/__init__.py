@@ -58,6 +58,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
             await storage.async_save_now()
         await coordinator.anomalies.async_load_phrases()
         await coordinator.async_bootstrap()
+        entry.async_on_unload(coordinator.async_start_collecting())
         await coordinator.fitter.async_refresh()
         entry.async_on_unload(coordinator.async_start())
         entry.async_on_unload(coordinator.setpoints.forget_refusals)

@@ -193,16 +193,25 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return None if self.data is None else self.data.prediction
 
     async def async_shutdown(self) -> None:
-        """Stop refreshing and let the worker thread finish (entry unloaded)."""
+        """Stop collecting and refreshing, and let the worker thread finish (entry unloaded)."""
+        self.collector.async_stop()
         await super().async_shutdown()
         await self.fitter.async_shutdown()
         await self.worker.async_stop()
 
     @callback
+    def async_start_collecting(self) -> Callable[[], None]:
+        """Record the current states and follow their changes; returns what stops it.
+
+        Before the first fit: on a small machine with months of history it takes a while, and
+        what happens meanwhile would be lost (the recorder is read only up to the bootstrap).
+        """
+        return self.collector.async_start()
+
+    @callback
     def async_start(self) -> Callable[[], None]:
-        """Start collecting and listening; returns what stops it all."""
+        """Start listening (after the first fit); returns what stops it all."""
         stops = [
-            self.collector.async_start(),
             self.collector.add_listener(self._async_new_observation),
             self.anomalies.async_start(),
             # A new fit is predicted with at once (this also keeps the refits scheduled).

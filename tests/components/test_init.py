@@ -21,7 +21,7 @@ from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
-from .conftest import HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
+from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
 
 
 async def test_setup_creates_status_entities(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
@@ -142,6 +142,34 @@ async def test_a_refit_still_reading_when_the_entry_unloads_fits_nothing_after(
     await hass.async_block_till_done()
     assert fitted == []
     assert not [thread for thread in threading.enumerate() if thread.name.startswith(f"{DOMAIN}_models")]
+
+
+async def test_a_door_opened_while_the_first_fit_runs_is_observed(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart or a reload on a small machine: the first fit takes a while, the home goes on."""
+    set_home_states(hass)
+    started, release = threading.Event(), threading.Event()
+    fit = SmartMLFitCoordinator._fit
+
+    def slow_fit(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
+        started.set()
+        release.wait(10)
+        return fit(self, now, carried)
+
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", slow_fit)
+    mock_entry.add_to_hass(hass)
+    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
+    while not started.is_set():
+        await asyncio.sleep(0.01)
+    for state in ("on", "off"):
+        hass.states.async_set(FRONT_DOOR, state, {"device_class": "door"})
+        await asyncio.sleep(0)
+    release.set()
+    assert await setup
+    await hass.async_block_till_done()
+    door = mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR]
+    assert list(door.values) == [0.0, 1.0, 0.0]
 
 
 async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
