@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -22,6 +23,7 @@ from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
 from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
+from .home_history import record_home
 
 
 async def test_setup_creates_status_entities(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
@@ -170,6 +172,53 @@ async def test_a_door_opened_while_the_first_fit_runs_is_observed(
     await hass.async_block_till_done()
     door = mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR]
     assert list(door.values) == [0.0, 1.0, 0.0]
+
+
+async def test_a_reset_while_a_refit_runs_keeps_nothing_of_that_refit(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    assert mock_entry.runtime_data.coordinator.fitter.data.report.any_ready
+    coordinator = mock_entry.runtime_data.coordinator
+    started, release = threading.Event(), threading.Event()
+    fit = SmartMLFitCoordinator._fit
+    fitted: list[tuple[Any, dict[str, Any]]] = []
+
+    def slow_fit(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
+        if not fitted:
+            started.set()
+            release.wait(10)
+        outcome = fit(self, now, carried)
+        fitted.append((outcome[0], dict(carried.saved)))
+        return outcome
+
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", slow_fit)
+    refit = hass.async_create_task(coordinator.fitter.async_refresh())
+    assert await hass.async_add_executor_job(started.wait, 10)
+    bootstrap = coordinator.async_bootstrap
+    in_use: list[Any] = []
+
+    async def refit_ends_first() -> Any:
+        release.set()  # the refit ends while the reset reads the recorder again
+        await refit
+        await hass.async_block_till_done()
+        in_use.append(coordinator.models)
+        return await bootstrap()
+
+    monkeypatch.setattr(coordinator, "async_bootstrap", refit_ends_first)
+    await coordinator.async_reset()
+    await hass.async_block_till_done()
+
+    (_, _), (after_reset, carried) = fitted
+    # The refit begun before the reset is not used, nor carried: the one after it starts from scratch.
+    assert in_use == [None]
+    assert carried == {}
+    assert coordinator.models is after_reset
 
 
 async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
