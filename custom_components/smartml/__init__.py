@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import (
     config_validation as cv,
@@ -53,6 +55,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     storage = SmartMLStorage(hass, entry.entry_id)
     state = await storage.async_load() or LearnedState()
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
+    # From the start: a rename while the recorder is read or the first fit runs is followed too.
+    entry.async_on_unload(
+        hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _rename_follower(hass, entry, coordinator))
+    )
     try:
         if storage.loaded_legacy:
             await storage.async_save_now()
@@ -81,6 +87,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     )
     coordinator.home_device_id = home_device.id
     _async_remove_stale_devices(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _async_remove_stale_entities(hass, entry, coordinator.offered_unique_ids)
+    return True
+
+
+def _rename_follower(
+    hass: HomeAssistant, entry: SmartMLConfigEntry, coordinator: SmartMLCoordinator
+) -> Callable[[Event[er.EventEntityRegistryUpdatedData]], None]:
+    """What follows an entity SmartML uses to its new id: options, what was learned, its own entities."""
 
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
@@ -94,10 +109,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
         hass.config_entries.async_update_entry(entry, options=options)
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
-    entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _async_entity_renamed))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    _async_remove_stale_entities(hass, entry, coordinator.offered_unique_ids)
-    return True
+    return _async_entity_renamed
 
 
 @callback
