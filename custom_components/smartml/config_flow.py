@@ -90,20 +90,13 @@ ENTITY_LISTS = (
     CONF_SECURITY_SENSORS,
     CONF_DEVICES,
 )
-# Lists that give SmartML something to learn on their own (environment needs occupancy).
 # The notify action that sends to notify entities: it needs an entity target SmartML does not
 # choose, so alerts sent with it would fail.
 NOTIFY_ENTITY_ACTION = "send_message"
-LEARNABLE = (
-    CONF_OCCUPANCY,
-    CONF_PRESENCE,
-    CONF_POWER,
-    CONF_ENERGY,
-    CONF_CLIMATE,
-    CONF_SECURITY,
-    CONF_SECURITY_SENSORS,
-    CONF_DEVICES,
-)
+# Lists stored as chosen (occupancy and environment sensors are grouped by area).
+AS_CHOSEN = (CONF_PRESENCE, CONF_POWER, CONF_ENERGY, CONF_CLIMATE, CONF_SECURITY, CONF_SECURITY_SENSORS, CONF_DEVICES)
+# Lists that give SmartML something to learn on their own (environment needs occupancy).
+LEARNABLE = (CONF_OCCUPANCY, *AS_CHOSEN)
 ALLOWED_DOMAINS: dict[str, list[str]] = {
     CONF_OCCUPANCY: OCCUPANCY_DOMAINS,
     CONF_PRESENCE: PRESENCE_DOMAINS,
@@ -351,18 +344,7 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
         CONF_AREAS: areas,
         CONF_OCCUPANCY: unassigned[CONF_OCCUPANCY],
         CONF_ENVIRONMENT: unassigned[CONF_ENVIRONMENT],
-        **{
-            key: lists[key]
-            for key in (
-                CONF_PRESENCE,
-                CONF_POWER,
-                CONF_ENERGY,
-                CONF_CLIMATE,
-                CONF_SECURITY,
-                CONF_SECURITY_SENSORS,
-                CONF_DEVICES,
-            )
-        },
+        **{key: lists[key] for key in AS_CHOSEN},
         CONF_OUTDOOR_TEMPERATURE: outdoor,
         CONF_NOTIFY: notify,
         CONF_HISTORY_DAYS: int(user_input.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)),
