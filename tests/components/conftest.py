@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from datetime import time as dt_time, timedelta
 import logging
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from custom_components.smartml.const import (
 from custom_components.smartml.engine.constants import TYPE_ENTRY_WITHOUT_ARRIVAL
 from custom_components.smartml.engine.facts import EntryWithoutArrival
 from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.fitting import SmartMLFitCoordinator
 
 KITCHEN_MOTION = "binary_sensor.kitchen_motion"
 HALL_MOTION = "binary_sensor.hall_motion"
@@ -178,3 +180,31 @@ def door_anomaly(anomaly_id: str = "a1", kind: str = "security", type_: str = TY
 def evening(freezer: FrozenDateTimeFactory) -> None:
     """Tests start at 16:40 local time, before people come home (the eco setpoint is due)."""
     freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=16, minutes=40))
+
+
+class HeldFit:
+    """The first fit held until released: a small machine with months of history takes a while."""
+
+    def __init__(self) -> None:
+        """Not started, not released."""
+        self.started, self.release = threading.Event(), threading.Event()
+
+    async def async_wait_started(self, hass: HomeAssistant) -> None:
+        """Return once the first fit runs (and waits)."""
+        assert await hass.async_add_executor_job(self.started.wait, 10)
+
+
+@pytest.fixture
+def held_first_fit(monkeypatch: pytest.MonkeyPatch) -> HeldFit:
+    """SmartML's first fit waits for `release`; later fits run at once."""
+    held = HeldFit()
+    fit = SmartMLFitCoordinator._fit
+
+    def first_fit_held(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
+        if not held.started.is_set():
+            held.started.set()
+            held.release.wait(10)
+        return fit(self, now, carried)
+
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", first_fit_held)
+    return held

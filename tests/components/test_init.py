@@ -22,7 +22,7 @@ from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
-from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, home_options, set_home_states, setup_entry
+from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, HeldFit, home_options, set_home_states, setup_entry
 from .home_history import record_home
 
 
@@ -147,27 +147,17 @@ async def test_a_refit_still_reading_when_the_entry_unloads_fits_nothing_after(
 
 
 async def test_a_door_opened_while_the_first_fit_runs_is_observed(
-    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, mock_entry: MockConfigEntry, held_first_fit: HeldFit
 ) -> None:
     """A restart or a reload on a small machine: the first fit takes a while, the home goes on."""
     set_home_states(hass)
-    started, release = threading.Event(), threading.Event()
-    fit = SmartMLFitCoordinator._fit
-
-    def slow_fit(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
-        started.set()
-        release.wait(10)
-        return fit(self, now, carried)
-
-    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", slow_fit)
     mock_entry.add_to_hass(hass)
     setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
-    while not started.is_set():
-        await asyncio.sleep(0.01)
+    await held_first_fit.async_wait_started(hass)
     for state in ("on", "off"):
         hass.states.async_set(FRONT_DOOR, state, {"device_class": "door"})
         await asyncio.sleep(0)
-    release.set()
+    held_first_fit.release.set()
     assert await setup
     await hass.async_block_till_done()
     door = mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR]

@@ -8,7 +8,6 @@ import json
 import logging
 from pathlib import Path
 import struct
-import threading
 import time
 from typing import Any
 from unittest.mock import patch
@@ -32,7 +31,6 @@ from custom_components.smartml.const import (
     SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
 )
-from custom_components.smartml.fitting import SmartMLFitCoordinator
 from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX
 
 from .conftest import (
@@ -43,6 +41,7 @@ from .conftest import (
     PERSON,
     POWER,
     THERMOSTAT,
+    HeldFit,
     door_anomaly,
     home_options,
     set_home_states,
@@ -405,27 +404,17 @@ async def test_a_renamed_entity_keeps_what_was_learned_under_its_new_id(
 
 
 async def test_a_rename_while_the_first_fit_runs_is_followed(
-    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant, mock_entry: MockConfigEntry, held_first_fit: HeldFit
 ) -> None:
     """A restart on a small machine: the hall sensor is renamed before SmartML has finished starting."""
     registry = er.async_get(hass)
     registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
     set_home_states(hass)
-    started, release = threading.Event(), threading.Event()
-    fit = SmartMLFitCoordinator._fit
-
-    def slow_first_fit(self: SmartMLFitCoordinator, now: float, carried: Any) -> Any:
-        if not started.is_set():
-            started.set()
-            release.wait(10)
-        return fit(self, now, carried)
-
-    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", slow_first_fit)
     mock_entry.add_to_hass(hass)
     setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
-    assert await hass.async_add_executor_job(started.wait, 10)
+    await held_first_fit.async_wait_started(hass)
     registry.async_update_entity(HALL_MOTION, new_entity_id="binary_sensor.corridor_motion")
-    release.set()
+    held_first_fit.release.set()
     await setup
     await hass.async_block_till_done()  # the reload the rename asked for
     assert mock_entry.state is ConfigEntryState.LOADED
