@@ -260,7 +260,7 @@ def test_probabilities_are_calibrated_on_a_random_routine() -> None:
     assert brier(outcome, p) < brier(outcome, np.full(len(p), occupied[: target_idx[0]].mean()))
 
 
-def test_an_overdue_arrival_and_use_are_expected_now_not_in_the_past() -> None:
+def test_an_overdue_arrival_and_use_are_expected_in_the_current_slot_not_in_the_past() -> None:
     store = _office_worker(days=28)
     model = OccupancyModel()
     model.fit(store, SPEC, _ts(28, 0))
@@ -270,9 +270,14 @@ def test_an_overdue_arrival_and_use_are_expected_now_not_in_the_past() -> None:
     late = model.predict(store, now)
     assert late.home_occupied is False and late.expected_arrival is not None
     band = late.expected_arrival
-    assert now <= band.low <= band.ts <= band.high
+    slot_start = _ts(28, 20)
+    assert slot_start <= band.low <= band.ts <= band.high
     for outlook in late.areas.values():
-        assert outlook.next_occupied is None or outlook.next_occupied >= now
+        assert outlook.next_occupied is None or outlook.next_occupied >= slot_start
+    # A minute later it has not moved: the sensors are not written again every minute.
+    later = model.predict(store, now + 60)
+    assert later.expected_arrival == band
+    assert [o.next_occupied for o in later.areas.values()] == [o.next_occupied for o in late.areas.values()]
 
 
 def test_expected_arrival_and_departure_follow_the_routine() -> None:

@@ -86,11 +86,15 @@ def fit_virtual_occupancy(
     return models
 
 
-def not_before(band: Band | None, now: float) -> Band | None:
-    """An expected change overdue (the spells put it in the current slot, or earlier) is expected now."""
+def not_before(band: Band | None, slot_start: float) -> Band | None:
+    """An expected change overdue (the spells put it earlier) is expected in the current slot.
+
+    From the slot's start, not from now: a time that moved on with each minute would write a
+    new state every minute, for as long as the change is overdue.
+    """
     if band is None:
         return None
-    return Band(max(band.ts, now), max(band.low, now), max(band.high, now), band.confidence)
+    return Band(max(band.ts, slot_start), max(band.low, slot_start), max(band.high, slot_start), band.confidence)
 
 
 class OccupancyModel:
@@ -356,8 +360,8 @@ class OccupancyModel:
             outlooks[scope] = ScopeForecast(
                 probability=float(row[0]),
                 forecast=hourly,
-                # The current slot began in the past: a use expected in it is expected now.
-                next_occupied=None if first_use is None else max(float(slot_starts[first_use]), now),
+                # A use expected in the current slot is expected from its start (at most 15 minutes ago).
+                next_occupied=None if first_use is None else float(slot_starts[first_use]),
                 chance_within_forecast=chance,
                 skill=skill,
                 scored_slots=scored,
@@ -371,7 +375,7 @@ class OccupancyModel:
         home_occupied, arrival, departure = None, None, None
         if HOME in probs:
             home_occupied = home_now(store, self.presence_, now, float(probs[HOME][0][0]))
-            band = not_before(self.spell_band(home_occupied, origin, current_run(timeline, home_occupied)), now)
+            band = not_before(self.spell_band(home_occupied, origin, current_run(timeline, home_occupied)), origin)
             arrival, departure = (None, band) if home_occupied else (band, None)
         return OccupancyForecast(
             generated_at=now,
