@@ -16,7 +16,7 @@ from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TY
 from .engine.results import ScopeForecast
 from .entity import (
     FORECAST_ATTRIBUTE,
-    SmartMLEntity,
+    OwnState,
     WrittenOnVisibleChange,
     async_add_in_batches,
     left_on_unique_id,
@@ -98,7 +98,7 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
         }
 
 
-class _FollowsAnomalies(SmartMLEntity, BinarySensorEntity):
+class _FollowsAnomalies(OwnState, BinarySensorEntity):
     """A binary sensor written as soon as an anomaly it shows is reported or marked normal."""
 
     entity_domain = "binary_sensor"

@@ -177,6 +177,19 @@ class SmartMLEntity(CoordinatorEntity[SmartMLCoordinator]):
             inherited(old_entity_id)
 
 
+class OwnState(SmartMLEntity):
+    """An entity whose state is SmartML's own (a switch, the anomalies told), not a prediction.
+
+    It stays available when a prediction refresh fails: learning can still be paused, and an
+    alert still shows.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Always: nothing of it comes from the refresh."""
+        return True
+
+
 # Attributes the recorder does not keep, and that do not make a state worth writing.
 FORECAST_ATTRIBUTE: Final = "forecast"
 # Forecasts are hourly: a state whose visible part is unchanged is still rewritten this

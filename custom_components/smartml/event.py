@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .anomalies import ReportedAnomaly
 from .const import ANOMALY_TYPES
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity, async_add_in_batches
+from .entity import OwnState, async_add_in_batches
 
 PARALLEL_UPDATES = 0
 
@@ -23,7 +23,7 @@ async def async_setup_entry(
     await async_add_in_batches(coordinator, Platform.EVENT, async_add_entities, [AnomalyEvent(coordinator)])
 
 
-class AnomalyEvent(SmartMLEntity, EventEntity):
+class AnomalyEvent(OwnState, EventEntity):
     """Fires once per anomaly or security incident, with the type of the alert that opened it.
 
     Its attributes carry the explanation and the entities involved when it was told.

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator
-from .entity import SmartMLEntity, async_add_in_batches, scope_object_id
+from .entity import OwnState, async_add_in_batches, scope_object_id
 
 PARALLEL_UPDATES = 0
 
@@ -27,7 +27,7 @@ async def async_setup_entry(
     await async_add_in_batches(coordinator, Platform.SWITCH, async_add_entities, entities)
 
 
-class LearningSwitch(SmartMLEntity, SwitchEntity):
+class LearningSwitch(OwnState, SwitchEntity):
     """On while SmartML collects observations; the choice survives restarts."""
 
     entity_domain = "switch"
@@ -51,7 +51,7 @@ class LearningSwitch(SmartMLEntity, SwitchEntity):
         await self.coordinator.async_set_learning(False)
 
 
-class AutoApplySwitch(SmartMLEntity, SwitchEntity):
+class AutoApplySwitch(OwnState, SwitchEntity):
     """On while SmartML keeps a thermostat at the predicted setpoint (off by default)."""
 
     entity_domain = "switch"

@@ -9,10 +9,12 @@ from typing import Any
 
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
+from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
+from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.engine.constants import TYPE_OPEN_TOO_LONG, TYPE_STUCK_ON
 from custom_components.smartml.engine.facts import EntryWithoutArrival, OpenTooLong
 from custom_components.smartml.engine.results import Anomaly
@@ -99,6 +101,31 @@ async def test_a_lock_left_unlocked_is_told_unlocked_not_open(
     explanation = hass.states.get("binary_sensor.security_anomaly").attributes["explanation"]
     assert held in explanation
     assert f"it was never {held.split()[2]} longer than 90 minutes" in explanation
+
+
+async def test_a_failed_prediction_refresh_leaves_the_alerts_and_switches_working(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+
+    async def failing_refresh(self: SmartMLCoordinator) -> None:
+        raise UpdateFailed("a model failed")
+
+    monkeypatch.setattr(SmartMLCoordinator, "_async_update_data", failing_refresh)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not coordinator.last_update_success
+    assert hass.states.get("sensor.smartml_learning_status").state == "unavailable"
+
+    coordinator.anomalies.async_report(door_anomaly())
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.security_anomaly").state == "on"
+    assert hass.states.get("event.smartml_anomaly").attributes["id"] == "a1"
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    assert not coordinator.learning
+    assert hass.states.get("switch.living_room_auto_apply").state == "off"
 
 
 async def test_it_was_me_action_marks_normal_and_is_persisted(hass: HomeAssistant) -> None:
