@@ -58,7 +58,8 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
     """On when the area (or home) is predicted occupied in the next slot."""
 
     entity_domain = "binary_sensor"
-    _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
+    # No occupancy device class: a forecast in the area must not be taken for someone
+    # detected there (Home Assistant's area occupancy triggers go by the device class).
     _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE, REASON_ATTRIBUTE})
 
     def __init__(self, coordinator: SmartMLCoordinator, scope: str, scope_name: str | None, phrases: Phrases) -> None:
