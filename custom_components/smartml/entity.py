@@ -192,6 +192,9 @@ class OwnState(SmartMLEntity):
 
 # Attributes the recorder does not keep, and that do not make a state worth writing.
 FORECAST_ATTRIBUTE: Final = "forecast"
+# A count that grows with each unknown or unavailable state of any watched entity.
+SKIPPED_STATES_ATTRIBUTE: Final = "skipped_states"
+UNWRITTEN_CHANGES: Final = frozenset({FORECAST_ATTRIBUTE, SKIPPED_STATES_ATTRIBUTE})
 # Forecasts are hourly: a state whose visible part is unchanged is still rewritten this
 # often, so that its forecast attribute follows the hours.
 REWRITE_SECONDS: Final = 3600.0
@@ -208,7 +211,7 @@ class WrittenOnVisibleChange(SmartMLEntity):
     _last_written: float = -REWRITE_SECONDS
 
     def _visible(self) -> object:
-        """What a person sees: availability, the state, the attributes but the forecast."""
+        """What a person sees: availability, the state, the attributes but the forecast and counts."""
         attributes = self.extra_state_attributes or {}
         return (self.available, self.state, comparable_attributes(attributes))
 
@@ -229,5 +232,5 @@ class WrittenOnVisibleChange(SmartMLEntity):
 
 
 def comparable_attributes(attributes: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    """Attributes as compared for a rewrite: all but the forecast."""
-    return tuple(sorted((key, repr(value)) for key, value in attributes.items() if key != FORECAST_ATTRIBUTE))
+    """Attributes as compared for a rewrite: all but the forecast and the skipped states' count."""
+    return tuple(sorted((key, repr(value)) for key, value in attributes.items() if key not in UNWRITTEN_CHANGES))

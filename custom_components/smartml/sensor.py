@@ -31,6 +31,7 @@ from .engine.constants import HOME
 from .engine.results import Band, ClimatePrediction, EnergyOutlook, OccupancyForecast, ScopeForecast
 from .entity import (
     FORECAST_ATTRIBUTE,
+    SKIPPED_STATES_ATTRIBUTE,
     WrittenOnVisibleChange,
     async_add_in_batches,
     comparable_attributes,
@@ -125,7 +126,7 @@ STATUS_SENSORS: tuple[SmartMLSensorDescription[SmartMLData], ...] = (
             # The observation count and days covered are sensors of their own: as attributes
             # here too, each new observation would write the status again.
             "reason": status.status_reason,
-            "skipped_states": dict(status.skipped),
+            SKIPPED_STATES_ATTRIBUTE: dict(status.skipped),
             "last_fit_seconds": status.fit_seconds,
             "recovery": None if status.recovery is None else status.recovery.as_dict(),
         },
@@ -347,8 +348,9 @@ class SmartMLSensor[P](WrittenOnVisibleChange, SensorEntity):
     entity_domain = "sensor"
     # Hourly forecasts change with every state and would fill the recorder (kilobytes a row,
     # megabytes an area a day); smartml.get_forecast serves them. A reason is words about
-    # the moment, of no use in history.
-    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE, REASON_ATTRIBUTE})
+    # the moment, of no use in history. The skipped states' count grows with every
+    # unavailable reading of any entity: it is written with the rest, never on its own.
+    _unrecorded_attributes = frozenset({FORECAST_ATTRIBUTE, REASON_ATTRIBUTE, SKIPPED_STATES_ATTRIBUTE})
     entity_description: SmartMLSensorDescription[P]
 
     def __init__(

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.stepped import LISTENERS_PER_STEP
 
-from .conftest import set_home_states, setup_entry
+from .conftest import POWER, set_home_states, setup_entry
 
 
 async def _coordinator(hass: HomeAssistant, entry: MockConfigEntry) -> SmartMLCoordinator:
@@ -86,3 +86,21 @@ async def test_learning_switch_returns_once_every_entity_shows_it(
     assert told == [False] * count
     assert hass.states.get("switch.smartml_learning").state == "off"
     assert hass.states.get("sensor.smartml_learning_status").state == "paused"
+
+
+async def test_a_flaky_sensor_does_not_rewrite_the_learning_status(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    """A power meter that drops out every minute: each refresh counts one more skipped state."""
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    status = "sensor.smartml_learning_status"
+    written = hass.states.get(status).last_updated
+    for _ in range(3):
+        hass.states.async_set(POWER, "unavailable")
+        hass.states.async_set(POWER, "350", {"unit_of_measurement": "W", "device_class": "power"})
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+    assert coordinator.state.observations.skipped["unavailable"] == 3
+    assert hass.states.get(status).last_updated == written
