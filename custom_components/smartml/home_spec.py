@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.const import ATTR_DEVICE_CLASS
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .const import CONF_AREAS, CONF_OCCUPANCY, CONF_SECURITY
 from .engine.observations import SPEC_DEVICE_CLASSES
@@ -44,11 +44,22 @@ def occupancy_areas(options: Mapping[str, Any]) -> list[str]:
 
 
 def entity_name(hass: HomeAssistant, entity_id: str) -> str:
-    """A friendly name, also before the entity has a state (SmartML may start first)."""
+    """A friendly name, also before the entity has a state (SmartML may start first).
+
+    Without a state, as Home Assistant will name it: the name given to it, else its device's
+    name before its own ("Washer Power", not "Power").
+    """
     if state := hass.states.get(entity_id):
         return state.name
-    if (entry := er.async_get(hass).async_get(entity_id)) and (entry.name or entry.original_name):
-        return str(entry.name or entry.original_name)
+    if entry := er.async_get(hass).async_get(entity_id):
+        if entry.name:
+            return entry.name
+        device = dr.async_get(hass).async_get(entry.device_id) if entry.device_id else None
+        device_name = (device.name_by_user or device.name) if device is not None else None
+        if entry.has_entity_name and device_name:
+            return f"{device_name} {entry.original_name}" if entry.original_name else device_name
+        if entry.original_name:
+            return entry.original_name
     return entity_id.partition(".")[2].replace("_", " ").capitalize()
 
 

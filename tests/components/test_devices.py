@@ -10,6 +10,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
@@ -210,3 +211,30 @@ async def test_a_device_learns_its_usual_runs_from_long_term_statistics_older_th
     assert hass.states.get("binary_sensor.dryer_power_left_on").state == "on"
     fired = [event for event in events if event.data["type"] == TYPE_DEVICE_LEFT_ON]
     assert [event.data["entity_ids"] for event in fired] == [[DRYER]]
+
+
+async def test_plugs_not_up_yet_are_named_after_their_devices(hass: HomeAssistant) -> None:
+    """Two plugs whose integration starts after SmartML: each "Power" entity of its own device."""
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    source = MockConfigEntry(domain="plugs")
+    source.add_to_hass(hass)
+    for name in ("Washer", "Dryer"):
+        device = devices.async_get_or_create(config_entry_id=source.entry_id, identifiers={("plugs", name)}, name=name)
+        entities.async_get_or_create(
+            "sensor",
+            "plugs",
+            name,
+            suggested_object_id=f"{name.lower()}_power",
+            device_id=device.id,
+            has_entity_name=True,
+            original_name="Power",
+        )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="SmartML",
+        unique_id=DOMAIN,
+        options=home_options(**{CONF_DEVICES: ["sensor.washer_power", "sensor.dryer_power"]}),
+    )
+    await setup_entry(hass, entry)
+    names = [hass.states.get(f"binary_sensor.{name}_power_left_on").name for name in ("washer", "dryer")]
+    assert names == ["SmartML Washer Power left on", "SmartML Dryer Power left on"]
