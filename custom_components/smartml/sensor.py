@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -287,6 +287,11 @@ ENERGY_SENSORS: tuple[SmartMLSensorDescription[EnergyOutlook], ...] = (
     ),
 )
 
+# A rate of warming: converted by the size of a degree, not as a temperature is.
+RATE_CELSIUS: Final = "°C/h"
+RATE_FAHRENHEIT: Final = "°F/h"
+FAHRENHEIT_DEGREES_PER_CELSIUS: Final = 9 / 5
+
 CLIMATE_SENSORS: tuple[SmartMLSensorDescription[ClimatePrediction], ...] = (
     SmartMLSensorDescription(
         key="predicted_setpoint",
@@ -315,7 +320,7 @@ CLIMATE_SENSORS: tuple[SmartMLSensorDescription[ClimatePrediction], ...] = (
         part_fn=_thermal_zone,
         object_id="{scope}_heating_rate",
         entity_category=EntityCategory.DIAGNOSTIC,
-        native_unit_of_measurement="°C/h",
+        native_unit_of_measurement=RATE_CELSIUS,
         suggested_display_precision=2,
         value_fn=lambda zone: zone.heating_rate,
         attrs_fn=lambda zone: {"time_constant_hours": zone.tau_hours, "confidence": zone.confidence},
@@ -430,7 +435,7 @@ class ClimateSensor(SmartMLSensor[ClimatePrediction]):
         def shown(celsius: object) -> object:
             if not isinstance(celsius, (int, float)):
                 return celsius
-            return from_celsius(celsius, unit)
+            return round(from_celsius(celsius, unit), 1)
 
         converted = dict(attributes)
         if ATTR_TARGET_SETPOINT in converted:
@@ -439,6 +444,26 @@ class ClimateSensor(SmartMLSensor[ClimatePrediction]):
         if isinstance(forecast, list):
             converted[FORECAST_ATTRIBUTE] = [{**hour, "setpoint": shown(hour["setpoint"])} for hour in forecast]
         return converted
+
+    @property
+    def _fahrenheit_rate(self) -> bool:
+        return (
+            self.entity_description.native_unit_of_measurement == RATE_CELSIUS
+            and self.hass.config.units.temperature_unit == UnitOfTemperature.FAHRENHEIT
+        )
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """°F/h for the rate of warming in a home that reads °F."""
+        return RATE_FAHRENHEIT if self._fahrenheit_rate else super().native_unit_of_measurement
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The described value; a rate of warming in °F/h in a home that reads °F."""
+        value = super().native_value
+        if self._fahrenheit_rate and isinstance(value, int | float):
+            return float(value) * FAHRENHEIT_DEGREES_PER_CELSIUS
+        return value
 
     async def async_apply_setpoint(self, **kwargs: Any) -> None:
         """Set the thermostat to the prediction, within the guard rails."""

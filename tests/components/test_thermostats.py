@@ -336,9 +336,11 @@ async def test_a_fahrenheit_home_is_learned_in_celsius_and_set_in_fahrenheit(
     assert max(forecast) == pytest.approx(69.8, abs=1.1)
     assert min(forecast) == pytest.approx(62.6, abs=1.1)
     target = hass.states.get("sensor.living_room_preheat_start").attributes["target_setpoint"]
-    assert target == pytest.approx(69.8, abs=1.1)
-    # The thermal fit sees one unit: the zone heats 1.8 °C/h, as recorded.
-    assert float(hass.states.get("sensor.living_room_heating_rate").state) == pytest.approx(1.8, rel=0.25)
+    assert target == pytest.approx(69.8, abs=1.1) and target == round(target, 1)
+    # The thermal fit sees one unit: the zone heats 1.8 °C/h, as recorded, shown as 3.2 °F/h.
+    rate = hass.states.get("sensor.living_room_heating_rate")
+    assert rate.attributes["unit_of_measurement"] == "°F/h"
+    assert float(rate.state) == pytest.approx(1.8 * 9 / 5, rel=0.25)
 
     await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
     # Sent to the thermostat's step: whole degrees Fahrenheit.
