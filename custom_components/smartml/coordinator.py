@@ -519,9 +519,13 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         prediction: HomePrediction | None = None
         if models is not None and self.fitter.data.report.any_ready and not self.worker.stopped:
             down = self._unavailable(now, self.roles)
+            resets = self.fitter.resets
             prediction = await self.worker.async_run(
                 self._predict, models, now, presence_now(self.hass, self.spec), frozenset(e for e, _ in down)
             )
+            if self.fitter.resets != resets:
+                # smartml.reset while it ran: nothing of the forgotten models is told or kept.
+                return self._summary(now, None)
             unavailable = [(entity_id, seconds) for entity_id, seconds in down if entity_id in self.activity_sensors]
             # Paused, the models hear no events: the routine is not checked (it takes the pause
             # for time not watched), nor are the sensors, and nothing found is told.

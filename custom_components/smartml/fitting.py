@@ -89,8 +89,8 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         # Per watched device with long-term statistics: (hour starts, mean W).
         self.device_hourly: dict[str, tuple[list[float], list[float]]] = {}
         self.fitting = False
-        # Counts the resets: a fit begun before one learned from what was forgotten.
-        self._forgotten = 0
+        # Counts the resets: a fit (or a prediction) begun before one used what was forgotten.
+        self.resets = 0
         self._on_fit_started = on_fit_started
         # Cancels the calendar's read once Home Assistant has started (pending after a failed read).
         self._calendar_retry: CALLBACK_TYPE | None = None
@@ -104,7 +104,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
     @callback
     def async_forget(self) -> None:
         """Drop the fitted models (smartml.reset); the next fit starts from scratch."""
-        self._forgotten += 1
+        self.resets += 1
         self.data = FitOutcome(None, FitReport(), None)
 
     @property
@@ -124,7 +124,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
 
     async def _async_update_data(self) -> FitOutcome:
         now = time.time()
-        forgotten = self._forgotten
+        resets = self.resets
         self.state.observations.prune_before(now - self.retention_seconds)
         self.state.prune_excluded(now - self.excluded_seconds)
         await self._async_read_calendar(now - self.excluded_seconds)
@@ -144,7 +144,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 # Unloaded (or stopping) while the calendar or the statistics were read: no fit.
                 return self.data
             models, report = await self.worker.async_run(self._fit, now, carried)
-            if self._forgotten != forgotten:
+            if self.resets != resets:
                 return self.data  # reset while it ran: what it learned is what was forgotten
             if self.data.models is not None:
                 # In the event loop, so that no event falls between the carry and the swap.

@@ -211,6 +211,51 @@ async def test_a_reset_while_a_refit_runs_keeps_nothing_of_that_refit(
     assert coordinator.models is after_reset
 
 
+async def test_a_reset_while_a_prediction_runs_keeps_nothing_of_it(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    assert coordinator.state.models  # the live side of the models, kept for the next fit
+    started, release = threading.Event(), threading.Event()
+    predict = SmartMLCoordinator._predict
+
+    def slow_predict(self: SmartMLCoordinator, *args: Any) -> Any:
+        if not started.is_set():
+            started.set()
+            release.wait(10)
+        return predict(self, *args)
+
+    carried: list[dict[str, Any]] = []
+    fit = SmartMLFitCoordinator._fit
+
+    def fit_after_reset(self: SmartMLFitCoordinator, now: float, taken_over: Any) -> Any:
+        carried.append(dict(taken_over.saved))
+        return fit(self, now, taken_over)
+
+    monkeypatch.setattr(SmartMLCoordinator, "_predict", slow_predict)
+    monkeypatch.setattr(SmartMLFitCoordinator, "_fit", fit_after_reset)
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    assert await hass.async_add_executor_job(started.wait, 10)
+    bootstrap = coordinator.async_bootstrap
+
+    async def prediction_ends_first() -> Any:
+        release.set()  # the prediction ends while the reset reads the recorder again
+        await refresh
+        await hass.async_block_till_done()
+        return await bootstrap()
+
+    monkeypatch.setattr(coordinator, "async_bootstrap", prediction_ends_first)
+    await coordinator.async_reset()
+    await hass.async_block_till_done()
+    assert carried == [{}]
+
+
 async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
