@@ -16,17 +16,18 @@ from homeassistant.helpers.typing import ConfigType
 from .config_flow import home_area_as_the_home
 from .const import (
     CONF_CLIMATE,
-    CONF_EXCLUDE_CALENDAR,
+    CONF_SECURITY,
     DOMAIN,
     ISSUE_ENTITY_MISSING,
     ISSUE_RECORDER_EXCLUDES,
     ISSUE_RECORDER_KEEP_DAYS,
     ISSUE_SENSOR_SILENT,
+    LOGGER,
     PLATFORMS,
 )
 from .coordinator import SmartMLConfigEntry, SmartMLCoordinator, SmartMLRuntime
 from .entity import left_on_unique_id
-from .home_spec import occupancy_areas
+from .home_spec import occupancy_areas, rename_in_options
 from .services import async_setup_services
 from .store import LearnedState, SmartMLStorage
 
@@ -100,13 +101,26 @@ def _rename_follower(
     @callback
     def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         data = event.data
-        old = data.get("old_entity_id") if data["action"] == "update" else None
-        if old is None or (old not in coordinator.roles and old != entry.options.get(CONF_EXCLUDE_CALENDAR)):
+        if data["action"] != "update":
             return
-        options = coordinator.async_rename_entity(old, data["entity_id"])
-        _async_follow_rename(hass, entry, old, data["entity_id"])
+        if (old := data.get("old_entity_id")) is None:
+            # A security entity shown as another kind ("Show as"): a motion sensor is no door.
+            if data["changes"].keys() & {"device_class", "original_device_class"} and data["entity_id"] in (
+                entry.options.get(CONF_SECURITY) or []
+            ):
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        new = data["entity_id"]
+        # The options, not the roles of this setup: a second rename before the reload is ours too.
+        if rename_in_options(entry.options, old, new) == entry.options:
+            return
         # A reload with the new options collects under the new id.
-        hass.config_entries.async_update_entry(entry, options=options)
+        hass.config_entries.async_update_entry(entry, options=coordinator.async_rename_entity(old, new))
+        try:
+            _async_follow_rename(hass, entry, old, new)
+        except (dr.DeviceCollisionError, ValueError) as err:
+            # The new id was another's (deleted) thermostat or device: SmartML's entities start afresh.
+            LOGGER.debug("SmartML's own entities of %s could not follow it to %s: %s", old, new, err)
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
     return _async_entity_renamed

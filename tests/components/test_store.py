@@ -403,6 +403,53 @@ async def test_a_renamed_entity_keeps_what_was_learned_under_its_new_id(
     assert KITCHEN_MOTION not in observations.channels
 
 
+async def test_two_renames_in_a_row_are_both_followed(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
+    """A typo fixed at once: the second rename comes before the reload the first asked for."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    registry.async_update_entity(HALL_MOTION, new_entity_id="binary_sensor.corridor_motoin")
+    registry.async_update_entity("binary_sensor.corridor_motoin", new_entity_id="binary_sensor.corridor_motion")
+    await hass.async_block_till_done()
+    assert mock_entry.options["occupancy"] == ["binary_sensor.corridor_motion"]
+    assert "binary_sensor.corridor_motion" in mock_entry.runtime_data.coordinator.roles
+
+
+async def test_a_thermostat_renamed_to_the_id_of_one_gone_is_still_followed(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    """SmartML's device of an old thermostat still holds the new id: its own entities start afresh."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("climate", "test", "living_room", suggested_object_id="living_room")
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=mock_entry.entry_id, identifiers={(DOMAIN, f"{mock_entry.entry_id}_climate.lounge")}
+    )
+    registry.async_update_entity(THERMOSTAT, new_entity_id="climate.lounge")
+    hass.states.async_set("climate.lounge", "heat", {"temperature": 20.5, "current_temperature": 19.8})
+    await hass.async_block_till_done()
+    assert mock_entry.options["climate"] == ["climate.lounge"]
+    assert mock_entry.state is ConfigEntryState.LOADED
+
+
+async def test_a_security_sensor_shown_as_motion_is_learned_as_motion(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    """A sensor first shown as a door, then corrected to motion with "Show as"."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create(
+        "binary_sensor", "test", "front", suggested_object_id="front_door", original_device_class="door"
+    )
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert mock_entry.runtime_data.coordinator.spec["device_classes"] == {FRONT_DOOR: "door"}
+    registry.async_update_entity(FRONT_DOOR, device_class="motion")
+    await hass.async_block_till_done()
+    assert mock_entry.runtime_data.coordinator.spec["device_classes"] == {FRONT_DOOR: "motion"}
+
+
 async def test_a_rename_while_the_first_fit_runs_is_followed(
     hass: HomeAssistant, mock_entry: MockConfigEntry, held_first_fit: HeldFit
 ) -> None:
