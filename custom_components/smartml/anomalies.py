@@ -46,6 +46,7 @@ RECENT_ANOMALIES = 50
 FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
 # What security sensors other than doors and windows did, in the alert's words.
 ACTIVITY: Final = Verbs("detected activity", "detected activity", "on")
+# By domain, or by device class (a domain name is no device class, and the other way round).
 SENSOR_VERBS: Final[dict[str, Verbs]] = {
     "lock": Verbs("was unlocked", "been unlocked", "unlocked"),
     "alarm_control_panel": Verbs("changed state", "changed state", "disarmed"),
@@ -243,10 +244,13 @@ class AnomalyManager:
 
     def _verbs_of(self, entity_id: str) -> Verbs:
         """What a security sensor did, by its kind: a door opens, a motion sensor detects activity."""
-        domain = entity_id.partition(".")[0]
-        if domain in SENSOR_VERBS:
-            return SENSOR_VERBS[domain]
-        return ACTIVITY if device_class(self.hass, entity_id) in ACTIVITY_DEVICE_CLASSES else OPENED
+        # A lock entity, or a binary sensor of the lock device class ("on" is unlocked).
+        kind = entity_id.partition(".")[0]
+        if kind not in SENSOR_VERBS:
+            kind = device_class(self.hass, entity_id) or ""
+        if kind in SENSOR_VERBS:
+            return SENSOR_VERBS[kind]
+        return ACTIVITY if kind in ACTIVITY_DEVICE_CLASSES else OPENED
 
     @callback
     def async_report_new(self, anomalies: list[Anomaly], learning: bool, energy: bool, routine: bool = True) -> None:

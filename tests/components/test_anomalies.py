@@ -53,6 +53,7 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     [
         ("binary_sensor.garden_motion", {"device_class": "motion"}, "detected activity at 03:10", "detected activity"),
         ("lock.back_door", {}, "was unlocked at 03:10", "been unlocked"),
+        ("binary_sensor.back_door_lock", {"device_class": "lock"}, "was unlocked at 03:10", "been unlocked"),
         ("binary_sensor.patio_door", {"device_class": "door"}, "opened at 03:10", "opened"),
     ],
 )
