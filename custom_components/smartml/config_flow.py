@@ -334,12 +334,18 @@ def validate_input(hass: HomeAssistant, user_input: Mapping[str, Any]) -> tuple[
                 unassigned[key].append(entity_id)
             else:
                 areas.setdefault(area_id, {CONF_OCCUPANCY: [], CONF_ENVIRONMENT: []})[key].append(entity_id)
-    # An environmental sensor is learned against its area's occupancy sensors: alone, never.
+    # An environmental sensor is learned against its area's occupancy sensors: alone, never
+    # (nor in an area called "Home", whose sensors count for the whole home).
     if not errors.keys() & {CONF_ENVIRONMENT, CONF_OCCUPANCY} and (
         unassigned[CONF_ENVIRONMENT]
-        or any(area[CONF_ENVIRONMENT] and not area[CONF_OCCUPANCY] for area in areas.values())
+        or any(
+            area[CONF_ENVIRONMENT] and (area_id == HOME or not area[CONF_OCCUPANCY]) for area_id, area in areas.items()
+        )
     ):
         errors[CONF_ENVIRONMENT] = "environment_without_occupancy"
+    # A device is watched for being left on: an energy anomaly.
+    if lists[CONF_DEVICES] and not user_input.get(CONF_ENERGY_ANOMALIES, True) and CONF_DEVICES not in errors:
+        errors[CONF_DEVICES] = "devices_need_energy_anomalies"
     options: dict[str, Any] = {
         CONF_AREAS: areas,
         CONF_OCCUPANCY: unassigned[CONF_OCCUPANCY],

@@ -43,7 +43,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: SmartML
         "excluded_periods": excluded_diagnostics(coordinator.state.observations.excluded),
         "watched_sensors": coordinator.watched.status(),
         "fit_seconds": data.fit_seconds,
-        "restored": recovery_diagnostics(data.recovery),
+        "recovery": recovery_diagnostics(data.recovery),
         "predictions": None if data.prediction is None else prediction_diagnostics(data.prediction),
         "security": security_diagnostics(coordinator.models.security_learned() if coordinator.models else None),
         "routine": routine_diagnostics(coordinator.models.routine_learned() if coordinator.models else None),

@@ -137,6 +137,8 @@ async def test_user_step_proposes_area_sensors_and_creates_entry(hass: HomeAssis
         # Learned against nothing: a humidity sensor without an area, the kitchen's CO2 without its motion sensor.
         ({CONF_ENVIRONMENT: ["sensor.hall_humidity"]}, CONF_ENVIRONMENT, "environment_without_occupancy"),
         ({CONF_OCCUPANCY: [HALL_MOTION]}, CONF_ENVIRONMENT, "environment_without_occupancy"),
+        # Watched for being left on, an energy anomaly, with energy anomalies off.
+        ({CONF_DEVICES: ["sensor.washer_power"]}, CONF_DEVICES, "devices_need_energy_anomalies"),
     ],
 )
 async def test_user_step_errors(
@@ -145,6 +147,7 @@ async def test_user_step_errors(
     hass.states.async_set("sensor.energy_today", "3", {"unit_of_measurement": "kWh", "state_class": "measurement"})
     hass.states.async_set("sensor.weather", "sunny")
     hass.states.async_set("sensor.hall_humidity", "48", {"device_class": "humidity", "unit_of_measurement": "%"})
+    hass.states.async_set("sensor.washer_power", "3", {"unit_of_measurement": "W", "device_class": "power"})
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(**overrides))
     assert result["type"] is FlowResultType.FORM
@@ -154,12 +157,31 @@ async def test_user_step_errors(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_an_environmental_sensor_in_an_area_called_home_is_refused(hass: HomeAssistant) -> None:
+    """An area called "Home" counts for the whole home, where environmental sensors learn nothing."""
+    home = ar.async_get(hass).async_create("Home")
+    registry = er.async_get(hass)
+    for domain, object_id in (("binary_sensor", "kitchen_motion"), ("sensor", "hall_co2")):
+        entity = registry.async_get_or_create(domain, "test", object_id, suggested_object_id=object_id)
+        registry.async_update_entity(entity.entity_id, area_id=home.id)
+    set_home_states(hass)
+    hass.states.async_set("sensor.hall_co2", "600", {"device_class": "carbon_dioxide", "unit_of_measurement": "ppm"})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(**{CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: ["sensor.hall_co2"]})
+    )
+    assert result["errors"] == {CONF_ENVIRONMENT: "environment_without_occupancy"}
+
+
 async def test_a_device_to_watch_alone_is_enough(hass: HomeAssistant, kitchen_area: str) -> None:
     hass.states.async_set("sensor.washer_power", "3", {"unit_of_measurement": "W", "device_class": "power"})
     nothing_else = {key: [] for key in (CONF_OCCUPANCY, CONF_PRESENCE, CONF_ENVIRONMENT, CONF_POWER, CONF_ENERGY)}
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(**nothing_else, **{CONF_SECURITY: [], CONF_DEVICES: ["sensor.washer_power"]})
+        result["flow_id"],
+        _user_input(
+            **nothing_else, **{CONF_SECURITY: [], CONF_DEVICES: ["sensor.washer_power"], "energy_anomalies": True}
+        ),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"][CONF_DEVICES] == ["sensor.washer_power"]
@@ -174,7 +196,8 @@ async def test_devices_to_watch_are_stored_apart_from_the_house_total(hass: Home
     )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(**{CONF_DEVICES: ["sensor.oven_plug_power", "sensor.dryer_energy"]})
+        result["flow_id"],
+        _user_input(**{CONF_DEVICES: ["sensor.oven_plug_power", "sensor.dryer_energy"], "energy_anomalies": True}),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     options = result["options"]
