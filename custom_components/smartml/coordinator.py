@@ -310,8 +310,6 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             paused_at = self.state.settings.pop(SETTING_PAUSED_AT, None)
         else:
             self.state.settings.setdefault(SETTING_PAUSED_AT, now)
-            # Paused, SmartML hears no activity: a missing routine it told is not followed on.
-            self.anomalies.async_end(KIND_ROUTINE)
         # Both files now: the observations end where the pause began, or start again where
         # it ended, so a restart fills from the recorder only time that was learned from.
         await self.storage.async_save_now()

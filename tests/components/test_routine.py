@@ -103,20 +103,6 @@ async def test_quiet_morning_raises_one_routine_missing_incident(
     assert len(_routine_told(events)) == 1
 
 
-async def test_pausing_learning_ends_a_missing_routine_told(
-    recorder_mock: Recorder,
-    hass: HomeAssistant,
-    mock_entry: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
-    before_dawn: None,
-) -> None:
-    await _quiet_morning(hass, mock_entry, freezer)
-    assert hass.states.get("binary_sensor.routine_anomaly").state == "on"
-    # Paused, no activity is heard to end it: it would stay on for the whole pause.
-    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
-    assert hass.states.get("binary_sensor.routine_anomaly").state == "off"
-
-
 async def test_a_silence_told_before_a_restart_is_not_told_again(
     recorder_mock: Recorder,
     hass: HomeAssistant,
