@@ -16,7 +16,7 @@ from .engine.constants import HOME, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TY
 from .engine.results import ScopeForecast
 from .entity import (
     FORECAST_ATTRIBUTE,
-    OwnState,
+    SmartMLEntity,
     WrittenOnVisibleChange,
     async_add_in_batches,
     left_on_unique_id,
@@ -99,7 +99,7 @@ class OccupancyPredictedSensor(WrittenOnVisibleChange, BinarySensorEntity):
         }
 
 
-class _FollowsAnomalies(OwnState, BinarySensorEntity):
+class _FollowsAnomalies(SmartMLEntity, BinarySensorEntity):
     """A binary sensor written as soon as an anomaly it shows is reported or marked normal."""
 
     entity_domain = "binary_sensor"
@@ -136,6 +136,15 @@ class AnomalySensor(_FollowsAnomalies):
 
     def _shows(self, reported: ReportedAnomaly) -> bool:
         return reported.anomaly.kind == self._kind
+
+    @property
+    def available(self) -> bool:
+        """Security alerts come with each event: their sensor works when a prediction refresh fails.
+
+        Energy and missing-routine alerts are found by the refresh itself: while it fails,
+        nothing is watched, and the sensor says so.
+        """
+        return self._kind == KIND_SECURITY or super().available
 
     @property
     def is_on(self) -> bool:

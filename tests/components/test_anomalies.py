@@ -124,6 +124,8 @@ async def test_a_failed_prediction_refresh_leaves_the_alerts_and_switches_workin
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.security_anomaly").state == "on"
     assert hass.states.get("event.smartml_anomaly").attributes["id"] == "a1"
+    # Energy anomalies are found by the refresh itself: while it fails, nothing is watched.
+    assert hass.states.get("binary_sensor.energy_anomaly").state == "unavailable"
     await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
     assert not coordinator.learning
     assert hass.states.get("switch.living_room_auto_apply").state == "off"
