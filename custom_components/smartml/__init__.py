@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import (
     config_validation as cv,
@@ -53,13 +51,15 @@ async def async_migrate_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) ->
 
 async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> bool:
     """Load what was learned, fill gaps from the recorder, start collecting and predicting."""
+    # From the start: a rename while what was learned is loaded, the recorder read or the
+    # first fit run is followed too.
+    renames = _RenameFollower(hass, entry)
+    entry.async_on_unload(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, renames.async_renamed))
     storage = SmartMLStorage(hass, entry.entry_id)
     state = await storage.async_load() or LearnedState()
+    renames.async_loaded(state)
     coordinator = SmartMLCoordinator(hass, entry, storage, state)
-    # From the start: a rename while the recorder is read or the first fit runs is followed too.
-    entry.async_on_unload(
-        hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _rename_follower(hass, entry, coordinator))
-    )
+    renames.async_attach(coordinator)
     try:
         if storage.loaded_legacy:
             await storage.async_save_now()
@@ -93,14 +93,34 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     return True
 
 
-def _rename_follower(
-    hass: HomeAssistant, entry: SmartMLConfigEntry, coordinator: SmartMLCoordinator
-) -> Callable[[Event[er.EventEntityRegistryUpdatedData]], None]:
-    """What follows an entity SmartML uses to its new id: options, what was learned, its own entities."""
+class _RenameFollower:
+    """Follows the entities SmartML uses to their new ids: options, what was learned, its own entities."""
+
+    def __init__(self, hass: HomeAssistant, entry: SmartMLConfigEntry) -> None:
+        """Listen before what was learned is loaded; renames until then wait for it."""
+        self.hass, self.entry = hass, entry
+        self._coordinator: SmartMLCoordinator | None = None
+        self._waiting: list[tuple[str, str]] = []
 
     @callback
-    def _async_entity_renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
-        data = event.data
+    def async_loaded(self, state: LearnedState) -> None:
+        """What was learned is loaded: it follows the renames heard meanwhile.
+
+        Before the coordinator is made, which forgets what the options no longer name.
+        """
+        for old, new in self._waiting:
+            state.rename_entity(old, new)
+        self._waiting = []
+
+    @callback
+    def async_attach(self, coordinator: SmartMLCoordinator) -> None:
+        """From now on the coordinator follows each rename at once."""
+        self._coordinator = coordinator
+
+    @callback
+    def async_renamed(self, event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        """An entity of the registry changed: follow it if SmartML uses it."""
+        hass, entry, data = self.hass, self.entry, event.data
         if data["action"] != "update":
             return
         if (old := data.get("old_entity_id")) is None:
@@ -112,18 +132,21 @@ def _rename_follower(
             return
         new = data["entity_id"]
         # The options, not the roles of this setup: a second rename before the reload is ours too.
-        if rename_in_options(entry.options, old, new) == entry.options:
+        options = rename_in_options(entry.options, old, new)
+        if options == entry.options:
             return
+        if self._coordinator is None:
+            self._waiting.append((old, new))
+        else:
+            self._coordinator.async_rename_entity(old, new)
         # A reload with the new options collects under the new id.
-        hass.config_entries.async_update_entry(entry, options=coordinator.async_rename_entity(old, new))
+        hass.config_entries.async_update_entry(entry, options=options)
         try:
             _async_follow_rename(hass, entry, old, new)
         except (dr.DeviceCollisionError, ValueError) as err:
             # The new id was another's (deleted) thermostat or device: SmartML's entities start afresh.
             LOGGER.debug("SmartML's own entities of %s could not follow it to %s: %s", old, new, err)
         hass.config_entries.async_schedule_reload(entry.entry_id)
-
-    return _async_entity_renamed
 
 
 @callback

@@ -63,7 +63,7 @@ from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_check_recorder, async_fill_gap, async_import_csv
-from .home_spec import build_spec, entity_name, occupancy_areas, presence_now, rename_in_options
+from .home_spec import build_spec, entity_name, occupancy_areas, presence_now
 from .stepped import SteppedUpdateCoordinator
 from .store import LearnedState, SmartMLStorage
 from .watch import WatchedSensors, watched_roles
@@ -204,15 +204,23 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """Record the current states and follow their changes; returns what stops it.
 
         Before the first fit: on a small machine with months of history it takes a while, and
-        what happens meanwhile would be lost (the recorder is read only up to the bootstrap).
+        what happens meanwhile would be lost (the recorder is read only up to the bootstrap),
+        as would a thermostat set by hand meanwhile.
         """
-        return self.collector.async_start()
+        stop_listening = self.collector.add_listener(self._async_new_observation)
+        stop_collecting = self.collector.async_start()
+
+        @callback
+        def async_stop() -> None:
+            stop_collecting()
+            stop_listening()
+
+        return async_stop
 
     @callback
     def async_start(self) -> Callable[[], None]:
         """Start listening (after the first fit); returns what stops it all."""
         stops = [
-            self.collector.add_listener(self._async_new_observation),
             self.anomalies.async_start(),
             # A new fit is predicted with at once (this also keeps the refits scheduled).
             self.fitter.async_add_listener(self._async_fitted),
@@ -341,12 +349,11 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return result
 
     @callback
-    def async_rename_entity(self, old: str, new: str) -> dict[str, object]:
-        """Follow an entity id change: keep what was learned, return the updated options."""
+    def async_rename_entity(self, old: str, new: str) -> None:
+        """Follow an entity id change: keep what was learned under the new id."""
         self.state.rename_entity(old, new)
         self.watched.rename(old, new)
         self.storage.schedule_save()
-        return rename_in_options(self.config_entry.options, old, new)
 
     async def async_import_history(self, path: str) -> ImportResult:
         """Import a history CSV export and refit."""

@@ -22,7 +22,16 @@ from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
-from .conftest import FRONT_DOOR, HALL_MOTION, KITCHEN_MOTION, HeldFit, home_options, set_home_states, setup_entry
+from .conftest import (
+    FRONT_DOOR,
+    HALL_MOTION,
+    KITCHEN_MOTION,
+    THERMOSTAT,
+    HeldFit,
+    home_options,
+    set_home_states,
+    setup_entry,
+)
 from .home_history import record_home
 
 
@@ -162,6 +171,22 @@ async def test_a_door_opened_while_the_first_fit_runs_is_observed(
     await hass.async_block_till_done()
     door = mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR]
     assert list(door.values) == [0.0, 1.0, 0.0]
+
+
+async def test_a_thermostat_set_by_hand_while_the_first_fit_runs_is_noticed(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, held_first_fit: HeldFit
+) -> None:
+    """Auto-apply must not override a setpoint someone chose while SmartML was starting."""
+    set_home_states(hass)
+    mock_entry.add_to_hass(hass)
+    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
+    await held_first_fit.async_wait_started(hass)
+    hass.states.async_set(THERMOSTAT, "heat", {"temperature": 23.0, "current_temperature": 19.8})
+    await asyncio.sleep(0)
+    held_first_fit.release.set()
+    assert await setup
+    await hass.async_block_till_done()
+    assert THERMOSTAT in mock_entry.runtime_data.coordinator.setpoints.manual_changes
 
 
 async def test_a_reset_while_a_refit_runs_keeps_nothing_of_that_refit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import timedelta
 import json
@@ -31,7 +32,7 @@ from custom_components.smartml.const import (
     SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
 )
-from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX
+from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX, SmartMLStorage
 
 from .conftest import (
     ENERGY,
@@ -414,6 +415,40 @@ async def test_two_renames_in_a_row_are_both_followed(hass: HomeAssistant, mock_
     await hass.async_block_till_done()
     assert mock_entry.options["occupancy"] == ["binary_sensor.corridor_motion"]
     assert "binary_sensor.corridor_motion" in mock_entry.runtime_data.coordinator.roles
+
+
+async def test_a_rename_while_what_was_learned_loads_is_followed(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart on a small machine: months of observations load as the hall sensor is renamed."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(HALL_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+
+    loading, loaded = asyncio.Event(), asyncio.Event()
+    load = SmartMLStorage.async_load
+
+    async def slow_load(self: SmartMLStorage) -> Any:
+        loading.set()
+        await loaded.wait()
+        return await load(self)
+
+    monkeypatch.setattr(SmartMLStorage, "async_load", slow_load)
+    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
+    await loading.wait()
+    registry.async_update_entity(HALL_MOTION, new_entity_id="binary_sensor.corridor_motion")
+    loaded.set()
+    await setup
+    await hass.async_block_till_done()
+    assert mock_entry.state is ConfigEntryState.LOADED
+    assert mock_entry.options["occupancy"] == ["binary_sensor.corridor_motion"]
+    # What was learned of the hall sensor is the corridor sensor's now.
+    channels = mock_entry.runtime_data.coordinator.state.observations.channels
+    assert HALL_MOTION not in channels and 1.0 in list(channels["binary_sensor.corridor_motion"].values)
 
 
 async def test_a_thermostat_renamed_to_the_id_of_one_gone_is_still_followed(
