@@ -27,8 +27,9 @@ def device_class(hass: HomeAssistant, entity_id: str) -> str | None:
 
     The registry knows it before the entity's own integration has started.
     """
-    if (entry := er.async_get(hass).async_get(entity_id)) and (entry.device_class or entry.original_device_class):
-        return str(entry.device_class or entry.original_device_class)
+    entry = er.async_get(hass).async_get(entity_id)
+    if entry is not None and (registered := entry.device_class or entry.original_device_class):
+        return str(registered)
     state = hass.states.get(entity_id)
     kind = state.attributes.get(ATTR_DEVICE_CLASS) if state is not None else None
     return str(kind) if kind else None

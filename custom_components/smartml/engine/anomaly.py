@@ -166,7 +166,8 @@ class SecurityModel:
         self.presence_ = [e for e, r in roles.items() if r == ROLE_PRESENCE and e in store.channels]
         security = [e for e, r in roles.items() if r == ROLE_SECURITY]
         security += [e for e in spec.get(ROLE_SECURITY) or [] if e not in security]
-        doors = [e for e in security if e in security_doors(spec)]
+        openers = set(security_doors(spec))
+        doors = [e for e in security if e in openers]
         areas: dict[str, list[str]] = {
             name: [e for e in (body.get(ROLE_OCCUPANCY) or []) if e not in security]
             for name, body in (spec.get("areas") or {}).items()
