@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from datetime import time as dt_time, timedelta
 import logging
 import threading
@@ -189,9 +189,17 @@ class HeldFit:
         """Not started, not released."""
         self.started, self.release = threading.Event(), threading.Event()
 
-    async def async_wait_started(self, hass: HomeAssistant) -> None:
-        """Return once the first fit runs (and waits)."""
+    async def async_set_up(
+        self, hass: HomeAssistant, entry: MockConfigEntry, meanwhile: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Set the entry up; `meanwhile` runs while its first fit waits, then the fit goes on."""
+        entry.add_to_hass(hass)
+        setup = hass.async_create_task(hass.config_entries.async_setup(entry.entry_id))
         assert await hass.async_add_executor_job(self.started.wait, 10)
+        await meanwhile()
+        self.release.set()
+        await setup
+        await hass.async_block_till_done()  # and a reload the meanwhile asked for
 
 
 @pytest.fixture

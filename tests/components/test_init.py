@@ -160,15 +160,14 @@ async def test_a_door_opened_while_the_first_fit_runs_is_observed(
 ) -> None:
     """A restart or a reload on a small machine: the first fit takes a while, the home goes on."""
     set_home_states(hass)
-    mock_entry.add_to_hass(hass)
-    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
-    await held_first_fit.async_wait_started(hass)
-    for state in ("on", "off"):
-        hass.states.async_set(FRONT_DOOR, state, {"device_class": "door"})
-        await asyncio.sleep(0)
-    held_first_fit.release.set()
-    assert await setup
-    await hass.async_block_till_done()
+
+    async def door_opens_and_closes() -> None:
+        for state in ("on", "off"):
+            hass.states.async_set(FRONT_DOOR, state, {"device_class": "door"})
+            await asyncio.sleep(0)
+
+    await held_first_fit.async_set_up(hass, mock_entry, door_opens_and_closes)
+    assert mock_entry.state is ConfigEntryState.LOADED
     door = mock_entry.runtime_data.coordinator.state.observations.channels[FRONT_DOOR]
     assert list(door.values) == [0.0, 1.0, 0.0]
 
@@ -178,14 +177,13 @@ async def test_a_thermostat_set_by_hand_while_the_first_fit_runs_is_noticed(
 ) -> None:
     """Auto-apply must not override a setpoint someone chose while SmartML was starting."""
     set_home_states(hass)
-    mock_entry.add_to_hass(hass)
-    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
-    await held_first_fit.async_wait_started(hass)
-    hass.states.async_set(THERMOSTAT, "heat", {"temperature": 23.0, "current_temperature": 19.8})
-    await asyncio.sleep(0)
-    held_first_fit.release.set()
-    assert await setup
-    await hass.async_block_till_done()
+
+    async def set_by_hand() -> None:
+        hass.states.async_set(THERMOSTAT, "heat", {"temperature": 23.0, "current_temperature": 19.8})
+        await asyncio.sleep(0)
+
+    await held_first_fit.async_set_up(hass, mock_entry, set_by_hand)
+    assert mock_entry.state is ConfigEntryState.LOADED
     assert THERMOSTAT in mock_entry.runtime_data.coordinator.setpoints.manual_changes
 
 

@@ -492,13 +492,11 @@ async def test_a_rename_while_the_first_fit_runs_is_followed(
     registry = er.async_get(hass)
     registry.async_get_or_create("binary_sensor", "test", "hall", suggested_object_id="hall_motion")
     set_home_states(hass)
-    mock_entry.add_to_hass(hass)
-    setup = hass.async_create_task(hass.config_entries.async_setup(mock_entry.entry_id))
-    await held_first_fit.async_wait_started(hass)
-    registry.async_update_entity(HALL_MOTION, new_entity_id="binary_sensor.corridor_motion")
-    held_first_fit.release.set()
-    await setup
-    await hass.async_block_till_done()  # the reload the rename asked for
+
+    async def renamed() -> None:
+        registry.async_update_entity(HALL_MOTION, new_entity_id="binary_sensor.corridor_motion")
+
+    await held_first_fit.async_set_up(hass, mock_entry, renamed)
     assert mock_entry.state is ConfigEntryState.LOADED
     assert mock_entry.options["occupancy"] == ["binary_sensor.corridor_motion"]
     assert "binary_sensor.corridor_motion" in mock_entry.runtime_data.coordinator.roles
