@@ -4,7 +4,9 @@ The collector already keeps their values as 5-minute means (the observation stor
 buckets). On each coordinator refresh the means closed since the last refresh go to the
 sensors' streaming detectors in the executor -- an update costs about 100 µs, so it never
 runs in the state callback -- and what the detectors learned is kept with the learned
-state, so a restart does not forget it. Scores become security anomalies (`unusual_value`)
+state, so a restart does not forget it. The periods excluded from learning go with them:
+a period excluded after its values were learned has the sensor learn again from the
+values kept. Scores become security anomalies (`unusual_value`)
 through engine/sensor_watch.py, which holds the alarm rules and the explanations.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant, callback
@@ -35,7 +37,17 @@ if TYPE_CHECKING:
 # several refreshes, so one executor job stays short.
 MAX_VALUES_PER_REFRESH = 2000
 
-type Batches = dict[str, tuple[list[float], list[float]]]
+
+class Batch(NamedTuple):
+    """A sensor's values to feed, the spans excluded for it, and whether it learns again first."""
+
+    times: list[float]
+    values: list[float]
+    excluded: list[tuple[float, float]]
+    relearn: bool
+
+
+type Batches = dict[str, Batch]
 
 
 def watched_roles(options: Mapping[str, Any], roles: Mapping[str, str]) -> dict[str, str]:
@@ -85,19 +97,28 @@ class WatchedSensors:
         return watch
 
     def _pending(self, watch: SensorWatch) -> Batches:
-        """Closed 5-minute means not fed yet (event loop: a bisect and short slices)."""
+        """Closed 5-minute means not fed yet (event loop: a bisect and short slices).
+
+        A sensor whose excluded periods changed over the values it learned is fed again
+        from its first value kept.
+        """
         batches: Batches = {}
         budget = MAX_VALUES_PER_REFRESH
-        channels = self.state.observations.channels
+        observations = self.state.observations
         for entity_id in self.entity_ids:
-            buf = channels.get(entity_id)
+            buf = observations.channels.get(entity_id)
             if buf is None or budget <= 0:
                 continue
             count = min(len(buf.times), len(buf.values))
-            start = bisect_right(buf.times, watch.last_time(entity_id), 0, count)
+            if not count:
+                continue
+            excluded = observations.excluded_spans([entity_id])
+            relearn = watch.must_relearn(entity_id, excluded, float(buf.times[0]))
+            start = 0 if relearn else bisect_right(buf.times, watch.last_time(entity_id), 0, count)
             stop = min(count, start + budget)
             if start < stop:
-                batches[entity_id] = (buf.times[start:stop].tolist(), buf.values[start:stop].tolist())
+                times, values = buf.times[start:stop].tolist(), buf.values[start:stop].tolist()
+                batches[entity_id] = Batch(times, values, excluded, relearn)
                 budget -= stop - start
         return batches
 
@@ -120,9 +141,11 @@ class WatchedSensors:
     ) -> tuple[list[Anomaly], SavedWatch]:
         """Executor: learn the new values; the anomalies they raise and the state to save."""
         anomalies: list[Anomaly] = []
-        for entity_id, (times, values) in batches.items():
+        for entity_id, batch in batches.items():
+            if batch.relearn:
+                watch.relearn(entity_id)
             name, unit = labels[entity_id]
-            anomalies.extend(watch.feed(entity_id, times, values, now, name, unit))
+            anomalies.extend(watch.feed(entity_id, batch.times, batch.values, now, name, unit, batch.excluded))
         return anomalies, watch.as_dict()
 
     async def async_update(self, now: float) -> list[Anomaly]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -211,3 +212,88 @@ async def test_a_home_of_watched_sensors_only_is_ready_once_they_learned(hass: H
 
     assert entry.runtime_data.coordinator.watched.status()[GARAGE]["ready"] is True
     assert hass.states.get("sensor.smartml_learning_status").state == "ready"
+
+
+def _iso(ts: float) -> str:
+    return dt_util.utc_from_timestamp(ts).isoformat()
+
+
+async def test_a_period_excluded_after_it_was_learned_is_learned_again_without_it(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    values = _steady(600)
+    now = time.time()
+    start = now - now % STEP - (len(values) - 1) * STEP
+    await _feed(hass, start, values)
+    await _refresh(entry, hass)
+    watched = entry.runtime_data.coordinator.watched
+    assert watched.status()[GARAGE]["values"] == 599
+
+    # The heating was off for those 100 buckets: they are not to count.
+    await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": _iso(start + 400 * STEP), "end": _iso(start + 500 * STEP)},
+        blocking=True,
+        return_response=True,
+    )
+    await _refresh(entry, hass)
+
+    assert watched.status()[GARAGE]["values"] == 499
+    saved = entry.runtime_data.coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"][GARAGE]
+    assert saved["learned_without"] == [[start + 400 * STEP, start + 500 * STEP]]
+    # Learned again once: the next refresh goes on from the latest value.
+    await _refresh(entry, hass)
+    assert watched.status()[GARAGE]["values"] == 499
+
+
+async def test_values_in_an_excluded_period_are_watched_but_not_learned(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values = _steady(600)
+    now = time.time()
+    start = now - now % STEP - (len(values) + 2) * STEP
+    await _feed(hass, start, values)
+    await _refresh(entry, hass)
+    watched = entry.runtime_data.coordinator.watched
+    learned = watched.status()[GARAGE]["values"]
+    await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": _iso(start + len(values) * STEP), "end": _iso(time.time() + 3600.0), "entities": [GARAGE]},
+        blocking=True,
+        return_response=True,
+    )
+
+    await _feed(hass, start + len(values) * STEP, [41.2, 41.0])
+    await _refresh(entry, hass)
+
+    # Still guarded on a holiday, but the holiday's values teach the sensor nothing.
+    assert [event.data["type"] for event in events] == ["unusual_value"]
+    assert watched.status()[GARAGE]["values"] == learned
+
+
+async def test_forget_data_takes_a_spike_out_of_what_a_watched_sensor_learned(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    values: list[Any] = _steady(600)
+    values[550:552] = [41.2, 41.0]  # a glitch three hours ago: too old to alarm, but learned as usual
+    start = time.time() - (len(values) + 2) * STEP
+    await _feed(hass, start, values)
+    await _refresh(entry, hass)
+    assert events == []
+
+    response = await hass.services.async_call(
+        DOMAIN,
+        "forget_data",
+        {"entity_id": GARAGE, "start": _iso(start + 549.5 * STEP), "end": _iso(start + 552.5 * STEP)},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"forgotten_readings": 3}
+    await _refresh(entry, hass)
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 597
+
+    # The same glitch now is unusual again, where the learned one had made it usual.
+    await _feed(hass, start + len(values) * STEP, [41.2, 41.0])
+    await _refresh(entry, hass)
+    assert [event.data["type"] for event in events] == ["unusual_value"]

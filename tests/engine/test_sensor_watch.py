@@ -202,3 +202,45 @@ def test_explanation_of_an_unusual_change_within_the_usual_range() -> None:
 )
 def test_format_value(value: float, unit: str | None, text: str) -> None:
     assert format_value(value, unit) == text
+
+
+def test_a_sensor_learns_again_only_when_its_excluded_periods_over_kept_values_change() -> None:
+    watch = SensorWatch()
+    values = _steady(50)
+    _feed(watch, values)
+    span = (START + 10 * STEP, START + 20 * STEP)
+    assert watch.must_relearn(GARAGE, [span], first=START)
+
+    watch.relearn(GARAGE)
+    watch.feed(GARAGE, _times(50), values, now=START + 50 * STEP, excluded=[span])
+    assert watch.status()[GARAGE]["values"] == 40
+    assert not watch.must_relearn(GARAGE, [span], first=START)
+    # Not learned yet: a period still to come changes nothing.
+    assert not watch.must_relearn(GARAGE, [span, (START + 60 * STEP, START + 70 * STEP)], first=START)
+    # The period pruned together with its values: nothing to learn again.
+    assert not watch.must_relearn(GARAGE, [], first=START + 30 * STEP)
+    # What it was learned without survives a restart; a period no longer excluded is learned again.
+    restored = SensorWatch(saved=json.loads(json.dumps(watch.as_dict())))
+    assert restored.last_time(GARAGE) == START + 49 * STEP
+    assert not restored.must_relearn(GARAGE, [span], first=START)
+    assert restored.must_relearn(GARAGE, [], first=START)
+
+
+def test_values_of_an_excluded_period_are_scored_by_a_copy_that_learns_nothing_lasting() -> None:
+    straight, holiday = SensorWatch(), SensorWatch()
+    values = _steady(600)
+    _feed(straight, values)
+    _feed(holiday, values)
+    away = (START + 600 * STEP, START + 700 * STEP)
+    times = _times(3, START + 600 * STEP)
+    alarms = holiday.feed(GARAGE, times, [41.2, 41.0, 41.1], now=times[-1] + STEP, excluded=[away])
+    assert [anomaly.type for anomaly in alarms] == ["unusual_value"]
+    assert holiday.status()[GARAGE]["values"] == 600
+
+    # After the period the sensor goes on as if it had never been.
+    after = _steady(20, seed=5)
+    expected = _feed(straight, after, start=START + 700 * STEP)
+    assert (
+        holiday.feed(GARAGE, _times(20, START + 700 * STEP), after, now=START + 720 * STEP, excluded=[away]) == expected
+    )
+    assert holiday.as_dict()["sensors"][GARAGE]["detector"] == straight.as_dict()["sensors"][GARAGE]["detector"]

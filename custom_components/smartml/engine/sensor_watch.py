@@ -13,7 +13,11 @@ Rules on top of the detector, so that a watched sensor stays quiet unless it mat
 - at most one alarm per sensor per ALARM_COOLDOWN_SECONDS, and only the first point of an
   episode (the detector already reports an episode's first, strongest point only);
 - feedback ("it was me") raises that sensor's threshold halfway to 1 above the score of
-  the false alarm, so the same size of deviation does not alert again.
+  the false alarm, so the same size of deviation does not alert again;
+- values in a period excluded from learning (a holiday, readings forgotten) are watched but
+  not learned: a copy of the detector scores them and is dropped when the period ends, so
+  the home stays guarded and the period bends nothing; a period excluded after its values
+  were learned makes the sensor learn again from the kept values without them.
 
 Plain Python around the detector (numpy); `feed` belongs in the executor. The whole state is
 plain JSON (`as_dict` / `from_dict`); detectors are rebuilt from it lazily, in `feed`.
@@ -28,8 +32,11 @@ import math
 from typing import Any, Final, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE, JsonObject
 from .results import Anomaly, anomaly_id
+from .slots import counted
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
 
 # Score threshold per sensitivity, from the Numenta Anomaly Benchmark (41 series, 1354 days,
@@ -50,6 +57,13 @@ MAX_ALARM_AGE_SECONDS: Final = 2 * 3600.0
 RANGE_DAYS: Final = 14
 STATE_VERSION: Final = 1
 
+type Span = tuple[float, float]
+
+
+def clipped(spans: Iterable[Span], low: float, high: float) -> tuple[Span, ...]:
+    """The parts of the spans within [low, high]."""
+    return tuple((max(start, low), min(end, high)) for start, end in spans if end > low and start < high)
+
 
 @dataclass(slots=True)
 class _Watched:
@@ -63,6 +77,13 @@ class _Watched:
     last_value: float | None = None
     # UTC day number -> (lowest, highest) of that day, the last RANGE_DAYS days.
     days: dict[int, tuple[float, float]] = field(default_factory=dict)
+    # The latest value handled, learned or skipped in an excluded period.
+    seen_until: float = -math.inf
+    # The excluded spans, up to seen_until, the detector was learned without.
+    learned_without: tuple[Span, ...] = ()
+    # The copy of the detector that watches the values of an excluded period (not saved: a
+    # restart within the period copies the detector again).
+    excluded_watch: StreamingDetector | None = None
 
     def as_dict(self) -> JsonObject:
         return {
@@ -72,13 +93,16 @@ class _Watched:
             "since": self.since,
             "last_value": self.last_value,
             "days": [[day, low, high] for day, (low, high) in sorted(self.days.items())],
+            "seen_until": self.seen_until if math.isfinite(self.seen_until) else None,
+            "learned_without": [list(span) for span in self.learned_without],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], learning_points: int) -> _Watched:
         detector = StreamingDetector.from_dict(data["detector"])
-        if detector.count == 0:
-            # A fresh detector (an older state version): learn again with today's period.
+        fresh = detector.count == 0
+        if fresh:
+            # A fresh detector (an older state version): learn again with today's period, from the first value.
             detector = StreamingDetector(learning_points=learning_points)
         last_alarm, since, last_value = data.get("last_alarm"), data.get("since"), data.get("last_value")
         return cls(
@@ -88,6 +112,8 @@ class _Watched:
             since=None if since is None else float(since),
             last_value=None if last_value is None else float(last_value),
             days={int(day): (float(low), float(high)) for day, low, high in data.get("days", [])},
+            seen_until=-math.inf if fresh else saved_seen_until(data),
+            learned_without=() if fresh else saved_learned_without(data),
         )
 
     def value_range(self, day: int) -> tuple[float, float] | None:
@@ -107,6 +133,17 @@ class _Watched:
         if self.since is None:
             self.since = ts
         self.last_value = value
+
+
+def saved_seen_until(data: Mapping[str, Any]) -> float:
+    """A saved sensor's latest value handled (-inf when none, or from an older state)."""
+    seen = data.get("seen_until")
+    return -math.inf if seen is None else float(seen)
+
+
+def saved_learned_without(data: Mapping[str, Any]) -> tuple[Span, ...]:
+    """A saved sensor's excluded spans; none in a state saved before they were kept."""
+    return tuple((float(start), float(end)) for start, end in data.get("learned_without") or ())
 
 
 def format_value(value: float, unit: str | None) -> str:
@@ -196,18 +233,48 @@ class SensorWatch:
             self._saved[new] = self._saved.pop(old)
 
     def last_time(self, entity_id: str) -> float:
-        """Time of the latest value fed for a sensor (-inf when none)."""
+        """Time of the latest value fed for a sensor, learned or skipped (-inf when none)."""
         if (sensor := self._sensors.get(entity_id)) is not None:
-            return sensor.detector.last_ts
+            return max(sensor.detector.last_ts, sensor.seen_until)
         saved = self._saved.get(entity_id)
         detector = saved.get("detector") if saved else None
         # A detector state of another version starts afresh, from the first value on.
-        if not isinstance(detector, Mapping) or detector.get("version") != DETECTOR_VERSION:
+        if not saved or not isinstance(detector, Mapping) or detector.get("version") != DETECTOR_VERSION:
             return -math.inf
         try:
-            return float(detector["last_ts"])
-        except (KeyError, TypeError, ValueError):
+            last_ts = detector.get("last_ts")
+            return max(-math.inf if last_ts is None else float(last_ts), saved_seen_until(saved))
+        except (TypeError, ValueError):
             return -math.inf
+
+    def must_relearn(self, entity_id: str, excluded: Sequence[Span], first: float) -> bool:
+        """Whether the excluded spans over the values kept (from `first`) differ from those learned without.
+
+        A period excluded, or no longer excluded, after its values were learned: the sensor
+        must learn again from the kept values. Spans before the first kept value are left
+        out of the comparison, so a period pruned with its values changes nothing.
+        """
+        last = self.last_time(entity_id)
+        if not math.isfinite(last):
+            return False
+        sensor = self._sensors.get(entity_id)
+        if sensor is not None:
+            learned = sensor.learned_without
+        else:
+            try:
+                learned = saved_learned_without(self._saved.get(entity_id) or {})
+            except (TypeError, ValueError):
+                learned = ()
+        return clipped(excluded, first, last) != clipped(learned, first, last)
+
+    def relearn(self, entity_id: str) -> None:
+        """Start the sensor's detector afresh (its feedback and alarm cooldown kept): feed it from the first value."""
+        sensor = self._sensor(entity_id)
+        self._sensors[entity_id] = _Watched(
+            StreamingDetector(learning_points=self.learning_points),
+            threshold=sensor.threshold,
+            last_alarm=sensor.last_alarm,
+        )
 
     def _sensor(self, entity_id: str) -> _Watched:
         sensor = self._sensors.get(entity_id)
@@ -243,17 +310,28 @@ class SensorWatch:
         now: float,
         name: str | None = None,
         unit: str | None = None,
+        excluded: Sequence[Span] = (),
     ) -> list[Anomaly]:
         """Learn a sensor's new values (in time order); return the anomalies they raise.
 
-        Values not after the last one fed, and non-finite values, are ignored.
+        Values not after the last one fed, and non-finite values, are ignored. Values in
+        the excluded spans (sorted, non-overlapping) are scored by a copy of the detector
+        and not learned.
         """
         sensor = self._sensor(entity_id)
-        detector = sensor.detector
         out: list[Anomaly] = []
-        for ts, value in zip(times, values, strict=False):
-            if not math.isfinite(value) or ts <= detector.last_ts:
+        learned = counted(np.asarray(times, dtype=np.float64), excluded).tolist()
+        for ts, value, learn in zip(times, values, learned, strict=False):
+            if not math.isfinite(value) or ts <= max(sensor.detector.last_ts, sensor.seen_until):
                 continue
+            sensor.seen_until = ts
+            if learn:
+                sensor.excluded_watch = None
+                detector = sensor.detector
+            else:
+                if sensor.excluded_watch is None:
+                    sensor.excluded_watch = StreamingDetector.from_dict(sensor.detector.as_dict())
+                detector = sensor.excluded_watch
             score = detector.update(ts, value)
             if (
                 score > 0.0
@@ -264,6 +342,7 @@ class SensorWatch:
                 sensor.last_alarm = ts
                 out.append(self._anomaly(entity_id, sensor, ts, value, score, name, unit))
             sensor.remember(ts, value)
+        sensor.learned_without = clipped(excluded, -math.inf, sensor.seen_until)
         return out
 
     def _local_time(self, ts: float) -> str:
