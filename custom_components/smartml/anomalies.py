@@ -38,7 +38,7 @@ from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.observations import ACTIVITY_DEVICE_CLASSES
 from .engine.results import Anomaly, AnomalyJson
-from .explain import OPENED, ROUTINE_PHRASE_KEYS, Verbs, explain, explain_incident
+from .explain import OPENED, ROUTINE_PHRASE_KEYS, Verbs, english_phrases, explain, explain_incident
 from .home_spec import device_class
 
 RECENT_ANOMALIES = 50
@@ -47,6 +47,16 @@ FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
 # What security sensors other than doors and windows did, in the alert's words.
 ACTIVITY: Final = Verbs("detected activity", "detected activity", "on")
 # By domain, or by device class (a domain name is no device class, and the other way round).
+# The words of a notification, by translation key (under "exceptions", as the routine's).
+NOTIFICATION_PHRASE_KEYS: Final = (
+    "notification_security",
+    "notification_energy",
+    "notification_routine",
+    "notification_it_was_me",
+    "notification_show_me",
+)
+NOTIFICATION_PHRASES: Final[Mapping[str, str]] = english_phrases(NOTIFICATION_PHRASE_KEYS)
+TITLE_KEYS: Final = {KIND_ENERGY: "notification_energy", KIND_ROUTINE: "notification_routine"}
 SENSOR_VERBS: Final[dict[str, Verbs]] = {
     "lock": Verbs("was unlocked", "been unlocked", "unlocked"),
     "alarm_control_panel": Verbs("changed state", "changed state", "disarmed"),
@@ -173,8 +183,17 @@ class AnomalyManager:
         translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
         prefix = f"component.{DOMAIN}.exceptions."
         self._phrases = {
-            key: text for key in ROUTINE_PHRASE_KEYS if (text := translations.get(f"{prefix}{key}.message")) is not None
+            key: text
+            for key in (*ROUTINE_PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS)
+            if (text := translations.get(f"{prefix}{key}.message")) is not None
         }
+
+    def _phrase(self, key: str) -> str:
+        """A notification's words in Home Assistant's language, English when not translated."""
+        return self._phrases.get(key) or NOTIFICATION_PHRASES[key]
+
+    def _title(self, anomaly: Anomaly) -> str:
+        return self._phrase(TITLE_KEYS.get(anomaly.kind, "notification_security"))
 
     def restore(self, stored: list[Any]) -> None:
         """Take back what was told before a restart, without telling it again.
@@ -288,7 +307,7 @@ class AnomalyManager:
             listener(told)
         if not told.dismissed and not self.notify_target:
             # The persistent notification is replaced in place; a phone is not told twice.
-            persistent_notification.async_create(self.hass, words, _title(anomaly), _tag(told))
+            persistent_notification.async_create(self.hass, words, self._title(anomaly), _tag(told))
 
     @callback
     def _async_tell(self, reported: ReportedAnomaly) -> None:
@@ -300,7 +319,7 @@ class AnomalyManager:
 
     async def _async_notify(self, reported: ReportedAnomaly) -> None:
         anomaly = reported.anomaly
-        title = _title(anomaly)
+        title = self._title(anomaly)
         message = reported.explanation
         tag = _tag(reported)
         if not self.notify_target:
@@ -309,8 +328,12 @@ class AnomalyManager:
         data = {
             "tag": tag,
             "actions": [
-                {"action": f"{MOBILE_ACTION_NORMAL}{anomaly.id}", "title": "It was me"},
-                {"action": "URI", "title": "Show me", "uri": f"/logbook?entity_id={','.join(reported.entity_ids)}"},
+                {"action": f"{MOBILE_ACTION_NORMAL}{anomaly.id}", "title": self._phrase("notification_it_was_me")},
+                {
+                    "action": "URI",
+                    "title": self._phrase("notification_show_me"),
+                    "uri": f"/logbook?entity_id={','.join(reported.entity_ids)}",
+                },
             ],
         }
         try:
@@ -343,12 +366,6 @@ class AnomalyManager:
         for listener in list(self._listeners):
             listener(reported)
         return reported
-
-
-def _title(anomaly: Anomaly) -> str:
-    if anomaly.kind == KIND_ROUTINE:
-        return "SmartML: the usual activity is missing"
-    return "SmartML: unusual energy use" if anomaly.kind == KIND_ENERGY else "SmartML: unusual activity"
 
 
 def _tag(reported: ReportedAnomaly) -> str:

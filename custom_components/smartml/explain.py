@@ -170,12 +170,13 @@ ROUTINE_PHRASE_KEYS: Final = (
 )
 
 
-def _english_phrases(keys: tuple[str, ...]) -> dict[str, str]:
+def english_phrases(keys: tuple[str, ...]) -> dict[str, str]:
+    """The English words of these translation keys (under "exceptions"), the fallback of the user's language."""
     exceptions = json.loads((Path(__file__).parent / "translations" / "en.json").read_text(encoding="utf-8"))
     return {key: str(exceptions["exceptions"][key]["message"]) for key in keys}
 
 
-ROUTINE_PHRASES: Final[Mapping[str, str]] = _english_phrases(ROUTINE_PHRASE_KEYS)
+ROUTINE_PHRASES: Final[Mapping[str, str]] = english_phrases(ROUTINE_PHRASE_KEYS)
 
 
 def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[str, str]) -> str:

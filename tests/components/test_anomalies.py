@@ -48,6 +48,34 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     assert calls[0].data["data"]["actions"][0] == {"action": "SMARTML_NORMAL_a1", "title": "It was me"}
 
 
+async def test_notifications_speak_home_assistants_language(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dutch = {
+        "notification_security": "SmartML: ongewone activiteit",
+        "notification_it_was_me": "Dat was ik",
+        "notification_show_me": "Laat zien",
+    }
+
+    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
+        assert (language, category) == ("nl", "exceptions")
+        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
+
+    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
+    hass.config.language = "nl"
+    calls: list[ServiceCall] = []
+    hass.services.async_register("notify", "mobile_app_phone", calls.append)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+
+    entry.runtime_data.coordinator.anomalies.async_report(door_anomaly())
+    await hass.async_block_till_done()
+
+    assert calls[0].data["title"] == "SmartML: ongewone activiteit"
+    assert [action["title"] for action in calls[0].data["data"]["actions"]] == ["Dat was ik", "Laat zien"]
+
+
 @pytest.mark.parametrize(
     ("entity_id", "attributes", "said", "never"),
     [
