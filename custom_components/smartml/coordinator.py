@@ -528,8 +528,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             prediction = await self.worker.async_run(
                 self._predict, models, now, presence_now(self.hass, self.spec), frozenset(e for e, _ in down)
             )
-            if self.fitter.resets != resets:
+            if self.fitter.resets != resets or self.worker.stopped:
                 # smartml.reset while it ran: nothing of the forgotten models is told or kept.
+                # Unloaded or Home Assistant stopping: nothing is told, raised or set any more.
                 return self._summary(now, None)
             unavailable = [(entity_id, seconds) for entity_id, seconds in down if entity_id in self.activity_sensors]
             # Paused, the models hear no events: the routine is not checked (it takes the pause
@@ -542,7 +543,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
                 self._async_check_sensors(models, now, unavailable)
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
-        self.anomalies.async_report_new(await self.watched.async_update(now), self.learning, self.has_energy_anomalies)
+        watched = await self.watched.async_update(now)
+        if self.worker.stopped:
+            return self._summary(now, prediction)
+        self.anomalies.async_report_new(watched, self.learning, self.has_energy_anomalies)
         self._async_check_missing(now)
         if prediction is not None and self.learning:
             # Last: thermostats answer in their own time (a cloud one may be slow or refuse).

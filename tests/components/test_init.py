@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.smartml import fitting
-from custom_components.smartml.const import DOMAIN, ISSUE_SENSOR_SILENT
+from custom_components.smartml.const import DOMAIN, ISSUE_ENTITY_MISSING, ISSUE_SENSOR_SILENT
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.fitting import SmartMLFitCoordinator
 
@@ -277,6 +277,41 @@ async def test_a_reset_while_a_prediction_runs_keeps_nothing_of_it(
     await coordinator.async_reset()
     await hass.async_block_till_done()
     assert carried == [{}]
+
+
+async def test_a_prediction_still_running_when_home_assistant_stops_raises_nothing(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    # Long enough after setup for a chosen entity to count as gone.
+    monkeypatch.setattr("custom_components.smartml.coordinator.ENTITY_MISSING_AFTER_SECONDS", 0.0)
+    started, release = threading.Event(), threading.Event()
+    predict = SmartMLCoordinator._predict
+
+    def slow_predict(self: SmartMLCoordinator, *args: Any) -> Any:
+        started.set()
+        release.wait(10)
+        return predict(self, *args)
+
+    monkeypatch.setattr(SmartMLCoordinator, "_predict", slow_predict)
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    assert await hass.async_add_executor_job(started.wait, 10)
+    # Home Assistant stops: the front door's integration is gone before SmartML's refresh ends.
+    hass.states.async_remove(FRONT_DOOR)
+    stop = hass.async_create_task(coordinator.worker.async_stop())
+    await asyncio.sleep(0)
+    release.set()
+    await stop
+    await refresh
+    await hass.async_block_till_done()
+
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"{ISSUE_ENTITY_MISSING}_{mock_entry.entry_id}") is None
 
 
 async def test_the_entry_s_repair_issues_go_with_it(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:
