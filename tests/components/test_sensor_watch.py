@@ -277,7 +277,8 @@ async def test_forget_data_takes_a_spike_out_of_what_a_watched_sensor_learned(ha
     events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
     values: list[Any] = _steady(600)
     values[550:552] = [41.2, 41.0]  # a glitch three hours ago: too old to alarm, but learned as usual
-    start = time.time() - (len(values) + 2) * STEP
+    now = time.time()
+    start = now - now % STEP - (len(values) + 2) * STEP
     await _feed(hass, start, values)
     await _refresh(entry, hass)
     assert events == []
