@@ -212,6 +212,10 @@ class AnomalyManager:
         """What was told, in the form `restore` takes."""
         return [reported.as_json() for reported in self.recent]
 
+    def forget_incidents(self) -> None:
+        """Start grouping afresh (smartml.reset): the new models' alerts are new incidents."""
+        self._incidents = IncidentGrouper()
+
     def add_listener(self, listener: AnomalyListener, new_only: bool = False) -> Callable[[], None]:
         """Call listener(reported) for each new, updated or dismissed anomaly; returns the remover.
 
@@ -360,6 +364,7 @@ class AnomalyManager:
         if reported is None:
             return None
         reported.dismissed = True
+        self._incidents.settle(reported.anomaly.id)
         for part in reported.parts:
             self._on_feedback(part)
         persistent_notification.async_dismiss(self.hass, _tag(reported))

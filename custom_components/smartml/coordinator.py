@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, entity_registry as er, issue_registry as ir
 from homeassistant.helpers.translation import async_get_translations
@@ -209,11 +209,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """
         stop_listening = self.collector.add_listener(self._async_new_observation)
         stop_collecting = self.collector.async_start()
+        # "It was me" on a notification sent before the restart is heard during the fit too.
+        stop_actions = self.anomalies.async_start()
 
         @callback
         def async_stop() -> None:
             stop_collecting()
             stop_listening()
+            stop_actions()
 
         return async_stop
 
@@ -221,7 +224,6 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     def async_start(self) -> Callable[[], None]:
         """Start listening (after the first fit); returns what stops it all."""
         stops = [
-            self.anomalies.async_start(),
             # A new fit is predicted with at once (this also keeps the refits scheduled).
             self.fitter.async_add_listener(self._async_fitted),
             # Entries are not unloaded when Home Assistant stops; the worker must end anyway.
@@ -398,6 +400,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         """Forget everything learned and start again from the recorder history."""
         self.state.forget()
         self.watched.reset()
+        self.anomalies.forget_incidents()
         self.fitter.async_forget()
         await self.async_bootstrap()
         await self.storage.async_save_now()
@@ -447,11 +450,19 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     @paced()
     def _predict(
-        self, models: HomeModels, now: float, presence: bool | None, unavailable: frozenset[str]
+        self, models: HomeModels, now: float, presence: bool | None, down: list[tuple[str, float]]
     ) -> HomePrediction:
-        """Worker: predictions from the recent part of the observations."""
+        """Worker: predictions from the recent part of the observations.
+
+        down: the entities unavailable now, with how long they have been.
+        """
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
-        return models.predict(snapshot, now, presence, unavailable)
+        # A motion sensor gone offline while on says nothing of now: its area is not in use
+        # for as long as it stays away (the last "on" would hold until it is back).
+        for entity_id, seconds in down:
+            if snapshot.roles.get(entity_id) == ROLE_OCCUPANCY:
+                snapshot.add_state(entity_id, ROLE_OCCUPANCY, STATE_OFF, now - seconds)
+        return models.predict(snapshot, now, presence, frozenset(entity_id for entity_id, _ in down))
 
     def _unavailable(self, now: float, entity_ids: Iterable[str]) -> list[tuple[str, float]]:
         """These entities, where unavailable (or unknown) now, with how long they have been."""
@@ -526,7 +537,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             down = self._unavailable(now, self.roles)
             resets = self.fitter.resets
             prediction = await self.worker.async_run(
-                self._predict, models, now, presence_now(self.hass, self.spec), frozenset(e for e, _ in down)
+                self._predict, models, now, presence_now(self.hass, self.spec), down
             )
             if self.fitter.resets != resets or self.worker.stopped:
                 # smartml.reset while it ran: nothing of the forgotten models is told or kept.

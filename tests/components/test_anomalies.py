@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import time as dt_time
+from datetime import time as dt_time, timedelta
 import threading
+import time
 from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
 
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
@@ -13,13 +16,27 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
+from custom_components.smartml.anomalies import ReportedAnomaly
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.coordinator import SmartMLCoordinator
-from custom_components.smartml.engine.constants import TYPE_OPEN_TOO_LONG, TYPE_STUCK_ON
-from custom_components.smartml.engine.facts import EntryWithoutArrival, OpenTooLong
+from custom_components.smartml.engine.constants import (
+    KIND_SECURITY,
+    TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_OPEN_TOO_LONG,
+    TYPE_STUCK_ON,
+)
+from custom_components.smartml.engine.facts import ActivityWhenEmpty, EntryWithoutArrival, OpenTooLong
 from custom_components.smartml.engine.results import Anomaly
 
-from .conftest import FRONT_DOOR, door_anomaly, home_options, set_home_states, setup_entry
+from .conftest import (
+    FRONT_DOOR,
+    KITCHEN_MOTION,
+    HeldFit,
+    door_anomaly,
+    home_options,
+    set_home_states,
+    setup_entry,
+)
 
 
 async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> None:
@@ -247,3 +264,97 @@ async def test_it_was_me_said_while_a_refit_runs_teaches_the_new_models(
     await hass.async_block_till_done()
     assert coordinator.models is not None
     assert [anomaly.id for anomaly in coordinator.models.feedback] == ["a1"]
+
+
+def _activity_while_away(anomaly_id: str, entity_id: str, area: str, at: dt_time) -> Anomaly:
+    facts = ActivityWhenEmpty(
+        entity_id=entity_id,
+        area=area,
+        state="empty",
+        day_type="weekday",
+        at=at,
+        start_hour=9,
+        end_hour=17,
+        times_seen=0,
+        days_of_history=28.0,
+        expected_per_hour=0.001,
+        threshold=6.0,
+        arrival_grace_minutes=5.0,
+    )
+    return Anomaly(anomaly_id, KIND_SECURITY, TYPE_ACTIVITY_WHEN_EMPTY, [entity_id], time.time(), 9.0, facts)
+
+
+async def _phone_home(hass: HomeAssistant) -> tuple[MockConfigEntry, list[ServiceCall]]:
+    calls: list[ServiceCall] = []
+    hass.services.async_register("notify", "mobile_app_phone", calls.append)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    return entry, calls
+
+
+async def test_an_alert_after_it_was_me_is_told_as_a_new_incident(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry, calls = await _phone_home(hass)
+    anomalies = entry.runtime_data.coordinator.anomalies
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    anomalies.async_report(_activity_while_away("kitchen", KITCHEN_MOTION, "kitchen", dt_time(10, 0)))
+    await hass.async_block_till_done()
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {"event_id": "kitchen"}, blocking=True)
+
+    # Within the incident's quiet hour, another room: the cleaner was marked normal, this is not.
+    freezer.tick(timedelta(minutes=30))
+    anomalies.async_report(_activity_while_away("bedroom", "binary_sensor.bedroom_motion", "bedroom", dt_time(10, 30)))
+    await hass.async_block_till_done()
+
+    assert [event.data["id"] for event in events] == ["kitchen", "bedroom"]
+    assert len(calls) == 2
+    assert hass.states.get("binary_sensor.security_anomaly").state == "on"
+
+
+async def test_a_door_held_open_right_after_its_entry_is_told(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry, calls = await _phone_home(hass)
+    anomalies = entry.runtime_data.coordinator.anomalies
+    events = async_capture_events(hass, EVENT_ANOMALY)
+    anomalies.async_report(door_anomaly())
+    await hass.async_block_till_done()
+
+    freezer.tick(timedelta(minutes=7))
+    facts = OpenTooLong(
+        entity_id=FRONT_DOOR,
+        open_since=dt_time(3, 10),
+        open_minutes=10.0,
+        longest_open_minutes=4.0,
+        limit_minutes=10.0,
+        days_of_history=28.0,
+    )
+    held = Anomaly("held", KIND_SECURITY, TYPE_OPEN_TOO_LONG, [FRONT_DOOR], time.time(), 1.0, facts)
+    anomalies.async_report(held)
+    await hass.async_block_till_done()
+
+    assert [event.data["type"] for event in events] == ["entry_without_arrival", "open_too_long"]
+    assert len(calls) == 2
+
+
+async def test_it_was_me_tapped_while_smartml_starts_is_heard(
+    hass: HomeAssistant, hass_storage: dict[str, Any], held_first_fit: HeldFit
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options())
+    key = f"{DOMAIN}.{entry.entry_id}"
+    # Told before the restart: its notification is still on the phone.
+    told = ReportedAnomaly(door_anomaly(), "Front door opened at 03:10.", time.time())
+    hass_storage[key] = {"version": 1, "minor_version": 6, "key": key, "data": {"anomalies": [told.as_json()]}}
+    set_home_states(hass)
+
+    async def tap_it_was_me() -> None:
+        hass.bus.async_fire("mobile_app_notification_action", {"action": "SMARTML_NORMAL_a1"})
+        await hass.async_block_till_done()
+
+    await held_first_fit.async_set_up(hass, entry, tap_it_was_me)
+
+    coordinator = entry.runtime_data.coordinator
+    assert [item["id"] for item in coordinator.state.feedback] == ["a1"]
+    assert coordinator.anomalies.find("a1").dismissed

@@ -496,3 +496,27 @@ async def test_environmental_sensors_tell_whether_the_area_is_in_use_now(
     await entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(probability).attributes["environment_probability"] > 50
+
+
+async def test_a_motion_sensor_gone_offline_while_on_does_not_keep_its_area_in_use(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    # 03:01: the recorded household never uses the kitchen at night.
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(minutes=1))
+    hass.states.async_set(KITCHEN_MOTION, "unavailable", {})
+    await hass.async_block_till_done()
+
+    for _ in range(10):  # to 13:00, when the household is out
+        freezer.tick(timedelta(hours=1))
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+    kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
+    assert kitchen.state == "off", kitchen.attributes
+    assert "in use now" not in kitchen.attributes["reason"]

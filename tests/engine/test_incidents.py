@@ -174,3 +174,32 @@ def test_a_long_running_grouper_forgets_old_incidents() -> None:
     assert [incident.start for incident in grouper.incidents] == [10 * 3600.0]
     _, is_new = grouper.add(10 * 3600.0 + 4000.0, _alert(10 * 3600.0 + 4000.0), AWAY)
     assert is_new  # the forgotten time away is not reopened
+
+
+def test_an_incident_marked_normal_takes_no_later_alert() -> None:
+    grouper = IncidentGrouper()
+    first, _ = grouper.add(0.0, _alert(0.0), AWAY)
+    grouper.settle(first.id)
+    # Within its quiet window and its spell, and a door within the entry's ten minutes: both new.
+    later, is_new = grouper.add(5 * MINUTE, _alert(5 * MINUTE), AWAY)
+    assert is_new and later is not first and first.end == 0.0
+    grouper.settle(later.id)
+    door, is_new = grouper.add(6 * MINUTE, _alert(6 * MINUTE, door=True), AWAY)
+    assert is_new and door is not later
+
+
+def test_a_door_held_open_opens_its_own_incident_at_once() -> None:
+    grouper = IncidentGrouper()
+    entry, _ = grouper.add(0.0, _alert(0.0, door=True), AWAY)
+    held = OpenTooLong(
+        entity_id=DOOR,
+        open_since=time(12, 0),
+        open_minutes=10.0,
+        longest_open_minutes=4.0,
+        limit_minutes=10.0,
+        days_of_history=20.0,
+    )
+    incident, is_new = grouper.add(
+        7 * MINUTE, Anomaly("o1", KIND_SECURITY, TYPE_OPEN_TOO_LONG, [DOOR], 7 * MINUTE, 3.0, held), None
+    )
+    assert is_new and incident is not entry

@@ -4,9 +4,11 @@ A person wants one notification per incident, not one per sensor event: a reside
 phone says "away" while they cook sets off an alert at every cupboard otherwise. An alert
 joins the open incident when it comes within the quiet window of that incident's last
 alert and belongs to the same spell (the same time away, the same night; an alert without
-a spell joins any). A door opening after the incident has been quiet for `entry_quiet_s`
-always opens a new incident, so that an intrusion never hides inside an old one. An
-incident closes once its quiet window has passed without a new alert.
+a spell joins any). A door opening after the incident has been quiet for `entry_quiet_s`,
+and a door held open too long, always open a new incident, so that an intrusion never
+hides inside an old one and a door still open is told. An incident closes once its quiet
+window has passed without a new alert; one the household marked normal is settled, and
+what comes after it is a new incident.
 
 Plain Python (no numpy): it runs in the event loop beside the live checks.
 """
@@ -113,6 +115,16 @@ class IncidentGrouper:
         self.incidents = [i for i in self.incidents if i.last >= ts or i is self._open]
         self._by_spell = {spell: i for spell, i in self._by_spell.items() if i.last >= ts or i is self._open}
 
+    def settle(self, incident_id: str) -> None:
+        """The household said the incident was normal: no later alert joins it.
+
+        Marked normal, an incident is told no more; an alert joining it would be told to no one.
+        """
+        if self._open is not None and self._open.id == incident_id:
+            self._open.end = self._open.last
+            self._open = None
+        self._by_spell = {spell: i for spell, i in self._by_spell.items() if i.id != incident_id}
+
     def add(self, when: float, anomaly: Anomaly, spell: str | None) -> tuple[Incident, bool]:
         """File an alert raised at `when`; (its incident, whether that incident is new).
 
@@ -138,6 +150,8 @@ class IncidentGrouper:
 
     def _belongs_to(self, when: float, anomaly: Anomaly, spell: str | None) -> Incident | None:
         current = self._open
+        if isinstance(anomaly.facts, OpenTooLong):
+            return None
         if is_door_alert(anomaly):
             # An opening joins only activity that is still going on.
             if current is not None and when - current.last < self.entry_quiet_s:
