@@ -155,6 +155,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.has_routine_anomalies = MODEL_ROUTINE in models and bool(options.get(CONF_ROUTINE_ANOMALIES, True))
         # The sensors whose silence the routine model reads.
         self.activity_sensors = [e for e, role in self.roles.items() if role in (ROLE_OCCUPANCY, ROLE_SECURITY)]
+        self.occupancy_sensors = [e for e, role in self.roles.items() if role == ROLE_OCCUPANCY]
         self.anomalies = AnomalyManager(
             hass,
             options.get(CONF_NOTIFY),
@@ -450,19 +451,38 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     @paced()
     def _predict(
-        self, models: HomeModels, now: float, presence: bool | None, down: list[tuple[str, float]]
+        self,
+        models: HomeModels,
+        now: float,
+        presence: bool | None,
+        down: list[tuple[str, float]],
+        occupancy_now: list[tuple[str, str, float]],
     ) -> HomePrediction:
         """Worker: predictions from the recent part of the observations.
 
-        down: the entities unavailable now, with how long they have been.
+        down: the entities unavailable now, with how long they have been; occupancy_now:
+        what the occupancy sensors say that the observations do not (`_occupancy_now`).
         """
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
-        # A motion sensor gone offline while on says nothing of now: its area is not in use
-        # for as long as it stays away (the last "on" would hold until it is back).
-        for entity_id, seconds in down:
-            if snapshot.roles.get(entity_id) == ROLE_OCCUPANCY:
-                snapshot.add_state(entity_id, ROLE_OCCUPANCY, STATE_OFF, now - seconds)
+        for entity_id, state, since in occupancy_now:
+            snapshot.add_state(entity_id, ROLE_OCCUPANCY, state, since)
         return models.predict(snapshot, now, presence, frozenset(entity_id for entity_id, _ in down))
+
+    def _occupancy_now(self, now: float, down: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
+        """What the occupancy sensors say of now that the observations do not: (entity, state, since).
+
+        A sensor gone offline says nothing of now: its last "on" would keep its area in use
+        until it is back, so it ends when the sensor went. While learning is paused nothing
+        is collected, yet the predictions follow the home as it is.
+        """
+        offline = dict(down)
+        out: list[tuple[str, str, float]] = []
+        for entity_id in self.occupancy_sensors:
+            if entity_id in offline:
+                out.append((entity_id, STATE_OFF, now - offline[entity_id]))
+            elif not self.learning and (state := self.hass.states.get(entity_id)) is not None:
+                out.append((entity_id, state.state, state.last_changed_timestamp))
+        return out
 
     def _unavailable(self, now: float, entity_ids: Iterable[str]) -> list[tuple[str, float]]:
         """These entities, where unavailable (or unknown) now, with how long they have been."""
@@ -537,7 +557,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             down = self._unavailable(now, self.roles)
             resets = self.fitter.resets
             prediction = await self.worker.async_run(
-                self._predict, models, now, presence_now(self.hass, self.spec), down
+                self._predict, models, now, presence_now(self.hass, self.spec), down, self._occupancy_now(now, down)
             )
             if self.fitter.resets != resets or self.worker.stopped:
                 # smartml.reset while it ran: nothing of the forgotten models is told or kept.

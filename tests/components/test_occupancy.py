@@ -520,3 +520,29 @@ async def test_a_motion_sensor_gone_offline_while_on_does_not_keep_its_area_in_u
     kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
     assert kitchen.state == "off", kitchen.attributes
     assert "in use now" not in kitchen.attributes["reason"]
+
+
+async def test_predictions_follow_the_home_while_learning_is_paused(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    freezer.tick(timedelta(minutes=2))
+    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+    await hass.async_block_till_done()
+
+    for _ in range(10):
+        freezer.tick(timedelta(hours=1))
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+    kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
+    assert kitchen.state == "off", kitchen.attributes
+    assert "in use now" not in kitchen.attributes["reason"]
+    # Nothing of the pause is learned: the last reading kept is the "on" before it.
+    assert coordinator.state.observations.channels[KITCHEN_MOTION].values[-1] == 1.0
