@@ -147,6 +147,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.climate_names = {entity_id: entity_name(hass, entity_id) for entity_id in options.get(CONF_CLIMATE) or []}
         models = models_for(self.spec)
         self.has_occupancy = MODEL_OCCUPANCY in models
+        self.has_presence = bool(self.spec.get(ROLE_PRESENCE))
         # The security sensor shows the security model's anomalies and the watched sensors' alike.
         self.has_security = MODEL_SECURITY in models or bool(options.get(CONF_SECURITY_SENSORS))
         # The forecast sensors need the house's consumption; watched devices alone raise alerts only.

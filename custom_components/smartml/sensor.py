@@ -339,7 +339,9 @@ async def async_setup_entry(
         entities.extend(SmartMLSensor(coordinator, d, area_id, area_name, phrases) for d in AREA_SENSORS)
     if coordinator.has_occupancy:
         entities.extend(SmartMLSensor(coordinator, d, phrases=phrases) for d in HOME_SCOPE_SENSORS)
-        entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SENSORS)
+        # Without presence entities a quiet home (asleep) is not an empty one: no arrival to expect.
+        if coordinator.has_presence:
+            entities.extend(SmartMLSensor(coordinator, d) for d in HOME_SENSORS)
     if coordinator.has_energy_forecast:
         entities.extend(SmartMLSensor(coordinator, d) for d in ENERGY_SENSORS)
     for climate_id, zone_name in coordinator.climate_names.items():

@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.smartml.const import CONF_AREAS, CONF_ENVIRONMENT, CONF_OCCUPANCY, DOMAIN
+from custom_components.smartml.const import CONF_AREAS, CONF_ENVIRONMENT, CONF_OCCUPANCY, CONF_PRESENCE, DOMAIN
 from custom_components.smartml.engine.constants import HOME
 from custom_components.smartml.engine.results import (
     CONTRIBUTION_ACTIVITY,
@@ -546,3 +546,25 @@ async def test_predictions_follow_the_home_while_learning_is_paused(
     assert "in use now" not in kitchen.attributes["reason"]
     # Nothing of the pause is learned: the last reading kept is the "on" before it.
     assert coordinator.state.observations.channels[KITCHEN_MOTION].values[-1] == 1.0
+
+
+async def test_a_home_without_presence_asleep_is_not_said_to_be_empty(
+    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_PRESENCE: []}))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, entry)
+
+    reasons = [
+        hass.states.get(entity_id).attributes["reason"]
+        for entity_id in (
+            "sensor.kitchen_occupancy_probability",
+            "binary_sensor.kitchen_occupancy_predicted",
+            "sensor.home_occupancy_probability",
+        )
+    ]
+    assert reasons[0] and not any("everyone is away" in text for text in reasons), reasons
+    # No one's comings and goings are known: no dawn is taken for an arrival.
+    assert hass.states.get("sensor.home_expected_arrival") is None
+    assert hass.states.get("sensor.home_expected_departure") is None

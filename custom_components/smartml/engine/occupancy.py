@@ -367,7 +367,14 @@ class OccupancyModel:
                 scored_slots=scored,
                 virtual_probability=virtual,
                 contributions=contributions(
-                    routines, scope, origin_index, self.coef_, self.scope_means_.get(scope), now, active
+                    routines,
+                    scope,
+                    origin_index,
+                    self.coef_,
+                    self.scope_means_.get(scope),
+                    now,
+                    active,
+                    presence=bool(self.presence_),
                 ),
                 slots=tuple(zip(slot_starts.tolist(), row.tolist(), strict=True)) if scope == HOME else (),
             )

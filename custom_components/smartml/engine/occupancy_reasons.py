@@ -110,10 +110,13 @@ def contributions(
     mean: FloatArray | None,
     now: float,
     last_active: float | None,
+    presence: bool = True,
 ) -> tuple[Contribution, ...]:
     """The strongest contributions to P(occupied) of the slot at `origin` (the next one).
 
     last_active: when the scope's sensors were last on (`now` while one is, None if never).
+    presence: whether the home has presence entities; without them a quiet home (asleep,
+    sitting still) is not known to be empty, so it is never said to be.
     """
     row = feature_rows(routines, scope, np.array([origin]), np.array([1]))[0]
     weights: dict[str, float] = {}
@@ -142,7 +145,7 @@ def contributions(
     # Context is named only when it holds: another area was used, nobody is home.
     if row[COLUMN_OTHER_AREAS] > 0 and GROUP_ELSEWHERE in weights and scope != HOME:
         found.append(Contribution(CONTRIBUTION_ELSEWHERE, weights[GROUP_ELSEWHERE]))
-    if row[COLUMN_AWAY] > 0 and GROUP_AWAY in weights:
+    if presence and row[COLUMN_AWAY] > 0 and GROUP_AWAY in weights:
         found.append(Contribution(CONTRIBUTION_AWAY, weights[GROUP_AWAY]))
     found.sort(key=lambda c: abs(c.weight), reverse=True)
     return tuple(found[:MAX_CONTRIBUTIONS])
