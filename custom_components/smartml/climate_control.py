@@ -185,6 +185,7 @@ class SetpointControl:
             manual_hold_minutes=manual_hold_minutes,
             step=step,
             preset=attributes.get("preset_mode"),
+            shows_target=_shown_setpoint(attributes) is not None,
         )
         if setpoint is None:
             return Plan(None, reason, unit, step, attributes)
@@ -250,8 +251,8 @@ class SetpointControl:
         Within half a step it shows that setpoint; within a whole one where SmartML sent
         this very setpoint and the thermostat rounded it its own way.
         """
-        current = reported_setpoint(plan.attributes)
-        if not isinstance(current, (int, float)) or not math.isfinite(current):
+        current = _shown_setpoint(plan.attributes)
+        if current is None:
             return False
         off = abs(current - setpoint)
         if off < plan.step / 2:
@@ -322,6 +323,14 @@ def _reported(attributes: Mapping[str, Any], key: str, default: float) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return default
+
+
+def _shown_setpoint(attributes: Mapping[str, Any]) -> float | None:
+    """The setpoint the thermostat shows (its target temperature, else its range's middle), if any."""
+    shown = reported_setpoint(attributes)
+    if isinstance(shown, (int, float)) and not isinstance(shown, bool) and math.isfinite(shown):
+        return float(shown)
+    return None
 
 
 def _step(attributes: Mapping[str, Any], unit: str) -> float:

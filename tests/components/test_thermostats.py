@@ -507,6 +507,41 @@ async def test_a_thermostat_on_a_preset_of_its_own_is_left_alone(
     assert refused.value.translation_key == "setpoint_preset"
 
 
+@pytest.mark.parametrize(
+    ("shows", "reason"),
+    [("fan_only", "setpoint_hvac_mode"), ("dry", "setpoint_hvac_mode"), ("no_target", "setpoint_no_target")],
+)
+async def test_a_thermostat_without_a_target_temperature_now_is_not_sent_setpoints(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    shows: str,
+    reason: str,
+) -> None:
+    """A heat pump turned to fan only or dry, or one showing no target temperature: left alone, not asked every minute."""
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
+    if shows != "dry":  # many drop their target temperature in fan only
+        thermostat._attr_target_temperature = None
+        thermostat.async_write_ha_state()
+    if shows != "no_target":
+        thermostat._attr_hvac_modes = [*thermostat.hvac_modes, HVACMode(shows)]
+        await hass.services.async_call(
+            "climate", "set_hvac_mode", {"entity_id": THERMOSTAT, "hvac_mode": shows}, blocking=True
+        )
+    await hass.async_block_till_done()
+    asked = thermostat.asked
+    for _ in range(10):
+        await _refresh(hass, mock_entry, freezer, 1)
+    assert thermostat.asked == asked
+    assert hass.states.get(PREDICTED_SETPOINT).state != "unavailable"
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert refused.value.translation_key == reason
+    assert thermostat.asked == asked
+
+
 async def test_a_thermostat_switched_to_cooling_is_not_given_heating_setpoints(
     recorder_mock: Recorder,
     hass: HomeAssistant,

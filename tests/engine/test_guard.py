@@ -32,6 +32,17 @@ def test_thermostat_that_is_off_is_left_alone() -> None:
     assert guarded_setpoint(20.0, **{**BASE, "hvac_mode": "off"}) == (None, "hvac_off")
 
 
+def test_thermostat_in_a_mode_without_a_target_temperature_is_left_alone() -> None:
+    for mode in ("fan_only", "dry"):
+        assert guarded_setpoint(20.0, **{**BASE, "hvac_mode": mode}) == (None, "hvac_mode")
+    for mode in ("heat", "cool", "heat_cool", "auto"):
+        assert guarded_setpoint(20.0, **{**BASE, "hvac_mode": mode}) == (20.0, "ok")
+
+
+def test_thermostat_showing_no_target_temperature_is_left_alone() -> None:
+    assert guarded_setpoint(20.0, **BASE, shows_target=False) == (None, "no_target")
+
+
 def test_recent_manual_change_is_respected_until_hold_expires() -> None:
     recent = {**BASE, "last_manual_change": 10_000.0 - 30 * 60}
     assert guarded_setpoint(20.0, **recent) == (None, "manual_override")
