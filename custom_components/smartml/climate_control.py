@@ -94,16 +94,24 @@ class SetpointControl:
         observations: ObservationStore,
         settings: dict[str, Any],
         on_changed: Callable[[], None],
+        hearing: Callable[[], bool],
     ) -> None:
-        """Control the thermostats; on_changed saves the settings."""
+        """Control the thermostats; on_changed saves the settings.
+
+        hearing: whether each setpoint change is heard (stored and passed to
+        note_setpoint_change); learning paused, it is not.
+        """
         self.hass = hass
         self._observations = observations
         self._settings = settings
         self._on_changed = on_changed
+        self._hearing = hearing
         # What SmartML last set each thermostat to, and when someone else last changed it.
         self.applied: dict[str, Applied] = {}
         # Thermostats whose last auto-applied setpoint was refused: since when, and the last try.
         self.refused: dict[str, tuple[float, float]] = {}
+        # Changes by hand noticed while not heard: when, and the setpoint then (°C).
+        self._noticed: dict[str, tuple[float, float]] = {}
 
     @property
     def manual_changes(self) -> dict[str, float]:
@@ -161,6 +169,37 @@ class SetpointControl:
         self.manual_changes[entity_id] = ts
         self._on_changed()
 
+    def note_unheard_change(self, climate_id: str) -> None:
+        """Notice a change by hand made while setpoint changes were not heard (learning paused).
+
+        A thermostat showing another setpoint than it was last seen at, or than SmartML set
+        since, was changed by hand: at the latest when its state last changed, which starts
+        the hold (a later change of another attribute only makes the hold longer).
+        """
+        state = self.hass.states.get(climate_id)
+        shown = None if state is None else _shown_setpoint(state.attributes)
+        if state is None or shown is None:
+            return
+        shown = _to_celsius(shown, self.hass.config.units.temperature_unit)
+        # The last setpoint known: observed, noticed here, or set by SmartML.
+        channel = self._observations.channels.get(f"{climate_id}{CHANNEL_SEP}{ATTR_SETPOINT}")
+        seen_at, seen, tolerance = -math.inf, None, SETPOINT_EPSILON
+        if channel is not None and channel.values:
+            seen_at, seen = channel.times[-1], channel.values[-1]
+        noticed = self._noticed.get(climate_id)
+        if noticed is not None and noticed[0] >= seen_at:
+            seen_at, seen = noticed
+        applied = self.applied.get(climate_id)
+        if applied is not None and applied.at >= seen_at:
+            # The thermostat's answer may be a step off what SmartML sent (it rounds its own way).
+            seen, tolerance = applied.setpoint, applied.step + SETPOINT_EPSILON
+        if seen is None or abs(shown - seen) <= tolerance:
+            return
+        changed_at = state.last_updated_timestamp
+        self._noticed[climate_id] = (changed_at, shown)
+        self.manual_changes[climate_id] = changed_at
+        self._on_changed()
+
     def _plan(self, climate_id: str, zone: ClimatePrediction | None, manual_hold_minutes: float) -> Plan:
         """What the prediction (°C) would set the thermostat to, within the guard rails."""
         state = self.hass.states.get(climate_id)
@@ -208,6 +247,8 @@ class SetpointControl:
         Predictions are in °C; the thermostat is set in the home's unit, as Home Assistant
         shows it, to its step. Returns what was set, in that unit.
         """
+        if not self._hearing():
+            self.note_unheard_change(climate_id)
         plan = self._plan(climate_id, zone, manual_hold_minutes)
         if plan.setpoint is None:
             if raise_on_refusal:

@@ -168,7 +168,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.anomalies.restore(state.anomalies)
         self.anomalies.add_listener(self._async_told_changed)
         self.watched = WatchedSensors(hass, state, options, lambda e: entity_name(hass, e), storage.schedule_save)
-        self.setpoints = SetpointControl(hass, state.observations, state.settings, storage.schedule_save)
+        self.setpoints = SetpointControl(
+            hass, state.observations, state.settings, storage.schedule_save, lambda: self.collector.enabled
+        )
         self._retraining = False
         # Translated texts of the learning status's reasons, loaded at the first refresh.
         self._reason_texts: Mapping[str, str] = {}
@@ -316,6 +318,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self.state.learning = enabled
         self.collector.enabled = enabled
         if enabled:
+            # A thermostat changed by hand while paused is held as if the change was heard.
+            for entity_id, role in self.roles.items():
+                if role == ROLE_CLIMATE:
+                    self.setpoints.note_unheard_change(entity_id)
             # What changed while paused is known from now on, to the models too.
             self.collector.async_record_current(since=now)
             self._async_presence_to_models()
@@ -582,7 +588,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         self._async_check_missing(now)
         if prediction is not None and self.learning:
             # Last: thermostats answer in their own time (a cloud one may be slow or refuse).
-            # Paused, SmartML does not hear a change by hand, so it sets nothing.
+            # Paused, SmartML does not hear a change by hand, so it sets nothing by itself.
             await self.setpoints.async_auto_apply(prediction.climate)
         return self._summary(now, prediction)
 

@@ -474,6 +474,56 @@ async def test_a_setpoint_set_by_hand_is_kept_over_a_reload_and_while_learning_i
     assert thermostat.sent[1:] == [23.0]  # the hand's, and nothing from SmartML since
 
 
+async def test_a_change_by_hand_while_learning_is_paused_is_held_once_it_resumes(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    """Paused for a party, turned up to 23 °C by hand, learning back on: 23 °C stays for the hold."""
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": LEARNING}, blocking=True)
+    await _refresh(hass, mock_entry, freezer, 1)
+    await _set_by_hand(hass, 23.0)
+    await _refresh(hass, mock_entry, freezer, 1)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": LEARNING}, blocking=True)
+    for _ in range(5):
+        await _refresh(hass, mock_entry, freezer, 1)
+    assert thermostat.sent[1:] == [23.0]
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == 23.0
+    assert THERMOSTAT in mock_entry.runtime_data.coordinator.setpoints.manual_changes
+
+
+async def test_apply_setpoint_while_learning_is_paused_keeps_to_the_hold(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+) -> None:
+    """Asked for, a setpoint is set while paused too; a change by hand made meanwhile is held."""
+    thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": LEARNING}, blocking=True)
+    coordinator = mock_entry.runtime_data.coordinator
+    # SmartML's own setpoint, set twice, is no change by hand.
+    for _ in range(2):
+        await _refresh(hass, mock_entry, freezer, 1)
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert len(thermostat.sent) == 3
+    assert coordinator.setpoints.manual_changes == {}
+
+    await _set_by_hand(hass, 23.0)
+    await _refresh(hass, mock_entry, freezer, 1)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(DOMAIN, "apply_setpoint", {"entity_id": PREDICTED_SETPOINT}, blocking=True)
+    assert refused.value.translation_key == "setpoint_manual_override"
+    await hass.services.async_call("switch", "turn_on", {"entity_id": LEARNING}, blocking=True)
+    await _refresh(hass, mock_entry, freezer, 5)
+    assert thermostat.sent[-1] == 23.0
+    assert hass.states.get(THERMOSTAT).attributes[ATTR_TEMPERATURE] == 23.0
+
+
 async def test_a_small_nudge_of_a_fine_stepped_thermostat_is_someone_s(
     recorder_mock: Recorder,
     hass: HomeAssistant,
