@@ -231,6 +231,30 @@ async def test_a_thermostat_that_refuses_leaves_smartml_running(
     assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
+async def test_an_unavailable_thermostat_is_skipped_until_it_is_back(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    evening: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    thermostat = Thermostat()
+    await _home_with(hass, mock_entry, freezer, thermostat)
+    thermostat._attr_available = False
+    thermostat.async_write_ha_state()
+    await hass.services.async_call("switch", "turn_on", {"entity_id": AUTO_APPLY}, blocking=True)
+    for _ in range(6):
+        await _refresh(hass, mock_entry, freezer, 15)
+    assert thermostat.asked == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and THERMOSTAT in r.getMessage()]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"setpoint_refused_{THERMOSTAT}") is None
+    thermostat._attr_available = True
+    thermostat.async_write_ha_state()
+    await _refresh(hass, mock_entry, freezer, 1)
+    assert thermostat.asked == 1
+
+
 async def test_apply_setpoint_to_a_thermostat_that_refuses_says_so(
     recorder_mock: Recorder,
     hass: HomeAssistant,
