@@ -6,6 +6,7 @@ import csv
 from datetime import datetime, timedelta, timezone
 import math
 from pathlib import Path
+import tracemalloc
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,8 +22,12 @@ from custom_components.smartml.engine.setpoint_changes import (
     KIND_MANUAL,
     KIND_OCCUPANCY,
     KIND_SCHEDULE,
+    SCHEDULE_MIN_DAYS,
+    SCHEDULE_TOLERANCE,
+    SCHEDULE_WINDOW_MINUTES,
     classify_changes,
 )
+from custom_components.smartml.engine.slots import local_times
 from custom_components.smartml.engine.thermal import fit_thermal
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -548,6 +553,69 @@ def test_returning_from_an_override_is_not_mistaken_for_the_usual_step() -> None
     new = np.array([21.0, 21.0, 21.0, 21.0])
     old = np.array([17.0, 17.0, 17.0, 24.0])  # the last one ends a manual boost
     assert classify_changes(times, new, TZ, old_values=old).tolist() == [KIND_SCHEDULE] * 3 + [KIND_MANUAL]
+
+
+def _schedule_steps_pairwise(
+    times: NDArray[np.float64], new: NDArray[np.float64], tz_name: str, old: NDArray[np.float64] | None
+) -> NDArray[np.bool_]:
+    """Which changes recur as a schedule, every pair of changes compared at once (the reference)."""
+    local = local_times(times, tz_name)
+    minute = (local % DAY) / 60.0
+    day = np.floor(local / DAY).astype(np.int64)
+    gap = np.abs(minute[:, None] - minute[None, :])
+    gap = np.minimum(gap, 1440.0 - gap)
+    similar = (gap <= SCHEDULE_WINDOW_MINUTES) & (np.abs(new[:, None] - new[None, :]) <= SCHEDULE_TOLERANCE)
+    if old is not None:
+        similar &= np.abs(old[:, None] - old[None, :]) <= SCHEDULE_TOLERANCE
+    order = np.argsort(day, kind="stable")
+    group_starts = np.flatnonzero(np.r_[True, np.diff(day[order]) != 0])
+    per_day = np.logical_or.reduceat(similar[:, order], group_starts, axis=1)
+    return np.asarray(per_day.sum(axis=1) >= SCHEDULE_MIN_DAYS)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_change_kinds_are_those_of_comparing_every_pair(seed: int) -> None:
+    """Compared a block at a time, near their time of day only, the kinds are those of every pair."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 7, 300, 1400, 3000]))
+    if seed % 3 == 0:
+        # All at about the same time of day, around midnight: many days each, blocks split.
+        minutes = rng.choice([-30.0, -10.0, 0.0, 10.0, 20.0, 30.0], n)
+        times = START + DAY * rng.integers(0, 90, n) + 60.0 * minutes
+    else:
+        # On a 10-minute grid (gaps of exactly the window) over a few months, across a DST change.
+        times = START + 600.0 * rng.integers(0, 90 * 144, n)
+    times = np.sort(times)
+    new = 17.0 + 0.5 * rng.integers(0, 4, n)  # steps of exactly the tolerance too
+    old = 17.0 + 0.5 * rng.integers(0, 4, n) if seed % 2 else None
+    tz_name = "Europe/Berlin" if seed % 4 < 2 else TZ
+    kinds = classify_changes(times, new, tz_name, old_values=old)
+    assert ((kinds == KIND_SCHEDULE) == _schedule_steps_pairwise(times, new, tz_name, old)).all()
+
+
+def test_a_thermostat_nudged_every_ten_minutes_for_two_months_is_fitted_in_little_memory() -> None:
+    """A radiator valve an automation nudges every 10 minutes: 8,640 setpoint changes in 60 days."""
+    store = ObservationStore()
+    changes = int(60 * DAY / 600)
+    for i in range(changes):
+        attributes = {"temperature": 20.0 + 0.5 * (i % 2), "current_temperature": 20.2}
+        store.add_state(CLIMATE, "climate", "heat", START + 600.0 * i, attributes)
+    model = ClimateModel()
+    tracemalloc.start()
+    try:
+        model.fit(store, {"timezone": "Europe/Berlin", "climate": [CLIMATE]}, START + 60 * DAY)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60e6, f"{peak / 1e6:.0f} MB"
+    times = START + 600.0 * np.arange(20_000)
+    tracemalloc.start()
+    try:
+        classify_changes(times, 20.0 + 0.5 * (np.arange(20_000) % 2), "Europe/Berlin")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6, f"{peak / 1e6:.0f} MB"
 
 
 def test_a_presence_entity_without_history_is_ignored() -> None:

@@ -154,8 +154,10 @@ def _fit_setpoints(
     home_series, relax_hours = presence
     channels = store.channels
     sp_t, sp_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_SETPOINT))
-    before = sp_t < now
-    sp_t, sp_v = sp_t[before], sp_v[before]
+    # The fit's time, from the setpoint in force at its start.
+    first = max(int(np.searchsorted(sp_t, start, side="right")) - 1, 0)
+    last = int(np.searchsorted(sp_t, now, side="left"))
+    sp_t, sp_v = sp_t[first:last], sp_v[first:last]
     if not len(sp_t):
         return
     mode_t, mode_v = channel_arrays(channels.get(entity_id + CHANNEL_SEP + ATTR_HVAC_MODE))
