@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 
 from custom_components.smartml.engine.constants import TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY, TYPE_STUCK_ON
 from custom_components.smartml.engine.device_watch import earlier_from_hourly
@@ -40,6 +42,18 @@ def _home(days: int, heater_watts: dict[float, float] | None = None, kettle_extr
         if heater_watts and t in heater_watts:
             heater = heater_watts[t]
         store.add_state(HEATER, "devices", f"{heater:.0f}", t, unit="W")
+    return store
+
+
+def _still_meter(entity_id: str, days: int, watts_at: Callable[[float], float], decimals: int) -> ObservationStore:
+    """A plug's kWh meter as Home Assistant writes it: a new state only when the shown reading changes."""
+    store = ObservationStore(max_points=10**7)
+    kwh, shown = 0.0, ""
+    for t in np.arange(T0, T0 + days * DAY, 60.0).tolist():
+        kwh += watts_at(t) / 60_000.0
+        if (text := f"{kwh:.{decimals}f}") != shown:
+            store.add_state(entity_id, "devices", text, t, {"unit_of_measurement": "kWh"})
+            shown = text
     return store
 
 
@@ -298,3 +312,49 @@ def test_a_device_left_on_is_told_once_not_again_as_the_house_s_long_run() -> No
     oven = LongRun(floor_w=3400.0, threshold_w=1200.0, usual_w=300.0, hours=3.0, hour=23)
     model.devices_.left_on_ = {HEATER: 1500.0}
     assert not model.explained_by_devices(energy_anomaly(TYPE_STUCK_ON, [HOUSE], T0, 2.8, oven))
+
+
+def test_a_device_whose_meter_holds_still_while_off_is_learned_and_reported_left_on() -> None:
+    """At 0 W its 2-decimal meter shows the same reading for 22 h a day: those hours used nothing."""
+    last = T0 + 60 * DAY
+
+    def watts(t: float) -> float:
+        if t >= last + 18 * HOUR:
+            return 800.0  # left on from 18:00
+        return 800.0 if 18 <= (t - T0) % DAY / HOUR < 20 else 0.0
+
+    store = _still_meter(HEATER, 61, watts, 2)
+    spec = {"timezone": "UTC", "power": [], "energy": [], "devices": [HEATER]}
+    model = EnergyModel()
+    model.fit(store, spec, last)
+    profile = model.devices_.profiles_[HEATER]
+    assert profile.standby_w < 10.0 and profile.running_w == pytest.approx(800.0)
+    assert profile.longest_s[18] == 2 * HOUR
+    found = _alerts(model, store, last + 18 * HOUR, last + 24 * HOUR)
+    assert [(kind, device) for _, kind, device in found] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+
+
+def test_a_device_switched_off_after_its_left_on_alert_is_no_longer_left_on() -> None:
+    """Switched off at the plug, its 3-decimal meter stops: its last reading stands while it is available."""
+    last = T0 + 21 * DAY
+
+    def watts(t: float) -> float:
+        if last + 18 * HOUR <= t < last + 25 * HOUR:
+            return 800.0  # left on 18:00-01:00
+        if t >= last + 25 * HOUR:
+            return 0.0  # then switched off at the plug
+        return 800.0 if 18 <= (t - T0) % DAY / HOUR < 20 else 1.0
+
+    store = _still_meter(HEATER, 23, watts, 3)
+    spec = {"timezone": "UTC", "power": [], "energy": [], "devices": [HEATER]}
+    model = EnergyModel()
+    model.fit(store, spec, last)
+    found = _alerts(model, store, last + 18 * HOUR, last + 25 * HOUR)
+    assert [(kind, device) for _, kind, device in found] == [(TYPE_DEVICE_LEFT_ON, HEATER)]
+    assert set(model.devices_.left_on_) == {HEATER}
+    # Ten hours after, still at 0 W: no longer left on, so it explains no house alert.
+    model.check(store, last + 35 * HOUR)
+    assert model.devices_.left_on_ == {}
+    # Unavailable, its last reading says nothing of now: not quiet either.
+    model.check(store, last + 36 * HOUR, unavailable={HEATER})
+    assert model.devices_.left_on_ == {}

@@ -21,7 +21,7 @@ from custom_components.smartml.engine.energy_alerts import EnergyAlerts, Flagged
 from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W, EnergyDetectors, check_above_forecast
 from custom_components.smartml.engine.energy_features import usual_profile
 from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
-from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption
+from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption, power_grid
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
@@ -122,13 +122,33 @@ def test_power_in_kilowatts_becomes_hourly_kwh() -> None:
 
 
 def test_meter_gap_leaves_hours_unknown() -> None:
+    """Nothing recorded for 5 h while the meter counted on: when it did, no one knows."""
     store = ObservationStore()
-    for hour, kwh in [(0, 1.0), (1, 2.0), (6, 3.0), (7, 4.0)]:
+    for hour, kwh in [(0, 1.0), (1, 2.0), (6, 7.0), (7, 8.0)]:
         store.add_state(METER, "energy", str(kwh), T0 + hour * HOUR)
     _, kwh_h = hourly_from_store(store, SPEC_METER, end=T0 + 7 * HOUR)
     assert kwh_h[0] == pytest.approx(1.0)
     assert np.isnan(kwh_h[1:6]).all()
     assert kwh_h[6] == pytest.approx(1.0)
+
+
+def test_a_meter_that_held_still_over_a_gap_used_nothing_then() -> None:
+    """Home Assistant writes no state while a reading stays the same: equal readings, no use."""
+    store = ObservationStore()
+    for hour, kwh in [(0, 1.0), (1, 2.0), (6, 2.0), (7, 3.0)]:
+        store.add_state(METER, "energy", str(kwh), T0 + hour * HOUR)
+    _, kwh_h = hourly_from_store(store, SPEC_METER, end=T0 + 7 * HOUR)
+    assert kwh_h.tolist() == pytest.approx([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+
+
+def test_a_meter_s_last_reading_stands_until_now_only_while_it_is_available() -> None:
+    store = ObservationStore()
+    for hour, kwh in [(0, 1.0), (1, 2.0)]:
+        store.add_state(METER, "energy", str(kwh), T0 + hour * HOUR)
+    _, available = power_grid(store, SPEC_METER, T0, T0 + 6 * HOUR, available=True)
+    assert available.tolist() == pytest.approx([1000.0] * 4 + [0.0] * 20)
+    _, unknown = power_grid(store, SPEC_METER, T0, T0 + 6 * HOUR)
+    assert np.isnan(unknown[4:]).all()
 
 
 def test_quantiles_are_ordered(fitted: tuple[EnergyModel, ObservationStore]) -> None:

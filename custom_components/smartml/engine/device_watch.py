@@ -58,10 +58,15 @@ STANDBY_WINDOW_SECONDS: Final = DAY_SECONDS
 DEVICE_POWER_HOLD: Final = DAY_SECONDS
 
 
-def device_grid(store: ObservationStore, entity_id: str, start: float, end: float) -> tuple[FloatArray, FloatArray]:
-    """A device's mean power (W) on the 15-minute grid of [start, end), from its meter or power sensor."""
+def device_grid(
+    store: ObservationStore, entity_id: str, start: float, end: float, available: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """A device's mean power (W) on the 15-minute grid of [start, end), from its meter or power sensor.
+
+    available: the device's entity is available at `end` (now): its last reading still stands.
+    """
     spec = {"energy": [entity_id], "power": [device_power_channel(entity_id)]}
-    return power_grid(store, spec, start, end, hold=DEVICE_POWER_HOLD)
+    return power_grid(store, spec, start, end, hold=DEVICE_POWER_HOLD, available=available)
 
 
 def earlier_from_hourly(starts: FloatArray, watts: FloatArray, hourly: HourlyValues) -> FloatArray:
@@ -203,9 +208,10 @@ class DeviceWatch:
         found: list[Anomaly] = []
         for entity_id, profile in self.profiles_.items():
             window = max(max(profile.limit_s) + 2 * HOUR_SECONDS, STANDBY_WINDOW_SECONDS + HOUR_SECONDS)
-            starts, watts = device_grid(store, entity_id, now - window, now)
+            available = entity_id not in unavailable
+            starts, watts = device_grid(store, entity_id, now - window, now, available)
             known = np.flatnonzero(np.isfinite(watts))
-            if entity_id in unavailable or not len(known):
+            if not available or not len(known):
                 # Nothing measured now: not left on as far as anyone knows, and not quiet either.
                 self.left_on_.pop(entity_id, None)
                 for anomaly_type in (TYPE_DEVICE_LEFT_ON, TYPE_DEVICE_STANDBY):

@@ -18,15 +18,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constants import HOUR_SECONDS as HOUR
-from .observations import KIND_MEAN, ROLE_ENERGY, ROLE_OUTDOOR, ROLE_POWER, ChannelBuffer, ObservationStore
+from .observations import (
+    KIND_MEAN,
+    NUMERIC_BUCKET_SECONDS,
+    ROLE_ENERGY,
+    ROLE_OUTDOOR,
+    ROLE_POWER,
+    ChannelBuffer,
+    ObservationStore,
+)
 from .pacing import pace
 from .slots import buffer_arrays, counted, local_weekday_seconds
 
 GRID_SECONDS: Final = 900.0  # the power grid: 15 minutes
 GRID_PER_HOUR: Final = 4
 WEEK_HOURS: Final = 168
-# A meter gap longer than this leaves the hours it spans unknown instead of smearing them.
+# A meter gap longer than this leaves the hours it spans unknown instead of smearing them,
+# unless the meter held still over it: then it used (nearly) nothing.
 MAX_METER_GAP: Final = 2 * HOUR
+STEP_TOLERANCE: Final = 1.000001  # float rounding of a display step
+HIGH_RATE_QUANTILE: Final = 0.99  # a meter's usual highest rate, past a reset's jump
 # A power sensor reports on change; its last value holds at most this long.
 MAX_POWER_HOLD: Final = 2 * HOUR
 
@@ -65,10 +76,35 @@ def meter_consumption(values: FloatArray) -> FloatArray:
     return np.concatenate(([0.0], np.cumsum(steps)))
 
 
-def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> FloatArray:
-    """Energy (kWh) used between consecutive edges (len(edges) - 1), NaN where readings are too sparse."""
+def still_rise(times: FloatArray, total: FloatArray) -> float:
+    """The most a meter may rise over a gap in which it held still (kWh).
+
+    Held still, it shows its last reading, or one display step more (the smallest rise it
+    shows); the reading after the gap is the last of its aggregation bucket, so it holds
+    what the meter counted in that bucket too (at most its usual highest rate).
+    """
+    rises, spans = np.diff(total), np.diff(times)
+    shown = rises > 0.0
+    if not shown.any():
+        return 0.0
+    close = shown & (spans <= MAX_METER_GAP)
+    rate = float(np.quantile(rises[close] / spans[close], HIGH_RATE_QUANTILE)) if close.any() else 0.0
+    return float(rises[shown].min()) * STEP_TOLERANCE + rate * NUMERIC_BUCKET_SECONDS
+
+
+def _meter_grid(
+    times: FloatArray, values: FloatArray, edges: FloatArray, stands_until: float | None = None
+) -> FloatArray:
+    """Energy (kWh) used between consecutive edges (len(edges) - 1), NaN where readings are too sparse.
+
+    A meter is written only when its reading changes: a long gap over which it rose no more
+    than a still meter does (see still_rise) used (nearly) nothing, and is known.
+    stands_until: the meter is available then, so its last reading still stands until then.
+    """
     pace()
     out = np.full(len(edges) - 1, np.nan)
+    if stands_until is not None and len(times) and stands_until > times[-1]:
+        times, values = np.append(times, stands_until), np.append(values, values[-1])
     if len(times) < 2:
         return out
     total = meter_consumption(values)
@@ -78,14 +114,20 @@ def _meter_grid(times: FloatArray, values: FloatArray, edges: FloatArray) -> Flo
     seg_c = np.clip(seg, 0, len(times) - 1)
     nxt = np.clip(seg_c + 1, 0, len(times) - 1)
     gap = np.where(times[seg_c] == edges, 0.0, times[nxt] - times[seg_c])
-    ok_edge = inside & (gap <= MAX_METER_GAP)
+    still = total[nxt] - total[seg_c] <= still_rise(times, total)
+    ok_edge = inside & ((gap <= MAX_METER_GAP) | still)
     ok = ok_edge[:-1] & ok_edge[1:]
     out[ok] = np.diff(at)[ok]
     return out
 
 
-def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray, hold: float) -> FloatArray:
-    """Mean W over each grid slot from a power channel's points (step-hold, 5-min sub-steps)."""
+def _power_grid(
+    times: FloatArray, values: FloatArray, starts: FloatArray, hold: float, last_stands: bool = False
+) -> FloatArray:
+    """Mean W over each grid slot from a power channel's points (step-hold, 5-min sub-steps).
+
+    last_stands: the sensor is available at the grid's end, so its last value holds to it.
+    """
     pace()
     sub = 3
     offsets = (np.arange(sub) + 0.5) * GRID_SECONDS / sub
@@ -93,7 +135,10 @@ def _power_grid(times: FloatArray, values: FloatArray, starts: FloatArray, hold:
     idx = np.searchsorted(times, probe, side="right") - 1
     held = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
     age = probe - times[np.clip(idx, 0, None)]
-    held = np.where((idx >= 0) & (age <= hold), held, np.nan)
+    recent = age <= hold
+    if last_stands:
+        recent |= idx == len(times) - 1
+    held = np.where((idx >= 0) & recent, held, np.nan)
     grid = held.reshape(len(starts), sub)
     with np.errstate(invalid="ignore"):
         count = np.sum(np.isfinite(grid), axis=1)
@@ -123,11 +168,18 @@ def consumption_entities(store: ObservationStore, spec: Mapping[str, Any]) -> tu
 
 
 def power_grid(
-    store: ObservationStore, spec: Mapping[str, Any], start: float, end: float, hold: float = MAX_POWER_HOLD
+    store: ObservationStore,
+    spec: Mapping[str, Any],
+    start: float,
+    end: float,
+    hold: float = MAX_POWER_HOLD,
+    available: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """The home's mean power (W) on the 15-min grid covering [start, end); only data before end.
 
     hold: how long a power sensor's last value stands.
+    available: the entities are available at `end` (it is now), so their last readings still
+    stand then: Home Assistant writes no new state while a reading stays the same.
 
     Slots where no measuring entity knows the value are NaN; with several entities, those
     that know it are summed.
@@ -140,13 +192,14 @@ def power_grid(
     known = np.zeros(len(starts), dtype=bool)
     for entity_id in entities:
         times, values = _points_until(store.channels[entity_id], end)
-        if not len(times):
+        if not len(times) or not len(starts):
             continue
         if role == ROLE_ENERGY:
-            edges = np.append(starts, starts[-1] + GRID_SECONDS) if len(starts) else starts
-            watts = _meter_grid(times, values, edges) * 1000.0 * (HOUR / GRID_SECONDS) if len(starts) else starts
+            edges = np.append(starts, starts[-1] + GRID_SECONDS)
+            kwh = _meter_grid(times, values, edges, end if available else None)
+            watts = kwh * 1000.0 * (HOUR / GRID_SECONDS)
         else:
-            watts = _power_grid(times, values, starts, hold)
+            watts = _power_grid(times, values, starts, hold, available)
         ok = np.isfinite(watts)
         total[ok] += watts[ok]
         known |= ok
