@@ -138,6 +138,14 @@ def _duration(minutes: float) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+def _learned_over(weeks: float) -> str:
+    """3 days, 1 day, 5 weeks: days below two weeks, where whole weeks would read 0 or 1."""
+    if weeks < 2:
+        days = max(1, round(weeks * 7))
+        return f"{days} day" if days == 1 else f"{days} days"
+    return f"{round(weeks)} weeks"
+
+
 def _power(watts: float) -> str:
     return f"{watts / 1000:.1f} kW" if watts >= 1000 else f"{watts:.0f} W"
 
@@ -150,7 +158,7 @@ def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf) -> str:
         return (
             f"{name} has drawn {_power(facts.power_w)} for {_duration(facts.minutes)}; it has never run longer "
             f"than {_duration(facts.longest_minutes)} when started between {first:02d}:00 and {last:02d}:00 "
-            f"in {facts.weeks:.0f} weeks. It may have been left on."
+            f"in {_learned_over(facts.weeks)}. It may have been left on."
         )
     return (
         f"{name} has not dropped below {_power(facts.floor_w)} for a day; it usually falls to about "

@@ -220,6 +220,18 @@ def test_device_facts_round_trip_and_read_as_words() -> None:
     assert text.startswith("Fridge plug has not dropped below 95 W for a day; it usually falls to about 3 W.")
 
 
+def test_a_device_s_first_days_are_told_in_days_not_in_0_weeks() -> None:
+    def learned_over(weeks: float) -> str:
+        facts = DeviceLeftOn(
+            entity_id=HEATER, power_w=800.0, minutes=200.0, longest_minutes=120.0, start_hour=18, weeks=weeks
+        )
+        text = explain(energy_anomaly(TYPE_DEVICE_LEFT_ON, [HEATER], T0, 1.5, facts, key=HEATER))
+        return text.rpartition(" in ")[2].removesuffix(". It may have been left on.")
+
+    assert [learned_over(days / 7) for days in (1, 3.2, 10, 13.6)] == ["1 day", "3 days", "10 days", "14 days"]
+    assert [learned_over(weeks) for weeks in (2.0, 8.4)] == ["2 weeks", "8 weeks"]
+
+
 def test_hourly_statistics_reach_back_before_the_observations_and_never_replace_them() -> None:
     # Observations from day 50 only; statistics for days 0-55, in which the heater ran five
     # hours each evening (18:00-23:00) and, in its last days, 9 kW: the observations win there.
