@@ -9,6 +9,7 @@ from typing import Final
 from homeassistant.const import Platform
 
 from .engine.constants import ENERGY_TYPES, KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, ROUTINE_TYPES, SECURITY_TYPES
+from .engine.observations import ROLE_WATCHED
 
 DOMAIN: Final = "smartml"
 LOGGER = logging.getLogger(__package__)
@@ -51,8 +52,8 @@ PRESENCE_DOMAINS: Final = ["person", "device_tracker"]
 ENVIRONMENT_DEVICE_CLASSES: Final = ["carbon_dioxide", "illuminance", "humidity", "temperature", "sound_pressure"]
 SECURITY_DOMAINS: Final = ["binary_sensor", "lock", "alarm_control_panel", "cover"]
 SECURITY_DEVICE_CLASSES: Final = ["door", "window", "garage_door", "opening", "lock", "motion", "tamper"]
-# The role of a watched sensor that no other list uses: its numbers are kept as they are.
-ROLE_WATCHED_SENSOR: Final = "security_sensor"
+# The role of a watched sensor that no other list uses.
+ROLE_WATCHED_SENSOR: Final = ROLE_WATCHED
 POWER_UNITS: Final = ["W", "kW"]
 ENERGY_UNITS: Final = ["Wh", "kWh", "MWh"]
 

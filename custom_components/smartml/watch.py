@@ -6,17 +6,22 @@ sensors' streaming detectors in the executor -- an update costs about 100 µs, s
 runs in the state callback -- and what the detectors learned is kept with the learned
 state, so a restart does not forget it. The periods excluded from learning go with them:
 a period excluded after its values were learned has the sensor learn again from the
-values kept. Scores become security anomalies (`unusual_value`)
-through engine/sensor_watch.py, which holds the alarm rules and the explanations.
+values kept. Values are kept in the normal unit of their kind (°C, W, kWh; see
+observations.normal_unit), and each sensor remembers the unit it learned in: one whose unit
+changes to one that cannot be converted forgets its values and learns afresh, as does one
+learned, by an earlier release, in a unit now converted. Scores become security anomalies
+(`unusual_value`) through engine/sensor_watch.py, which holds the alarm rules and the
+explanations.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
+import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 
 from .const import (
@@ -26,7 +31,7 @@ from .const import (
     MODEL_SENSOR_WATCH,
     ROLE_WATCHED_SENSOR,
 )
-from .engine.observations import ROLE_ENERGY, ROLE_ENVIRONMENT, ROLE_OUTDOOR, ROLE_POWER
+from .engine.observations import normal_unit
 from .engine.results import Anomaly
 
 if TYPE_CHECKING:
@@ -39,12 +44,13 @@ MAX_VALUES_PER_REFRESH = 2000
 
 
 class Batch(NamedTuple):
-    """A sensor's values to feed, the spans excluded for it, and whether it learns again first."""
+    """A sensor's values to feed, the spans excluded for it, whether it learns again first, their unit."""
 
     times: list[float]
     values: list[float]
     excluded: list[tuple[float, float]]
     relearn: bool
+    unit: str | None  # "" for none, None when not known
 
 
 type Batches = dict[str, Batch]
@@ -100,7 +106,8 @@ class WatchedSensors:
         """Closed 5-minute means not fed yet (event loop: a bisect and short slices).
 
         A sensor whose excluded periods changed over the values it learned is fed again
-        from its first value kept.
+        from its first value kept. One whose unit changed to one its values cannot be
+        converted from forgets the values kept and learns afresh from the next.
         """
         batches: Batches = {}
         budget = MAX_VALUES_PER_REFRESH
@@ -113,38 +120,61 @@ class WatchedSensors:
             if not count:
                 continue
             excluded = observations.excluded_spans([entity_id])
+            unit, learned = self._unit_now(entity_id), self._unit_learned(watch, entity_id)
+            if learned is None and unit is None:
+                continue  # which unit its values are in is told by its state: wait for it
+            if learned is not None and unit is not None and unit != learned:
+                observations.forget_between(entity_id, -math.inf, math.inf)
+                batches[entity_id] = Batch([], [], excluded, True, unit)
+                continue
             relearn = watch.must_relearn(entity_id, excluded, float(buf.times[0]))
             start = 0 if relearn else bisect_right(buf.times, watch.last_time(entity_id), 0, count)
             stop = min(count, start + budget)
             if start < stop:
                 times, values = buf.times[start:stop].tolist(), buf.values[start:stop].tolist()
-                batches[entity_id] = Batch(times, values, excluded, relearn)
+                batches[entity_id] = Batch(times, values, excluded, relearn, unit if unit is not None else learned)
                 budget -= stop - start
         return batches
 
-    def _unit(self, entity_id: str) -> str | None:
-        """The unit of the values the store keeps (power in W, temperatures in °C)."""
-        role = self.state.observations.roles.get(entity_id)
-        if role == ROLE_POWER:
-            return "W"
-        if role == ROLE_ENERGY:
-            return "kWh"
+    def _unit_now(self, entity_id: str) -> str | None:
+        """The unit the store keeps the sensor's values in now ("" for none); None while it has no state to tell."""
         state = self.hass.states.get(entity_id)
-        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state is not None else None
-        if role in (ROLE_ENVIRONMENT, ROLE_OUTDOOR) and unit in ("°F", "F"):
-            return "°C"
-        return unit if isinstance(unit, str) else None
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return None
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        role = self.state.observations.roles.get(entity_id, ROLE_WATCHED_SENSOR)
+        return normal_unit(role, unit if isinstance(unit, str) else None) or ""
+
+    def _unit_learned(self, watch: SensorWatch, entity_id: str) -> str | None:
+        """The unit of the values the sensor learned; None if it learned none.
+
+        Learned before units were kept, they are in the unit the store kept then: a watched
+        sensor's own unit, as its state tells it now; another role's normal unit.
+        """
+        if not math.isfinite(watch.last_time(entity_id)):
+            return None
+        if (unit := watch.unit(entity_id)) is not None:
+            return unit
+        state = self.hass.states.get(entity_id)
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return None
+        raw = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+        raw = raw if isinstance(raw, str) else None
+        role = self.state.observations.roles.get(entity_id, ROLE_WATCHED_SENSOR)
+        return (raw if role == ROLE_WATCHED_SENSOR else normal_unit(role, raw)) or ""
 
     @staticmethod
     def _feed(
-        watch: SensorWatch, batches: Batches, labels: Mapping[str, tuple[str, str | None]], now: float
+        watch: SensorWatch, batches: Batches, names: Mapping[str, str], now: float
     ) -> tuple[list[Anomaly], SavedWatch]:
         """Executor: learn the new values; the anomalies they raise and the state to save."""
         anomalies: list[Anomaly] = []
         for entity_id, batch in batches.items():
             if batch.relearn:
                 watch.relearn(entity_id)
-            name, unit = labels[entity_id]
+            if batch.unit is not None:
+                watch.set_unit(entity_id, batch.unit)
+            name, unit = names[entity_id], batch.unit or None
             anomalies.extend(watch.feed(entity_id, batch.times, batch.values, now, name, unit, batch.excluded))
         return anomalies, watch.as_dict()
 
@@ -164,8 +194,8 @@ class WatchedSensors:
             batches = self._pending(watch)
             if not batches:
                 return []
-            labels = {entity_id: (self._name_of(entity_id), self._unit(entity_id)) for entity_id in batches}
-            anomalies, saved = await self.hass.async_add_executor_job(self._feed, watch, batches, labels, now)
+            names = {entity_id: self._name_of(entity_id) for entity_id in batches}
+            anomalies, saved = await self.hass.async_add_executor_job(self._feed, watch, batches, names, now)
             if generation != self._generation:
                 return []
             self.state.models[MODEL_SENSOR_WATCH] = saved

@@ -298,3 +298,89 @@ async def test_forget_data_takes_a_spike_out_of_what_a_watched_sensor_learned(ha
     await _feed(hass, start + len(values) * STEP, [41.2, 41.0])
     await _refresh(entry, hass)
     assert [event.data["type"] for event in events] == ["unusual_value"]
+
+
+async def _feed_in(hass: HomeAssistant, start: float, values: list[float], unit: str) -> None:
+    """One state per 5-minute bucket from start on, shown in `unit`."""
+    for i, value in enumerate(values):
+        hass.states.async_set(
+            GARAGE, str(value), {**ATTRIBUTES, "unit_of_measurement": unit}, timestamp=start + i * STEP
+        )
+    await hass.async_block_till_done()
+
+
+async def test_a_watched_sensor_shown_in_another_unit_goes_on_learning_in_its_kind_s_unit(hass: HomeAssistant) -> None:
+    """The home switched to °F: the same garage, still learned and told in °C."""
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    celsius = _steady(600)
+    fahrenheit = [round(c * 9 / 5 + 32, 2) for c in _steady(12, seed=4)]
+    start = time.time() - (len(celsius) + len(fahrenheit) + 2) * STEP
+    await _feed_in(hass, start, celsius, "°C")
+    await _feed_in(hass, start + len(celsius) * STEP, fahrenheit, "°F")
+    await _refresh(entry, hass)
+    assert events == []
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 612
+
+    # 41.2 °C shown as 106.16 °F is unusual, and told in the unit it was learned in.
+    await _feed_in(hass, start + 612 * STEP, [106.16, 105.8], "°F")
+    await _refresh(entry, hass)
+    [event] = events
+    assert event.data["explanation"].startswith("Garage temperature read 41.2 °C around ")
+    assert "°F" not in event.data["explanation"]
+
+
+async def test_a_watched_power_shown_in_kw_is_learned_in_w(hass: HomeAssistant) -> None:
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    watts = [v * 10 for v in _steady(600)]
+    start = time.time() - (len(watts) + 12) * STEP
+    await _feed_in(hass, start, watts, "W")
+    await _feed_in(hass, start + len(watts) * STEP, [v / 100 for v in _steady(12, seed=4)], "kW")
+    await _refresh(entry, hass)
+    assert events == []
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == 612
+
+
+async def test_a_watched_sensor_whose_unit_cannot_be_converted_learns_afresh(hass: HomeAssistant) -> None:
+    """ppm to mg/m³: the values kept are forgotten, not compared with the new ones."""
+    entry = await _setup(hass)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    ppm = [v * 20 for v in _steady(600)]
+    start = time.time() - (len(ppm) + 20) * STEP
+    await _feed_in(hass, start, ppm, "ppm")
+    await _refresh(entry, hass)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.watched.status()[GARAGE]["values"] == 600
+
+    await _feed_in(hass, start + len(ppm) * STEP, [v / 25 for v in _steady(12, seed=4)], "mg/m³")
+    await _refresh(entry, hass)
+    await _refresh(entry, hass)
+    assert events == []
+    assert coordinator.watched.status()[GARAGE]["values"] == 0
+    saved = coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"][GARAGE]
+    assert saved["unit"] == "mg/m³"
+    # Learned afresh from what comes in the new unit.
+    await _feed_in(hass, start + (len(ppm) + 12) * STEP, [v / 25 for v in _steady(4, seed=5)], "mg/m³")
+    await _refresh(entry, hass)
+    assert 0 < coordinator.watched.status()[GARAGE]["values"] <= 4
+
+
+@pytest.mark.parametrize(("unit", "learned"), [("°C", 600), ("°F", 0)])
+async def test_a_sensor_learned_before_units_were_kept_learns_afresh_only_if_its_values_were_converted(
+    hass: HomeAssistant, hass_storage: dict[str, Any], unit: str, learned: int
+) -> None:
+    """Watched values were kept as they came: in °F, they are not in the °C of the values now kept."""
+    entry = await _setup(hass)
+    now = time.time()
+    await _feed_in(hass, now - now % STEP - 599 * STEP, _steady(600), unit)
+    await _refresh(entry, hass)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["models"][MODEL_SENSOR_WATCH]
+    del saved["sensors"][GARAGE]["unit"]  # as an older version saved it
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await _refresh(entry, hass)
+
+    assert entry.runtime_data.coordinator.watched.status()[GARAGE]["values"] == learned

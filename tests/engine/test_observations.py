@@ -5,7 +5,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.engine.observations import (
+    ROLE_WATCHED,
+    ObservationStore,
+    convert_state,
+    normal_unit,
+)
 
 WATTS = {"unit_of_measurement": "W"}
 KILOWATTS = {"unit_of_measurement": "kW"}
@@ -69,3 +74,14 @@ def test_add_states_matches_add_state_one_by_one() -> None:
             buf.bucket_value,
             buf.bucket_count,
         ) or buf.bucket_count == other.bucket_count == 0
+
+
+def test_a_watched_sensor_is_kept_in_its_kind_s_unit() -> None:
+    def kept(state: str, unit: str) -> tuple[float, str | None]:
+        [(_, value)] = convert_state("sensor.x", ROLE_WATCHED, state, {"unit_of_measurement": unit})
+        return round(value, 6), normal_unit(ROLE_WATCHED, unit)
+
+    assert kept("68", "°F") == (20.0, "°C")
+    assert kept("1.5", "kW") == (1500.0, "W")
+    assert kept("2500", "Wh") == (2.5, "kWh")
+    assert kept("812", "ppm") == (812.0, "ppm")

@@ -34,6 +34,9 @@ ROLE_OUTDOOR: Final = "outdoor_temperature"
 # entity's own channel) or a power sensor (W on DEVICE_POWER_CHANNEL), by its unit.
 ROLE_DEVICE: Final = "devices"
 DEVICE_POWER_ATTR: Final = "power"
+# A numeric sensor watched for unusual values that no other role lists: its values are
+# kept in the normal unit of their kind (W, kWh, °C), other units as they come.
+ROLE_WATCHED: Final = "security_sensor"
 # The spec's device class of each security entity, where the home says it.
 SPEC_DEVICE_CLASSES: Final = "device_classes"
 # Device classes that sense someone there (as an area's sensors do), not something opened.
@@ -129,6 +132,26 @@ def _to_celsius(value: float, unit: str | None) -> float:
     return value
 
 
+def _in_normal_unit(value: float, unit: str | None) -> float:
+    """A value of any kind in its kind's normal unit (W, kWh, °C); other units as they are."""
+    if unit in _POWER_TO_W:
+        return value * _POWER_TO_W[unit]
+    if unit in _ENERGY_TO_KWH:
+        return value * _ENERGY_TO_KWH[unit]
+    return _to_celsius(value, unit)
+
+
+def normal_unit(role: str, unit: str | None) -> str | None:
+    """The unit a numeric role's values are kept in, for states in `unit`."""
+    if role == ROLE_POWER or (role == ROLE_WATCHED and unit in _POWER_TO_W):
+        return "W"
+    if role == ROLE_ENERGY or (role == ROLE_WATCHED and unit in _ENERGY_TO_KWH):
+        return "kWh"
+    if role in (ROLE_ENVIRONMENT, ROLE_OUTDOOR, ROLE_WATCHED) and unit in ("°F", "F"):
+        return "°C"
+    return unit
+
+
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         raise Skip(SKIP_NOT_NUMERIC)
@@ -217,9 +240,9 @@ def convert_state(
 ) -> list[tuple[str, float]]:
     """Return the (channel, value) observations a state carries, or raise Skip.
 
-    Units are normalised (W, kWh, °C): a state's `unit_of_measurement` attribute says its
-    unit, else `unit` does. Thermostats carry none: their temperatures are in the home's
-    unit, which the caller passes (see state_unit).
+    Units are normalised (W, kWh, °C; see normal_unit): a state's `unit_of_measurement`
+    attribute says its unit, else `unit` does. Thermostats carry none: their temperatures
+    are in the home's unit, which the caller passes (see state_unit).
     """
     _check_known(state)
     attributes = attributes or {}
@@ -270,6 +293,8 @@ def _numeric_value(role: str, state: str, unit: str | None) -> float:
         value *= _ENERGY_TO_KWH.get(unit or "kWh", math.nan)
     elif role in (ROLE_OUTDOOR, ROLE_ENVIRONMENT):
         value = _to_celsius(value, unit)
+    elif role == ROLE_WATCHED:
+        value = _in_normal_unit(value, unit)
     if math.isnan(value):
         raise Skip(SKIP_UNSUPPORTED)  # a unit we cannot convert
     low, high = _LIMITS.get(role, (-math.inf, math.inf))

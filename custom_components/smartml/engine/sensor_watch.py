@@ -84,6 +84,8 @@ class _Watched:
     # The copy of the detector that watches the values of an excluded period (not saved: a
     # restart within the period copies the detector again).
     excluded_watch: StreamingDetector | None = None
+    # The unit of the values learned ("" for none); None if not known (learned before units were kept).
+    unit: str | None = None
 
     def as_dict(self) -> JsonObject:
         return {
@@ -95,6 +97,7 @@ class _Watched:
             "days": [[day, low, high] for day, (low, high) in sorted(self.days.items())],
             "seen_until": self.seen_until if math.isfinite(self.seen_until) else None,
             "learned_without": [list(span) for span in self.learned_without],
+            "unit": self.unit,
         }
 
     @classmethod
@@ -105,6 +108,7 @@ class _Watched:
             # A fresh detector (an older state version): learn again with today's period, from the first value.
             detector = StreamingDetector(learning_points=learning_points)
         last_alarm, since, last_value = data.get("last_alarm"), data.get("since"), data.get("last_value")
+        unit = data.get("unit")
         return cls(
             detector=detector,
             threshold=float(data.get("threshold", 0.0)),
@@ -114,6 +118,7 @@ class _Watched:
             days={int(day): (float(low), float(high)) for day, low, high in data.get("days", [])},
             seen_until=-math.inf if fresh else saved_seen_until(data),
             learned_without=() if fresh else saved_learned_without(data),
+            unit=str(unit) if unit is not None else None,
         )
 
     def value_range(self, day: int) -> tuple[float, float] | None:
@@ -274,7 +279,19 @@ class SensorWatch:
             StreamingDetector(learning_points=self.learning_points),
             threshold=sensor.threshold,
             last_alarm=sensor.last_alarm,
+            unit=sensor.unit,
         )
+
+    def unit(self, entity_id: str) -> str | None:
+        """The unit of the values a sensor learned ("" for none); None if not known."""
+        if (sensor := self._sensors.get(entity_id)) is not None:
+            return sensor.unit
+        unit = (self._saved.get(entity_id) or {}).get("unit")
+        return str(unit) if unit is not None else None
+
+    def set_unit(self, entity_id: str, unit: str) -> None:
+        """The unit of the values the sensor learns from now on ("" for none)."""
+        self._sensor(entity_id).unit = unit
 
     def _sensor(self, entity_id: str) -> _Watched:
         sensor = self._sensors.get(entity_id)
