@@ -568,3 +568,23 @@ async def test_a_home_without_presence_asleep_is_not_said_to_be_empty(
     # No one's comings and goings are known: no dawn is taken for an arrival.
     assert hass.states.get("sensor.home_expected_arrival") is None
     assert hass.states.get("sensor.home_expected_departure") is None
+
+
+async def test_an_area_in_use_now_is_predicted_in_use(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    # 03:01: the recorded household never uses the kitchen at night.
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    freezer.tick(timedelta(seconds=30))
+    hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(minutes=1))
+    await mock_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    predicted = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
+    assert "in use now" in predicted.attributes["reason"]
+    assert predicted.state == "on", predicted.attributes
+    assert float(hass.states.get("sensor.kitchen_occupancy_probability").state) == 100.0

@@ -342,13 +342,18 @@ class OccupancyModel:
         for scope, p in probs.items():
             pace()
             row = p[0]
+            # Score the next-slot prediction live against the time-of-week baseline.
+            self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
+            active = last_on(store, scope_entities(self.spec_, scope), now, level_counts=not away)
+            if active is not None and active >= origin:
+                # In use already in the current slot (predicted from the completed ones): it is
+                # no longer a forecast.
+                row = np.r_[1.0, row[1:]]
             slot_starts = origin + (steps - 1) * self.step
             hourly = [
                 (float(slot_starts[i]), float(row[i : i + per_hour].mean())) for i in range(0, len(row), per_hour)
             ]
             first_use, chance = next_use(row)
-            # Score the next-slot prediction live against the time-of-week baseline.
-            self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
             scored = recent[timeline.kept(scope)[recent]]
             self.live.resolve(scope, timeline.starts[scored], timeline.targets[scope][scored])
             skill, scored = self.live.skill(scope)
@@ -356,7 +361,6 @@ class OccupancyModel:
             if scope in self.virtual_:
                 features = store_features(store, self.spec_, scope, np.array([now]))
                 virtual = float(self.virtual_[scope].predict_proba(features)[0])
-            active = last_on(store, scope_entities(self.spec_, scope), now, level_counts=not away)
             outlooks[scope] = ScopeForecast(
                 probability=float(row[0]),
                 forecast=hourly,
