@@ -588,3 +588,25 @@ async def test_an_area_in_use_now_is_predicted_in_use(
     assert "in use now" in predicted.attributes["reason"]
     assert predicted.state == "on", predicted.attributes
     assert float(hass.states.get("sensor.kitchen_occupancy_probability").state) == 100.0
+
+
+async def test_an_area_added_with_a_new_sensor_waits_for_its_history(
+    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+    await record_routine(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    study = "binary_sensor.study_motion"
+    hass.states.async_set(study, "off", {"device_class": "motion"})
+    areas = {
+        "kitchen": {CONF_OCCUPANCY: [KITCHEN_MOTION], CONF_ENVIRONMENT: []},
+        "study": {CONF_OCCUPANCY: [study], CONF_ENVIRONMENT: []},
+    }
+    hass.config_entries.async_update_entry(mock_entry, options=home_options(**{CONF_AREAS: areas}))
+    await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+
+    # Read for seconds: nothing is known of the study's routine yet; the kitchen's stands.
+    assert hass.states.get("sensor.study_occupancy_probability").state == "unavailable"
+    assert hass.states.get("binary_sensor.study_occupancy_predicted").state == "unavailable"
+    assert hass.states.get("sensor.kitchen_occupancy_probability").state not in ("unknown", "unavailable")

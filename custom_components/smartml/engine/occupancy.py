@@ -341,6 +341,10 @@ class OccupancyModel:
         away = not home_now(store, self.presence_, now, p_next=1.0)
         for scope, p in probs.items():
             pace()
+            if scope != HOME and (timeline.known - timeline.observed_from.get(scope, 0)) * self.step < (
+                self.min_days * DAY_SECONDS
+            ):
+                continue  # an area whose sensors were added lately: its routine is not known yet
             row = p[0]
             # Score the next-slot prediction live against the time-of-week baseline.
             self.live.record(scope, origin, float(row[0]), baseline.get(scope, 0.5))
