@@ -33,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
-from .engine.history_csv import HistoryCsvError, read_history_csv
+from .engine.history_csv import CLOCK_MARGIN_SECONDS, HistoryCsvError, read_history_csv
 from .engine.home import days_covered
 from .engine.memory import release_freed_memory
 from .engine.observations import ObservationStore, PendingMerge, state_unit
@@ -71,6 +71,7 @@ class ImportResult:
     rows: int = 0
     bad_rows: int = 0
     ignored_rows: int = 0
+    future_rows: int = 0
     entities: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -80,6 +81,7 @@ class ImportResult:
             "rows": self.rows,
             "bad_rows": self.bad_rows,
             "ignored_rows": self.ignored_rows,
+            "future_rows": self.future_rows,
             "entities": self.entities,
         }
 
@@ -454,7 +456,9 @@ def _read_csv(
     and a row without a unit (Home Assistant's own export has none) is in the entity's
     unit now (`units`): a kW sensor's 0.45 is 450 W, not 0.45 W.
     """
-    parsed = read_history_csv(path, roles, default_tz=dt_util.get_time_zone(tz_name))
+    parsed = read_history_csv(
+        path, roles, default_tz=dt_util.get_time_zone(tz_name), not_after=time.time() + CLOCK_MARGIN_SECONDS
+    )
     rows = [
         (
             entity_id,
@@ -469,6 +473,7 @@ def _read_csv(
         rows=len(parsed.rows),
         bad_rows=parsed.bad_rows,
         ignored_rows=parsed.ignored_rows,
+        future_rows=parsed.future_rows,
         entities=len(parsed.entities),
     )
 

@@ -157,7 +157,7 @@ async def _import(hass: HomeAssistant, path: Path | str) -> dict:
 async def test_import_good_csv(hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path) -> None:
     await setup_entry(hass, mock_entry)
     response = await _import(hass, allowed_dir / "history_good.csv")
-    assert response == {"added": 12, "rows": 9, "bad_rows": 0, "ignored_rows": 1, "entities": 4}
+    assert response == {"added": 12, "rows": 9, "bad_rows": 0, "ignored_rows": 1, "future_rows": 0, "entities": 4}
     observations = mock_entry.runtime_data.coordinator.state.observations
     assert list(observations.channels[KITCHEN_MOTION].values) == [1.0, 0.0, 1.0, 0.0]
     assert list(observations.channels[PERSON].values) == [0.0, 1.0]
@@ -192,6 +192,29 @@ async def test_import_partly_bad_csv_counts_bad_rows(
     assert POWER not in observations.channels
     assert observations.skipped["not_numeric"] == 2
     assert observations.skipped["unavailable"] == 1
+
+
+async def test_an_imported_row_dated_ahead_is_not_kept_and_live_states_still_count(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, allowed_dir: Path
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    # Naive UTC times read as local (the test home is US/Pacific): the row lies hours ahead of now.
+    ahead = (dt_util.utcnow() + timedelta(hours=3)).replace(tzinfo=None).isoformat()
+    path = allowed_dir / "ahead.csv"
+    path.write_text(f"entity_id,state,last_changed\n{KITCHEN_MOTION},on,{ahead}\n", encoding="utf-8")
+    response = await _import(hass, path)
+    assert (response["rows"], response["future_rows"]) == (0, 1)
+
+    heard: list[Any] = []
+    coordinator = mock_entry.runtime_data.coordinator
+    coordinator.collector.add_listener(lambda *args: heard.append(args))
+    for state in ("on", "off"):
+        hass.states.async_set(KITCHEN_MOTION, state, {"device_class": "motion"})
+        await hass.async_block_till_done()
+    channel = coordinator.state.observations.channels[KITCHEN_MOTION]
+    assert heard  # the live states reach the models (and the anomaly checks)
+    assert max(channel.times) <= dt_util.utcnow().timestamp()
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,10 @@
 
 Used by the `smartml.import_history` service and by replays. Files come from users, so
 the reader bounds what it takes (bytes, rows, field size), never raises on a bad row
-(it counts it), and raises HistoryCsvError with a reason key on a bad file.
+(it counts it), and raises HistoryCsvError with a reason key on a bad file. A row dated
+after `not_after` (a typo, or naive UTC times read as local) is counted, not kept: it
+would become the entity's last reading and every live state before it would be refused
+as out of order.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ HEADER: Final = ("entity_id", "state", "last_changed")
 ATTRIBUTES_COLUMN: Final = "attributes"
 MAX_BYTES: Final = 200 * 1024 * 1024
 MAX_FIELD: Final = 64 * 1024
+# How far ahead of now a row may be (clocks differ a little between machines).
+CLOCK_MARGIN_SECONDS: Final = 60.0
 
 ERROR_NOT_FOUND: Final = "file_not_found"
 ERROR_HEADER: Final = "bad_header"
@@ -44,6 +49,7 @@ class HistoryRows:
     rows: list[tuple[str, str, float, Mapping[str, Any] | None]] = field(default_factory=list)
     bad_rows: int = 0
     ignored_rows: int = 0
+    future_rows: int = 0
 
     @property
     def entities(self) -> set[str]:
@@ -92,8 +98,9 @@ def read_history_csv(
     wanted: Container[str] | None = None,
     default_tz: tzinfo | None = None,
     max_bytes: int = MAX_BYTES,
+    not_after: float = math.inf,
 ) -> HistoryRows:
-    """Read the rows of the wanted entities (all if None) from a history CSV."""
+    """Read the rows of the wanted entities (all if None) from a history CSV, none after not_after."""
     try:
         info = os.stat(path)
     except OSError as err:
@@ -130,6 +137,9 @@ def read_history_csv(
             # RecursionError: attributes nested deeper than the JSON parser goes.
             except (ValueError, OverflowError, RecursionError):
                 result.bad_rows += 1
+                continue
+            if ts > not_after:
+                result.future_rows += 1
                 continue
             result.rows.append((entity_id, row[1].strip(), ts, attributes))
     return result
