@@ -389,7 +389,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         The span stays excluded for the models that read the entity, so a recorder
         read-back after a restart cannot teach it again.
         """
-        forgotten = self.state.observations.forget_between(entity_id, start, end)
+        forgotten = self.state.observations.forget_between(entity_id, start, end, time.time())
         if forgotten:
             await self.storage.async_save_observations()
             await self.async_exclude_period(ExcludedPeriod(start, end, (entity_id,), REASON_FORGOTTEN))

@@ -24,7 +24,7 @@ from custom_components.smartml.diagnostics import async_get_config_entry_diagnos
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.observations import ObservationStore
 
-from .conftest import ENERGY, home_options, set_home_states, setup_entry
+from .conftest import ENERGY, FRONT_DOOR, home_options, set_home_states, setup_entry
 from .home_history import record_home
 
 UNUSUAL_DAY = 4  # days before today
@@ -186,6 +186,37 @@ async def _set_up_calendar(hass: HomeAssistant, start: datetime, end: datetime) 
     mock_platform(hass, "household.calendar", MockPlatform(async_setup_platform=setup_platform))
     assert await async_setup_component(hass, "calendar", {"calendar": {"platform": "household"}})
     await hass.async_block_till_done()
+
+
+async def test_forgetting_a_flapping_door_keeps_the_state_it_ended_in(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    opened = dt_util.utcnow() + timedelta(minutes=1)
+    # The door is opened, flaps while its contact is loose, and ends closed.
+    for minutes, state in ((0, "on"), (5, "off"), (6, "on"), (7, "off"), (8, "on"), (9, "off")):
+        freezer.move_to(opened + timedelta(minutes=minutes))
+        hass.states.async_set(FRONT_DOOR, state, {"device_class": "door"})
+        await hass.async_block_till_done()
+    freezer.move_to(opened + timedelta(hours=2))
+    loose = (opened + timedelta(minutes=4), opened + timedelta(minutes=10))
+    response = await hass.services.async_call(
+        DOMAIN,
+        "forget_data",
+        {"entity_id": FRONT_DOOR, "start": loose[0].isoformat(), "end": loose[1].isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"forgotten_readings": 5}
+    channel = coordinator.state.observations.channels[FRONT_DOOR]
+    assert (channel.times[-1], channel.values[-1]) == (loose[1].timestamp(), 0.0)  # closed after the span
+    # The next opening is a change the models check, not taken for an attribute update.
+    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
+    await hass.async_block_till_done()
+    assert channel.times[-1] == hass.states.get(FRONT_DOOR).last_updated_timestamp
+    assert list(channel.values[-2:]) == [0.0, 1.0]
 
 
 async def test_a_calendar_event_is_a_day_not_learned_from(

@@ -59,6 +59,22 @@ def test_forgetting_readings_drops_points_and_an_open_bucket() -> None:
     assert list(mean.values) == [5.0, 7.0]
 
 
+def test_forgetting_readings_leaves_a_state_channel_in_the_state_the_span_ended_in() -> None:
+    door = ChannelBuffer(KIND_STATE)
+    for ts, value in ((0.0, 1.0), (50.0, 0.0), (60.0, 1.0), (70.0, 0.0), (200.0, 1.0)):
+        door.append(ts, value)
+    assert door.drop_between(40.0, 100.0) == 3
+    assert list(zip(door.times, door.values, strict=True)) == [(0.0, 1.0), (100.0, 0.0), (200.0, 1.0)]
+    # A span still running ends now; one ending in the state it started in keeps nothing.
+    running = ChannelBuffer(KIND_STATE)
+    for ts, value in ((0.0, 0.0), (10.0, 1.0), (20.0, 0.0), (30.0, 1.0)):
+        running.append(ts, value)
+    assert running.drop_between(25.0, 1000.0, now=40.0) == 1
+    assert list(zip(running.times, running.values, strict=True)) == [(0.0, 0.0), (10.0, 1.0), (20.0, 0.0), (40.0, 1.0)]
+    assert running.drop_between(5.0, 25.0) == 2
+    assert list(running.times) == [0.0, 40.0]
+
+
 def test_an_excluded_party_leaves_the_occupancy_routines_as_if_it_never_was() -> None:
     days = 21
     clean = _office_worker(days)

@@ -396,18 +396,27 @@ class ChannelBuffer:
         # Count what is really new: an unchanged state that history repeats is not.
         return len(set(zip(self.times, self.values, strict=True)) - existing)
 
-    def drop_between(self, start: float, end: float) -> int:
+    def drop_between(self, start: float, end: float, now: float = math.inf) -> int:
         """Forget the points in [start, end] (a bad reading); return how many were dropped.
 
-        A state channel then holds the state before start until its next change.
+        A state channel leaves the span in the state it really ended in: its last dropped
+        value is kept at the span's end (or now, for a span still running) when it differs
+        from the state before start. Otherwise a door that flapped and ended closed would
+        stay open after the span, and its next opening would look like no change.
         """
         dropped = 0
         if self.bucket_count and start <= self.bucket_start <= end:
             self.bucket_start, self.bucket_value, self.bucket_count = math.nan, 0.0, 0
             dropped = 1
         first, last = bisect_left(self.times, start), bisect_right(self.times, end)
+        if first == last:
+            return dropped
+        ended_in = self.values[last - 1]
         del self.times[first:last]
         del self.values[first:last]
+        if self.kind == KIND_STATE and (first == 0 or self.values[first - 1] != ended_in):
+            self.times.insert(first, min(end, now))
+            self.values.insert(first, ended_in)
         return dropped + last - first
 
     def prune_before(self, cutoff: float) -> None:
@@ -741,10 +750,10 @@ class ObservationStore:
             self.channels[renamed] = self.channels.pop(channel)
             self.roles[renamed] = self.roles.pop(channel)
 
-    def forget_between(self, entity_id: str, start: float, end: float) -> int:
+    def forget_between(self, entity_id: str, start: float, end: float, now: float = math.inf) -> int:
         """Forget an entity's readings in [start, end] over its channels; return how many."""
         return sum(
-            self.channels[channel].drop_between(start, end)
+            self.channels[channel].drop_between(start, end, now)
             for channel in list(self.channels)
             if channel.partition(CHANNEL_SEP)[0] == entity_id
         )
