@@ -254,6 +254,13 @@ def _forget_fahrenheit_thermostats(data: Any) -> None:
             bootstrapped.pop(entity_id, None)
 
 
+def _without_observations(data: Any) -> Any:
+    """A main file's data without the observations an earlier release kept in it."""
+    if not isinstance(data, dict):
+        return data
+    return {key: value for key, value in data.items() if key not in ("observations", "bootstrapped")}
+
+
 def _readable_anomaly(item: object) -> bool:
     """Whether a stored anomaly can be read back (one broken item must not stop every fit)."""
     if not isinstance(item, dict):
@@ -351,16 +358,20 @@ class SmartMLStorage:
     async def async_load(self) -> LearnedState | None:
         """The saved state, or None when there is none or none of it could be used.
 
-        Each file is checked on its own: a broken observations file costs the history (the
-        recorder refills what it still holds), never the switch or the feedback.
+        Each file is checked on its own: broken observations (their own file, or inside a
+        file of an earlier release) cost the history (the recorder refills what it still
+        holds), never the switch or the feedback.
         """
         main = await self._async_read(self._main)
         observations = await self._async_read(self._observations)
         # A file of an earlier release holds the observations: split it at once.
         self.loaded_legacy = isinstance(main, dict) and "observations" in main and observations is None
-        state = None if main is None else await self._async_parse(self._main, main, None)
-        if observations is not None:
-            observed = await self._async_parse(self._observations, {}, observations)
+        state = None if main is None else await self._async_parse(self._main, _without_observations(main), None)
+        # The observations of such a file are read on their own: broken, they cost the
+        # history, not the choices beside them (the file is set aside all the same).
+        held_by, held = (self._main, main) if self.loaded_legacy else (self._observations, observations)
+        if held is not None and (state is not None or held_by is self._observations):
+            observed = await self._async_parse(held_by, {}, held)
             if observed is not None:
                 state = state or LearnedState()
                 state.observations = observed.observations

@@ -290,6 +290,28 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
 
 
+async def test_a_broken_history_in_a_previous_release_s_file_keeps_what_the_user_set(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Format 1.2 held the observations in the main file; one channel there is broken."""
+    stored = json.loads((FIXTURES / "store_v1_2.json").read_text(encoding="utf-8"))
+    stored["data"]["observations"]["channels"][KITCHEN_MOTION]["t"] = [2.0, 1.0]  # out of order
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage[key] = stored
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    # The history starts again from the recorder; the switch, feedback and settings stay.
+    assert coordinator.learning is False
+    assert [item["id"] for item in coordinator.state.feedback] == ["c0ffee123456"]
+    assert coordinator.state.settings == stored["data"]["settings"]
+    assert not coordinator.state.observations.channels
+    issues = [i for (domain, i) in ir.async_get(hass).issues if domain == DOMAIN and i.startswith(ISSUE_STORE_CORRUPT)]
+    assert len(issues) == 1
+    assert hass_storage[key]["data"]["learning"] is False  # written again, without the observations
+    assert "observations" not in hass_storage[key]["data"]
+
+
 @pytest.mark.parametrize("learning", [True, False])
 async def test_after_a_restart_the_recorder_fills_the_time_since_the_last_save(
     recorder_mock: Recorder,
