@@ -121,6 +121,9 @@ DEFAULT_FORECAST_HOURS: Final = 24
 MAX_FORECAST_HOURS: Final = 48
 
 ISSUE_STORE_CORRUPT: Final = "store_corrupt"
+# The main file was broken; the household's choices came back from their copy, or could not.
+ISSUE_STORE_CORRUPT_MAIN: Final = "store_corrupt_main"
+ISSUE_STORE_CORRUPT_CHOICES_LOST: Final = "store_corrupt_choices_lost"
 ISSUE_RECORDER_EXCLUDES: Final = "recorder_excludes_entities"
 ISSUE_RECORDER_KEEP_DAYS: Final = "recorder_keeps_fewer_days"
 ISSUE_ENTITY_MISSING: Final = "entity_missing"

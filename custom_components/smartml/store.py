@@ -1,11 +1,14 @@
 """Persistence of what SmartML learned: versioned JSON through helpers.storage.Store.
 
-Two files per entry, so that what a person did is on disk at once and the long history is
+Three files per entry, so that what a person did is on disk at once and the long history is
 not rewritten every few minutes:
 - `smartml.<entry id>`: the learning switch, user feedback, settings and what the models
   learn live (accuracy scores, reported periods, detector states); small. Written at once
   after anything a person does, and otherwise at most SAVE_INTERVAL after any change
   (a throttle: a steady stream of changes does not postpone it, as a debounce would).
+- `smartml.<entry id>.choices`: a copy of what the household chose (the learning switch,
+  feedback, settings, excluded periods), written with the main file whenever a person does
+  something and at unload, so that a broken main file does not undo those choices.
 - `smartml.<entry id>.observations`: the observations, per channel two base64 strings of
   float64 arrays (times and values; version 1.1 number lists still load), with the
   entities already merged from the recorder and the time they were saved up to. Written at
@@ -37,6 +40,8 @@ from homeassistant.util import dt as dt_util
 from .const import (
     DOMAIN,
     ISSUE_STORE_CORRUPT,
+    ISSUE_STORE_CORRUPT_CHOICES_LOST,
+    ISSUE_STORE_CORRUPT_MAIN,
     LOGGER,
     OBSERVATIONS_SAVE_INTERVAL,
     SAVE_INTERVAL,
@@ -56,24 +61,30 @@ from .engine.results import Anomaly, AnomalyJson
 from .home_spec import renamed
 
 OBSERVATIONS_KEY_SUFFIX = "observations"
+CHOICES_KEY_SUFFIX = "choices"
 # What data of the wrong shape raises, in core's Store (no version or data, a list, null) or in from_dict.
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 
 
-class StoredState(TypedDict):
-    """The main file's data (version STORAGE_VERSION.STORAGE_MINOR_VERSION)."""
+class StoredChoices(TypedDict):
+    """What the household chose: the choices file's data, and part of the main file's."""
 
     learning: bool
     feedback: list[AnomalyJson]
-    models: dict[str, JsonObject]
     settings: dict[str, Any]
     excluded: list[JsonObject]  # since 1.4
-    anomalies: list[JsonObject]  # since 1.5
     calendar_excluded: NotRequired[list[JsonObject]]  # the days a calendar told at its last read
     saved_at: float
-    # Files of version 1.2 and before held these too.
-    observations: NotRequired[JsonObject]
-    bootstrapped: NotRequired[dict[str, float]]
+
+
+class StoredState(StoredChoices):
+    """The main file's data (version STORAGE_VERSION.STORAGE_MINOR_VERSION).
+
+    Files of version 1.2 and before held `observations` and `bootstrapped` too.
+    """
+
+    models: dict[str, JsonObject]
+    anomalies: list[JsonObject]  # since 1.5
 
 
 class StoredObservations(TypedDict):
@@ -106,18 +117,20 @@ class LearnedState:
     # Up to when the loaded observations were saved (None: nothing was loaded).
     observed_until: float | None = None
 
-    def state_dict(self) -> StoredState:
-        """The main file's JSON-ready form."""
+    def choices_dict(self) -> StoredChoices:
+        """The choices file's JSON-ready form."""
         return {
             "learning": self.learning,
             "feedback": list(self.feedback),
-            "models": dict(self.models),
             "settings": dict(self.settings),
             "excluded": [period.as_json() for period in self.excluded],
-            "anomalies": list(self.anomalies),
             "calendar_excluded": [period.as_json() for period in self.calendar_excluded],
             "saved_at": time.time(),
         }
+
+    def state_dict(self) -> StoredState:
+        """The main file's JSON-ready form."""
+        return StoredState(**self.choices_dict(), models=dict(self.models), anomalies=list(self.anomalies))
 
     def observations_dict(self) -> StoredObservations:
         """The observations file's JSON-ready form (thread-safe against concurrent appends).
@@ -328,9 +341,12 @@ class SmartMLStorage:
         """Prepare the stores of an entry (nothing is read yet)."""
         self.hass = hass
         self._main = self._store(f"{DOMAIN}.{entry_id}")
+        self._choices = self._store(f"{DOMAIN}.{entry_id}.{CHOICES_KEY_SUFFIX}")
         self._observations = self._store(f"{DOMAIN}.{entry_id}.{OBSERVATIONS_KEY_SUFFIX}")
         self.loaded_legacy = False
         self._main_writes = _Throttled(self._main, SAVE_INTERVAL)
+        # Written only with the main file's immediate writes (see async_save_choices).
+        self._choice_writes = _Throttled(self._choices, SAVE_INTERVAL)
         self._observation_writes = _Throttled(self._observations, OBSERVATIONS_SAVE_INTERVAL)
 
     def _store(self, key: str) -> _VersionedStore:
@@ -355,47 +371,77 @@ class SmartMLStorage:
         """Where the observations file lives."""
         return str(self._observations.path)
 
+    @property
+    def choices_path(self) -> str:
+        """Where the copy of the household's choices lives."""
+        return str(self._choices.path)
+
     async def async_load(self) -> LearnedState | None:
         """The saved state, or None when there is none or none of it could be used.
 
         Each file is checked on its own: broken observations (their own file, or inside a
         file of an earlier release) cost the history (the recorder refills what it still
-        holds), never the switch or the feedback.
+        holds), never the switch or the feedback; a broken main file costs what the models
+        learned live and what was told, not the choices, which come from their copy.
         """
-        main = await self._async_read(self._main)
-        observations = await self._async_read(self._observations)
+        main, main_error = await self._async_read(self._main)
+        observations, observations_error = await self._async_read(self._observations)
         # A file of an earlier release holds the observations: split it at once.
         self.loaded_legacy = isinstance(main, dict) and "observations" in main and observations is None
-        state = None if main is None else await self._async_parse(self._main, _without_observations(main), None)
-        # The observations of such a file are read on their own: broken, they cost the
-        # history, not the choices beside them (the file is set aside all the same).
-        held_by, held = (self._main, main) if self.loaded_legacy else (self._observations, observations)
-        if held is not None and (state is not None or held_by is self._observations):
-            observed = await self._async_parse(held_by, {}, held)
-            if observed is not None:
-                state = state or LearnedState()
-                state.observations = observed.observations
-                state.bootstrapped = observed.bootstrapped
-                state.observed_until = observed.observed_until
+        state: LearnedState | None = None
+        if main is not None:
+            state, main_error = await self._async_parse(_without_observations(main), None)
+        if state is None:
+            state = await self._async_load_choices()
+        if main_error is not None:
+            lost = ISSUE_STORE_CORRUPT_CHOICES_LOST if state is None else ISSUE_STORE_CORRUPT_MAIN
+            await self._async_set_aside(self._main, main_error, lost)
+        # The observations of an earlier release's file are read on their own: broken, they
+        # cost the history, not the choices beside them (the file is set aside all the same).
+        if self.loaded_legacy:
+            held_by, held, held_error = self._main, None if main_error else main, None
+        else:
+            held_by, held, held_error = self._observations, observations, observations_error
+        observed = None
+        if held is not None:
+            observed, held_error = await self._async_parse({}, held)
+        if held_error is not None:
+            await self._async_set_aside(held_by, held_error, ISSUE_STORE_CORRUPT)
+        if observed is not None:
+            state = state or LearnedState()
+            state.observations = observed.observations
+            state.bootstrapped = observed.bootstrapped
+            state.observed_until = observed.observed_until
         return state
 
-    async def _async_parse(self, store: _VersionedStore, main: Any, observations: Any | None) -> LearnedState | None:
-        try:
-            return await self.hass.async_add_executor_job(LearnedState.from_dict, main, observations)
-        except _MALFORMED as err:
-            await self._async_set_aside(store, f"{type(err).__name__}: {err}")
-            return None
+    async def _async_load_choices(self) -> LearnedState | None:
+        """The household's choices from their copy (the main file is missing or broken)."""
+        choices, error = await self._async_read(self._choices)
+        state = None
+        if choices is not None:
+            state, error = await self._async_parse(choices, None)
+        if error is not None:
+            # Nothing to set aside for the user: the copy is written again with the next choice.
+            LOGGER.warning("SmartML could not read the copy of its choices %s (%s)", self.choices_path, error)
+        return state
 
-    async def _async_read(self, store: _VersionedStore) -> Any:
+    async def _async_parse(self, main: Any, observations: Any | None) -> tuple[LearnedState | None, str | None]:
+        """The state in the data, or why it cannot be used."""
         try:
-            return await store.async_load()
+            return await self.hass.async_add_executor_job(LearnedState.from_dict, main, observations), None
+        except _MALFORMED as err:
+            return None, f"{type(err).__name__}: {err}"
+
+    async def _async_read(self, store: _VersionedStore) -> tuple[Any, str | None]:
+        """A file's data (None when there is none), or why it cannot be read."""
+        try:
+            return await store.async_load(), None
         except (HomeAssistantError, OSError, NotImplementedError, *_MALFORMED) as err:
             # Unreadable file, an unknown format version, or valid JSON that is not a store file
             # (no version or data, a list, null); core moves JSON garbage aside itself.
-            await self._async_set_aside(store, f"{type(err).__name__}: {err}")
-            return None
+            return None, f"{type(err).__name__}: {err}"
 
-    async def _async_set_aside(self, store: _VersionedStore, reason: str) -> None:
+    async def _async_set_aside(self, store: _VersionedStore, reason: str, translation_key: str) -> None:
         stamp = dt_util.utcnow().strftime("%Y%m%dT%H%M%S")
         path = str(store.path)
         aside = f"{path}.corrupt-{stamp}"
@@ -411,7 +457,7 @@ class SmartMLStorage:
             is_fixable=False,
             is_persistent=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_STORE_CORRUPT,
+            translation_key=translation_key,
             translation_placeholders={"path": path, "moved_to": aside or "-", "error": reason[:200]},
         )
 
@@ -419,6 +465,7 @@ class SmartMLStorage:
         """Tell the stores what to save."""
         self._main_writes.data_func = state.state_dict
         self._main_writes.written_at = time.time()  # just loaded: nothing new to write yet
+        self._choice_writes.data_func = state.choices_dict
         self._observation_writes.data_func = state.observations_dict
         self._observation_writes.written_at = state.observed_until or time.time()
 
@@ -429,28 +476,31 @@ class SmartMLStorage:
         self._observation_writes.schedule()
 
     async def async_save_choices(self) -> None:
-        """A person did something (feedback, the learning switch, a setting): write it now."""
+        """A person did something (feedback, the learning switch, a setting): write it now, and its copy."""
         await self._main_writes.async_save_now()
+        await self._choice_writes.async_save_now()
 
     async def async_save_observations(self) -> None:
         """Write the observations file now."""
         await self._observation_writes.async_save_now()
 
     async def async_save_now(self) -> None:
-        """Write both files now (unload, reset, an import)."""
-        await self._main_writes.async_save_now()
+        """Write every file now (unload, reset, an import)."""
+        await self.async_save_choices()
         await self.async_save_observations()
 
     async def async_close(self) -> None:
-        """Write both files a last time; nothing is written after (unload).
+        """Write every file a last time; nothing is written after (unload).
 
         What is still running then (a prediction finishing) can neither overwrite the files
         of the entry loaded next nor bring back those of an entry removed.
         """
         await self._main_writes.async_close()
+        await self._choice_writes.async_close()
         await self._observation_writes.async_close()
 
     async def async_remove(self) -> None:
         """Delete the files (entry removed)."""
         await self._main.async_remove()
+        await self._choices.async_remove()
         await self._observations.async_remove()

@@ -28,6 +28,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 from custom_components.smartml.const import (
     DOMAIN,
     ISSUE_STORE_CORRUPT,
+    ISSUE_STORE_CORRUPT_CHOICES_LOST,
+    ISSUE_STORE_CORRUPT_MAIN,
     OBSERVATIONS_SAVE_INTERVAL,
     SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
@@ -288,6 +290,55 @@ async def test_a_store_of_the_previous_release_keeps_everything_and_is_split(
     assert hass_storage[key]["minor_version"] == STORAGE_MINOR_VERSION
     assert hass_storage[key]["data"]["anomalies"] == []
     assert KITCHEN_MOTION in hass_storage[f"{key}.observations"]["data"]["observations"]["channels"]
+
+
+async def test_a_broken_main_file_keeps_the_pause_the_excluded_days_and_the_feedback(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    start = dt_util.now() - timedelta(days=3)
+    await hass.services.async_call(
+        DOMAIN,
+        "exclude_period",
+        {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    coordinator.anomalies.async_report(door_anomaly("f1"))
+    await hass.async_block_till_done()
+    await hass.services.async_call(DOMAIN, "report_false_alarm", {}, blocking=True)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage[key]["data"] = "garbage"  # the main file is damaged; the others are fine
+
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_entry.runtime_data.coordinator
+    assert coordinator.state.observations.channels  # the history is kept
+    assert coordinator.learning is False
+    assert [period.start for period in coordinator.state.excluded] == [start.timestamp()]
+    assert [item["id"] for item in coordinator.state.feedback] == ["f1"]
+    issues = [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN]
+    assert [issue.translation_key for issue in issues] == [ISSUE_STORE_CORRUPT_MAIN]
+
+
+async def test_a_broken_main_file_without_a_copy_of_the_choices_says_they_are_lost(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    hass_storage[key]["data"] = "garbage"
+    hass_storage[f"{key}.choices"]["data"] = ["not", "choices"]
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    issues = [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN]
+    assert [issue.translation_key for issue in issues] == [ISSUE_STORE_CORRUPT_CHOICES_LOST]
+    assert mock_entry.runtime_data.coordinator.state.observations.channels  # the history is kept
 
 
 async def test_a_broken_history_in_a_previous_release_s_file_keeps_what_the_user_set(
