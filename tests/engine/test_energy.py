@@ -22,6 +22,7 @@ from custom_components.smartml.engine.energy_detectors import STUCK_MIN_EXCESS_W
 from custom_components.smartml.engine.energy_features import usual_profile
 from custom_components.smartml.engine.energy_quantiles import ProfileQuantiles, least_absolute
 from custom_components.smartml.engine.energy_series import hourly_from_store, meter_consumption, power_grid
+from custom_components.smartml.engine.exclusions import ExcludedPeriod
 from custom_components.smartml.engine.facts import AboveForecast, BaseLoad, EmptyHomeDraw, LongRun
 from custom_components.smartml.engine.home import HomeModels
 from custom_components.smartml.engine.live_score import SERIES, LiveScore
@@ -676,3 +677,20 @@ def test_a_long_run_marked_normal_is_not_told_again_the_next_night() -> None:
         for now in np.arange(refit + 900, refit + 6 * HOUR + 1, 900).tolist():
             found += model.check(store, now, None)
     assert [a.type for a in found] == []
+
+
+def test_hours_excluded_afterwards_leave_the_accuracy_score() -> None:
+    store = power_store(28)
+    model = EnergyModel()
+    model.fit(store, SPEC_POWER, T0 + 21 * DAY)
+    # Forecast hour after hour through days 21 and 22: each hour is recorded, then scored.
+    for hour in range(48):
+        model.forecast(store, T0 + 21 * DAY + hour * HOUR + 60)
+    assert model.skill()[1] > 30
+    # The household then excludes those two days (guests); the refit carries the live score over.
+    store.excluded = (ExcludedPeriod(T0 + 21 * DAY, T0 + 23 * DAY),)
+    now = T0 + 23 * DAY + 60
+    again = EnergyModel.from_dict(model.as_dict())
+    again.fit(store, SPEC_POWER, now)
+    again.forecast(store, now)
+    assert again.skill()[1] == 0

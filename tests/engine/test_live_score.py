@@ -72,3 +72,16 @@ def test_prune_forgets_periods_older_than_the_window() -> None:
     score.record("home", 30 * HOUR, 0.5, 0.5)
     score.prune(30 * HOUR)
     assert [row.start for row in score.entries["home"]] == [30 * HOUR]
+
+
+def test_forget_drops_the_periods_excluded_afterwards_by_their_middle() -> None:
+    score = LiveScore()
+    for hour in range(4):
+        score.record("home", hour * HOUR, 0.5, 0.5)
+    score.record("kitchen", 2 * HOUR, 0.5, 0.5)
+    # The span covers the middle of the hours starting at 1 and 2, not that of the hour at 0.
+    score.forget([(0.75 * HOUR, 2.75 * HOUR)], HOUR)
+    assert [row.start for row in score.entries["home"]] == [0.0, 3 * HOUR]
+    assert score.entries["kitchen"] == []
+    score.forget([], HOUR)
+    assert len(score.entries["home"]) == 2

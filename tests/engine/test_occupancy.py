@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from custom_components.smartml.engine.constants import HOME
+from custom_components.smartml.engine.exclusions import ExcludedPeriod
 from custom_components.smartml.engine.live_score import LiveScore
 from custom_components.smartml.engine.observations import ObservationStore, entity_roles
 from custom_components.smartml.engine.occupancy import OccupancyModel
@@ -346,6 +347,19 @@ def test_model_keeps_live_score_across_refits() -> None:
     forecast = again.predict(store, _ts(28, 0.1))
     assert forecast.areas["kitchen"].scored_slots >= 90
     assert forecast.areas["kitchen"].skill is not None
+
+
+def test_slots_excluded_afterwards_leave_the_live_score() -> None:
+    store = _office_worker(days=28)
+    model = OccupancyModel()
+    model.fit(store, SPEC, _ts(27, 0))
+    for hour in np.arange(0, 24, 0.25):
+        model.predict(store, _ts(27, float(hour)))
+    assert model.predict(store, _ts(28, 0.1)).areas["kitchen"].scored_slots >= 90
+    store.excluded = (ExcludedPeriod(_ts(27, 0), _ts(28, 0)),)
+    again = OccupancyModel.from_dict(json.loads(json.dumps(model.as_dict())))
+    again.fit(store, SPEC, _ts(28, 0))
+    assert again.predict(store, _ts(28, 0.1)).areas["kitchen"].scored_slots == 0
 
 
 def test_casas_log_converts_to_history_and_spec(tmp_path: Path) -> None:

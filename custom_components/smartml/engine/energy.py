@@ -350,9 +350,11 @@ class EnergyModel:
         naive_idx = origin + 1 - WEEK_HOURS
         naive = float(series.y[naive_idx]) if 0 <= naive_idx < origin else math.nan
         self.live.record(SERIES, float(ts[1]), float(p50[1]), naive)
-        scored = series.without(store.excluded_spans(self.entities_))
+        spans = store.excluded_spans(self.entities_)
+        scored = series.without(spans)
         self.live.resolve(SERIES, scored.starts[:origin], scored.y[:origin])
         self.live.prune(now)
+        self.live.forget(spans, HOUR)
         return EnergyForecast(
             ts=[float(t) for t in ts[1:]],
             p10=_rounded(q[1:, 0]),

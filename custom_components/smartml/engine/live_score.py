@@ -12,6 +12,7 @@ one for the home); a model of one series uses one scope, by default `SERIES`:
     score.record(SERIES, hour_start, p50, last_week)  # first forecast of the hour
     score.resolve(SERIES, hour_starts, kwh)           # outcomes, once measured
     score.prune(now)                                  # forget what left the window
+    score.forget(spans, HOUR)                         # and what was excluded afterwards
     skill, scored = score.skill(SERIES)               # None until MIN_SCORED are scored
 
     score = LiveScore()                               # Brier skill (occupancy)
@@ -26,7 +27,7 @@ under `series_scope`). A row is [start, forecast, reference, outcome or null].
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import math
 from typing import Final, Literal, TypedDict
@@ -35,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constants import DAY_SECONDS
+from .slots import counted
 
 # The scope of a model that scores one series.
 SERIES: Final = "series"
@@ -140,6 +142,19 @@ class LiveScore:
         oldest = now - self.window_days * DAY_SECONDS
         for scope, rows in self.entries.items():
             self.entries[scope] = [row for row in rows if row.start >= oldest]
+
+    def forget(self, spans: Sequence[tuple[float, float]], period: float) -> None:
+        """Forget periods (of `period` seconds) excluded, by their middle as the models count them.
+
+        A period excluded after it was scored leaves the skill as it leaves learning.
+        """
+        if not spans:
+            return
+        for scope, rows in self.entries.items():
+            middles = np.array([row.start for row in rows], dtype=np.float64) + period / 2
+            self.entries[scope] = [
+                row for row, kept in zip(rows, counted(middles, spans).tolist(), strict=True) if kept
+            ]
 
     def skill(self, scope: str) -> tuple[float | None, int]:
         """(skill, scored periods) of a scope; the skill is None until MIN_SCORED are scored."""

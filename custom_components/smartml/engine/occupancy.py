@@ -46,7 +46,7 @@ from .occupancy_reasons import contributions, last_on, scope_entities
 from .occupancy_routine import Routines, build_routines, fill_transitions
 from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, MIN_DAYS, Classifier
 from .occupancy_spells import HomeSpells, current_run, home_now, next_use
-from .occupancy_targets import Timeline, extended_timeline, first_observation, slot_timeline
+from .occupancy_targets import Timeline, excluded_spans, extended_timeline, first_observation, slot_timeline
 from .pacing import one_blas_thread, pace
 from .results import Band, OccupancyForecast, ScopeForecast
 from .slots import slots_per_week, time_of_week
@@ -335,6 +335,8 @@ class OccupancyModel:
         baseline = self._tow_baseline(timeline, origin)
         # Slots of the last two days that are scored (an excluded period is not).
         recent = np.arange(max(0, timeline.known - 2 * self.per_day), timeline.known)
+        # Nor is one excluded after it was scored.
+        self.live.forget(excluded_spans(store, self.spec_), self.step)
         outlooks: dict[str, ScopeForecast] = {}
         # As in the targets: with everyone away, a sensor left on is no one there (without a
         # presence reading, the sensors are all there is).

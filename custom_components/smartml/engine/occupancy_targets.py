@@ -114,6 +114,11 @@ class Timeline:
         return kept
 
 
+def excluded_spans(store: ObservationStore, spec: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """The excluded spans that concern occupancy (those of its sensors and presence)."""
+    return store.excluded_spans(e for e, role in entity_roles(spec).items() if role in (ROLE_OCCUPANCY, ROLE_PRESENCE))
+
+
 def slot_timeline(
     store: ObservationStore,
     spec: Mapping[str, Any],
@@ -128,8 +133,7 @@ def slot_timeline(
     starts = slot_grid(start, max(extend_until, known_until), slot_minutes)
     known = int(np.searchsorted(starts, known_until - step, side="right"))
     targets = occupancy_targets(store, spec, starts[:known], step)
-    entities = [e for e, role in entity_roles(spec).items() if role in (ROLE_OCCUPANCY, ROLE_PRESENCE)]
-    kept = counted(starts[:known] + step / 2, store.excluded_spans(entities))
+    kept = counted(starts[:known] + step / 2, excluded_spans(store, spec))
     observed_from = {
         area: int(np.searchsorted(starts[:known], first - step, side="right"))
         for area, first in first_readings(store, spec).items()
