@@ -7,7 +7,7 @@ without duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import math
@@ -33,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .const import DOMAIN, ISSUE_RECORDER_EXCLUDES, ISSUE_RECORDER_KEEP_DAYS, LOGGER
-from .engine.history_csv import CLOCK_MARGIN_SECONDS, HistoryCsvError, read_history_csv
+from .engine.history_csv import CLOCK_MARGIN_SECONDS, HistoryCsvError, HistoryRow, HistoryRows, iter_history_csv
 from .engine.home import days_covered
 from .engine.memory import release_freed_memory
 from .engine.observations import ObservationStore, PendingMerge, state_unit
@@ -454,28 +454,28 @@ def _read_csv(
 
     An export comes from this home: its thermostats' temperatures are in the home's unit,
     and a row without a unit (Home Assistant's own export has none) is in the entity's
-    unit now (`units`): a kW sensor's 0.45 is 450 W, not 0.45 W.
+    unit now (`units`): a kW sensor's 0.45 is 450 W, not 0.45 W. Rows stream from the file
+    into the merge, so that only one copy of them is held.
     """
-    parsed = read_history_csv(
-        path, roles, default_tz=dt_util.get_time_zone(tz_name), not_after=time.time() + CLOCK_MARGIN_SECONDS
-    )
-    rows = [
-        (
-            entity_id,
-            state,
-            ts,
-            {ATTR_UNIT_OF_MEASUREMENT: units[entity_id]} if not attrs and entity_id in units else attrs,
+    counts = HistoryRows()
+    result = ImportResult()
+    entities: set[str] = set()
+    # One attributes mapping per entity, not one per row.
+    unit_attributes = {entity_id: {ATTR_UNIT_OF_MEASUREMENT: unit} for entity_id, unit in units.items()}
+
+    def rows() -> Iterator[HistoryRow]:
+        rows_read = iter_history_csv(
+            path, counts, roles, dt_util.get_time_zone(tz_name), not_after=time.time() + CLOCK_MARGIN_SECONDS
         )
-        for entity_id, state, ts, attrs in parsed.rows
-    ]
-    pending = observations.prepare_merge(rows, roles, temperature_unit)
-    return pending, ImportResult(
-        rows=len(parsed.rows),
-        bad_rows=parsed.bad_rows,
-        ignored_rows=parsed.ignored_rows,
-        future_rows=parsed.future_rows,
-        entities=len(parsed.entities),
-    )
+        for entity_id, state, ts, attrs in rows_read:
+            result.rows += 1
+            entities.add(entity_id)
+            yield entity_id, state, ts, attrs or unit_attributes.get(entity_id, attrs)
+
+    pending = observations.prepare_merge(rows(), roles, temperature_unit)
+    result.bad_rows, result.ignored_rows, result.future_rows = counts.bad_rows, counts.ignored_rows, counts.future_rows
+    result.entities = len(entities)
+    return pending, result
 
 
 async def async_import_csv(

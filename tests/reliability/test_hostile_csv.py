@@ -17,6 +17,7 @@ from custom_components.smartml.const import DOMAIN
 from custom_components.smartml.engine import history_csv
 from custom_components.smartml.engine.history_csv import HistoryCsvError, read_history_csv
 from custom_components.smartml.engine.observations import ObservationStore
+from custom_components.smartml.history import _read_csv
 from tests.components.conftest import KITCHEN_MOTION, POWER, set_home_states, setup_entry
 
 HEADER = "entity_id,state,last_changed,attributes\n"
@@ -150,6 +151,26 @@ def test_memory_stays_proportional_to_the_file(tmp_path: Path) -> None:
         tracemalloc.stop()
     # Bounded by a small multiple of the file (which is itself bounded by MAX_BYTES).
     assert peak < 12 * size, (peak, size)
+
+
+def test_an_import_holds_its_rows_once(tmp_path: Path) -> None:
+    """The service's read streams rows into the merge: at the size cap, a few hundred MB."""
+    path = tmp_path / "big.csv"
+    lines = ["entity_id,state,last_changed\n"]
+    lines += [
+        f"{POWER},{i % 500},2024-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+00:00\n"
+        for i in range(200_000)
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        _pending, result = _read_csv(str(path), ObservationStore(), WANTED, "UTC", "°C", {POWER: "kW"})
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.rows == 200_000 and result.entities == 1
+    assert peak < 4 * size, (peak, size)
 
 
 # --- through the service ----------------------------------------------------------------

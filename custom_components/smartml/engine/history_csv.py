@@ -22,7 +22,8 @@ from typing import Any, Final
 
 HEADER: Final = ("entity_id", "state", "last_changed")
 ATTRIBUTES_COLUMN: Final = "attributes"
-MAX_BYTES: Final = 200 * 1024 * 1024
+# An import holds each kept row until it is merged, about three times the file's size.
+MAX_BYTES: Final = 100 * 1024 * 1024
 MAX_FIELD: Final = 64 * 1024
 # How far ahead of now a row may be (clocks differ a little between machines).
 CLOCK_MARGIN_SECONDS: Final = 60.0
@@ -42,11 +43,15 @@ class HistoryCsvError(ValueError):
         self.reason = reason
 
 
+# (entity_id, state, epoch seconds, attributes)
+HistoryRow = tuple[str, str, float, Mapping[str, Any] | None]
+
+
 @dataclass(slots=True)
 class HistoryRows:
-    """Rows of a history CSV kept for the wanted entities."""
+    """Rows of a history CSV kept for the wanted entities, and counts of those left out."""
 
-    rows: list[tuple[str, str, float, Mapping[str, Any] | None]] = field(default_factory=list)
+    rows: list[HistoryRow] = field(default_factory=list)
     bad_rows: int = 0
     ignored_rows: int = 0
     future_rows: int = 0
@@ -101,6 +106,23 @@ def read_history_csv(
     not_after: float = math.inf,
 ) -> HistoryRows:
     """Read the rows of the wanted entities (all if None) from a history CSV, none after not_after."""
+    result = HistoryRows()
+    result.rows.extend(iter_history_csv(path, result, wanted, default_tz, max_bytes, not_after))
+    return result
+
+
+def iter_history_csv(
+    path: str | os.PathLike[str],
+    counts: HistoryRows,
+    wanted: Container[str] | None = None,
+    default_tz: tzinfo | None = None,
+    max_bytes: int = MAX_BYTES,
+    not_after: float = math.inf,
+) -> Iterator[HistoryRow]:
+    """The rows read_history_csv keeps, one by one (no list of the whole file).
+
+    The rows left out are counted in `counts`. A bad file raises at the first row asked for.
+    """
     try:
         info = os.stat(path)
     except OSError as err:
@@ -110,7 +132,6 @@ def read_history_csv(
         raise HistoryCsvError(ERROR_NOT_FOUND, "not a regular file")
     if info.st_size > max_bytes:
         raise HistoryCsvError(ERROR_TOO_LARGE, f"{info.st_size} bytes")
-    result = HistoryRows()
     try:
         handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as err:
@@ -123,11 +144,11 @@ def read_history_csv(
         attr_index = header.index(ATTRIBUTES_COLUMN) if ATTRIBUTES_COLUMN in header else None
         for row in rows:
             if len(row) < 3:
-                result.bad_rows += 1
+                counts.bad_rows += 1
                 continue
             entity_id = row[0].strip()
             if wanted is not None and entity_id not in wanted:
-                result.ignored_rows += 1
+                counts.ignored_rows += 1
                 continue
             try:
                 ts = parse_timestamp(row[2], default_tz)
@@ -136,10 +157,9 @@ def read_history_csv(
                 )
             # RecursionError: attributes nested deeper than the JSON parser goes.
             except (ValueError, OverflowError, RecursionError):
-                result.bad_rows += 1
+                counts.bad_rows += 1
                 continue
             if ts > not_after:
-                result.future_rows += 1
+                counts.future_rows += 1
                 continue
-            result.rows.append((entity_id, row[1].strip(), ts, attributes))
-    return result
+            yield entity_id, row[1].strip(), ts, attributes
