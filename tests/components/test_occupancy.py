@@ -89,6 +89,26 @@ async def record_routine(
 
 
 @pytest.fixture
+def night(freezer: FrozenDateTimeFactory) -> None:
+    """Tests start at 03:01 local time, when the recorded household never uses the kitchen."""
+    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
+
+
+async def _hours_pass(hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory, hours: int) -> None:
+    """Let hours pass, refreshing each hour."""
+    for _ in range(hours):
+        freezer.tick(timedelta(hours=1))
+        await entry.runtime_data.coordinator.async_refresh()
+        await hass.async_block_till_done()
+
+
+def _assert_kitchen_not_in_use(hass: HomeAssistant) -> None:
+    kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
+    assert kitchen.state == "off", kitchen.attributes
+    assert "in use now" not in kitchen.attributes["reason"]
+
+
+@pytest.fixture
 def morning(freezer: FrozenDateTimeFactory) -> None:
     """Run the test at 06:50 local time, just before the kitchen routine."""
     freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=6, minutes=50))
@@ -503,33 +523,32 @@ async def test_environmental_sensors_tell_whether_the_area_is_in_use_now(
 
 
 async def test_a_motion_sensor_gone_offline_while_on_does_not_keep_its_area_in_use(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    night: None,
 ) -> None:
-    # 03:01: the recorded household never uses the kitchen at night.
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
-    coordinator = mock_entry.runtime_data.coordinator
     hass.states.async_set(KITCHEN_MOTION, "on", {"device_class": "motion"})
     await hass.async_block_till_done()
     freezer.tick(timedelta(minutes=1))
     hass.states.async_set(KITCHEN_MOTION, "unavailable", {})
     await hass.async_block_till_done()
 
-    for _ in range(10):  # to 13:00, when the household is out
-        freezer.tick(timedelta(hours=1))
-        await coordinator.async_refresh()
-        await hass.async_block_till_done()
+    await _hours_pass(hass, mock_entry, freezer, 10)  # to 13:00, when the household is out
 
-    kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
-    assert kitchen.state == "off", kitchen.attributes
-    assert "in use now" not in kitchen.attributes["reason"]
+    _assert_kitchen_not_in_use(hass)
 
 
 async def test_predictions_follow_the_home_while_learning_is_paused(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    night: None,
 ) -> None:
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
     coordinator = mock_entry.runtime_data.coordinator
@@ -540,22 +559,19 @@ async def test_predictions_follow_the_home_while_learning_is_paused(
     hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
     await hass.async_block_till_done()
 
-    for _ in range(10):
-        freezer.tick(timedelta(hours=1))
-        await coordinator.async_refresh()
-        await hass.async_block_till_done()
+    await _hours_pass(hass, mock_entry, freezer, 10)
 
-    kitchen = hass.states.get("binary_sensor.kitchen_occupancy_predicted")
-    assert kitchen.state == "off", kitchen.attributes
-    assert "in use now" not in kitchen.attributes["reason"]
+    _assert_kitchen_not_in_use(hass)
     # Nothing of the pause is learned: the last reading kept is the "on" before it.
     assert coordinator.state.observations.channels[KITCHEN_MOTION].values[-1] == 1.0
 
 
 async def test_a_home_without_presence_asleep_is_not_said_to_be_empty(
-    recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    night: None,
 ) -> None:
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_PRESENCE: []}))
     await record_routine(hass, freezer)
     await setup_entry(hass, entry)
@@ -575,10 +591,12 @@ async def test_a_home_without_presence_asleep_is_not_said_to_be_empty(
 
 
 async def test_an_area_in_use_now_is_predicted_in_use(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    night: None,
 ) -> None:
-    # 03:01: the recorded household never uses the kitchen at night.
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
     freezer.tick(timedelta(seconds=30))
@@ -595,9 +613,12 @@ async def test_an_area_in_use_now_is_predicted_in_use(
 
 
 async def test_an_area_added_with_a_new_sensor_waits_for_its_history(
-    recorder_mock: Recorder, hass: HomeAssistant, mock_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    night: None,
 ) -> None:
-    freezer.move_to(dt_util.start_of_local_day(dt_util.now() + timedelta(days=1)) + timedelta(hours=3, minutes=1))
     await record_routine(hass, freezer)
     await setup_entry(hass, mock_entry)
     study = "binary_sensor.study_motion"
