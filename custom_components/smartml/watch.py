@@ -8,10 +8,10 @@ state, so a restart does not forget it. The periods excluded from learning go wi
 a period excluded after its values were learned has the sensor learn again from the
 values kept. Values are kept in the normal unit of their kind (°C, W, kWh; see
 observations.normal_unit), and each sensor remembers the unit it learned in: one whose unit
-changes to one that cannot be converted forgets its values and learns afresh, as does one
-learned, by an earlier release, in a unit now converted. Scores become security anomalies
-(`unusual_value`) through engine/sensor_watch.py, which holds the alarm rules and the
-explanations.
+changes to one that cannot be converted learns afresh from its next value, and one
+learned, by an earlier release, in a unit now converted learns again from its values
+kept. Scores become security anomalies (`unusual_value`) through engine/sensor_watch.py,
+which holds the alarm rules and the explanations.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class Batch(NamedTuple):
     excluded: list[tuple[float, float]]
     relearn: bool
     unit: str | None  # "" for none, None when not known
+    # Learning again, the values up to this time are left out (they are in another unit).
+    skip_until: float = -math.inf
 
 
 type Batches = dict[str, Batch]
@@ -107,7 +109,7 @@ class WatchedSensors:
 
         A sensor whose excluded periods changed over the values it learned is fed again
         from its first value kept. One whose unit changed to one its values cannot be
-        converted from forgets the values kept and learns afresh from the next.
+        converted from learns afresh from the next value.
         """
         batches: Batches = {}
         budget = MAX_VALUES_PER_REFRESH
@@ -124,8 +126,8 @@ class WatchedSensors:
             if learned is None and unit is None:
                 continue  # which unit its values are in is told by its state: wait for it
             if learned is not None and unit is not None and unit != learned:
-                observations.forget_between(entity_id, -math.inf, math.inf)
-                batches[entity_id] = Batch([], [], excluded, True, unit)
+                # Only the detector starts afresh: the entity's observations may serve other models.
+                batches[entity_id] = Batch([], [], excluded, True, unit, float(buf.times[count - 1]))
                 continue
             relearn = watch.must_relearn(entity_id, excluded, float(buf.times[0]))
             start = 0 if relearn else bisect_right(buf.times, watch.last_time(entity_id), 0, count)
@@ -171,7 +173,7 @@ class WatchedSensors:
         anomalies: list[Anomaly] = []
         for entity_id, batch in batches.items():
             if batch.relearn:
-                watch.relearn(entity_id)
+                watch.relearn(entity_id, batch.skip_until, batch.excluded)
             if batch.unit is not None:
                 watch.set_unit(entity_id, batch.unit)
             name, unit = names[entity_id], batch.unit or None

@@ -343,7 +343,7 @@ async def test_a_watched_power_shown_in_kw_is_learned_in_w(hass: HomeAssistant) 
 
 
 async def test_a_watched_sensor_whose_unit_cannot_be_converted_learns_afresh(hass: HomeAssistant) -> None:
-    """ppm to mg/m³: the values kept are forgotten, not compared with the new ones."""
+    """ppm to mg/m³: the detector starts afresh, not comparing the new values with the old ones."""
     entry = await _setup(hass)
     events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
     ppm = [v * 20 for v in _steady(600)]
@@ -360,6 +360,8 @@ async def test_a_watched_sensor_whose_unit_cannot_be_converted_learns_afresh(has
     assert coordinator.watched.status()[GARAGE]["values"] == 0
     saved = coordinator.state.models[MODEL_SENSOR_WATCH]["sensors"][GARAGE]
     assert saved["unit"] == "mg/m³"
+    # The observations stay for whatever else learns from the entity.
+    assert len(coordinator.state.observations.channels[GARAGE].times) >= 600
     # Learned afresh from what comes in the new unit.
     await _feed_in(hass, start + (len(ppm) + 12) * STEP, [v / 25 for v in _steady(4, seed=5)], "mg/m³")
     await _refresh(entry, hass)

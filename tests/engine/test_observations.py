@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from custom_components.smartml.engine.observations import (
+    ROLE_DEVICE,
     ROLE_WATCHED,
     ObservationStore,
     convert_state,
@@ -85,3 +86,6 @@ def test_a_watched_sensor_is_kept_in_its_kind_s_unit() -> None:
     assert kept("1.5", "kW") == (1500.0, "W")
     assert kept("2500", "Wh") == (2.5, "kWh")
     assert kept("812", "ppm") == (812.0, "ppm")
+    # A watched device's meter is kept in kWh whatever it shows; its power sensor in W.
+    assert normal_unit(ROLE_DEVICE, "Wh") == normal_unit(ROLE_DEVICE, "kWh") == "kWh"
+    assert normal_unit(ROLE_DEVICE, "kW") == "W"

@@ -143,6 +143,9 @@ def _in_normal_unit(value: float, unit: str | None) -> float:
 
 def normal_unit(role: str, unit: str | None) -> str | None:
     """The unit a numeric role's values are kept in, for states in `unit`."""
+    if role == ROLE_DEVICE:
+        # A watched device's meter, in kWh; its power sensor's readings, in W (see _device).
+        return "W" if unit in _POWER_TO_W else "kWh"
     if role == ROLE_POWER or (role == ROLE_WATCHED and unit in _POWER_TO_W):
         return "W"
     if role == ROLE_ENERGY or (role == ROLE_WATCHED and unit in _ENERGY_TO_KWH):

@@ -272,14 +272,20 @@ class SensorWatch:
                 learned = ()
         return clipped(excluded, first, last) != clipped(learned, first, last)
 
-    def relearn(self, entity_id: str) -> None:
-        """Start the sensor's detector afresh (its feedback and alarm cooldown kept): feed it from the first value."""
+    def relearn(self, entity_id: str, skip_until: float = -math.inf, excluded: Sequence[Span] = ()) -> None:
+        """Start the sensor's detector afresh (its feedback and alarm cooldown kept).
+
+        It is fed from the first value after skip_until (all of them by default); the
+        excluded spans up to then are those it is learned without.
+        """
         sensor = self._sensor(entity_id)
         self._sensors[entity_id] = _Watched(
             StreamingDetector(learning_points=self.learning_points),
             threshold=sensor.threshold,
             last_alarm=sensor.last_alarm,
             unit=sensor.unit,
+            seen_until=skip_until,
+            learned_without=clipped(excluded, -math.inf, skip_until),
         )
 
     def unit(self, entity_id: str) -> str | None:
