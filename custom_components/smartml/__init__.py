@@ -63,6 +63,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMLConfigEntry) -> b
     try:
         if storage.loaded_legacy:
             await storage.async_save_now()
+        elif storage.copy_missing:
+            await storage.async_save_choices()
         await coordinator.anomalies.async_load_phrases()
         await coordinator.async_bootstrap()
         entry.async_on_unload(coordinator.async_start_collecting())

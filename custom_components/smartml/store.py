@@ -344,6 +344,8 @@ class SmartMLStorage:
         self._choices = self._store(f"{DOMAIN}.{entry_id}.{CHOICES_KEY_SUFFIX}")
         self._observations = self._store(f"{DOMAIN}.{entry_id}.{OBSERVATIONS_KEY_SUFFIX}")
         self.loaded_legacy = False
+        # The main file loaded has no copy of its choices beside it (written by an earlier release).
+        self.copy_missing = False
         self._main_writes = _Throttled(self._main, SAVE_INTERVAL)
         # Written only with the main file's immediate writes (see async_save_choices).
         self._choice_writes = _Throttled(self._choices, SAVE_INTERVAL)
@@ -393,6 +395,9 @@ class SmartMLStorage:
             state, main_error = await self._async_parse(_without_observations(main), None)
         if state is None:
             state = await self._async_load_choices()
+        else:
+            # An earlier release wrote no copy of the choices: it is written at once (see copy_missing).
+            self.copy_missing = (await self._async_read(self._choices))[0] is None
         if main_error is not None:
             lost = ISSUE_STORE_CORRUPT_CHOICES_LOST if state is None else ISSUE_STORE_CORRUPT_MAIN
             await self._async_set_aside(self._main, main_error, lost)

@@ -325,6 +325,23 @@ async def test_a_broken_main_file_keeps_the_pause_the_excluded_days_and_the_feed
     assert [issue.translation_key for issue in issues] == [ISSUE_STORE_CORRUPT_MAIN]
 
 
+async def test_an_entry_of_an_earlier_release_gets_its_copy_of_the_choices_at_setup(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)
+    copy_key = f"{DOMAIN}.{mock_entry.entry_id}.choices"
+    del hass_storage[copy_key]  # an earlier release wrote none
+
+    # Home Assistant restarts without unloading: the copy must not wait for a person's next action.
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert hass_storage[copy_key]["data"]["learning"] is False
+
+
 async def test_a_broken_main_file_without_a_copy_of_the_choices_says_they_are_lost(
     hass: HomeAssistant, mock_entry: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
