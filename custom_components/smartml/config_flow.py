@@ -63,6 +63,7 @@ from .const import (
     SENSITIVITIES,
 )
 from .engine.constants import HOME
+from .history import recorder_keep_days
 
 
 def home_area_as_the_home(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,7 +199,8 @@ def form_defaults(hass: HomeAssistant, options: Mapping[str, Any] | None) -> dic
             CONF_PRESENCE: sorted(
                 state.entity_id for state in hass.states.async_all("person") if state.attributes.get("device_trackers")
             ),
-            CONF_HISTORY_DAYS: DEFAULT_HISTORY_DAYS,
+            # No more than the recorder keeps: asked for more, it could only say it has less.
+            CONF_HISTORY_DAYS: max(MIN_HISTORY_DAYS, min(DEFAULT_HISTORY_DAYS, recorder_keep_days(hass) or math.inf)),
             CONF_SENSITIVITY: DEFAULT_SENSITIVITY,
             CONF_ENERGY_ANOMALIES: True,
             CONF_ROUTINE_ANOMALIES: True,

@@ -272,6 +272,11 @@ def recorder_available(hass: HomeAssistant) -> bool:
     return "recorder" in hass.config.components
 
 
+def recorder_keep_days(hass: HomeAssistant) -> int | None:
+    """How many days the recorder keeps (purge_keep_days), None without a recorder."""
+    return get_instance(hass).keep_days if recorder_available(hass) else None
+
+
 async def async_bootstrap(
     hass: HomeAssistant,
     observations: ObservationStore,

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant import config_entries
+from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.recorder import get_instance
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -439,3 +446,22 @@ async def test_an_area_called_home_stands_for_the_whole_home(
     assert result["options"][CONF_OCCUPANCY] == [HALL_MOTION]
     assert "does not generate unique IDs" not in caplog.text
     assert hass.states.get("binary_sensor.home_occupancy_predicted") is not None
+
+
+async def test_a_new_home_asks_for_no_more_history_than_the_recorder_keeps(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    set_home_states(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    defaults = {
+        str(key): key.default() for key in result["data_schema"].schema if callable(getattr(key, "default", None))
+    }
+    assert defaults[CONF_HISTORY_DAYS] == get_instance(hass).keep_days == 10
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**defaults, CONF_OCCUPANCY: [HALL_MOTION], CONF_PRESENCE: [PERSON]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # Accepting the proposals raises no repair issue: nothing needs the household's hand.
+    assert [issue for (domain, _), issue in ir.async_get(hass).issues.items() if domain == DOMAIN] == []
