@@ -579,6 +579,9 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             )
             if self.learning:
                 self._async_check_sensors(models, now, unavailable)
+            else:
+                # Paused, no sensor is watched: a sensor told silent may be back meanwhile.
+                self._async_entities_issue(ISSUE_SENSOR_SILENT, [])
             self.state.models.update(models.live_state())
             self.storage.schedule_save()
         watched = await self.watched.async_update(now)

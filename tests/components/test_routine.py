@@ -216,6 +216,29 @@ async def test_sensor_unavailable_is_a_repair_issue_not_a_missing_routine(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
+async def test_a_sensor_told_silent_is_not_told_so_while_learning_is_paused(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    before_dawn: None,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    await _recorded_home(hass, mock_entry, freezer)
+    issue_id = f"{ISSUE_SENSOR_SILENT}_{mock_entry.entry_id}"
+    hass.states.async_set(KITCHEN_MOTION, "unavailable", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    await _morning(hass, mock_entry, freezer, hours=2)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    # Paused for a holiday, the battery replaced meanwhile: nothing is watched, nothing is told.
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    hass.states.async_set(KITCHEN_MOTION, "off", {"device_class": "motion"})
+    await hass.async_block_till_done()
+    await _morning(hass, mock_entry, freezer, hours=0.2)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
 def _routine_anomaly() -> Anomaly:
     facts = RoutineMissing(
         since=time(22, 40),
