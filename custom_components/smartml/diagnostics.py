@@ -1,7 +1,8 @@
-"""Config entry diagnostics: what SmartML learned, without the home's private details.
+"""Config entry diagnostics: what SmartML learned, never when the household lives how.
 
 People attach diagnostics to public bug reports, so nothing here may tell when the
-household is home, away or asleep: shapes, counts and model health only.
+household is home, away or asleep: the chosen entities, shapes, counts and model health
+only (the notify target is redacted).
 """
 
 from __future__ import annotations
