@@ -37,17 +37,15 @@ from .engine.constants import KIND_ENERGY, KIND_ROUTINE, KIND_SECURITY, TYPE_UNU
 from .engine.facts import area_label
 from .engine.incidents import INCIDENT_QUIET_SECONDS, IncidentGrouper
 from .engine.observations import ACTIVITY_DEVICE_CLASSES
+from .engine.phrases import Phrases
 from .engine.results import Anomaly, AnomalyJson
-from .explain import OPENED, ROUTINE_PHRASE_KEYS, Verbs, english_phrases, explain, explain_incident
+from .explain import ACTIVITY, ALARM_CHANGED, OPENED, PHRASE_KEYS, UNLOCKED, Verbs, explain, explain_incident
 from .home_spec import device_class
 
 RECENT_ANOMALIES = 50
 # Incidents older than this are closed for good: a spell away or a night does not last longer.
 FORGET_INCIDENTS_SECONDS = 3 * 86_400.0
-# What security sensors other than doors and windows did, in the alert's words.
-ACTIVITY: Final = Verbs("detected activity", "detected activity", "on")
-# By domain, or by device class (a domain name is no device class, and the other way round).
-# The words of a notification, by translation key (under "exceptions", as the routine's).
+# The words of a notification, by translation key (under "exceptions", as the explanations').
 NOTIFICATION_PHRASE_KEYS: Final = (
     "notification_security",
     "notification_energy",
@@ -55,12 +53,10 @@ NOTIFICATION_PHRASE_KEYS: Final = (
     "notification_it_was_me",
     "notification_show_me",
 )
-NOTIFICATION_PHRASES: Final[Mapping[str, str]] = english_phrases(NOTIFICATION_PHRASE_KEYS)
 TITLE_KEYS: Final = {KIND_ENERGY: "notification_energy", KIND_ROUTINE: "notification_routine"}
-SENSOR_VERBS: Final[dict[str, Verbs]] = {
-    "lock": Verbs("was unlocked", "been unlocked", "unlocked"),
-    "alarm_control_panel": Verbs("changed state", "changed state", "disarmed"),
-}
+# What security sensors other than doors, windows and activity sensors did: by domain, or by
+# device class (a domain name is no device class, and the other way round).
+SENSOR_VERBS: Final[dict[str, Verbs]] = {"lock": UNLOCKED, "alarm_control_panel": ALARM_CHANGED}
 
 type AnomalyListener = Callable[[ReportedAnomaly], None]
 
@@ -175,22 +171,22 @@ class AnomalyManager:
         self._listeners: list[AnomalyListener] = []
         self._new_listeners: list[AnomalyListener] = []
         self._incidents = IncidentGrouper()
-        # The words of anomaly types translated in strings.json, in the user's language.
+        # The words of anomalies and notifications translated in strings.json, in the user's language.
         self._phrases: dict[str, str] = {}
 
     async def async_load_phrases(self) -> None:
-        """Read the translated words of anomalies in Home Assistant's language."""
+        """Read the translated words of anomalies and notifications in Home Assistant's language."""
         translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
         prefix = f"component.{DOMAIN}.exceptions."
         self._phrases = {
             key: text
-            for key in (*ROUTINE_PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS)
+            for key in (*PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS)
             if (text := translations.get(f"{prefix}{key}.message")) is not None
         }
 
     def _phrase(self, key: str) -> str:
         """A notification's words in Home Assistant's language, English when not translated."""
-        return self._phrases.get(key) or NOTIFICATION_PHRASES[key]
+        return Phrases(self._phrases)(key)
 
     def _title(self, anomaly: Anomaly) -> str:
         return self._phrase(TITLE_KEYS.get(anomaly.kind, "notification_security"))
@@ -296,7 +292,7 @@ class AnomalyManager:
             self._async_tell(ReportedAnomaly(anomaly, self.explain(anomaly), now))
             return
         incident, is_new = self._incidents.add(now, anomaly, self._spell_of(anomaly))
-        words = explain_incident(incident, self._name_of, self._area_name, self._verbs_of)
+        words = explain_incident(incident, self._name_of, self._area_name, self._verbs_of, self._phrases)
         # What was told of the incident: found by the id of the alert that opened it.
         told = None if is_new else self.find(incident.id)
         if told is None:

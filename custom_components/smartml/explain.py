@@ -3,17 +3,17 @@
 Plain Python with no Home Assistant import, so that the evaluation renders exactly what
 the integration shows. The caller says how an entity and an area are named: the
 integration passes Home Assistant's friendly names and area names, the evaluation the
-fallbacks `friendly_name` and `area_label`.
+fallbacks `friendly_name` and `area_label`. The words are the integration's translations,
+templates with named placeholders (`engine/phrases.py`): the integration passes those of the
+user's language, English stands in for any not translated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-import json
-from pathlib import Path
 from typing import Final, NamedTuple
 
-from .engine.constants import RUN_WINDOW_HOURS
+from .engine.constants import RUN_WINDOW_HOURS, TYPE_UNUSUAL_VALUE
 from .engine.facts import (
     AboveForecast,
     ActivityFacts,
@@ -31,8 +31,10 @@ from .engine.facts import (
     friendly_name,
 )
 from .engine.incidents import Incident
+from .engine.phrases import Phrases, english_phrases
 from .engine.results import Anomaly
 from .engine.security_context import STATE_EMPTY, STATE_NIGHT, STATE_OCCUPIED
+from .engine.value_words import VALUE_PHRASE_KEYS, explain as explain_value
 
 __all__ = ["explain", "explain_incident", "friendly_name"]
 
@@ -41,7 +43,7 @@ NameOf = Callable[[str], str]
 
 
 class Verbs(NamedTuple):
-    """The words of what a security sensor does."""
+    """The translation keys of the words of what a security sensor does."""
 
     said: str  # said of it: "opened", "was unlocked"
     had: str  # after "it had never": "opened", "been unlocked"
@@ -49,7 +51,13 @@ class Verbs(NamedTuple):
 
 
 VerbsOf = Callable[[str], Verbs]
-OPENED: Final = Verbs("opened", "opened", "open")
+OPENED: Final = Verbs("security_door_action", "security_door_action_done", "security_door_left")
+# What activity sensors (motion, occupancy, presence) did.
+ACTIVITY: Final = Verbs("security_motion_action", "security_motion_action_done", "security_motion_left")
+UNLOCKED: Final = Verbs("security_lock_action", "security_lock_action_done", "security_lock_left")
+ALARM_CHANGED: Final = Verbs("security_alarm_action", "security_alarm_action_done", "security_alarm_left")
+# What an area's occupancy sensors did, after "it had never".
+_AREA_ACTIVE: Final = "security_area_action_done"
 
 
 def opened(_entity_id: str) -> Verbs:
@@ -57,143 +65,211 @@ def opened(_entity_id: str) -> Verbs:
     return OPENED
 
 
+# The home's state when it happened: "Front door opened at 03:10 while everyone was away".
 _STATE_PHRASES: Final[Mapping[str, str]] = {
-    STATE_EMPTY: "while everyone was away",
-    STATE_NIGHT: "at night while the home was occupied",
-    STATE_OCCUPIED: "while someone was home",
+    STATE_EMPTY: "security_while_away",
+    STATE_NIGHT: "security_while_asleep",
+    STATE_OCCUPIED: "security_while_home",
 }
 # The home in a state, for the evidence: "with everyone away for 40 hours".
 _STATE_SPANS: Final[Mapping[str, str]] = {
-    STATE_EMPTY: "with everyone away",
-    STATE_NIGHT: "with the home asleep",
-    STATE_OCCUPIED: "with someone home",
+    STATE_EMPTY: "security_away_for",
+    STATE_NIGHT: "security_asleep_for",
+    STATE_OCCUPIED: "security_home_for",
 }
 # The state itself never seen in the window: there is no evidence of the activity either way.
 _NEVER_IN_STATE: Final[Mapping[str, str]] = {
-    STATE_EMPTY: "everyone had never been away",
-    STATE_NIGHT: "the home had never been asleep",
-    STATE_OCCUPIED: "no one had been home",
+    STATE_EMPTY: "security_never_away",
+    STATE_NIGHT: "security_never_asleep",
+    STATE_OCCUPIED: "security_never_home",
 }
 # Below this many hours in the state, "never" would claim more than the history shows.
 THIN_EVIDENCE_HOURS: Final = 24.0
 
-
-def _had(verb: str, count: int, thin: bool) -> str:
-    """How often it had happened: "had never opened", "had been active only once"."""
-    if count == 0:
-        return f"had not yet {verb}" if thin else f"had never {verb}"
-    return f"had {verb} only once" if count == 1 else f"had {verb} only {count} times"
-
-
-def _window(facts: ActivityFacts) -> str:
-    if facts.start_hour == facts.end_hour:
-        return "at any time of day"
-    return f"between {facts.start_hour:02d}:00 and {facts.end_hour:02d}:00"
-
-
-def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf, verbs_of: VerbsOf) -> str:
-    if facts.area is None:
-        verbs = verbs_of(facts.entity_id)
-        what, verb = f"{name_of(facts.entity_id)} {verbs.said}", verbs.had
-    else:
-        what, verb = f"Activity in {area_name(facts.area)}", "been active"
-    days = f"In {facts.days_of_history:g} days of history"
-    text = f"{what} at {facts.at:%H:%M} {_STATE_PHRASES[facts.state]}. "
-    if facts.hours_observed == 0:
-        text += f"{days}, {_NEVER_IN_STATE[facts.state]} {_window(facts)} before."
-    elif facts.hours_observed is not None:
-        hours = round(facts.hours_observed)
-        evidence = f"{_STATE_SPANS[facts.state]} for {hours} hour{'' if hours == 1 else 's'} {_window(facts)}"
-        thin = facts.hours_observed < THIN_EVIDENCE_HOURS
-        text += f"{days}, {evidence}, it {_had(verb, facts.times_seen, thin)}."
-    else:  # stored before the evidence was kept
-        text += f"{days} it {_had(verb, facts.times_seen, False)} {_window(facts)} {_STATE_PHRASES[facts.state]}."
-    if isinstance(facts, EntryWithoutArrival | ActivityWhenEmpty):
-        text += f" Nobody arrived within {facts.arrival_grace_minutes:g} minutes."
-    return text
-
-
-def _open_too_long(facts: OpenTooLong, name_of: NameOf, verbs_of: VerbsOf) -> str:
-    held = verbs_of(facts.entity_id).held
-    return (
-        f"{name_of(facts.entity_id)} has been {held} for {facts.open_minutes:g} minutes since "
-        f"{facts.open_since:%H:%M}; in {facts.days_of_history:g} days it was never {held} longer than "
-        f"{facts.longest_open_minutes:g} minutes."
-    )
-
-
-def _presence_doubt(facts: PresenceDoubt, name_of: NameOf) -> str:
-    return (
-        f"{name_of(facts.entity_id)} has said away since {facts.away_since:%H:%M}, but the home has been in use "
-        f"since {facts.in_use_since:%H:%M} ({facts.in_use_minutes:g} minutes): more likely a phone left at home "
-        "than an intruder. Activity no longer alerts until someone arrives or leaves."
-    )
-
-
-def _duration(minutes: float) -> str:
-    """3 h 10 min, 45 min, 2 h."""
-    hours, rest = divmod(round(minutes), 60)
-    if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
-
-
-def _learned_over(weeks: float) -> str:
-    """3 days, 1 day, 5 weeks: days below two weeks, where whole weeks would read 0 or 1."""
-    if weeks < 2:
-        days = max(1, round(weeks * 7))
-        return f"{days} day" if days == 1 else f"{days} days"
-    return f"{round(weeks)} weeks"
-
-
-def _power(watts: float) -> str:
-    return f"{watts / 1000:.1f} kW" if watts >= 1000 else f"{watts:.0f} W"
-
-
-def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf) -> str:
-    name = name_of(facts.entity_id)
-    if isinstance(facts, DeviceLeftOn):
-        # The usual runs it is compared with started within RUN_WINDOW_HOURS of its start.
-        first, last = ((facts.start_hour + offset) % 24 for offset in (-RUN_WINDOW_HOURS, RUN_WINDOW_HOURS))
-        return (
-            f"{name} has drawn {_power(facts.power_w)} for {_duration(facts.minutes)}; it has never run longer "
-            f"than {_duration(facts.longest_minutes)} when started between {first:02d}:00 and {last:02d}:00 "
-            f"in {_learned_over(facts.weeks)}. It may have been left on."
-        )
-    return (
-        f"{name} has not dropped below {_power(facts.floor_w)} for a day; it usually falls to about "
-        f"{_power(facts.usual_floor_w)}. It may no longer switch off."
-    )
-
-
-# The words of a missing routine, by translation key. Their one source is the integration's
-# translations (under "exceptions", where Home Assistant keeps an integration's free text):
-# the English ones are read here once, at import (Home Assistant imports integrations in its
-# executor), for the evaluation and as the fallback; the integration passes the user's language.
+# The translation keys of every explanation (strings.json, under "exceptions"), read in the
+# user's language by the integration; English where a key is not translated.
 ROUTINE_PHRASE_KEYS: Final = (
     "routine_missing",
     "routine_missing_evidence",
     "routine_missing_evidence_usual",
     "routine_missing_doubt",
 )
-
-
-def english_phrases(keys: tuple[str, ...]) -> dict[str, str]:
-    """The English words of these translation keys (under "exceptions"), the fallback of the user's language."""
-    exceptions = json.loads((Path(__file__).parent / "translations" / "en.json").read_text(encoding="utf-8"))
-    return {key: str(exceptions["exceptions"][key]["message"]) for key in keys}
-
-
+SECURITY_PHRASE_KEYS: Final = (
+    *OPENED,
+    *ACTIVITY,
+    *UNLOCKED,
+    *ALARM_CHANGED,
+    _AREA_ACTIVE,
+    *_STATE_PHRASES.values(),
+    *_STATE_SPANS.values(),
+    *_NEVER_IN_STATE.values(),
+    "security_entity_activity",
+    "security_area_activity",
+    "security_evidence",
+    "security_evidence_without_hours",
+    "security_had_not_yet",
+    "security_had_never",
+    "security_had_once",
+    "security_had_times",
+    "security_any_time",
+    "security_between",
+    "security_no_arrival",
+    "security_open_too_long",
+    "security_presence_doubt",
+    "security_one_more_alert",
+    "security_more_alerts",
+)
+ENERGY_PHRASE_KEYS: Final = ("energy_long_run", "energy_base_load", "energy_empty_home_draw", "energy_above_forecast")
+DEVICE_PHRASE_KEYS: Final = ("device_left_on", "device_standby")
+DURATION_PHRASE_KEYS: Final = (
+    "duration_min",
+    "duration_h",
+    "duration_h_min",
+    "duration_hour",
+    "duration_hours",
+    "duration_day",
+    "duration_days",
+    "duration_weeks",
+)
+PHRASE_KEYS: Final = (
+    *ROUTINE_PHRASE_KEYS,
+    *SECURITY_PHRASE_KEYS,
+    *ENERGY_PHRASE_KEYS,
+    *DEVICE_PHRASE_KEYS,
+    *DURATION_PHRASE_KEYS,
+    *VALUE_PHRASE_KEYS,
+)
+# The English of the missing routine's words.
 ROUTINE_PHRASES: Final[Mapping[str, str]] = english_phrases(ROUTINE_PHRASE_KEYS)
 
 
-def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[str, str]) -> str:
-    def phrase(key: str) -> str:
-        return phrases.get(key) or ROUTINE_PHRASES[key]
+def _had(verb: str, count: int, thin: bool, say: Phrases) -> str:
+    """How often it had happened: "it had never opened", "it had been active only once"."""
+    if count == 0:
+        return say("security_had_not_yet" if thin else "security_had_never", action=verb)
+    if count == 1:
+        return say("security_had_once", action=verb)
+    return say("security_had_times", action=verb, count=count)
 
+
+def _window(facts: ActivityFacts, say: Phrases) -> str:
+    if facts.start_hour == facts.end_hour:
+        return say("security_any_time")
+    return say("security_between", start=f"{facts.start_hour:02d}:00", end=f"{facts.end_hour:02d}:00")
+
+
+def _activity(facts: ActivityFacts, name_of: NameOf, area_name: NameOf, verbs_of: VerbsOf, say: Phrases) -> str:
+    home_state = say(_STATE_PHRASES[facts.state])
+    at = f"{facts.at:%H:%M}"
+    if facts.area is None:
+        verbs = verbs_of(facts.entity_id)
+        what = say(
+            "security_entity_activity",
+            name=name_of(facts.entity_id),
+            action=say(verbs.said),
+            time=at,
+            home_state=home_state,
+        )
+        verb = say(verbs.had)
+    else:
+        what = say("security_area_activity", area=area_name(facts.area), time=at, home_state=home_state)
+        verb = say(_AREA_ACTIVE)
+    days = f"{facts.days_of_history:g}"
+    if facts.hours_observed == 0:
+        evidence = say(_NEVER_IN_STATE[facts.state], days=days, window=_window(facts, say))
+    elif facts.hours_observed is not None:
+        hours = round(facts.hours_observed)
+        thin = facts.hours_observed < THIN_EVIDENCE_HOURS
+        evidence = say(
+            "security_evidence",
+            days=days,
+            time_in_state=say(_STATE_SPANS[facts.state], hours=_hours(hours, say)),
+            window=_window(facts, say),
+            history=_had(verb, facts.times_seen, thin, say),
+        )
+    else:  # stored before the evidence was kept
+        evidence = say(
+            "security_evidence_without_hours",
+            days=days,
+            history=_had(verb, facts.times_seen, False, say),
+            window=_window(facts, say),
+            home_state=home_state,
+        )
+    text = f"{what} {evidence}"
+    if isinstance(facts, EntryWithoutArrival | ActivityWhenEmpty):
+        text += " " + say("security_no_arrival", minutes=f"{facts.arrival_grace_minutes:g}")
+    return text
+
+
+def _open_too_long(facts: OpenTooLong, name_of: NameOf, verbs_of: VerbsOf, say: Phrases) -> str:
+    return say(
+        "security_open_too_long",
+        name=name_of(facts.entity_id),
+        state=say(verbs_of(facts.entity_id).held),
+        minutes=f"{facts.open_minutes:g}",
+        since=f"{facts.open_since:%H:%M}",
+        days=f"{facts.days_of_history:g}",
+        longest=f"{facts.longest_open_minutes:g}",
+    )
+
+
+def _presence_doubt(facts: PresenceDoubt, name_of: NameOf, say: Phrases) -> str:
+    return say(
+        "security_presence_doubt",
+        name=name_of(facts.entity_id),
+        away_since=f"{facts.away_since:%H:%M}",
+        in_use_since=f"{facts.in_use_since:%H:%M}",
+        minutes=f"{facts.in_use_minutes:g}",
+    )
+
+
+def _hours(hours: int, say: Phrases) -> str:
+    """1 hour, 40 hours."""
+    return say("duration_hour" if hours == 1 else "duration_hours", hours=hours)
+
+
+def _duration(minutes: float, say: Phrases) -> str:
+    """3 h 10 min, 45 min, 2 h."""
+    hours, rest = divmod(round(minutes), 60)
+    if not hours:
+        return say("duration_min", minutes=rest)
+    return say("duration_h_min", hours=hours, minutes=rest) if rest else say("duration_h", hours=hours)
+
+
+def _learned_over(weeks: float, say: Phrases) -> str:
+    """3 days, 1 day, 5 weeks: days below two weeks, where whole weeks would read 0 or 1."""
+    if weeks < 2:
+        days = max(1, round(weeks * 7))
+        return say("duration_day" if days == 1 else "duration_days", days=days)
+    return say("duration_weeks", weeks=round(weeks))
+
+
+def _power(watts: float) -> str:
+    return f"{watts / 1000:.1f} kW" if watts >= 1000 else f"{watts:.0f} W"
+
+
+def _device(facts: DeviceLeftOn | DeviceStandby, name_of: NameOf, say: Phrases) -> str:
+    name = name_of(facts.entity_id)
+    if isinstance(facts, DeviceLeftOn):
+        # The usual runs it is compared with started within RUN_WINDOW_HOURS of its start.
+        first, last = ((facts.start_hour + offset) % 24 for offset in (-RUN_WINDOW_HOURS, RUN_WINDOW_HOURS))
+        return say(
+            "device_left_on",
+            name=name,
+            power=_power(facts.power_w),
+            duration=_duration(facts.minutes, say),
+            longest=_duration(facts.longest_minutes, say),
+            earliest=f"{first:02d}:00",
+            latest=f"{last:02d}:00",
+            period=_learned_over(facts.weeks, say),
+        )
+    return say("device_standby", name=name, power=_power(facts.floor_w), usual_power=_power(facts.usual_floor_w))
+
+
+def _routine_missing(facts: RoutineMissing, area_name: NameOf, say: Phrases) -> str:
     values = {
         "since": f"{facts.since:%H:%M}",
-        "quiet": _duration(facts.quiet_minutes),
+        "quiet": _duration(facts.quiet_minutes, say),
         "at": f"{facts.at:%H:%M}",
         "days_with": facts.days_with_activity,
         "days": facts.days_considered,
@@ -203,30 +279,25 @@ def _routine_missing(facts: RoutineMissing, area_name: NameOf, phrases: Mapping[
     key = "routine_missing"
     if facts.area is not None and facts.days_considered:
         key = "routine_missing_evidence_usual" if facts.usual_first is not None else "routine_missing_evidence"
-    text = phrase(key).format(**values)
-    return f"{text} {phrase('routine_missing_doubt')}" if facts.presence_doubted else text
+    text = say(key, **values)
+    return f"{text} {say('routine_missing_doubt')}" if facts.presence_doubted else text
 
 
-def _energy(facts: AboveForecast | LongRun | BaseLoad | EmptyHomeDraw) -> str:
+def _energy(facts: AboveForecast | LongRun | BaseLoad | EmptyHomeDraw, say: Phrases) -> str:
     if isinstance(facts, LongRun):
-        return (
-            f"Power has not dropped below {facts.floor_w:.0f} W for the last {facts.hours:.1f} h; at this time of "
-            f"day the lowest draw over 3 hours is usually about {facts.usual_w:.0f} W. Something may have been "
-            "left on."
+        return say(
+            "energy_long_run", floor=f"{facts.floor_w:.0f}", hours=f"{facts.hours:.1f}", usual=f"{facts.usual_w:.0f}"
         )
     if isinstance(facts, BaseLoad):
-        return (
-            f"Power has not dropped below {facts.floor_w:.0f} W for two days; on a usual day it falls to about "
-            f"{facts.usual_floor_w:.0f} W. A device may be running constantly."
-        )
+        return say("energy_base_load", floor=f"{facts.floor_w:.0f}", usual_floor=f"{facts.usual_floor_w:.0f}")
     if isinstance(facts, EmptyHomeDraw):
-        return (
-            f"Nobody is home, yet the home has drawn at least {facts.floor_w:.0f} W for the last hour "
-            f"(standby is about {facts.standby_w:.0f} W)."
-        )
-    return (
-        f"The home used {facts.used_kwh:.2f} kWh in the last {facts.hours} hours; "
-        f"at most {facts.expected_p90_kwh:.2f} kWh was expected (usually {facts.expected_p50_kwh:.2f})."
+        return say("energy_empty_home_draw", floor=f"{facts.floor_w:.0f}", standby=f"{facts.standby_w:.0f}")
+    return say(
+        "energy_above_forecast",
+        used=f"{facts.used_kwh:.2f}",
+        hours=facts.hours,
+        expected_high=f"{facts.expected_p90_kwh:.2f}",
+        expected_usual=f"{facts.expected_p50_kwh:.2f}",
     )
 
 
@@ -240,28 +311,33 @@ def explain(
     """The anomaly in words, naming entities with name_of and areas (by id) with area_name.
 
     Names are used as the home shows them ("alex" for a person without a friendly name); the
-    sentence still starts with a capital. phrases: the translated words of the anomaly
-    types that have them (ROUTINE_PHRASE_KEYS); English where missing. verbs_of: what a
-    security sensor did (a door opened, a motion sensor detected activity).
+    sentence still starts with a capital. phrases: the translated texts of PHRASE_KEYS;
+    English where missing. verbs_of: what a security sensor did (a door opened, a motion
+    sensor detected activity).
     """
-    text = _words(anomaly, name_of, area_name, phrases or {}, verbs_of)
+    text = _words(anomaly, name_of, area_name, Phrases(phrases), verbs_of)
     return text[:1].upper() + text[1:]
 
 
-def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, phrases: Mapping[str, str], verbs_of: VerbsOf) -> str:
+def _words(anomaly: Anomaly, name_of: NameOf, area_name: NameOf, say: Phrases, verbs_of: VerbsOf) -> str:
     facts = anomaly.facts
     if isinstance(facts, ActivityFacts):
-        return _activity(facts, name_of, area_name, verbs_of)
+        return _activity(facts, name_of, area_name, verbs_of, say)
     if isinstance(facts, OpenTooLong):
-        return _open_too_long(facts, name_of, verbs_of)
+        return _open_too_long(facts, name_of, verbs_of, say)
     if isinstance(facts, PresenceDoubt):
-        return _presence_doubt(facts, name_of)
+        return _presence_doubt(facts, name_of, say)
     if isinstance(facts, AboveForecast | LongRun | BaseLoad | EmptyHomeDraw):
-        return _energy(facts)
+        return _energy(facts, say)
     if isinstance(facts, RoutineMissing):
-        return _routine_missing(facts, area_name, phrases)
+        return _routine_missing(facts, area_name, say)
     if isinstance(facts, DeviceLeftOn | DeviceStandby):
-        return _device(facts, name_of)
+        return _device(facts, name_of, say)
+    if anomaly.type == TYPE_UNUSUAL_VALUE and isinstance(facts, Mapping):
+        try:
+            return explain_value(facts, say)
+        except (KeyError, TypeError, ValueError):
+            pass  # facts without all the words need: the text the engine wrote with them
     # Anomaly types whose facts have no class yet carry their text.
     return anomaly.explanation
 
@@ -274,15 +350,23 @@ def _place(anomaly: Anomaly, name_of: NameOf, area_name: NameOf) -> str:
 
 
 def explain_incident(
-    incident: Incident, name_of: NameOf = friendly_name, area_name: NameOf = area_label, verbs_of: VerbsOf = opened
+    incident: Incident,
+    name_of: NameOf = friendly_name,
+    area_name: NameOf = area_label,
+    verbs_of: VerbsOf = opened,
+    phrases: Mapping[str, str] | None = None,
 ) -> str:
-    """An incident in plain English: its first alert, how many followed and where, and any doubt."""
+    """An incident in words: its first alert, how many followed and where, and any doubt.
+
+    phrases: the translated texts of PHRASE_KEYS, as for explain(); English where missing.
+    """
     first, *more = incident.anomalies
-    text = explain(first, name_of, area_name, verbs_of=verbs_of)
+    text = explain(first, name_of, area_name, phrases, verbs_of)
     alerts = [anomaly for anomaly in more if not isinstance(anomaly.facts, PresenceDoubt)]
     if alerts:
         places = ", ".join(dict.fromkeys(_place(anomaly, name_of, area_name) for anomaly in alerts))
-        text += f" {len(alerts)} more {'alert' if len(alerts) == 1 else 'alerts'} followed ({places})."
+        key = "security_one_more_alert" if len(alerts) == 1 else "security_more_alerts"
+        text += " " + Phrases(phrases)(key, count=len(alerts), places=places)
     for doubt in (anomaly for anomaly in more if isinstance(anomaly.facts, PresenceDoubt)):
-        text += " " + explain(doubt, name_of, area_name)
+        text += " " + explain(doubt, name_of, area_name, phrases)
     return text

@@ -4,29 +4,40 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import time as dt_time, timedelta
+import json
+from pathlib import Path
 import threading
 import time
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-
 from homeassistant.components.persistent_notification import _async_get_or_create_notifications
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
-from custom_components.smartml.anomalies import ReportedAnomaly
+import custom_components.smartml
+from custom_components.smartml.anomalies import (
+    ACTIVITY,
+    NOTIFICATION_PHRASE_KEYS,
+    SENSOR_VERBS,
+    TITLE_KEYS,
+    ReportedAnomaly,
+)
 from custom_components.smartml.const import CONF_NOTIFY, DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.coordinator import SmartMLCoordinator
 from custom_components.smartml.engine.constants import (
     KIND_SECURITY,
     TYPE_ACTIVITY_WHEN_EMPTY,
+    TYPE_ENTRY_WITHOUT_ARRIVAL,
     TYPE_OPEN_TOO_LONG,
     TYPE_STUCK_ON,
+    TYPE_UNUSUAL_VALUE,
 )
 from custom_components.smartml.engine.facts import ActivityWhenEmpty, EntryWithoutArrival, OpenTooLong
 from custom_components.smartml.engine.results import Anomaly
+from custom_components.smartml.explain import OPENED, PHRASE_KEYS
 
 from .conftest import (
     FRONT_DOOR,
@@ -91,6 +102,72 @@ async def test_notifications_speak_home_assistants_language(
 
     assert calls[0].data["title"] == "SmartML: ongewone activiteit"
     assert [action["title"] for action in calls[0].data["data"]["actions"]] == ["Dat was ik", "Laat zien"]
+
+
+async def test_explanations_speak_home_assistants_language(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dutch = {
+        "security_door_action": "ging open",
+        "security_door_action_done": "opengegaan",
+        "security_while_away": "terwijl iedereen weg was",
+        "security_entity_activity": "{name} {action} om {time} {home_state}.",
+        "security_evidence_without_hours": "In {days} dagen {history} {window} {home_state}.",
+        "security_had_never": "was hij nooit {action}",
+        "security_between": "tussen {start} en {end}",
+        "security_no_arrival": "Binnen {minutes} minuten kwam niemand aan.",
+        "value_higher": "{name} gaf {value} rond {time}, hoger dan alles in {period} (hoogstens {highest}).",
+        "value_last_days": "de laatste {days} dagen",
+    }
+
+    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
+        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
+
+    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
+    hass.config.language = "nl"
+    calls: list[ServiceCall] = []
+    hass.services.async_register("notify", "mobile_app_phone", calls.append)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
+    set_home_states(hass)
+    await setup_entry(hass, entry)
+    events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
+    facts = {
+        "name": "Garage",
+        "value": 41.2,
+        "unit": "°C",
+        "local_time": "00:26",
+        "highest": 24.3,
+        "days_of_history": 2,
+    }
+    warm = Anomaly("v1", KIND_SECURITY, TYPE_UNUSUAL_VALUE, ["sensor.garage"], time.time(), 1.0, facts, "Garage read")
+
+    door = (
+        "Front door ging open om 03:10 terwijl iedereen weg was. In 28 dagen was hij nooit opengegaan tussen 01:00 "
+        "en 05:00 terwijl iedereen weg was. Binnen 30 minuten kwam niemand aan."
+    )
+    value = "Garage gaf 41.2 °C rond 00:26, hoger dan alles in de laatste 2 dagen (hoogstens 24.3 °C)."
+    anomalies = entry.runtime_data.coordinator.anomalies
+    anomalies.async_report(door_anomaly())
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.security_anomaly").attributes["explanation"] == door
+    anomalies.async_report(warm)
+    await hass.async_block_till_done()
+
+    assert {event.data["type"]: event.data["explanation"] for event in events} == {
+        TYPE_ENTRY_WITHOUT_ARRIVAL: door,
+        TYPE_UNUSUAL_VALUE: value,
+    }
+    assert sorted(call.data["message"] for call in calls) == sorted([door, value])
+
+
+def test_every_phrase_key_the_code_uses_is_in_strings_json() -> None:
+    folder = Path(custom_components.smartml.__file__).parent
+    strings = json.loads((folder / "strings.json").read_text(encoding="utf-8"))
+    assert json.loads((folder / "translations" / "en.json").read_text(encoding="utf-8")) == strings
+    keys = {*PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS}
+    assert {*OPENED, *ACTIVITY, *(key for verbs in SENSOR_VERBS.values() for key in verbs)} <= keys
+    assert set(TITLE_KEYS.values()) <= keys
+    assert sorted(keys - set(strings["exceptions"])) == []
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 
 `SensorWatch` feeds each watched sensor's values (the observation store's 5-minute means)
 to its own `StreamingDetector` and turns a score at or above the sensitivity's threshold
-into a security anomaly of type `unusual_value`, explained in plain language ("Garage
-temperature read 41.2 °C around 03:10, higher than anything it showed in the last 14 days
-(at most 24.3 °C)").
+into a security anomaly of type `unusual_value`, explained in plain language by
+`value_words.py` ("Garage temperature read 41.2 °C around 03:10, higher than anything it
+showed in the last 14 days (at most 24.3 °C)"; in English here, in the user's language at
+the edge).
 
 Rules on top of the detector, so that a watched sensor stays quiet unless it matters:
 - nothing while the detector learns (its first `learning_points` values);
@@ -38,6 +39,9 @@ from .constants import DAY_SECONDS, KIND_SECURITY, TYPE_UNUSUAL_VALUE, JsonObjec
 from .results import Anomaly, anomaly_id
 from .slots import counted
 from .streaming import DEFAULT_LEARNING_POINTS, STATE_VERSION as DETECTOR_VERSION, StreamingDetector
+from .value_words import explain, format_value
+
+__all__ = ["SensorWatch", "explain", "format_value"]
 
 # Score threshold per sensitivity, from the Numenta Anomaly Benchmark (41 series, 1354 days,
 # docs/benchmarks/security.md) with one alarm per series per 6 hours at most: 0.61, where
@@ -149,32 +153,6 @@ def saved_seen_until(data: Mapping[str, Any]) -> float:
 def saved_learned_without(data: Mapping[str, Any]) -> tuple[Span, ...]:
     """A saved sensor's excluded spans; none in a state saved before they were kept."""
     return tuple((float(start), float(end)) for start, end in data.get("learned_without") or ())
-
-
-def format_value(value: float, unit: str | None) -> str:
-    """A reading as people write it: 41.2 °C, 1850 ppm, 0.53 kW."""
-    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{text} {unit}" if unit else text
-
-
-def _days_phrase(days: int) -> str:
-    return "the last day" if days <= 1 else f"the last {days} days"
-
-
-def explain(facts: Mapping[str, Any]) -> str:
-    """Plain English from an unusual_value anomaly's facts (which stay beside it)."""
-    unit = facts.get("unit")
-    name, when = facts["name"], facts["local_time"]
-    reading = f"{name} read {format_value(facts['value'], unit)} around {when}"
-    days = _days_phrase(int(facts["days_of_history"]))
-    lowest, highest = facts.get("lowest"), facts.get("highest")
-    if highest is not None and facts["value"] > highest:
-        return f"{reading}, higher than anything it showed in {days} (at most {format_value(highest, unit)})."
-    if lowest is not None and facts["value"] < lowest:
-        return f"{reading}, lower than anything it showed in {days} (at least {format_value(lowest, unit)})."
-    previous = facts.get("previous")
-    after = "" if previous is None else f" just after {format_value(previous, unit)}"
-    return f"{reading}{after}; it has not changed like this in {days}."
 
 
 class SavedWatch(TypedDict):
