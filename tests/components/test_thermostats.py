@@ -594,7 +594,7 @@ async def test_a_thermostat_without_a_target_temperature_now_is_not_sent_setpoin
     shows: str,
     reason: str,
 ) -> None:
-    """A heat pump turned to fan only or dry, or one showing no target temperature: left alone, not asked every minute."""
+    """A heat pump turned to fan only or dry, or showing no target temperature: left alone, not asked each minute."""
     thermostat = await _auto_applied(hass, mock_entry, freezer, step=0.5)
     if shows != "dry":  # many drop their target temperature in fan only
         thermostat._attr_target_temperature = None
