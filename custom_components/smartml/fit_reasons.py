@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from .engine.home import ALL_MODELS, MODELS
-from .engine.phrases import english_phrases
 from .engine.results import REASON_ENTITY, REASON_KEYS, Reason
+from .explain import english_phrases
 
 # An entity id -> the name to show.
 type NameOf = Callable[[str], str]
