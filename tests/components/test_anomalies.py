@@ -76,6 +76,17 @@ async def test_reported_anomaly_reaches_every_output(hass: HomeAssistant) -> Non
     assert calls[0].data["data"]["actions"][0] == {"action": "SMARTML_NORMAL_a1", "title": "It was me"}
 
 
+def _speak_dutch(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, dutch: dict[str, str]) -> None:
+    """Home Assistant in Dutch, with these of SmartML's texts translated."""
+
+    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
+        assert (language, category) == ("nl", "exceptions")
+        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
+
+    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
+    hass.config.language = "nl"
+
+
 async def test_notifications_speak_home_assistants_language(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,17 +96,8 @@ async def test_notifications_speak_home_assistants_language(
         "notification_show_me": "Laat zien",
     }
 
-    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
-        assert (language, category) == ("nl", "exceptions")
-        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
-
-    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
-    hass.config.language = "nl"
-    calls: list[ServiceCall] = []
-    hass.services.async_register("notify", "mobile_app_phone", calls.append)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
-    set_home_states(hass)
-    await setup_entry(hass, entry)
+    _speak_dutch(hass, monkeypatch, dutch)
+    entry, calls = await _phone_home(hass)
 
     entry.runtime_data.coordinator.anomalies.async_report(door_anomaly())
     await hass.async_block_till_done()
@@ -120,16 +122,8 @@ async def test_explanations_speak_home_assistants_language(
         "value_last_days": "de laatste {days} dagen",
     }
 
-    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
-        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
-
-    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
-    hass.config.language = "nl"
-    calls: list[ServiceCall] = []
-    hass.services.async_register("notify", "mobile_app_phone", calls.append)
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DOMAIN, options=home_options(**{CONF_NOTIFY: "mobile_app_phone"}))
-    set_home_states(hass)
-    await setup_entry(hass, entry)
+    _speak_dutch(hass, monkeypatch, dutch)
+    entry, calls = await _phone_home(hass)
     events: list[Event] = async_capture_events(hass, EVENT_ANOMALY)
     facts = {
         "name": "Garage",
