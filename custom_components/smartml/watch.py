@@ -138,14 +138,21 @@ class WatchedSensors:
                 budget -= stop - start
         return batches
 
-    def _unit_now(self, entity_id: str) -> str | None:
-        """The unit the store keeps the sensor's values in now ("" for none); None while it has no state to tell."""
+    def _shown_unit(self, entity_id: str) -> tuple[str, str | None] | None:
+        """The sensor's role and the unit its state shows; None while it has no state to tell."""
         state = self.hass.states.get(entity_id)
         if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             return None
         unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-        role = self.state.observations.roles.get(entity_id, ROLE_WATCHED_SENSOR)
-        return normal_unit(role, unit if isinstance(unit, str) else None) or ""
+        return self.state.observations.roles.get(entity_id, ROLE_WATCHED_SENSOR), unit if isinstance(
+            unit, str
+        ) else None
+
+    def _unit_now(self, entity_id: str) -> str | None:
+        """The unit the store keeps the sensor's values in now ("" for none); None while it has no state to tell."""
+        if (shown := self._shown_unit(entity_id)) is None:
+            return None
+        return normal_unit(*shown) or ""
 
     def _unit_learned(self, watch: SensorWatch, entity_id: str) -> str | None:
         """The unit of the values the sensor learned; None if it learned none.
@@ -157,12 +164,9 @@ class WatchedSensors:
             return None
         if (unit := watch.unit(entity_id)) is not None:
             return unit
-        state = self.hass.states.get(entity_id)
-        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        if (shown := self._shown_unit(entity_id)) is None:
             return None
-        raw = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
-        raw = raw if isinstance(raw, str) else None
-        role = self.state.observations.roles.get(entity_id, ROLE_WATCHED_SENSOR)
+        role, raw = shown
         return (raw if role == ROLE_WATCHED_SENSOR else normal_unit(role, raw)) or ""
 
     @staticmethod
