@@ -78,6 +78,18 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
 
 
 @pytest.fixture(autouse=True)
+def timers_due_now_run(hass: HomeAssistant) -> None:
+    """A timer due at the very instant time is frozen at runs, as it does on a real clock.
+
+    Frozen time sets the loop's clock to the epoch seconds (about 1.8e9), where one float
+    step is 2.4e-7 s, while asyncio looks for due timers only 1e-9 s ahead of now. A timer
+    due exactly now was then never taken: the loop spun at full speed until the test moved
+    time on, and the model thread, starved of the GIL, took minutes for a fit of seconds.
+    """
+    hass.loop._clock_resolution = 1e-6  # noqa: SLF001  # asyncio keeps no public setting
+
+
+@pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> Generator[None]:
     """Load this repository's integration in every test.
 
