@@ -149,6 +149,7 @@ async def _paced_thread_reference(seconds: float) -> tuple[float, float]:
 async def measure_home(entities_count: int, days: int, refits: int) -> dict[str, Any]:
     """Set SmartML up on a recorder with `days` of history; time and probe each phase."""
     from custom_components.smartml import coordinator as coordinator_module, fitting as fitting_module
+    from custom_components.smartml.fit_reasons import say_reasons
 
     from .harness import LagProbe, running_hass, setup_smartml
     from .home import build_entities, current_state, options
@@ -285,7 +286,7 @@ async def measure_home(entities_count: int, days: int, refits: int) -> dict[str,
         "refit_s_first": round(fits[0], 3),
         "refit_s_per_model": {k: round(statistics.median(v), 4) for k, v in model_seconds.items()},
         "models_ready": dict(report.ready),
-        "models_not_ready": dict(report.reasons),
+        "models_not_ready": {model: say_reasons(reasons) for model, reasons in report.reasons.items()},
         "predict_s": round(statistics.median(predicts), 4) if predicts else None,
         "stall_ms_idle_without_smartml": round(probe.worst(idle_start, idle_end) * 1000, 2),
         "stall_ms_bootstrap": round(stall("bootstrap"), 2),

@@ -81,6 +81,7 @@ from custom_components.smartml.engine.setpoint_changes import (
 )
 from custom_components.smartml.engine.slots import buffer_arrays, slot_middles, state_at, time_of_week
 from custom_components.smartml.engine.thermal import ThermalFit, gap_demand
+from custom_components.smartml.fit_reasons import say_reasons
 
 from . import thermal_sim as sim
 from .convert import convert_ordonez
@@ -246,7 +247,7 @@ def walk_forward(
         fit_seconds.append(time.perf_counter() - started)
         ready, reason = models.climate_ready(entity_id)
         if not ready:
-            print(f"skip day at {cutoff:.0f}: {reason}", file=sys.stderr)
+            print(f"skip day at {cutoff:.0f}: {say_reasons([] if reason is None else [reason])}", file=sys.stderr)
             continue
         days += 1
         idx = np.flatnonzero((mids >= cutoff) & (mids < following))

@@ -40,6 +40,7 @@ from custom_components.smartml.engine.occupancy_spells import next_use
 from custom_components.smartml.engine.occupancy_targets import occupancy_targets, run_lengths
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.slots import slot_grid, slots_per_week, time_of_week
+from custom_components.smartml.fit_reasons import say_reasons
 
 from .metrics import clean_json, mae, probability_metrics
 
@@ -95,10 +96,10 @@ def run(argv: list[str]) -> dict[str, Any]:
     )
     for cutoff, following in replay.days(args.first_test_day):
         started = time.perf_counter()
-        ready, reason = models.refit_occupancy(replay.store, cutoff)
+        ready, reasons = models.refit_occupancy(replay.store, cutoff)
         fit_seconds.append(time.perf_counter() - started)
         if not ready:
-            print(f"skip day at {cutoff:.0f}: {reason}", file=sys.stderr)
+            print(f"skip day at {cutoff:.0f}: {say_reasons(reasons)}", file=sys.stderr)
             continue
         first = int(np.searchsorted(starts, cutoff))
         last = int(np.searchsorted(starts, following))

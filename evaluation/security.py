@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from custom_components.smartml.engine.constants import DEFAULT_SENSITIVITY, SECURITY_SENSITIVITIES
+from custom_components.smartml.engine.home import Readiness
 from custom_components.smartml.engine.home_replay import HomeReplay
 from custom_components.smartml.engine.incidents import (
     ENTRY_QUIET_SECONDS,
@@ -61,6 +62,7 @@ from custom_components.smartml.engine.observations import (
 from custom_components.smartml.engine.replay import load_replay
 from custom_components.smartml.engine.results import Anomaly
 from custom_components.smartml.explain import explain_incident, friendly_name
+from custom_components.smartml.fit_reasons import say_reasons
 
 from .inject import KINDS, HomeTimeline, Injection, away_spells, plan_injections
 
@@ -111,7 +113,7 @@ def walk_forward(
     roles: dict[str, str],
     days: Sequence[tuple[float, float]],
     end: float,
-    refit: Callable[[HomeReplay, ObservationStore, float], tuple[bool, str]],
+    refit: Callable[[HomeReplay, ObservationStore, float], Readiness],
     sensitivity: str,
     not_ready: list[str],
 ) -> Iterator[ReplayDay]:
@@ -125,9 +127,9 @@ def walk_forward(
         store = ObservationStore(max_points=10**9)
         store.merge_states([r for r in rows if r[2] < cutoff], roles)
         model = HomeReplay(spec, security_sensitivity=sensitivity)
-        ready, reason = refit(model, store, cutoff)
+        ready, reasons = refit(model, store, cutoff)
         if not ready:
-            not_ready.append(reason)
+            not_ready.append(say_reasons(reasons))
         events = _events(rows, roles, cutoff, next_cutoff if next_cutoff < end else math.inf)
         state0 = {
             e: float(store.channels[e].values[-1]) for e in presence if e in store.channels and store.channels[e].values

@@ -61,6 +61,7 @@ from .engine.observations import (
 )
 from .engine.pacing import paced
 from .engine.results import Anomaly, HomePrediction
+from .fit_reasons import say_fit_report
 from .fitting import SmartMLFitCoordinator
 from .history import ImportResult, async_bootstrap_missing, async_check_recorder, async_fill_gap, async_import_csv
 from .home_spec import build_spec, entity_name, occupancy_areas, presence_now
@@ -172,7 +173,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             hass, state.observations, state.settings, storage.schedule_save, lambda: self.collector.enabled
         )
         self._retraining = False
-        # Translated texts of the learning status's reasons, loaded at the first refresh.
+        # Translated texts of the learning status's reasons by key, loaded at the first refresh.
         self._reason_texts: Mapping[str, str] = {}
         storage.attach(state)
         # Entities removed from the options are forgotten; kept ones keep what they learned.
@@ -430,7 +431,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             status=self._status(),
             status_reason="; ".join(
                 [
-                    *(f"{k}: {v}" for k, v in sorted({**outcome.report.notes, **outcome.report.reasons}.items())),
+                    *say_fit_report(
+                        outcome.report.notes,
+                        outcome.report.reasons,
+                        self._reason_texts,
+                        lambda entity_id: self.climate_names.get(entity_id, entity_id),
+                    ),
                     *self._thermal_reasons(prediction),
                 ]
             ),
@@ -449,8 +455,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             return []
         reasons: list[str] = []
         for climate_id, zone in sorted(prediction.climate.items()):
-            template = self._reason_texts.get(f"component.{DOMAIN}.exceptions.{zone.thermal_untrusted}.message")
-            if zone.thermal_untrusted is None or template is None:
+            if zone.thermal_untrusted is None or (template := self._reason_texts.get(zone.thermal_untrusted)) is None:
                 continue
             explained = "0" if zone.thermal_r2 is None else f"{max(zone.thermal_r2, 0.0) * 100:.0f}"
             reasons.append(template.format(name=self.climate_names.get(climate_id, climate_id), r2=explained))
@@ -552,9 +557,13 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     async def _async_update_data(self) -> SmartMLData:
         if not self._reason_texts:
-            self._reason_texts = await async_get_translations(
-                self.hass, self.hass.config.language, "exceptions", {DOMAIN}
-            )
+            translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
+            prefix = f"component.{DOMAIN}.exceptions."
+            self._reason_texts = {
+                key.removeprefix(prefix).removesuffix(".message"): text
+                for key, text in translations.items()
+                if key.startswith(prefix)
+            }
         now = time.time()
         # A sensor that holds its value writes no new state: its last five minutes are over all the same.
         self.state.observations.close_passed(now)

@@ -93,7 +93,7 @@ async def test_nothing_fires_during_the_learning_period(
     await _open_front_door(hass, mock_entry, freezer)
     assert events == []
     assert hass.states.get("binary_sensor.security_anomaly").state == "off"
-    assert "security" in hass.states.get("sensor.smartml_learning_status").attributes["reason"]
+    assert "Security: " in hass.states.get("sensor.smartml_learning_status").attributes["reason"]
 
 
 async def test_energy_forecast_and_baselines_from_history(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -31,6 +33,33 @@ async def test_get_forecast_rejects_bad_input(
         await hass.services.async_call(DOMAIN, "get_forecast", data, blocking=True, return_response=True)
     assert err.value.translation_key == key
     assert err.value.translation_domain == DOMAIN
+
+
+async def test_a_fresh_home_says_why_it_is_not_ready_in_home_assistants_language(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learning status's reason and get_forecast's refusal speak the user's language, naming the models in words."""
+    dutch = {
+        "reason_of_model": "{model} — {reason}",
+        "reason_model_all": "Alle modellen",
+        "reason_home_history": "{days} van {needed} dag geschiedenis",
+    }
+
+    async def translations(hass: HomeAssistant, language: str, category: str, integrations: Any) -> dict[str, str]:
+        assert (language, category) == ("nl", "exceptions")
+        return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
+
+    monkeypatch.setattr("custom_components.smartml.coordinator.async_get_translations", translations)
+    hass.config.language = "nl"
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+
+    said = "Alle modellen — 0.0 van 1 dag geschiedenis"
+    assert hass.states.get("sensor.smartml_learning_status").attributes["reason"] == said
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "get_forecast", {}, blocking=True, return_response=True)
+    assert err.value.translation_key == "not_ready"
+    assert err.value.translation_placeholders == {"reason": said}
 
 
 async def test_get_forecast_takes_one_area_without_a_list(hass: HomeAssistant, mock_entry: MockConfigEntry) -> None:

@@ -36,6 +36,7 @@ from custom_components.smartml.engine.security_rates import (
 from custom_components.smartml.engine.security_threshold import held_out_threshold, min_threshold, source_thresholds
 from custom_components.smartml.engine.streaming import StreamingDetector
 from custom_components.smartml.explain import explain
+from custom_components.smartml.fit_reasons import say_reason, say_reasons
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TZ = ZoneInfo("Europe/Paris")
@@ -108,7 +109,7 @@ def _reported(model: SecurityModel, ts: float) -> list[Anomaly]:
 
 
 def test_model_learns_night_graces_and_threshold(fitted: SecurityModel) -> None:
-    assert fitted.ready() == (True, "")
+    assert fitted.ready() == (True, None)
     assert fitted.night_hours_[3] and not fitted.night_hours_[12]
     assert fitted.arrival_grace_s_ <= 300 and fitted.departure_grace_s_ <= 300
     assert math.isfinite(fitted.threshold_)
@@ -628,7 +629,7 @@ def test_calibration_is_measured_on_held_out_days_and_widened_while_short() -> N
     assert model.calibration_note() is None
     young = _fresh(days=21)
     assert young.calibration_.days < young.calibration_.days_needed
-    note = young.calibration_note() or ""
+    note = say_reasons([young.calibration_note()] if young.calibration_note() else [])
     assert note.startswith(f"{young.calibration_.days} days to calibrate alerts on") and "needs 37" in note
 
 
@@ -663,7 +664,7 @@ def test_door_held_open_is_reported_once_and_feedback_raises_the_limit() -> None
 def test_nothing_is_flagged_during_the_learning_period() -> None:
     model = _fresh(days=3)
     ready, reason = model.ready()
-    assert not ready and "learning" in reason
+    assert not ready and reason is not None and "learning" in say_reason(reason)
     model.check(PERSON, 0.0, _at(3, 1.0))
     assert model.check(DOOR, 1.0, _at(3, 3.0)) is None
     assert _reported(model, _at(3, 3.0)) == []

@@ -29,6 +29,7 @@ from custom_components.smartml.engine.setpoint_changes import (
 )
 from custom_components.smartml.engine.slots import local_times
 from custom_components.smartml.engine.thermal import fit_thermal
+from custom_components.smartml.fit_reasons import say_reason
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TZ = "Etc/GMT-1"  # UTC+1 all year: local midnight is 23:00 UTC
@@ -182,7 +183,7 @@ def test_routine_learns_a_schedule() -> None:
     minutes = 14 * 1440
     model = ClimateModel()
     model.fit(_store(minutes, _schedule(minutes)), SPEC, START + 14 * DAY)
-    assert model.enough_data(CLIMATE) == (True, "")
+    assert model.enough_data(CLIMATE) == (True, None)
     times = np.array([_local(14, 3.0), _local(14, 12.0), _local(15, 23.5), _local(19, 7.5)])
     assert model.setpoints(CLIMATE, times, None).tolist() == pytest.approx([17.0, 21.0, 17.0, 21.0])
     assert model.as_dict()["zones"][CLIMATE]["levels"]["sleep"] == 17.0
@@ -277,7 +278,7 @@ def test_the_facade_replays_the_same_climate_model() -> None:
     instances = []
     for day in (12, 13):
         now = START + day * DAY
-        assert models.refit_climate(store, now) == (True, "")
+        assert models.refit_climate(store, now) == (True, ())
         direct.fit(store, SPEC, now)
         instances.append(models.climate)
         assert models.climate_ready(CLIMATE) == direct.enough_data(CLIMATE)
@@ -310,11 +311,11 @@ def test_only_the_mode_in_force_is_learned() -> None:
     switched = ClimateModel()
     switched.fit(store, SPEC, START + (heating_days + 1) * DAY)
     ready, reason = switched.enough_data(CLIMATE)
-    assert not ready and "days of setpoint history, has 1.0" in reason
+    assert not ready and reason is not None and "days of setpoint history, has 1.0" in say_reason(reason)
 
     cooling = ClimateModel()
     cooling.fit(store, SPEC, START + (heating_days + cooling_days) * DAY)
-    assert cooling.enough_data(CLIMATE) == (True, "")
+    assert cooling.enough_data(CLIMATE) == (True, None)
     assert cooling.setpoints(CLIMATE, np.array([noon, night]), None).tolist() == pytest.approx([24.0, 26.0])
 
 
@@ -325,10 +326,10 @@ def test_a_boost_in_heat_mode_of_a_thermostat_on_auto_is_the_same_routine() -> N
     store = _store(minutes, _schedule(minutes), modes=modes)
     model = ClimateModel()
     model.fit(store, SPEC, START + 14 * DAY)
-    assert model.enough_data(CLIMATE) == (True, "")
+    assert model.enough_data(CLIMATE) == (True, None)
     store.merge_states([(CLIMATE, "heat", START + 14 * DAY + 60.0, {"temperature": 21.0})], ROLES)
     model.refresh(store, START + 14 * DAY + 120.0)
-    assert model.enough_data(CLIMATE) == (True, "")
+    assert model.enough_data(CLIMATE) == (True, None)
     noon = np.array([_local(14, 12.0)])
     assert model.setpoints(CLIMATE, noon, None).tolist() == pytest.approx([21.0])
 
@@ -341,7 +342,7 @@ def test_an_afternoon_of_cooling_weeks_ago_is_not_two_days_of_it() -> None:
     model = ClimateModel()
     model.fit(_store(minutes, _schedule(minutes), modes=modes), SPEC, START + 30 * DAY)
     ready, reason = model.enough_data(CLIMATE)
-    assert not ready and "days of setpoint history, has 0.3" in reason
+    assert not ready and reason is not None and "days of setpoint history, has 0.3" in say_reason(reason)
 
 
 def test_a_switch_of_mode_since_the_fit_stops_the_predictions() -> None:
@@ -349,15 +350,15 @@ def test_a_switch_of_mode_since_the_fit_stops_the_predictions() -> None:
     model = ClimateModel()
     store = _store(minutes, _schedule(minutes))
     model.fit(store, SPEC, START + 14 * DAY)
-    assert model.enough_data(CLIMATE) == (True, "")
+    assert model.enough_data(CLIMATE) == (True, None)
     # Turned off: nothing is set then anyway (the guard rails), the routine stands.
     store.merge_states([(CLIMATE, "off", START + 14 * DAY + 60.0, {"temperature": 21.0})], ROLES)
     model.refresh(store, START + 14 * DAY + 120.0)
-    assert model.enough_data(CLIMATE) == (True, "")
+    assert model.enough_data(CLIMATE) == (True, None)
     store.merge_states([(CLIMATE, "cool", START + 14 * DAY + 180.0, {"temperature": 21.0})], ROLES)
     model.refresh(store, START + 14 * DAY + 240.0)
     ready, reason = model.enough_data(CLIMATE)
-    assert not ready and "another HVAC mode" in reason
+    assert not ready and reason is not None and "another HVAC mode" in say_reason(reason)
 
 
 def test_not_enough_setpoint_history() -> None:
@@ -365,7 +366,7 @@ def test_not_enough_setpoint_history() -> None:
     model = ClimateModel()
     model.fit(_store(minutes, _schedule(minutes)), SPEC, START + DAY)
     ready, reason = model.enough_data(CLIMATE)
-    assert not ready and "days of setpoint history" in reason
+    assert not ready and reason is not None and "days of setpoint history" in say_reason(reason)
     assert model.enough_data("climate.unknown")[0] is False
 
 

@@ -15,6 +15,7 @@ from custom_components.smartml.engine.energy_alerts import energy_anomaly
 from custom_components.smartml.engine.facts import DeviceLeftOn, DeviceStandby, LongRun, facts_from_json
 from custom_components.smartml.engine.observations import ObservationStore
 from custom_components.smartml.explain import explain
+from custom_components.smartml.fit_reasons import say_reason
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 HOUR = 3600.0
@@ -122,9 +123,10 @@ def test_readiness_tells_a_home_with_plugs_what_it_waits_for() -> None:
     plugs_only = {**SPEC, "power": []}
     model = EnergyModel()
     model.fit(_home(2), plugs_only, T0 + 2 * DAY)
-    assert model.readiness() == (False, "watched devices need 3 days of data", "")
+    ready, reason, note = model.readiness()
+    assert (ready, reason and say_reason(reason), note) == (False, "watched devices need 3 days of data", None)
     model.fit(_home(5), plugs_only, T0 + 5 * DAY)
-    assert model.readiness() == (True, "", "")
+    assert model.readiness() == (True, None, None)
     # The house meter listed only a day ago: the plugs are watched, the forecast waits.
     store = _home(5)
     del store.channels[HOUSE]
@@ -133,7 +135,7 @@ def test_readiness_tells_a_home_with_plugs_what_it_waits_for() -> None:
     model.fit(store, SPEC, T0 + 5 * DAY)
     ready, reason, note = model.readiness()
     assert ready and not reason
-    assert note.startswith("needs 3 days of consumption")
+    assert note is not None and say_reason(note).startswith("needs 3 days of consumption")
 
 
 def test_a_run_left_on_for_a_day_is_one_alert_and_is_learned_up_to_its_limit() -> None:

@@ -154,7 +154,7 @@ def test_a_meter_s_last_reading_stands_until_now_only_while_it_is_available() ->
 
 def test_quantiles_are_ordered(fitted: tuple[EnergyModel, ObservationStore]) -> None:
     model, store = fitted
-    assert model.enough_data() == (True, "")
+    assert model.enough_data() == (True, None)
     result = model.forecast(store, T0 + 21 * DAY + 30 * 60, hours=48)
     assert len(result.ts) == 48
     p10, p50, p90 = map(np.array, (result.p10, result.p50, result.p90))

@@ -36,6 +36,7 @@ from custom_components.smartml.engine.results import (
     OccupancyForecast,
 )
 from custom_components.smartml.engine.slots import slot_grid
+from custom_components.smartml.fit_reasons import say_reason
 from evaluation.convert import convert_casas
 from evaluation.metrics import brier
 
@@ -215,7 +216,7 @@ def test_new_work_from_home_day_shows_within_a_week() -> None:
     assert before < 0.1
     # Six days after the first home Wednesday, the next Wednesday looks different.
     model.fit(store, SPEC, _ts(36, 0))
-    assert model.enough_data() == (True, "")
+    assert model.enough_data() == (True, None)
     wednesday = _p_at(model, store, _ts(36, 11), _ts(37, 11), "office")
     thursday = _p_at(model, store, _ts(37, 11), _ts(38, 11), "office")
     home_wednesday = _p_at(model, store, _ts(36, 11), _ts(37, 11), HOME)
@@ -318,7 +319,7 @@ def test_not_enough_history_says_how_much_is_needed() -> None:
     model = OccupancyModel()
     model.fit(store, SPEC, _ts(1, 6))
     ready, reason = model.enough_data()
-    assert not ready and reason == "needs 3 days of history, has 1.2"
+    assert not ready and reason is not None and say_reason(reason) == "needs 3 days of history, has 1.2"
 
 
 def test_live_score_compares_with_baseline_and_round_trips() -> None:

@@ -132,6 +132,29 @@ async def test_every_translation_key_raised_exists(hass: HomeAssistant) -> None:
         assert exceptions[key]["message"]
 
 
+def test_every_reason_the_engine_gives_is_translated() -> None:
+    """A learning status reason without its text would show the user a bare key."""
+    import json
+    from pathlib import Path
+    import re
+
+    from custom_components.smartml.engine import results
+    from custom_components.smartml.fit_reasons import REASON_PHRASE_KEYS
+
+    smartml = Path(__file__).parents[2] / "custom_components" / "smartml"
+    exceptions = json.loads((smartml / "strings.json").read_text(encoding="utf-8"))["exceptions"]
+    # Every reason the engine makes names its key by a constant of results.py that is listed.
+    made = {
+        name
+        for module in (smartml / "engine").glob("*.py")
+        for name in re.findall(r"Reason\(\s*(\w+)", module.read_text(encoding="utf-8"))
+    }
+    assert made
+    assert {getattr(results, name) for name in made} <= set(results.REASON_KEYS)
+    for key in REASON_PHRASE_KEYS:
+        assert exceptions[key]["message"], key
+
+
 @pytest.mark.parametrize("service", ["retrain", "reset", "get_forecast", "report_false_alarm"])
 async def test_services_without_a_loaded_entry_raise_a_translated_error(hass: HomeAssistant, service: str) -> None:
     from homeassistant.setup import async_setup_component

@@ -36,6 +36,7 @@ from custom_components.smartml.engine.slots import (
     state_at,
     time_of_week,
 )
+from custom_components.smartml.fit_reasons import say_reasons
 
 TZ = "Europe/Berlin"
 # 2024-03-31 01:00 UTC (spring forward) and 2024-10-27 01:00 UTC (fall back) in Berlin.
@@ -304,8 +305,8 @@ def test_every_model_fits_and_predicts_any_stream_without_nan(
     models = HomeModels(SPEC, {"sensitivity": "medium"})
     fitter = getattr(models, f"_fit_{module if module != 'anomaly' else 'security'}")
     # Call the model's own fit (HomeModels.fit would swallow and log its exceptions).
-    ready, reason = fitter(store.snapshot(), now)
-    assert isinstance(reason, str)
+    ready, reasons = fitter(store.snapshot(), now)
+    assert isinstance(say_reasons(reasons), str)  # every reason has its words
     models.report.ready = {module if module != "anomaly" else "security": bool(ready)}
     prediction = models.predict(store.snapshot(since=now - 8 * 86_400), now, presence=None)
     numbers = list(_walk_numbers(prediction))
@@ -326,4 +327,4 @@ def test_model_failure_is_contained_and_reported(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.ERROR):
         report = Boom({"timezone": TZ, "occupancy": ["binary_sensor.kitchen"]}).fit(store, DST_MOMENTS[0] + 60)
     assert report.ready["occupancy"] is False
-    assert "fit failed" in report.reasons["occupancy"]
+    assert "fit failed" in say_reasons(report.reasons["occupancy"])

@@ -49,7 +49,13 @@ from .constants import (
 )
 from .facts import AREA_SOURCE_PREFIX, ENTITY_SOURCE_PREFIX, area_label, friendly_name
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles, security_doors
-from .results import Anomaly
+from .results import (
+    REASON_LEARNING_DAYS,
+    REASON_SECURITY_CALIBRATION,
+    REASON_SECURITY_NO_SOURCES,
+    Anomaly,
+    Reason,
+)
 from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource, alerting_states
 from .security_feedback import (
     FEEDBACK_VERSION,
@@ -366,22 +372,23 @@ class SecurityModel:
         if isinstance(pending, list):
             self.watch_.restore_pending(pending)
 
-    def ready(self) -> tuple[bool, str]:
+    def ready(self) -> tuple[bool, Reason | None]:
         """Whether the learning period is over; the reason when not."""
         if not self.fitted_ or not self.sources_:
-            return False, "no security entity or area with history yet"
+            return False, Reason(REASON_SECURITY_NO_SOURCES)
         if self.days_ < self.learning_days:
-            return False, f"learning: {self.days_:.1f} of {self.learning_days:g} days of history"
-        return True, ""
+            return False, Reason(
+                REASON_LEARNING_DAYS, {"days": f"{self.days_:.1f}", "needed": f"{self.learning_days:g}"}
+            )
+        return True, None
 
-    def calibration_note(self) -> str | None:
+    def calibration_note(self) -> Reason | None:
         """Why the false-alarm target cannot be met yet, while the history is too short."""
         calibration = self.calibration_
         if not self.fitted_ or calibration.days >= calibration.days_needed:
             return None
-        return (
-            f"{calibration.days} days to calibrate alerts on; the false-alarm target needs "
-            f"{calibration.days_needed}, so alerts are held back more until then"
+        return Reason(
+            REASON_SECURITY_CALIBRATION, {"days": str(calibration.days), "needed": str(calibration.days_needed)}
         )
 
     def learned(self) -> SecurityLearned:

@@ -53,7 +53,16 @@ from .observations import (
     ObservationStore,
 )
 from .preheat import PreheatPlan, plan_preheat
-from .results import THERMAL_NO_FIT, THERMAL_WEAK_FIT, ClimatePrediction
+from .results import (
+    REASON_CLIMATE_DAYS,
+    REASON_CLIMATE_NO_SETPOINTS,
+    REASON_CLIMATE_OTHER_MODE,
+    REASON_ENTITY,
+    THERMAL_NO_FIT,
+    THERMAL_WEAK_FIT,
+    ClimatePrediction,
+    Reason,
+)
 from .setpoint_gate import presence_counts
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
 
@@ -159,19 +168,20 @@ class ClimateModel:
             self.presence_.home_now = None if home is None or not np.isfinite(home[0]) else float(home[0])
 
     # -- prediction --
-    def enough_data(self, entity_id: str) -> tuple[bool, str]:
+    def enough_data(self, entity_id: str) -> tuple[bool, Reason | None]:
         """Whether the entity's setpoint routine can be predicted, and if not why."""
         zone = self.zones_.get(entity_id)
         if zone is None or zone.routine is None:
-            return False, f"{entity_id}: no setpoint history"
+            return False, Reason(REASON_CLIMATE_NO_SETPOINTS, {REASON_ENTITY: entity_id})
         if zone.days < MIN_SETPOINT_DAYS:
-            return False, f"{entity_id}: needs {MIN_SETPOINT_DAYS:g} days of setpoint history, has {zone.days:.1f}"
+            days = {"needed": f"{MIN_SETPOINT_DAYS:g}", "days": f"{zone.days:.1f}"}
+            return False, Reason(REASON_CLIMATE_DAYS, {REASON_ENTITY: entity_id, **days})
         learned, mode = zone.routine_mode, zone.hvac_mode
         running = mode is not None and mode != HVAC_MODE_OFF
         if running and learned is not None and not same_family(np.array([mode]), learned)[0]:
             # Switched since the fit (heating to cooling): the next fit learns the new mode.
-            return False, f"{entity_id}: its setpoints were learned in another HVAC mode"
-        return True, ""
+            return False, Reason(REASON_CLIMATE_OTHER_MODE, {REASON_ENTITY: entity_id})
+        return True, None
 
     def occupancy_forecast(
         self, times: NDArray[np.float64], now: float, home_now: float | None

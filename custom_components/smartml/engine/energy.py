@@ -59,7 +59,14 @@ from .energy_series import (
 from .facts import ABOVE_FORECAST_HOURS, AboveForecast, LongRun
 from .live_score import SERIES, LiveScore, SeriesScoreDict
 from .observations import ROLE_DEVICE, ObservationStore
-from .results import Anomaly, EnergyForecast
+from .results import (
+    REASON_ENERGY_DAYS,
+    REASON_ENERGY_DEVICES_DAYS,
+    REASON_ENERGY_NO_SENSOR,
+    Anomaly,
+    EnergyForecast,
+    Reason,
+)
 from .slots import counted
 
 MIN_TRAIN_HOURS: Final = 72
@@ -267,7 +274,7 @@ class EnergyModel:
         """Whether any watched device has been learned well enough to be watched."""
         return bool(self.devices_.profiles_)
 
-    def readiness(self) -> tuple[bool, str, str]:
+    def readiness(self) -> tuple[bool, Reason | None, Reason | None]:
         """Whether the model has anything to say, why not, and what the user should know meanwhile.
 
         Watched devices make it worth running before (or without) a house forecast; the
@@ -275,20 +282,20 @@ class EnergyModel:
         """
         ready, reason = self.enough_data()
         if ready:
-            return True, "", ""
+            return True, None, None
         if self.watches_devices():
-            return True, "", reason if has_house_meter(self.spec_) else ""
+            return True, None, reason if has_house_meter(self.spec_) else None
         if not has_house_meter(self.spec_):
-            reason = f"watched devices need {DEVICE_MIN_DAYS:g} days of data"
-        return False, reason, ""
+            reason = Reason(REASON_ENERGY_DEVICES_DAYS, {"needed": f"{DEVICE_MIN_DAYS:g}"})
+        return False, reason, None
 
-    def enough_data(self) -> tuple[bool, str]:
+    def enough_data(self) -> tuple[bool, Reason | None]:
         """Whether the forecast is usable, and why not."""
         if not self.entities_ and not self.external_:
-            return False, "no power or energy sensor has data yet"
+            return False, Reason(REASON_ENERGY_NO_SENSOR)
         if self.model_ is None or self.days_ < self.min_days:
-            return False, f"needs {self.min_days:g} days of consumption, has {self.days_:.1f}"
-        return True, ""
+            return False, Reason(REASON_ENERGY_DAYS, {"needed": f"{self.min_days:g}", "days": f"{self.days_:.1f}"})
+        return True, None
 
     # -- forecast -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from .constants import (
@@ -36,7 +36,16 @@ from .incidents import spell_of
 from .observations import ObservationStore
 from .occupancy_settings import DEFAULT_CLASSIFIER, DEFAULT_HALF_LIFE_DAYS, Classifier
 from .pacing import pace
-from .results import Anomaly, ClimatePrediction, EnergyOutlook, HomePrediction, OccupancyForecast
+from .results import (
+    REASON_FIT_FAILED,
+    REASON_HOME_HISTORY,
+    Anomaly,
+    ClimatePrediction,
+    EnergyOutlook,
+    HomePrediction,
+    OccupancyForecast,
+    Reason,
+)
 
 if TYPE_CHECKING:
     from .energy_quantiles import QuantileModelFactory
@@ -50,6 +59,11 @@ MIN_DAYS_TO_FIT = 1.0
 
 # The order models are fitted in.
 MODELS = (MODEL_OCCUPANCY, MODEL_SECURITY, MODEL_ENERGY, MODEL_CLIMATE, MODEL_ROUTINE)
+# The report's key of a reason that holds every model back.
+ALL_MODELS: Final = "all"
+
+# Whether a model is ready, and why not (one reason a thermostat for climate).
+type Readiness = tuple[bool, tuple[Reason, ...]]
 
 
 @dataclass(slots=True)
@@ -59,9 +73,9 @@ class FitReport:
     days_covered: float = 0.0
     points: int = 0
     ready: dict[str, bool] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, tuple[Reason, ...]] = field(default_factory=dict)
     # What a ready model wants the user to know (e.g. too little history for its target).
-    notes: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, Reason] = field(default_factory=dict)
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -69,6 +83,11 @@ class FitReport:
     def any_ready(self) -> bool:
         """Whether at least one model can predict."""
         return any(self.ready.values())
+
+
+def readiness(ready: bool, reason: Reason | None) -> Readiness:
+    """A model's (ready, reason) as the report keeps it."""
+    return bool(ready), () if ready or reason is None else (reason,)
 
 
 def days_covered(store: ObservationStore, now: float) -> float:
@@ -138,7 +157,8 @@ class HomeModels:
         report = FitReport(days_covered=days_covered(store, now), points=store.total_points)
         self.report = report
         if report.days_covered < MIN_DAYS_TO_FIT:
-            report.reasons["all"] = f"needs {MIN_DAYS_TO_FIT:g} day of history, has {report.days_covered:.1f}"
+            history = {"needed": f"{MIN_DAYS_TO_FIT:g}", "days": f"{report.days_covered:.1f}"}
+            report.reasons[ALL_MODELS] = (Reason(REASON_HOME_HISTORY, history),)
             report.seconds = time.perf_counter() - started
             return report
         wanted = models_for(self.spec)
@@ -148,18 +168,18 @@ class HomeModels:
             pace()
             model_started = time.perf_counter()
             try:
-                ready, reason = getattr(self, f"_fit_{name}")(store, now)
+                ready, reasons = getattr(self, f"_fit_{name}")(store, now)
             except Exception as err:  # a model bug must not take the others down
                 _LOGGER.exception("SmartML %s model failed to fit", name)
-                ready, reason = False, f"fit failed: {type(err).__name__}"
+                ready, reasons = False, (Reason(REASON_FIT_FAILED, {"error": type(err).__name__}),)
             report.ready[name] = ready
             if not ready:
-                report.reasons[name] = reason
+                report.reasons[name] = reasons
             report.model_seconds[name] = round(time.perf_counter() - model_started, 4)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _fit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def _fit_occupancy(self, store: ObservationStore, now: float) -> Readiness:
         from .occupancy import OccupancyModel
 
         # A replay refits the same instance day after day (a fit starts afresh but for the live score).
@@ -174,9 +194,9 @@ class HomeModels:
         model.fit(store, self.spec, now)
         self.occupancy = model
         ready, reason = model.enough_data()
-        return bool(ready), str(reason)
+        return readiness(ready, reason)
 
-    def _fit_security(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def _fit_security(self, store: ObservationStore, now: float) -> Readiness:
         from .anomaly import SecurityModel
 
         sensitivity = self.security_sensitivity or str(self.options.get("sensitivity", DEFAULT_SENSITIVITY))
@@ -188,9 +208,9 @@ class HomeModels:
         if note := model.calibration_note():
             self.report.notes[MODEL_SECURITY] = note
         ready, reason = model.ready()
-        return bool(ready), str(reason)
+        return readiness(ready, reason)
 
-    def _fit_routine(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def _fit_routine(self, store: ObservationStore, now: float) -> Readiness:
         from .routine import RoutineModel
 
         sensitivity = self.security_sensitivity or str(self.options.get("sensitivity", DEFAULT_SENSITIVITY))
@@ -200,9 +220,9 @@ class HomeModels:
         model.restore_live(self.saved.get(MODEL_ROUTINE) or {})
         self.routine = model
         ready, reason = model.ready()
-        return bool(ready), str(reason)
+        return readiness(ready, reason)
 
-    def _fit_energy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def _fit_energy(self, store: ObservationStore, now: float) -> Readiness:
         from .energy import EnergyModel
         from .energy_quantiles import profile_quantiles
 
@@ -215,11 +235,11 @@ class HomeModels:
         model.fit(store, self.spec, now, hourly=self.hourly_energy, device_hourly=self.device_hourly)
         self.energy = model
         ready, reason, note = model.readiness()
-        if note:
+        if note is not None:
             self.report.notes[MODEL_ENERGY] = note
-        return ready, reason
+        return readiness(ready, reason)
 
-    def _fit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def _fit_climate(self, store: ObservationStore, now: float) -> Readiness:
         from .climate import ClimateModel
 
         # A replay refits the same instance day after day (a fit starts afresh anyway).
@@ -227,8 +247,7 @@ class HomeModels:
         model.fit(store, self.spec, now)
         self.climate = model
         ready = [model.enough_data(e) for e in self.spec.get("climate", [])]
-        reasons = "; ".join(str(reason) for ok, reason in ready if not ok)
-        return any(ok for ok, _ in ready), reasons
+        return any(ok for ok, _ in ready), tuple(reason for ok, reason in ready if not ok and reason is not None)
 
     def predict(
         self, store: ObservationStore, now: float, presence: bool | None = None, unavailable: Collection[str] = ()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .constants import MODEL_CLIMATE, MODEL_OCCUPANCY, MODEL_ROUTINE, MODEL_SECURITY
-from .home import HomeModels
+from .home import HomeModels, Readiness
 from .observations import ObservationStore
-from .results import Anomaly, Band, ClimatePrediction
+from .results import Anomaly, Band, ClimatePrediction, Reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,15 +26,15 @@ class HomeReplay(HomeModels):
     """HomeModels with the walk-forward queries of the evaluation."""
 
     # Replays: climate
-    def refit_climate(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def refit_climate(self, store: ObservationStore, now: float) -> Readiness:
         """Fit the climate model alone at `now` (a walk-forward day); ready when any zone is."""
         ready, reason = self._fit_climate(store, now)
         self.report.ready[MODEL_CLIMATE] = ready
         return ready, reason
 
-    def climate_ready(self, entity_id: str) -> tuple[bool, str]:
+    def climate_ready(self, entity_id: str) -> tuple[bool, Reason | None]:
         """Whether the thermostat's setpoints can be predicted, and if not why."""
-        ready: tuple[bool, str] = self.climate.enough_data(entity_id)
+        ready: tuple[bool, Reason | None] = self.climate.enough_data(entity_id)
         return ready
 
     def climate_zone(self, entity_id: str) -> ClimateZone:
@@ -110,21 +110,21 @@ class HomeReplay(HomeModels):
         return found
 
     # Replays: security
-    def refit_security(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def refit_security(self, store: ObservationStore, now: float) -> Readiness:
         """Fit the security model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
         ready, reason = self._fit_security(store, now)
         self.report.ready[MODEL_SECURITY] = ready
         return ready, reason
 
     # Replays: routine
-    def refit_routine(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def refit_routine(self, store: ObservationStore, now: float) -> Readiness:
         """Fit the routine model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
         ready, reason = self._fit_routine(store, now)
         self.report.ready[MODEL_ROUTINE] = ready
         return ready, reason
 
     # Replays: occupancy
-    def refit_occupancy(self, store: ObservationStore, now: float) -> tuple[bool, str]:
+    def refit_occupancy(self, store: ObservationStore, now: float) -> Readiness:
         """Fit the occupancy model alone at `now` (a walk-forward day), as `fit` does; ready and why not."""
         ready, reason = self._fit_occupancy(store, now)
         self.report.ready[MODEL_OCCUPANCY] = ready

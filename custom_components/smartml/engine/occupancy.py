@@ -48,7 +48,15 @@ from .occupancy_settings import CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_HALF_LI
 from .occupancy_spells import HomeSpells, current_run, home_now, next_use
 from .occupancy_targets import Timeline, excluded_spans, extended_timeline, first_observation, slot_timeline
 from .pacing import one_blas_thread, pace
-from .results import Band, OccupancyForecast, ScopeForecast
+from .results import (
+    REASON_OCCUPANCY_DAYS,
+    REASON_OCCUPANCY_NO_HISTORY,
+    REASON_OCCUPANCY_NOT_VARIED,
+    Band,
+    OccupancyForecast,
+    Reason,
+    ScopeForecast,
+)
 from .slots import slots_per_week, time_of_week
 from .virtual_occupancy import (
     MIN_TRAIN_ROWS,
@@ -251,15 +259,15 @@ class OccupancyModel:
             blends[scope] = choose_blend(p, naive_forecasts(routines, scope, o, k), truth, k)
         return blends
 
-    def enough_data(self) -> tuple[bool, str]:
+    def enough_data(self) -> tuple[bool, Reason | None]:
         """Whether predictions are meaningful, and why not."""
         if self.timeline_ is None:
-            return False, "no occupancy or presence entity has history yet"
+            return False, Reason(REASON_OCCUPANCY_NO_HISTORY)
         if self.days_ < self.min_days:
-            return False, f"needs {self.min_days:g} days of history, has {self.days_:.1f}"
+            return False, Reason(REASON_OCCUPANCY_DAYS, {"needed": f"{self.min_days:g}", "days": f"{self.days_:.1f}"})
         if self.classifier == "logistic" and self.coef_ is None:
-            return False, "not enough varied history to learn from yet"
-        return True, ""
+            return False, Reason(REASON_OCCUPANCY_NOT_VARIED)
+        return True, None
 
     # -- prediction ----------------------------------------------------------------------
 

@@ -31,6 +31,56 @@ class Band:
     confidence: float = BAND_QUANTILES[2] - BAND_QUANTILES[0]
 
 
+# Why a model is not ready, or what it wants the user to know: the keys of their texts
+# under "exceptions" in the integration's translations (the Home Assistant layer words them).
+REASON_HOME_HISTORY: Final = "reason_home_history"
+REASON_FIT_FAILED: Final = "reason_fit_failed"
+REASON_OCCUPANCY_NO_HISTORY: Final = "reason_occupancy_no_history"
+REASON_OCCUPANCY_DAYS: Final = "reason_occupancy_days"
+REASON_OCCUPANCY_NOT_VARIED: Final = "reason_occupancy_not_varied"
+REASON_ENERGY_NO_SENSOR: Final = "reason_energy_no_sensor"
+REASON_ENERGY_DAYS: Final = "reason_energy_days"
+REASON_ENERGY_DEVICES_DAYS: Final = "reason_energy_devices_days"
+REASON_CLIMATE_NO_SETPOINTS: Final = "reason_climate_no_setpoints"
+REASON_CLIMATE_DAYS: Final = "reason_climate_days"
+REASON_CLIMATE_OTHER_MODE: Final = "reason_climate_other_mode"
+REASON_SECURITY_NO_SOURCES: Final = "reason_security_no_sources"
+REASON_SECURITY_CALIBRATION: Final = "reason_security_calibration"
+REASON_ROUTINE_NO_SENSORS: Final = "reason_routine_no_sensors"
+REASON_LEARNING_DAYS: Final = "reason_learning_days"
+REASON_KEYS: Final = (
+    REASON_HOME_HISTORY,
+    REASON_FIT_FAILED,
+    REASON_OCCUPANCY_NO_HISTORY,
+    REASON_OCCUPANCY_DAYS,
+    REASON_OCCUPANCY_NOT_VARIED,
+    REASON_ENERGY_NO_SENSOR,
+    REASON_ENERGY_DAYS,
+    REASON_ENERGY_DEVICES_DAYS,
+    REASON_CLIMATE_NO_SETPOINTS,
+    REASON_CLIMATE_DAYS,
+    REASON_CLIMATE_OTHER_MODE,
+    REASON_SECURITY_NO_SOURCES,
+    REASON_SECURITY_CALIBRATION,
+    REASON_ROUTINE_NO_SENSORS,
+    REASON_LEARNING_DAYS,
+)
+# The placeholder that holds an entity id, which the caller names.
+REASON_ENTITY: Final = "entity"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a model is not ready (or a ready model's note): a translation key and its placeholders.
+
+    Numbers come formatted as the texts show them ("1.2"); an entity id is under
+    `REASON_ENTITY`, for the caller to name.
+    """
+
+    key: str
+    placeholders: Mapping[str, str] = field(default_factory=dict)
+
+
 # What a contribution to an occupancy prediction is about.
 CONTRIBUTION_ROUTINE: Final = "routine"  # how often the scope is in use at this time
 CONTRIBUTION_ACTIVITY: Final = "activity"  # the scope's own sensors: in use now, or since when not

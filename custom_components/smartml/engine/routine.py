@@ -44,7 +44,7 @@ from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS, JsonObjec
 from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles, security_doors
 from .pacing import pace
-from .results import Anomaly
+from .results import REASON_LEARNING_DAYS, REASON_ROUTINE_NO_SENSORS, Anomaly, Reason
 from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, chance_still_out, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
@@ -479,13 +479,15 @@ class RoutineModel:
         )
 
     # ------------------------------------------------------------------ reports
-    def ready(self) -> tuple[bool, str]:
+    def ready(self) -> tuple[bool, Reason | None]:
         """Whether the learning period is over; the reason when not."""
         if not self.fitted_:
-            return False, "no occupancy or security sensor with history yet"
+            return False, Reason(REASON_ROUTINE_NO_SENSORS)
         if self.days_ < self.learning_days:
-            return False, f"learning: {self.days_:.1f} of {self.learning_days:g} days of history"
-        return True, ""
+            return False, Reason(
+                REASON_LEARNING_DAYS, {"days": f"{self.days_:.1f}", "needed": f"{self.learning_days:g}"}
+            )
+        return True, None
 
     def learned(self) -> RoutineLearned:
         """The threshold, night, usual first activity and calibration of the last fit."""
