@@ -78,7 +78,7 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
 
 
 @pytest.fixture(autouse=True)
-def timers_due_now_run(hass: HomeAssistant) -> None:
+def timers_due_now_run(request: pytest.FixtureRequest) -> None:
     """A timer due at the very instant time is frozen at runs, as it does on a real clock.
 
     Frozen time sets the loop's clock to the epoch seconds (about 1.8e9), where one float
@@ -86,7 +86,9 @@ def timers_due_now_run(hass: HomeAssistant) -> None:
     due exactly now was then never taken: the loop spun at full speed until the test moved
     time on, and the model thread, starved of the GIL, took minutes for a fit of seconds.
     """
-    hass.loop._clock_resolution = 1e-6  # noqa: SLF001  # asyncio keeps no public setting
+    if "hass" in request.fixturenames:
+        loop = request.getfixturevalue("hass").loop
+        loop._clock_resolution = 1e-6  # asyncio keeps no public setting
 
 
 @pytest.fixture(autouse=True)

@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
-from tests.components.conftest import auto_enable_custom_integrations, mock_entry  # noqa: F401
+from tests.components.conftest import (  # noqa: F401
+    auto_enable_custom_integrations,
+    mock_entry,
+    timers_due_now_run,
+)
