@@ -322,6 +322,14 @@ def test_not_enough_history_says_how_much_is_needed() -> None:
     assert not ready and reason is not None and say_reason(reason) == "needs 3 days of history, has 1.2"
 
 
+def test_a_day_short_of_what_is_needed_never_reads_as_enough() -> None:
+    """2.98 of 3 days reads "has 2.9": rounded to nearest it would say "has 3.0" and not ready."""
+    model = OccupancyModel()
+    model.fit(_office_worker(days=4), SPEC, _ts(2, 23.5))
+    ready, reason = model.enough_data()
+    assert not ready and reason is not None and say_reason(reason) == "needs 3 days of history, has 2.9"
+
+
 def test_live_score_compares_with_baseline_and_round_trips() -> None:
     score = LiveScore()
     for i in range(30):

@@ -55,6 +55,7 @@ from .results import (
     REASON_SECURITY_NO_SOURCES,
     Anomaly,
     Reason,
+    days_had,
 )
 from .security_context import AREA_REFRACTORY_SECONDS, SecurityLearned, SecuritySource, alerting_states
 from .security_feedback import (
@@ -378,7 +379,7 @@ class SecurityModel:
             return False, Reason(REASON_SECURITY_NO_SOURCES)
         if self.days_ < self.learning_days:
             return False, Reason(
-                REASON_LEARNING_DAYS, {"days": f"{self.days_:.1f}", "needed": f"{self.learning_days:g}"}
+                REASON_LEARNING_DAYS, {"days": days_had(self.days_), "needed": f"{self.learning_days:g}"}
             )
         return True, None
 

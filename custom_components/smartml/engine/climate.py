@@ -62,6 +62,7 @@ from .results import (
     THERMAL_WEAK_FIT,
     ClimatePrediction,
     Reason,
+    days_had,
 )
 from .setpoint_gate import presence_counts
 from .setpoint_routine import SLOT_MINUTES, SLOT_SECONDS, local_day_slot
@@ -174,7 +175,7 @@ class ClimateModel:
         if zone is None or zone.routine is None:
             return False, Reason(REASON_CLIMATE_NO_SETPOINTS, {REASON_ENTITY: entity_id})
         if zone.days < MIN_SETPOINT_DAYS:
-            days = {"needed": f"{MIN_SETPOINT_DAYS:g}", "days": f"{zone.days:.1f}"}
+            days = {"needed": f"{MIN_SETPOINT_DAYS:g}", "days": days_had(zone.days)}
             return False, Reason(REASON_CLIMATE_DAYS, {REASON_ENTITY: entity_id, **days})
         learned, mode = zone.routine_mode, zone.hvac_mode
         running = mode is not None and mode != HVAC_MODE_OFF

@@ -66,6 +66,7 @@ from .results import (
     Anomaly,
     EnergyForecast,
     Reason,
+    days_had,
 )
 from .slots import counted
 
@@ -294,7 +295,7 @@ class EnergyModel:
         if not self.entities_ and not self.external_:
             return False, Reason(REASON_ENERGY_NO_SENSOR)
         if self.model_ is None or self.days_ < self.min_days:
-            return False, Reason(REASON_ENERGY_DAYS, {"needed": f"{self.min_days:g}", "days": f"{self.days_:.1f}"})
+            return False, Reason(REASON_ENERGY_DAYS, {"needed": f"{self.min_days:g}", "days": days_had(self.days_)})
         return True, None
 
     # -- forecast -------------------------------------------------------------------

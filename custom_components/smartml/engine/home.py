@@ -45,6 +45,7 @@ from .results import (
     HomePrediction,
     OccupancyForecast,
     Reason,
+    days_had,
 )
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class HomeModels:
         report = FitReport(days_covered=days_covered(store, now), points=store.total_points)
         self.report = report
         if report.days_covered < MIN_DAYS_TO_FIT:
-            history = {"needed": f"{MIN_DAYS_TO_FIT:g}", "days": f"{report.days_covered:.1f}"}
+            history = {"needed": f"{MIN_DAYS_TO_FIT:g}", "days": days_had(report.days_covered)}
             report.reasons[ALL_MODELS] = (Reason(REASON_HOME_HISTORY, history),)
             report.seconds = time.perf_counter() - started
             return report

@@ -56,6 +56,7 @@ from .results import (
     OccupancyForecast,
     Reason,
     ScopeForecast,
+    days_had,
 )
 from .slots import slots_per_week, time_of_week
 from .virtual_occupancy import (
@@ -264,7 +265,7 @@ class OccupancyModel:
         if self.timeline_ is None:
             return False, Reason(REASON_OCCUPANCY_NO_HISTORY)
         if self.days_ < self.min_days:
-            return False, Reason(REASON_OCCUPANCY_DAYS, {"needed": f"{self.min_days:g}", "days": f"{self.days_:.1f}"})
+            return False, Reason(REASON_OCCUPANCY_DAYS, {"needed": f"{self.min_days:g}", "days": days_had(self.days_)})
         if self.classifier == "logistic" and self.coef_ is None:
             return False, Reason(REASON_OCCUPANCY_NOT_VARIED)
         return True, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 import hashlib
+import math
 from typing import Any, Final, TypedDict
 
 from .constants import HOME, KIND_SECURITY
@@ -79,6 +80,14 @@ class Reason:
 
     key: str
     placeholders: Mapping[str, str] = field(default_factory=dict)
+
+
+def days_had(days: float) -> str:
+    """Days of history as a reason shows them: one decimal, rounded down.
+
+    Rounded to nearest, 2.96 of the 3 days needed would read "has 3.0" for hours.
+    """
+    return f"{math.floor(days * 10) / 10:.1f}"
 
 
 # What a contribution to an occupancy prediction is about.

@@ -44,7 +44,7 @@ from .constants import DAY_SECONDS, DEFAULT_SENSITIVITY, HOUR_SECONDS, JsonObjec
 from .facts import RoutineMissing
 from .observations import ROLE_OCCUPANCY, ROLE_PRESENCE, ROLE_SECURITY, ObservationStore, entity_roles, security_doors
 from .pacing import pace
-from .results import REASON_LEARNING_DAYS, REASON_ROUTINE_NO_SENSORS, Anomaly, Reason
+from .results import REASON_LEARNING_DAYS, REASON_ROUTINE_NO_SENSORS, Anomaly, Reason, days_had
 from .routine_live import RECENT_DAYS, RoutineLearned, RoutineWatch, chance_still_out, doubted_surprise
 from .security_rates import (
     SLOT_SECONDS,
@@ -485,7 +485,7 @@ class RoutineModel:
             return False, Reason(REASON_ROUTINE_NO_SENSORS)
         if self.days_ < self.learning_days:
             return False, Reason(
-                REASON_LEARNING_DAYS, {"days": f"{self.days_:.1f}", "needed": f"{self.learning_days:g}"}
+                REASON_LEARNING_DAYS, {"days": days_had(self.days_), "needed": f"{self.learning_days:g}"}
             )
         return True, None
 
