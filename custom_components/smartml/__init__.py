@@ -161,7 +161,17 @@ def _async_follow_rename(hass: HomeAssistant, entry: SmartMLConfigEntry, old: st
     devices, entities = dr.async_get(hass), er.async_get(hass)
     old_scope, new_scope = f"{entry.entry_id}_{old}", f"{entry.entry_id}_{new}"
     moved: list[er.RegistryEntry] = []
-    if device := devices.async_get_device(identifiers={(DOMAIN, old_scope)}):
+    # Looked up among the entry's own devices: identifiers are unique only within a config
+    # entry from 2026.8, which deprecates the registry-wide `async_get_device`.
+    device = next(
+        (
+            device
+            for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+            if (DOMAIN, old_scope) in device.identifiers
+        ),
+        None,
+    )
+    if device is not None:
         devices.async_update_device(device.id, new_identifiers={(DOMAIN, new_scope)})
         moved += er.async_entries_for_device(entities, device.id, include_disabled_entities=True)
     for entity in er.async_entries_for_config_entry(entities, entry.entry_id):

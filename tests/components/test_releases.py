@@ -15,9 +15,10 @@ from types import ModuleType
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, selector
+from homeassistant.helpers import device_registry as dr, entity_registry as er, selector
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_component import DATA_INSTANCES
+from homeassistant.helpers.frame import report_usage
 from homeassistant.helpers.typing import UNDEFINED
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -202,3 +203,31 @@ def test_targets_filter_entities_only() -> None:
     for target in targets:
         assert "device" not in target
         selector.validate_selector({"target": target})
+
+
+async def test_a_renamed_thermostat_s_device_is_found_without_the_lookup_2026_8_deprecates(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From 2026.8 `DeviceRegistry.async_get_device` reports a custom integration that calls it."""
+    original = dr.DeviceRegistry.async_get_device
+
+    def from_2026_8(self: dr.DeviceRegistry, *args: Any, **kwargs: Any) -> dr.DeviceEntry | None:
+        report_usage("calls `device_registry.async_get_device`, which is deprecated", breaks_in_ha_version="2027.8.0")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(dr.DeviceRegistry, "async_get_device", from_2026_8)
+    registry = er.async_get(hass)
+    registry.async_get_or_create("climate", "test", "living_room", suggested_object_id="living_room")
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    registry.async_update_entity("climate.living_room", new_entity_id="climate.lounge")
+    await hass.async_block_till_done()
+
+    assert mock_entry.options["climate"] == ["climate.lounge"]
+    scopes = {
+        key
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), mock_entry.entry_id)
+        for _domain, key in device.identifiers
+    }
+    assert f"{mock_entry.entry_id}_climate.lounge" in scopes
+    assert f"{mock_entry.entry_id}_climate.living_room" not in scopes
