@@ -104,6 +104,7 @@ SERVICE_REPORT_FALSE_ALARM: Final = "report_false_alarm"
 SERVICE_APPLY_SETPOINT: Final = "apply_setpoint"
 SERVICE_EXCLUDE_PERIOD: Final = "exclude_period"
 SERVICE_FORGET_DATA: Final = "forget_data"
+SERVICE_REMOVE_EXCLUDED_PERIOD: Final = "remove_excluded_period"
 
 ATTR_PATH: Final = "path"
 ATTR_HOURS: Final = "hours"

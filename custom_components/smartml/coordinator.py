@@ -384,16 +384,37 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         await self.async_retrain()
         return len(self.state.excluded)
 
+    async def async_remove_excluded_periods(self, start: float, end: float) -> int:
+        """Learn again from the periods excluded by service that overlap [start, end]; returns how many.
+
+        The spans of forgotten readings stay: their readings are gone, and the recorder's
+        copy of them must not be read back.
+        """
+        kept = [
+            period
+            for period in self.state.excluded
+            if period.reason == REASON_FORGOTTEN or period.end <= start or period.start >= end
+        ]
+        removed = len(self.state.excluded) - len(kept)
+        if removed:
+            self.state.excluded[:] = kept
+            self.state.update_excluded()
+            await self.storage.async_save_choices()
+            await self.async_retrain()
+        return removed
+
     async def async_forget_data(self, entity_id: str, start: float, end: float) -> int:
         """Drop an entity's readings in [start, end] (a bad spike) and refit; returns how many.
 
         The span stays excluded for the models that read the entity, so a recorder
-        read-back after a restart cannot teach it again.
+        read-back after a restart cannot teach it again; only up to now, as readings still
+        to come are not forgotten.
         """
-        forgotten = self.state.observations.forget_between(entity_id, start, end, time.time())
+        now = time.time()
+        forgotten = self.state.observations.forget_between(entity_id, start, end, now)
         if forgotten:
             await self.storage.async_save_observations()
-            await self.async_exclude_period(ExcludedPeriod(start, end, (entity_id,), REASON_FORGOTTEN))
+            await self.async_exclude_period(ExcludedPeriod(start, min(end, now), (entity_id,), REASON_FORGOTTEN))
         return forgotten
 
     async def async_retrain(self) -> None:

@@ -38,6 +38,7 @@ from .const import (
     SERVICE_FORGET_DATA,
     SERVICE_GET_FORECAST,
     SERVICE_IMPORT_HISTORY,
+    SERVICE_REMOVE_EXCLUDED_PERIOD,
     SERVICE_REPORT_FALSE_ALARM,
     SERVICE_RESET,
     SERVICE_RETRAIN,
@@ -140,13 +141,13 @@ async def _async_report_false_alarm(call: ServiceCall) -> ServiceResponse:
     return {"event_id": anomaly.id, "type": anomaly.type, "entity_ids": list[JsonValueType](reported.entity_ids)}
 
 
-def _period(call: ServiceCall) -> tuple[float, float]:
+def _period(call: ServiceCall, longest_days: int | None = MAX_EXCLUDED_DAYS) -> tuple[float, float]:
     """The call's start and end as epoch seconds (a time without zone is local), checked."""
     start, end = (_epoch(call.data[key]) for key in (ATTR_START, ATTR_END))
     if end <= start:
         raise _validation_error("period_not_ordered", start=_shown(start), end=_shown(end))
-    if end - start > timedelta(days=MAX_EXCLUDED_DAYS).total_seconds():
-        raise _validation_error("period_too_long", max_days=str(MAX_EXCLUDED_DAYS))
+    if longest_days is not None and end - start > timedelta(days=longest_days).total_seconds():
+        raise _validation_error("period_too_long", max_days=str(longest_days))
     return start, end
 
 
@@ -174,6 +175,15 @@ async def _async_exclude_period(call: ServiceCall) -> ServiceResponse:
     period = ExcludedPeriod(start, end, tuple(entities), call.data.get(ATTR_REASON, ""))
     excluded = await coordinator.async_exclude_period(period)
     return {"excluded_periods": excluded}
+
+
+async def _async_remove_excluded_period(call: ServiceCall) -> ServiceResponse:
+    coordinator = coordinator_for(call.hass, call)
+    start, end = _period(call, longest_days=None)
+    removed = await coordinator.async_remove_excluded_periods(start, end)
+    if not removed:
+        raise _validation_error("no_excluded_period", start=_shown(start), end=_shown(end))
+    return {"removed_periods": removed, "excluded_periods": len(coordinator.state.excluded)}
 
 
 async def _async_forget_data(call: ServiceCall) -> ServiceResponse:
@@ -204,8 +214,10 @@ def forecast_response(prediction: HomePrediction, areas: list[str], hours: int) 
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the domain services."""
     hass.services.async_register(DOMAIN, SERVICE_RETRAIN, _async_retrain, schema=ENTRY_SCHEMA)
-    hass.services.async_register(DOMAIN, SERVICE_RESET, _async_reset, schema=ENTRY_SCHEMA)
-    hass.services.async_register(
+    # What deletes readings or reads files is for administrators, as the recorder's purge is.
+    service.async_register_admin_service(hass, DOMAIN, SERVICE_RESET, _async_reset, schema=ENTRY_SCHEMA)
+    service.async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_IMPORT_HISTORY,
         _async_import_history,
@@ -227,6 +239,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
+        DOMAIN,
+        SERVICE_REMOVE_EXCLUDED_PERIOD,
+        _async_remove_excluded_period,
+        schema=PERIOD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    service.async_register_admin_service(
+        hass,
         DOMAIN,
         SERVICE_FORGET_DATA,
         _async_forget_data,

@@ -158,6 +158,56 @@ async def test_forget_data_removes_a_spike_and_restores_the_forecast(
     assert [(p.entities, p.reason) for p in coordinator.state.excluded] == [((ENERGY,), "forgotten readings")]
 
 
+async def test_a_period_excluded_by_mistake_is_learned_from_again_once_removed(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    mid_morning: None,
+) -> None:
+    """An end typed months too late keeps the home from learning: the period can be removed."""
+    await record_home(hass, freezer, unusual_day=UNUSUAL_DAY)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    learned_with_the_day = _security_rates(coordinator.models)
+    start, _end = _unusual_day()
+    mistyped = {"start": start.isoformat(), "end": (start + timedelta(days=90)).isoformat()}
+    await hass.services.async_call(DOMAIN, "exclude_period", mistyped, blocking=True)
+    spike = {"entity_id": ENERGY, "start": (start - timedelta(days=1)).isoformat(), "end": start.isoformat()}
+    await hass.services.async_call(DOMAIN, "forget_data", spike, blocking=True)
+    assert _security_rates(coordinator.models) != learned_with_the_day
+
+    span = {"start": (start + timedelta(days=10)).isoformat(), "end": (start + timedelta(days=11)).isoformat()}
+    response = await hass.services.async_call(
+        DOMAIN, "remove_excluded_period", span, blocking=True, return_response=True
+    )
+
+    # The forgotten readings' span stays: their recorder copy must not be read back.
+    assert response == {"removed_periods": 1, "excluded_periods": 1}
+    assert [p.reason for p in coordinator.state.excluded] == ["forgotten readings"]
+    assert _security_rates(coordinator.models) == pytest.approx(learned_with_the_day)
+    assert await hass.config_entries.async_reload(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [p.reason for p in mock_entry.runtime_data.coordinator.state.excluded] == ["forgotten readings"]
+
+
+async def test_forget_data_leaves_readings_still_to_come_alone(
+    hass: HomeAssistant, mock_entry: MockConfigEntry
+) -> None:
+    """An end in the future forgets what was read until now; later readings are learned as ever."""
+    set_home_states(hass)
+    await setup_entry(hass, mock_entry)
+    hass.states.async_set(FRONT_DOOR, "on", {"device_class": "door"})
+    await hass.async_block_till_done()
+    now = dt_util.now()
+    span = {"entity_id": FRONT_DOOR, "start": (now - timedelta(hours=1)).isoformat()}
+    span["end"] = (now + timedelta(days=60)).isoformat()
+    await hass.services.async_call(DOMAIN, "forget_data", span, blocking=True)
+
+    coordinator = mock_entry.runtime_data.coordinator
+    assert [period.end for period in coordinator.state.excluded] == [pytest.approx(now.timestamp())]
+
+
 class _UnusualDays(CalendarEntity):
     """A calendar with one event: the unusual day, as a household would mark guests."""
 

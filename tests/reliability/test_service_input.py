@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceNotSupported, ServiceValidationError
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceNotSupported, ServiceValidationError, Unauthorized
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 import voluptuous as vol
 
 from custom_components.smartml.const import ANOMALY_TYPES, DOMAIN
@@ -34,6 +34,8 @@ SCHEMA_ERRORS: list[tuple[str, dict[str, Any]]] = [
     ("exclude_period", {"start": "yesterday", "end": "2026-11-20T00:00:00"}),
     ("exclude_period", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": "not an entity"}),
     ("exclude_period", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "reason": "x" * 500}),
+    ("remove_excluded_period", {"start": "2026-11-20T00:00:00"}),
+    ("remove_excluded_period", {"start": "2026-11-20T00:00:00", "end": "later"}),
     ("forget_data", {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
     ("forget_data", {"entity_id": ["a", "b"], "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
     ("apply_setpoint", {"entity_id": SETPOINT, "manual_hold_minutes": -5}),
@@ -60,6 +62,8 @@ TRANSLATED_ERRORS: list[tuple[str, dict[str, Any], str]] = [
         {"start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00", "entities": ["light.attic"]},
         "entities_not_learned",
     ),
+    ("remove_excluded_period", {"start": "2026-11-20T10:00:00", "end": "2026-11-20T09:00:00"}, "period_not_ordered"),
+    ("remove_excluded_period", {"start": "2026-01-01T00:00:00", "end": "2026-11-20T00:00:00"}, "no_excluded_period"),
     (
         "forget_data",
         {"entity_id": "sensor.elsewhere", "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"},
@@ -92,7 +96,14 @@ async def _loaded(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]
 
 
 def _response(service: str) -> bool | None:
-    responding = ("get_forecast", "import_history", "report_false_alarm", "exclude_period", "forget_data")
+    responding = (
+        "get_forecast",
+        "import_history",
+        "report_false_alarm",
+        "exclude_period",
+        "remove_excluded_period",
+        "forget_data",
+    )
     return True if service in responding else None
 
 
@@ -201,3 +212,27 @@ def test_every_anomaly_type_of_the_event_entity_is_translated() -> None:
     )
     states = strings["entity"]["event"]["anomaly"]["state_attributes"]["event_type"]["state"]
     assert set(ANOMALY_TYPES) <= set(states)
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("reset", {}),
+        ("import_history", {"path": "/tmp/x.csv"}),
+        ("forget_data", {"entity_id": KITCHEN_MOTION, "start": "2026-11-20T00:00:00", "end": "2026-11-21T00:00:00"}),
+    ],
+)
+async def test_what_deletes_readings_or_reads_files_is_for_administrators(
+    hass: HomeAssistant, mock_entry: MockConfigEntry, hass_read_only_user: MockUser, service: str, data: dict[str, Any]
+) -> None:
+    before = await _loaded(hass, mock_entry)
+    with pytest.raises(Unauthorized):
+        await hass.services.async_call(
+            DOMAIN,
+            service,
+            data,
+            blocking=True,
+            context=Context(user_id=hass_read_only_user.id),
+            return_response=_response(service),
+        )
+    assert _learned(mock_entry) == before
