@@ -46,11 +46,12 @@ from .engine.constants import (
     MODEL_OCCUPANCY,
     MODEL_ROUTINE,
     MODEL_SECURITY,
+    JsonObject,
     has_house_meter,
     models_for,
 )
 from .engine.exclusions import REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
-from .engine.home import HomeModels, days_covered
+from .engine.home import SCORED_MODELS, WATCHING_MODELS, HomeModels, days_covered
 from .engine.observations import (
     BINARY_ROLES,
     ROLE_CLIMATE,
@@ -490,16 +491,18 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         presence: bool | None,
         down: list[tuple[str, float]],
         occupancy_now: list[tuple[str, str, float]],
-    ) -> HomePrediction:
-        """Worker: predictions from the recent part of the observations.
+    ) -> tuple[HomePrediction, dict[str, JsonObject]]:
+        """Worker: predictions from the recent part of the observations, and the live scores they moved.
 
         down: the entities unavailable now, with how long they have been; occupancy_now:
         what the occupancy sensors say that the observations do not (`_occupancy_now`).
+        The scores are written out here: a week of rows per area is too long for the loop.
         """
         snapshot = self.state.observations.snapshot(since=now - PREDICT_LOOKBACK_SECONDS)
         for entity_id, state, since in occupancy_now:
             snapshot.add_state(entity_id, ROLE_OCCUPANCY, state, since)
-        return models.predict(snapshot, now, presence, frozenset(entity_id for entity_id, _ in down))
+        prediction = models.predict(snapshot, now, presence, frozenset(entity_id for entity_id, _ in down))
+        return prediction, models.live_state(SCORED_MODELS)
 
     def _occupancy_now(self, now: float, down: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
         """What the occupancy sensors say of now that the observations do not: (entity, state, since).
@@ -593,9 +596,10 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         if models is not None and self.fitter.data.report.any_ready and not self.worker.stopped:
             down = self._unavailable(now, self.roles)
             resets = self.fitter.resets
-            prediction = await self.worker.async_run(
+            predicted, scores = await self.worker.async_run(
                 self._predict, models, now, presence_now(self.hass, self.spec), down, self._occupancy_now(now, down)
             )
+            prediction = predicted
             if self.fitter.resets != resets or self.worker.stopped:
                 # smartml.reset while it ran: nothing of the forgotten models is told or kept.
                 # Unloaded or Home Assistant stopping: nothing is told, raised or set any more.
@@ -605,14 +609,14 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
             # for time not watched), nor are the sensors, and nothing found is told.
             due = models.due_anomalies(now, [e for e, _ in unavailable], watching=self.learning)
             self.anomalies.async_report_new(
-                [*prediction.anomalies, *due], self.learning, self.has_energy_anomalies, self.has_routine_anomalies
+                [*predicted.anomalies, *due], self.learning, self.has_energy_anomalies, self.has_routine_anomalies
             )
             if self.learning:
                 self._async_check_sensors(models, now, unavailable)
             else:
                 # Paused, no sensor is watched: a sensor told silent may be back meanwhile.
                 self._async_entities_issue(ISSUE_SENSOR_SILENT, [])
-            self.state.models.update(models.live_state())
+            self.state.keep_live({**models.live_state(WATCHING_MODELS), **scores})
             self.storage.schedule_save()
         watched = await self.watched.async_update(now)
         if self.worker.stopped:

@@ -136,7 +136,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
             # What the models learned live (scores, reported periods, feedback) carries over.
             carried = _Carried(
                 [Anomaly.from_json(item) for item in self.state.feedback],
-                dict(self.state.models),
+                self.state.live_states(),
                 self.hourly_energy,
                 self.device_hourly,
             )

@@ -3,7 +3,7 @@
 Three files per entry, so that what a person did is on disk at once and the long history is
 not rewritten every few minutes:
 - `smartml.<entry id>`: the learning switch, user feedback, settings and what the models
-  learn live (accuracy scores, reported periods, detector states); small. Written at once
+  learn live (reported periods, detector states); small. Written at once
   after anything a person does, and otherwise at most SAVE_INTERVAL after any change
   (a throttle: a steady stream of changes does not postpone it, as a debounce would).
 - `smartml.<entry id>.choices`: a copy of what the household chose (the learning switch,
@@ -11,7 +11,8 @@ not rewritten every few minutes:
   something and at unload, so that a broken main file does not undo those choices.
 - `smartml.<entry id>.observations`: the observations, per channel two base64 strings of
   float64 arrays (times and values; version 1.1 number lists still load), with the
-  entities already merged from the recorder and the time they were saved up to. Written at
+  entities already merged from the recorder and the time they were saved up to; and the
+  models' live accuracy scores (a row per area and slot over a week). Written at
   most every OBSERVATIONS_SAVE_INTERVAL (12 hours); after an unclean stop the recorder fills the gap
   from that time on (see history.async_fill_gap).
 
@@ -50,6 +51,7 @@ from .const import (
 )
 from .engine.constants import JsonObject
 from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
+from .engine.live_score import LIVE_SCORE
 from .engine.observations import (
     ATTR_CURRENT_TEMPERATURE,
     ATTR_SETPOINT,
@@ -93,6 +95,8 @@ class StoredObservations(TypedDict):
     observations: JsonObject
     bootstrapped: dict[str, float]
     saved_at: float  # the observations hold everything seen up to this time
+    # The models' live accuracy scores (since 1.5 here; the main file held them before).
+    scores: NotRequired[dict[str, JsonObject]]
 
 
 @dataclass(slots=True)
@@ -104,8 +108,13 @@ class LearnedState:
     # entity_id -> epoch seconds up to which recorder history has been merged.
     bootstrapped: dict[str, float] = field(default_factory=dict)
     feedback: list[AnomalyJson] = field(default_factory=list)
-    # Per model, what it learned live (scores, detector states), as it wrote it.
+    # Per model, what it learned live (detector states, reported periods), as it wrote it.
     models: dict[str, JsonObject] = field(default_factory=dict)
+    # Per model, its live accuracy score (its state's LIVE_SCORE), a row per area and slot
+    # over a week. Saved with the observations, not every few minutes with the main file: a
+    # lost half day of a week's score is harmless, megabytes rewritten every ten minutes wear
+    # out a home's SD card.
+    scores: dict[str, JsonObject] = field(default_factory=dict)
     # User choices made on entities (thermostats on auto-apply, when each was last set by hand).
     settings: dict[str, Any] = field(default_factory=dict)
     # Periods the household said not to learn from (smartml.exclude_period, forget_data).
@@ -140,7 +149,12 @@ class LearnedState:
         saved_at = time.time()
         with paced():
             observations = self.observations.as_dict()
-        return {"observations": observations, "bootstrapped": dict(self.bootstrapped), "saved_at": saved_at}
+        return {
+            "observations": observations,
+            "bootstrapped": dict(self.bootstrapped),
+            "saved_at": saved_at,
+            "scores": dict(self.scores),
+        }
 
     def forget(self) -> None:
         """Forget everything learned (smartml.reset); the learning switch and settings stay."""
@@ -151,6 +165,7 @@ class LearnedState:
         self.bootstrapped.clear()
         self.feedback.clear()
         self.models.clear()
+        self.scores.clear()
         self.observed_until = None
 
     @classmethod
@@ -177,18 +192,34 @@ class LearnedState:
         held = observations if observations is not None else data
         stored = held.get("observations")
         saved_at = held.get("saved_at")
+        scores = held.get("scores")
+        if not isinstance(scores, dict):
+            scores = {}
+        # An earlier release kept the scores with the rest of the models' live states.
+        models = {name: _without_score(state, scores, name) for name, state in models.items()}
         return cls(
             observations=ObservationStore() if stored is None else ObservationStore.from_dict(stored),
             learning=bool(data.get("learning", True)),
             bootstrapped={str(k): float(v) for k, v in held.get("bootstrapped", {}).items()},
             feedback=[item for item in feedback if _readable_anomaly(item)],
             models=models,
+            scores=scores,
             settings=settings,
             excluded=excluded,
             anomalies=anomalies,
             calendar_excluded=calendar_excluded,
             observed_until=float(saved_at) if saved_at is not None else None,
         )
+
+    def keep_live(self, states: Mapping[str, JsonObject]) -> None:
+        """Keep what the models learned live: each one's accuracy score apart from the rest."""
+        for name, state in states.items():
+            self.models[name] = _without_score(state, self.scores, name)
+
+    def live_states(self) -> dict[str, JsonObject]:
+        """What the models learned live, scores and the rest together, as a fit restores it."""
+        names = {*self.models, *self.scores}
+        return {name: {**self.models.get(name, {}), **self.scores.get(name, {})} for name in names}
 
     def rename_entity(self, old: str, new: str) -> None:
         """Follow an entity id change in every part: what was learned, said and chosen about it.
@@ -199,7 +230,7 @@ class LearnedState:
         if old in self.bootstrapped:
             self.bootstrapped[new] = self.bootstrapped.pop(old)
         # The same dicts stay (the thermostats' control holds the settings).
-        for part in (self.settings, self.models):
+        for part in (self.settings, self.models, self.scores):
             for key, value in list(part.items()):
                 part[key] = renamed(value, old, new)
         self.feedback = renamed(self.feedback, old, new)
@@ -219,6 +250,14 @@ class LearnedState:
         """Forget excluded periods that ended before cutoff (nothing that old is kept)."""
         self.excluded[:] = [period for period in self.excluded if period.end > cutoff]
         self.update_excluded()
+
+
+def _without_score(state: JsonObject, scores: dict[str, JsonObject], name: str) -> JsonObject:
+    """A model's live state without its accuracy score, which goes into scores."""
+    if not isinstance(state, dict) or LIVE_SCORE not in state:
+        return state
+    scores[name] = {LIVE_SCORE: state[LIVE_SCORE]}
+    return {key: value for key, value in state.items() if key != LIVE_SCORE}
 
 
 class _VersionedStore(Store[StoredState]):
@@ -417,6 +456,8 @@ class SmartMLStorage:
             state.observations = observed.observations
             state.bootstrapped = observed.bootstrapped
             state.observed_until = observed.observed_until
+            # The scores are written with the observations; a main file of an earlier release held them.
+            state.scores = {**state.scores, **observed.scores}
         return state
 
     async def _async_load_choices(self) -> LearnedState | None:

@@ -9,6 +9,7 @@ import json
 import logging
 from pathlib import Path
 import struct
+import threading
 import time
 from typing import Any
 from unittest.mock import patch
@@ -34,7 +35,8 @@ from custom_components.smartml.const import (
     SAVE_INTERVAL,
     STORAGE_MINOR_VERSION,
 )
-from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX, SmartMLStorage
+from custom_components.smartml.engine.occupancy import OccupancyModel
+from custom_components.smartml.store import OBSERVATIONS_KEY_SUFFIX, LearnedState, SmartMLStorage
 
 from .conftest import (
     ENERGY,
@@ -50,6 +52,7 @@ from .conftest import (
     set_home_states,
     setup_entry,
 )
+from .home_history import record_home
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -79,6 +82,53 @@ async def test_learned_state_survives_restart(
     await hass.async_block_till_done()
     restored = mock_entry.runtime_data.coordinator.state.observations
     assert list(restored.channels[KITCHEN_MOTION].values) == [0.0, 1.0]
+
+
+async def test_the_live_scores_are_kept_with_the_observations_and_written_out_in_the_worker(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    mock_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A week of scores per area is megabytes: not for the main file's write every ten minutes."""
+    written_in: set[str] = set()
+    live_state = OccupancyModel.live_state
+
+    def spied(self: OccupancyModel) -> Any:
+        written_in.add(threading.current_thread().name)
+        return live_state(self)
+
+    monkeypatch.setattr(OccupancyModel, "live_state", spied)
+    await record_home(hass, freezer)
+    await setup_entry(hass, mock_entry)
+    coordinator = mock_entry.runtime_data.coordinator
+    for _ in range(4):
+        freezer.tick(timedelta(minutes=15))
+        await coordinator.async_refresh()
+    assert written_in and "MainThread" not in written_in
+    scores = coordinator.state.scores
+    assert any(scores["occupancy"]["live"].values())
+
+    await coordinator.storage.async_save_now()
+    key = f"{DOMAIN}.{mock_entry.entry_id}"
+    assert '"live"' not in json.dumps(hass_storage[key]["data"]["models"])
+    assert "alerts" in hass_storage[key]["data"]["models"]["energy"]  # the energy alerts stay in the main file
+    assert await hass.config_entries.async_unload(mock_entry.entry_id)  # which writes the observations file
+    assert hass_storage[f"{key}.observations"]["data"]["scores"]["occupancy"] == scores["occupancy"]
+    assert await hass.config_entries.async_setup(mock_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_entry.runtime_data.coordinator.state.scores["occupancy"] == scores["occupancy"]
+
+
+def test_the_scores_of_an_earlier_release_s_main_file_are_kept() -> None:
+    score = {"scopes": {"kitchen": [[1.0, 0.5, 0.4, 1.0]]}}
+    main = {"models": {"occupancy": {"live": score}, "energy": {"live": {}, "alerts": {"a": 1.0}}}}
+    state = LearnedState.from_dict(main, {"observations": {"channels": {}, "roles": {}}, "saved_at": 1.0})
+    assert state.models == {"occupancy": {}, "energy": {"alerts": {"a": 1.0}}}
+    assert state.scores == {"occupancy": {"live": score}, "energy": {"live": {}}}
+    assert state.live_states() == main["models"]
 
 
 @pytest.mark.parametrize(

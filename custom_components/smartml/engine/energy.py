@@ -57,7 +57,7 @@ from .energy_series import (
     used_between,
 )
 from .facts import ABOVE_FORECAST_HOURS, AboveForecast, LongRun
-from .live_score import SERIES, LiveScore, SeriesScoreDict
+from .live_score import LIVE_SCORE, SERIES, LiveScore, SeriesScoreDict
 from .observations import ROLE_DEVICE, ObservationStore
 from .results import (
     REASON_ENERGY_DAYS,
@@ -143,7 +143,7 @@ class EnergyModel:
     def as_dict(self) -> EnergyStateDict:
         """Plain JSON (models themselves are re-fitted from the observations)."""
         return {
-            "live": self.live.series_dict(),
+            LIVE_SCORE: self.live.series_dict(),
             "alerts": self.alerts.stored_fired(),
             "feedback": [item.as_json() for item in self.feedback_],
             "flagged": self.alerts.stored_flagged(),
@@ -156,7 +156,7 @@ class EnergyModel:
         """Rebuild the persisted state; unknown or malformed parts are ignored."""
         model = cls(**kwargs)
         try:
-            live = data.get("live") or {}
+            live = data.get(LIVE_SCORE) or {}
             feedback = data.get("feedback") or []
             if not isinstance(live, Mapping) or not isinstance(feedback, Iterable):
                 raise TypeError("live must be a mapping and feedback a list")

@@ -9,7 +9,7 @@ Predictions come back as the typed results of `results.py`, the contract the ent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import logging
@@ -62,6 +62,11 @@ MIN_DAYS_TO_FIT = 1.0
 MODELS = (MODEL_OCCUPANCY, MODEL_SECURITY, MODEL_ENERGY, MODEL_CLIMATE, MODEL_ROUTINE)
 # The report's key of a reason that holds every model back.
 ALL_MODELS: Final = "all"
+# The models whose live state holds a score of their predictions, long (a row per area and
+# slot over a week) and changed only by predictions: it is written out in the worker.
+SCORED_MODELS: Final = (MODEL_OCCUPANCY, MODEL_ENERGY)
+# Those whose live state is small and changed by the home's events too.
+WATCHING_MODELS: Final = (MODEL_SECURITY, MODEL_ROUTINE)
 
 # Whether a model is ready, and why not (one reason a thermostat for climate).
 type Readiness = tuple[bool, tuple[Reason, ...]]
@@ -416,10 +421,10 @@ class HomeModels:
         if target is not None:
             target.add_feedback(anomaly)
 
-    def live_state(self) -> dict[str, JsonObject]:
-        """State the models keep between fits (live accuracy), to be persisted."""
+    def live_state(self, names: Iterable[str] = (*SCORED_MODELS, *WATCHING_MODELS)) -> dict[str, JsonObject]:
+        """State the models keep between fits (live accuracy, watches), to be persisted."""
         state: dict[str, JsonObject] = {}
-        for name in (MODEL_OCCUPANCY, MODEL_ENERGY, MODEL_SECURITY, MODEL_ROUTINE):
+        for name in names:
             model = getattr(self, name)
             if model is not None and hasattr(model, "live_state"):
                 state[name] = model.live_state()

@@ -40,6 +40,8 @@ from .slots import counted
 
 # The scope of a model that scores one series.
 SERIES: Final = "series"
+# The key of a model's stored live state that holds its score (occupancy, energy).
+LIVE_SCORE: Final = "live"
 DEFAULT_WINDOW_DAYS: Final = 7.0
 # Fewer scored periods than this and the skill is too noisy to show.
 MIN_SCORED: Final = 24

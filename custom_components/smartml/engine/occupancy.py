@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from .baselines import occupancy_time_of_week
 from .constants import DAY_SECONDS, DEFAULT_SLOT_MINUTES, HOME
-from .live_score import LiveScore, LiveScoreDict
+from .live_score import LIVE_SCORE, LiveScore, LiveScoreDict
 from .logistic import fit_logistic_design
 from .observations import ROLE_PRESENCE, ObservationStore
 from .occupancy_blend import (
@@ -152,12 +152,12 @@ class OccupancyModel:
 
     def as_dict(self) -> OccupancyState:
         """State that must survive a restart: the live score (everything else is refitted)."""
-        return {"live": self.live.as_dict()}
+        return {LIVE_SCORE: self.live.as_dict()}
 
     def load_dict(self, data: Mapping[str, object]) -> None:
         """Restore what as_dict saved; a malformed part is ignored."""
         try:
-            self.live = LiveScore.from_dict(data.get("live") or {})
+            self.live = LiveScore.from_dict(data.get(LIVE_SCORE) or {})
         except (TypeError, ValueError, AttributeError):
             self.live = LiveScore()
 
