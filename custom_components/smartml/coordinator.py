@@ -50,7 +50,7 @@ from .engine.constants import (
     has_house_meter,
     models_for,
 )
-from .engine.exclusions import REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
+from .engine.exclusions import OWN_REASONS, REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
 from .engine.home import SCORED_MODELS, WATCHING_MODELS, HomeModels, days_covered
 from .engine.observations import (
     BINARY_ROLES,
@@ -388,13 +388,12 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
     async def async_remove_excluded_periods(self, start: float, end: float) -> int:
         """Learn again from the periods excluded by service that overlap [start, end]; returns how many.
 
-        The spans of forgotten readings stay: their readings are gone, and the recorder's
-        copy of them must not be read back.
+        Those SmartML added itself stay (forgotten readings, paused learning).
         """
         kept = [
             period
             for period in self.state.excluded
-            if period.reason == REASON_FORGOTTEN or period.end <= start or period.start >= end
+            if period.reason in OWN_REASONS or period.end <= start or period.start >= end
         ]
         removed = len(self.state.excluded) - len(kept)
         if removed:

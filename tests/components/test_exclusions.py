@@ -175,20 +175,24 @@ async def test_a_period_excluded_by_mistake_is_learned_from_again_once_removed(
     await hass.services.async_call(DOMAIN, "exclude_period", mistyped, blocking=True)
     spike = {"entity_id": ENERGY, "start": (start - timedelta(days=1)).isoformat(), "end": start.isoformat()}
     await hass.services.async_call(DOMAIN, "forget_data", spike, blocking=True)
+    await hass.services.async_call("switch", "turn_off", {"entity_id": "switch.smartml_learning"}, blocking=True)
+    freezer.tick(timedelta(minutes=30))
+    await hass.services.async_call("switch", "turn_on", {"entity_id": "switch.smartml_learning"}, blocking=True)
     assert _security_rates(coordinator.models) != learned_with_the_day
 
-    span = {"start": (start + timedelta(days=10)).isoformat(), "end": (start + timedelta(days=11)).isoformat()}
+    span = {"start": start.isoformat(), "end": (start + timedelta(days=90)).isoformat()}
     response = await hass.services.async_call(
         DOMAIN, "remove_excluded_period", span, blocking=True, return_response=True
     )
 
-    # The forgotten readings' span stays: their recorder copy must not be read back.
-    assert response == {"removed_periods": 1, "excluded_periods": 1}
-    assert [p.reason for p in coordinator.state.excluded] == ["forgotten readings"]
+    # What SmartML excluded itself stays: forgotten readings must not come back from the
+    # recorder, and nothing was collected while learning was paused.
+    assert response == {"removed_periods": 1, "excluded_periods": 2}
+    assert [p.reason for p in coordinator.state.excluded] == ["forgotten readings", "learning paused"]
     assert _security_rates(coordinator.models) == pytest.approx(learned_with_the_day)
     assert await hass.config_entries.async_reload(mock_entry.entry_id)
     await hass.async_block_till_done()
-    assert [p.reason for p in mock_entry.runtime_data.coordinator.state.excluded] == ["forgotten readings"]
+    assert len(mock_entry.runtime_data.coordinator.state.excluded) == 2
 
 
 async def test_forget_data_leaves_readings_still_to_come_alone(

@@ -22,6 +22,10 @@ SOURCE_CALENDAR: Final = "calendar"
 # The reason of the period smartml.forget_data leaves behind.
 REASON_FORGOTTEN: Final = "forgotten readings"
 REASON_PAUSED: Final = "learning paused"
+# The periods SmartML adds itself, which smartml.remove_excluded_period leaves: forgotten
+# readings (their recorder copy must not be read back) and paused learning (nothing was
+# collected then: the silence is no household's).
+OWN_REASONS: Final = frozenset({REASON_FORGOTTEN, REASON_PAUSED})
 
 
 @dataclass(frozen=True, slots=True)
