@@ -34,7 +34,7 @@ from .const import (
 from .engine.constants import DAY_SECONDS, DEVICE_LEARN_DAYS, MODEL_ENERGY, JsonObject, models_for
 from .engine.home import FitReport
 from .engine.pacing import paced
-from .engine.results import Anomaly
+from .engine.results import Anomaly, AnomalyJson
 from .history import async_hourly_energy, async_hourly_watts
 from .store import LearnedState
 from .worker import ModelWorker
@@ -56,7 +56,8 @@ class FitOutcome:
 class _Carried:
     """What a refit takes over from before it, copied in the event loop."""
 
-    feedback: list[Anomaly]
+    # As stored: read in the worker (up to MAX_FEEDBACK items, milliseconds on the loop).
+    feedback: list[AnomalyJson]
     saved: dict[str, JsonObject]
     hourly_energy: tuple[list[float], list[float]] | None
     device_hourly: dict[str, tuple[list[float], list[float]]]
@@ -135,7 +136,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 await self._async_read_statistics()
             # What the models learned live (scores, reported periods, feedback) carries over.
             carried = _Carried(
-                [Anomaly.from_json(item) for item in self.state.feedback],
+                list(self.state.feedback),
                 self.state.live_states(),
                 self.hourly_energy,
                 self.device_hourly,
@@ -150,7 +151,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
                 # In the event loop, so that no event falls between the carry and the swap.
                 models.continue_live_from(self.data.models)
             # "It was me" said while the fit ran teaches the new models too.
-            taught = {anomaly.id for anomaly in carried.feedback}
+            taught = {item.get("id") for item in carried.feedback}
             for item in self.state.feedback:
                 if item.get("id") not in taught:
                     models.add_feedback(Anomaly.from_json(item))
@@ -209,7 +210,7 @@ class SmartMLFitCoordinator(DataUpdateCoordinator[FitOutcome]):
         models = HomeModels(
             self.spec,
             self.config_entry.options,
-            feedback=carried.feedback,
+            feedback=[Anomaly.from_json(item) for item in carried.feedback],
             saved=carried.saved,
             hourly_energy=carried.hourly_energy,
             device_hourly=carried.device_hourly,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import threading
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -14,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.smartml.const import DOMAIN, EVENT_ANOMALY
 from custom_components.smartml.diagnostics import async_get_config_entry_diagnostics
+from custom_components.smartml.engine.results import Anomaly
 
 from .conftest import FRONT_DOOR, PERSON, THERMOSTAT, setup_entry
 from .home_history import record_home
@@ -44,6 +47,7 @@ async def test_door_at_night_when_away_raises_anomaly(
     mock_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     at_night: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await record_home(hass, freezer)
     await setup_entry(hass, mock_entry)
@@ -69,10 +73,20 @@ async def test_door_at_night_when_away_raises_anomaly(
     await _open_front_door(hass, mock_entry, freezer)
     assert len(events) == 1
 
-    # A refit from scratch keeps the feedback and what the models learned live.
+    # A refit from scratch keeps the feedback and what the models learned live. The feedback
+    # (up to 500 items) is read in the model worker, not on the event loop.
     coordinator = mock_entry.runtime_data.coordinator
     live_before = coordinator.models.live_state()
+    read_in: set[str] = set()
+    from_json = Anomaly.from_json
+
+    def spied(_cls: type[Anomaly], data: dict[str, Any]) -> Anomaly:
+        read_in.add(threading.current_thread().name)
+        return from_json(data)
+
+    monkeypatch.setattr(Anomaly, "from_json", classmethod(spied))
     await coordinator.async_retrain()
+    assert read_in and "MainThread" not in read_in
     assert [item.id for item in coordinator.models.feedback] == [anomaly["id"]]
     assert coordinator.models.security.feedback_
     assert any(live_before["occupancy"]["live"].values())
