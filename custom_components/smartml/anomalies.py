@@ -143,6 +143,21 @@ class AnomalyEventData(AnomalyJson):
     reported_at: float
 
 
+async def async_exception_texts(hass: HomeAssistant) -> dict[str, str]:
+    """SmartML's free texts ("exceptions" in the translations) by key, in the home's language.
+
+    Home Assistant fills in English where a text is not translated. The anomalies' words and
+    the learning status's reasons are kept there.
+    """
+    strings = await async_get_translations(hass, hass.config.language, "exceptions", [DOMAIN])
+    prefix = f"component.{DOMAIN}.exceptions."
+    return {
+        key.removeprefix(prefix).removesuffix(".message"): text
+        for key, text in strings.items()
+        if key.startswith(prefix) and key.endswith(".message")
+    }
+
+
 class AnomalyManager:
     """Keeps recent anomalies, announces new ones and routes feedback back to the models."""
 
@@ -176,13 +191,8 @@ class AnomalyManager:
 
     async def async_load_phrases(self) -> None:
         """Read the translated words of anomalies and notifications in Home Assistant's language."""
-        translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
-        prefix = f"component.{DOMAIN}.exceptions."
-        self._phrases = {
-            key: text
-            for key in (*PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS)
-            if (text := translations.get(f"{prefix}{key}.message")) is not None
-        }
+        texts = await async_exception_texts(self.hass)
+        self._phrases = {key: texts[key] for key in (*PHRASE_KEYS, *NOTIFICATION_PHRASE_KEYS) if key in texts}
 
     def _phrase(self, key: str) -> str:
         """A notification's words in Home Assistant's language, English when not translated."""

@@ -15,10 +15,9 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_OFF, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, entity_registry as er, issue_registry as ir
-from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
-from .anomalies import AnomalyManager, ReportedAnomaly
+from .anomalies import AnomalyManager, ReportedAnomaly, async_exception_texts
 from .climate_control import SetpointControl
 from .collector import Collector
 from .const import (
@@ -580,13 +579,7 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
 
     async def _async_update_data(self) -> SmartMLData:
         if not self._reason_texts:
-            translations = await async_get_translations(self.hass, self.hass.config.language, "exceptions", {DOMAIN})
-            prefix = f"component.{DOMAIN}.exceptions."
-            self._reason_texts = {
-                key.removeprefix(prefix).removesuffix(".message"): text
-                for key, text in translations.items()
-                if key.startswith(prefix)
-            }
+            self._reason_texts = await async_exception_texts(self.hass)
         now = time.time()
         # A sensor that holds its value writes no new state: its last five minutes are over all the same.
         self.state.observations.close_passed(now)

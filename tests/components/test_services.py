@@ -49,7 +49,7 @@ async def test_a_fresh_home_says_why_it_is_not_ready_in_home_assistants_language
         assert (language, category) == ("nl", "exceptions")
         return {f"component.{DOMAIN}.exceptions.{key}.message": text for key, text in dutch.items()}
 
-    monkeypatch.setattr("custom_components.smartml.coordinator.async_get_translations", translations)
+    monkeypatch.setattr("custom_components.smartml.anomalies.async_get_translations", translations)
     hass.config.language = "nl"
     set_home_states(hass)
     await setup_entry(hass, mock_entry)
