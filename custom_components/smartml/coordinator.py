@@ -49,7 +49,7 @@ from .engine.constants import (
     has_house_meter,
     models_for,
 )
-from .engine.exclusions import OWN_REASONS, REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
+from .engine.exclusions import REASON_FORGOTTEN, REASON_PAUSED, ExcludedPeriod
 from .engine.home import SCORED_MODELS, WATCHING_MODELS, HomeModels, days_covered
 from .engine.observations import (
     BINARY_ROLES,
@@ -385,19 +385,8 @@ class SmartMLCoordinator(SteppedUpdateCoordinator[SmartMLData]):
         return len(self.state.excluded)
 
     async def async_remove_excluded_periods(self, start: float, end: float) -> int:
-        """Learn again from the periods excluded by service that overlap [start, end]; returns how many.
-
-        Those SmartML added itself stay (forgotten readings, paused learning).
-        """
-        kept = [
-            period
-            for period in self.state.excluded
-            if period.reason in OWN_REASONS or period.end <= start or period.start >= end
-        ]
-        removed = len(self.state.excluded) - len(kept)
-        if removed:
-            self.state.excluded[:] = kept
-            self.state.update_excluded()
+        """Learn again from the periods excluded by service that overlap [start, end]; returns how many."""
+        if removed := self.state.remove_excluded(start, end):
             await self.storage.async_save_choices()
             await self.async_retrain()
         return removed

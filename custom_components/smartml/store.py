@@ -50,7 +50,7 @@ from .const import (
     STORAGE_VERSION,
 )
 from .engine.constants import JsonObject
-from .engine.exclusions import SOURCE_CALENDAR, ExcludedPeriod
+from .engine.exclusions import OWN_REASONS, SOURCE_CALENDAR, ExcludedPeriod
 from .engine.live_score import LIVE_SCORE
 from .engine.observations import (
     ATTR_CURRENT_TEMPERATURE,
@@ -248,8 +248,24 @@ class LearnedState:
 
     def prune_excluded(self, cutoff: float) -> None:
         """Forget excluded periods that ended before cutoff (nothing that old is kept)."""
-        self.excluded[:] = [period for period in self.excluded if period.end > cutoff]
+        self._keep_excluded(lambda period: period.end > cutoff)
+
+    def remove_excluded(self, start: float, end: float) -> int:
+        """Remove the household's excluded periods that overlap [start, end]; returns how many.
+
+        Those SmartML added itself stay (forgotten readings, paused learning).
+        """
+        return self._keep_excluded(
+            lambda period: period.reason in OWN_REASONS or period.end <= start or period.start >= end
+        )
+
+    def _keep_excluded(self, keep: Callable[[ExcludedPeriod], bool]) -> int:
+        """Keep the excluded periods that pass; returns how many were dropped."""
+        kept = [period for period in self.excluded if keep(period)]
+        dropped = len(self.excluded) - len(kept)
+        self.excluded[:] = kept
         self.update_excluded()
+        return dropped
 
 
 def _without_score(state: JsonObject, scores: dict[str, JsonObject], name: str) -> JsonObject:
